@@ -1,0 +1,35 @@
+"""H10: a region in red (7 days) or with a red flag gets no exercise that loads it.
+
+Red: no heavy exercise loading the region until its `no_heavy_until` day.
+Red flag: no strength exercise loading the region at all until a coach clears it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from planner.domain import SessionKind
+from planner.problem import Problem, Slot
+from planner.variables import SlotRule
+
+
+@dataclass(frozen=True)
+class H10PainRegions(SlotRule):
+    name = "H10"
+    title = "no loading of a painful region"
+
+    def breach(self, problem: Problem, slot: Slot) -> str | None:
+        if slot.kind != SessionKind.strength:
+            return None
+        state = problem.state
+        flagged = state.flagged_regions()
+        no_heavy = state.no_heavy_regions(problem.local_day(slot.start))
+        for item in slot.prescriptions:
+            loads = set(item.regions)
+            if loads & flagged:
+                names = ", ".join(sorted(r.value for r in loads & flagged))
+                return f"{item.name} loads {names}, which has a red flag awaiting clearance"
+            if item.heavy and loads & no_heavy:
+                names = ", ".join(sorted(r.value for r in loads & no_heavy))
+                return f"{item.name} is heavy work on {names}, which is in red"
+        return None

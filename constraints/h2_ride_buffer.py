@@ -1,0 +1,26 @@
+"""H2: no session overlaps a ride or the buffer around it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from planner.problem import Problem, Slot
+from planner.variables import SlotRule
+
+
+@dataclass(frozen=True)
+class H2RideBuffer(SlotRule):
+    ride_buffer_min: int
+    name = "H2"
+    title = "clear of rides and their buffer"
+
+    def breach(self, problem: Problem, slot: Slot) -> str | None:
+        buffer = timedelta(minutes=self.ride_buffer_min)
+        for ride in problem.rides_near(slot.start, 1):
+            if slot.start < ride.end + buffer and ride.start - buffer < slot.end:
+                return (
+                    f"overlaps {ride.label()!r} at {ride.start.astimezone(problem.zone):%H:%M} "
+                    f"or its {self.ride_buffer_min} min buffer"
+                )
+        return None

@@ -1,0 +1,28 @@
+"""H3: a heavy session ends at least `heavy_before_long_h` before a long ride or race starts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from planner.problem import Problem, Slot
+from planner.variables import SlotRule, hours_between
+
+
+@dataclass(frozen=True)
+class H3HeavyBeforeLong(SlotRule):
+    heavy_before_long_h: int
+    name = "H3"
+    title = "heavy work well before long rides and races"
+
+    def breach(self, problem: Problem, slot: Slot) -> str | None:
+        if not slot.heavy:
+            return None
+        horizon = slot.end + timedelta(hours=self.heavy_before_long_h)
+        for ride in problem.rides_between(slot.start, horizon):
+            if problem.is_long(ride) and hours_between(slot.end, ride.start) < self.heavy_before_long_h:
+                return (
+                    f"heavy session ends {hours_between(slot.end, ride.start):.0f} h before "
+                    f"{ride.label()!r} (needs {self.heavy_before_long_h} h)"
+                )
+        return None

@@ -1,0 +1,31 @@
+"""H6: strength and a ride on the same day are at least `same_day_gap_h` apart."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from planner.domain import SessionKind
+from planner.problem import Problem, Slot
+from planner.variables import SlotRule, hours_between
+
+
+@dataclass(frozen=True)
+class H6SameDayGap(SlotRule):
+    same_day_gap_h: int
+    name = "H6"
+    title = "same-day strength and ride kept apart"
+
+    def breach(self, problem: Problem, slot: Slot) -> str | None:
+        if slot.kind != SessionKind.strength:
+            return None
+        for ride in problem.rides_on(problem.local_day(slot.start)):
+            if ride.start >= slot.start:
+                gap = hours_between(slot.end, ride.start)
+            else:
+                gap = hours_between(ride.end, slot.start)
+            if gap < self.same_day_gap_h:
+                return (
+                    f"only {max(gap, 0):.1f} h from {ride.label()!r} on the same day "
+                    f"(needs {self.same_day_gap_h} h)"
+                )
+        return None

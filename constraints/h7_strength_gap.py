@@ -1,0 +1,54 @@
+"""H7: at most one strength session a day, and `strength_gap_h` from the end of one to the next."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from planner.domain import Session, SessionKind
+from planner.problem import Problem
+from planner.variables import ModelContext, Rule, Violation, hours_between
+
+
+@dataclass(frozen=True)
+class H7StrengthGap(Rule):
+    strength_gap_h: int
+    name = "H7"
+    title = "rest between strength sessions"
+    hard = True
+
+    def encode(self, ctx: ModelContext) -> None:
+        strength = ctx.live(SessionKind.strength)
+        gap = timedelta(hours=self.strength_gap_h)
+        last_covered = -1
+        for i, first in enumerate(strength):
+            # every session starting before `first` ends + gap clashes with it: at most one of them
+            j = i
+            while j + 1 < len(strength) and strength[j + 1].start < first.end + gap:
+                j += 1
+            if j > last_covered and j > i:
+                ctx.add_hard(
+                    self.name, ctx.model.add_at_most_one(ctx.x[c.index] for c in strength[i : j + 1])
+                )
+                last_covered = j
+        for cands in ctx.by_day(SessionKind.strength).values():
+            if len(cands) > 1:
+                ctx.add_hard(self.name, ctx.model.add_at_most_one(ctx.x[c.index] for c in cands))
+
+    def check(self, problem: Problem, sessions: list[Session]) -> list[Violation]:
+        strength = sorted((s for s in sessions if s.kind == SessionKind.strength), key=lambda s: s.start)
+        found = []
+        for before, after in zip(strength, strength[1:], strict=False):
+            same_day = problem.local_day(before.start) == problem.local_day(after.start)
+            gap = hours_between(before.end, after.start)
+            if same_day or gap < self.strength_gap_h:
+                found.append(
+                    Violation(
+                        self.name,
+                        f"H7[{after.start.isoformat()}]",
+                        f"strength at {after.start.isoformat()} only {gap:.0f} h after the previous "
+                        f"one (needs {self.strength_gap_h} h, one a day at most)",
+                        when=after.start,
+                    )
+                )
+        return found

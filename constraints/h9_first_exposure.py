@@ -1,0 +1,70 @@
+"""H9: the first Nordic curl or first deadlift ends at least `first_exposure_gap_h` before any key ride.
+
+A first eccentric-heavy bout leaves strength down for about three days (Coratella 2025), so
+the first session holding an exercise the athlete has never done must not sit in front of a
+key ride. Later sessions of the same exercise are free of this rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from planner.domain import Session
+from planner.problem import Problem, Slot
+from planner.variables import ModelContext, Rule, Violation, hours_between
+
+FIRST_EXPOSURE_EXERCISES = ("nordic_curl", "deadlift")
+
+
+@dataclass(frozen=True)
+class H9FirstExposure(Rule):
+    first_exposure_gap_h: int
+    name = "H9"
+    title = "first Nordic or deadlift well before key rides"
+    hard = True
+
+    def too_close(self, problem: Problem, slot: Slot) -> str | None:
+        horizon = slot.end + timedelta(hours=self.first_exposure_gap_h)
+        for ride in problem.rides_between(slot.start, horizon):
+            if problem.is_key(ride) and hours_between(slot.end, ride.start) < self.first_exposure_gap_h:
+                return (
+                    f"first exposure ends {hours_between(slot.end, ride.start):.0f} h before key ride "
+                    f"{ride.label()!r} (needs {self.first_exposure_gap_h} h)"
+                )
+        return None
+
+    def new_exercises(self, problem: Problem) -> list[str]:
+        return [e for e in FIRST_EXPOSURE_EXERCISES if e not in problem.state.exposures]
+
+    def encode(self, ctx: ModelContext) -> None:
+        for exercise in self.new_exercises(ctx.problem):
+            holders = [
+                c for c in ctx.live() if any(p.exercise_id == exercise for p in c.prescriptions)
+            ]
+            earlier_any = None  # literal: some earlier holder is picked
+            for cand in holders:
+                x = ctx.x[cand.index]
+                if self.too_close(ctx.problem, cand) is not None:
+                    if earlier_any is None:
+                        ctx.add_hard(self.name, ctx.model.add(x == 0))
+                    else:
+                        ctx.add_hard(self.name, ctx.model.add_implication(x, earlier_any))
+                nxt = ctx.model.new_bool_var(f"h9_{exercise}_{cand.index}")
+                members = [x] if earlier_any is None else [x, earlier_any]
+                ctx.model.add_max_equality(nxt, members)
+                earlier_any = nxt
+
+    def check(self, problem: Problem, sessions: list[Session]) -> list[Violation]:
+        found = []
+        ordered = sorted(sessions, key=lambda s: s.start)
+        for exercise in self.new_exercises(problem):
+            first = next((s for s in ordered if exercise in s.exercise_ids()), None)
+            if first is None:
+                continue
+            why = self.too_close(problem, first)
+            if why:
+                found.append(
+                    Violation(self.name, f"H9[{exercise}]", f"{exercise}: {why}", when=first.start)
+                )
+        return found

@@ -1,0 +1,64 @@
+"""S4: on a re-plan, as few changes as possible to published sessions, above all in the next 72 h."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from planner.domain import Session
+from planner.problem import Problem
+from planner.variables import ModelContext, Rule, Violation
+
+
+def slot_key(session: Session | object) -> tuple[object, ...]:
+    return (session.kind, session.start, session.heavy)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class S4Stability(Rule):
+    near_h: int = 72
+    near_weight: int = 100
+    far_weight: int = 30
+    name = "S4"
+    title = "few changes to a published plan"
+    hard = False
+
+    def weight(self, problem: Problem, session: Session) -> int:
+        now = problem.now or datetime.min.replace(tzinfo=session.start.tzinfo)
+        return self.near_weight if session.start < now + timedelta(hours=self.near_h) else self.far_weight
+
+    def to_keep(self, problem: Problem) -> list[Session]:
+        """Published sessions the solver may still move: those not yet started."""
+        return [
+            s
+            for s in problem.previous
+            if (problem.now is None or s.start >= problem.now)
+            and problem.start <= problem.local_day(s.start) < problem.end
+        ]
+
+    def encode(self, ctx: ModelContext) -> None:
+        by_key = {slot_key(c): c for c in ctx.live()}
+        for session in self.to_keep(ctx.problem):
+            term = f"S4 moved[{session.start.isoformat()}]"
+            cand = by_key.get(slot_key(session))
+            weight = self.weight(ctx.problem, session)
+            if cand is None:
+                ctx.penalize(term, weight, 1)
+            else:
+                x = ctx.x[cand.index]
+                ctx.model.add_hint(x, 1)
+                ctx.penalize(term, weight, 1 - x)
+
+    def check(self, problem: Problem, sessions: list[Session]) -> list[Violation]:
+        present = {slot_key(s) for s in sessions}
+        return [
+            Violation(
+                self.name,
+                f"S4 moved[{s.start.isoformat()}]",
+                f"{s.kind.value} session of {s.start.isoformat()} moved or dropped",
+                penalty=self.weight(problem, s),
+                when=s.start,
+            )
+            for s in self.to_keep(problem)
+            if slot_key(s) not in present
+        ]

@@ -1,0 +1,1 @@
+"""Adaptive periodization planner: strength and mobility work scheduled around a cyclist's rides."""

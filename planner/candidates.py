@@ -1,0 +1,152 @@
+"""The sessions the solver may choose from: a grid over the availability windows, plus
+mobility right after each ride, plus (for explanations) a few times outside availability."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from planner.content import ContentBuilder
+from planner.domain import Session, SessionKind
+from planner.problem import Problem
+from planner.variables import Candidate
+
+STRENGTH_STEP = timedelta(minutes=30)
+MOBILITY_STEP = timedelta(minutes=60)
+# explain mode only: times a day outside availability, so H1 can be named as the obstacle
+PROBE_TIMES = (time(7, 0), time(12, 0), time(18, 0))
+
+
+def _ceil_to(moment: datetime, minutes: int) -> datetime:
+    extra = (-moment.minute) % minutes
+    return (moment + timedelta(minutes=extra)).replace(second=0, microsecond=0)
+
+
+class CandidateFactory:
+    def __init__(self, problem: Problem, content: ContentBuilder | None = None) -> None:
+        self.problem = problem
+        self.content = content or ContentBuilder(problem)
+        self.candidates: list[Candidate] = []
+        self._seen: set[tuple[object, ...]] = set()
+
+    def _add(
+        self,
+        kind: SessionKind,
+        start: datetime,
+        heavy: bool,
+        *,
+        after_ride: str | None = None,
+        outside: bool = False,
+        session: Session | None = None,
+        fixed: bool = False,
+    ) -> None:
+        problem = self.problem
+        key = (kind, start, heavy)
+        if key in self._seen:
+            return
+        day = problem.local_day(start)
+        week = problem.week_of(day)
+        if week is None:
+            return
+        if session is not None:
+            prescriptions = tuple(session.prescriptions)
+            notes = tuple(session.notes)
+            end = session.end
+        else:
+            built = (
+                self.content.strength(day, heavy)
+                if kind == SessionKind.strength
+                else self.content.mobility(day)
+            )
+            if built is None:
+                return
+            prescriptions, notes = built
+            minutes = (
+                problem.settings.strength_session_min
+                if kind == SessionKind.strength
+                else problem.settings.mobility_session_min
+            )
+            end = start + timedelta(minutes=minutes)
+        if kind == SessionKind.mobility and after_ride is None:
+            after_ride = self._ride_just_before(start)
+        self._seen.add(key)
+        self.candidates.append(
+            Candidate(
+                index=-1,
+                kind=kind,
+                start=start,
+                end=end,
+                heavy=heavy,
+                day=day,
+                week=week.index,
+                prescriptions=prescriptions,
+                after_ride=after_ride,
+                notes=notes,
+                outside_availability=outside,
+                fixed=fixed,
+            )
+        )
+
+    def _ride_just_before(self, start: datetime) -> str | None:
+        """T2 prefers mobility within a couple of hours of a ride's end."""
+        limit = timedelta(hours=self.problem.settings.mobility_after_ride_h)
+        for ride in self.problem.rides_on(self.problem.local_day(start)):
+            if ride.end <= start <= ride.end + limit:
+                return ride.label()
+        return None
+
+    def build(
+        self,
+        *,
+        explain: bool = False,
+        keep: list[Session] | None = None,
+        fixed: list[Session] | None = None,
+        days: list | None = None,
+    ) -> list[Candidate]:
+        problem = self.problem
+        settings = problem.settings
+        strength_len = timedelta(minutes=settings.strength_session_min)
+        mobility_len = timedelta(minutes=settings.mobility_session_min)
+        buffer = timedelta(minutes=settings.ride_buffer_min)
+        for session in fixed or []:
+            self._add(session.kind, session.start, session.heavy, session=session, fixed=True,
+                      after_ride=session.after_ride)
+        for day in days if days is not None else problem.days():
+            spans = []
+            for window in problem.athlete.availability.windows_on(day):
+                opens, closes = problem.at(day, window.start), problem.at(day, window.end)
+                if opens is None or closes is None:
+                    continue
+                spans.append((opens, closes))
+                moment = opens
+                while moment + strength_len <= closes:
+                    self._add(SessionKind.strength, moment, False)
+                    self._add(SessionKind.strength, moment, True)
+                    moment += STRENGTH_STEP
+                moment = opens
+                while moment + mobility_len <= closes:
+                    self._add(SessionKind.mobility, moment, False)
+                    moment += MOBILITY_STEP
+            # T2: mobility right after a ride, where a window allows
+            for ride in problem.rides_on(day):
+                if problem.local_day(ride.end) != day:
+                    continue
+                moment = _ceil_to(ride.end + buffer, 5)
+                if any(o <= moment and moment + mobility_len <= c for o, c in spans):
+                    self._add(SessionKind.mobility, moment, False, after_ride=ride.label())
+            if explain:
+                for clock in PROBE_TIMES:
+                    moment_or_none = problem.at(day, clock)
+                    if moment_or_none is None:
+                        continue
+                    self._add(SessionKind.strength, moment_or_none, False, outside=True)
+                    self._add(SessionKind.strength, moment_or_none, True, outside=True)
+                    self._add(SessionKind.mobility, moment_or_none, False, outside=True)
+        # previously published sessions are offered again at their own time (S4)
+        for session in keep or []:
+            self._add(session.kind, session.start, session.heavy, after_ride=session.after_ride)
+        ordered = sorted(
+            self.candidates, key=lambda c: (c.start, c.kind.value, c.heavy)
+        )
+        return [
+            Candidate(**{**c.__dict__, "index": i}) for i, c in enumerate(ordered)
+        ]

@@ -1,0 +1,468 @@
+"""The planner's vocabulary: athletes, rides, sessions, plans and progression, as pydantic models."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class RideKind(StrEnum):
+    recovery = "recovery"
+    endurance = "endurance"
+    intervals = "intervals"
+    long = "long"
+    race = "race"
+
+
+class Priority(StrEnum):
+    A = "A"
+    B = "B"
+    C = "C"
+
+
+class SessionKind(StrEnum):
+    strength = "strength"
+    mobility = "mobility"
+
+
+class Phase(StrEnum):
+    base = "base"
+    build = "build"
+    peak = "peak"
+    race = "race"
+    transition = "transition"
+    in_season = "in_season"
+
+
+class Pattern(StrEnum):
+    hinge = "hinge"
+    knee_flexion = "knee_flexion"
+    squat = "squat"
+    core_anti_extension = "core_anti_extension"
+    core_anti_rotation = "core_anti_rotation"
+    mobility = "mobility"
+
+
+STRENGTH_PATTERNS = (
+    Pattern.hinge,
+    Pattern.knee_flexion,
+    Pattern.squat,
+    Pattern.core_anti_extension,
+    Pattern.core_anti_rotation,
+)
+
+
+class Region(StrEnum):
+    knee = "knee"
+    low_back = "low_back"
+    hamstring = "hamstring"
+    hip = "hip"
+    other = "other"
+
+
+# domain.md, "Regions to patterns".
+REGION_PATTERNS: dict[Region, tuple[Pattern, ...]] = {
+    Region.knee: (Pattern.knee_flexion, Pattern.squat),
+    Region.low_back: (Pattern.hinge, Pattern.core_anti_extension),
+    Region.hamstring: (Pattern.hinge, Pattern.knee_flexion),
+    Region.hip: (Pattern.hinge, Pattern.squat),
+    Region.other: (),
+}
+
+
+class Equipment(StrEnum):
+    bodyweight = "bodyweight"
+    band = "band"
+    ball = "ball"
+    box = "box"
+    dumbbell = "dumbbell"
+    barbell = "barbell"
+    kettlebell = "kettlebell"
+    bench = "bench"
+    machine = "machine"
+
+
+def _check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as Europe/Paris)") from exc
+    return name
+
+
+TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("must carry a UTC offset or time zone, e.g. 2026-03-14T08:00:00+01:00")
+    return value
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+
+
+class Window(Model):
+    """A span of local wall-clock time in which the athlete can train."""
+
+    start: time
+    end: time
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> Window:
+        if self.end <= self.start:
+            raise ValueError(
+                f"window ends ({self.end:%H:%M}) before it starts ({self.start:%H:%M})"
+            )
+        return self
+
+
+class AvailabilityException(Model):
+    """A dated override of the weekly template; an empty list means not available that day."""
+
+    date: date
+    windows: list[Window] = Field(default_factory=list)
+
+
+class Availability(Model):
+    monday: list[Window] = Field(default_factory=list)
+    tuesday: list[Window] = Field(default_factory=list)
+    wednesday: list[Window] = Field(default_factory=list)
+    thursday: list[Window] = Field(default_factory=list)
+    friday: list[Window] = Field(default_factory=list)
+    saturday: list[Window] = Field(default_factory=list)
+    sunday: list[Window] = Field(default_factory=list)
+    exceptions: list[AvailabilityException] = Field(default_factory=list)
+
+    def windows_on(self, day: date) -> list[Window]:
+        for exception in self.exceptions:
+            if exception.date == day:
+                return exception.windows
+        return list(getattr(self, WEEKDAYS[day.weekday()]))
+
+
+class TimeOfDay(StrEnum):
+    morning = "morning"
+    midday = "midday"
+    evening = "evening"
+
+
+class RuleSettings(Model):
+    """The rule defaults of domain.md by their names; a coach may override each within its bounds."""
+
+    long_ride_min: int = Field(150, ge=60, le=600)
+    ride_buffer_min: int = Field(30, ge=0, le=240)
+    heavy_before_long_h: int = Field(48, ge=24, le=168)
+    heavy_after_long_h: int = Field(24, ge=12, le=96)
+    same_day_gap_h: int = Field(6, ge=3, le=16)
+    strength_gap_h: int = Field(48, ge=24, le=120)
+    taper_days_A: int = Field(7, ge=3, le=21)
+    taper_days_B: int = Field(3, ge=0, le=14)
+    first_exposure_gap_h: int = Field(72, ge=48, le=168)
+    mobility_after_ride_h: int = Field(2, ge=1, le=6)
+    strength_session_min: int = Field(45, ge=20, le=120)
+    mobility_session_min: int = Field(15, ge=10, le=20)
+    mobility_days_min: int = Field(3, ge=0, le=7)
+    mobility_days_max: int = Field(5, ge=0, le=7)
+    preferred_weekdays: list[str] = Field(default_factory=list)
+    preferred_time: TimeOfDay | None = None
+
+    @field_validator("preferred_weekdays")
+    @classmethod
+    def _weekday_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if name not in WEEKDAYS:
+                raise ValueError(f"{name!r} is not a weekday name (monday ... sunday)")
+        return value
+
+    @model_validator(mode="after")
+    def _mobility_bounds(self) -> RuleSettings:
+        if self.mobility_days_max < self.mobility_days_min:
+            raise ValueError("mobility_days_max is below mobility_days_min")
+        return self
+
+
+class Athlete(Model):
+    """The body of POST /api/v1/athletes, and the CLI's athlete file."""
+
+    name: str = Field(min_length=1, max_length=200)
+    timezone: TimeZoneName
+    availability: Availability = Field(default_factory=Availability)
+    equipment: list[Equipment] = Field(default_factory=lambda: [Equipment.bodyweight])
+    settings: RuleSettings = Field(default_factory=RuleSettings)
+    phase: Phase | None = None
+    starting_levels: dict[Pattern, int] = Field(default_factory=dict)
+
+    @field_validator("starting_levels")
+    @classmethod
+    def _levels_positive(cls, value: dict[Pattern, int]) -> dict[Pattern, int]:
+        for pattern, level in value.items():
+            if level < 1:
+                raise ValueError(f"starting level for {pattern} must be 1 or more")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def has_equipment(self, needed: list[Equipment]) -> bool:
+        owned = set(self.equipment) | {Equipment.bodyweight}
+        return all(item in owned for item in needed)
+
+
+class Ride(Model):
+    """One entry of the ride calendar (the shape of the PUT .../rides list)."""
+
+    start: AwareDatetime
+    duration_min: int
+    kind: RideKind = RideKind.endurance
+    priority: Priority | None = None
+    title: str | None = Field(None, max_length=500)
+    external_id: str | None = Field(None, max_length=500)
+    id: str | None = None
+
+    @field_validator("duration_min")
+    @classmethod
+    def _positive_duration(cls, value: int) -> int:
+        if value <= 0:
+            raise ValueError("the ride ends before it starts (duration_min must be above 0)")
+        if value > 24 * 60:
+            raise ValueError("a ride longer than 24 hours is not a ride (duration_min over 1440)")
+        return value
+
+    @property
+    def end(self) -> datetime:
+        return self.start + timedelta(minutes=self.duration_min)
+
+    def is_long(self, settings: RuleSettings) -> bool:
+        return self.kind in (RideKind.long, RideKind.race) or (
+            self.duration_min >= settings.long_ride_min
+        )
+
+    def is_key(self, settings: RuleSettings) -> bool:
+        return self.kind in (RideKind.intervals, RideKind.long, RideKind.race) or self.is_long(
+            settings
+        )
+
+    def label(self) -> str:
+        return self.title or self.kind.value
+
+
+class Prescription(Model):
+    exercise_id: str
+    name: str
+    pattern: Pattern
+    level: int
+    sets: int
+    reps: str | None = None
+    hold_s: int | None = None
+    load_hint: str
+    rest_s: int
+    side: str
+    cue: str
+    heavy: bool = False
+    regions: list[Region] = Field(default_factory=list)
+
+    def dose(self) -> str:
+        amount = f"{self.reps} reps" if self.reps else f"{self.hold_s} s hold"
+        side = {"each_leg": " each leg", "each_side": " each side"}.get(self.side, "")
+        return f"{self.sets} x {amount}{side}"
+
+    def volume(self) -> int:
+        """Sets times reps (the top of the range) or times hold seconds, for T3/T4."""
+        if self.reps:
+            return self.sets * int(self.reps.split("-")[-1])
+        return self.sets * (self.hold_s or 0)
+
+
+class Session(Model):
+    uid: str = ""
+    kind: SessionKind
+    start: AwareDatetime
+    end: AwareDatetime
+    heavy: bool = False
+    prescriptions: list[Prescription] = Field(default_factory=list)
+    after_ride: str | None = None
+    notes: list[str] = Field(default_factory=list)
+    sequence: int = 0
+    changed_at: datetime | None = None
+
+    def exercise_ids(self) -> set[str]:
+        return {p.exercise_id for p in self.prescriptions}
+
+    def content_key(self) -> tuple[object, ...]:
+        """What the athlete would notice if it changed: the time and the prescriptions."""
+        return (
+            self.kind,
+            self.start,
+            self.end,
+            self.heavy,
+            tuple((p.exercise_id, p.sets, p.reps, p.hold_s, p.load_hint) for p in self.prescriptions),
+            tuple(self.notes),
+        )
+
+
+class TargetResult(Model):
+    rule: str
+    met: bool
+    wanted: str
+    planned: int
+    reason: str = ""
+    blocked_by: list[str] = Field(default_factory=list)
+
+
+class WeekReport(Model):
+    index: int
+    start: date
+    end: date
+    phase: Phase
+    deload: bool = False
+    taper: bool = False
+    strength_min: int
+    strength_max: int
+    strength_planned: int = 0
+    heavy_planned: int = 0
+    mobility_planned: int = 0
+    targets: list[TargetResult] = Field(default_factory=list)
+
+
+class SolverReport(Model):
+    status: str
+    build_ms: float
+    solve_ms: float
+    explain_ms: float = 0.0
+    objective: float = 0.0
+    best_bound: float = 0.0
+    gap: float = 0.0
+    penalties: dict[str, int] = Field(default_factory=dict)
+
+
+class Plan(Model):
+    athlete: str
+    timezone: str
+    start: date
+    weeks: int
+    sessions: list[Session] = Field(default_factory=list)
+    week_reports: list[WeekReport] = Field(default_factory=list)
+    solver: SolverReport
+    warnings: list[str] = Field(default_factory=list)
+
+    @property
+    def end(self) -> date:
+        return self.start + timedelta(days=7 * self.weeks)
+
+
+# --- pain and progression (the engine itself lives in planner.progression) ---
+
+
+class PainTiming(StrEnum):
+    during = "during"
+    after = "after"
+    next_morning = "next_morning"
+
+
+class PainFlag(StrEnum):
+    sharp = "sharp"
+    sudden = "sudden"
+    swelling = "swelling"
+    numbness = "numbness"
+    tingling = "tingling"
+    giving_way = "giving_way"
+    night_pain = "night_pain"
+    lasting_over_7_days = "lasting_over_7_days"
+
+
+class PainReport(Model):
+    region: Region
+    score: int = Field(ge=0, le=10)
+    timing: PainTiming
+    flags: list[PainFlag] = Field(default_factory=list)
+    reported_at: AwareDatetime | None = None
+
+
+class Zone(StrEnum):
+    green = "green"
+    amber = "amber"
+    red = "red"
+    red_flag = "red_flag"
+
+
+class RegionStatus(Model):
+    zone: Zone = Zone.green
+    no_heavy_until: date | None = None
+    needs_clearance: bool = False
+    reason: str = ""
+
+
+class LevelChange(Model):
+    at: AwareDatetime
+    pattern: Pattern
+    from_level: int
+    to_level: int
+    from_load_kg: float | None = None
+    to_load_kg: float | None = None
+    rule: str
+    reason: str
+
+
+class PatternState(Model):
+    level: int = 1
+    load_kg: float | None = None
+    green_at_top: int = 0
+    green_streak: int = 0
+    last_step_up: date | None = None
+
+
+class ProgressionState(Model):
+    patterns: dict[Pattern, PatternState] = Field(default_factory=dict)
+    regions: dict[Region, RegionStatus] = Field(default_factory=dict)
+    exposures: list[str] = Field(default_factory=list)
+    history: list[LevelChange] = Field(default_factory=list)
+
+    @classmethod
+    def starting(cls, athlete: Athlete) -> ProgressionState:
+        return cls(
+            patterns={
+                pattern: PatternState(level=athlete.starting_levels.get(pattern, 1))
+                for pattern in STRENGTH_PATTERNS
+            }
+        )
+
+    def level(self, pattern: Pattern) -> int:
+        state = self.patterns.get(pattern)
+        return state.level if state else 1
+
+    def region(self, region: Region) -> RegionStatus:
+        return self.regions.get(region) or RegionStatus()
+
+    def flagged_regions(self) -> set[Region]:
+        return {r for r, s in self.regions.items() if s.needs_clearance}
+
+    def no_heavy_regions(self, day: date) -> set[Region]:
+        """Regions that may not carry heavy work on this day (red for 7 days, or flagged)."""
+        blocked = self.flagged_regions()
+        for region, status in self.regions.items():
+            if status.no_heavy_until is not None and day < status.no_heavy_until:
+                blocked.add(region)
+        return blocked
+
+
+def as_dict(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="json")

@@ -1,0 +1,97 @@
+"""Season structure: the phase of each week, 3:1 deload weeks (T3) and the pre-race taper (T4)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta, tzinfo
+
+from planner.domain import Phase, Priority, Ride, RideKind
+
+TAPER_DAYS = 14  # domain.md T4: the 14 days before an A race
+
+# domain.md T1: strength sessions a week by phase, (min, max)
+STRENGTH_PER_WEEK: dict[Phase, tuple[int, int]] = {
+    Phase.base: (2, 3),
+    Phase.build: (2, 2),
+    Phase.peak: (1, 1),
+    Phase.in_season: (1, 1),
+    Phase.race: (0, 1),
+    Phase.transition: (1, 1),
+}
+
+# phases in which strength stays light whatever the ladder says
+LIGHT_ONLY = {Phase.race, Phase.transition}
+
+
+@dataclass(frozen=True)
+class Week:
+    index: int  # 0-based
+    start: date
+    phase: Phase
+    deload: bool
+
+    @property
+    def end(self) -> date:
+        return self.start + timedelta(days=7)
+
+    @property
+    def strength_range(self) -> tuple[int, int]:
+        return STRENGTH_PER_WEEK[self.phase]
+
+    def contains(self, day: date) -> bool:
+        return self.start <= day < self.end
+
+
+def race_days(rides: list[Ride], zone: tzinfo, priority: Priority) -> list[date]:
+    """Local dates of the races of one priority (a race is a ride of kind `race`)."""
+    return sorted(
+        {
+            r.start.astimezone(zone).date()
+            for r in rides
+            if r.kind == RideKind.race and r.priority == priority
+        }
+    )
+
+
+def phase_for(week_start: date, a_races: list[date], override: Phase | None) -> Phase:
+    """domain.md Phases: base > 12 weeks out, build 12-4, peak 4-1, race week, 2 weeks transition."""
+    week_end = week_start + timedelta(days=7)
+    for race in a_races:
+        if week_start <= race < week_end:
+            return Phase.race
+    for race in a_races:
+        if race < week_start <= race + timedelta(days=14):
+            return Phase.transition
+    if override is not None:
+        return override
+    upcoming = [r for r in a_races if r >= week_end]
+    if not upcoming:
+        return Phase.base
+    weeks_out = (upcoming[0] - week_start).days / 7
+    if weeks_out > 12:
+        return Phase.base
+    if weeks_out > 4:
+        return Phase.build
+    return Phase.peak
+
+
+def season_weeks(
+    start: date, weeks: int, race_days: list[date], override: Phase | None
+) -> list[Week]:
+    """Weeks from the plan start; every 4th week of an unbroken base/build run is a deload (T3)."""
+    result: list[Week] = []
+    run = 0
+    for index in range(weeks):
+        week_start = start + timedelta(days=7 * index)
+        phase = phase_for(week_start, race_days, override)
+        if phase in (Phase.base, Phase.build):
+            run += 1
+        else:
+            run = 0
+        result.append(Week(index, week_start, phase, deload=run > 0 and run % 4 == 0))
+    return result
+
+
+def in_taper(day: date, race_days: list[date]) -> bool:
+    """T4: inside the 14 days before an A race (the race day itself excluded)."""
+    return any(race - timedelta(days=TAPER_DAYS) <= day < race for race in race_days)

@@ -1,0 +1,142 @@
+"""The fixed facts of one planning request, with the solver-free look-ups every rule shares."""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from planner.domain import (
+    Athlete,
+    Phase,
+    Prescription,
+    Priority,
+    ProgressionState,
+    Ride,
+    RuleSettings,
+    Session,
+    SessionKind,
+)
+from planner.errors import PlannerInputError
+from planner.phases import Week, in_taper, race_days, season_weeks
+
+MAX_WEEKS = 52
+
+
+class Slot(Protocol):
+    """Anything with a time and content: a planned Session or a solver Candidate."""
+
+    kind: SessionKind
+    start: datetime
+    end: datetime
+    heavy: bool
+
+    @property
+    def prescriptions(self) -> list[Prescription] | tuple[Prescription, ...]: ...
+
+
+@dataclass
+class Problem:
+    athlete: Athlete
+    rides: list[Ride]
+    start: date
+    weeks: int
+    state: ProgressionState
+    # sessions already published, for S4 stability and UID carry-over
+    previous: list[Session] = field(default_factory=list)
+    # re-plans: when "now" is; sessions before it are not the solver's to move
+    now: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.weeks <= MAX_WEEKS:
+            raise PlannerInputError(
+                f"weeks must be between 1 and {MAX_WEEKS} (got {self.weeks})", field="weeks"
+            )
+        self.zone = ZoneInfo(self.athlete.timezone)
+        self.settings: RuleSettings = self.athlete.settings
+        self.rides = sorted(self.rides, key=lambda r: r.start)
+        check_rides_do_not_overlap(self.rides)
+        self.a_races = race_days(self.rides, self.zone, Priority.A)
+        self.b_races = race_days(self.rides, self.zone, Priority.B)
+        self.week_list: list[Week] = season_weeks(
+            self.start, self.weeks, self.a_races, self.athlete.phase
+        )
+        self._ride_starts = [r.start for r in self.rides]
+        self._rides_by_day: dict[date, list[Ride]] = {}
+        for ride in self.rides:
+            first = self.local_day(ride.start)
+            last = self.local_day(ride.end - timedelta(seconds=1))
+            day = first
+            while day <= last:
+                self._rides_by_day.setdefault(day, []).append(ride)
+                day += timedelta(days=1)
+
+    # --- time ---
+
+    @property
+    def end(self) -> date:
+        return self.start + timedelta(days=7 * self.weeks)
+
+    def days(self) -> list[date]:
+        return [self.start + timedelta(days=i) for i in range(7 * self.weeks)]
+
+    def local_day(self, moment: datetime) -> date:
+        return moment.astimezone(self.zone).date()
+
+    def at(self, day: date, clock: time) -> datetime | None:
+        """The aware moment of a wall-clock time, or None when DST skips it."""
+        moment = datetime.combine(day, clock, tzinfo=self.zone)
+        round_trip = moment.astimezone(ZoneInfo("UTC")).astimezone(self.zone)
+        if round_trip.replace(tzinfo=None) != moment.replace(tzinfo=None):
+            return None
+        return moment
+
+    def week_of(self, day: date) -> Week | None:
+        index = (day - self.start).days // 7
+        if 0 <= index < self.weeks:
+            return self.week_list[index]
+        return None
+
+    def phase_on(self, day: date) -> Phase | None:
+        week = self.week_of(day)
+        return week.phase if week else None
+
+    def in_taper(self, day: date) -> bool:
+        return in_taper(day, self.a_races)
+
+    # --- rides ---
+
+    def rides_on(self, day: date) -> list[Ride]:
+        """Rides that touch this local day."""
+        return self._rides_by_day.get(day, [])
+
+    def rides_between(self, earliest: datetime, latest: datetime) -> list[Ride]:
+        """Rides starting in [earliest, latest)."""
+        lo = bisect.bisect_left(self._ride_starts, earliest)
+        hi = bisect.bisect_left(self._ride_starts, latest)
+        return self.rides[lo:hi]
+
+    def rides_near(self, moment: datetime, hours: float) -> list[Ride]:
+        """Rides starting within `hours` (plus a day of slack for long rides) of a moment."""
+        span = timedelta(hours=hours) + timedelta(days=1)
+        return self.rides_between(moment - span, moment + span)
+
+    def is_long(self, ride: Ride) -> bool:
+        return ride.is_long(self.settings)
+
+    def is_key(self, ride: Ride) -> bool:
+        return ride.is_key(self.settings)
+
+
+def check_rides_do_not_overlap(rides: list[Ride]) -> None:
+    ordered = sorted(rides, key=lambda r: r.start)
+    for before, after in zip(ordered, ordered[1:], strict=False):
+        if after.start < before.end:
+            raise PlannerInputError(
+                f"rides overlap: {before.label()!r} at {before.start.isoformat()} "
+                f"runs until {before.end.isoformat()}, after {after.label()!r} starts at "
+                f"{after.start.isoformat()}",
+                field="rides",
+            )

@@ -1,0 +1,344 @@
+"""Composes the rules into one CP-SAT model, solves it, and turns the answer into a Plan.
+
+Steps: offer candidate sessions, let every rule encode (per-candidate hard rules first, so a
+forbidden candidate never gets a variable), minimize the weighted soft terms, map the solver
+status, report every target per week, and explain missed targets with the hard rules that
+stood in the way (CP-SAT assumptions on the rules' enforcement literals).
+"""
+
+from __future__ import annotations
+
+import time as clock
+import uuid
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+
+from ortools.sat.python import cp_model
+from pydantic import Field
+
+from constraints import all_rules, hard_rules
+from constraints.t1_strength_per_week import heavy_wanted
+from planner.candidates import CandidateFactory
+from planner.content import ContentBuilder
+from planner.domain import (
+    Athlete,
+    Model,
+    Plan,
+    ProgressionState,
+    Ride,
+    Session,
+    SessionKind,
+    SolverReport,
+    TargetResult,
+    WeekReport,
+)
+from planner.errors import PlannerFailure
+from planner.problem import Problem
+from planner.variables import Candidate, ModelContext, Rule, SlotRule, Violation
+
+UID_NAMESPACE = uuid.UUID("6f0b3c1e-5d4a-4e0b-9a51-2f1d7c9e8b40")
+
+RULE_TITLES = {rule.name: rule.title for rule in all_rules(Athlete(name="x", timezone="UTC").settings)}
+
+
+class SolverSettings(Model):
+    time_limit_s: float = Field(10.0, gt=0, le=120)
+    workers: int = Field(1, ge=1, le=16)
+    seed: int = 0
+
+
+def _add_structure(ctx: ModelContext) -> None:
+    """Not a coaching rule, just physics: one mobility a day, and sessions never overlap."""
+    mobility_by_day = ctx.by_day(SessionKind.mobility)
+    strength_by_day = ctx.by_day(SessionKind.strength)
+    for day, cands in mobility_by_day.items():
+        if len(cands) > 1:
+            ctx.model.add_at_most_one(ctx.x[c.index] for c in cands)
+        for mob in cands:
+            for st in strength_by_day.get(day, []):
+                if mob.start < st.end and st.start < mob.end:
+                    ctx.model.add_bool_or([ctx.x[mob.index].Not(), ctx.x[st.index].Not()])
+
+
+def build_model(
+    problem: Problem,
+    rules: list[Rule],
+    *,
+    explain: bool = False,
+    fixed: list[Session] | None = None,
+    days: list[date] | None = None,
+    content: ContentBuilder | None = None,
+) -> ModelContext:
+    factory = CandidateFactory(problem, content)
+    keep = [] if explain else [s for s in problem.previous]
+    candidates = factory.build(explain=explain, keep=keep, fixed=fixed, days=days)
+    ctx = ModelContext(problem=problem, candidates=candidates, explain=explain)
+    if explain:
+        ctx.create_variables()
+    per_candidate = [r for r in rules if isinstance(r, SlotRule)]
+    others = [r for r in rules if not isinstance(r, SlotRule)]
+    for rule in per_candidate:
+        rule.encode(ctx)
+    if not explain:
+        ctx.create_variables()
+    _add_structure(ctx)
+    for rule in others:
+        if explain and not rule.hard:
+            continue
+        rule.encode(ctx)
+    if not explain:
+        terms = [p.weight * p.var for p in ctx.penalties]
+        ctx.model.minimize(sum(terms, cp_model.LinearExpr.constant(0)))
+        # hint: no session unless a published one sits there (S4 adds those)
+        hinted = {
+            c.index
+            for c in ctx.live()
+            if any(
+                (s.kind, s.start, s.heavy) == (c.kind, c.start, c.heavy) for s in problem.previous
+            )
+        }
+        if problem.previous:
+            for index, var in ctx.x.items():
+                if index not in hinted:
+                    ctx.model.add_hint(var, 0)
+    return ctx
+
+
+def _solver(settings: SolverSettings, *, explain: bool = False) -> cp_model.CpSolver:
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = settings.time_limit_s
+    solver.parameters.num_workers = 1 if explain else settings.workers
+    solver.parameters.random_seed = settings.seed
+    return solver
+
+
+def session_uid(athlete: Athlete, session: Session) -> str:
+    local = session.start.isoformat()
+    return f"{uuid.uuid5(UID_NAMESPACE, f'{athlete.name}|{session.kind.value}|{local}')}@planner"
+
+
+def plan(
+    athlete: Athlete,
+    rides: list[Ride],
+    start: date,
+    weeks: int,
+    *,
+    state: ProgressionState | None = None,
+    previous: list[Session] | None = None,
+    now: datetime | None = None,
+    settings: SolverSettings | None = None,
+    explain_misses: bool = True,
+) -> Plan:
+    settings = settings or SolverSettings()
+    problem = Problem(
+        athlete=athlete,
+        rides=rides,
+        start=start,
+        weeks=weeks,
+        state=state or ProgressionState.starting(athlete),
+        previous=previous or [],
+        now=now,
+    )
+    return solve_problem(problem, settings, explain_misses=explain_misses)
+
+
+def solve_problem(problem: Problem, settings: SolverSettings, *, explain_misses: bool = True) -> Plan:
+    rules = all_rules(problem.settings)
+    began = clock.perf_counter()
+    content = ContentBuilder(problem)
+    # sessions that already started are history: pinned, not re-planned
+    pinned = [s for s in problem.previous if problem.now is not None and s.start < problem.now]
+    ctx = build_model(problem, rules, fixed=pinned, content=content)
+    built = clock.perf_counter()
+    solver = _solver(settings)
+    status = solver.solve(ctx.model)
+    solved = clock.perf_counter()
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        raise PlannerFailure(
+            f"the solver found no plan ({solver.status_name(status)}) within "
+            f"{settings.time_limit_s} s; try fewer weeks or a longer time limit"
+        )
+    chosen = [c for c in ctx.live() if solver.boolean_value(ctx.x[c.index])]
+    sessions = [_to_session(problem, c) for c in chosen]
+    penalties: dict[str, int] = {}
+    for p in ctx.penalties:
+        value = solver.value(p.var) if not isinstance(p.var, int) else p.var
+        if value:
+            penalties[p.term] = penalties.get(p.term, 0) + p.weight * int(value)
+    objective = solver.objective_value
+    bound = solver.best_objective_bound
+    gap = 0.0 if status == cp_model.OPTIMAL else abs(objective - bound) / max(1.0, abs(objective))
+    reports = week_reports(problem, sessions, rules)
+    explain_began = clock.perf_counter()
+    if explain_misses:
+        explain(problem, reports, sessions, settings, content)
+    finished = clock.perf_counter()
+    result = Plan(
+        athlete=problem.athlete.name,
+        timezone=problem.athlete.timezone,
+        start=problem.start,
+        weeks=problem.weeks,
+        sessions=sessions,
+        week_reports=reports,
+        solver=SolverReport(
+            status=solver.status_name(status),
+            build_ms=round((built - began) * 1000, 2),
+            solve_ms=round((solved - built) * 1000, 2),
+            explain_ms=round((finished - explain_began) * 1000, 2),
+            objective=objective,
+            best_bound=bound,
+            gap=gap,
+            penalties=penalties,
+        ),
+    )
+    hard = [v for rule in rules if rule.hard for v in rule.check(problem, sessions)]
+    if hard:  # the model and the spec disagree: never hand out such a plan
+        raise PlannerFailure("internal error, plan breaks " + "; ".join(v.message for v in hard))
+    return result
+
+
+def _to_session(problem: Problem, cand: Candidate) -> Session:
+    session = cand.to_session()
+    for previous in problem.previous:
+        if (previous.kind, previous.start, previous.heavy) == (cand.kind, cand.start, cand.heavy):
+            if previous.start < (problem.now or previous.start) or cand.fixed:
+                return previous
+    session.uid = session_uid(problem.athlete, session)
+    return session
+
+
+def week_reports(problem: Problem, sessions: list[Session], rules: list[Rule]) -> list[WeekReport]:
+    by_week: dict[int, list[Session]] = defaultdict(list)
+    for s in sessions:
+        week = problem.week_of(problem.local_day(s.start))
+        if week is not None:
+            by_week[week.index].append(s)
+    misses: dict[str, list[Violation]] = defaultdict(list)
+    for rule in rules:
+        if rule.name in ("T1", "T2"):
+            for v in rule.check(problem, sessions):
+                misses[v.term].append(v)
+    settings = problem.settings
+    reports = []
+    for week in problem.week_list:
+        planned = by_week.get(week.index, [])
+        strength = [s for s in planned if s.kind == SessionKind.strength]
+        mobility_days = {problem.local_day(s.start) for s in planned if s.kind == SessionKind.mobility}
+        low, high = week.strength_range
+        t1_miss = misses.get(f"T1 strength_sessions[week {week.index + 1}]")
+        t2_miss = misses.get(f"T2 mobility_days[week {week.index + 1}]")
+        taper = any(problem.in_taper(week.start + timedelta(days=i)) for i in range(7))
+        targets = [
+            TargetResult(
+                rule="T1",
+                met=not t1_miss,
+                wanted=f"{low}-{high} strength" if low != high else f"{low} strength",
+                planned=len(strength),
+                reason=t1_miss[0].message if t1_miss else "",
+            ),
+            TargetResult(
+                rule="T2",
+                met=not t2_miss,
+                wanted=f"mobility on {settings.mobility_days_min}+ days",
+                planned=len(mobility_days),
+                reason=t2_miss[0].message if t2_miss else "",
+            ),
+        ]
+        if week.deload:
+            targets.append(TargetResult(rule="T3", met=True, wanted="deload: about half volume", planned=len(strength)))
+        if taper:
+            targets.append(TargetResult(rule="T4", met=True, wanted="taper: volume cut 30-70 %", planned=len(strength)))
+        reports.append(
+            WeekReport(
+                index=week.index + 1,
+                start=week.start,
+                end=week.end - timedelta(days=1),
+                phase=week.phase,
+                deload=week.deload,
+                taper=taper,
+                strength_min=low,
+                strength_max=high,
+                strength_planned=len(strength),
+                heavy_planned=sum(1 for s in strength if s.heavy),
+                mobility_planned=len(mobility_days),
+                targets=targets,
+            )
+        )
+    # soft T3/T4 terms are per session; fold any into their week's line
+    for rule in rules:
+        if rule.name in ("T3", "T4"):
+            for v in rule.check(problem, sessions):
+                week = problem.week_of(problem.local_day(v.when)) if isinstance(v.when, datetime) else None
+                if week is None:
+                    continue
+                for target in reports[week.index].targets:
+                    if target.rule == rule.name:
+                        target.met = False
+                        target.reason = v.message
+    _ = heavy_wanted  # T1's heavy term is a preference, reported through the penalties
+    return reports
+
+
+def explain(
+    problem: Problem,
+    reports: list[WeekReport],
+    sessions: list[Session],
+    settings: SolverSettings,
+    content: ContentBuilder,
+) -> None:
+    """For each missed T1/T2 target, find the hard rules without which it could be met."""
+    rules = hard_rules(problem.settings)
+    for report in reports:
+        for target in report.targets:
+            if target.met or target.rule not in ("T1", "T2"):
+                continue
+            blocked = _blocking_rules(problem, report, target.rule, sessions, rules, settings, content)
+            target.blocked_by = blocked
+            if blocked:
+                names = ", ".join(f"{r} ({RULE_TITLES.get(r, r)})" for r in blocked)
+                target.reason += f"; in the way: {names}"
+            else:
+                target.reason += "; no single hard rule blocks it: it was traded against other weeks"
+
+
+def _blocking_rules(
+    problem: Problem,
+    report: WeekReport,
+    target: str,
+    sessions: list[Session],
+    rules: list[Rule],
+    settings: SolverSettings,
+    content: ContentBuilder,
+) -> list[str]:
+    week_days = [report.start + timedelta(days=i) for i in range(7)]
+    kind = SessionKind.strength if target == "T1" else SessionKind.mobility
+    # the neighbours' sessions stay where the plan put them
+    neighbours = [
+        s
+        for s in sessions
+        if problem.local_day(s.start) not in week_days
+        and abs((problem.local_day(s.start) - report.start).days) <= 10
+    ]
+    ctx = build_model(problem, rules, explain=True, fixed=neighbours, days=week_days, content=content)
+    _add_structure(ctx)
+    wanted = report.strength_min if target == "T1" else problem.settings.mobility_days_min
+    in_week = [c for c in ctx.candidates if c.kind == kind and c.day in week_days and not c.fixed]
+    ctx.model.add(ctx.total(in_week) >= wanted)
+    literals = list(ctx.enforce.values())
+    names = {lit.index: name for name, lit in ctx.enforce.items()}
+    ctx.model.add_assumptions(literals)
+    solver = _solver(settings, explain=True)
+    status = solver.solve(ctx.model)
+    if status != cp_model.INFEASIBLE:
+        return []
+    core = solver.sufficient_assumptions_for_infeasibility()
+    return sorted({names[i] for i in core if i in names}, key=_rule_order)
+
+
+def _rule_order(name: str) -> tuple[str, int]:
+    return (name[0], int(name[1:]))
+
+
+def hard_violations(problem: Problem, sessions: list[Session]) -> list[Violation]:
+    """Every breach of a hard rule in a finished plan, found without the solver."""
+    return [v for rule in hard_rules(problem.settings) for v in rule.check(problem, sessions)]

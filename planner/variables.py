@@ -1,0 +1,220 @@
+"""What rules build on: candidate sessions, their CP-SAT variables, and the Rule base classes.
+
+A candidate is one fully specified session the solver may pick (time, kind, heavy or light,
+prescriptions). Every rule in `constraints/` has two faces: `encode` adds it to the CP-SAT
+model through a ModelContext, `check` finds its breaches in a finished list of sessions
+without the solver. Hard rules encode behind an enforcement literal so the explain mode can
+switch them off and ask which ones keep a target out of reach.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import ClassVar
+
+from ortools.sat.python import cp_model
+
+from planner.domain import Prescription, Session, SessionKind
+from planner.problem import Problem, Slot
+
+
+@dataclass(frozen=True)
+class Candidate:
+    index: int
+    kind: SessionKind
+    start: datetime
+    end: datetime
+    heavy: bool
+    day: date
+    week: int
+    prescriptions: tuple[Prescription, ...]
+    after_ride: str | None = None
+    notes: tuple[str, ...] = ()
+    # only offered in explain mode, so that H1 can be named when availability is the limit
+    outside_availability: bool = False
+    # pinned to 1: a session that already happened, or one a test asks about
+    fixed: bool = False
+
+    def to_session(self) -> Session:
+        return Session(
+            kind=self.kind,
+            start=self.start,
+            end=self.end,
+            heavy=self.heavy,
+            prescriptions=list(self.prescriptions),
+            after_ride=self.after_ride,
+            notes=list(self.notes),
+        )
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A hard rule's breach, or a soft rule's named penalty term ("S1 heavy_before_intervals[...]")."""
+
+    rule: str
+    term: str
+    message: str
+    penalty: int = 0
+    when: datetime | date | None = None
+
+
+@dataclass
+class Penalty:
+    term: str
+    weight: int
+    var: cp_model.IntVar | int
+
+
+@dataclass
+class ModelContext:
+    problem: Problem
+    candidates: list[Candidate]
+    explain: bool = False
+    model: cp_model.CpModel = field(default_factory=cp_model.CpModel)
+    x: dict[int, cp_model.IntVar] = field(default_factory=dict)
+    forbidden: set[int] = field(default_factory=set)
+    enforce: dict[str, cp_model.IntVar] = field(default_factory=dict)
+    penalties: list[Penalty] = field(default_factory=list)
+
+    # --- building ---
+
+    def create_variables(self) -> None:
+        for cand in self.candidates:
+            if cand.index in self.forbidden and not self.explain:
+                continue
+            var = self.model.new_bool_var(f"x{cand.index}")
+            self.x[cand.index] = var
+            if cand.fixed:
+                self.model.add(var == 1)
+
+    def literal(self, rule: str) -> cp_model.IntVar:
+        """The enforcement literal of a hard rule (explain mode only)."""
+        if rule not in self.enforce:
+            self.enforce[rule] = self.model.new_bool_var(f"enforce_{rule}")
+        return self.enforce[rule]
+
+    def forbid(self, rule: str, cand: Candidate) -> None:
+        """A hard rule says this candidate may not be picked."""
+        if self.explain:
+            self.model.add_implication(self.x[cand.index], self.literal(rule).Not())
+        else:
+            self.forbidden.add(cand.index)
+
+    def add_hard(self, rule: str, constraint: cp_model.Constraint) -> None:
+        if self.explain:
+            constraint.only_enforce_if(self.literal(rule))
+
+    def penalize(self, term: str, weight: int, var: cp_model.IntVar | int) -> None:
+        self.penalties.append(Penalty(term, weight, var))
+
+    # --- looking up ---
+
+    def var(self, cand: Candidate) -> cp_model.IntVar | None:
+        return self.x.get(cand.index)
+
+    def live(self, kind: SessionKind | None = None) -> list[Candidate]:
+        return [
+            c
+            for c in self.candidates
+            if c.index in self.x and (kind is None or c.kind == kind)
+        ]
+
+    def by_day(self, kind: SessionKind) -> dict[date, list[Candidate]]:
+        groups: dict[date, list[Candidate]] = defaultdict(list)
+        for cand in self.live(kind):
+            groups[cand.day].append(cand)
+        return groups
+
+    def by_week(self, kind: SessionKind) -> dict[int, list[Candidate]]:
+        groups: dict[int, list[Candidate]] = defaultdict(list)
+        for cand in self.live(kind):
+            groups[cand.week].append(cand)
+        return groups
+
+    def total(self, cands: Iterable[Candidate]) -> cp_model.LinearExpr:
+        return sum((self.x[c.index] for c in cands), cp_model.LinearExpr.constant(0))
+
+
+class Rule:
+    """One rule of domain.md. Subclasses set `name`, `title`, `hard` and typed parameters."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    hard: ClassVar[bool]
+
+    def encode(self, ctx: ModelContext) -> None:
+        raise NotImplementedError
+
+    def check(self, problem: Problem, sessions: list[Session]) -> list[Violation]:
+        raise NotImplementedError
+
+
+class SlotRule(Rule):
+    """A hard rule that judges each session on its own (given the rides and the athlete)."""
+
+    hard = True
+    # domain rules on candidates run before variables exist: a forbidden candidate gets none
+    per_candidate: ClassVar[bool] = True
+
+    def breach(self, problem: Problem, slot: Slot) -> str | None:
+        """Why this session breaks the rule, or None."""
+        raise NotImplementedError
+
+    def encode(self, ctx: ModelContext) -> None:
+        for cand in ctx.candidates:
+            if self.breach(ctx.problem, cand) is not None:
+                ctx.forbid(self.name, cand)
+
+    def check(self, problem: Problem, sessions: list[Session]) -> list[Violation]:
+        found = []
+        for session in sessions:
+            why = self.breach(problem, session)
+            if why is not None:
+                found.append(
+                    Violation(self.name, f"{self.name}[{session.start.isoformat()}]", why, when=session.start)
+                )
+        return found
+
+
+class SlotPreference(Rule):
+    """A soft rule that prices each session on its own."""
+
+    hard = False
+    per_candidate: ClassVar[bool] = False
+    weight: int
+    term: ClassVar[str]
+
+    def cost(self, problem: Problem, slot: Slot) -> str | None:
+        """Why this session is penalized, or None."""
+        raise NotImplementedError
+
+    def term_name(self, problem: Problem, slot: Slot) -> str:
+        return f"{self.name} {self.term}[{problem.local_day(slot.start).isoformat()}]"
+
+    def encode(self, ctx: ModelContext) -> None:
+        for cand in ctx.live():
+            if self.cost(ctx.problem, cand) is not None:
+                ctx.penalize(self.term_name(ctx.problem, cand), self.weight, ctx.x[cand.index])
+
+    def check(self, problem: Problem, sessions: list[Session]) -> list[Violation]:
+        found = []
+        for session in sessions:
+            why = self.cost(problem, session)
+            if why is not None:
+                found.append(
+                    Violation(
+                        self.name,
+                        self.term_name(problem, session),
+                        why,
+                        penalty=self.weight,
+                        when=session.start,
+                    )
+                )
+        return found
+
+
+def hours_between(earlier: datetime, later: datetime) -> float:
+    return (later - earlier).total_seconds() / 3600
