@@ -22,6 +22,8 @@ class H10PainRegions(SlotRule):
         if slot.kind != SessionKind.strength:
             return None
         state = problem.state
+        if not state.regions:
+            return None
         flagged = state.flagged_regions()
         no_heavy = state.no_heavy_regions(problem.local_day(slot.start))
         for item in slot.prescriptions:

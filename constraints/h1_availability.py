@@ -15,10 +15,7 @@ class H1Availability(SlotRule):
 
     def breach(self, problem: Problem, slot: Slot) -> str | None:
         day = problem.local_day(slot.start)
-        for window in problem.athlete.availability.windows_on(day):
-            opens, closes = problem.at(day, window.start), problem.at(day, window.end)
-            if opens is None or closes is None:
-                continue
+        for opens, closes in problem.spans(day):
             if opens <= slot.start and slot.end <= closes:
                 return None
         local = slot.start.astimezone(problem.zone)

@@ -17,7 +17,13 @@ class H2RideBuffer(SlotRule):
 
     def breach(self, problem: Problem, slot: Slot) -> str | None:
         buffer = timedelta(minutes=self.ride_buffer_min)
-        for ride in problem.rides_near(slot.start, 1):
+        day = problem.local_day(slot.start)
+        nearby = (
+            problem.rides_on(day - timedelta(days=1))
+            + problem.rides_on(day)
+            + problem.rides_on(day + timedelta(days=1))
+        )
+        for ride in nearby:
             if slot.start < ride.end + buffer and ride.start - buffer < slot.end:
                 return (
                     f"overlaps {ride.label()!r} at {ride.start.astimezone(problem.zone):%H:%M} "

@@ -21,7 +21,7 @@ def heavy_wanted(problem: Problem, week_index: int, heavy_possible: bool) -> int
 @dataclass(frozen=True)
 class T1StrengthPerWeek(Rule):
     missing_session_weight: int = 1000
-    missing_heavy_weight: int = 15
+    missing_heavy_weight: int = 40
     name = "T1"
     title = "strength sessions a week"
     hard = False

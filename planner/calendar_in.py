@@ -218,6 +218,9 @@ def _problem(event: icalendar.cal.Component) -> str | None:
     """Why this VEVENT cannot be expanded at all, or None."""
     if "DTSTART" not in event:
         return "no start time (DTSTART)"
+    for name in ("DTSTART", "DTEND", "DURATION", "RECURRENCE-ID"):
+        if isinstance(event.get(name), list):
+            return f"{name} given more than once"
     for name in _TIME_PROPERTIES:
         for prop in _as_list(event.get(name)):
             if isinstance(prop, icalendar.vBroken):
@@ -225,6 +228,15 @@ def _problem(event: icalendar.cal.Component) -> str | None:
     for rule in _as_list(event.get("RRULE")):
         if set(rule.get("FREQ", [])) & _TOO_FREQUENT:
             return "repeats more often than daily"
+    # recurring_ical_events silently swaps an end before the start (moving the start).
+    start = event["DTSTART"].dt
+    if "DURATION" in event and event["DURATION"].dt < timedelta(0):
+        return "ends before it starts"
+    if "DTEND" in event:
+        end = event["DTEND"].dt
+        naive = getattr(end, "tzinfo", None) is None, getattr(start, "tzinfo", None) is None
+        if type(end) is type(start) and naive[0] == naive[1] and end < start:
+            return "ends before it starts"
     return None
 
 
@@ -234,8 +246,32 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
-def _prepare(calendar: icalendar.Calendar, skipped: list[Skipped]) -> set[str]:
-    """Give every event a UID, drop those that cannot be expanded; return recurring UIDs."""
+def _far_outside(event: icalendar.cal.Component, start: datetime, end: datetime) -> bool:
+    """Whether a single (non-repeating) event clearly starts outside the window."""
+    if "RRULE" in event or "RDATE" in event:
+        return False
+    prop = event.get("DTSTART")
+    if prop is None or isinstance(prop, list | icalendar.vBroken):
+        return False  # vBroken raises BrokenCalendarProperty (not AttributeError) on .dt
+    value = prop.dt
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime.combine(value, datetime.min.time())
+    if not isinstance(value, datetime):
+        return False
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)  # a day of slack below covers any zone
+    slack = timedelta(days=1)
+    return value < start - slack or value > end + slack
+
+
+def _prepare(
+    calendar: icalendar.Calendar, start: datetime, end: datetime, skipped: list[Skipped]
+) -> set[str]:
+    """Give every event a UID, drop those that cannot be expanded; return recurring UIDs.
+
+    Events that cannot be expanded are reported unless they are single events far outside
+    the window, so that an old broken entry does not show up in every import.
+    """
     kept = []
     recurring: set[str] = set()
     for component in calendar.subcomponents:
@@ -246,9 +282,13 @@ def _prepare(calendar: icalendar.Calendar, skipped: list[Skipped]) -> set[str]:
             digest = hashlib.sha1(component.to_ical(), usedforsecurity=False).hexdigest()
             component["UID"] = f"no-uid-{digest[:16]}"
         uid = str(component["UID"])
-        problem = _problem(component)
+        try:
+            problem = _problem(component)
+        except Exception as exc:  # e.g. a property given twice; report it, read the rest
+            problem = f"unreadable event: {exc}"
         if problem:
-            skipped.append(Skipped(uid, _title(component), problem))
+            if not _far_outside(component, start, end):
+                skipped.append(Skipped(uid, _title(component), problem))
             continue
         if any(name in component for name in ("RRULE", "RDATE", "RECURRENCE-ID")):
             recurring.add(uid)
@@ -381,15 +421,21 @@ def read_calendar(
     rides: list[ImportedRide] = []
     skipped: list[Skipped] = []
     for calendar in calendars:
-        recurring = _prepare(calendar, skipped)
+        recurring = _prepare(calendar, start, end, skipped)
         x_wr = str(calendar.get(x_wr_timezone.X_WR_TIMEZONE, "") or "").strip()
-        if x_wr:
-            calendar = x_wr_timezone.to_standard(
-                calendar, timezone=_zone(x_wr, x_wr_timezone.X_WR_TIMEZONE)
-            )
-        calendar = _FloatingToZone(zone).walk(calendar)
+        x_wr_zone = _zone(x_wr, x_wr_timezone.X_WR_TIMEZONE) if x_wr else None
+        try:
+            if x_wr_zone is not None:
+                calendar = x_wr_timezone.to_standard(calendar, timezone=x_wr_zone)
+            calendar = _FloatingToZone(zone).walk(calendar)
+        except Exception as exc:
+            raise CalendarError(f"could not read the times of this iCalendar file: {exc}") from exc
         for component in _expand(calendar, start, end, skipped):
-            outcome = _occurrence(component, recurring, zone, settings)
+            try:
+                outcome = _occurrence(component, recurring, zone, settings)
+            except Exception as exc:  # never let one odd event sink the whole import
+                uid, title = str(component.get("UID", "")), _title(component)
+                outcome = Skipped(uid, title, f"unreadable event: {exc}")
             if isinstance(outcome, Skipped):
                 skipped.append(outcome)
             else:

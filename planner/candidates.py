@@ -3,12 +3,13 @@ mobility right after each ride, plus (for explanations) a few times outside avai
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime, time, timedelta
 
 from planner.content import ContentBuilder
 from planner.domain import Session, SessionKind
 from planner.problem import Problem
-from planner.variables import Candidate
+from planner.variables import Candidate, ModelContext, SlotPreference
 
 STRENGTH_STEP = timedelta(minutes=30)
 MOBILITY_STEP = timedelta(minutes=60)
@@ -111,12 +112,8 @@ class CandidateFactory:
             self._add(session.kind, session.start, session.heavy, session=session, fixed=True,
                       after_ride=session.after_ride)
         for day in days if days is not None else problem.days():
-            spans = []
-            for window in problem.athlete.availability.windows_on(day):
-                opens, closes = problem.at(day, window.start), problem.at(day, window.end)
-                if opens is None or closes is None:
-                    continue
-                spans.append((opens, closes))
+            spans = problem.spans(day)
+            for opens, closes in spans:
                 moment = opens
                 while moment + strength_len <= closes:
                     self._add(SessionKind.strength, moment, False)
@@ -147,6 +144,32 @@ class CandidateFactory:
         ordered = sorted(
             self.candidates, key=lambda c: (c.start, c.kind.value, c.heavy)
         )
-        return [
-            Candidate(**{**c.__dict__, "index": i}) for i, c in enumerate(ordered)
-        ]
+        for i, cand in enumerate(ordered):
+            cand.index = i
+        return ordered
+
+
+def thin(ctx: ModelContext, keep_per_group: int = 4) -> None:
+    """Keep a few feasible starts per day, kind and cost profile: first, last and evenly between.
+
+    Starts that differ by half an hour and cost the same are near-duplicates for every rule but
+    H7's gap, which the first and last starts of the day already cover. Thinning happens after
+    the per-candidate hard rules, so only feasible starts compete for the places.
+    """
+    problem = ctx.problem
+    prices = [r for r in ctx.rules if isinstance(r, SlotPreference)]
+    published = {(s.kind, s.start, s.heavy) for s in problem.previous}
+    groups: dict[tuple[object, ...], list[Candidate]] = defaultdict(list)
+    for cand in ctx.candidates:
+        if cand.index in ctx.forbidden or cand.fixed or (cand.kind, cand.start, cand.heavy) in published:
+            continue
+        profile = tuple(rule.cost(problem, cand) is not None for rule in prices)
+        groups[(cand.day, cand.kind, cand.heavy, cand.after_ride is not None, profile)].append(cand)
+    for cands in groups.values():
+        if len(cands) <= keep_per_group:
+            continue
+        last = len(cands) - 1
+        kept = {round(i * last / (keep_per_group - 1)) for i in range(keep_per_group)}
+        for position, cand in enumerate(cands):
+            if position not in kept:
+                ctx.forbidden.add(cand.index)

@@ -72,6 +72,7 @@ class ContentBuilder:
     def __init__(self, problem: Problem, library: Library | None = None) -> None:
         self.problem = problem
         self.library = library or load_library()
+        self._by_day: dict[tuple[date, bool], object] = {}
         self._cache: dict[tuple[object, ...], tuple[tuple[Prescription, ...], tuple[str, ...]] | None] = {}
 
     def _flagged(self) -> set[Region]:
@@ -87,6 +88,9 @@ class ContentBuilder:
         self, day: date, heavy: bool
     ) -> tuple[tuple[Prescription, ...], tuple[str, ...]] | None:
         """Prescriptions and notes of a strength session on `day`; None when no such variant exists."""
+        by_day = self._by_day.get((day, heavy), False)
+        if by_day is not False:
+            return by_day  # type: ignore[return-value]
         problem = self.problem
         week = problem.week_of(day)
         phase = week.phase if week else Phase.base
@@ -96,6 +100,7 @@ class ContentBuilder:
         key = (phase, deload, taper, no_heavy, heavy)
         if key not in self._cache:
             self._cache[key] = self._build_strength(phase, deload, taper, no_heavy, heavy)
+        self._by_day[(day, heavy)] = self._cache[key]
         return self._cache[key]
 
     def _build_strength(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -247,7 +248,7 @@ class Ride(Model):
             raise ValueError("a ride longer than 24 hours is not a ride (duration_min over 1440)")
         return value
 
-    @property
+    @cached_property
     def end(self) -> datetime:
         return self.start + timedelta(minutes=self.duration_min)
 

@@ -64,6 +64,7 @@ class Problem:
             self.start, self.weeks, self.a_races, self.athlete.phase
         )
         self._ride_starts = [r.start for r in self.rides]
+        self._spans: dict[date, list[tuple[datetime, datetime]]] = {}
         self._rides_by_day: dict[date, list[Ride]] = {}
         for ride in self.rides:
             first = self.local_day(ride.start)
@@ -92,6 +93,18 @@ class Problem:
         if round_trip.replace(tzinfo=None) != moment.replace(tzinfo=None):
             return None
         return moment
+
+    def spans(self, day: date) -> list[tuple[datetime, datetime]]:
+        """The day's availability windows as aware (opens, closes) pairs (H1)."""
+        cached = self._spans.get(day)
+        if cached is None:
+            cached = []
+            for window in self.athlete.availability.windows_on(day):
+                opens, closes = self.at(day, window.start), self.at(day, window.end)
+                if opens is not None and closes is not None:
+                    cached.append((opens, closes))
+            self._spans[day] = cached
+        return cached
 
     def week_of(self, day: date) -> Week | None:
         index = (day - self.start).days // 7

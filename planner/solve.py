@@ -18,7 +18,7 @@ from pydantic import Field
 
 from constraints import all_rules, hard_rules
 from constraints.t1_strength_per_week import heavy_wanted
-from planner.candidates import CandidateFactory
+from planner.candidates import CandidateFactory, thin
 from planner.content import ContentBuilder
 from planner.domain import (
     Athlete,
@@ -45,6 +45,7 @@ class SolverSettings(Model):
     time_limit_s: float = Field(10.0, gt=0, le=120)
     workers: int = Field(1, ge=1, le=16)
     seed: int = 0
+    presolve: bool = False
 
 
 def _add_structure(ctx: ModelContext) -> None:
@@ -72,7 +73,7 @@ def build_model(
     factory = CandidateFactory(problem, content)
     keep = [] if explain else [s for s in problem.previous]
     candidates = factory.build(explain=explain, keep=keep, fixed=fixed, days=days)
-    ctx = ModelContext(problem=problem, candidates=candidates, explain=explain)
+    ctx = ModelContext(problem=problem, candidates=candidates, explain=explain, rules=rules)
     if explain:
         ctx.create_variables()
     per_candidate = [r for r in rules if isinstance(r, SlotRule)]
@@ -80,6 +81,7 @@ def build_model(
     for rule in per_candidate:
         rule.encode(ctx)
     if not explain:
+        thin(ctx)
         ctx.create_variables()
     _add_structure(ctx)
     for rule in others:
@@ -109,6 +111,10 @@ def _solver(settings: SolverSettings, *, explain: bool = False) -> cp_model.CpSo
     solver.parameters.max_time_in_seconds = settings.time_limit_s
     solver.parameters.num_workers = 1 if explain else settings.workers
     solver.parameters.random_seed = settings.seed
+    # these models are small and loose (mostly at-most-one rows): presolve and symmetry
+    # detection cost more than the search they save (bench/plan_bench.py shows about 2x)
+    solver.parameters.cp_model_presolve = settings.presolve
+    solver.parameters.symmetry_level = 0
     return solver
 
 
@@ -324,6 +330,11 @@ def _blocking_rules(
     wanted = report.strength_min if target == "T1" else problem.settings.mobility_days_min
     in_week = [c for c in ctx.candidates if c.kind == kind and c.day in week_days and not c.fixed]
     ctx.model.add(ctx.total(in_week) >= wanted)
+    # the week keeps what the plan achieved for the other target: time is not freed by dropping it
+    other_kind = SessionKind.mobility if kind == SessionKind.strength else SessionKind.strength
+    achieved = report.mobility_planned if kind == SessionKind.strength else report.strength_planned
+    others = [c for c in ctx.candidates if c.kind == other_kind and c.day in week_days and not c.fixed]
+    ctx.model.add(ctx.total(others) >= achieved)
     literals = list(ctx.enforce.values())
     names = {lit.index: name for name, lit in ctx.enforce.items()}
     ctx.model.add_assumptions(literals)

@@ -21,7 +21,7 @@ from planner.domain import Prescription, Session, SessionKind
 from planner.problem import Problem, Slot
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Candidate:
     index: int
     kind: SessionKind
@@ -73,11 +73,14 @@ class ModelContext:
     problem: Problem
     candidates: list[Candidate]
     explain: bool = False
+    rules: list[Rule] = field(default_factory=list)
     model: cp_model.CpModel = field(default_factory=cp_model.CpModel)
     x: dict[int, cp_model.IntVar] = field(default_factory=dict)
     forbidden: set[int] = field(default_factory=set)
     enforce: dict[str, cp_model.IntVar] = field(default_factory=dict)
     penalties: list[Penalty] = field(default_factory=list)
+    _live: dict[str, list[Candidate]] = field(default_factory=dict)
+    _live_count: int = -1
 
     # --- building ---
 
@@ -116,11 +119,17 @@ class ModelContext:
         return self.x.get(cand.index)
 
     def live(self, kind: SessionKind | None = None) -> list[Candidate]:
-        return [
-            c
-            for c in self.candidates
-            if c.index in self.x and (kind is None or c.kind == kind)
-        ]
+        key = kind.value if kind else "all"
+        cached = self._live.get(key)
+        if cached is None or self._live_count != len(self.x):
+            if self._live_count != len(self.x):
+                self._live.clear()
+                self._live_count = len(self.x)
+            cached = [
+                c for c in self.candidates if c.index in self.x and (kind is None or c.kind == kind)
+            ]
+            self._live[key] = cached
+        return cached
 
     def by_day(self, kind: SessionKind) -> dict[date, list[Candidate]]:
         groups: dict[date, list[Candidate]] = defaultdict(list)

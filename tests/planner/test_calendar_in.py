@@ -1,4 +1,3 @@
-import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -246,7 +245,7 @@ def test_floating_times_without_x_wr_timezone_are_read_in_default_tz():
     assert result.rides[0].ride.start.utcoffset() == timedelta(hours=1)
 
 
-def test_cancelled_and_endless_events_are_skipped_and_the_rest_still_read():
+def test_cancelled_endless_and_unreadable_events_are_skipped_and_the_rest_still_read():
     text = calendar(
         event(
             "UID:c-1",
@@ -257,6 +256,13 @@ def test_cancelled_and_endless_events_are_skipped_and_the_rest_still_read():
         ),
         event("UID:n-1", "DTSTART:20260317T060000Z", "SUMMARY:Ride"),
         event("UID:b-1", "DTSTART:2026-03-18", "SUMMARY:Broken ride"),
+        event(
+            "UID:r-1",
+            "DTSTART:20260318T060000Z",
+            "DTEND:20260318T070000Z",
+            "RDATE;VALUE=PERIOD:20260320T100000Z/20260320T090000Z",
+            "SUMMARY:Ride",
+        ),
         event("UID:ok-1", "DTSTART:20260319T060000Z", "DTEND:20260319T070000Z", "SUMMARY:Ride"),
     )
     result = read_calendar(text, *WINDOW)
@@ -265,9 +271,10 @@ def test_cancelled_and_endless_events_are_skipped_and_the_rest_still_read():
     assert reasons["c-1"] == "cancelled"
     assert reasons["n-1"] == "no duration"
     assert reasons["b-1"].startswith("unreadable DTSTART")
+    assert reasons["r-1"].startswith("unreadable event")
 
 
-def test_five_hundred_events_read_in_well_under_a_second():
+def test_five_hundred_events_all_come_back_as_rides():
     base = datetime(2026, 3, 1, 6, tzinfo=UTC)
     events = []
     for i in range(500):
@@ -281,8 +288,7 @@ def test_five_hundred_events_read_in_well_under_a_second():
             )
         )
     text = calendar(*events, header=("X-WR-TIMEZONE:Europe/Berlin",))
-    began = time.perf_counter()
+    # speed is measured in bench/, not here: shared machines make timed tests flaky
     result = read_calendar(text, *WINDOW)
-    elapsed = time.perf_counter() - began
     assert len(result.rides) == 500
-    assert elapsed < 1.0
+    assert len({r.ride.external_id for r in result.rides}) == 500

@@ -1,0 +1,78 @@
+"""Writes a plan as an RFC 5545 calendar (api.md, "The feed"), built with the icalendar library."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar, Event, vDuration
+
+from planner.domain import Session, SessionKind
+
+PRODID = "-//Periodization Planner//Strength around rides//EN"
+DISCLAIMER = "Coaching guidance, not medical advice."
+
+
+def describe(session: Session) -> str:
+    """The prescription in plain text: exercise, dose, load hint and the key cue."""
+    lines = []
+    title = "Strength (heavy)" if session.heavy else (
+        "Strength" if session.kind == SessionKind.strength else "Mobility"
+    )
+    lines.append(f"{title}, {int((session.end - session.start).total_seconds() // 60)} min")
+    if session.after_ride:
+        lines.append(f"Right after: {session.after_ride}")
+    lines.append("")
+    for p in session.prescriptions:
+        rest = f", rest {p.rest_s} s" if p.rest_s else ""
+        lines.append(f"- {p.name}: {p.dose()}, {p.load_hint}{rest}")
+        lines.append(f"  Cue: {p.cue}")
+    for note in session.notes:
+        lines.append("")
+        lines.append(note)
+    lines.append("")
+    lines.append("Stop any exercise that causes sharp pain and tell your coach. " + DISCLAIMER)
+    return "\n".join(lines)
+
+
+def summary(session: Session) -> str:
+    if session.kind == SessionKind.mobility:
+        return "Mobility and stretching"
+    patterns = ", ".join(p.name for p in session.prescriptions[:2])
+    return f"{'Heavy strength' if session.heavy else 'Strength'}: {patterns}"
+
+
+def to_ical(
+    sessions: list[Session],
+    *,
+    name: str,
+    timezone: str,
+    stamp_default: datetime | None = None,
+) -> bytes:
+    """The calendar's bytes. Same sessions in, same bytes out: DTSTAMP is each session's last change."""
+    zone = ZoneInfo(timezone)
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", f"{name}: strength and mobility")
+    cal.add("x-wr-timezone", timezone)
+    cal.add("refresh-interval", vDuration.from_ical("PT1H"), parameters={"VALUE": "DURATION"})
+    cal.add("x-published-ttl", "PT1H")
+    fallback = stamp_default or datetime(2000, 1, 1, tzinfo=UTC)
+    for session in sorted(sessions, key=lambda s: (s.start, s.uid)):
+        event = Event()
+        event.add("uid", session.uid)
+        event.add("dtstamp", (session.changed_at or fallback).astimezone(UTC))
+        event.add("dtstart", session.start.astimezone(zone))
+        event.add("dtend", session.end.astimezone(zone))
+        event.add("sequence", session.sequence)
+        event.add("summary", summary(session))
+        event.add("description", describe(session))
+        categories = [session.kind.value] + (["heavy"] if session.heavy else [])
+        event.add("categories", categories)
+        event.add("transp", "OPAQUE")
+        cal.add_component(event)
+    cal.add_missing_timezones()
+    return cal.to_ical()
