@@ -20,7 +20,10 @@ class H3HeavyBeforeLong(SlotRule):
             return None
         horizon = slot.end + timedelta(hours=self.heavy_before_long_h)
         for ride in problem.rides_between(slot.start, horizon):
-            if problem.is_long(ride) and hours_between(slot.end, ride.start) < self.heavy_before_long_h:
+            if (
+                problem.is_long(ride)
+                and hours_between(slot.end, ride.start) < self.heavy_before_long_h
+            ):
                 return (
                     f"heavy session ends {hours_between(slot.end, ride.start):.0f} h before "
                     f"{ride.label()!r} (needs {self.heavy_before_long_h} h)"

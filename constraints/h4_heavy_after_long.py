@@ -21,7 +21,10 @@ class H4HeavyAfterLong(SlotRule):
         # a ride can last up to a day, so look back that far beyond the gap
         earliest = slot.start - timedelta(hours=self.heavy_after_long_h + 24)
         for ride in problem.rides_between(earliest, slot.start):
-            if problem.is_long(ride) and hours_between(ride.end, slot.start) < self.heavy_after_long_h:
+            if (
+                problem.is_long(ride)
+                and hours_between(ride.end, slot.start) < self.heavy_after_long_h
+            ):
                 return (
                     f"heavy session starts {hours_between(ride.end, slot.start):.0f} h after "
                     f"{ride.label()!r} ends (needs {self.heavy_after_long_h} h)"

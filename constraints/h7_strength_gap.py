@@ -28,7 +28,8 @@ class H7StrengthGap(Rule):
                 j += 1
             if j > last_covered and j > i:
                 ctx.add_hard(
-                    self.name, ctx.model.add_at_most_one(ctx.x[c.index] for c in strength[i : j + 1])
+                    self.name,
+                    ctx.model.add_at_most_one(ctx.x[c.index] for c in strength[i : j + 1]),
                 )
                 last_covered = j
         for cands in ctx.by_day(SessionKind.strength).values():
@@ -36,7 +37,9 @@ class H7StrengthGap(Rule):
                 ctx.add_hard(self.name, ctx.model.add_at_most_one(ctx.x[c.index] for c in cands))
 
     def check(self, problem: Problem, sessions: list[Session]) -> list[Violation]:
-        strength = sorted((s for s in sessions if s.kind == SessionKind.strength), key=lambda s: s.start)
+        strength = sorted(
+            (s for s in sessions if s.kind == SessionKind.strength), key=lambda s: s.start
+        )
         found = []
         for before, after in zip(strength, strength[1:], strict=False):
             same_day = problem.local_day(before.start) == problem.local_day(after.start)

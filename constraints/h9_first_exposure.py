@@ -27,7 +27,10 @@ class H9FirstExposure(Rule):
     def too_close(self, problem: Problem, slot: Slot) -> str | None:
         horizon = slot.end + timedelta(hours=self.first_exposure_gap_h)
         for ride in problem.rides_between(slot.start, horizon):
-            if problem.is_key(ride) and hours_between(slot.end, ride.start) < self.first_exposure_gap_h:
+            if (
+                problem.is_key(ride)
+                and hours_between(slot.end, ride.start) < self.first_exposure_gap_h
+            ):
                 return (
                     f"first exposure ends {hours_between(slot.end, ride.start):.0f} h before key ride "
                     f"{ride.label()!r} (needs {self.first_exposure_gap_h} h)"

@@ -37,7 +37,9 @@ class S3Spread(Rule):
                 ctx.penalize(f"S3 bunched[{day.isoformat()}+{k}d]", self.weight, both)
 
     def check(self, problem: Problem, sessions: list[Session]) -> list[Violation]:
-        days = sorted({problem.local_day(s.start) for s in sessions if s.kind == SessionKind.strength})
+        days = sorted(
+            {problem.local_day(s.start) for s in sessions if s.kind == SessionKind.strength}
+        )
         found = []
         for i, day in enumerate(days):
             week = problem.week_of(day)

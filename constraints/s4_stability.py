@@ -25,7 +25,11 @@ class S4Stability(Rule):
 
     def weight(self, problem: Problem, session: Session) -> int:
         now = problem.now or datetime.min.replace(tzinfo=session.start.tzinfo)
-        return self.near_weight if session.start < now + timedelta(hours=self.near_h) else self.far_weight
+        return (
+            self.near_weight
+            if session.start < now + timedelta(hours=self.near_h)
+            else self.far_weight
+        )
 
     def to_keep(self, problem: Problem) -> list[Session]:
         """Published sessions the solver may still move: those not yet started."""

@@ -37,13 +37,21 @@ class T1StrengthPerWeek(Rule):
             if low:
                 short = ctx.model.new_int_var(0, low, f"t1_short_w{week.index}")
                 ctx.model.add(short >= low - count)
-                ctx.penalize(f"T1 strength_sessions[week {week.index + 1}]", self.missing_session_weight, short)
+                ctx.penalize(
+                    f"T1 strength_sessions[week {week.index + 1}]",
+                    self.missing_session_weight,
+                    short,
+                )
             heavy = [c for c in cands if c.heavy]
             wanted = heavy_wanted(ctx.problem, week.index, bool(heavy))
             if wanted:
                 short_heavy = ctx.model.new_int_var(0, wanted, f"t1_heavy_w{week.index}")
                 ctx.model.add(short_heavy >= wanted - ctx.total(heavy))
-                ctx.penalize(f"T1 heavy_sessions[week {week.index + 1}]", self.missing_heavy_weight, short_heavy)
+                ctx.penalize(
+                    f"T1 heavy_sessions[week {week.index + 1}]",
+                    self.missing_heavy_weight,
+                    short_heavy,
+                )
 
     def check(self, problem: Problem, sessions: list[Session]) -> list[Violation]:
         counts = Counter(

@@ -30,7 +30,9 @@ class T2MobilityDays(Rule):
             if self.mobility_days_min:
                 short = ctx.model.new_int_var(0, self.mobility_days_min, f"t2_short_w{week.index}")
                 ctx.model.add(short >= self.mobility_days_min - count)
-                ctx.penalize(f"T2 mobility_days[week {week.index + 1}]", self.missing_day_weight, short)
+                ctx.penalize(
+                    f"T2 mobility_days[week {week.index + 1}]", self.missing_day_weight, short
+                )
             for cand in cands:
                 # each session costs a little so the plan asks for the target, not more
                 weight = self.per_session_weight

@@ -16,8 +16,10 @@ DISCLAIMER = "Coaching guidance, not medical advice."
 def describe(session: Session) -> str:
     """The prescription in plain text: exercise, dose, load hint and the key cue."""
     lines = []
-    title = "Strength (heavy)" if session.heavy else (
-        "Strength" if session.kind == SessionKind.strength else "Mobility"
+    title = (
+        "Strength (heavy)"
+        if session.heavy
+        else ("Strength" if session.kind == SessionKind.strength else "Mobility")
     )
     lines.append(f"{title}, {int((session.end - session.start).total_seconds() // 60)} min")
     if session.after_ride:

@@ -109,8 +109,14 @@ class CandidateFactory:
         mobility_len = timedelta(minutes=settings.mobility_session_min)
         buffer = timedelta(minutes=settings.ride_buffer_min)
         for session in fixed or []:
-            self._add(session.kind, session.start, session.heavy, session=session, fixed=True,
-                      after_ride=session.after_ride)
+            self._add(
+                session.kind,
+                session.start,
+                session.heavy,
+                session=session,
+                fixed=True,
+                after_ride=session.after_ride,
+            )
         for day in days if days is not None else problem.days():
             spans = problem.spans(day)
             for opens, closes in spans:
@@ -141,9 +147,7 @@ class CandidateFactory:
         # previously published sessions are offered again at their own time (S4)
         for session in keep or []:
             self._add(session.kind, session.start, session.heavy, after_ride=session.after_ride)
-        ordered = sorted(
-            self.candidates, key=lambda c: (c.start, c.kind.value, c.heavy)
-        )
+        ordered = sorted(self.candidates, key=lambda c: (c.start, c.kind.value, c.heavy))
         for i, cand in enumerate(ordered):
             cand.index = i
         return ordered
@@ -161,7 +165,11 @@ def thin(ctx: ModelContext, keep_per_group: int = 4) -> None:
     published = {(s.kind, s.start, s.heavy) for s in problem.previous}
     groups: dict[tuple[object, ...], list[Candidate]] = defaultdict(list)
     for cand in ctx.candidates:
-        if cand.index in ctx.forbidden or cand.fixed or (cand.kind, cand.start, cand.heavy) in published:
+        if (
+            cand.index in ctx.forbidden
+            or cand.fixed
+            or (cand.kind, cand.start, cand.heavy) in published
+        ):
             continue
         profile = tuple(rule.cost(problem, cand) is not None for rule in prices)
         groups[(cand.day, cand.kind, cand.heavy, cand.after_ride is not None, profile)].append(cand)

@@ -18,10 +18,14 @@ from planner.solve import SolverSettings, plan
 
 def add_plan_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     cmd = commands.add_parser("plan", help="plan strength and mobility around a ride calendar")
-    cmd.add_argument("--athlete", required=True, type=Path, help="athlete JSON (POST /athletes body)")
+    cmd.add_argument(
+        "--athlete", required=True, type=Path, help="athlete JSON (POST /athletes body)"
+    )
     cmd.add_argument("--rides", required=True, type=Path, help="rides JSON list or .ics calendar")
     cmd.add_argument("--weeks", type=int, default=12, help=f"horizon in weeks, 1 to {MAX_WEEKS}")
-    cmd.add_argument("--start", type=date.fromisoformat, help="YYYY-MM-DD (default: today, athlete's zone)")
+    cmd.add_argument(
+        "--start", type=date.fromisoformat, help="YYYY-MM-DD (default: today, athlete's zone)"
+    )
     cmd.add_argument("--out", type=Path, help="write the plan as an .ics calendar here")
     cmd.add_argument("--time-limit", type=float, default=10.0, help="solver time limit, seconds")
     cmd.set_defaults(run=run_plan)
@@ -33,7 +37,9 @@ def run_plan(args: argparse.Namespace) -> int:
     athlete = load_athlete(args.athlete)
     start = args.start or datetime.now(ZoneInfo(athlete.timezone)).date()
     rides = load_rides(args.rides, athlete, start, args.weeks)
-    result = plan(athlete, rides, start, args.weeks, settings=SolverSettings(time_limit_s=args.time_limit))
+    result = plan(
+        athlete, rides, start, args.weeks, settings=SolverSettings(time_limit_s=args.time_limit)
+    )
     print(table(result, rides))
     if args.out:
         args.out.write_bytes(to_ical(result.sessions, name=athlete.name, timezone=athlete.timezone))

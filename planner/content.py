@@ -73,7 +73,9 @@ class ContentBuilder:
         self.problem = problem
         self.library = library or load_library()
         self._by_day: dict[tuple[date, bool], object] = {}
-        self._cache: dict[tuple[object, ...], tuple[tuple[Prescription, ...], tuple[str, ...]] | None] = {}
+        self._cache: dict[
+            tuple[object, ...], tuple[tuple[Prescription, ...], tuple[str, ...]] | None
+        ] = {}
 
     def _flagged(self) -> set[Region]:
         return self.problem.state.flagged_regions()
@@ -131,7 +133,11 @@ class ContentBuilder:
             any_heavy = any_heavy or exercise.heavy
             pattern_state = state.patterns.get(pattern)
             chosen.append(
-                prescribe(exercise, reduce=reduce, load_kg=pattern_state.load_kg if pattern_state else None)
+                prescribe(
+                    exercise,
+                    reduce=reduce,
+                    load_kg=pattern_state.load_kg if pattern_state else None,
+                )
             )
         if heavy and not any_heavy:
             return None

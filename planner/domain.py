@@ -104,7 +104,9 @@ def _check_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as Europe/Paris)") from exc
+        raise ValueError(
+            f"unknown time zone {name!r} (use an IANA name such as Europe/Paris)"
+        ) from exc
     return name
 
 
@@ -315,7 +317,9 @@ class Session(Model):
             self.start,
             self.end,
             self.heavy,
-            tuple((p.exercise_id, p.sets, p.reps, p.hold_s, p.load_hint) for p in self.prescriptions),
+            tuple(
+                (p.exercise_id, p.sets, p.reps, p.hold_s, p.load_hint) for p in self.prescriptions
+            ),
             tuple(self.notes),
         )
 

@@ -74,7 +74,9 @@ class Library:
         return next(e for e in self.ladders[pattern] if e in choices and e.level == best)
 
     def mobility(self, athlete: Athlete) -> list[Exercise]:
-        return [e for e in self.ladders.get(Pattern.mobility, []) if athlete.has_equipment(e.equipment)]
+        return [
+            e for e in self.ladders.get(Pattern.mobility, []) if athlete.has_equipment(e.equipment)
+        ]
 
 
 @lru_cache(maxsize=1)

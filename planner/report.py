@@ -34,7 +34,12 @@ def table(plan: Plan, rides: list[Ride]) -> str:
             for ride in rides:
                 local = ride.start.astimezone(zone)
                 if local.date() == day:
-                    items.append((local.time(), f"ride  {local:%H:%M} {ride.label()} ({ride.duration_min} min)"))
+                    items.append(
+                        (
+                            local.time(),
+                            f"ride  {local:%H:%M} {ride.label()} ({ride.duration_min} min)",
+                        )
+                    )
             for session in plan.sessions:
                 local = session.start.astimezone(zone)
                 if local.date() == day:

@@ -38,7 +38,9 @@ from planner.variables import Candidate, ModelContext, Rule, SlotRule, Violation
 
 UID_NAMESPACE = uuid.UUID("6f0b3c1e-5d4a-4e0b-9a51-2f1d7c9e8b40")
 
-RULE_TITLES = {rule.name: rule.title for rule in all_rules(Athlete(name="x", timezone="UTC").settings)}
+RULE_TITLES = {
+    rule.name: rule.title for rule in all_rules(Athlete(name="x", timezone="UTC").settings)
+}
 
 
 class SolverSettings(Model):
@@ -148,7 +150,9 @@ def plan(
     return solve_problem(problem, settings, explain_misses=explain_misses)
 
 
-def solve_problem(problem: Problem, settings: SolverSettings, *, explain_misses: bool = True) -> Plan:
+def solve_problem(
+    problem: Problem, settings: SolverSettings, *, explain_misses: bool = True
+) -> Plan:
     rules = all_rules(problem.settings)
     began = clock.perf_counter()
     content = ContentBuilder(problem)
@@ -229,7 +233,9 @@ def week_reports(problem: Problem, sessions: list[Session], rules: list[Rule]) -
     for week in problem.week_list:
         planned = by_week.get(week.index, [])
         strength = [s for s in planned if s.kind == SessionKind.strength]
-        mobility_days = {problem.local_day(s.start) for s in planned if s.kind == SessionKind.mobility}
+        mobility_days = {
+            problem.local_day(s.start) for s in planned if s.kind == SessionKind.mobility
+        }
         low, high = week.strength_range
         t1_miss = misses.get(f"T1 strength_sessions[week {week.index + 1}]")
         t2_miss = misses.get(f"T2 mobility_days[week {week.index + 1}]")
@@ -251,9 +257,17 @@ def week_reports(problem: Problem, sessions: list[Session], rules: list[Rule]) -
             ),
         ]
         if week.deload:
-            targets.append(TargetResult(rule="T3", met=True, wanted="deload: about half volume", planned=len(strength)))
+            targets.append(
+                TargetResult(
+                    rule="T3", met=True, wanted="deload: about half volume", planned=len(strength)
+                )
+            )
         if taper:
-            targets.append(TargetResult(rule="T4", met=True, wanted="taper: volume cut 30-70 %", planned=len(strength)))
+            targets.append(
+                TargetResult(
+                    rule="T4", met=True, wanted="taper: volume cut 30-70 %", planned=len(strength)
+                )
+            )
         reports.append(
             WeekReport(
                 index=week.index + 1,
@@ -274,7 +288,11 @@ def week_reports(problem: Problem, sessions: list[Session], rules: list[Rule]) -
     for rule in rules:
         if rule.name in ("T3", "T4"):
             for v in rule.check(problem, sessions):
-                week = problem.week_of(problem.local_day(v.when)) if isinstance(v.when, datetime) else None
+                week = (
+                    problem.week_of(problem.local_day(v.when))
+                    if isinstance(v.when, datetime)
+                    else None
+                )
                 if week is None:
                     continue
                 for target in reports[week.index].targets:
@@ -298,13 +316,17 @@ def explain(
         for target in report.targets:
             if target.met or target.rule not in ("T1", "T2"):
                 continue
-            blocked = _blocking_rules(problem, report, target.rule, sessions, rules, settings, content)
+            blocked = _blocking_rules(
+                problem, report, target.rule, sessions, rules, settings, content
+            )
             target.blocked_by = blocked
             if blocked:
                 names = ", ".join(f"{r} ({RULE_TITLES.get(r, r)})" for r in blocked)
                 target.reason += f"; in the way: {names}"
             else:
-                target.reason += "; no single hard rule blocks it: it was traded against other weeks"
+                target.reason += (
+                    "; no single hard rule blocks it: it was traded against other weeks"
+                )
 
 
 def _blocking_rules(
@@ -325,7 +347,9 @@ def _blocking_rules(
         if problem.local_day(s.start) not in week_days
         and abs((problem.local_day(s.start) - report.start).days) <= 10
     ]
-    ctx = build_model(problem, rules, explain=True, fixed=neighbours, days=week_days, content=content)
+    ctx = build_model(
+        problem, rules, explain=True, fixed=neighbours, days=week_days, content=content
+    )
     _add_structure(ctx)
     wanted = report.strength_min if target == "T1" else problem.settings.mobility_days_min
     in_week = [c for c in ctx.candidates if c.kind == kind and c.day in week_days and not c.fixed]
@@ -333,7 +357,9 @@ def _blocking_rules(
     # the week keeps what the plan achieved for the other target: time is not freed by dropping it
     other_kind = SessionKind.mobility if kind == SessionKind.strength else SessionKind.strength
     achieved = report.mobility_planned if kind == SessionKind.strength else report.strength_planned
-    others = [c for c in ctx.candidates if c.kind == other_kind and c.day in week_days and not c.fixed]
+    others = [
+        c for c in ctx.candidates if c.kind == other_kind and c.day in week_days and not c.fixed
+    ]
     ctx.model.add(ctx.total(others) >= achieved)
     literals = list(ctx.enforce.values())
     names = {lit.index: name for name, lit in ctx.enforce.items()}

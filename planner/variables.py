@@ -183,7 +183,12 @@ class SlotRule(Rule):
             why = self.breach(problem, session)
             if why is not None:
                 found.append(
-                    Violation(self.name, f"{self.name}[{session.start.isoformat()}]", why, when=session.start)
+                    Violation(
+                        self.name,
+                        f"{self.name}[{session.start.isoformat()}]",
+                        why,
+                        when=session.start,
+                    )
                 )
         return found
 

@@ -43,11 +43,20 @@ def at(day: date, hour: int, minute: int = 0, zone: str = ZONE) -> datetime:
 
 
 def ride(
-    day: date, hour: int, minutes: int = 90, kind: str = "endurance", priority: str | None = None,
+    day: date,
+    hour: int,
+    minutes: int = 90,
+    kind: str = "endurance",
+    priority: str | None = None,
     title: str | None = None,
 ) -> Ride:
-    return Ride(start=at(day, hour), duration_min=minutes, kind=RideKind(kind), priority=priority,
-                title=title)
+    return Ride(
+        start=at(day, hour),
+        duration_min=minutes,
+        kind=RideKind(kind),
+        priority=priority,
+        title=title,
+    )
 
 
 def problem(
@@ -77,14 +86,21 @@ def strength(prob: Problem, start: datetime, heavy: bool = False, minutes: int =
     assert built is not None, "no such session variant for this athlete on that day"
     prescriptions, notes = built
     return Session(
-        kind=SessionKind.strength, start=start, end=start + timedelta(minutes=minutes),
-        heavy=heavy, prescriptions=list(prescriptions), notes=list(notes),
+        kind=SessionKind.strength,
+        start=start,
+        end=start + timedelta(minutes=minutes),
+        heavy=heavy,
+        prescriptions=list(prescriptions),
+        notes=list(notes),
     )
 
 
 def mobility(prob: Problem, start: datetime, minutes: int = 15) -> Session:
     prescriptions, notes = ContentBuilder(prob).mobility(prob.local_day(start))
     return Session(
-        kind=SessionKind.mobility, start=start, end=start + timedelta(minutes=minutes),
-        prescriptions=list(prescriptions), notes=list(notes),
+        kind=SessionKind.mobility,
+        start=start,
+        end=start + timedelta(minutes=minutes),
+        prescriptions=list(prescriptions),
+        notes=list(notes),
     )

@@ -35,7 +35,9 @@ def encode_plan(rule: Rule, prob: Problem, sessions: list[Session]) -> Encoded:
     else:
         ctx.create_variables()
         rule.encode(ctx)
-    ctx.model.minimize(sum((p.weight * p.var for p in ctx.penalties), cp_model.LinearExpr.constant(0)))
+    ctx.model.minimize(
+        sum((p.weight * p.var for p in ctx.penalties), cp_model.LinearExpr.constant(0))
+    )
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
     status = solver.solve(ctx.model)
