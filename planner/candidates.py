@@ -11,7 +11,7 @@ from planner.domain import Session, SessionKind
 from planner.problem import Problem
 from planner.variables import Candidate, ModelContext, SlotPreference
 
-STRENGTH_STEP = timedelta(minutes=30)
+STRENGTH_STEP = timedelta(minutes=60)
 MOBILITY_STEP = timedelta(minutes=60)
 # explain mode only: times a day outside availability, so H1 can be named as the obstacle
 PROBE_TIMES = (time(7, 0), time(12, 0), time(18, 0))
@@ -120,11 +120,17 @@ class CandidateFactory:
         for day in days if days is not None else problem.days():
             spans = problem.spans(day)
             for opens, closes in spans:
+                # on the hour from the window's opening, plus the last start that still fits
+                starts = []
                 moment = opens
                 while moment + strength_len <= closes:
+                    starts.append(moment)
+                    moment += STRENGTH_STEP
+                if starts and starts[-1] != closes - strength_len:
+                    starts.append(closes - strength_len)
+                for moment in starts:
                     self._add(SessionKind.strength, moment, False)
                     self._add(SessionKind.strength, moment, True)
-                    moment += STRENGTH_STEP
                 moment = opens
                 while moment + mobility_len <= closes:
                     self._add(SessionKind.mobility, moment, False)

@@ -1,0 +1,97 @@
+"""Database models (SQLAlchemy 2, advanced-alchemy bases) and the engine set-up."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from advanced_alchemy.base import UUIDAuditBase
+from advanced_alchemy.types import DateTimeUTC, JsonB
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Mapped, mapped_column
+
+
+class Coach(UUIDAuditBase):
+    __tablename__ = "coach"
+
+    name: Mapped[str] = mapped_column(String(200))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+
+
+class AthleteRow(UUIDAuditBase):
+    __tablename__ = "athlete"
+
+    coach_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("coach.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64))
+    # the POST body minus name and timezone: availability, equipment, settings, phase, levels
+    profile: Mapped[dict[str, Any]] = mapped_column(JsonB)
+    progression: Mapped[dict[str, Any]] = mapped_column(JsonB)
+    needs_clearance: Mapped[bool] = mapped_column(Boolean, default=False)
+    feed_token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class RideRow(UUIDAuditBase):
+    __tablename__ = "ride"
+    __table_args__ = (UniqueConstraint("athlete_id", "external_id", name="uq_ride_external_id"),)
+
+    athlete_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"), index=True)
+    start: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), index=True)
+    duration_min: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    priority: Mapped[str | None] = mapped_column(String(1), nullable=True)
+    title: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    external_id: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+class PlanRow(UUIDAuditBase):
+    __tablename__ = "plan"
+
+    athlete_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("athlete.id", ondelete="CASCADE"), unique=True
+    )
+    start: Mapped[date] = mapped_column(Date)
+    weeks: Mapped[int] = mapped_column(Integer)
+    report: Mapped[dict[str, Any]] = mapped_column(JsonB)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class SessionRow(UUIDAuditBase):
+    __tablename__ = "plan_session"
+
+    athlete_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"), index=True)
+    uid: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    start: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), index=True)
+    end: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    heavy: Mapped[bool] = mapped_column(Boolean, default=False)
+    body: Mapped[dict[str, Any]] = mapped_column(JsonB)
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    changed_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+
+
+metadata = UUIDAuditBase.metadata
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite: WAL for concurrent readers, foreign keys on, wait on a lock rather than fail."""
+    module = type(dbapi_connection).__module__
+    if "sqlite" not in module:
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
