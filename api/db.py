@@ -31,7 +31,9 @@ class Coach(UUIDAuditBase):
 class AthleteRow(UUIDAuditBase):
     __tablename__ = "athlete"
 
-    coach_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("coach.id", ondelete="CASCADE"), index=True)
+    coach_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("coach.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64))
     # the POST body minus name and timezone: availability, equipment, settings, phase, levels
@@ -46,7 +48,9 @@ class RideRow(UUIDAuditBase):
     __tablename__ = "ride"
     __table_args__ = (UniqueConstraint("athlete_id", "external_id", name="uq_ride_external_id"),)
 
-    athlete_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"), index=True)
+    athlete_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("athlete.id", ondelete="CASCADE"), index=True
+    )
     start: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), index=True)
     duration_min: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(20))
@@ -70,7 +74,9 @@ class PlanRow(UUIDAuditBase):
 class SessionRow(UUIDAuditBase):
     __tablename__ = "plan_session"
 
-    athlete_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"), index=True)
+    athlete_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("athlete.id", ondelete="CASCADE"), index=True
+    )
     uid: Mapped[str] = mapped_column(String(120), unique=True)
     kind: Mapped[str] = mapped_column(String(20))
     start: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), index=True)

@@ -58,7 +58,9 @@ def calendar(weeks: int, seed: int = 7) -> list[Ride]:
                 continue
             if day == saturday:
                 start = datetime.combine(day, clock(8, 30), ZONE)
-                rides.append(Ride(start=start, duration_min=rng.choice([180, 240, 300]), kind=RideKind.long))
+                rides.append(
+                    Ride(start=start, duration_min=rng.choice([180, 240, 300]), kind=RideKind.long)
+                )
             elif rng.random() < 0.6:
                 start = datetime.combine(day, clock(9, 30), ZONE)
                 rides.append(Ride(start=start, duration_min=90, kind=RideKind.endurance))
@@ -78,9 +80,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=21)
     args = parser.parse_args()
     settings = SolverSettings()
-    print(f"solver: {settings.workers} worker(s), seed {settings.seed}, limit {settings.time_limit_s} s")
-    print(f"{'weeks':>5} {'rides':>5} {'sessions':>8} | {'build med/p95 ms':>17} | "
-          f"{'solve med/p95 ms':>17} | {'total med/p95 ms':>17} | worst gap | statuses")
+    print(
+        f"solver: {settings.workers} worker(s), seed {settings.seed}, limit {settings.time_limit_s} s"
+    )
+    print(
+        f"{'weeks':>5} {'rides':>5} {'sessions':>8} | {'build med/p95 ms':>17} | "
+        f"{'solve med/p95 ms':>17} | {'total med/p95 ms':>17} | worst gap | statuses"
+    )
     for weeks in (4, 12, 26, 52):
         rides = calendar(weeks)
         runs = args.runs if weeks < 52 else max(5, args.runs // 2)

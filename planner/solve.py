@@ -201,7 +201,14 @@ def solve_problem(
             penalties=penalties,
         ),
     )
-    hard = [v for rule in rules if rule.hard for v in rule.check(problem, sessions)]
+    pinned_starts = {s.start for s in pinned}
+    hard = [
+        v
+        for rule in rules
+        if rule.hard
+        for v in rule.check(problem, sessions)
+        if not (isinstance(v.when, datetime) and v.when in pinned_starts)
+    ]
     if hard:  # the model and the spec disagree: never hand out such a plan
         raise PlannerFailure("internal error, plan breaks " + "; ".join(v.message for v in hard))
     return result

@@ -100,7 +100,12 @@ class ModelContext:
         return self.enforce[rule]
 
     def forbid(self, rule: str, cand: Candidate) -> None:
-        """A hard rule says this candidate may not be picked."""
+        """A hard rule says this candidate may not be picked.
+
+        Pinned candidates are sessions that already happened: no rule can undo them.
+        """
+        if cand.fixed:
+            return
         if self.explain:
             self.model.add_implication(self.x[cand.index], self.literal(rule).Not())
         else:

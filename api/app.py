@@ -1,0 +1,61 @@
+"""The Litestar app factory: settings in, app out; plugins made once here."""
+
+from __future__ import annotations
+
+from advanced_alchemy.extensions.litestar import (
+    AsyncSessionConfig,
+    EngineConfig,
+    SQLAlchemyAsyncConfig,
+    SQLAlchemyPlugin,
+)
+from litestar import Litestar, Router
+from litestar.di import Provide
+from litestar.exceptions import ValidationException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+
+from api.athletes import AthleteController
+from api.db import metadata
+from api.deps import provide_coach, provide_data
+from api.errors import planner_input_handler, validation_handler
+from api.feeds import FeedController
+from api.plans import PlanController
+from api.rides import RideController
+from api.settings import Settings
+from api.system import SystemController
+from planner.errors import PlannerInputError
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    db = SQLAlchemyAsyncConfig(
+        connection_string=settings.database_url,
+        metadata=metadata,
+        create_all=False,  # Alembic owns the schema
+        before_send_handler="autocommit",
+        session_config=AsyncSessionConfig(expire_on_commit=False),
+        engine_config=EngineConfig(pool_pre_ping=not settings.is_sqlite),
+    )
+    api = Router(
+        path="/",
+        route_handlers=[AthleteController, RideController, PlanController],
+        dependencies={"coach": Provide(provide_coach), "data_scope": Provide(provide_data)},
+    )
+    return Litestar(
+        route_handlers=[api, FeedController, SystemController],
+        plugins=[SQLAlchemyPlugin(config=db)],
+        dependencies={"settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False)},
+        exception_handlers={
+            ValidationException: validation_handler,
+            PlannerInputError: planner_input_handler,
+        },
+        request_max_body_size=settings.json_body_limit,
+        openapi_config=OpenAPIConfig(
+            title="Periodization planner",
+            version="1.0.0",
+            description="Strength and mobility around a cyclist's rides. Coaching guidance, not medical advice.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin()],
+        ),
+        debug=settings.debug,
+    )

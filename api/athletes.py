@@ -1,0 +1,156 @@
+"""Athletes: create, list, read, change (If-Match), delete, and rotate the feed token."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.exceptions import HTTPException
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from pydantic import BaseModel, ValidationError
+
+from api.convert import athlete_from_row, profile_of
+from api.db import AthleteRow
+from api.errors import invalid
+from api.repository import CoachData
+from api.security import digest, new_secret
+from api.settings import Settings
+from planner.domain import Athlete, ProgressionState
+
+
+class AthleteOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    timezone: str
+    availability: dict[str, Any]
+    equipment: list[str]
+    settings: dict[str, Any]
+    phase: str | None
+    starting_levels: dict[str, int]
+    needs_clearance: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    feed_url: str | None = None
+
+
+class FeedUrl(BaseModel):
+    feed_url: str
+
+
+def athlete_out(row: AthleteRow, feed_url: str | None = None) -> AthleteOut:
+    athlete = athlete_from_row(row)
+    return AthleteOut(
+        id=row.id,
+        name=row.name,
+        timezone=row.timezone,
+        availability=athlete.availability.model_dump(mode="json"),
+        equipment=[e.value for e in athlete.equipment],
+        settings=athlete.settings.model_dump(mode="json"),
+        phase=athlete.phase.value if athlete.phase else None,
+        starting_levels={k.value: v for k, v in athlete.starting_levels.items()},
+        needs_clearance=row.needs_clearance,
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        feed_url=feed_url,
+    )
+
+
+def etag_of(row: AthleteRow) -> str:
+    return f'"athlete-{row.id}-v{row.version}"'
+
+
+def feed_url(settings: Settings, token: str) -> str:
+    return f"{settings.public_url}/feeds/{token}.ics"
+
+
+def check_if_match(request: Request, current: str) -> None:
+    wanted = request.headers.get("if-match")
+    if wanted is not None and wanted.strip() not in ("*", current):
+        raise HTTPException(
+            status_code=412,
+            detail=f"stale If-Match: the athlete changed since you read it (current ETag {current})",
+        )
+
+
+class AthleteController(Controller):
+    path = "/api/v1/athletes"
+    tags = ["athletes"]
+
+    @post("/", status_code=HTTP_201_CREATED)
+    async def create(
+        self, data: Athlete, data_scope: CoachData, settings: Settings
+    ) -> Response[AthleteOut]:
+        token = new_secret("feed")
+        row = AthleteRow(
+            coach_id=data_scope.coach.id,
+            name=data.name,
+            timezone=data.timezone,
+            profile=profile_of(data),
+            progression=ProgressionState.starting(data).model_dump(mode="json"),
+            needs_clearance=False,
+            feed_token_hash=digest(token),
+            version=1,
+        )
+        data_scope.db.add(row)
+        await data_scope.db.flush()
+        await data_scope.db.refresh(row)
+        return Response(
+            athlete_out(row, feed_url(settings, token)),
+            headers={"ETag": etag_of(row)},
+            status_code=201,
+        )
+
+    @get("/")
+    async def list_athletes(self, data_scope: CoachData) -> list[AthleteOut]:
+        return [athlete_out(row) for row in await data_scope.athletes()]
+
+    @get("/{athlete_id:uuid}")
+    async def read(self, athlete_id: uuid.UUID, data_scope: CoachData) -> Response[AthleteOut]:
+        row = await data_scope.athlete(athlete_id)
+        return Response(athlete_out(row), headers={"ETag": etag_of(row)})
+
+    @patch("/{athlete_id:uuid}")
+    async def change(
+        self, athlete_id: uuid.UUID, data: dict[str, Any], request: Request, data_scope: CoachData
+    ) -> Response[AthleteOut]:
+        row = await data_scope.athlete(athlete_id, lock=True)
+        check_if_match(request, etag_of(row))
+        current = athlete_from_row(row).model_dump(mode="json")
+        unknown = set(data) - set(current)
+        if unknown:
+            raise invalid(
+                f"unknown field(s): {', '.join(sorted(unknown))}",
+                [{"key": k, "message": "unknown field"} for k in sorted(unknown)],
+            )
+        merged = {**current, **data}
+        try:
+            athlete = Athlete.model_validate(merged)
+        except ValidationError as exc:
+            raise invalid.from_validation(exc) from exc
+        row.name = athlete.name
+        row.timezone = athlete.timezone
+        row.profile = profile_of(athlete)
+        if "starting_levels" in data and not row.progression.get("history"):
+            row.progression = ProgressionState.starting(athlete).model_dump(mode="json")
+        row.version += 1
+        await data_scope.db.flush()
+        await data_scope.db.refresh(row)
+        return Response(athlete_out(row), headers={"ETag": etag_of(row)})
+
+    @delete("/{athlete_id:uuid}", status_code=HTTP_204_NO_CONTENT)
+    async def remove(self, athlete_id: uuid.UUID, data_scope: CoachData) -> None:
+        row = await data_scope.athlete(athlete_id)
+        await data_scope.db.delete(row)
+
+    @post("/{athlete_id:uuid}/feed-token", status_code=HTTP_201_CREATED)
+    async def rotate_feed_token(
+        self, athlete_id: uuid.UUID, data_scope: CoachData, settings: Settings
+    ) -> FeedUrl:
+        row = await data_scope.athlete(athlete_id, lock=True)
+        token = new_secret("feed")
+        row.feed_token_hash = digest(token)
+        return FeedUrl(feed_url=feed_url(settings, token))

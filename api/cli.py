@@ -1,0 +1,180 @@
+"""The `planner` command: plan offline, migrate, mint coach keys, seed the demo, serve the API."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from datetime import date, datetime, time, timedelta
+from importlib import resources
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+from api.db import AthleteRow, Coach, RideRow
+from api.migrate import upgrade
+from api.security import digest, new_secret
+from api.settings import Settings
+from planner.cli import add_plan_command, run
+from planner.domain import Athlete, ProgressionState
+
+DEMO_COACH = "Demo Coach"
+
+
+def _session_maker(settings: Settings) -> tuple[object, async_sessionmaker[AsyncSession]]:
+    engine = create_async_engine(settings.database_url)
+    return engine, async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def create_coach(settings: Settings, name: str) -> str:
+    engine, make = _session_maker(settings)
+    key = new_secret("coach")
+    async with make() as db, db.begin():
+        db.add(Coach(name=name, key_hash=digest(key)))
+    await engine.dispose()  # type: ignore[attr-defined]
+    return key
+
+
+def demo_rides(athlete_id: object, zone: ZoneInfo, monday: date) -> list[RideRow]:
+    """A realistic 12-week amateur calendar: intervals, club ride, long Saturday, Sunday spin."""
+    rows = []
+    for week in range(13):
+        d = monday + timedelta(days=7 * week)
+
+        def at(offset: int, hour: int, minute: int = 0, base: date = d) -> datetime:
+            return datetime.combine(base + timedelta(days=offset), time(hour, minute), zone)
+
+        long_min = 150 if week % 4 == 3 else 240
+        rows += [
+            RideRow(
+                athlete_id=athlete_id,
+                start=at(1, 18),
+                duration_min=75,
+                kind="intervals",
+                title="Turbo intervals",
+            ),
+            RideRow(
+                athlete_id=athlete_id,
+                start=at(3, 18, 30),
+                duration_min=90,
+                kind="endurance",
+                title="Club ride",
+            ),
+            RideRow(
+                athlete_id=athlete_id,
+                start=at(5, 8),
+                duration_min=long_min,
+                kind="long",
+                title="Saturday long ride",
+            ),
+            RideRow(
+                athlete_id=athlete_id,
+                start=at(6, 10),
+                duration_min=60,
+                kind="recovery",
+                title="Coffee spin",
+            ),
+        ]
+    return rows
+
+
+async def seed_demo(settings: Settings) -> tuple[str, str, str]:
+    """Demo coach (fresh key each run), demo athlete (fresh feed token), 12 weeks of rides, a plan."""
+    from api.plans import replan
+
+    engine, make = _session_maker(settings)
+    key, token = new_secret("coach"), new_secret("feed")
+    profile = json.loads(resources.files("api").joinpath("demo/athlete.json").read_text("utf-8"))
+    profile["name"] = "Demo Athlete"
+    person = Athlete.model_validate(profile)
+    zone = ZoneInfo(person.timezone)
+    async with make() as db, db.begin():
+        coach = await db.scalar(select(Coach).where(Coach.name == DEMO_COACH))
+        if coach is None:
+            coach = Coach(name=DEMO_COACH, key_hash=digest(key))
+            db.add(coach)
+            await db.flush()
+        coach.key_hash = digest(key)
+        athlete = await db.scalar(select(AthleteRow).where(AthleteRow.coach_id == coach.id))
+        if athlete is not None:
+            await db.delete(athlete)
+            await db.flush()
+        athlete = AthleteRow(
+            coach_id=coach.id,
+            name=person.name,
+            timezone=person.timezone,
+            profile=person.model_dump(mode="json", exclude={"name", "timezone"}),
+            progression=ProgressionState.starting(person).model_dump(mode="json"),
+            needs_clearance=False,
+            feed_token_hash=digest(token),
+            version=1,
+        )
+        db.add(athlete)
+        await db.flush()
+        today = datetime.now(zone).date()
+        monday = today - timedelta(days=today.weekday())
+        rides = demo_rides(athlete.id, zone, monday)
+        db.add_all(rides)
+        await db.flush()
+        await replan(db, athlete, rides, settings, monday, 12)
+        athlete_id = str(athlete.id)
+    await engine.dispose()  # type: ignore[attr-defined]
+    return key, athlete_id, token
+
+
+def main(argv: list[str] | None = None) -> int:
+    top = argparse.ArgumentParser(prog="planner", description="Strength and mobility around rides.")
+    commands = top.add_subparsers(dest="command", required=True)
+    add_plan_command(commands)
+    db_cmd = commands.add_parser("db", help="database commands")
+    db_sub = db_cmd.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply migrations up to the newest (reads DATABASE_URL)")
+    coach = commands.add_parser("coach", help="coach keys")
+    coach_sub = coach.add_subparsers(dest="coach_command", required=True)
+    create = coach_sub.add_parser("create", help="mint a coach key; it is printed once")
+    create.add_argument("--name", required=True)
+    commands.add_parser("demo", help="seed a demo coach and athlete with a 12-week plan")
+    serve = commands.add_parser("serve", help="run the API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    args = top.parse_args(argv)
+    settings = Settings.from_env()
+    if args.command == "plan":
+        return run(args)
+    if args.command == "db":
+        upgrade(settings)
+        print(f"database at head: {settings.database_url.split('@')[-1]}")
+        return 0
+    if args.command == "coach":
+        name = args.name.strip()
+        if not name:
+            print("planner: error: --name must not be empty", file=sys.stderr)
+            return 2
+        key = asyncio.run(create_coach(settings, name))
+        print(f"Coach {name!r} created. Their key is shown once; only its hash is stored:")
+        print(key)
+        return 0
+    if args.command == "demo":
+        key, athlete_id, token = asyncio.run(seed_demo(settings))
+        base = settings.public_url
+        print("Demo ready.")
+        print(f"  API docs:  {base}/schema")
+        print(f"  Athlete:   {base}/api/v1/athletes/{athlete_id}/plan")
+        print(f"  Feed URL:  {base}/feeds/{token}.ics")
+        print(f"  Try: curl -H 'Authorization: Bearer {key}' {base}/api/v1/athletes")
+        print(f"  Coach key: {key}")
+        return 0
+    if args.command == "serve":
+        import uvicorn
+
+        from api.app import create_app
+
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

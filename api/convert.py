@@ -1,0 +1,66 @@
+"""Rows to planner objects and back: the only place that knows both shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from api.db import AthleteRow, RideRow, SessionRow
+from planner.domain import Athlete, ProgressionState, Ride, Session
+
+
+def athlete_from_row(row: AthleteRow) -> Athlete:
+    return Athlete.model_validate({"name": row.name, "timezone": row.timezone, **row.profile})
+
+
+def profile_of(athlete: Athlete) -> dict[str, Any]:
+    return athlete.model_dump(mode="json", exclude={"name", "timezone"})
+
+
+def progression_of(row: AthleteRow, athlete: Athlete) -> ProgressionState:
+    if row.progression:
+        return ProgressionState.model_validate(row.progression)
+    return ProgressionState.starting(athlete)
+
+
+def ride_from_row(row: RideRow, zone: ZoneInfo) -> Ride:
+    return Ride(
+        id=str(row.id),
+        start=row.start.astimezone(zone),
+        duration_min=row.duration_min,
+        kind=row.kind,  # type: ignore[arg-type]
+        priority=row.priority,  # type: ignore[arg-type]
+        title=row.title,
+        external_id=row.external_id,
+    )
+
+
+def session_from_row(row: SessionRow, zone: ZoneInfo) -> Session:
+    return Session.model_validate(
+        {
+            **row.body,
+            "uid": row.uid,
+            "kind": row.kind,
+            "start": row.start.astimezone(zone),
+            "end": row.end.astimezone(zone),
+            "heavy": row.heavy,
+            "sequence": row.sequence,
+            "changed_at": row.changed_at,
+        }
+    )
+
+
+def session_body(session: Session) -> dict[str, Any]:
+    return session.model_dump(mode="json", include={"prescriptions", "after_ride", "notes"})
+
+
+def apply_session(row: SessionRow, session: Session, changed_at: datetime) -> None:
+    row.uid = session.uid
+    row.kind = session.kind.value
+    row.start = session.start
+    row.end = session.end
+    row.heavy = session.heavy
+    row.body = session_body(session)
+    row.sequence = session.sequence
+    row.changed_at = session.changed_at or changed_at

@@ -1,0 +1,26 @@
+"""Request-scoped dependencies: the calling coach (bearer key) and their scoped data."""
+
+from __future__ import annotations
+
+from litestar import Request
+from litestar.exceptions import NotAuthorizedException
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.db import Coach
+from api.repository import CoachData, coach_by_key_hash
+from api.security import digest
+
+
+async def provide_coach(request: Request, db_session: AsyncSession) -> Coach:
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise NotAuthorizedException("missing bearer key: send 'Authorization: Bearer <coach key>'")
+    coach = await coach_by_key_hash(db_session, digest(key.strip()))
+    if coach is None:
+        raise NotAuthorizedException("unknown coach key")
+    return coach
+
+
+async def provide_data(db_session: AsyncSession, coach: Coach) -> CoachData:
+    return CoachData(db_session, coach)

@@ -1,0 +1,34 @@
+"""The subscribable feed: GET /feeds/{token}.ics, reached by its secret token alone."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, Response, get
+from litestar.exceptions import NotFoundException
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.plans import feed_response
+from api.repository import athlete_by_feed_hash, plan_of, sessions_of
+from api.security import digest
+
+UNKNOWN_FEED = "no such feed (the link may have been rotated)"
+
+
+class FeedController(Controller):
+    path = "/feeds"
+    tags = ["feeds"]
+
+    @get("/{filename:str}", media_type="text/calendar")
+    async def feed(
+        self, filename: str, request: Request, db_session: AsyncSession
+    ) -> Response[bytes]:
+        if not filename.endswith(".ics"):
+            raise NotFoundException(UNKNOWN_FEED)
+        athlete = await athlete_by_feed_hash(db_session, digest(filename.removesuffix(".ics")))
+        if athlete is None:
+            raise NotFoundException(UNKNOWN_FEED)
+        return feed_response(
+            request,
+            athlete,
+            await plan_of(db_session, athlete.id),
+            await sessions_of(db_session, athlete.id),
+        )

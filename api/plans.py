@@ -1,0 +1,232 @@
+"""Plans: (re)plan off the event loop, store sessions with stable UIDs, read the plan and its feed."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from email.utils import format_datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, Request, Response, get, post
+from litestar.concurrency import sync_to_thread
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.status_codes import HTTP_201_CREATED
+from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.athletes import check_if_match
+from api.convert import (
+    apply_session,
+    athlete_from_row,
+    progression_of,
+    ride_from_row,
+    session_from_row,
+)
+from api.db import AthleteRow, PlanRow, SessionRow
+from api.repository import CoachData, plan_of, sessions_of
+from api.settings import Settings
+from planner.calendar_out import to_ical
+from planner.domain import Plan, Session
+from planner.errors import PlannerFailure, PlannerInputError
+from planner.problem import MAX_WEEKS
+from planner.solve import SolverSettings, plan
+from planner.stability import carry_over
+
+FEED_BACK = timedelta(days=30)
+
+
+class PlanRequest(BaseModel):
+    start: date | None = None
+    weeks: int = Field(12, ge=1, le=MAX_WEEKS)
+
+
+class PlanOut(BaseModel):
+    athlete_id: uuid.UUID
+    start: date
+    weeks: int
+    version: int
+    updated_at: datetime
+    sessions: list[dict[str, Any]]
+    weeks_report: list[dict[str, Any]]
+    solver: dict[str, Any]
+    warnings: list[str]
+
+
+def plan_out(row: PlanRow, sessions: list[SessionRow], zone: ZoneInfo) -> PlanOut:
+    return PlanOut(
+        athlete_id=row.athlete_id,
+        start=row.start,
+        weeks=row.weeks,
+        version=row.version,
+        updated_at=row.updated_at,
+        sessions=[
+            {"id": str(s.id), **session_from_row(s, zone).model_dump(mode="json")} for s in sessions
+        ],
+        weeks_report=row.report.get("week_reports", []),
+        solver=row.report.get("solver", {}),
+        warnings=row.report.get("warnings", []),
+    )
+
+
+def plan_etag(row: PlanRow) -> str:
+    return f'"plan-{row.athlete_id}-v{row.version}"'
+
+
+async def replan(
+    db: AsyncSession,
+    athlete: AthleteRow,
+    rides: list[Any],
+    settings: Settings,
+    start: date | None,
+    weeks: int,
+) -> tuple[PlanRow, list[SessionRow]]:
+    """Solve, then write the new sessions over the published ones keeping UIDs and SEQUENCE."""
+    person = athlete_from_row(athlete)
+    zone = ZoneInfo(person.timezone)
+    now = datetime.now(UTC)
+    start = start or now.astimezone(zone).date()
+    existing = await sessions_of(db, athlete.id)
+    published = [session_from_row(r, zone) for r in existing]
+    state = progression_of(athlete, person)
+    # what already happened stays; what lies ahead of `now` is the solver's to rearrange
+    plan_from = datetime.combine(start, datetime.min.time(), zone)
+    history = [s for s in published if s.start < max(now, plan_from)]
+    result: Plan = await sync_to_thread(
+        plan,
+        person,
+        [ride_from_row(r, zone) for r in rides],
+        start,
+        weeks,
+        state=state,
+        previous=published,
+        now=now,
+        settings=SolverSettings(
+            time_limit_s=settings.solver_time_limit_s, workers=settings.solver_workers
+        ),
+    )
+    fresh = [s for s in result.sessions if s.start >= max(now, plan_from)]
+    kept_history = [s for s in history if s.start >= plan_from - FEED_BACK]
+    future_published = [s for s in published if s.start >= max(now, plan_from)]
+    merged = carry_over(future_published, fresh, owner=str(athlete.id), now=now)
+    by_uid = {r.uid: r for r in existing}
+    keep_uids = {s.uid for s in merged} | {s.uid for s in kept_history}
+    for row in existing:
+        if row.uid not in keep_uids:
+            await db.delete(row)
+    rows: list[SessionRow] = []
+    for session in merged:
+        row = by_uid.get(session.uid)
+        if row is None:
+            row = SessionRow(athlete_id=athlete.id)
+            db.add(row)
+        apply_session(row, session, now)
+        rows.append(row)
+    rows.extend(by_uid[s.uid] for s in kept_history if s.uid in by_uid)
+    plan_row = await plan_of(db, athlete.id)
+    report = result.model_dump(mode="json", include={"week_reports", "solver", "warnings"})
+    if plan_row is None:
+        plan_row = PlanRow(
+            athlete_id=athlete.id, start=start, weeks=weeks, report=report, version=1
+        )
+        db.add(plan_row)
+    else:
+        plan_row.start, plan_row.weeks, plan_row.report = start, weeks, report
+        plan_row.version += 1
+    await db.flush()
+    await db.refresh(plan_row)
+    return plan_row, sorted(rows, key=lambda r: r.start)
+
+
+def feed_bytes(
+    athlete: AthleteRow, plan_row: PlanRow, sessions: list[SessionRow], today: date
+) -> bytes:
+    zone = ZoneInfo(athlete.timezone)
+    window_start = datetime.combine(today - FEED_BACK, datetime.min.time(), zone)
+    window_end = datetime.combine(
+        plan_row.start + timedelta(weeks=plan_row.weeks), datetime.min.time(), zone
+    )
+    chosen: list[Session] = [
+        session_from_row(r, zone)
+        for r in sessions
+        if window_start <= r.start.astimezone(zone) < window_end
+    ]
+    return to_ical(
+        chosen, name=athlete.name, timezone=athlete.timezone, stamp_default=plan_row.created_at
+    )
+
+
+def feed_response(
+    request: Request, athlete: AthleteRow, plan_row: PlanRow | None, sessions: list[SessionRow]
+) -> Response[bytes]:
+    if plan_row is None:
+        raise NotFoundException("no plan yet: POST /api/v1/athletes/{id}/plan first")
+    today = datetime.now(ZoneInfo(athlete.timezone)).date()
+    body = feed_bytes(athlete, plan_row, sessions, today)
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    newest = max([plan_row.updated_at] + [s.changed_at for s in sessions])
+    headers = {
+        "ETag": etag,
+        "Last-Modified": format_datetime(newest.astimezone(UTC), usegmt=True),
+        "Cache-Control": "private, max-age=300",
+    }
+    match = request.headers.get("if-none-match")
+    if match and etag in [m.strip() for m in match.split(",")]:
+        return Response(b"", status_code=304, headers=headers, media_type="text/calendar")
+    return Response(body, headers=headers, media_type="text/calendar")
+
+
+class PlanController(Controller):
+    path = "/api/v1/athletes/{athlete_id:uuid}"
+    tags = ["plans"]
+
+    @post("/plan", status_code=HTTP_201_CREATED)
+    async def make_plan(
+        self,
+        athlete_id: uuid.UUID,
+        request: Request,
+        data_scope: CoachData,
+        settings: Settings,
+        data: PlanRequest | None = None,
+    ) -> Response[PlanOut]:
+        body = data or PlanRequest()
+        athlete = await data_scope.athlete(athlete_id, lock=True)
+        current = await data_scope.plan(athlete)
+        if current is not None:
+            check_if_match(request, plan_etag(current))
+        rides = await data_scope.rides(athlete)
+        try:
+            row, sessions = await replan(
+                data_scope.db, athlete, rides, settings, body.start, body.weeks
+            )
+        except PlannerInputError as exc:
+            raise HTTPException(
+                status_code=422,
+                detail=exc.message,
+                extra=[{"key": exc.field or "", "message": exc.message}],
+            ) from exc
+        except PlannerFailure as exc:
+            raise HTTPException(status_code=409, detail=str(exc)) from exc
+        out = plan_out(row, sessions, ZoneInfo(athlete.timezone))
+        return Response(out, status_code=201, headers={"ETag": plan_etag(row)})
+
+    @get("/plan")
+    async def read_plan(self, athlete_id: uuid.UUID, data_scope: CoachData) -> Response[PlanOut]:
+        athlete = await data_scope.athlete(athlete_id)
+        row = await data_scope.plan(athlete)
+        if row is None:
+            raise NotFoundException("no plan yet: POST /api/v1/athletes/{id}/plan first")
+        sessions = await data_scope.sessions(athlete)
+        return Response(
+            plan_out(row, sessions, ZoneInfo(athlete.timezone)), headers={"ETag": plan_etag(row)}
+        )
+
+    @get("/plan.ics", media_type="text/calendar")
+    async def read_plan_ics(
+        self, athlete_id: uuid.UUID, request: Request, data_scope: CoachData
+    ) -> Response[bytes]:
+        athlete = await data_scope.athlete(athlete_id)
+        return feed_response(
+            request, athlete, await data_scope.plan(athlete), await data_scope.sessions(athlete)
+        )

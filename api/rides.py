@@ -1,0 +1,202 @@
+"""The ride calendar: replace (JSON), add, list, delete, and import an .ics export."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, Request, delete, get, post, put
+from litestar.exceptions import HTTPException
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from pydantic import BaseModel
+
+from api.convert import athlete_from_row, ride_from_row
+from api.db import AthleteRow, RideRow
+from api.errors import invalid
+from api.repository import CoachData
+from planner.calendar_in import CalendarError, read_calendar
+from planner.convert_rides import rides_overlap
+from planner.domain import Ride
+from planner.errors import PlannerInputError
+from planner.problem import check_rides_do_not_overlap
+
+IMPORT_BACK = timedelta(days=30)
+IMPORT_AHEAD = timedelta(weeks=53)
+
+
+class RideOut(BaseModel):
+    id: uuid.UUID
+    start: datetime
+    end: datetime
+    duration_min: int
+    kind: str
+    priority: str | None
+    title: str | None
+    external_id: str | None
+
+
+class SkippedOut(BaseModel):
+    uid: str
+    title: str
+    reason: str
+
+
+class ImportCounts(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+    skipped: int
+    skipped_events: list[SkippedOut]
+
+
+def ride_out(row: RideRow, zone: ZoneInfo) -> RideOut:
+    ride = ride_from_row(row, zone)
+    return RideOut(
+        id=row.id,
+        start=ride.start,
+        end=ride.end,
+        duration_min=ride.duration_min,
+        kind=ride.kind.value,
+        priority=ride.priority.value if ride.priority else None,
+        title=ride.title,
+        external_id=ride.external_id,
+    )
+
+
+def new_row(athlete: AthleteRow, ride: Ride) -> RideRow:
+    return RideRow(
+        athlete_id=athlete.id,
+        start=ride.start,
+        duration_min=ride.duration_min,
+        kind=ride.kind.value,
+        priority=ride.priority.value if ride.priority else None,
+        title=ride.title,
+        external_id=ride.external_id,
+    )
+
+
+class RideController(Controller):
+    path = "/api/v1/athletes/{athlete_id:uuid}/rides"
+    tags = ["rides"]
+
+    @put("/")
+    async def replace(
+        self, athlete_id: uuid.UUID, data: list[Ride], data_scope: CoachData
+    ) -> list[RideOut]:
+        athlete = await data_scope.athlete(athlete_id, lock=True)
+        try:
+            check_rides_do_not_overlap(data)
+        except PlannerInputError as exc:
+            raise invalid(exc.message, [{"key": "rides", "message": exc.message}]) from exc
+        externals = [r.external_id for r in data if r.external_id]
+        if len(externals) != len(set(externals)):
+            raise invalid("external_id must be unique within the calendar")
+        await data_scope.clear_rides(athlete)
+        rows = [new_row(athlete, ride) for ride in data]
+        data_scope.db.add_all(rows)
+        await data_scope.db.flush()
+        zone = ZoneInfo(athlete.timezone)
+        return [ride_out(row, zone) for row in sorted(rows, key=lambda r: r.start)]
+
+    @post("/", status_code=HTTP_201_CREATED)
+    async def add(self, athlete_id: uuid.UUID, data: Ride, data_scope: CoachData) -> RideOut:
+        athlete = await data_scope.athlete(athlete_id, lock=True)
+        zone = ZoneInfo(athlete.timezone)
+        for row in await data_scope.rides(athlete, data.start - timedelta(days=1), data.end):
+            existing = ride_from_row(row, zone)
+            if existing.start < data.end and data.start < existing.end:
+                raise HTTPException(
+                    status_code=409,
+                    detail=f"the ride overlaps {existing.label()!r} at {existing.start.isoformat()} (id {row.id})",
+                )
+        row = new_row(athlete, data)
+        data_scope.db.add(row)
+        await data_scope.db.flush()
+        return ride_out(row, zone)
+
+    @get("/")
+    async def list_rides(
+        self,
+        athlete_id: uuid.UUID,
+        data_scope: CoachData,
+        since: Annotated[date | None, Parameter(query="from", required=False)] = None,
+        until: Annotated[date | None, Parameter(query="to", required=False)] = None,
+    ) -> list[RideOut]:
+        athlete = await data_scope.athlete(athlete_id)
+        zone = ZoneInfo(athlete.timezone)
+        lo = datetime.combine(since, time(), zone) if since else None
+        hi = datetime.combine(until + timedelta(days=1), time(), zone) if until else None
+        return [ride_out(row, zone) for row in await data_scope.rides(athlete, lo, hi)]
+
+    @delete("/{ride_id:uuid}", status_code=HTTP_204_NO_CONTENT)
+    async def remove(
+        self, athlete_id: uuid.UUID, ride_id: uuid.UUID, data_scope: CoachData
+    ) -> None:
+        athlete = await data_scope.athlete(athlete_id, lock=True)
+        await data_scope.db.delete(await data_scope.ride(athlete, ride_id))
+
+    @post("/import", status_code=200, request_max_body_size=5 * 1024 * 1024)
+    async def import_ics(
+        self, athlete_id: uuid.UUID, request: Request, data_scope: CoachData
+    ) -> ImportCounts:
+        athlete = await data_scope.athlete(athlete_id, lock=True)
+        body = await request.body()
+        person = athlete_from_row(athlete)
+        now = datetime.now(UTC)
+        try:
+            result = read_calendar(
+                body,
+                now - IMPORT_BACK,
+                now + IMPORT_AHEAD,
+                person.settings,
+                default_tz=person.timezone,
+            )
+        except CalendarError as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from exc
+        zone = ZoneInfo(athlete.timezone)
+        existing = {
+            row.external_id: row for row in await data_scope.rides(athlete) if row.external_id
+        }
+        others = [
+            ride_from_row(r, zone) for r in await data_scope.rides(athlete) if not r.external_id
+        ]
+        counts = {"created": 0, "updated": 0, "unchanged": 0}
+        skipped = [SkippedOut(uid=s.uid, title=s.title, reason=s.reason) for s in result.skipped]
+        accepted: list[Ride] = list(others)
+        for item in result.rides:
+            ride = item.ride
+            clash = rides_overlap(ride, accepted)
+            if clash is not None:
+                skipped.append(
+                    SkippedOut(
+                        uid=item.uid,
+                        title=ride.title or "",
+                        reason=f"overlaps {clash.label()!r} at {clash.start.isoformat()}",
+                    )
+                )
+                continue
+            accepted.append(ride)
+            row = existing.get(ride.external_id)
+            if row is None:
+                data_scope.db.add(new_row(athlete, ride))
+                counts["created"] += 1
+                continue
+            fresh = new_row(athlete, ride)
+            same = (
+                row.start == ride.start
+                and row.duration_min == fresh.duration_min
+                and row.kind == fresh.kind
+                and row.priority == fresh.priority
+                and row.title == fresh.title
+            )
+            if same:
+                counts["unchanged"] += 1
+            else:
+                row.start, row.duration_min, row.kind = ride.start, fresh.duration_min, fresh.kind
+                row.priority, row.title = fresh.priority, fresh.title
+                counts["updated"] += 1
+        await data_scope.db.flush()
+        return ImportCounts(**counts, skipped=len(skipped), skipped_events=skipped)
