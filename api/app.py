@@ -17,7 +17,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from api.athletes import AthleteController
 from api.db import metadata
 from api.deps import provide_coach, provide_data
-from api.errors import planner_input_handler, validation_handler
+from api.errors import planner_input_handler, require_content_type, validation_handler
 from api.feeds import FeedController
 from api.plans import PlanController
 from api.rides import RideController
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PlannerInputError: planner_input_handler,
         },
         request_max_body_size=settings.json_body_limit,
+        before_request=require_content_type,
         openapi_config=OpenAPIConfig(
             title="Periodization planner",
             version="1.0.0",

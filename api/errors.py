@@ -49,6 +49,10 @@ def validation_handler(
     )
     status = 400 if malformed or not extra else 422
     detail = exc.detail
+    for item in extra:
+        if isinstance(item, dict):
+            item["message"] = str(item.get("message", "")).removeprefix("Value error, ")
+            item["key"] = item.get("key") or "body"
     if status == 422:
         parts = [
             f"{e.get('key', '')}: {e.get('message', '')}" for e in extra if isinstance(e, dict)
@@ -62,3 +66,23 @@ def planner_input_handler(
 ) -> Response[dict[str, Any]]:
     extra = [{"key": exc.field, "message": exc.message}] if exc.field else []
     return Response({"status_code": 422, "detail": exc.message, "extra": extra}, status_code=422)
+
+
+JSON_TYPES = ("application/json",)
+CALENDAR_TYPES = ("text/calendar", "application/octet-stream", "text/plain")
+
+
+async def require_content_type(request: Request[Any, Any, Any]) -> None:
+    """415 for a body in a type the endpoint does not read (api.md, Errors)."""
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return
+    length = request.headers.get("content-length")
+    if length in (None, "0") and "transfer-encoding" not in request.headers:
+        return
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    wanted = CALENDAR_TYPES if request.url.path.endswith("/rides/import") else JSON_TYPES
+    if content_type not in wanted:
+        raise HTTPException(
+            status_code=415,
+            detail=f"unsupported content type {content_type or '(none)'!r}: send {wanted[0]}",
+        )

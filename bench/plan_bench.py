@@ -53,7 +53,7 @@ def calendar(weeks: int, seed: int = 7) -> list[Ride]:
             rides.append(Ride(start=start, duration_min=rng.choice([60, 75, 90]), kind=kind))
         saturday = monday + timedelta(days=5)
         sunday = monday + timedelta(days=6)
-        for day, race in ((saturday, None), (sunday, None)):
+        for day in (saturday, sunday):
             if day in (a_race, b_race):
                 continue
             if day == saturday:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from constraints._time import exists, utc
 from planner.problem import Problem, Slot
 from planner.variables import SlotRule
 
@@ -14,9 +15,12 @@ class H1Availability(SlotRule):
     title = "inside availability"
 
     def breach(self, problem: Problem, slot: Slot) -> str | None:
+        local = slot.start.astimezone(problem.zone)
+        if not (exists(slot.start) and exists(slot.end)):
+            return f"{slot.start:%a %Y-%m-%d %H:%M} does not exist in {problem.zone.key} (clocks go forward)"
+        start, end = utc(slot.start), utc(slot.end)
         day = problem.local_day(slot.start)
         for opens, closes in problem.spans(day):
-            if opens <= slot.start and slot.end <= closes:
+            if utc(opens) <= start and end <= utc(closes):
                 return None
-        local = slot.start.astimezone(problem.zone)
         return f"{local:%a %Y-%m-%d %H:%M} is outside the athlete's availability"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from constraints._time import utc
 from planner.problem import Problem, Slot
 from planner.variables import SlotRule
 
@@ -24,7 +25,9 @@ class H2RideBuffer(SlotRule):
             + problem.rides_on(day + timedelta(days=1))
         )
         for ride in nearby:
-            if slot.start < ride.end + buffer and ride.start - buffer < slot.end:
+            if utc(slot.start) < utc(ride.end) + buffer and utc(ride.start) - buffer < utc(
+                slot.end
+            ):
                 return (
                     f"overlaps {ride.label()!r} at {ride.start.astimezone(problem.zone):%H:%M} "
                     f"or its {self.ride_buffer_min} min buffer"

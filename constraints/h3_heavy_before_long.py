@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from constraints._time import real_hours, utc
 from planner.problem import Problem, Slot
-from planner.variables import SlotRule, hours_between
+from planner.variables import SlotRule
 
 
 @dataclass(frozen=True)
@@ -18,14 +19,14 @@ class H3HeavyBeforeLong(SlotRule):
     def breach(self, problem: Problem, slot: Slot) -> str | None:
         if not slot.heavy:
             return None
-        horizon = slot.end + timedelta(hours=self.heavy_before_long_h)
+        horizon = utc(slot.end) + timedelta(hours=self.heavy_before_long_h)
         for ride in problem.rides_between(slot.start, horizon):
             if (
                 problem.is_long(ride)
-                and hours_between(slot.end, ride.start) < self.heavy_before_long_h
+                and real_hours(slot.end, ride.start) < self.heavy_before_long_h
             ):
                 return (
-                    f"heavy session ends {hours_between(slot.end, ride.start):.0f} h before "
+                    f"heavy session ends {real_hours(slot.end, ride.start):.0f} h before "
                     f"{ride.label()!r} (needs {self.heavy_before_long_h} h)"
                 )
         return None

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from constraints._time import real_hours, utc
 from planner.problem import Problem, Slot
-from planner.variables import SlotRule, hours_between
+from planner.variables import SlotRule
 
 
 @dataclass(frozen=True)
@@ -19,14 +20,11 @@ class H4HeavyAfterLong(SlotRule):
         if not slot.heavy:
             return None
         # a ride can last up to a day, so look back that far beyond the gap
-        earliest = slot.start - timedelta(hours=self.heavy_after_long_h + 24)
+        earliest = utc(slot.start) - timedelta(hours=self.heavy_after_long_h + 24)
         for ride in problem.rides_between(earliest, slot.start):
-            if (
-                problem.is_long(ride)
-                and hours_between(ride.end, slot.start) < self.heavy_after_long_h
-            ):
+            if problem.is_long(ride) and real_hours(ride.end, slot.start) < self.heavy_after_long_h:
                 return (
-                    f"heavy session starts {hours_between(ride.end, slot.start):.0f} h after "
+                    f"heavy session starts {real_hours(ride.end, slot.start):.0f} h after "
                     f"{ride.label()!r} ends (needs {self.heavy_after_long_h} h)"
                 )
         return None

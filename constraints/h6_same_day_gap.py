@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from constraints._time import real_hours, utc
 from planner.domain import SessionKind
 from planner.problem import Problem, Slot
-from planner.variables import SlotRule, hours_between
+from planner.variables import SlotRule
 
 
 @dataclass(frozen=True)
@@ -19,10 +20,10 @@ class H6SameDayGap(SlotRule):
         if slot.kind != SessionKind.strength:
             return None
         for ride in problem.rides_on(problem.local_day(slot.start)):
-            if ride.start >= slot.start:
-                gap = hours_between(slot.end, ride.start)
+            if utc(ride.start) >= utc(slot.start):
+                gap = real_hours(slot.end, ride.start)
             else:
-                gap = hours_between(ride.end, slot.start)
+                gap = real_hours(ride.end, slot.start)
             if gap < self.same_day_gap_h:
                 return (
                     f"only {max(gap, 0):.1f} h from {ride.label()!r} on the same day "

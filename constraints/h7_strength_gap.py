@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from constraints._time import real_hours, utc
 from planner.domain import Session, SessionKind
 from planner.problem import Problem
-from planner.variables import ModelContext, Rule, Violation, hours_between
+from planner.variables import ModelContext, Rule, Violation
 
 
 @dataclass(frozen=True)
@@ -18,13 +19,13 @@ class H7StrengthGap(Rule):
     hard = True
 
     def encode(self, ctx: ModelContext) -> None:
-        strength = ctx.live(SessionKind.strength)
+        strength = sorted(ctx.live(SessionKind.strength), key=lambda c: utc(c.start))
         gap = timedelta(hours=self.strength_gap_h)
         last_covered = -1
         for i, first in enumerate(strength):
             # every session starting before `first` ends + gap clashes with it: at most one of them
             j = i
-            while j + 1 < len(strength) and strength[j + 1].start < first.end + gap:
+            while j + 1 < len(strength) and utc(strength[j + 1].start) < utc(first.end) + gap:
                 j += 1
             if j > last_covered and j > i:
                 ctx.add_hard(
@@ -38,12 +39,12 @@ class H7StrengthGap(Rule):
 
     def check(self, problem: Problem, sessions: list[Session]) -> list[Violation]:
         strength = sorted(
-            (s for s in sessions if s.kind == SessionKind.strength), key=lambda s: s.start
+            (s for s in sessions if s.kind == SessionKind.strength), key=lambda s: utc(s.start)
         )
         found = []
         for before, after in zip(strength, strength[1:], strict=False):
             same_day = problem.local_day(before.start) == problem.local_day(after.start)
-            gap = hours_between(before.end, after.start)
+            gap = real_hours(before.end, after.start)
             if same_day or gap < self.strength_gap_h:
                 found.append(
                     Violation(

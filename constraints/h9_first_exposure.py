@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from constraints._time import real_hours, utc
 from planner.domain import Session
 from planner.problem import Problem, Slot
-from planner.variables import ModelContext, Rule, Violation, hours_between
+from planner.variables import ModelContext, Rule, Violation
 
 FIRST_EXPOSURE_EXERCISES = ("nordic_curl", "deadlift")
 
@@ -25,14 +26,14 @@ class H9FirstExposure(Rule):
     hard = True
 
     def too_close(self, problem: Problem, slot: Slot) -> str | None:
-        horizon = slot.end + timedelta(hours=self.first_exposure_gap_h)
+        horizon = utc(slot.end) + timedelta(hours=self.first_exposure_gap_h)
         for ride in problem.rides_between(slot.start, horizon):
             if (
                 problem.is_key(ride)
-                and hours_between(slot.end, ride.start) < self.first_exposure_gap_h
+                and real_hours(slot.end, ride.start) < self.first_exposure_gap_h
             ):
                 return (
-                    f"first exposure ends {hours_between(slot.end, ride.start):.0f} h before key ride "
+                    f"first exposure ends {real_hours(slot.end, ride.start):.0f} h before key ride "
                     f"{ride.label()!r} (needs {self.first_exposure_gap_h} h)"
                 )
         return None
@@ -60,7 +61,7 @@ class H9FirstExposure(Rule):
 
     def check(self, problem: Problem, sessions: list[Session]) -> list[Violation]:
         found = []
-        ordered = sorted(sessions, key=lambda s: s.start)
+        ordered = sorted(sessions, key=lambda s: utc(s.start))
         for exercise in self.new_exercises(problem):
             first = next((s for s in ordered if exercise in s.exercise_ids()), None)
             if first is None:

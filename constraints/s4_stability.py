@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
+from constraints._time import utc
 from planner.domain import Session
 from planner.problem import Problem
 from planner.variables import ModelContext, Rule, Violation
@@ -24,10 +25,11 @@ class S4Stability(Rule):
     hard = False
 
     def weight(self, problem: Problem, session: Session) -> int:
-        now = problem.now or datetime.min.replace(tzinfo=session.start.tzinfo)
+        if problem.now is None:  # no clock to measure "the next 72 h" from
+            return self.far_weight
         return (
             self.near_weight
-            if session.start < now + timedelta(hours=self.near_h)
+            if utc(session.start) < utc(problem.now) + timedelta(hours=self.near_h)
             else self.far_weight
         )
 
