@@ -7,7 +7,7 @@ from litestar.exceptions import NotFoundException
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.plans import feed_response
-from api.repository import athlete_by_feed_hash, plan_of, sessions_of
+from api.repository import feed_target, sessions_of
 from api.security import digest
 
 UNKNOWN_FEED = "no such feed (the link may have been rotated)"
@@ -23,12 +23,10 @@ class FeedController(Controller):
     ) -> Response[bytes]:
         if not filename.endswith(".ics"):
             raise NotFoundException(UNKNOWN_FEED)
-        athlete = await athlete_by_feed_hash(db_session, digest(filename.removesuffix(".ics")))
-        if athlete is None:
+        found = await feed_target(db_session, digest(filename.removesuffix(".ics")))
+        if found is None:
             raise NotFoundException(UNKNOWN_FEED)
-        return feed_response(
-            request,
-            athlete,
-            await plan_of(db_session, athlete.id),
-            await sessions_of(db_session, athlete.id),
+        athlete, plan_row = found
+        return await feed_response(
+            request, athlete, plan_row, lambda: sessions_of(db_session, athlete.id)
         )

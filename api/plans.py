@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -157,18 +158,50 @@ def feed_bytes(
     )
 
 
-def feed_response(
-    request: Request, athlete: AthleteRow, plan_row: PlanRow | None, sessions: list[SessionRow]
+class FeedCache:
+    """Rendered feeds by (athlete, plan version, local day): sessions only change with the plan."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self.items: dict[tuple[object, ...], tuple[bytes, str, str]] = {}
+
+    def get(self, key: tuple[object, ...]) -> tuple[bytes, str, str] | None:
+        return self.items.get(key)
+
+    def put(self, key: tuple[object, ...], value: tuple[bytes, str, str]) -> None:
+        if len(self.items) >= self.size:
+            self.items.pop(next(iter(self.items)))
+        self.items[key] = value
+
+
+FEEDS = FeedCache()
+
+
+async def feed_response(
+    request: Request,
+    athlete: AthleteRow,
+    plan_row: PlanRow | None,
+    load_sessions: Callable[[], Awaitable[list[SessionRow]]],
 ) -> Response[bytes]:
     if plan_row is None:
         raise NotFoundException("no plan yet: POST /api/v1/athletes/{id}/plan first")
     today = datetime.now(ZoneInfo(athlete.timezone)).date()
-    body = feed_bytes(athlete, plan_row, sessions, today)
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    newest = max([plan_row.updated_at] + [s.changed_at for s in sessions])
+    key = (athlete.id, athlete.name, athlete.timezone, plan_row.version, plan_row.updated_at, today)
+    cached = FEEDS.get(key)
+    if cached is None:
+        sessions = await load_sessions()
+        body = feed_bytes(athlete, plan_row, sessions, today)
+        newest = max([plan_row.updated_at] + [s.changed_at for s in sessions])
+        cached = (
+            body,
+            '"' + hashlib.sha256(body).hexdigest()[:32] + '"',
+            format_datetime(newest.astimezone(UTC), usegmt=True),
+        )
+        FEEDS.put(key, cached)
+    body, etag, last_modified = cached
     headers = {
         "ETag": etag,
-        "Last-Modified": format_datetime(newest.astimezone(UTC), usegmt=True),
+        "Last-Modified": last_modified,
         "Cache-Control": "private, max-age=300",
     }
     match = request.headers.get("if-none-match")
@@ -227,6 +260,6 @@ class PlanController(Controller):
         self, athlete_id: uuid.UUID, request: Request, data_scope: CoachData
     ) -> Response[bytes]:
         athlete = await data_scope.athlete(athlete_id)
-        return feed_response(
-            request, athlete, await data_scope.plan(athlete), await data_scope.sessions(athlete)
+        return await feed_response(
+            request, athlete, await data_scope.plan(athlete), lambda: data_scope.sessions(athlete)
         )

@@ -86,3 +86,16 @@ async def sessions_of(db: AsyncSession, athlete_id: uuid.UUID) -> list[SessionRo
 
 async def plan_of(db: AsyncSession, athlete_id: uuid.UUID) -> PlanRow | None:
     return await db.scalar(select(PlanRow).where(PlanRow.athlete_id == athlete_id))
+
+
+async def feed_target(
+    db: AsyncSession, token_hash: str
+) -> tuple[AthleteRow, PlanRow | None] | None:
+    """The athlete behind a feed token and their plan, in one round trip (the feed's hot path)."""
+    query = (
+        select(AthleteRow, PlanRow)
+        .join(PlanRow, PlanRow.athlete_id == AthleteRow.id, isouter=True)
+        .where(AthleteRow.feed_token_hash == token_hash)
+    )
+    row = (await db.execute(query)).first()
+    return None if row is None else (row[0], row[1])

@@ -76,5 +76,10 @@ def to_ical(
         event.add("categories", categories)
         event.add("transp", "OPAQUE")
         cal.add_component(event)
-    cal.add_missing_timezones()
+    # VTIMEZONE rules for the years the events span only: the full 1970-2038 table is
+    # several kilobytes per feed and slow to build
+    if sessions:
+        first = min(s.start for s in sessions).date().replace(month=1, day=1)
+        last = max(s.end for s in sessions).date().replace(month=12, day=31)
+        cal.add_missing_timezones(first_date=first, last_date=last)
     return cal.to_ical()

@@ -1,0 +1,10 @@
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY planner ./planner
+COPY constraints ./constraints
+COPY api ./api
+RUN pip install --no-cache-dir .
+EXPOSE 8000
+# migrate, then serve (docker-compose passes DATABASE_URL for PostgreSQL)
+CMD ["sh", "-c", "planner db upgrade && planner serve --host 0.0.0.0 --port 8000"]
