@@ -236,4 +236,5 @@ class SlotPreference(Rule):
 
 
 def hours_between(earlier: datetime, later: datetime) -> float:
-    return (later - earlier).total_seconds() / 3600
+    """Real hours between two moments (timestamps: same-zone subtraction is wall-clock)."""
+    return (later.timestamp() - earlier.timestamp()) / 3600

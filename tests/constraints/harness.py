@@ -26,6 +26,9 @@ class Encoded:
 def encode_plan(rule: Rule, prob: Problem, sessions: list[Session]) -> Encoded:
     candidates = CandidateFactory(prob).build(fixed=sessions, days=[])
     assert len(candidates) == len(sessions), "every session must fall inside the plan's weeks"
+    for cand in candidates:
+        # `fixed` means "already happened" to the rules, which then spare it; pin by constraint
+        cand.fixed = False
     ctx = ModelContext(problem=prob, candidates=candidates, rules=[rule])
     if isinstance(rule, SlotRule):
         rule.encode(ctx)
@@ -35,6 +38,8 @@ def encode_plan(rule: Rule, prob: Problem, sessions: list[Session]) -> Encoded:
     else:
         ctx.create_variables()
         rule.encode(ctx)
+    for var in ctx.x.values():
+        ctx.model.add(var == 1)
     ctx.model.minimize(
         sum((p.weight * p.var for p in ctx.penalties), cp_model.LinearExpr.constant(0))
     )

@@ -1,0 +1,77 @@
+"""H8: no heavy session within `taper_days_A` (7) days before an A race, or `taper_days_B`
+(3) before a B race; the boundary day counts as within."""
+
+from datetime import timedelta
+
+from factories import MONDAY, at, lifter, problem, ride, strength
+from harness import encode_plan
+
+from constraints import H8RaceTaper
+
+RULE = H8RaceTaper(taper_days_A=7, taper_days_B=3)
+RACE_DAY = MONDAY + timedelta(days=12)  # Saturday of week 2
+
+
+def faces(prob, plan):
+    return [v.rule for v in RULE.check(prob, plan)], encode_plan(RULE, prob, plan).feasible
+
+
+def race(priority):
+    return problem(lifter(), [ride(RACE_DAY, 9, 180, "race", priority)])
+
+
+def heavy(days_before_race, hour=9):
+    """A heavy session built where no race changes the content (H8 judges timing only)."""
+    return strength(
+        problem(lifter()), at(RACE_DAY - timedelta(days=days_before_race), hour), heavy=True
+    )
+
+
+def light(days_before_race, hour=9):
+    return strength(problem(lifter()), at(RACE_DAY - timedelta(days=days_before_race), hour))
+
+
+def test_heavy_session_7_days_before_an_a_race_breaks_h8_in_both_faces():
+    assert faces(race("A"), [heavy(7)]) == (["H8"], False)
+
+
+def test_heavy_session_8_days_before_an_a_race_keeps_h8_in_both_faces():
+    assert faces(race("A"), [heavy(8)]) == ([], True)
+
+
+def test_heavy_session_on_the_morning_of_an_a_race_breaks_h8_in_both_faces():
+    assert faces(race("A"), [heavy(0, hour=6)]) == (["H8"], False)
+
+
+def test_light_session_2_days_before_an_a_race_keeps_h8_in_both_faces():
+    assert faces(race("A"), [light(2)]) == ([], True)
+
+
+def test_heavy_session_the_day_after_an_a_race_keeps_h8_in_both_faces():
+    assert faces(race("A"), [heavy(-1)]) == ([], True)
+
+
+def test_heavy_session_3_days_before_a_b_race_breaks_h8_in_both_faces():
+    assert faces(race("B"), [heavy(3)]) == (["H8"], False)
+
+
+def test_heavy_session_4_days_before_a_b_race_keeps_h8_in_both_faces():
+    assert faces(race("B"), [heavy(4)]) == ([], True)
+
+
+def test_heavy_session_the_day_before_a_c_race_keeps_h8_in_both_faces():
+    assert faces(race("C"), [heavy(1)]) == ([], True)
+
+
+def test_a_long_ride_marked_priority_a_is_not_a_race_for_h8():
+    prob = problem(lifter(), [ride(RACE_DAY, 9, 240, "long", "A")])
+    assert faces(prob, [heavy(2)]) == ([], True)
+
+
+def test_taper_day_settings_move_the_boundary_in_both_faces():
+    prob = race("A")
+    rule = H8RaceTaper(taper_days_A=10, taper_days_B=3)
+    assert [v.rule for v in rule.check(prob, [heavy(10)])] == ["H8"]
+    assert not encode_plan(rule, prob, [heavy(10)]).feasible
+    assert rule.check(prob, [heavy(11)]) == []
+    assert encode_plan(rule, prob, [heavy(11)]).feasible

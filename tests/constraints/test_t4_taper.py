@@ -1,0 +1,102 @@
+"""T4: in the 14 days before an A race (the race day excluded), strength volume cut 30-70 %
+(a ratio outside [0.30, 0.70] of the usual volume costs 50 in both faces)."""
+
+from datetime import timedelta
+
+from factories import MONDAY, at, problem, ride, strength
+from harness import encode_plan
+
+from constraints import T4Taper
+from planner.domain import Session
+
+RULE = T4Taper()
+RACE_DAY = MONDAY + timedelta(days=19)  # Saturday of week 3
+
+
+def checked(prob, plan) -> dict[str, int]:
+    """check's terms and penalties, summed per term name."""
+    terms: dict[str, int] = {}
+    for v in RULE.check(prob, plan):
+        assert v.rule == "T4"
+        terms[v.term] = terms.get(v.term, 0) + v.penalty
+    return terms
+
+
+def encoded(prob, plan) -> dict[str, int]:
+    result = encode_plan(RULE, prob, plan)
+    assert result.feasible
+    return result.terms
+
+
+def a_race(priority="A"):
+    return problem(rides=[ride(RACE_DAY, 9, 180, "race", priority)], weeks=3)
+
+
+def before_race(days: int):
+    return RACE_DAY - timedelta(days=days)
+
+
+def full_volume(days_before_race: int, hour: int = 9) -> Session:
+    """Ordinary-week content (built with no race in sight) at that day."""
+    return strength(problem(weeks=3), at(before_race(days_before_race), hour))
+
+
+def dead_bug_only(session: Session, **dose) -> Session:
+    """The session with just its dead bug (full volume 2 x 20), dosed as given."""
+    [bug] = [p for p in session.prescriptions if p.exercise_id == "dead_bug"]
+    return session.model_copy(update={"prescriptions": [bug.model_copy(update=dose)]})
+
+
+def term(days_before_race: int) -> str:
+    return f"T4 taper_volume[{before_race(days_before_race).isoformat()}]"
+
+
+def test_full_volume_session_a_week_before_an_a_race_costs_50_in_both_faces():
+    prob, plan = a_race(), [full_volume(7)]
+    assert checked(prob, plan) == encoded(prob, plan) == {term(7): 50}
+
+
+def test_reduced_session_the_planner_builds_in_the_taper_gets_no_t4_term_from_either_face():
+    prob = a_race()
+    plan = [strength(prob, at(before_race(7), 9))]
+    assert checked(prob, plan) == encoded(prob, plan) == {}
+
+
+def test_full_volume_session_14_days_before_the_race_costs_50_in_both_faces():
+    prob, plan = a_race(), [full_volume(14)]
+    assert checked(prob, plan) == encoded(prob, plan) == {term(14): 50}
+
+
+def test_full_volume_session_15_days_before_the_race_gets_no_t4_term_from_either_face():
+    prob, plan = a_race(), [full_volume(15)]
+    assert checked(prob, plan) == encoded(prob, plan) == {}
+
+
+def test_full_volume_session_on_the_race_day_itself_gets_no_t4_term_from_either_face():
+    prob, plan = a_race(), [full_volume(0, hour=6)]
+    assert checked(prob, plan) == encoded(prob, plan) == {}
+
+
+def test_full_volume_session_before_a_b_race_gets_no_t4_term_from_either_face():
+    prob, plan = a_race("B"), [full_volume(7)]
+    assert checked(prob, plan) == encoded(prob, plan) == {}
+
+
+def test_volume_cut_to_exactly_70_percent_gets_no_t4_term_from_either_face():
+    prob, plan = a_race(), [dead_bug_only(full_volume(7), reps="14")]  # 28/40
+    assert checked(prob, plan) == encoded(prob, plan) == {}
+
+
+def test_volume_cut_to_75_percent_costs_50_in_both_faces():
+    prob, plan = a_race(), [dead_bug_only(full_volume(7), reps="15")]  # 30/40
+    assert checked(prob, plan) == encoded(prob, plan) == {term(7): 50}
+
+
+def test_volume_cut_to_exactly_30_percent_gets_no_t4_term_from_either_face():
+    prob, plan = a_race(), [dead_bug_only(full_volume(7), reps="6")]  # 12/40
+    assert checked(prob, plan) == encoded(prob, plan) == {}
+
+
+def test_volume_cut_to_27_percent_costs_50_in_both_faces():
+    prob, plan = a_race(), [dead_bug_only(full_volume(7), sets=1, reps="11")]  # 11/40
+    assert checked(prob, plan) == encoded(prob, plan) == {term(7): 50}
