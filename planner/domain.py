@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import cached_property
 from typing import Annotated, Any
@@ -252,7 +252,10 @@ class Ride(Model):
 
     @cached_property
     def end(self) -> datetime:
-        return self.start + timedelta(minutes=self.duration_min)
+        # in real time: `start + timedelta` on a ZoneInfo datetime moves the wall clock, so a
+        # ride across the night the clocks change would end an hour early or late
+        elapsed = self.start.astimezone(UTC) + timedelta(minutes=self.duration_min)
+        return elapsed.astimezone(self.start.tzinfo)
 
     def is_long(self, settings: RuleSettings) -> bool:
         return self.kind in (RideKind.long, RideKind.race) or (
@@ -414,6 +417,9 @@ class RegionStatus(Model):
     no_heavy_until: date | None = None
     needs_clearance: bool = False
     reason: str = ""
+    # the latest next-morning score: the baseline for the next morning ("no higher than the
+    # day before", "2+ points above the previous morning")
+    morning_score: int | None = Field(default=None, ge=0, le=10)
 
 
 class LevelChange(Model):

@@ -1,0 +1,709 @@
+"""The progression engine alone: pain zones, their effects, 2-for-2, the deadlift gate, missed
+training, first exposures and the history (domain.md, "Pain and progression")."""
+
+from datetime import date, timedelta
+
+import pytest
+from factories import at, athlete, lifter
+
+from planner.domain import (
+    PainFlag,
+    PainReport,
+    PainTiming,
+    Pattern,
+    ProgressionState,
+    Region,
+    RegionStatus,
+    Zone,
+)
+from planner.progression import (
+    RULE_DEADLIFT_GATE,
+    RULE_MISSED_TRAINING,
+    RULE_RED,
+    RULE_RED_FLAG,
+    RULE_TWO_FOR_TWO,
+    ExerciseLog,
+    SessionFeedback,
+    apply_checkin,
+    apply_feedback,
+    apply_missed_training,
+    classify,
+    clear,
+)
+
+DAY = date(2027, 3, 2)  # a Tuesday, Europe/London winter time
+WHO = athlete()
+LIFTER = lifter()
+LONG_AGO = DAY - timedelta(weeks=20)
+
+# (sets, top of the range) as the library prescribes them
+DOSE = {
+    "single_leg_bridge": (3, 12),
+    "romanian_deadlift": (3, 8),
+    "standing_hamstring_curl": (3, 12),
+    "bodyweight_squat": (3, 20),
+    "bird_dog": (2, 20),
+    "nordic_curl": (2, 8),
+    "deadlift": (3, 6),
+    "suspension_bridge_hold": (3, 30),
+}
+PATTERN_OF = {
+    "single_leg_bridge": Pattern.hinge,
+    "romanian_deadlift": Pattern.hinge,
+    "deadlift": Pattern.hinge,
+    "suspension_bridge_hold": Pattern.hinge,
+    "standing_hamstring_curl": Pattern.knee_flexion,
+    "nordic_curl": Pattern.knee_flexion,
+    "bodyweight_squat": Pattern.squat,
+    "bird_dog": Pattern.core_anti_rotation,
+}
+
+
+def pain(region, score, timing="after", flags=()):
+    return PainReport(
+        region=Region(region),
+        score=score,
+        timing=PainTiming(timing),
+        flags=[PainFlag(f) for f in flags],
+    )
+
+
+def top(exercise_id, load_kg=None):
+    sets, reps = DOSE[exercise_id]
+    return ExerciseLog(exercise_id, sets, reps, load_kg)
+
+
+def below_top(exercise_id, load_kg=None):
+    sets, reps = DOSE[exercise_id]
+    return ExerciseLog(exercise_id, sets, reps - 1, load_kg)
+
+
+def session(day=DAY, *, logs=(), pain_reports=(), flags=(), completed=True, prescribed=None):
+    logs = list(logs)
+    return SessionFeedback(
+        session_uid=f"s-{day}",
+        at=at(day, 18),
+        completed=completed,
+        rpe=7,
+        pain=list(pain_reports),
+        flags=[PainFlag(f) for f in flags],
+        exercises=logs,
+        patterns=sorted({PATTERN_OF[log.exercise_id] for log in logs}),
+        prescribed=prescribed
+        if prescribed is not None
+        else {log.exercise_id: DOSE[log.exercise_id] for log in logs},
+    )
+
+
+def state_of(who=WHO, **patterns):
+    """The starting state, with pattern fields overridden: hinge={"level": 4, ...}."""
+    state = ProgressionState.starting(who)
+    for name, fields in patterns.items():
+        state.patterns[Pattern(name)] = state.patterns[Pattern(name)].model_copy(update=fields)
+    return state
+
+
+def feed(state, *feedbacks, who=WHO, first_logged=LONG_AGO):
+    changes = []
+    for fb in feedbacks:
+        state, made = apply_feedback(state, fb, who, first_logged)
+        changes += made
+    return state, changes
+
+
+# --- zone boundaries ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("score", "zone"),
+    [
+        (0, Zone.green),
+        (3, Zone.green),
+        (4, Zone.amber),
+        (5, Zone.amber),
+        (6, Zone.red),
+        (7, Zone.red),
+        (8, Zone.red_flag),
+        (10, Zone.red_flag),
+    ],
+)
+@pytest.mark.parametrize("timing", ["during", "after"])
+def test_score_during_or_after_falls_in_zone_at_boundaries_3_4_5_6_7_8(score, zone, timing):
+    assert classify([pain("knee", score, timing)], {}, set()) == {Region.knee: zone}
+
+
+@pytest.mark.parametrize("flag", list(PainFlag))
+def test_each_flag_makes_a_red_flag_even_with_a_low_score(flag):
+    assert classify([pain("hamstring", 1, flags=[flag])], {}, set()) == {
+        Region.hamstring: Zone.red_flag
+    }
+
+
+def test_next_morning_two_above_the_previous_morning_is_red():
+    assert classify([pain("low_back", 3, "next_morning")], {Region.low_back: 1}, set()) == {
+        Region.low_back: Zone.red
+    }
+
+
+def test_next_morning_one_above_the_previous_morning_is_amber_not_green():
+    assert classify([pain("low_back", 2, "next_morning")], {Region.low_back: 1}, set()) == {
+        Region.low_back: Zone.amber
+    }
+
+
+def test_next_morning_no_higher_than_the_previous_morning_is_green():
+    assert classify([pain("low_back", 2, "next_morning")], {Region.low_back: 2}, set()) == {
+        Region.low_back: Zone.green
+    }
+
+
+def test_next_morning_without_a_previous_morning_is_judged_by_its_score_alone():
+    assert classify([pain("low_back", 3, "next_morning")], {}, set()) == {
+        Region.low_back: Zone.green
+    }
+
+
+def test_amber_in_a_region_that_was_amber_last_session_is_red():
+    assert classify([pain("knee", 4)], {}, {Region.knee}) == {Region.knee: Zone.red}
+
+
+def test_amber_in_a_region_when_another_region_was_amber_last_session_stays_amber():
+    assert classify([pain("knee", 4)], {}, {Region.hip}) == {Region.knee: Zone.amber}
+
+
+def test_the_worst_report_of_a_region_sets_its_zone_and_regions_are_judged_apart():
+    zones = classify([pain("knee", 2, "during"), pain("knee", 6), pain("hip", 4)], {}, set())
+    assert zones == {Region.knee: Zone.red, Region.hip: Zone.amber}
+
+
+# --- flags of the session, zones through apply_feedback --------------------------------------
+
+
+def test_session_flags_apply_to_every_region_reported():
+    state, _ = feed(
+        state_of(),
+        session(pain_reports=[pain("knee", 2), pain("hip", 1)], flags=["swelling"]),
+    )
+    assert state.flagged_regions() == {Region.knee, Region.hip}
+
+
+def test_session_flags_with_no_region_reported_flag_other():
+    state, _ = feed(state_of(), session(flags=["night_pain"]))
+    assert state.flagged_regions() == {Region.other}
+    assert state.region(Region.other).reason == (
+        "other night pain after the session of 2027-03-02 (red flag)"
+    )
+
+
+def test_amber_in_the_same_region_two_sessions_running_regresses_as_red():
+    state = state_of(squat={"level": 2})
+    state, first = feed(state, session(pain_reports=[pain("knee", 4)]))
+    assert first == [] and state.region(Region.knee).zone == Zone.amber
+    state, second = feed(state, session(DAY + timedelta(days=2), pain_reports=[pain("knee", 5)]))
+    assert state.region(Region.knee).zone == Zone.red
+    assert [(c.pattern, c.rule, c.to_level) for c in second] == [(Pattern.squat, RULE_RED, 1)]
+    assert second[0].reason == (
+        "knee pain 5/10 after the session of 2027-03-04 (amber for the second session running: red)"
+    )
+
+
+def test_amber_then_a_green_session_then_amber_stays_amber():
+    state, _ = feed(
+        state_of(),
+        session(pain_reports=[pain("knee", 4)]),
+        session(DAY + timedelta(days=2)),
+        session(DAY + timedelta(days=4), pain_reports=[pain("knee", 4)]),
+    )
+    assert state.region(Region.knee).zone == Zone.amber
+
+
+# --- effects of amber, red, red flag -------------------------------------------------------
+
+
+def test_amber_session_at_the_top_holds_level_and_voids_the_count_toward_a_step():
+    state = state_of(hinge={"level": 4, "green_at_top": 1})
+    state, changes = feed(
+        state, session(logs=[top("single_leg_bridge")], pain_reports=[pain("hamstring", 4)])
+    )
+    assert changes == []
+    assert state.patterns[Pattern.hinge].level == 4
+    assert state.patterns[Pattern.hinge].green_at_top == 0
+
+
+def test_red_knee_regresses_knee_flexion_and_squat_one_level_and_blocks_heavy_for_7_days():
+    state = state_of(knee_flexion={"level": 3}, squat={"level": 3}, hinge={"level": 5})
+    state, changes = feed(state, session(pain_reports=[pain("knee", 6)]))
+    assert {c.pattern: (c.from_level, c.to_level) for c in changes} == {
+        Pattern.knee_flexion: (3, 2),
+        Pattern.squat: (3, 2),
+    }
+    assert state.patterns[Pattern.hinge].level == 5
+    knee = state.region(Region.knee)
+    assert (knee.zone, knee.no_heavy_until) == (Zone.red, DAY + timedelta(days=7))
+    assert Region.knee in state.no_heavy_regions(DAY + timedelta(days=6))
+    assert Region.knee not in state.no_heavy_regions(DAY + timedelta(days=7))
+
+
+def test_red_low_back_and_hamstring_in_one_session_regress_hinge_once():
+    state = state_of(
+        hinge={"level": 5}, knee_flexion={"level": 3}, core_anti_extension={"level": 2}
+    )
+    state, changes = feed(state, session(pain_reports=[pain("low_back", 6), pain("hamstring", 7)]))
+    assert sorted((c.pattern.value, c.to_level) for c in changes) == [
+        ("core_anti_extension", 1),
+        ("hinge", 4),
+        ("knee_flexion", 2),
+    ]
+
+
+def test_red_on_a_pattern_at_level_1_records_no_change_and_still_blocks_heavy():
+    state, changes = feed(state_of(), session(pain_reports=[pain("knee", 7)]))
+    assert changes == []
+    assert state.level(Pattern.squat) == 1
+    assert state.region(Region.knee).no_heavy_until == DAY + timedelta(days=7)
+
+
+def test_a_second_red_inside_the_7_day_window_extends_the_block_without_regressing_again():
+    state = state_of(squat={"level": 3})
+    state, _ = feed(state, session(pain_reports=[pain("knee", 6)]))
+    state, changes = feed(state, session(DAY + timedelta(days=3), pain_reports=[pain("knee", 6)]))
+    assert changes == []
+    assert state.level(Pattern.squat) == 2
+    assert state.region(Region.knee).no_heavy_until == DAY + timedelta(days=10)
+
+
+def test_a_red_after_the_7_day_window_regresses_again():
+    state = state_of(squat={"level": 3})
+    state, _ = feed(state, session(pain_reports=[pain("knee", 6)]))
+    state, changes = feed(state, session(DAY + timedelta(days=7), pain_reports=[pain("knee", 6)]))
+    assert [(c.pattern, c.to_level) for c in changes] == [(Pattern.squat, 1)]
+
+
+def test_red_resets_the_count_toward_a_step_of_the_region_patterns():
+    state = state_of(hinge={"level": 4, "green_at_top": 1, "green_streak": 3})
+    state, _ = feed(state, session(pain_reports=[pain("hip", 6)]))
+    assert (
+        state.patterns[Pattern.hinge].green_at_top,
+        state.patterns[Pattern.hinge].green_streak,
+    ) == (0, 0)
+
+
+def test_red_flag_marks_the_region_for_clearance_with_the_report_as_reason():
+    state = state_of(knee_flexion={"level": 2})
+    state, changes = feed(
+        state, session(pain_reports=[pain("hamstring", 3, "during", flags=["sharp"])])
+    )
+    status = state.region(Region.hamstring)
+    assert (status.zone, status.needs_clearance) == (Zone.red_flag, True)
+    assert status.reason == (
+        "hamstring pain 3/10 during the session of 2027-03-02, with sharp (red flag)"
+    )
+    assert state.flagged_regions() == {Region.hamstring}
+    assert [(c.pattern, c.rule) for c in changes] == [(Pattern.knee_flexion, RULE_RED_FLAG)]
+
+
+def test_a_score_of_8_is_a_red_flag_with_clearance_needed():
+    state, _ = feed(state_of(), session(pain_reports=[pain("low_back", 8)]))
+    assert state.region(Region.low_back).needs_clearance is True
+
+
+def test_a_flagged_region_stays_flagged_through_a_green_session():
+    state, _ = feed(state_of(), session(pain_reports=[pain("knee", 9)]))
+    state, _ = feed(state, session(DAY + timedelta(days=2), pain_reports=[pain("knee", 0)]))
+    assert state.region(Region.knee).zone == Zone.red_flag
+    assert state.flagged_regions() == {Region.knee}
+
+
+def test_patterns_loading_a_flagged_region_do_not_step_up_even_at_the_top():
+    state = state_of(squat={"green_at_top": 1})
+    state, _ = feed(state, session(pain_reports=[pain("knee", 9)]))
+    state.patterns[Pattern.squat].green_at_top = 1
+    state, changes = feed(state, session(DAY + timedelta(days=10), logs=[top("bodyweight_squat")]))
+    assert changes == []
+
+
+def test_clear_lifts_the_red_flag_and_keeps_the_7_day_heavy_block():
+    state, _ = feed(state_of(), session(pain_reports=[pain("knee", 8)]))
+    cleared = clear(
+        state, Region.knee, "seen by physio, fine to load", at(DAY + timedelta(days=3), 9)
+    )
+    knee = cleared.region(Region.knee)
+    assert cleared.flagged_regions() == set()
+    assert (knee.zone, knee.needs_clearance) == (Zone.red, False)
+    assert (
+        knee.reason == "red flag cleared by the coach on 2027-03-05: seen by physio, fine to load"
+    )
+    assert Region.knee in cleared.no_heavy_regions(DAY + timedelta(days=3))
+    assert state.flagged_regions() == {Region.knee}  # the input is untouched
+
+
+def test_clear_after_the_heavy_block_returns_the_region_to_green():
+    state, _ = feed(state_of(), session(pain_reports=[pain("knee", 8)]))
+    cleared = clear(state, Region.knee, "ok", at(DAY + timedelta(days=8), 9))
+    assert cleared.region(Region.knee).zone == Zone.green
+
+
+def test_clear_on_a_region_without_a_red_flag_changes_nothing():
+    state = state_of()
+    assert clear(state, Region.hip, "nothing to clear", at(DAY, 9)) == state
+
+
+# --- check-ins and skipped sessions -----------------------------------------------------------
+
+
+def test_checkin_of_6_regresses_the_region_patterns_like_a_session():
+    state = state_of(hinge={"level": 3}, core_anti_extension={"level": 2})
+    state, changes = apply_checkin(state, pain("low_back", 6, "next_morning"), at(DAY, 7))
+    assert [(c.pattern, c.to_level, c.rule) for c in changes] == [
+        (Pattern.hinge, 2, RULE_RED),
+        (Pattern.core_anti_extension, 1, RULE_RED),
+    ]
+    assert changes[0].reason == "low back pain 6/10 in the morning, check-in of 2027-03-02 (red)"
+
+
+def test_checkin_two_above_the_previous_morning_is_red():
+    state = state_of(hinge={"level": 3})
+    state, none = apply_checkin(state, pain("hamstring", 1, "next_morning"), at(DAY, 7))
+    assert none == [] and state.region(Region.hamstring).morning_score == 1
+    state, changes = apply_checkin(
+        state, pain("hamstring", 3, "next_morning"), at(DAY + timedelta(days=1), 7)
+    )
+    assert [(c.pattern, c.to_level) for c in changes][0] == (Pattern.hinge, 2)
+    assert changes[0].reason == (
+        "hamstring pain 3/10 in the morning, check-in of 2027-03-03, "
+        "2 above the previous morning's 1/10 (red)"
+    )
+
+
+def test_session_next_morning_is_compared_with_the_last_checkin_morning():
+    state, _ = apply_checkin(state_of(), pain("knee", 0, "next_morning"), at(DAY, 7))
+    state, _ = feed(state, session(pain_reports=[pain("knee", 2, "next_morning")]))
+    assert state.region(Region.knee).zone == Zone.red
+
+
+def test_amber_checkin_voids_the_last_session_count_toward_a_step_and_marks_amber():
+    state = state_of(hinge={"level": 4, "green_at_top": 1})
+    state, changes = apply_checkin(state, pain("hip", 4, "next_morning"), at(DAY, 7))
+    assert changes == []
+    assert state.patterns[Pattern.hinge].green_at_top == 0
+    assert state.region(Region.hip).zone == Zone.amber
+
+
+def test_green_checkin_changes_only_the_morning_baseline():
+    state = state_of(hinge={"level": 4, "green_at_top": 1})
+    new, changes = apply_checkin(state, pain("hip", 1, "next_morning"), at(DAY, 7))
+    assert changes == []
+    assert new.patterns == state.patterns
+    assert new.region(Region.hip).morning_score == 1
+
+
+def test_skipped_session_changes_no_count_and_records_no_exposure():
+    state = state_of(knee_flexion={"level": 4, "green_at_top": 1})
+    fb = session(logs=[top("nordic_curl")], completed=False)
+    new, changes = feed(state, fb)
+    assert changes == []
+    assert new == state
+
+
+def test_skipped_session_still_applies_its_pain_reports():
+    state = state_of(squat={"level": 2})
+    state, changes = feed(state, session(pain_reports=[pain("knee", 6)], completed=False))
+    assert [(c.pattern, c.to_level) for c in changes] == [(Pattern.squat, 1)]
+    assert changes[0].reason == (
+        "knee pain 6/10 after training, reported with the skipped session of 2027-03-02 (red)"
+    )
+
+
+# --- 2-for-2 ---------------------------------------------------------------------------------
+
+
+def test_one_session_at_the_top_of_the_range_does_not_step_up():
+    state, changes = feed(state_of(hinge={"level": 4}), session(logs=[top("single_leg_bridge")]))
+    assert changes == []
+    assert state.patterns[Pattern.hinge].level == 4
+    assert state.patterns[Pattern.hinge].green_at_top == 1
+
+
+def test_two_green_sessions_running_at_the_top_step_a_bodyweight_rung_up_one_level():
+    state, changes = feed(
+        state_of(hinge={"level": 4}),
+        session(logs=[top("single_leg_bridge")]),
+        session(DAY + timedelta(days=3), logs=[top("single_leg_bridge")]),
+    )
+    assert [(c.pattern, c.from_level, c.to_level, c.rule) for c in changes] == [
+        (Pattern.hinge, 4, 5, RULE_TWO_FOR_TWO)
+    ]
+    hinge = state.patterns[Pattern.hinge]
+    assert (hinge.level, hinge.green_at_top, hinge.last_step_up) == (5, 0, DAY + timedelta(days=3))
+    assert changes[0].reason == (
+        "single_leg_bridge at the top of its range (3 x 12) on every set, green, "
+        "in 2 sessions running (latest 2027-03-05): level 4 -> 5"
+    )
+    assert state.history == changes
+
+
+def test_a_session_below_the_top_between_two_top_sessions_resets_the_count():
+    state, changes = feed(
+        state_of(hinge={"level": 4}),
+        session(logs=[top("single_leg_bridge")]),
+        session(DAY + timedelta(days=3), logs=[below_top("single_leg_bridge")]),
+        session(DAY + timedelta(days=6), logs=[top("single_leg_bridge")]),
+    )
+    assert changes == []
+    assert state.patterns[Pattern.hinge].green_at_top == 1
+
+
+def test_fewer_sets_than_prescribed_at_top_reps_is_not_the_top_of_the_range():
+    state, changes = feed(
+        state_of(hinge={"level": 4, "green_at_top": 1}),
+        session(logs=[ExerciseLog("single_leg_bridge", 2, 12, None)]),
+    )
+    assert changes == []
+    assert state.patterns[Pattern.hinge].green_at_top == 0
+
+
+def test_the_top_is_judged_against_the_prescribed_dose_not_the_library_dose():
+    state, changes = feed(
+        state_of(hinge={"level": 4, "green_at_top": 1}),
+        session(
+            logs=[ExerciseLog("single_leg_bridge", 2, 10, None)],
+            prescribed={"single_leg_bridge": (2, 10)},
+        ),
+    )
+    assert [(c.from_level, c.to_level) for c in changes] == [(4, 5)]
+
+
+def test_hold_exercises_reach_the_top_when_the_logged_seconds_reach_the_prescribed_hold():
+    state, changes = feed(
+        state_of(hinge={"level": 3, "green_at_top": 1}),
+        session(logs=[top("suspension_bridge_hold")]),
+    )
+    assert [(c.from_level, c.to_level) for c in changes] == [(3, 4)]
+
+
+def test_a_second_step_up_within_7_days_waits_until_the_week_has_passed():
+    state = state_of(hinge={"level": 4, "last_step_up": DAY - timedelta(days=6), "green_at_top": 1})
+    state, changes = feed(state, session(logs=[top("single_leg_bridge")]))
+    assert changes == [] and state.patterns[Pattern.hinge].level == 4
+    state, changes = feed(state, session(DAY + timedelta(days=1), logs=[top("single_leg_bridge")]))
+    assert [(c.from_level, c.to_level) for c in changes] == [(4, 5)]
+
+
+def test_two_top_sessions_on_a_loaded_rung_raise_the_load_5_percent_rounded_to_half_a_kg():
+    state = state_of(LIFTER, hinge={"level": 7, "green_at_top": 1, "load_kg": 60.0})
+    state, changes = feed(
+        state, session(logs=[top("romanian_deadlift", 62.5)]), who=LIFTER, first_logged=DAY
+    )
+    hinge = state.patterns[Pattern.hinge]
+    assert (hinge.level, hinge.load_kg, hinge.green_at_top) == (7, 65.5, 0)
+    assert [(c.rule, c.from_load_kg, c.to_load_kg) for c in changes] == [
+        (RULE_TWO_FOR_TWO, 62.5, 65.5)
+    ]
+
+
+def test_a_small_load_rises_at_least_half_a_kg():
+    state = state_of(LIFTER, hinge={"level": 8, "green_at_top": 1})
+    state, _ = feed(state, session(logs=[top("deadlift", 4.0)]), who=LIFTER)
+    assert state.patterns[Pattern.hinge].load_kg == 4.5
+
+
+def test_the_top_rung_of_a_bodyweight_ladder_holds_at_the_top():
+    state, changes = feed(
+        state_of(core_anti_rotation={"green_at_top": 1}), session(logs=[top("bird_dog")])
+    )
+    assert changes == [] and state.level(Pattern.core_anti_rotation) == 1
+
+
+def test_progress_of_one_pattern_does_not_move_the_others():
+    state, _ = feed(
+        state_of(hinge={"level": 4, "green_at_top": 1}, squat={"green_at_top": 1}),
+        session(logs=[top("single_leg_bridge"), below_top("bodyweight_squat")]),
+    )
+    assert (state.level(Pattern.hinge), state.level(Pattern.squat)) == (5, 1)
+
+
+# --- deadlift gate --------------------------------------------------------------------------
+
+
+def at_rdl(streak=3, **regions):
+    state = state_of(
+        LIFTER, hinge={"level": 7, "green_at_top": 1, "green_streak": streak, "load_kg": 60.0}
+    )
+    state.regions.update(regions)
+    return state
+
+
+def rdl_session():
+    return session(logs=[top("romanian_deadlift", 60.0)])
+
+
+SIX_WEEKS_AGO = DAY - timedelta(weeks=6)
+
+
+def test_deadlift_gate_open_moves_hinge_from_romanian_deadlift_to_deadlift():
+    state, changes = feed(at_rdl(), rdl_session(), who=LIFTER, first_logged=SIX_WEEKS_AGO)
+    assert state.level(Pattern.hinge) == 8
+    assert state.patterns[Pattern.hinge].load_kg is None
+    assert [(c.from_level, c.to_level, c.rule) for c in changes] == [(7, 8, RULE_DEADLIFT_GATE)]
+    assert "deadlift gate open" in changes[0].reason
+
+
+def test_deadlift_gate_under_6_weeks_of_logged_training_holds_at_rdl_and_raises_the_load():
+    state, changes = feed(
+        at_rdl(), rdl_session(), who=LIFTER, first_logged=SIX_WEEKS_AGO + timedelta(days=1)
+    )
+    assert state.level(Pattern.hinge) == 7
+    assert state.patterns[Pattern.hinge].load_kg == 63.0
+    assert "deadlift gate closed: 5 weeks of logged training (needs 6)" in changes[0].reason
+
+
+def test_deadlift_gate_with_no_logged_training_date_holds_at_rdl():
+    state, _ = feed(at_rdl(), rdl_session(), who=LIFTER, first_logged=None)
+    assert state.level(Pattern.hinge) == 7
+
+
+def test_deadlift_gate_after_3_green_sessions_in_a_row_at_rdl_holds_at_rdl():
+    state, changes = feed(at_rdl(streak=2), rdl_session(), who=LIFTER, first_logged=SIX_WEEKS_AGO)
+    assert state.level(Pattern.hinge) == 7
+    assert "3 green sessions in a row at the Romanian deadlift (needs 4)" in changes[0].reason
+
+
+@pytest.mark.parametrize("region", [Region.low_back, Region.hamstring, Region.knee])
+def test_deadlift_gate_with_a_red_13_days_ago_in_a_gate_region_holds_at_rdl(region):
+    red_day = DAY - timedelta(days=13)
+    status = RegionStatus(zone=Zone.green, no_heavy_until=red_day + timedelta(days=7))
+    state, changes = feed(
+        at_rdl(**{region: status}), rdl_session(), who=LIFTER, first_logged=SIX_WEEKS_AGO
+    )
+    assert state.level(Pattern.hinge) == 7
+    assert f"was red on {red_day}" in changes[0].reason
+
+
+def test_deadlift_gate_with_the_last_red_14_days_ago_is_open():
+    status = RegionStatus(no_heavy_until=DAY - timedelta(days=7))
+    state, _ = feed(at_rdl(knee=status), rdl_session(), who=LIFTER, first_logged=SIX_WEEKS_AGO)
+    assert state.level(Pattern.hinge) == 8
+
+
+def test_deadlift_gate_counts_green_sessions_at_rdl_through_the_engine():
+    state = state_of(LIFTER, hinge={"level": 7, "load_kg": 60.0})
+    days = [DAY + timedelta(days=3 * i) for i in range(5)]
+    # sessions 1-2 at the top: 2-for-2 with only 2 green at RDL, so the load rises instead;
+    # session 3 below the top; sessions 4-5 at the top, 5 green in a row: the gate opens
+    logs = [top, top, below_top, top, top]
+    state, changes = feed(
+        state,
+        *[
+            session(d, logs=[log("romanian_deadlift", 60.0)])
+            for d, log in zip(days, logs, strict=True)
+        ],
+        who=LIFTER,
+        first_logged=SIX_WEEKS_AGO,
+    )
+    assert [c.rule for c in changes] == [RULE_TWO_FOR_TWO, RULE_DEADLIFT_GATE]
+    assert state.level(Pattern.hinge) == 8
+
+
+# --- missed training ------------------------------------------------------------------------
+
+
+def test_two_weeks_without_strength_drops_every_pattern_one_level_not_below_1():
+    state = state_of(LIFTER, squat={"level": 2})
+    new, changes = apply_missed_training(state, DAY - timedelta(days=14), DAY)
+    assert {c.pattern: (c.from_level, c.to_level) for c in changes} == {
+        Pattern.hinge: (7, 6),
+        Pattern.knee_flexion: (4, 3),
+        Pattern.squat: (2, 1),
+    }
+    assert all(c.rule == RULE_MISSED_TRAINING for c in changes)
+    assert new.level(Pattern.core_anti_rotation) == 1
+    assert (
+        changes[0].reason
+        == "no strength logged since 2027-02-16 (2 weeks by 2027-03-02): level 7 -> 6"
+    )
+
+
+def test_13_days_without_strength_drops_nothing():
+    new, changes = apply_missed_training(state_of(LIFTER), DAY - timedelta(days=13), DAY)
+    assert changes == [] and new.level(Pattern.hinge) == 7
+
+
+def test_missed_training_drops_once_per_gap_and_again_after_a_new_gap():
+    last = DAY - timedelta(days=14)
+    state, first = apply_missed_training(state_of(LIFTER), last, DAY)
+    state, again = apply_missed_training(state, last, DAY + timedelta(days=14))
+    assert len(first) == 2 and again == []
+    later = DAY + timedelta(days=1)
+    state, new_gap = apply_missed_training(state, later, later + timedelta(days=14))
+    assert [(c.pattern, c.to_level) for c in new_gap] == [
+        (Pattern.hinge, 5),
+        (Pattern.knee_flexion, 2),
+    ]
+
+
+def test_no_strength_ever_logged_drops_nothing():
+    assert apply_missed_training(state_of(LIFTER), None, DAY)[1] == []
+
+
+# --- first exposures (H9) -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("exercise_id", ["nordic_curl", "deadlift"])
+def test_a_completed_session_with_a_first_nordic_or_deadlift_records_the_exposure(exercise_id):
+    state, _ = feed(state_of(LIFTER), session(logs=[below_top(exercise_id, None)]), who=LIFTER)
+    assert state.exposures == [exercise_id]
+
+
+def test_an_exposure_is_recorded_once():
+    state, _ = feed(
+        state_of(LIFTER),
+        session(logs=[below_top("nordic_curl")]),
+        session(DAY + timedelta(days=3), logs=[below_top("nordic_curl")]),
+        who=LIFTER,
+    )
+    assert state.exposures == ["nordic_curl"]
+
+
+def test_a_completed_session_without_exercise_logs_counts_as_done_as_prescribed():
+    fb = session(prescribed={"nordic_curl": (2, 8), "bird_dog": (2, 20)})
+    state, _ = feed(state_of(LIFTER), fb, who=LIFTER)
+    assert state.exposures == ["nordic_curl"]
+
+
+# --- history and purity ---------------------------------------------------------------------
+
+
+def test_history_names_the_report_and_the_rule_of_a_red():
+    state = state_of(knee_flexion={"level": 2})
+    state, changes = feed(state, session(pain_reports=[pain("knee", 6)]))
+    assert state.history == changes
+    (change,) = changes
+    assert (change.rule, change.reason) == (
+        RULE_RED,
+        "knee pain 6/10 after the session of 2027-03-02 (red)",
+    )
+    assert change.at == at(DAY, 18)
+
+
+def test_history_of_a_next_morning_rise_names_both_mornings():
+    state = state_of(squat={"level": 2})
+    state.regions[Region.knee] = RegionStatus(morning_score=2)
+    state, changes = feed(state, session(pain_reports=[pain("knee", 4, "next_morning")]))
+    assert changes[0].reason == (
+        "knee pain 4/10 the morning after the session of 2027-03-02, "
+        "2 above the previous morning's 2/10 (red)"
+    )
+
+
+def test_the_input_state_is_never_changed():
+    state = state_of(hinge={"level": 4, "green_at_top": 1}, squat={"level": 3})
+    before = state.model_copy(deep=True)
+    feed(state, session(logs=[top("single_leg_bridge")], pain_reports=[pain("knee", 9)]))
+    apply_checkin(state, pain("knee", 7), at(DAY, 7))
+    apply_missed_training(state, DAY - timedelta(days=30), DAY)
+    assert state == before
+
+
+def test_feedback_with_a_naive_time_is_refused():
+    with pytest.raises(ValueError, match="UTC offset"):
+        SessionFeedback("s", at(DAY, 18).replace(tzinfo=None), True)
