@@ -355,7 +355,7 @@ def _occurrence(
         end = datetime.combine(end, start.timetz())
     elif end.tzinfo is None:
         end = end.replace(tzinfo=zone)
-    duration = end - start
+    duration = end.astimezone(UTC) - start.astimezone(UTC)  # real time, across DST too
     if duration < timedelta(0):
         return Skipped(uid, title, "ends before it starts")
     duration_min = round(duration.total_seconds() / 60)

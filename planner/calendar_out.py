@@ -21,7 +21,10 @@ def describe(session: Session) -> str:
         if session.heavy
         else ("Strength" if session.kind == SessionKind.strength else "Mobility")
     )
-    lines.append(f"{title}, {int((session.end - session.start).total_seconds() // 60)} min")
+    minutes = int(
+        (session.end.astimezone(UTC) - session.start.astimezone(UTC)).total_seconds() // 60
+    )
+    lines.append(f"{title}, {minutes} min")
     if session.after_ride:
         lines.append(f"Right after: {session.after_ride}")
     lines.append("")
@@ -42,6 +45,18 @@ def summary(session: Session) -> str:
         return "Mobility and stretching"
     patterns = ", ".join(p.name for p in session.prescriptions[:2])
     return f"{'Heavy strength' if session.heavy else 'Strength'}: {patterns}"
+
+
+def _wall_time(moment: datetime, zone: ZoneInfo) -> datetime:
+    """The moment in the athlete's zone, or in UTC where that wall time happens twice.
+
+    A TZID time in the hour repeated when the clocks go back means its first occurrence
+    (RFC 5545, 3.3.5), so a session in the second one would be read an hour early.
+    """
+    local = moment.astimezone(zone)
+    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
+        return moment.astimezone(UTC)
+    return local
 
 
 def to_ical(
@@ -67,8 +82,8 @@ def to_ical(
         event = Event()
         event.add("uid", session.uid)
         event.add("dtstamp", (session.changed_at or fallback).astimezone(UTC))
-        event.add("dtstart", session.start.astimezone(zone))
-        event.add("dtend", session.end.astimezone(zone))
+        event.add("dtstart", _wall_time(session.start, zone))
+        event.add("dtend", _wall_time(session.end, zone))
         event.add("sequence", session.sequence)
         event.add("summary", summary(session))
         event.add("description", describe(session))

@@ -4,7 +4,7 @@ mobility right after each ride, plus (for explanations) a few times outside avai
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from planner.content import ContentBuilder
 from planner.domain import Session, SessionKind
@@ -17,9 +17,23 @@ MOBILITY_STEP = timedelta(minutes=60)
 PROBE_TIMES = (time(7, 0), time(12, 0), time(18, 0))
 
 
+def _later(moment: datetime, delta: timedelta) -> datetime:
+    """The moment `delta` of real time later, in the same zone.
+
+    `moment + delta` on a ZoneInfo datetime moves the wall clock instead: across the night the
+    clocks go back, a 45-minute session would last 105 real minutes.
+    """
+    return (moment.astimezone(UTC) + delta).astimezone(moment.tzinfo)
+
+
+def _before_or_at(earlier: datetime, later: datetime) -> bool:
+    """Compared as instants: two datetimes sharing a ZoneInfo compare by wall clock, fold ignored."""
+    return earlier.astimezone(UTC) <= later.astimezone(UTC)
+
+
 def _ceil_to(moment: datetime, minutes: int) -> datetime:
     extra = (-moment.minute) % minutes
-    return (moment + timedelta(minutes=extra)).replace(second=0, microsecond=0)
+    return _later(moment, timedelta(minutes=extra)).replace(second=0, microsecond=0)
 
 
 class CandidateFactory:
@@ -66,7 +80,7 @@ class CandidateFactory:
                 if kind == SessionKind.strength
                 else problem.settings.mobility_session_min
             )
-            end = start + timedelta(minutes=minutes)
+            end = _later(start, timedelta(minutes=minutes))
         if kind == SessionKind.mobility and after_ride is None:
             after_ride = self._ride_just_before(start)
         self._seen.add(key)
@@ -123,24 +137,28 @@ class CandidateFactory:
                 # on the hour from the window's opening, plus the last start that still fits
                 starts = []
                 moment = opens
-                while moment + strength_len <= closes:
+                while _before_or_at(_later(moment, strength_len), closes):
                     starts.append(moment)
-                    moment += STRENGTH_STEP
-                if starts and starts[-1] != closes - strength_len:
-                    starts.append(closes - strength_len)
+                    moment = _later(moment, STRENGTH_STEP)
+                last = _later(closes, -strength_len)
+                if starts and starts[-1].astimezone(UTC) != last.astimezone(UTC):
+                    starts.append(last)
                 for moment in starts:
                     self._add(SessionKind.strength, moment, False)
                     self._add(SessionKind.strength, moment, True)
                 moment = opens
-                while moment + mobility_len <= closes:
+                while _before_or_at(_later(moment, mobility_len), closes):
                     self._add(SessionKind.mobility, moment, False)
-                    moment += MOBILITY_STEP
+                    moment = _later(moment, MOBILITY_STEP)
             # T2: mobility right after a ride, where a window allows
             for ride in problem.rides_on(day):
                 if problem.local_day(ride.end) != day:
                     continue
-                moment = _ceil_to(ride.end + buffer, 5)
-                if any(o <= moment and moment + mobility_len <= c for o, c in spans):
+                moment = _ceil_to(_later(ride.end, buffer), 5)
+                if any(
+                    _before_or_at(o, moment) and _before_or_at(_later(moment, mobility_len), c)
+                    for o, c in spans
+                ):
                     self._add(SessionKind.mobility, moment, False, after_ride=ride.label())
             if explain:
                 for clock in PROBE_TIMES:
@@ -153,7 +171,10 @@ class CandidateFactory:
         # previously published sessions are offered again at their own time (S4)
         for session in keep or []:
             self._add(session.kind, session.start, session.heavy, after_ride=session.after_ride)
-        ordered = sorted(self.candidates, key=lambda c: (c.start, c.kind.value, c.heavy))
+        # by instant: H9 reads "earlier" off this order, and wall clocks repeat when DST ends
+        ordered = sorted(
+            self.candidates, key=lambda c: (c.start.timestamp(), c.kind.value, c.heavy)
+        )
         for i, cand in enumerate(ordered):
             cand.index = i
         return ordered

@@ -8,9 +8,11 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from pydantic import ValidationError
+
 from planner.calendar_out import to_ical
 from planner.errors import PlannerFailure, PlannerInputError
-from planner.inputs import load_athlete, load_rides
+from planner.inputs import describe_validation, load_athlete, load_rides
 from planner.problem import MAX_WEEKS
 from planner.report import table
 from planner.solve import SolverSettings, plan
@@ -37,12 +39,18 @@ def run_plan(args: argparse.Namespace) -> int:
     athlete = load_athlete(args.athlete)
     start = args.start or datetime.now(ZoneInfo(athlete.timezone)).date()
     rides = load_rides(args.rides, athlete, start, args.weeks)
-    result = plan(
-        athlete, rides, start, args.weeks, settings=SolverSettings(time_limit_s=args.time_limit)
-    )
+    try:
+        solver = SolverSettings(time_limit_s=args.time_limit)
+    except ValidationError as exc:
+        raise PlannerInputError(describe_validation(exc, "--time-limit")) from exc
+    result = plan(athlete, rides, start, args.weeks, settings=solver)
     print(table(result, rides))
     if args.out:
-        args.out.write_bytes(to_ical(result.sessions, name=athlete.name, timezone=athlete.timezone))
+        calendar = to_ical(result.sessions, name=athlete.name, timezone=athlete.timezone)
+        try:
+            args.out.write_bytes(calendar)
+        except OSError as exc:
+            raise PlannerInputError(f"{args.out}: cannot write ({exc.strerror or exc})") from exc
         print(f"Wrote {len(result.sessions)} sessions to {args.out}")
     return 0
 

@@ -31,6 +31,8 @@ def _read_json(path: Path) -> object:
         return json.loads(path.read_text("utf-8"))
     except FileNotFoundError as exc:
         raise PlannerInputError(f"{path}: no such file") from exc
+    except OSError as exc:  # a directory, no permission, ...
+        raise PlannerInputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise PlannerInputError(f"{path}: not valid JSON ({exc})") from exc
 
@@ -48,6 +50,8 @@ def load_rides(path: Path, athlete: Athlete, start: date, weeks: int) -> list[Ri
             data = path.read_bytes()
         except FileNotFoundError as exc:
             raise PlannerInputError(f"{path}: no such file") from exc
+        except OSError as exc:
+            raise PlannerInputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
         zone = ZoneInfo(athlete.timezone)
         window_start = datetime.combine(start - timedelta(days=7), time(), tzinfo=zone)
         window_end = datetime.combine(start + timedelta(days=7 * weeks + 7), time(), tzinfo=zone)

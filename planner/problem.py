@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -56,14 +56,15 @@ class Problem:
             )
         self.zone = ZoneInfo(self.athlete.timezone)
         self.settings: RuleSettings = self.athlete.settings
-        self.rides = sorted(self.rides, key=lambda r: r.start)
+        self.rides = sorted(self.rides, key=lambda r: r.start.timestamp())
         check_rides_do_not_overlap(self.rides)
         self.a_races = race_days(self.rides, self.zone, Priority.A)
         self.b_races = race_days(self.rides, self.zone, Priority.B)
         self.week_list: list[Week] = season_weeks(
             self.start, self.weeks, self.a_races, self.athlete.phase
         )
-        self._ride_starts = [r.start for r in self.rides]
+        # instants, so that look-ups compare real time whatever zone a ride was written in
+        self._ride_starts = [r.start.astimezone(UTC) for r in self.rides]
         self._spans: dict[date, list[tuple[datetime, datetime]]] = {}
         self._rides_by_day: dict[date, list[Ride]] = {}
         for ride in self.rides:
@@ -127,8 +128,8 @@ class Problem:
 
     def rides_between(self, earliest: datetime, latest: datetime) -> list[Ride]:
         """Rides starting in [earliest, latest)."""
-        lo = bisect.bisect_left(self._ride_starts, earliest)
-        hi = bisect.bisect_left(self._ride_starts, latest)
+        lo = bisect.bisect_left(self._ride_starts, earliest.astimezone(UTC))
+        hi = bisect.bisect_left(self._ride_starts, latest.astimezone(UTC))
         return self.rides[lo:hi]
 
     def rides_near(self, moment: datetime, hours: float) -> list[Ride]:
@@ -144,9 +145,9 @@ class Problem:
 
 
 def check_rides_do_not_overlap(rides: list[Ride]) -> None:
-    ordered = sorted(rides, key=lambda r: r.start)
+    ordered = sorted(rides, key=lambda r: r.start.timestamp())
     for before, after in zip(ordered, ordered[1:], strict=False):
-        if after.start < before.end:
+        if after.start.timestamp() < before.end.timestamp():
             raise PlannerInputError(
                 f"rides overlap: {before.label()!r} at {before.start.isoformat()} "
                 f"runs until {before.end.isoformat()}, after {after.label()!r} starts at "

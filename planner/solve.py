@@ -59,7 +59,11 @@ def _add_structure(ctx: ModelContext) -> None:
             ctx.model.add_at_most_one(ctx.x[c.index] for c in cands)
         for mob in cands:
             for st in strength_by_day.get(day, []):
-                if mob.start < st.end and st.start < mob.end:
+                # instants: wall clocks sharing a ZoneInfo compare wrongly when DST ends
+                if (
+                    mob.start.timestamp() < st.end.timestamp()
+                    and st.start.timestamp() < mob.end.timestamp()
+                ):
                     ctx.model.add_bool_or([ctx.x[mob.index].Not(), ctx.x[st.index].Not()])
 
 
