@@ -10,20 +10,29 @@ from advanced_alchemy.extensions.litestar import (
 )
 from litestar import Litestar, Router
 from litestar.di import Provide
-from litestar.exceptions import ValidationException
+from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 
 from api.athletes import AthleteController
 from api.db import metadata
 from api.deps import provide_coach, provide_data
-from api.errors import planner_input_handler, require_content_type, validation_handler
+from api.errors import (
+    http_error_handler,
+    planner_input_handler,
+    require_content_type,
+    validation_handler,
+)
+from api.feedback import AdaptController
 from api.feeds import FeedController
 from api.plans import PlanController
 from api.rides import RideController
 from api.settings import Settings
 from api.system import SystemController
 from planner.errors import PlannerInputError
+
+BEARER = "CoachKey"
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -38,14 +47,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     api = Router(
         path="/",
-        route_handlers=[AthleteController, RideController, PlanController],
+        route_handlers=[AthleteController, RideController, PlanController, AdaptController],
         dependencies={"coach": Provide(provide_coach), "data_scope": Provide(provide_data)},
+        security=[{BEARER: []}],
     )
     return Litestar(
         route_handlers=[api, FeedController, SystemController],
         plugins=[SQLAlchemyPlugin(config=db)],
         dependencies={"settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False)},
         exception_handlers={
+            HTTPException: http_error_handler,
             ValidationException: validation_handler,
             PlannerInputError: planner_input_handler,
         },
@@ -56,6 +67,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version="1.0.0",
             description="Strength and mobility around a cyclist's rides. Coaching guidance, not medical advice.",
             path="/schema",
+            components=Components(
+                security_schemes={
+                    BEARER: SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="A coach key, minted by `planner coach create --name NAME`",
+                    )
+                }
+            ),
             render_plugins=[ScalarRenderPlugin()],
         ),
         debug=settings.debug,

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from api.convert import athlete_from_row, profile_of
 from api.db import AthleteRow
-from api.errors import invalid
+from api.errors import AUTH, JSON_BODY, OWNED, PreconditionFailed, invalid
 from api.repository import CoachData
 from api.security import digest, new_secret
 from api.settings import Settings
@@ -80,7 +80,7 @@ class AthleteController(Controller):
     path = "/api/v1/athletes"
     tags = ["athletes"]
 
-    @post("/", status_code=HTTP_201_CREATED)
+    @post("/", status_code=HTTP_201_CREATED, raises=AUTH + JSON_BODY)
     async def create(
         self, data: Athlete, data_scope: CoachData, settings: Settings
     ) -> Response[AthleteOut]:
@@ -104,16 +104,16 @@ class AthleteController(Controller):
             status_code=201,
         )
 
-    @get("/")
+    @get("/", raises=AUTH)
     async def list_athletes(self, data_scope: CoachData) -> list[AthleteOut]:
         return [athlete_out(row) for row in await data_scope.athletes()]
 
-    @get("/{athlete_id:uuid}")
+    @get("/{athlete_id:uuid}", raises=OWNED)
     async def read(self, athlete_id: uuid.UUID, data_scope: CoachData) -> Response[AthleteOut]:
         row = await data_scope.athlete(athlete_id)
         return Response(athlete_out(row), headers={"ETag": etag_of(row)})
 
-    @patch("/{athlete_id:uuid}")
+    @patch("/{athlete_id:uuid}", raises=OWNED + JSON_BODY + [PreconditionFailed])
     async def change(
         self, athlete_id: uuid.UUID, data: dict[str, Any], request: Request, data_scope: CoachData
     ) -> Response[AthleteOut]:
@@ -141,12 +141,12 @@ class AthleteController(Controller):
         await data_scope.db.refresh(row)
         return Response(athlete_out(row), headers={"ETag": etag_of(row)})
 
-    @delete("/{athlete_id:uuid}", status_code=HTTP_204_NO_CONTENT)
+    @delete("/{athlete_id:uuid}", status_code=HTTP_204_NO_CONTENT, raises=OWNED)
     async def remove(self, athlete_id: uuid.UUID, data_scope: CoachData) -> None:
         row = await data_scope.athlete(athlete_id)
         await data_scope.db.delete(row)
 
-    @post("/{athlete_id:uuid}/feed-token", status_code=HTTP_201_CREATED)
+    @post("/{athlete_id:uuid}/feed-token", status_code=HTTP_201_CREATED, raises=OWNED)
     async def rotate_feed_token(
         self, athlete_id: uuid.UUID, data_scope: CoachData, settings: Settings
     ) -> FeedUrl:

@@ -101,3 +101,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+class FeedbackRow(UUIDAuditBase):
+    """Every feedback and pain check-in as sent: the record the progression history points at."""
+
+    __tablename__ = "feedback"
+
+    athlete_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("athlete.id", ondelete="CASCADE"), index=True
+    )
+    session_uid: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    kind: Mapped[str] = mapped_column(String(20))  # "session" or "checkin"
+    at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), index=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JsonB)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
-from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from pydantic import ValidationError
 
 from planner.errors import PlannerInputError
@@ -29,6 +30,83 @@ class Invalid:
 
 
 invalid = Invalid()
+
+# Dates the service accepts: wide enough for any training calendar, and far enough from
+# datetime's limits (years 1 and 9999) that no time-zone shift or day arithmetic overflows.
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2199, 12, 31)
+
+
+def check_date(key: str, value: date | datetime) -> None:
+    """422 naming the field for a date or time outside EARLIEST .. LATEST."""
+    day = value.date() if isinstance(value, datetime) else value
+    if not EARLIEST <= day <= LATEST:
+        message = f"must lie between {EARLIEST} and {LATEST} (got {value.isoformat()})"
+        raise invalid(f"invalid input: {key}: {message}", [{"key": key, "message": message}])
+
+
+def http_error_handler(
+    request: Request[Any, Any, Any], exc: HTTPException
+) -> Response[dict[str, Any]]:
+    """Every error body is JSON, also on the endpoints whose success is text/calendar (Litestar
+    would otherwise label the JSON error with the handler's media type), and a body that is not
+    JSON says so (Litestar passes on the decoder's bare message)."""
+    detail = exc.detail
+    if isinstance(exc.__cause__, SerializationException):
+        detail = f"malformed JSON body: {detail}"
+    body: dict[str, Any] = {"status_code": exc.status_code, "detail": detail}
+    if exc.extra is not None:
+        body["extra"] = exc.extra
+    return Response(
+        body, status_code=exc.status_code, headers=exc.headers, media_type=MediaType.JSON
+    )
+
+
+# --- documented error responses (api.md, Errors) -------------------------------------------
+# Route handlers list these in `raises=` so the OpenAPI schema shows each error a client can
+# get, in Litestar's {status_code, detail, extra} shape. The class `detail` is the description.
+# 400 is not listed: Litestar documents it (ValidationException) for every handler with input,
+# and a second 400 class would make the schema a oneOf that every 400 body matches twice.
+
+
+class Unauthorized(HTTPException):
+    status_code = 401
+    detail = "No or unknown coach key: send 'Authorization: Bearer <coach key>'"
+
+
+class NotFound(HTTPException):
+    status_code = 404
+    detail = "Not found, or not yours"
+
+
+class Conflict(HTTPException):
+    status_code = 409
+    detail = "Conflicts with what is stored (an overlapping ride), or no plan could be made"
+
+
+class PreconditionFailed(HTTPException):
+    status_code = 412
+    detail = "Stale If-Match: the resource changed since it was read"
+
+
+class TooLarge(HTTPException):
+    status_code = 413
+    detail = "Body too large (1 MiB for JSON, 5 MiB for a calendar file)"
+
+
+class UnsupportedType(HTTPException):
+    status_code = 415
+    detail = "Wrong content type for this endpoint"
+
+
+class Unprocessable(HTTPException):
+    status_code = 422
+    detail = "Well-formed but invalid: `extra` names each field and why"
+
+
+AUTH: list[type[HTTPException]] = [Unauthorized]
+OWNED: list[type[HTTPException]] = [Unauthorized, NotFound]
+JSON_BODY: list[type[HTTPException]] = [TooLarge, UnsupportedType, Unprocessable]
 
 
 def validation_handler(

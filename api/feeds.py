@@ -6,7 +6,8 @@ from litestar import Controller, Request, Response, get
 from litestar.exceptions import NotFoundException
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.plans import feed_response
+from api.errors import NotFound
+from api.plans import NOT_MODIFIED, feed_response
 from api.repository import feed_target, sessions_of
 from api.security import digest
 
@@ -17,7 +18,7 @@ class FeedController(Controller):
     path = "/feeds"
     tags = ["feeds"]
 
-    @get("/{filename:str}", media_type="text/calendar")
+    @get("/{filename:str}", media_type="text/calendar", raises=[NotFound], responses=NOT_MODIFIED)
     async def feed(
         self, filename: str, request: Request, db_session: AsyncSession
     ) -> Response[bytes]:

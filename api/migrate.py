@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Column
+from sqlalchemy.types import TypeEngine
 
 from api.settings import Settings
 
@@ -24,6 +28,31 @@ def prepare_sqlite_dir(database_url: str) -> None:
         path = database_url.split(":///", 1)[1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def compare_type(
+    context: MigrationContext,
+    inspected_column: Column[Any],
+    metadata_column: Column[Any],
+    inspected_type: TypeEngine[Any],
+    metadata_type: TypeEngine[Any],
+) -> bool | None:
+    """Alembic's type comparison (autogenerate and the schema test), true when the types differ.
+
+    SQLite reflects a type name it does not know by its affinity: advanced-alchemy's GUID,
+    declared BINARY(16), comes back as NUMERIC(16) and would always look changed. On SQLite the
+    declared type (PRAGMA table_info) is compared with the DDL the model would emit instead;
+    elsewhere alembic's own comparison applies (None).
+    """
+    if context.dialect.name != "sqlite" or context.connection is None:
+        return None
+    table = inspected_column.table.name
+    rows = context.connection.exec_driver_sql(f'PRAGMA table_info("{table}")').fetchall()
+    declared = next((row[2] for row in rows if row[1] == inspected_column.name), None)
+    if declared is None:
+        return None
+    wanted = metadata_type.compile(dialect=context.dialect)
+    return declared.replace(" ", "").upper() != wanted.replace(" ", "").upper()
 
 
 def upgrade(settings: Settings, revision: str = "head") -> None:

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from litestar import Controller, Request, Response, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.exceptions import HTTPException, NotFoundException
+from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_201_CREATED
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +27,7 @@ from api.convert import (
     session_from_row,
 )
 from api.db import AthleteRow, PlanRow, SessionRow
+from api.errors import JSON_BODY, OWNED, Conflict, PreconditionFailed, check_date
 from api.repository import CoachData, plan_of, sessions_of
 from api.settings import Settings
 from planner.calendar_out import to_ical
@@ -36,6 +38,11 @@ from planner.solve import SolverSettings, plan
 from planner.stability import carry_over
 
 FEED_BACK = timedelta(days=30)
+NOT_MODIFIED = {
+    304: ResponseSpec(
+        data_container=None, description="Not modified: the If-None-Match ETag is current"
+    )
+}
 
 
 class PlanRequest(BaseModel):
@@ -214,7 +221,11 @@ class PlanController(Controller):
     path = "/api/v1/athletes/{athlete_id:uuid}"
     tags = ["plans"]
 
-    @post("/plan", status_code=HTTP_201_CREATED)
+    @post(
+        "/plan",
+        status_code=HTTP_201_CREATED,
+        raises=OWNED + JSON_BODY + [Conflict, PreconditionFailed],
+    )
     async def make_plan(
         self,
         athlete_id: uuid.UUID,
@@ -224,6 +235,8 @@ class PlanController(Controller):
         data: PlanRequest | None = None,
     ) -> Response[PlanOut]:
         body = data or PlanRequest()
+        if body.start is not None:
+            check_date("start", body.start)
         athlete = await data_scope.athlete(athlete_id, lock=True)
         current = await data_scope.plan(athlete)
         if current is not None:
@@ -244,7 +257,7 @@ class PlanController(Controller):
         out = plan_out(row, sessions, ZoneInfo(athlete.timezone))
         return Response(out, status_code=201, headers={"ETag": plan_etag(row)})
 
-    @get("/plan")
+    @get("/plan", raises=OWNED)
     async def read_plan(self, athlete_id: uuid.UUID, data_scope: CoachData) -> Response[PlanOut]:
         athlete = await data_scope.athlete(athlete_id)
         row = await data_scope.plan(athlete)
@@ -255,7 +268,7 @@ class PlanController(Controller):
             plan_out(row, sessions, ZoneInfo(athlete.timezone)), headers={"ETag": plan_etag(row)}
         )
 
-    @get("/plan.ics", media_type="text/calendar")
+    @get("/plan.ics", media_type="text/calendar", raises=OWNED, responses=NOT_MODIFIED)
     async def read_plan_ics(
         self, athlete_id: uuid.UUID, request: Request, data_scope: CoachData
     ) -> Response[bytes]:

@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, delete, get, post, put
 from litestar.exceptions import HTTPException
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from pydantic import BaseModel
 
 from api.convert import athlete_from_row, ride_from_row
 from api.db import AthleteRow, RideRow
-from api.errors import invalid
+from api.errors import (
+    JSON_BODY,
+    OWNED,
+    Conflict,
+    TooLarge,
+    Unprocessable,
+    UnsupportedType,
+    check_date,
+    invalid,
+)
 from api.repository import CoachData
 from planner.calendar_in import CalendarError, read_calendar
 from planner.convert_rides import rides_overlap
@@ -25,6 +36,27 @@ from planner.problem import check_rides_do_not_overlap
 
 IMPORT_BACK = timedelta(days=30)
 IMPORT_AHEAD = timedelta(weeks=53)
+DATE_FILTER: dict[str, Any] = {
+    "required": False,
+    "schema_extra": {"format": "date"},
+    "description": "YYYY-MM-DD in the athlete's time zone; rides starting on or after (from) / on or before (to) that day",
+}
+
+
+@dataclass
+class CalendarUpload(Operation):
+    """The import's body is an .ics file (text/calendar), read by hand, so it is described here."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            content={
+                "text/calendar": OpenAPIMediaType(
+                    schema=Schema(type=OpenAPIType.STRING, description="an iCalendar (.ics) export")
+                )
+            },
+            required=True,
+            description="An .ics export (Google Calendar, TrainingPeaks, intervals.icu), up to 5 MiB",
+        )
 
 
 class RideOut(BaseModel):
@@ -66,6 +98,21 @@ def ride_out(row: RideRow, zone: ZoneInfo) -> RideOut:
     )
 
 
+def query_date(key: str, value: str | None) -> date | None:
+    """A `from` / `to` filter: a YYYY-MM-DD date in the athlete's zone, or 422 naming it."""
+    if value is None:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        message = f"not a date (YYYY-MM-DD): {value[:40]!r}"
+        raise invalid(
+            f"invalid input: {key}: {message}", [{"key": key, "message": message}]
+        ) from None
+    check_date(key, day)
+    return day
+
+
 def new_row(athlete: AthleteRow, ride: Ride) -> RideRow:
     return RideRow(
         athlete_id=athlete.id,
@@ -82,11 +129,13 @@ class RideController(Controller):
     path = "/api/v1/athletes/{athlete_id:uuid}/rides"
     tags = ["rides"]
 
-    @put("/")
+    @put("/", raises=OWNED + JSON_BODY)
     async def replace(
         self, athlete_id: uuid.UUID, data: list[Ride], data_scope: CoachData
     ) -> list[RideOut]:
         athlete = await data_scope.athlete(athlete_id, lock=True)
+        for index, item in enumerate(data):
+            check_date(f"{index}.start", item.start)
         try:
             check_rides_do_not_overlap(data)
         except PlannerInputError as exc:
@@ -101,9 +150,10 @@ class RideController(Controller):
         zone = ZoneInfo(athlete.timezone)
         return [ride_out(row, zone) for row in sorted(rows, key=lambda r: r.start)]
 
-    @post("/", status_code=HTTP_201_CREATED)
+    @post("/", status_code=HTTP_201_CREATED, raises=OWNED + JSON_BODY + [Conflict])
     async def add(self, athlete_id: uuid.UUID, data: Ride, data_scope: CoachData) -> RideOut:
         athlete = await data_scope.athlete(athlete_id, lock=True)
+        check_date("start", data.start)
         zone = ZoneInfo(athlete.timezone)
         for row in await data_scope.rides(athlete, data.start - timedelta(days=1), data.end):
             existing = ride_from_row(row, zone)
@@ -117,28 +167,35 @@ class RideController(Controller):
         await data_scope.db.flush()
         return ride_out(row, zone)
 
-    @get("/")
+    @get("/", raises=OWNED + [Unprocessable])
     async def list_rides(
         self,
         athlete_id: uuid.UUID,
         data_scope: CoachData,
-        since: Annotated[date | None, Parameter(query="from", required=False)] = None,
-        until: Annotated[date | None, Parameter(query="to", required=False)] = None,
+        from_: Annotated[str | None, Parameter(query="from", **DATE_FILTER)] = None,
+        to: Annotated[str | None, Parameter(query="to", **DATE_FILTER)] = None,
     ) -> list[RideOut]:
         athlete = await data_scope.athlete(athlete_id)
+        since, until = query_date("from", from_), query_date("to", to)
         zone = ZoneInfo(athlete.timezone)
         lo = datetime.combine(since, time(), zone) if since else None
         hi = datetime.combine(until + timedelta(days=1), time(), zone) if until else None
         return [ride_out(row, zone) for row in await data_scope.rides(athlete, lo, hi)]
 
-    @delete("/{ride_id:uuid}", status_code=HTTP_204_NO_CONTENT)
+    @delete("/{ride_id:uuid}", status_code=HTTP_204_NO_CONTENT, raises=OWNED)
     async def remove(
         self, athlete_id: uuid.UUID, ride_id: uuid.UUID, data_scope: CoachData
     ) -> None:
         athlete = await data_scope.athlete(athlete_id, lock=True)
         await data_scope.db.delete(await data_scope.ride(athlete, ride_id))
 
-    @post("/import", status_code=200, request_max_body_size=5 * 1024 * 1024)
+    @post(
+        "/import",
+        status_code=200,
+        request_max_body_size=5 * 1024 * 1024,
+        raises=OWNED + [TooLarge, UnsupportedType],
+        operation_class=CalendarUpload,
+    )
     async def import_ics(
         self, athlete_id: uuid.UUID, request: Request, data_scope: CoachData
     ) -> ImportCounts:

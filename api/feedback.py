@@ -1,0 +1,421 @@
+"""The adaptive loop: session feedback, pain check-ins, progression and red-flag clearance.
+
+Each write moves the progression state through planner.progression, then re-plans the
+future with the S4 stability preference, and answers what changed in the plan and why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, get, post
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.status_codes import HTTP_201_CREATED
+from pydantic import AwareDatetime, BaseModel, Field
+from sqlalchemy import func, select
+
+from api.convert import athlete_from_row, progression_of, session_from_row
+from api.db import AthleteRow, FeedbackRow, SessionRow
+from api.errors import JSON_BODY, OWNED, Conflict, invalid
+from api.plans import replan
+from api.repository import CoachData
+from api.settings import Settings
+from planner.domain import (
+    PainFlag,
+    PainReport,
+    PainTiming,
+    Pattern,
+    ProgressionState,
+    Region,
+    Session,
+)
+from planner.library import load_library
+from planner.progression import (
+    ExerciseLog,
+    SessionFeedback,
+    apply_checkin,
+    apply_feedback,
+    apply_missed_training,
+    clear,
+)
+
+CLINICIAN = (
+    "Red flag on {regions}: strength loading there is stopped until a coach clears it. "
+    "Refer the athlete to a clinician (doctor or physiotherapist). Coaching guidance, not medical advice."
+)
+
+
+class PainIn(BaseModel):
+    region: Region
+    score: int = Field(ge=0, le=10)
+    timing: PainTiming
+    flags: list[PainFlag] = Field(default_factory=list)
+
+
+class ExerciseIn(BaseModel):
+    exercise_id: str = Field(max_length=100)
+    sets: int = Field(ge=0, le=20)
+    reps: int | None = Field(None, ge=0, le=300)
+    load_kg: float | None = Field(None, ge=0, le=500)
+
+
+class FeedbackIn(BaseModel):
+    completed: bool
+    rpe: int | None = Field(None, ge=1, le=10)
+    pain: list[PainIn] = Field(default_factory=list, max_length=20)
+    flags: list[PainFlag] = Field(default_factory=list)
+    exercises: list[ExerciseIn] = Field(default_factory=list, max_length=30)
+    at: AwareDatetime | None = None
+
+
+class CheckinIn(PainIn):
+    at: AwareDatetime | None = None
+
+
+class ClearanceIn(BaseModel):
+    region: Region
+    note: str = Field(min_length=1, max_length=2000)
+
+
+class ChangeOut(BaseModel):
+    pattern: str
+    from_level: int
+    to_level: int
+    from_load_kg: float | None
+    to_load_kg: float | None
+    rule: str
+    reason: str
+    at: datetime
+
+
+class AdaptOut(BaseModel):
+    progression_changes: list[ChangeOut]
+    plan_changes: list[str]
+    sessions_changed: int
+    needs_clearance: list[str]
+    advice: list[str]
+
+
+class PatternOut(BaseModel):
+    pattern: str
+    level: int
+    exercise_id: str | None
+    exercise: str | None
+    dosage: str | None
+    load_kg: float | None
+    history: list[ChangeOut]
+
+
+class ProgressionOut(BaseModel):
+    patterns: list[PatternOut]
+    regions: dict[str, dict[str, Any]]
+    exposures: list[str]
+    needs_clearance: bool
+
+
+def _changes_out(changes: list[Any]) -> list[ChangeOut]:
+    return [
+        ChangeOut(
+            pattern=c.pattern.value,
+            from_level=c.from_level,
+            to_level=c.to_level,
+            from_load_kg=c.from_load_kg,
+            to_load_kg=c.to_load_kg,
+            rule=c.rule,
+            reason=c.reason,
+            at=c.at,
+        )
+        for c in changes
+    ]
+
+
+def describe_plan_changes(before: list[Session], after: list[Session], why: str) -> list[str]:
+    """Sentences a coach can pass on: swaps counted over sessions, moves, drops and additions."""
+    old = {s.uid: s for s in before}
+    new = {s.uid: s for s in after}
+    swaps: Counter[tuple[str, str]] = Counter()
+    dropped: Counter[str] = Counter()
+    moved = 0
+    for uid, now in new.items():
+        was = old.get(uid)
+        if was is None:
+            continue
+        if was.start != now.start:
+            moved += 1
+        before_by_pattern = {p.pattern: p.name for p in was.prescriptions}
+        after_by_pattern = {p.pattern: p.name for p in now.prescriptions}
+        for pattern, name in before_by_pattern.items():
+            replacement = after_by_pattern.get(pattern)
+            if replacement is None:
+                dropped[name] += 1
+            elif replacement != name:
+                swaps[(name, replacement)] += 1
+    lines = [
+        f"{a} replaced by {b} in {n} session{'s' if n > 1 else ''}" + (f": {why}" if why else "")
+        for (a, b), n in sorted(swaps.items())
+    ]
+    lines += [
+        f"{name} removed from {n} session{'s' if n > 1 else ''}" + (f": {why}" if why else "")
+        for name, n in sorted(dropped.items())
+    ]
+    if moved:
+        lines.append(f"{moved} session{'s' if moved > 1 else ''} moved in time")
+    removed = len(set(old) - set(new))
+    added = len(set(new) - set(old))
+    if removed:
+        lines.append(f"{removed} session{'s' if removed > 1 else ''} removed")
+    if added:
+        lines.append(f"{added} session{'s' if added > 1 else ''} added")
+    return lines or ["no change to the planned sessions"]
+
+
+_WRITERS: defaultdict[uuid.UUID, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+
+@asynccontextmanager
+async def serialized(athlete_id: uuid.UUID) -> AsyncIterator[None]:
+    """One progression write per athlete at a time in this process, committed inside.
+
+    PostgreSQL also locks the athlete row (SELECT ... FOR UPDATE) for writers in other
+    processes; SQLite has no row locks, and its deferred transactions would let two writers
+    read the same state, so in-process serialization is what keeps feedback from being lost.
+    """
+    async with _WRITERS[athlete_id]:
+        yield
+
+
+def _reported(pain: list[PainIn], flags: list[PainFlag]) -> str:
+    """The athlete's words back: "knee pain 6/10 after; flags: numbness"."""
+    parts = [
+        f"{p.region.value.replace('_', ' ')} pain {p.score}/10 {p.timing.value.replace('_', ' ')}"
+        for p in pain
+    ]
+    every_flag = sorted(
+        {f.value.replace("_", " ") for p in pain for f in p.flags} | {f.value for f in flags}
+    )
+    if every_flag:
+        parts.append("flags: " + ", ".join(every_flag))
+    return "; ".join(parts)
+
+
+class AdaptController(Controller):
+    path = "/api/v1/athletes/{athlete_id:uuid}"
+    tags = ["feedback"]
+
+    async def _adapt(
+        self,
+        data_scope: CoachData,
+        settings: Settings,
+        athlete: AthleteRow,
+        new_state: ProgressionState,
+        changes: list[Any],
+        reported: str = "",
+    ) -> AdaptOut:
+        zone = ZoneInfo(athlete.timezone)
+        athlete.progression = new_state.model_dump(mode="json")
+        flagged = sorted(r.value for r in new_state.flagged_regions())
+        athlete.needs_clearance = bool(flagged)
+        plan_row = await data_scope.plan(athlete)
+        plan_changes: list[str] = []
+        changed = 0
+        if plan_row is not None:
+            now = datetime.now(UTC)
+            before = [
+                session_from_row(r, zone)
+                for r in await data_scope.sessions(athlete)
+                if r.start >= now
+            ]
+            rides = await data_scope.rides(athlete)
+            _, rows = await replan(
+                data_scope.db, athlete, rides, settings, plan_row.start, plan_row.weeks
+            )
+            after = [session_from_row(r, zone) for r in rows if r.start >= now]
+            why = "; ".join(c.reason for c in changes) or reported
+            plan_changes = describe_plan_changes(before, after, why)
+            old = {s.uid: s.content_key() for s in before}
+            changed = sum(1 for s in after if old.get(s.uid) != s.content_key()) + len(
+                set(old) - {s.uid for s in after}
+            )
+        advice = [CLINICIAN.format(regions=", ".join(flagged))] if flagged else []
+        return AdaptOut(
+            progression_changes=_changes_out(changes),
+            plan_changes=plan_changes,
+            sessions_changed=changed,
+            needs_clearance=flagged,
+            advice=advice,
+        )
+
+    @post(
+        "/sessions/{session_id:str}/feedback",
+        status_code=HTTP_201_CREATED,
+        raises=OWNED + JSON_BODY + [Conflict],
+    )
+    async def feedback(
+        self,
+        athlete_id: uuid.UUID,
+        session_id: str,
+        data: FeedbackIn,
+        data_scope: CoachData,
+        settings: Settings,
+    ) -> AdaptOut:
+        # the athlete row is locked (PostgreSQL) / writes serialized (SQLite) for the whole
+        # read-modify-write, so concurrent feedback for one athlete loses nothing
+        athlete = await data_scope.athlete(athlete_id, lock=True)
+        person = athlete_from_row(athlete)
+        session_row = await self._session(data_scope, athlete, session_id)
+        session = session_from_row(session_row, ZoneInfo(athlete.timezone))
+        library = load_library()
+        unknown = [e.exercise_id for e in data.exercises if e.exercise_id not in library.by_id]
+        if unknown:
+            raise invalid(
+                f"unknown exercise_id: {', '.join(unknown)}",
+                [{"key": "exercises", "message": f"unknown exercise_id {u!r}"} for u in unknown],
+            )
+        at = data.at or datetime.now(UTC)
+        first = await data_scope.db.scalar(
+            select(func.min(FeedbackRow.at)).where(
+                FeedbackRow.athlete_id == athlete.id, FeedbackRow.kind == "session"
+            )
+        )
+        state = progression_of(athlete, person)
+        last_strength = await data_scope.db.scalar(
+            select(func.max(FeedbackRow.at)).where(
+                FeedbackRow.athlete_id == athlete.id, FeedbackRow.kind == "session"
+            )
+        )
+        state, missed = apply_missed_training(
+            state, last_strength.date() if last_strength else None, at.date()
+        )
+        prescribed = {
+            p.exercise_id: (p.sets, int((p.reps or str(p.hold_s or 0)).split("-")[-1]))
+            for p in session.prescriptions
+        }
+        feedback = SessionFeedback(
+            session_uid=session.uid,
+            at=at,
+            completed=data.completed,
+            rpe=data.rpe,
+            pain=[PainReport(**p.model_dump(), reported_at=at) for p in data.pain],
+            flags=list(data.flags),
+            exercises=[
+                ExerciseLog(e.exercise_id, e.sets, e.reps, e.load_kg) for e in data.exercises
+            ],
+            patterns=sorted(
+                {p.pattern for p in session.prescriptions if p.pattern != Pattern.mobility}
+            ),
+            prescribed=prescribed,
+        )
+        new_state, changes = apply_feedback(
+            state, feedback, person, (first or at).date() if data.completed or first else None
+        )
+        data_scope.db.add(
+            FeedbackRow(
+                athlete_id=athlete.id,
+                session_uid=session.uid,
+                kind="session",
+                at=at,
+                body=data.model_dump(mode="json"),
+            )
+        )
+        return await self._adapt(
+            data_scope,
+            settings,
+            athlete,
+            new_state,
+            missed + changes,
+            _reported(data.pain, data.flags),
+        )
+
+    @post("/pain", status_code=HTTP_201_CREATED, raises=OWNED + JSON_BODY + [Conflict])
+    async def checkin(
+        self, athlete_id: uuid.UUID, data: CheckinIn, data_scope: CoachData, settings: Settings
+    ) -> AdaptOut:
+        athlete = await data_scope.athlete(athlete_id, lock=True)
+        person = athlete_from_row(athlete)
+        at = data.at or datetime.now(UTC)
+        report = PainReport(
+            region=data.region,
+            score=data.score,
+            timing=data.timing,
+            flags=data.flags,
+            reported_at=at,
+        )
+        new_state, changes = apply_checkin(progression_of(athlete, person), report, at)
+        data_scope.db.add(
+            FeedbackRow(
+                athlete_id=athlete.id,
+                session_uid=None,
+                kind="checkin",
+                at=at,
+                body=data.model_dump(mode="json"),
+            )
+        )
+        return await self._adapt(
+            data_scope, settings, athlete, new_state, changes, _reported([data], data.flags)
+        )
+
+    @get("/progression", raises=OWNED)
+    async def progression(self, athlete_id: uuid.UUID, data_scope: CoachData) -> ProgressionOut:
+        athlete = await data_scope.athlete(athlete_id)
+        person = athlete_from_row(athlete)
+        state = progression_of(athlete, person)
+        library = load_library()
+        patterns = []
+        for pattern, pattern_state in state.patterns.items():
+            exercise = library.rung(pattern, pattern_state.level, person)
+            patterns.append(
+                PatternOut(
+                    pattern=pattern.value,
+                    level=pattern_state.level,
+                    exercise_id=exercise.id if exercise else None,
+                    exercise=exercise.name if exercise else None,
+                    dosage=(
+                        f"{exercise.sets} x {exercise.reps or f'{exercise.hold_s} s'}"
+                        if exercise
+                        else None
+                    ),
+                    load_kg=pattern_state.load_kg,
+                    history=_changes_out([c for c in state.history if c.pattern == pattern]),
+                )
+            )
+        return ProgressionOut(
+            patterns=patterns,
+            regions={r.value: s.model_dump(mode="json") for r, s in state.regions.items()},
+            exposures=list(state.exposures),
+            needs_clearance=bool(state.flagged_regions()),
+        )
+
+    @post("/clearance", status_code=HTTP_201_CREATED, raises=OWNED + JSON_BODY + [Conflict])
+    async def clearance(
+        self, athlete_id: uuid.UUID, data: ClearanceIn, data_scope: CoachData, settings: Settings
+    ) -> AdaptOut:
+        athlete = await data_scope.athlete(athlete_id, lock=True)
+        state = progression_of(athlete, athlete_from_row(athlete))
+        if data.region not in state.flagged_regions():
+            raise HTTPException(
+                status_code=409, detail=f"{data.region.value} has no red flag waiting for clearance"
+            )
+        new_state = clear(state, data.region, data.note, datetime.now(UTC))
+        return await self._adapt(
+            data_scope,
+            settings,
+            athlete,
+            new_state,
+            [],
+            f"{data.region.value} cleared by the coach",
+        )
+
+    async def _session(
+        self, data_scope: CoachData, athlete: AthleteRow, session_id: str
+    ) -> SessionRow:
+        for row in await data_scope.sessions(athlete):
+            if str(row.id) == session_id or row.uid == session_id:
+                return row
+        raise NotFoundException("session not found")

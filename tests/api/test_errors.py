@@ -1,0 +1,474 @@
+"""Every bad input of api.md's error section: the status, a detail naming the problem, and
+nothing stored changes (each test reads the athlete's data before and after)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from conftest import auth
+from support import at, athlete_body, create_athlete, next_monday, ride, snapshot, weekly_rides
+
+MIB = 1024 * 1024
+
+
+@pytest.fixture
+async def athlete(client, coach_key) -> dict[str, Any]:
+    """An athlete with a few rides and a plan, so every kind of stored data is there to compare."""
+    created = await create_athlete(client, coach_key)
+    base = f"/api/v1/athletes/{created['id']}"
+    rides = await client.put(
+        f"{base}/rides", json=weekly_rides(next_monday(), 1), headers=auth(coach_key)
+    )
+    assert rides.status_code == 200, rides.text
+    plan = await client.post(
+        f"{base}/plan",
+        json={"weeks": 1, "start": next_monday().isoformat()},
+        headers=auth(coach_key),
+    )
+    assert plan.status_code == 201, plan.text
+    return {"id": created["id"], "base": base, "rides": rides.json()}
+
+
+def assert_error(answer: Any, status: int, *words: str) -> dict[str, Any]:
+    """Litestar's error shape: status_code and a detail that names the problem."""
+    assert answer.status_code == status, answer.text
+    body = answer.json()
+    assert body["status_code"] == status
+    assert isinstance(body["detail"], str) and body["detail"]
+    for word in words:
+        assert word in body["detail"], (word, body["detail"])
+    return body
+
+
+def assert_names_field(body: dict[str, Any], key: str) -> None:
+    """A 422 lists each field with why in `extra`."""
+    keys = [item["key"] for item in body["extra"]]
+    assert any(k == key or k.endswith(f".{key}") for k in keys), (key, body["extra"])
+    assert all(item["message"] for item in body["extra"])
+
+
+def json_headers(key: str) -> dict[str, str]:
+    return {**auth(key), "Content-Type": "application/json"}
+
+
+def ics_headers(key: str) -> dict[str, str]:
+    return {**auth(key), "Content-Type": "text/calendar"}
+
+
+# --- 400 malformed ------------------------------------------------------------------------
+
+MALFORMED = [b'{"name": ', b"{name: 'Lea'}", b"not json at all", b'{"name": "Lea",}']
+
+
+@pytest.mark.parametrize("raw", MALFORMED, ids=["truncated", "unquoted", "text", "trailing comma"])
+async def test_malformed_json_gets_400_and_stores_nothing(client, coach_key, athlete, raw):
+    before = await snapshot(client, coach_key, athlete["id"])
+    created = await client.post("/api/v1/athletes", content=raw, headers=json_headers(coach_key))
+    patched = await client.patch(athlete["base"], content=raw, headers=json_headers(coach_key))
+    replaced = await client.put(
+        f"{athlete['base']}/rides", content=raw, headers=json_headers(coach_key)
+    )
+    for answer in (created, patched, replaced):
+        assert_error(answer, 400, "malformed JSON body")
+    assert await snapshot(client, coach_key, athlete["id"]) == before
+
+
+@pytest.mark.parametrize(
+    "text, why",
+    [
+        ("hello there", "BEGIN:VCALENDAR"),
+        ('{"rides": []}', "JSON"),
+        ("<html><body>calendar</body></html>", "HTML"),
+        ("", "empty"),
+        ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n", "VCALENDAR"),
+        ("\xff\xfeB\x00E\x00G\x00", "UTF-8"),
+    ],
+    ids=["text", "json", "html", "empty", "unterminated", "not utf-8"],
+)
+async def test_an_ics_that_is_not_a_calendar_gets_400_naming_why_and_imports_nothing(
+    client, coach_key, athlete, text, why
+):
+    before = await snapshot(client, coach_key, athlete["id"])
+    answer = await client.post(
+        f"{athlete['base']}/rides/import",
+        content=text.encode("latin-1"),
+        headers=ics_headers(coach_key),
+    )
+    assert_error(answer, 400, "iCalendar", why)
+    assert await snapshot(client, coach_key, athlete["id"]) == before
+
+
+# --- 401, 404 -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "headers, why",
+    [({}, "missing bearer key"), ({"Authorization": "Bearer nope"}, "unknown coach key")],
+    ids=["no key", "wrong key"],
+)
+async def test_no_key_or_an_unknown_key_gets_401_and_changes_nothing(
+    client, coach_key, athlete, headers, why
+):
+    before = await snapshot(client, coach_key, athlete["id"])
+    listed = await client.get("/api/v1/athletes", headers=headers)
+    created = await client.post("/api/v1/athletes", json=athlete_body(), headers=headers)
+    patched = await client.patch(athlete["base"], json={"name": "X"}, headers=headers)
+    for answer in (listed, created, patched):
+        assert_error(answer, 401, why)
+    assert await snapshot(client, coach_key, athlete["id"]) == before
+
+
+async def test_an_unknown_athlete_gets_404_on_read_change_rides_and_plan(
+    client, coach_key, athlete
+):
+    before = await snapshot(client, coach_key, athlete["id"])
+    base = f"/api/v1/athletes/{uuid.uuid4()}"
+    answers = [
+        await client.get(base, headers=auth(coach_key)),
+        await client.patch(base, json={"name": "X"}, headers=auth(coach_key)),
+        await client.put(f"{base}/rides", json=[], headers=auth(coach_key)),
+        await client.post(f"{base}/plan", json={"weeks": 1}, headers=auth(coach_key)),
+    ]
+    for answer in answers:
+        assert_error(answer, 404, "athlete not found")
+    assert await snapshot(client, coach_key, athlete["id"]) == before
+
+
+async def test_an_unknown_ride_gets_404_and_the_calendar_is_unchanged(client, coach_key, athlete):
+    before = await snapshot(client, coach_key, athlete["id"])
+    answer = await client.delete(f"{athlete['base']}/rides/{uuid.uuid4()}", headers=auth(coach_key))
+    assert_error(answer, 404, "ride not found")
+    assert await snapshot(client, coach_key, athlete["id"]) == before
+
+
+# --- 409, 412 -------------------------------------------------------------------------------
+
+
+async def test_posting_a_ride_that_overlaps_one_stored_gets_409_naming_it(
+    client, coach_key, athlete
+):
+    before = await snapshot(client, coach_key, athlete["id"])
+    stored = athlete["rides"][0]
+    clash = {"start": stored["start"], "duration_min": 30, "kind": "recovery"}
+    answer = await client.post(f"{athlete['base']}/rides", json=clash, headers=auth(coach_key))
+    assert_error(answer, 409, "overlaps", stored["title"], stored["id"])
+    assert await snapshot(client, coach_key, athlete["id"]) == before
+
+
+async def test_patch_with_a_stale_if_match_gets_412_and_the_current_etag_works(
+    client, coach_key, athlete
+):
+    read = await client.get(athlete["base"], headers=auth(coach_key))
+    etag = read.headers["etag"]
+    before = await snapshot(client, coach_key, athlete["id"])
+    wrong = await client.patch(
+        athlete["base"],
+        json={"name": "Stale"},
+        headers={**auth(coach_key), "If-Match": '"athlete-v0"'},
+    )
+    assert_error(wrong, 412, "stale If-Match", etag)
+    assert await snapshot(client, coach_key, athlete["id"]) == before
+
+    fresh = await client.patch(
+        athlete["base"], json={"name": "Fresh"}, headers={**auth(coach_key), "If-Match": etag}
+    )
+    assert fresh.status_code == 200, fresh.text
+    assert fresh.json()["name"] == "Fresh" and fresh.headers["etag"] != etag
+    after_change = await snapshot(client, coach_key, athlete["id"])
+    replayed = await client.patch(
+        athlete["base"], json={"name": "Lost update"}, headers={**auth(coach_key), "If-Match": etag}
+    )
+    assert_error(replayed, 412, "stale If-Match")
+    assert await snapshot(client, coach_key, athlete["id"]) == after_change
+
+
+# --- 413, 415 -------------------------------------------------------------------------------
+
+
+async def test_a_json_body_over_1_mib_gets_413_and_stores_nothing(client, coach_key, athlete):
+    before = await snapshot(client, coach_key, athlete["id"])
+    huge = athlete_body(name="x" * (MIB + 16))
+    created = await client.post("/api/v1/athletes", json=huge, headers=auth(coach_key))
+    assert_error(created, 413, "Too Large")
+    many = [
+        ride(at(next_monday() + timedelta(days=i), 8), 60, title="t" * 400) for i in range(3000)
+    ]
+    assert len(json.dumps(many)) > MIB
+    replaced = await client.put(f"{athlete['base']}/rides", json=many, headers=auth(coach_key))
+    assert_error(replaced, 413, "Too Large")
+    assert await snapshot(client, coach_key, athlete["id"]) == before
+
+
+def padded_calendar(size: int) -> bytes:
+    """A valid calendar with no events, padded with an X- property line by line to `size` bytes."""
+    line = b"X-PADDING:" + b"a" * 62 + b"\r\n"
+    head, tail = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n", b"END:VCALENDAR\r\n"
+    return head + line * ((size - len(head) - len(tail)) // len(line) + 1) + tail
+
+
+async def test_an_ics_over_5_mib_gets_413_and_imports_nothing(client, coach_key, athlete):
+    before = await snapshot(client, coach_key, athlete["id"])
+    body = padded_calendar(5 * MIB + 1024)
+    answer = await client.post(
+        f"{athlete['base']}/rides/import", content=body, headers=ics_headers(coach_key)
+    )
+    assert_error(answer, 413, "Too Large")
+    assert await snapshot(client, coach_key, athlete["id"]) == before
+
+
+async def test_an_ics_between_1_and_5_mib_is_read_not_refused(client, coach_key, athlete):
+    body = padded_calendar(2 * MIB)
+    answer = await client.post(
+        f"{athlete['base']}/rides/import", content=body, headers=ics_headers(coach_key)
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["created"] == 0
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+async def test_a_json_endpoint_given_another_content_type_gets_415_and_stores_nothing(
+    client, coach_key, athlete, content_type
+):
+    before = await snapshot(client, coach_key, athlete["id"])
+    headers = auth(coach_key) | ({"Content-Type": content_type} if content_type else {})
+    body = json.dumps(athlete_body()).encode()
+    rides = json.dumps(weekly_rides(next_monday(), 2)).encode()
+    created = await client.post("/api/v1/athletes", content=body, headers=headers)
+    replaced = await client.put(f"{athlete['base']}/rides", content=rides, headers=headers)
+    for answer in (created, replaced):
+        assert_error(answer, 415, "unsupported content type", "application/json")
+    assert await snapshot(client, coach_key, athlete["id"]) == before
+
+
+async def test_the_import_given_json_gets_415_and_imports_nothing(client, coach_key, athlete):
+    before = await snapshot(client, coach_key, athlete["id"])
+    answer = await client.post(
+        f"{athlete['base']}/rides/import",
+        json=weekly_rides(next_monday(), 1),
+        headers=auth(coach_key),
+    )
+    assert_error(answer, 415, "application/json", "text/calendar")
+    assert await snapshot(client, coach_key, athlete["id"]) == before
+
+
+# --- 422 ------------------------------------------------------------------------------------
+
+
+async def test_an_unknown_time_zone_gets_422_naming_timezone_on_create_and_patch(
+    client, coach_key, athlete
+):
+    before = await snapshot(client, coach_key, athlete["id"])
+    created = await client.post(
+        "/api/v1/athletes", json=athlete_body(timezone="Mars/Olympus_Mons"), headers=auth(coach_key)
+    )
+    body = assert_error(created, 422, "timezone", "Mars/Olympus_Mons")
+    assert_names_field(body, "timezone")
+    patched = await client.patch(
+        athlete["base"], json={"timezone": "Europe/Atlantis"}, headers=auth(coach_key)
+    )
+    body = assert_error(patched, 422, "timezone", "Europe/Atlantis")
+    assert_names_field(body, "timezone")
+    assert await snapshot(client, coach_key, athlete["id"]) == before
+
+
+async def test_a_window_ending_before_it_starts_gets_422_naming_the_day(client, coach_key, athlete):
+    before = await snapshot(client, coach_key, athlete["id"])
+    backwards = {"monday": [{"start": "18:00", "end": "07:00"}]}
+    created = await client.post(
+        "/api/v1/athletes", json=athlete_body(availability=backwards), headers=auth(coach_key)
+    )
+    body = assert_error(created, 422, "availability.monday", "ends", "before it starts")
+    assert_names_field(body, "availability.monday.0")
+    patched = await client.patch(
+        athlete["base"], json={"availability": backwards}, headers=auth(coach_key)
+    )
+    assert_error(patched, 422, "availability.monday", "before it starts")
+    assert await snapshot(client, coach_key, athlete["id"]) == before
+
+
+@pytest.mark.parametrize("minutes", [0, -30])
+async def test_a_ride_with_no_positive_duration_gets_422_naming_duration_min(
+    client, coach_key, athlete, minutes
+):
+    before = await snapshot(client, coach_key, athlete["id"])
+    bad = ride(at(next_monday(), 6), minutes)
+    posted = await client.post(f"{athlete['base']}/rides", json=bad, headers=auth(coach_key))
+    body = assert_error(posted, 422, "duration_min")
+    assert_names_field(body, "duration_min")
+    replaced = await client.put(
+        f"{athlete['base']}/rides", json=[ride(at(next_monday(), 12)), bad], headers=auth(coach_key)
+    )
+    assert_error(replaced, 422, "duration_min")
+    assert await snapshot(client, coach_key, athlete["id"]) == before
+
+
+async def test_overlapping_rides_in_a_put_get_422_naming_both_and_the_old_calendar_stays(
+    client, coach_key, athlete
+):
+    before = await snapshot(client, coach_key, athlete["id"])
+    monday = next_monday()
+    rides = [
+        ride(at(monday, 8), 90, title="Club run-out"),
+        ride(at(monday, 9), 60, title="Coffee spin"),
+    ]
+    answer = await client.put(f"{athlete['base']}/rides", json=rides, headers=auth(coach_key))
+    body = assert_error(answer, 422, "overlap", "Club run-out", "Coffee spin")
+    assert_names_field(body, "rides")
+    assert await snapshot(client, coach_key, athlete["id"]) == before
+
+
+@pytest.mark.parametrize("weeks", [53, 0, -1])
+async def test_weeks_outside_1_to_52_get_422_naming_weeks_and_the_plan_stays(
+    client, coach_key, athlete, weeks
+):
+    before = await snapshot(client, coach_key, athlete["id"])
+    answer = await client.post(
+        f"{athlete['base']}/plan", json={"weeks": weeks}, headers=auth(coach_key)
+    )
+    body = assert_error(answer, 422, "weeks")
+    assert_names_field(body, "weeks")
+    assert await snapshot(client, coach_key, athlete["id"]) == before
+
+
+async def test_an_unknown_patch_field_gets_422_naming_it_and_the_athlete_stays(
+    client, coach_key, athlete
+):
+    before = await snapshot(client, coach_key, athlete["id"])
+    answer = await client.patch(
+        athlete["base"], json={"name": "Ok", "nickname": "Lee"}, headers=auth(coach_key)
+    )
+    body = assert_error(answer, 422, "unknown field", "nickname")
+    assert_names_field(body, "nickname")
+    assert await snapshot(client, coach_key, athlete["id"]) == before
+
+
+async def test_a_ride_start_without_an_offset_gets_422_naming_start(client, coach_key, athlete):
+    before = await snapshot(client, coach_key, athlete["id"])
+    naive = {"start": f"{next_monday()}T08:00:00", "duration_min": 60}
+    answer = await client.post(f"{athlete['base']}/rides", json=naive, headers=auth(coach_key))
+    body = assert_error(answer, 422, "start", "offset")
+    assert_names_field(body, "start")
+    assert await snapshot(client, coach_key, athlete["id"]) == before
+
+
+@pytest.mark.parametrize(
+    "query, key",
+    [
+        ({"from": "yesterday"}, "from"),
+        ({"to": "2027-13-01"}, "to"),
+        ({"to": "9999-12-31"}, "to"),
+        ({"from": "0001-01-01"}, "from"),
+    ],
+    ids=["from not a date", "to not a date", "to year 9999", "from year 1"],
+)
+async def test_ride_filters_that_are_not_usable_dates_get_422_naming_the_parameter(
+    client, coach_key, athlete, query, key
+):
+    answer = await client.get(f"{athlete['base']}/rides", params=query, headers=auth(coach_key))
+    body = assert_error(answer, 422, key)
+    assert_names_field(body, key)
+
+
+@pytest.mark.parametrize("start", ["0001-01-01T00:00:00+00:00", "9999-12-31T23:00:00+00:00"])
+async def test_a_ride_at_the_edge_of_the_calendar_gets_422_not_500(
+    client, coach_key, athlete, start
+):
+    before = await snapshot(client, coach_key, athlete["id"])
+    posted = await client.post(
+        f"{athlete['base']}/rides",
+        json={"start": start, "duration_min": 120},
+        headers=auth(coach_key),
+    )
+    assert_names_field(assert_error(posted, 422, "start"), "start")
+    replaced = await client.put(
+        f"{athlete['base']}/rides",
+        json=[{"start": start, "duration_min": 120}],
+        headers=auth(coach_key),
+    )
+    assert_error(replaced, 422, "start")
+    assert await snapshot(client, coach_key, athlete["id"]) == before
+
+
+@pytest.mark.parametrize("start", ["0001-01-01", "9999-12-31"])
+async def test_a_plan_start_at_the_edge_of_the_calendar_gets_422_not_500(
+    client, coach_key, athlete, start
+):
+    before = await snapshot(client, coach_key, athlete["id"])
+    answer = await client.post(
+        f"{athlete['base']}/plan", json={"start": start, "weeks": 1}, headers=auth(coach_key)
+    )
+    assert_names_field(assert_error(answer, 422, "start"), "start")
+    assert await snapshot(client, coach_key, athlete["id"]) == before
+
+
+# --- the schema documents the errors --------------------------------------------------------
+
+OWNED_ERRORS = {"401", "404"}
+DOCUMENTED = {
+    ("post", "/api/v1/athletes"): {"400", "401", "413", "415", "422"},
+    ("get", "/api/v1/athletes"): {"401"},
+    ("get", "/api/v1/athletes/{athlete_id}"): OWNED_ERRORS,
+    ("patch", "/api/v1/athletes/{athlete_id}"): OWNED_ERRORS | {"400", "412", "413", "415", "422"},
+    ("delete", "/api/v1/athletes/{athlete_id}"): OWNED_ERRORS,
+    ("post", "/api/v1/athletes/{athlete_id}/feed-token"): OWNED_ERRORS,
+    ("put", "/api/v1/athletes/{athlete_id}/rides"): OWNED_ERRORS | {"400", "413", "415", "422"},
+    ("post", "/api/v1/athletes/{athlete_id}/rides"): OWNED_ERRORS
+    | {"400", "409", "413", "415", "422"},
+    ("get", "/api/v1/athletes/{athlete_id}/rides"): OWNED_ERRORS | {"422"},
+    ("delete", "/api/v1/athletes/{athlete_id}/rides/{ride_id}"): OWNED_ERRORS,
+    ("post", "/api/v1/athletes/{athlete_id}/rides/import"): OWNED_ERRORS | {"400", "413", "415"},
+    ("post", "/api/v1/athletes/{athlete_id}/plan"): OWNED_ERRORS
+    | {"400", "409", "412", "413", "415", "422"},
+    ("get", "/api/v1/athletes/{athlete_id}/plan"): OWNED_ERRORS,
+    ("get", "/api/v1/athletes/{athlete_id}/plan.ics"): OWNED_ERRORS | {"304"},
+    ("get", "/feeds/{filename}"): {"404", "304"},
+    ("post", "/api/v1/athletes/{athlete_id}/sessions/{session_id}/feedback"): OWNED_ERRORS
+    | {"400", "413", "415", "422"},
+    ("post", "/api/v1/athletes/{athlete_id}/pain"): OWNED_ERRORS | {"400", "413", "415", "422"},
+    ("get", "/api/v1/athletes/{athlete_id}/progression"): OWNED_ERRORS,
+    ("post", "/api/v1/athletes/{athlete_id}/clearance"): OWNED_ERRORS
+    | {"400", "409", "413", "415", "422"},
+}
+
+
+@pytest.mark.parametrize(
+    "operation", list(DOCUMENTED), ids=[f"{m.upper()} {p}" for m, p in DOCUMENTED]
+)
+async def test_openapi_schema_documents_each_error_an_operation_can_answer(client, operation):
+    schema = (await client.get("/schema/openapi.json")).json()
+    method, path = operation
+    responses = schema["paths"][path][method]["responses"]
+    assert DOCUMENTED[operation] <= set(responses), sorted(responses)
+    for status, response in responses.items():
+        if status.startswith("4"):
+            error = response["content"]["application/json"]["schema"]
+            shapes = error.get("oneOf", [error])
+            for shape in shapes:
+                assert {"status_code", "detail", "extra"} <= set(shape["properties"])
+                assert {"status_code", "detail"} <= set(shape["required"])
+            assert response["description"]
+
+
+async def test_openapi_schema_says_api_calls_need_a_bearer_key(client):
+    schema = (await client.get("/schema/openapi.json")).json()
+    schemes = schema["components"]["securitySchemes"]
+    bearer = [
+        name for name, s in schemes.items() if s["type"] == "http" and s["scheme"] == "bearer"
+    ]
+    assert bearer
+    for path, operations in schema["paths"].items():
+        if path.startswith("/api/v1/athletes"):
+            for operation in operations.values():
+                assert {bearer[0]: []} in operation.get("security", schema.get("security", [])), (
+                    path
+                )
+
+
+async def test_openapi_schema_describes_the_import_body_as_text_calendar(client):
+    schema = (await client.get("/schema/openapi.json")).json()
+    body = schema["paths"]["/api/v1/athletes/{athlete_id}/rides/import"]["post"]["requestBody"]
+    assert list(body["content"]) == ["text/calendar"]

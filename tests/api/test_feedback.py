@@ -1,0 +1,197 @@
+"""The adaptive loop through the API: feedback, check-ins, red flags, clearance, concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from conftest import auth
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import create_async_engine
+from support import create_athlete, feed_path, next_monday, weekly_rides
+
+from api.db import FeedbackRow
+from planner.library import load_library
+
+LIBRARY = load_library()
+
+
+async def planned(client, key: str, **athlete: Any) -> dict[str, Any]:
+    created = await create_athlete(client, key, **athlete)
+    base = f"/api/v1/athletes/{created['id']}"
+    monday = next_monday()
+    rides = await client.put(f"{base}/rides", json=weekly_rides(monday, 4), headers=auth(key))
+    assert rides.status_code == 200, rides.text
+    plan = await client.post(
+        f"{base}/plan", json={"start": monday.isoformat(), "weeks": 4}, headers=auth(key)
+    )
+    assert plan.status_code == 201, plan.text
+    return {"athlete": created, "base": base, "plan": plan.json()}
+
+
+def loads(plan: dict[str, Any], region: str) -> list[str]:
+    """Exercises in strength sessions that load a region."""
+    return [
+        p["exercise_id"]
+        for s in plan["sessions"]
+        if s["kind"] == "strength"
+        for p in s["prescriptions"]
+        if region in p["regions"]
+    ]
+
+
+async def test_red_flag_removes_loading_of_the_region_from_plan_and_feed_until_cleared(
+    client, coach_key
+):
+    ctx = await planned(client, coach_key)
+    base, headers = ctx["base"], auth(coach_key)
+    assert loads(ctx["plan"], "low_back"), "the fresh plan loads the low back (bridges, dead bugs)"
+
+    flagged = await client.post(
+        f"{base}/pain",
+        json={"region": "low_back", "score": 3, "timing": "next_morning", "flags": ["numbness"]},
+        headers=headers,
+    )
+    assert flagged.status_code == 201, flagged.text
+    answer = flagged.json()
+    assert answer["needs_clearance"] == ["low_back"]
+    assert "clinician" in answer["advice"][0]
+    plan = (await client.get(f"{base}/plan", headers=headers)).json()
+    assert loads(plan, "low_back") == []
+    feed = (await client.get(feed_path(ctx["athlete"]["feed_url"]))).text
+    unfolded = feed.replace("\r\n ", "")
+    assert "Glute bridge" not in unfolded and "Dead bug:" not in unfolded
+    assert "clinician" in unfolded
+    athlete = (await client.get(base, headers=headers)).json()
+    assert athlete["needs_clearance"] is True
+
+    cleared = await client.post(
+        f"{base}/clearance", json={"region": "low_back", "note": "seen by physio"}, headers=headers
+    )
+    assert cleared.status_code == 201, cleared.text
+    plan = (await client.get(f"{base}/plan", headers=headers)).json()
+    assert loads(plan, "low_back")
+    feed = (await client.get(feed_path(ctx["athlete"]["feed_url"]))).text
+    assert "clinician" not in feed.replace("\r\n ", "")
+
+
+async def test_red_knee_pain_after_a_session_regresses_knee_patterns_and_says_why(
+    client, coach_key
+):
+    ctx = await planned(client, coach_key, starting_levels={"knee_flexion": 3, "squat": 3})
+    base, headers = ctx["base"], auth(coach_key)
+    session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
+    response = await client.post(
+        f"{base}/sessions/{session['id']}/feedback",
+        json={
+            "completed": True,
+            "rpe": 7,
+            "pain": [{"region": "knee", "score": 6, "timing": "after"}],
+        },
+        headers=headers,
+    )
+    assert response.status_code == 201, response.text
+    answer = response.json()
+    moved = {c["pattern"]: (c["from_level"], c["to_level"]) for c in answer["progression_changes"]}
+    assert moved == {"knee_flexion": (3, 2), "squat": (3, 2)}
+    assert all("knee pain 6/10" in c["reason"] for c in answer["progression_changes"])
+    assert any(
+        "replaced by" in line and "knee pain 6/10" in line for line in answer["plan_changes"]
+    )
+    progression = (await client.get(f"{base}/progression", headers=headers)).json()
+    levels = {p["pattern"]: p["level"] for p in progression["patterns"]}
+    assert levels["knee_flexion"] == 2 and levels["squat"] == 2
+    history = next(p for p in progression["patterns"] if p["pattern"] == "squat")["history"]
+    assert history and history[-1]["rule"] == "red"
+
+
+async def test_feedback_endpoints_answer_404_to_another_coach_and_401_without_a_key(
+    client, coach_key, other_key
+):
+    ctx = await planned(client, coach_key)
+    base = ctx["base"]
+    session = ctx["plan"]["sessions"][0]["id"]
+    calls = [
+        ("post", f"{base}/sessions/{session}/feedback", {"completed": False}),
+        ("post", f"{base}/pain", {"region": "knee", "score": 2, "timing": "next_morning"}),
+        ("get", f"{base}/progression", None),
+        ("post", f"{base}/clearance", {"region": "knee", "note": "ok"}),
+    ]
+    for method, path, body in calls:
+        kwargs = {"json": body} if body is not None else {}
+        other = await getattr(client, method)(path, headers=auth(other_key), **kwargs)
+        assert other.status_code == 404, (path, other.text)
+        assert other.json()["detail"] == "athlete not found"
+        anonymous = await getattr(client, method)(path, **kwargs)
+        assert anonymous.status_code == 401, path
+
+
+async def test_bad_feedback_is_refused_with_the_field_named_and_nothing_stored(client, coach_key):
+    ctx = await planned(client, coach_key)
+    base, headers = ctx["base"], auth(coach_key)
+    session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")["id"]
+    before = (await client.get(f"{base}/progression", headers=headers)).json()
+    score = await client.post(
+        f"{base}/sessions/{session}/feedback",
+        json={"completed": True, "pain": [{"region": "knee", "score": 11, "timing": "after"}]},
+        headers=headers,
+    )
+    assert score.status_code == 422 and "score" in score.json()["detail"]
+    unknown = await client.post(
+        f"{base}/sessions/{session}/feedback",
+        json={"completed": True, "exercises": [{"exercise_id": "leg_press_9000", "sets": 3}]},
+        headers=headers,
+    )
+    assert unknown.status_code == 422 and "leg_press_9000" in unknown.json()["detail"]
+    missing = await client.post(
+        f"{base}/sessions/{uuid.uuid4()}/feedback", json={"completed": True}, headers=headers
+    )
+    assert missing.status_code == 404 and missing.json()["detail"] == "session not found"
+    nothing_to_clear = await client.post(
+        f"{base}/clearance", json={"region": "hip", "note": "fine"}, headers=headers
+    )
+    assert nothing_to_clear.status_code == 409 and "hip" in nothing_to_clear.json()["detail"]
+    after = (await client.get(f"{base}/progression", headers=headers)).json()
+    assert after == before
+
+
+async def test_twenty_parallel_feedbacks_are_all_stored_and_match_the_sequential_result(
+    client, coach_key, settings
+):
+    body = {"completed": True, "rpe": 5, "pain": [{"region": "hip", "score": 4, "timing": "after"}]}
+    results = []
+    for parallel in (True, False):
+        ctx = await planned(client, coach_key)
+        base, headers = ctx["base"], auth(coach_key)
+        session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")["id"]
+        url = f"{base}/sessions/{session}/feedback"
+        if parallel:
+            answers = await asyncio.gather(
+                *(client.post(url, json=body, headers=headers) for _ in range(20))
+            )
+        else:
+            answers = [await client.post(url, json=body, headers=headers) for _ in range(20)]
+        assert [a.status_code for a in answers] == [201] * 20
+        engine = create_async_engine(settings.database_url)
+        async with engine.connect() as conn:
+            stored = await conn.scalar(
+                select(func.count())
+                .select_from(FeedbackRow)
+                .where(FeedbackRow.athlete_id == uuid.UUID(ctx["athlete"]["id"]))
+            )
+        await engine.dispose()
+        assert stored == 20
+        progression = (await client.get(f"{base}/progression", headers=headers)).json()
+        results.append(
+            (
+                {p["pattern"]: p["level"] for p in progression["patterns"]},
+                {r: s["zone"] for r, s in progression["regions"].items()},
+                [
+                    (c["pattern"], c["to_level"])
+                    for p in progression["patterns"]
+                    for c in p["history"]
+                ],
+            )
+        )
+    assert results[0] == results[1]

@@ -1,0 +1,467 @@
+"""Plans and their calendar feed: the plan JSON, plan.ics, and the subscribable /feeds/{token}.ics.
+
+The athlete already lifts (Romanian deadlift and Nordic curl rungs), so plans hold heavy
+sessions and a first Nordic exposure, and the hard rules around long rides have work to do.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+from conftest import auth
+from support import (
+    BERLIN,
+    at,
+    create_athlete,
+    feed_path,
+    next_monday,
+    next_offset_change,
+    ride,
+    weekly_rides,
+)
+
+from planner.domain import Athlete, ProgressionState, Ride, Session
+from planner.problem import Problem
+from planner.solve import hard_violations
+
+WEEKS = 12
+ATHLETE_FIELDS = (
+    "name",
+    "timezone",
+    "availability",
+    "equipment",
+    "settings",
+    "phase",
+    "starting_levels",
+)
+SESSION_FIELDS = tuple(Session.model_fields)
+
+
+@pytest.fixture
+async def planned(client, coach_key) -> dict[str, Any]:
+    athlete = await create_athlete(
+        client, coach_key, name="Lea Lifter", starting_levels={"hinge": 7, "knee_flexion": 4}
+    )
+    base = f"/api/v1/athletes/{athlete['id']}"
+    monday = next_monday()
+    rides = await client.put(
+        f"{base}/rides", json=weekly_rides(monday, WEEKS), headers=auth(coach_key)
+    )
+    assert rides.status_code == 200, rides.text
+    request = {"weeks": WEEKS, "start": monday.isoformat()}
+    answer = await client.post(f"{base}/plan", json=request, headers=auth(coach_key))
+    assert answer.status_code == 201, answer.text
+    return {
+        "id": athlete["id"],
+        "base": base,
+        "feed": feed_path(athlete["feed_url"]),
+        "request": request,
+        "created": answer,
+        "monday": monday,
+    }
+
+
+def events(body: bytes) -> dict[str, icalendar.Event]:
+    calendar = icalendar.Calendar.from_ical(body)
+    return {str(e["UID"]): e for e in calendar.walk("VEVENT")}
+
+
+def categories(event: icalendar.Event) -> list[str]:
+    value = event.get("CATEGORIES")
+    items = value if isinstance(value, list) else [value]
+    return [str(c) for item in items for c in item.cats]
+
+
+def as_seen(event: icalendar.Event) -> tuple[Any, ...]:
+    """What a calendar client shows for an event."""
+    return (
+        event.decoded("DTSTART"),
+        event.decoded("DTEND"),
+        str(event["SUMMARY"]),
+        str(event["DESCRIPTION"]),
+        tuple(categories(event)),
+    )
+
+
+def sequences(body: bytes) -> dict[str, int]:
+    return {uid: int(e["SEQUENCE"]) for uid, e in events(body).items()}
+
+
+async def get_feed(client, planned) -> Any:
+    answer = await client.get(planned["feed"])
+    assert answer.status_code == 200, answer.text
+    return answer
+
+
+async def replan(client, coach_key, planned) -> Any:
+    answer = await client.post(
+        f"{planned['base']}/plan", json=planned["request"], headers=auth(coach_key)
+    )
+    assert answer.status_code == 201, answer.text
+    return answer
+
+
+# --- the plan ---------------------------------------------------------------------------
+
+
+async def test_post_plan_for_12_weeks_answers_201_with_sessions_and_a_report_for_each_week(planned):
+    answer = planned["created"]
+    plan = answer.json()
+    assert answer.headers["etag"]
+    assert (plan["start"], plan["weeks"]) == (planned["monday"].isoformat(), WEEKS)
+    assert plan["solver"]["status"] in ("OPTIMAL", "FEASIBLE")
+    assert [w["index"] for w in plan["weeks_report"]] == list(range(1, WEEKS + 1))
+    for week in plan["weeks_report"]:
+        assert week["phase"] == "base"
+        assert {t["rule"] for t in week["targets"]} >= {"T1", "T2"}
+        for target in week["targets"]:
+            assert target["met"] or target["reason"], target
+    kinds = {s["kind"] for s in plan["sessions"]}
+    assert kinds == {"strength", "mobility"}
+    for session in plan["sessions"]:
+        assert session["id"] and session["uid"].endswith("@planner")
+        assert datetime.fromisoformat(session["start"]) < datetime.fromisoformat(session["end"])
+        assert session["prescriptions"], session
+        assert all(p["cue"] for p in session["prescriptions"])
+    end = planned["monday"] + timedelta(weeks=WEEKS)
+    days = {
+        datetime.fromisoformat(s["start"]).astimezone(ZoneInfo(BERLIN)).date()
+        for s in plan["sessions"]
+    }
+    assert planned["monday"] <= min(days) and max(days) < end
+
+
+async def test_post_plan_without_a_body_plans_12_weeks_from_today(client, coach_key):
+    athlete = await create_athlete(client, coach_key)
+    answer = await client.post(f"/api/v1/athletes/{athlete['id']}/plan", headers=auth(coach_key))
+    assert answer.status_code == 201, answer.text
+    today = datetime.now(ZoneInfo(BERLIN)).date()
+    assert answer.json()["start"] in (today.isoformat(), (today - timedelta(days=1)).isoformat())
+    assert answer.json()["weeks"] == 12
+
+
+async def test_get_plan_answers_the_plan_the_post_stored(client, coach_key, planned):
+    answer = await client.get(f"{planned['base']}/plan", headers=auth(coach_key))
+    assert answer.status_code == 200
+    assert answer.json() == planned["created"].json()
+    assert answer.headers["etag"] == planned["created"].headers["etag"]
+
+
+async def test_plan_ics_with_the_bearer_key_is_the_same_calendar_as_the_feed(
+    client, coach_key, planned
+):
+    ics = await client.get(f"{planned['base']}/plan.ics", headers=auth(coach_key))
+    assert ics.status_code == 200
+    assert ics.headers["content-type"].startswith("text/calendar")
+    assert ics.content == (await get_feed(client, planned)).content
+
+
+# --- the feed -----------------------------------------------------------------------------
+
+
+async def test_feed_is_a_published_calendar_with_refresh_hints_and_the_athlete_vtimezone(
+    client, planned
+):
+    answer = await get_feed(client, planned)
+    assert answer.headers["content-type"] == "text/calendar; charset=utf-8"
+    assert answer.headers["etag"].startswith('"') and answer.headers["last-modified"]
+    text = answer.text
+    lines = text.split("\r\n")
+    assert "METHOD:PUBLISH" in lines
+    assert any(line.startswith("X-WR-CALNAME:Lea Lifter") for line in lines)
+    assert "REFRESH-INTERVAL;VALUE=DURATION:PT1H" in lines
+    assert "X-PUBLISHED-TTL:PT1H" in lines
+    calendar = icalendar.Calendar.from_ical(answer.content)
+    assert [str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")] == [BERLIN]
+    # the VTIMEZONE itself (not the client's own tz database) gives each time its real offset
+    vtimezone = calendar.walk("VTIMEZONE")[0].to_tz(lookup_tzid=False)
+    zone = ZoneInfo(BERLIN)
+    found = calendar.walk("VEVENT")
+    assert found
+    for event in found:
+        for name in ("DTSTART", "DTEND"):
+            assert event[name].params["TZID"] == BERLIN
+            wall = event[name].dt.replace(tzinfo=None)
+            assert vtimezone.utcoffset(wall) == wall.replace(tzinfo=zone).utcoffset(), wall
+
+
+async def test_feed_holds_one_event_per_planned_session_with_its_uid_times_and_categories(
+    client, coach_key, planned
+):
+    plan = planned["created"].json()
+    found = events((await get_feed(client, planned)).content)
+    assert found.keys() == {s["uid"] for s in plan["sessions"]}
+    for session in plan["sessions"]:
+        event = found[session["uid"]]
+        assert event.decoded("DTSTART") == datetime.fromisoformat(session["start"])
+        assert event.decoded("DTEND") == datetime.fromisoformat(session["end"])
+        expected = [session["kind"]] + (["heavy"] if session["heavy"] else [])
+        assert categories(event) == expected
+        assert int(event["SEQUENCE"]) == session["sequence"]
+        for prescription in session["prescriptions"]:
+            assert prescription["name"] in str(event["DESCRIPTION"])
+
+
+async def test_feed_fetched_twice_with_nothing_changed_is_byte_identical_with_the_same_etag(
+    client, planned
+):
+    first = await get_feed(client, planned)
+    second = await get_feed(client, planned)
+    assert first.content == second.content
+    assert first.headers["etag"] == second.headers["etag"]
+    assert first.headers["last-modified"] == second.headers["last-modified"]
+
+
+async def test_feed_with_if_none_match_of_its_etag_answers_304_and_a_stale_one_200(client, planned):
+    first = await get_feed(client, planned)
+    etag = first.headers["etag"]
+    cached = await client.get(planned["feed"], headers={"If-None-Match": etag})
+    assert cached.status_code == 304
+    assert cached.content == b""
+    assert cached.headers["etag"] == etag
+    listed = await client.get(planned["feed"], headers={"If-None-Match": f'"stale", {etag}'})
+    assert listed.status_code == 304
+    stale = await client.get(planned["feed"], headers={"If-None-Match": '"stale"'})
+    assert stale.status_code == 200 and stale.content == first.content
+
+
+async def test_replan_with_identical_input_keeps_every_uid_with_the_same_sequence_and_dtstamp(
+    client, coach_key, planned
+):
+    before = events((await get_feed(client, planned)).content)
+    again = await replan(client, coach_key, planned)
+    after = events((await get_feed(client, planned)).content)
+    assert after.keys() == before.keys()
+    for uid, event in after.items():
+        assert int(event["SEQUENCE"]) == int(before[uid]["SEQUENCE"]), uid
+        assert event.decoded("DTSTAMP") == before[uid].decoded("DTSTAMP"), uid
+        assert as_seen(event) == as_seen(before[uid]), uid
+    assert again.json()["version"] == planned["created"].json()["version"] + 1
+
+
+def first_in_week(sessions: list[dict[str, Any]], kind: str, monday: date) -> dict[str, Any]:
+    """The first session of a kind in the week starting on a Monday."""
+    zone = ZoneInfo(BERLIN)
+    return next(
+        s
+        for s in sessions
+        if s["kind"] == kind
+        and monday
+        <= datetime.fromisoformat(s["start"]).astimezone(zone).date()
+        < monday + timedelta(weeks=1)
+    )
+
+
+def compare(
+    before: dict[str, icalendar.Event], after: dict[str, icalendar.Event], replanned: datetime
+) -> list[str]:
+    """The surviving UIDs whose event changed; asserts SEQUENCE and DTSTAMP follow the change:
+    unchanged events keep both, changed ones get a higher SEQUENCE and the re-plan's time."""
+    changed = []
+    for uid in after.keys() & before.keys():
+        old, new = before[uid], after[uid]
+        if as_seen(new) == as_seen(old):
+            assert int(new["SEQUENCE"]) == int(old["SEQUENCE"]), uid
+            assert new.decoded("DTSTAMP") == old.decoded("DTSTAMP"), uid
+        else:
+            changed.append(uid)
+            assert int(new["SEQUENCE"]) > int(old["SEQUENCE"]), uid
+            assert new.decoded("DTSTAMP") >= max(replanned, old.decoded("DTSTAMP")), uid
+    return changed
+
+
+async def test_adding_a_long_ride_moves_sessions_in_its_way_and_keeps_the_other_uids(
+    client, coach_key, planned
+):
+    before = events((await get_feed(client, planned)).content)
+    plan = planned["created"].json()
+    zone = ZoneInfo(BERLIN)
+    week3 = planned["monday"] + timedelta(weeks=2)
+    # a long ride on the day of a strength session in week 3: H5 moves that session away
+    strength = first_in_week(plan["sessions"], "strength", week3)
+    day = datetime.fromisoformat(strength["start"]).astimezone(zone).date()
+    added = await client.post(
+        f"{planned['base']}/rides",
+        json=ride(at(day, 9), 240, "long", title="Extra long ride"),
+        headers=auth(coach_key),
+    )
+    assert added.status_code == 201, added.text
+    replanned = datetime.now(UTC).replace(microsecond=0)  # DTSTAMP has whole seconds
+    await replan(client, coach_key, planned)
+    after = events((await get_feed(client, planned)).content)
+
+    moved = after.get(strength["uid"])
+    assert moved is None or moved.decoded("DTSTART").date() != day
+    assert not [
+        e
+        for e in after.values()
+        if "strength" in categories(e) and e.decoded("DTSTART").date() == day
+    ]
+    compare(before, after, replanned)
+    # S4: most of the calendar survives, and sessions from week 6 on are untouched
+    assert len(after.keys() & before.keys()) >= len(before) * 3 // 4
+    far = planned["monday"] + timedelta(weeks=5)
+    for uid, event in before.items():
+        if event.decoded("DTSTART").date() >= far:
+            assert uid in after and as_seen(after[uid]) == as_seen(event), uid
+
+
+async def test_a_prescription_change_keeps_every_uid_and_raises_sequence_of_changed_sessions(
+    client, coach_key, planned
+):
+    """The squat moves up a rung (bodyweight to goblet squat): the times stay, the content changes."""
+    before = events((await get_feed(client, planned)).content)
+    patched = await client.patch(
+        planned["base"],
+        json={"starting_levels": {"hinge": 7, "knee_flexion": 4, "squat": 2}},
+        headers=auth(coach_key),
+    )
+    assert patched.status_code == 200, patched.text
+    replanned = datetime.now(UTC).replace(microsecond=0)  # DTSTAMP has whole seconds
+    await replan(client, coach_key, planned)
+    after = events((await get_feed(client, planned)).content)
+    assert after.keys() == before.keys()
+    changed = compare(before, after, replanned)
+    assert changed
+    for uid in changed:
+        assert "strength" in categories(after[uid])
+        assert "Goblet squat" in str(after[uid]["DESCRIPTION"])
+        assert int(after[uid]["SEQUENCE"]) == int(before[uid]["SEQUENCE"]) + 1
+    for uid, event in after.items():
+        if "mobility" in categories(event):
+            assert uid not in changed
+
+
+async def test_rotating_the_feed_token_makes_the_old_url_404_and_the_new_one_200(
+    client, coach_key, planned
+):
+    old = await get_feed(client, planned)
+    rotated = await client.post(f"{planned['base']}/feed-token", headers=auth(coach_key))
+    assert rotated.status_code == 201, rotated.text
+    new_path = feed_path(rotated.json()["feed_url"])
+    assert new_path != planned["feed"]
+    gone = await client.get(planned["feed"])
+    assert gone.status_code == 404
+    assert gone.json()["status_code"] == 404 and "no such feed" in gone.json()["detail"]
+    fresh = await client.get(new_path)
+    assert fresh.status_code == 200
+    assert fresh.content == old.content
+
+
+async def test_feed_before_any_plan_answers_404_saying_to_plan_first(client, coach_key):
+    athlete = await create_athlete(client, coach_key)
+    answer = await client.get(feed_path(athlete["feed_url"]))
+    assert answer.status_code == 404
+    assert "no plan yet" in answer.json()["detail"]
+
+
+# --- hard rules, checked without the solver ---------------------------------------------
+
+
+async def problem_from_api(client, key: str, planned) -> Problem:
+    base = planned["base"]
+    athlete_out = (await client.get(base, headers=auth(key))).json()
+    athlete = Athlete.model_validate({k: athlete_out[k] for k in ATHLETE_FIELDS})
+    rides = [
+        Ride.model_validate(
+            {
+                k: r[k]
+                for k in ("id", "start", "duration_min", "kind", "priority", "title", "external_id")
+            }
+        )
+        for r in (await client.get(f"{base}/rides", headers=auth(key))).json()
+    ]
+    plan = (await client.get(f"{base}/plan", headers=auth(key))).json()
+    return Problem(
+        athlete=athlete,
+        rides=rides,
+        start=date.fromisoformat(plan["start"]),
+        weeks=plan["weeks"],
+        state=ProgressionState.starting(athlete),
+    )
+
+
+def sessions_from_feed(body: bytes) -> list[Session]:
+    """Times and heaviness as a calendar client sees them; the feed holds no prescriptions."""
+    found = []
+    for uid, event in events(body).items():
+        tags = categories(event)
+        kind = next(t for t in tags if t in ("strength", "mobility"))
+        found.append(
+            Session(
+                uid=uid,
+                kind=kind,
+                start=event.decoded("DTSTART"),
+                end=event.decoded("DTEND"),
+                heavy="heavy" in tags,
+            )
+        )
+    return found
+
+
+async def test_feed_sessions_break_no_hard_rule_against_the_rides_from_the_api(
+    client, coach_key, planned
+):
+    problem = await problem_from_api(client, coach_key, planned)
+    sessions = sessions_from_feed((await get_feed(client, planned)).content)
+    assert len(sessions) == len(planned["created"].json()["sessions"])
+    assert any(s.heavy for s in sessions)
+    assert [v.message for v in hard_violations(problem, sessions)] == []
+
+
+async def test_plan_json_sessions_with_prescriptions_break_no_hard_rule_h9_h10_included(
+    client, coach_key, planned
+):
+    problem = await problem_from_api(client, coach_key, planned)
+    plan = (await client.get(f"{planned['base']}/plan", headers=auth(coach_key))).json()
+    sessions = [Session.model_validate({k: s[k] for k in SESSION_FIELDS}) for s in plan["sessions"]]
+    # H9 has work to do: the athlete's first Nordic curl is in this plan
+    assert any("nordic_curl" in s.exercise_ids() for s in sessions)
+    assert [v.message for v in hard_violations(problem, sessions)] == []
+
+
+async def test_feed_marks_heavy_exactly_the_sessions_whose_json_prescriptions_hold_heavy_work(
+    client, coach_key, planned
+):
+    plan = (await client.get(f"{planned['base']}/plan", headers=auth(coach_key))).json()
+    found = events((await get_feed(client, planned)).content)
+    for session in plan["sessions"]:
+        holds_heavy = any(p["heavy"] for p in session["prescriptions"])
+        assert session["heavy"] == holds_heavy, session["uid"]
+        assert ("heavy" in categories(found[session["uid"]])) == holds_heavy, session["uid"]
+        if session["kind"] == "mobility":
+            assert not holds_heavy
+
+
+async def test_feed_across_a_dst_change_keeps_wall_times_and_breaks_no_hard_rule(client, coach_key):
+    """A two-week plan around the next DST change: both UTC offsets appear, each matching the
+    VTIMEZONE, sessions stay inside the 06:00-21:00 windows in wall time, and H1-H10 hold."""
+    athlete = await create_athlete(client, coach_key, name="Dora DST")
+    base = f"/api/v1/athletes/{athlete['id']}"
+    change = next_offset_change(datetime.now(ZoneInfo(BERLIN)).date() + timedelta(days=7))
+    monday = change - timedelta(days=change.weekday())
+    rides = await client.put(f"{base}/rides", json=weekly_rides(monday, 2), headers=auth(coach_key))
+    assert rides.status_code == 200, rides.text
+    answer = await client.post(
+        f"{base}/plan", json={"weeks": 2, "start": monday.isoformat()}, headers=auth(coach_key)
+    )
+    assert answer.status_code == 201, answer.text
+    body = (await client.get(feed_path(athlete["feed_url"]))).content
+    calendar = icalendar.Calendar.from_ical(body)
+    vtimezone = calendar.walk("VTIMEZONE")[0].to_tz(lookup_tzid=False)
+    offsets = set()
+    for event in calendar.walk("VEVENT"):
+        for name in ("DTSTART", "DTEND"):
+            moment = event.decoded(name)
+            wall = moment.replace(tzinfo=None)
+            assert vtimezone.utcoffset(wall) == moment.utcoffset(), wall
+            assert (6, 0) <= (wall.hour, wall.minute) <= (21, 0), wall
+            offsets.add(moment.utcoffset())
+    assert len(offsets) == 2
+    planned = {"base": base, "feed": feed_path(athlete["feed_url"])}
+    problem = await problem_from_api(client, coach_key, planned)
+    assert [v.message for v in hard_violations(problem, sessions_from_feed(body))] == []

@@ -1,0 +1,380 @@
+"""The ride calendar: replace, add, list with date filters, delete, and import an .ics export."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from conftest import auth
+from support import at, create_athlete, next_monday, ride
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def rides_url(athlete_id: str) -> str:
+    return f"/api/v1/athletes/{athlete_id}/rides"
+
+
+async def list_rides(client, key: str, athlete_id: str, **query: str) -> list[dict[str, Any]]:
+    answer = await client.get(rides_url(athlete_id), params=query, headers=auth(key))
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def starts(rides: list[dict[str, Any]]) -> list[datetime]:
+    return [datetime.fromisoformat(r["start"]) for r in rides]
+
+
+# --- JSON calendar ------------------------------------------------------------------------
+
+
+async def test_put_replaces_the_whole_calendar_and_answers_the_rides_sorted_by_start(
+    client, coach_key
+):
+    athlete = await create_athlete(client, coach_key)
+    monday = next_monday()
+    first = [ride(at(monday, 18), 60, title="Monday spin"), ride(at(monday, 7), 45, "recovery")]
+    answer = await client.put(rides_url(athlete["id"]), json=first, headers=auth(coach_key))
+    assert answer.status_code == 200, answer.text
+    assert starts(answer.json()) == [at(monday, 7), at(monday, 18)]
+    assert [r["kind"] for r in answer.json()] == ["recovery", "endurance"]
+
+    second = [ride(at(monday + timedelta(days=5), 8), 240, "long", title="Long one")]
+    answer = await client.put(rides_url(athlete["id"]), json=second, headers=auth(coach_key))
+    assert answer.status_code == 200, answer.text
+    stored = await list_rides(client, coach_key, athlete["id"])
+    assert [(r["title"], r["kind"], r["duration_min"]) for r in stored] == [
+        ("Long one", "long", 240)
+    ]
+    assert starts(stored) == [at(monday + timedelta(days=5), 8)]
+    assert datetime.fromisoformat(stored[0]["end"]) == at(monday + timedelta(days=5), 12)
+
+
+async def test_put_of_an_empty_list_clears_the_calendar(client, coach_key):
+    athlete = await create_athlete(client, coach_key)
+    await client.put(
+        rides_url(athlete["id"]), json=[ride(at(next_monday(), 9))], headers=auth(coach_key)
+    )
+    answer = await client.put(rides_url(athlete["id"]), json=[], headers=auth(coach_key))
+    assert answer.status_code == 200 and answer.json() == []
+    assert await list_rides(client, coach_key, athlete["id"]) == []
+
+
+async def test_post_adds_one_ride_with_its_id_end_and_times_in_the_athlete_zone(client, coach_key):
+    athlete = await create_athlete(client, coach_key)
+    start = at(next_monday(), 18, 30)
+    body = ride(
+        start.astimezone(UTC), 90, "intervals", priority=None, title="VO2 max", external_id="x-1"
+    )
+    answer = await client.post(rides_url(athlete["id"]), json=body, headers=auth(coach_key))
+    assert answer.status_code == 201, answer.text
+    created = answer.json()
+    assert datetime.fromisoformat(created["start"]) == start
+    assert datetime.fromisoformat(created["start"]).utcoffset() == start.utcoffset()
+    assert datetime.fromisoformat(created["end"]) == start + timedelta(minutes=90)
+    assert (created["kind"], created["title"], created["external_id"]) == (
+        "intervals",
+        "VO2 max",
+        "x-1",
+    )
+    assert await list_rides(client, coach_key, athlete["id"]) == [created]
+
+
+async def test_post_overlapping_an_existing_ride_gets_409_naming_it_and_stores_nothing(
+    client, coach_key
+):
+    athlete = await create_athlete(client, coach_key)
+    monday = next_monday()
+    existing = await client.post(
+        rides_url(athlete["id"]),
+        json=ride(at(monday, 22), 180, title="Night ride"),  # runs past midnight
+        headers=auth(coach_key),
+    )
+    assert existing.status_code == 201
+    before = await list_rides(client, coach_key, athlete["id"])
+    clash = ride(at(monday + timedelta(days=1), 0, 30), 60, title="Early spin")
+    answer = await client.post(rides_url(athlete["id"]), json=clash, headers=auth(coach_key))
+    assert answer.status_code == 409, answer.text
+    body = answer.json()
+    assert body["status_code"] == 409
+    assert "overlaps" in body["detail"] and "Night ride" in body["detail"]
+    assert existing.json()["id"] in body["detail"]
+    assert await list_rides(client, coach_key, athlete["id"]) == before
+
+
+async def test_post_of_a_ride_starting_when_another_ends_is_not_an_overlap(client, coach_key):
+    athlete = await create_athlete(client, coach_key)
+    monday = next_monday()
+    first = await client.post(
+        rides_url(athlete["id"]), json=ride(at(monday, 8), 60), headers=auth(coach_key)
+    )
+    second = await client.post(
+        rides_url(athlete["id"]), json=ride(at(monday, 9), 60), headers=auth(coach_key)
+    )
+    assert (first.status_code, second.status_code) == (201, 201), second.text
+    assert len(await list_rides(client, coach_key, athlete["id"])) == 2
+
+
+async def test_get_filters_from_and_to_by_dates_in_the_athlete_zone_both_inclusive(
+    client, coach_key
+):
+    athlete = await create_athlete(client, coach_key)
+    monday = next_monday()
+    tuesday, wednesday, friday = (monday + timedelta(days=n) for n in (1, 2, 4))
+    # Wednesday 00:30 in Berlin is still Tuesday in UTC: the filter must use Berlin dates
+    times = [at(monday, 7), at(tuesday, 23, 30), at(wednesday, 0, 30), at(friday, 10)]
+    answer = await client.put(
+        rides_url(athlete["id"]), json=[ride(t, 20) for t in times], headers=auth(coach_key)
+    )
+    assert answer.status_code == 200, answer.text
+    one_day = await list_rides(
+        client, coach_key, athlete["id"], **{"from": str(tuesday), "to": str(tuesday)}
+    )
+    assert starts(one_day) == [at(tuesday, 23, 30)]
+    since = await list_rides(client, coach_key, athlete["id"], **{"from": str(wednesday)})
+    assert starts(since) == [at(wednesday, 0, 30), at(friday, 10)]
+    until = await list_rides(client, coach_key, athlete["id"], to=str(tuesday))
+    assert starts(until) == [at(monday, 7), at(tuesday, 23, 30)]
+    assert starts(await list_rides(client, coach_key, athlete["id"])) == times
+
+
+async def test_delete_removes_the_ride_and_a_second_delete_gets_404(client, coach_key):
+    athlete = await create_athlete(client, coach_key)
+    monday = next_monday()
+    answer = await client.put(
+        rides_url(athlete["id"]),
+        json=[ride(at(monday, 8), title="keep"), ride(at(monday, 18), title="drop")],
+        headers=auth(coach_key),
+    )
+    drop = next(r for r in answer.json() if r["title"] == "drop")
+    url = f"{rides_url(athlete['id'])}/{drop['id']}"
+    gone = await client.delete(url, headers=auth(coach_key))
+    assert gone.status_code == 204
+    assert [r["title"] for r in await list_rides(client, coach_key, athlete["id"])] == ["keep"]
+    again = await client.delete(url, headers=auth(coach_key))
+    assert again.status_code == 404
+    assert again.json()["detail"] == "ride not found"
+    assert [r["title"] for r in await list_rides(client, coach_key, athlete["id"])] == ["keep"]
+
+
+# --- .ics import --------------------------------------------------------------------------
+
+IMPORT_WINDOW = timedelta(weeks=53)  # api/rides.py reads now - 30 days .. now + 53 weeks
+SERIES_UID = "7kq3l0lr1v2g9n7bq0s6p9f1ac@google.com"
+
+
+def last_sunday(year: int, month: int) -> date:
+    day = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+    return day - timedelta(days=(day.weekday() - 6) % 7)
+
+
+def dst_sunday(today: date) -> date:
+    """The next late-March DST change whose series (3 weeks either side) fits the import window.
+
+    Only in the three weeks after a March change does next year's fall outside the window;
+    then the late-October change (also a change of UTC offset at 08:00 wall time) is used.
+    """
+    latest = today + IMPORT_WINDOW - timedelta(days=22)
+    for year in (today.year, today.year + 1):
+        sunday = last_sunday(year, 3)
+        if today < sunday <= latest:
+            return sunday
+    return next(
+        s
+        for s in sorted(last_sunday(y, m) for y in (today.year, today.year + 1) for m in (3, 10))
+        if today < s <= latest
+    )
+
+
+@dataclass(frozen=True)
+class GoogleCalendar:
+    """A Google Calendar export of a Berlin calendar: a weekly Saturday long ride at 08:00 from
+    three weeks before a DST change to three weeks after, one date excluded (EXDATE), one
+    instance moved to Sunday 09:00 (RECURRENCE-ID), a Wednesday interval session, and a run.
+
+    style "utc" writes times in UTC as Google's feeds do, "floating" writes local times with no
+    zone; both rely on X-WR-TIMEZONE:Europe/Berlin, since the athlete lives in London.
+    """
+
+    style: str
+    dst: date
+    moved_hour: int = 9
+
+    @property
+    def saturdays(self) -> list[date]:
+        last_before = self.dst - timedelta(days=1)
+        return [last_before + timedelta(weeks=n) for n in range(-3, 4)]
+
+    @property
+    def excluded(self) -> date:
+        return self.saturdays[1]
+
+    @property
+    def edited(self) -> date:
+        return self.saturdays[5]
+
+    @property
+    def moved_to(self) -> datetime:
+        return datetime.combine(
+            self.edited + timedelta(days=1), datetime.min.time(), BERLIN
+        ).replace(hour=self.moved_hour)
+
+    def stamp(self, moment: datetime) -> str:
+        if self.style == "utc":
+            return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+        return moment.astimezone(BERLIN).strftime("%Y%m%dT%H%M%S")
+
+    def berlin(self, day: date, hour: int, minute: int = 0) -> datetime:
+        return datetime.combine(day, datetime.min.time(), BERLIN).replace(hour=hour, minute=minute)
+
+    def text(self) -> str:
+        first = self.berlin(self.saturdays[0], 8)
+        wednesday = self.berlin(self.dst + timedelta(days=3), 18)
+        run = self.berlin(self.dst + timedelta(days=4), 7)
+        lines = [
+            "BEGIN:VCALENDAR",
+            "PRODID:-//Google Inc//Google Calendar 70.9054//EN",
+            "VERSION:2.0",
+            "CALSCALE:GREGORIAN",
+            "METHOD:PUBLISH",
+            "X-WR-CALNAME:Training",
+            "X-WR-TIMEZONE:Europe/Berlin",
+            "BEGIN:VEVENT",
+            f"DTSTART:{self.stamp(first)}",
+            f"DTEND:{self.stamp(first + timedelta(hours=4))}",
+            "RRULE:FREQ=WEEKLY;COUNT=7;BYDAY=SA",
+            f"EXDATE:{self.stamp(self.berlin(self.excluded, 8))}",
+            "DTSTAMP:20261101T120000Z",
+            f"UID:{SERIES_UID}",
+            "CREATED:20261101T120000Z",
+            "LAST-MODIFIED:20261101T120000Z",
+            "SEQUENCE:0",
+            "STATUS:CONFIRMED",
+            "SUMMARY:Saturday long ride",
+            "TRANSP:OPAQUE",
+            "END:VEVENT",
+            "BEGIN:VEVENT",
+            f"DTSTART:{self.stamp(self.moved_to)}",
+            f"DTEND:{self.stamp(self.moved_to + timedelta(hours=4))}",
+            "DTSTAMP:20261101T120000Z",
+            f"UID:{SERIES_UID}",
+            f"RECURRENCE-ID:{self.stamp(self.berlin(self.edited, 8))}",
+            "SEQUENCE:1",
+            "STATUS:CONFIRMED",
+            "SUMMARY:Long ride (moved to Sunday)",
+            "END:VEVENT",
+            "BEGIN:VEVENT",
+            f"DTSTART:{self.stamp(wednesday)}",
+            f"DTEND:{self.stamp(wednesday + timedelta(minutes=75))}",
+            "DTSTAMP:20261101T120000Z",
+            "UID:0a1b2c3d4e5f@google.com",
+            "SUMMARY:Threshold intervals",
+            "END:VEVENT",
+            "BEGIN:VEVENT",
+            f"DTSTART:{self.stamp(run)}",
+            f"DTEND:{self.stamp(run + timedelta(minutes=45))}",
+            "DTSTAMP:20261101T120000Z",
+            "UID:9f8e7d6c5b4a@google.com",
+            "SUMMARY:Easy run",
+            "END:VEVENT",
+            "END:VCALENDAR",
+        ]
+        return "\r\n".join(lines) + "\r\n"
+
+
+async def import_ics(client, key: str, athlete_id: str, text: str) -> dict[str, Any]:
+    answer = await client.post(
+        f"{rides_url(athlete_id)}/import",
+        content=text.encode(),
+        headers={**auth(key), "Content-Type": "text/calendar; charset=utf-8"},
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+@pytest.fixture(params=["utc", "floating"])
+def google(request) -> GoogleCalendar:
+    return GoogleCalendar(request.param, dst_sunday(datetime.now(BERLIN).date()))
+
+
+@pytest.fixture
+async def londoner(client, coach_key) -> dict[str, Any]:
+    """An athlete in London: the import must read the Berlin calendar by its X-WR-TIMEZONE."""
+    return await create_athlete(client, coach_key, name="Tom", timezone="Europe/London")
+
+
+async def test_google_export_weekly_long_ride_is_at_0800_berlin_on_both_sides_of_dst(
+    client, coach_key, londoner, google
+):
+    counts = await import_ics(client, coach_key, londoner["id"], google.text())
+    assert counts["created"] == 7, counts
+    stored = await list_rides(client, coach_key, londoner["id"])
+    series = [r for r in stored if r["title"] == "Saturday long ride"]
+    local = [datetime.fromisoformat(r["start"]).astimezone(BERLIN) for r in series]
+    expected_days = [d for d in google.saturdays if d not in (google.excluded, google.edited)]
+    assert [t.date() for t in local] == expected_days
+    assert {(t.hour, t.minute) for t in local} == {(8, 0)}
+    # the series really crosses the change: two different UTC offsets, same wall time
+    assert len({t.utcoffset() for t in local}) == 2
+    assert {r["kind"] for r in series} == {"long"} and {r["duration_min"] for r in series} == {240}
+    # answered in the athlete's own zone (London), 07:00 there
+    assert {datetime.fromisoformat(r["start"]).strftime("%H:%M") for r in series} == {"07:00"}
+
+
+async def test_google_export_exdate_is_missing_and_the_edited_instance_moved_to_sunday(
+    client, coach_key, londoner, google
+):
+    await import_ics(client, coach_key, londoner["id"], google.text())
+    stored = await list_rides(client, coach_key, londoner["id"])
+    local_days = {datetime.fromisoformat(r["start"]).astimezone(BERLIN).date() for r in stored}
+    assert google.excluded not in local_days
+    assert google.edited not in local_days
+    moved = [r for r in stored if r["title"] == "Long ride (moved to Sunday)"]
+    assert len(moved) == 1
+    assert datetime.fromisoformat(moved[0]["start"]) == google.moved_to
+    assert moved[0]["external_id"].startswith(SERIES_UID + "#")
+    intervals = [r for r in stored if r["title"] == "Threshold intervals"]
+    assert [r["kind"] for r in intervals] == ["intervals"]
+    assert datetime.fromisoformat(intervals[0]["start"]) == google.berlin(
+        google.dst + timedelta(days=3), 18
+    )
+    assert not [r for r in stored if r["title"] == "Easy run"]
+
+
+async def test_google_export_skips_the_run_and_says_why(client, coach_key, londoner, google):
+    counts = await import_ics(client, coach_key, londoner["id"], google.text())
+    assert counts["skipped"] == 1
+    assert [(s["title"], s["reason"]) for s in counts["skipped_events"]] == [
+        ("Easy run", "not a ride: looks like a run")
+    ]
+
+
+async def test_importing_the_same_calendar_twice_reports_nothing_created_or_updated(
+    client, coach_key, londoner, google
+):
+    first = await import_ics(client, coach_key, londoner["id"], google.text())
+    before = await list_rides(client, coach_key, londoner["id"])
+    second = await import_ics(client, coach_key, londoner["id"], google.text())
+    assert (first["created"], first["updated"], first["unchanged"]) == (7, 0, 0)
+    assert (second["created"], second["updated"], second["unchanged"]) == (0, 0, 7)
+    assert await list_rides(client, coach_key, londoner["id"]) == before
+
+
+async def test_moving_the_edited_instance_again_updates_that_ride_in_place(
+    client, coach_key, londoner, google
+):
+    await import_ics(client, coach_key, londoner["id"], google.text())
+    before = {r["external_id"]: r for r in await list_rides(client, coach_key, londoner["id"])}
+    later = GoogleCalendar(google.style, google.dst, moved_hour=11)
+    counts = await import_ics(client, coach_key, londoner["id"], later.text())
+    assert (counts["created"], counts["updated"], counts["unchanged"]) == (0, 1, 6)
+    after = {r["external_id"]: r for r in await list_rides(client, coach_key, londoner["id"])}
+    assert after.keys() == before.keys()
+    changed = [key for key in after if after[key] != before[key]]
+    assert len(changed) == 1
+    moved = after[changed[0]]
+    assert moved["id"] == before[changed[0]]["id"]
+    assert datetime.fromisoformat(moved["start"]) == later.moved_to
