@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from api.convert import athlete_from_row, profile_of
 from api.db import AthleteRow
 from api.errors import AUTH, JSON_BODY, OWNED, PreconditionFailed, invalid
-from api.repository import CoachData
+from api.repository import FEED_TARGETS, CoachData
 from api.security import digest, new_secret
 from api.settings import Settings
 from planner.domain import Athlete, ProgressionState
@@ -137,6 +137,7 @@ class AthleteController(Controller):
         if "starting_levels" in data and not row.progression.get("history"):
             row.progression = ProgressionState.starting(athlete).model_dump(mode="json")
         row.version += 1
+        FEED_TARGETS.forget(row.id)
         await data_scope.db.flush()
         await data_scope.db.refresh(row)
         return Response(athlete_out(row), headers={"ETag": etag_of(row)})
@@ -145,6 +146,7 @@ class AthleteController(Controller):
     async def remove(self, athlete_id: uuid.UUID, data_scope: CoachData) -> None:
         row = await data_scope.athlete(athlete_id)
         await data_scope.db.delete(row)
+        FEED_TARGETS.forget(row.id)
 
     @post("/{athlete_id:uuid}/feed-token", status_code=HTTP_201_CREATED, raises=OWNED)
     async def rotate_feed_token(
@@ -153,4 +155,5 @@ class AthleteController(Controller):
         row = await data_scope.athlete(athlete_id, lock=True)
         token = new_secret("feed")
         row.feed_token_hash = digest(token)
+        FEED_TARGETS.forget(row.id)
         return FeedUrl(feed_url=feed_url(settings, token))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from litestar import Controller, Request, Response, get
 from litestar.exceptions import NotFoundException
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.errors import NotFound
 from api.plans import NOT_MODIFIED, feed_response
-from api.repository import feed_target, sessions_of
+from api.repository import FEED_TARGETS, sessions_fast
 from api.security import digest
 
 UNKNOWN_FEED = "no such feed (the link may have been rotated)"
@@ -20,14 +20,15 @@ class FeedController(Controller):
 
     @get("/{filename:str}", media_type="text/calendar", raises=[NotFound], responses=NOT_MODIFIED)
     async def feed(
-        self, filename: str, request: Request, db_session: AsyncSession
+        self, filename: str, request: Request, db_engine: AsyncEngine
     ) -> Response[bytes]:
+        # calendar clients poll this: Core on a pooled connection, no ORM session
         if not filename.endswith(".ics"):
             raise NotFoundException(UNKNOWN_FEED)
-        found = await feed_target(db_session, digest(filename.removesuffix(".ics")))
+        found = await FEED_TARGETS.get(db_engine, digest(filename.removesuffix(".ics")))
         if found is None:
             raise NotFoundException(UNKNOWN_FEED)
         athlete, plan_row = found
         return await feed_response(
-            request, athlete, plan_row, lambda: sessions_of(db_session, athlete.id)
+            request, athlete, plan_row, lambda: sessions_fast(db_engine, athlete.id)
         )

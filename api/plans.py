@@ -28,7 +28,7 @@ from api.convert import (
 )
 from api.db import AthleteRow, PlanRow, SessionRow
 from api.errors import JSON_BODY, OWNED, Conflict, PreconditionFailed, check_date
-from api.repository import CoachData, plan_of, sessions_of
+from api.repository import FEED_TARGETS, CoachData, plan_of, sessions_of
 from api.settings import Settings
 from planner.calendar_out import to_ical
 from planner.domain import Plan, Session
@@ -143,6 +143,7 @@ async def replan(
         plan_row.start, plan_row.weeks, plan_row.report = start, weeks, report
         plan_row.version += 1
     await db.flush()
+    FEED_TARGETS.forget(athlete.id)
     await db.refresh(plan_row)
     return plan_row, sorted(rows, key=lambda r: r.start)
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime
+from typing import Any
 
 from litestar.exceptions import NotFoundException
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.db import AthleteRow, Coach, PlanRow, RideRow, SessionRow
 
@@ -99,3 +101,71 @@ async def feed_target(
     )
     row = (await db.execute(query)).first()
     return None if row is None else (row[0], row[1])
+
+
+async def feed_target_fast(engine: AsyncEngine, token_hash: str) -> tuple[Any, Any] | None:
+    """The feed's hot path in plain Core over one pooled connection: no ORM session, no commit.
+
+    Returns row objects with the attributes the feed reads (athlete id, name, timezone; plan
+    version, start, weeks, created/updated), or None for an unknown token.
+    """
+    athlete, plan = AthleteRow.__table__, PlanRow.__table__
+    query = (
+        select(
+            athlete.c.id,
+            athlete.c.name,
+            athlete.c.timezone,
+            plan.c.id.label("plan_id"),
+            plan.c.start,
+            plan.c.weeks,
+            plan.c.version,
+            plan.c.created_at,
+            plan.c.updated_at,
+        )
+        .select_from(athlete.outerjoin(plan, plan.c.athlete_id == athlete.c.id))
+        .where(athlete.c.feed_token_hash == token_hash)
+    )
+    async with engine.connect() as conn:
+        row = (await conn.execute(query)).first()
+    if row is None:
+        return None
+    return row, (row if row.plan_id is not None else None)
+
+
+async def sessions_fast(engine: AsyncEngine, athlete_id: uuid.UUID) -> list[Any]:
+    table = SessionRow.__table__
+    query = select(table).where(table.c.athlete_id == athlete_id).order_by(table.c.start)
+    async with engine.connect() as conn:
+        return list((await conn.execute(query)).all())
+
+
+class FeedTargets:
+    """Token -> (athlete, plan) for a second: calendar clients poll, and most polls are repeats.
+
+    Writers in this process call `forget` (re-plan, token rotation, athlete change or delete),
+    so here a change shows at once; another worker process sees it within `ttl_s`.
+    """
+
+    def __init__(self, ttl_s: float = 1.0, size: int = 4096) -> None:
+        self.ttl_s = ttl_s
+        self.size = size
+        self.items: dict[str, tuple[float, tuple[Any, Any] | None]] = {}
+
+    async def get(self, engine: AsyncEngine, token_hash: str) -> tuple[Any, Any] | None:
+        now = time.monotonic()
+        hit = self.items.get(token_hash)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        found = await feed_target_fast(engine, token_hash)
+        if len(self.items) >= self.size:
+            self.items.clear()
+        self.items[token_hash] = (now + self.ttl_s, found)
+        return found
+
+    def forget(self, athlete_id: uuid.UUID) -> None:
+        for key, (_, found) in list(self.items.items()):
+            if found is None or found[0].id == athlete_id:
+                self.items.pop(key, None)
+
+
+FEED_TARGETS = FeedTargets()

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 
 
 def utc(moment: datetime) -> datetime:
+    if moment.tzinfo is UTC:  # the planner's own candidates and rides are already UTC
+        return moment
     return moment.astimezone(UTC)
 
 
@@ -22,5 +24,7 @@ def real_hours(earlier: datetime, later: datetime) -> float:
 
 def exists(moment: datetime) -> bool:
     """False for a wall-clock time its own time zone skips (the hour lost when DST starts)."""
+    if moment.tzinfo is UTC:
+        return True
     round_trip = utc(moment).astimezone(moment.tzinfo)
     return round_trip.replace(tzinfo=None) == moment.replace(tzinfo=None)

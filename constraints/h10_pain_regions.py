@@ -16,6 +16,7 @@ from planner.variables import SlotRule
 @dataclass(frozen=True)
 class H10PainRegions(SlotRule):
     name = "H10"
+    cost_rank = 2
     title = "no loading of a painful region"
 
     def breach(self, problem: Problem, slot: Slot) -> str | None:
@@ -25,7 +26,7 @@ class H10PainRegions(SlotRule):
         if not state.regions:
             return None
         flagged = state.flagged_regions()
-        no_heavy = state.no_heavy_regions(problem.local_day(slot.start))
+        no_heavy = state.no_heavy_regions(problem.day_of(slot))
         for item in slot.prescriptions:
             loads = set(item.regions)
             if loads & flagged:

@@ -12,6 +12,7 @@ from planner.variables import SlotRule
 @dataclass(frozen=True)
 class H1Availability(SlotRule):
     name = "H1"
+    cost_rank = 6
     title = "inside availability"
 
     def breach(self, problem: Problem, slot: Slot) -> str | None:
@@ -19,7 +20,7 @@ class H1Availability(SlotRule):
         if not (exists(slot.start) and exists(slot.end)):
             return f"{slot.start:%a %Y-%m-%d %H:%M} does not exist in {problem.zone.key} (clocks go forward)"
         start, end = utc(slot.start), utc(slot.end)
-        day = problem.local_day(slot.start)
+        day = problem.day_of(slot)
         for opens, closes in problem.spans(day):
             if utc(opens) <= start and end <= utc(closes):
                 return None

@@ -14,11 +14,12 @@ from planner.variables import SlotRule
 class H2RideBuffer(SlotRule):
     ride_buffer_min: int
     name = "H2"
+    cost_rank = 7
     title = "clear of rides and their buffer"
 
     def breach(self, problem: Problem, slot: Slot) -> str | None:
         buffer = timedelta(minutes=self.ride_buffer_min)
-        day = problem.local_day(slot.start)
+        day = problem.day_of(slot)
         nearby = (
             problem.rides_on(day - timedelta(days=1))
             + problem.rides_on(day)

@@ -14,6 +14,7 @@ from planner.variables import SlotRule
 class H3HeavyBeforeLong(SlotRule):
     heavy_before_long_h: int
     name = "H3"
+    cost_rank = 3
     title = "heavy work well before long rides and races"
 
     def breach(self, problem: Problem, slot: Slot) -> str | None:

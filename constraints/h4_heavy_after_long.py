@@ -14,6 +14,7 @@ from planner.variables import SlotRule
 class H4HeavyAfterLong(SlotRule):
     heavy_after_long_h: int
     name = "H4"
+    cost_rank = 3
     title = "heavy work only once long rides are well behind"
 
     def breach(self, problem: Problem, slot: Slot) -> str | None:

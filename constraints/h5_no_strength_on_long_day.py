@@ -12,12 +12,13 @@ from planner.variables import SlotRule
 @dataclass(frozen=True)
 class H5NoStrengthOnLongDay(SlotRule):
     name = "H5"
+    cost_rank = 1
     title = "no strength on long-ride and race days"
 
     def breach(self, problem: Problem, slot: Slot) -> str | None:
         if slot.kind != SessionKind.strength:
             return None
-        day = problem.local_day(slot.start)
+        day = problem.day_of(slot)
         for ride in problem.rides_on(day):
             if problem.is_long(ride):
                 return f"{day:%a %Y-%m-%d} holds {ride.label()!r}, a long ride or race"

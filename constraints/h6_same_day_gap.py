@@ -14,12 +14,13 @@ from planner.variables import SlotRule
 class H6SameDayGap(SlotRule):
     same_day_gap_h: int
     name = "H6"
+    cost_rank = 4
     title = "same-day strength and ride kept apart"
 
     def breach(self, problem: Problem, slot: Slot) -> str | None:
         if slot.kind != SessionKind.strength:
             return None
-        for ride in problem.rides_on(problem.local_day(slot.start)):
+        for ride in problem.rides_on(problem.day_of(slot)):
             if utc(ride.start) >= utc(slot.start):
                 gap = real_hours(slot.end, ride.start)
             else:

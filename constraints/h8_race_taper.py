@@ -13,12 +13,13 @@ class H8RaceTaper(SlotRule):
     taper_days_A: int
     taper_days_B: int
     name = "H8"
+    cost_rank = 1
     title = "no heavy work in the days before A and B races"
 
     def breach(self, problem: Problem, slot: Slot) -> str | None:
         if not slot.heavy:
             return None
-        day = problem.local_day(slot.start)
+        day = problem.day_of(slot)
         for races, days, label in (
             (problem.a_races, self.taper_days_A, "A"),
             (problem.b_races, self.taper_days_B, "B"),

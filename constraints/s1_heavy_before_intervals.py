@@ -20,7 +20,7 @@ class S1HeavyBeforeIntervals(SlotPreference):
     def cost(self, problem: Problem, slot: Slot) -> str | None:
         if not slot.heavy:
             return None
-        tomorrow = problem.local_day(slot.start) + timedelta(days=1)
+        tomorrow = problem.day_of(slot) + timedelta(days=1)
         for ride in problem.rides_on(tomorrow):
             if ride.kind == RideKind.intervals:
                 return f"heavy session the day before {ride.label()!r}"

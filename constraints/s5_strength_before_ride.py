@@ -19,7 +19,7 @@ class S5StrengthBeforeRide(SlotPreference):
     def cost(self, problem: Problem, slot: Slot) -> str | None:
         if slot.kind != SessionKind.strength:
             return None
-        for ride in problem.rides_on(problem.local_day(slot.start)):
+        for ride in problem.rides_on(problem.day_of(slot)):
             if ride.end <= slot.start:
                 return f"strength after {ride.label()!r} on the same day"
         return None

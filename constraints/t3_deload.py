@@ -28,7 +28,7 @@ class T3Deload(SlotPreference):
     def cost(self, problem: Problem, slot: Slot) -> str | None:
         if slot.kind != SessionKind.strength:
             return None
-        week = problem.week_of(problem.local_day(slot.start))
+        week = problem.week_of(problem.day_of(slot))
         if week is None or not week.deload:
             return None
         ratio = volume_ratio(slot)

@@ -20,7 +20,7 @@ class T4Taper(SlotPreference):
     term = "taper_volume"
 
     def cost(self, problem: Problem, slot: Slot) -> str | None:
-        if slot.kind != SessionKind.strength or not problem.in_taper(problem.local_day(slot.start)):
+        if slot.kind != SessionKind.strength or not problem.in_taper(problem.day_of(slot)):
             return None
         ratio = volume_ratio(slot)
         low, high = TAPER_RATIO

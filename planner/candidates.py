@@ -11,8 +11,8 @@ from planner.domain import Session, SessionKind
 from planner.problem import Problem
 from planner.variables import Candidate, ModelContext, SlotPreference
 
-STRENGTH_STEP = timedelta(minutes=60)
-MOBILITY_STEP = timedelta(minutes=60)
+GRID_STEP = timedelta(minutes=60)
+MAX_GRID = 5  # at most this many grid steps across a window (plus its ends and ride anchors)
 # explain mode only: times a day outside availability, so H1 can be named as the obstacle
 PROBE_TIMES = (time(7, 0), time(12, 0), time(18, 0))
 
@@ -55,10 +55,12 @@ class CandidateFactory:
         fixed: bool = False,
     ) -> None:
         problem = self.problem
+        day = problem.local_day(start)
+        if session is None:  # the grid lives in UTC: real-time arithmetic, fast compares
+            start = start.astimezone(UTC)
         key = (kind, start, heavy)
         if key in self._seen:
             return
-        day = problem.local_day(start)
         week = problem.week_of(day)
         if week is None:
             return
@@ -101,6 +103,25 @@ class CandidateFactory:
             )
         )
 
+    @staticmethod
+    def _starts(
+        opens: datetime, closes: datetime, length: timedelta, anchors: list[datetime]
+    ) -> list[datetime]:
+        last = _later(closes, -length)
+        if not _before_or_at(opens, last):
+            return []
+        span = last.timestamp() - opens.timestamp()
+        step = max(GRID_STEP.total_seconds(), span / MAX_GRID)
+        step = GRID_STEP.total_seconds() * -(-step // GRID_STEP.total_seconds())  # whole steps
+        starts = [opens]
+        moment = _later(opens, timedelta(seconds=step))
+        while _before_or_at(moment, last):
+            starts.append(moment)
+            moment = _later(moment, timedelta(seconds=step))
+        starts.append(last)
+        starts += [a for a in anchors if _before_or_at(opens, a) and _before_or_at(a, last)]
+        return sorted(set(starts), key=lambda m: m.timestamp())
+
     def _ride_just_before(self, start: datetime) -> str | None:
         """T2 prefers mobility within a couple of hours of a ride's end."""
         limit = timedelta(hours=self.problem.settings.mobility_after_ride_h)
@@ -133,23 +154,18 @@ class CandidateFactory:
             )
         for day in days if days is not None else problem.days():
             spans = problem.spans(day)
+            gap = timedelta(hours=settings.same_day_gap_h)
+            anchors = [_later(r.end, gap) for r in problem.rides_on(day)] + [
+                _later(r.start, -(gap + strength_len)) for r in problem.rides_on(day)
+            ]
             for opens, closes in spans:
-                # on the hour from the window's opening, plus the last start that still fits
-                starts = []
-                moment = opens
-                while _before_or_at(_later(moment, strength_len), closes):
-                    starts.append(moment)
-                    moment = _later(moment, STRENGTH_STEP)
-                last = _later(closes, -strength_len)
-                if starts and starts[-1].astimezone(UTC) != last.astimezone(UTC):
-                    starts.append(last)
-                for moment in starts:
+                # a few starts per window: its opening, its last fitting start, an even grid
+                # of at most MAX_GRID between, and the first starts the day's rides allow (H6)
+                for moment in self._starts(opens, closes, strength_len, anchors):
                     self._add(SessionKind.strength, moment, False)
                     self._add(SessionKind.strength, moment, True)
-                moment = opens
-                while _before_or_at(_later(moment, mobility_len), closes):
+                for moment in self._starts(opens, closes, mobility_len, []):
                     self._add(SessionKind.mobility, moment, False)
-                    moment = _later(moment, MOBILITY_STEP)
             # T2: mobility right after a ride, where a window allows
             for ride in problem.rides_on(day):
                 if problem.local_day(ride.end) != day:
@@ -189,7 +205,7 @@ def thin(ctx: ModelContext, keep_per_group: int = 4) -> None:
     """
     problem = ctx.problem
     prices = [r for r in ctx.rules if isinstance(r, SlotPreference)]
-    published = {(s.kind, s.start, s.heavy) for s in problem.previous}
+    published = problem.published
     groups: dict[tuple[object, ...], list[Candidate]] = defaultdict(list)
     for cand in ctx.candidates:
         if (

@@ -56,7 +56,12 @@ class Problem:
             )
         self.zone = ZoneInfo(self.athlete.timezone)
         self.settings: RuleSettings = self.athlete.settings
-        self.rides = sorted(self.rides, key=lambda r: r.start.timestamp())
+        # published sessions by (kind, UTC start, heavy): S4, hints and UID reuse look here
+        self.published: dict[tuple[object, ...], Session] = {
+            (p.kind, p.start.astimezone(UTC), p.heavy): p for p in self.previous
+        }
+        # internally every moment is UTC: comparisons and differences are then real time
+        self.rides = sorted((_in_utc(r) for r in self.rides), key=lambda r: r.start)
         check_rides_do_not_overlap(self.rides)
         self.a_races = race_days(self.rides, self.zone, Priority.A)
         self.b_races = race_days(self.rides, self.zone, Priority.B)
@@ -86,6 +91,11 @@ class Problem:
 
     def local_day(self, moment: datetime) -> date:
         return moment.astimezone(self.zone).date()
+
+    def day_of(self, slot: Slot) -> date:
+        """The local day a session starts on (candidates carry it already: the hot path)."""
+        day = getattr(slot, "day", None)
+        return day if isinstance(day, date) else self.local_day(slot.start)
 
     def at(self, day: date, clock: time) -> datetime | None:
         """The aware moment of a wall-clock time, or None when DST skips it."""
@@ -142,6 +152,14 @@ class Problem:
 
     def is_key(self, ride: Ride) -> bool:
         return ride.is_key(self.settings)
+
+
+def _in_utc(ride: Ride) -> Ride:
+    if ride.start.tzinfo is UTC:
+        return ride
+    copied = ride.model_copy(update={"start": ride.start.astimezone(UTC)})
+    copied.__dict__.pop("end", None)  # a cached end in the old zone: recompute in UTC
+    return copied
 
 
 def check_rides_do_not_overlap(rides: list[Ride]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time as clock
 import uuid
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from ortools.sat.python import cp_model
 from pydantic import Field
@@ -82,7 +82,7 @@ def build_model(
     ctx = ModelContext(problem=problem, candidates=candidates, explain=explain, rules=rules)
     if explain:
         ctx.create_variables()
-    per_candidate = [r for r in rules if isinstance(r, SlotRule)]
+    per_candidate = sorted((r for r in rules if isinstance(r, SlotRule)), key=lambda r: r.cost_rank)
     others = [r for r in rules if not isinstance(r, SlotRule)]
     for rule in per_candidate:
         rule.encode(ctx)
@@ -98,14 +98,12 @@ def build_model(
         terms = [p.weight * p.var for p in ctx.penalties]
         ctx.model.minimize(sum(terms, cp_model.LinearExpr.constant(0)))
         # hint: no session unless a published one sits there (S4 adds those)
-        hinted = {
-            c.index
-            for c in ctx.live()
-            if any(
-                (s.kind, s.start, s.heavy) == (c.kind, c.start, c.heavy) for s in problem.previous
-            )
-        }
         if problem.previous:
+            hinted = {
+                c.index
+                for c in ctx.live()
+                if (c.kind, c.start.astimezone(UTC), c.heavy) in problem.published
+            }
             for index, var in ctx.x.items():
                 if index not in hinted:
                     ctx.model.add_hint(var, 0)
@@ -219,11 +217,10 @@ def solve_problem(
 
 
 def _to_session(problem: Problem, cand: Candidate) -> Session:
-    session = cand.to_session()
-    for previous in problem.previous:
-        if (previous.kind, previous.start, previous.heavy) == (cand.kind, cand.start, cand.heavy):
-            if previous.start < (problem.now or previous.start) or cand.fixed:
-                return previous
+    session = cand.to_session(problem.zone)
+    previous = problem.published.get((cand.kind, cand.start.astimezone(UTC), cand.heavy))
+    if previous is not None and (cand.fixed or (problem.now and previous.start < problem.now)):
+        return previous
     session.uid = session_uid(problem.athlete, session)
     return session
 

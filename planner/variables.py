@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import ClassVar
 
 from ortools.sat.python import cp_model
@@ -38,11 +38,11 @@ class Candidate:
     # pinned to 1: a session that already happened, or one a test asks about
     fixed: bool = False
 
-    def to_session(self) -> Session:
+    def to_session(self, zone: tzinfo | None = None) -> Session:
         return Session(
             kind=self.kind,
-            start=self.start,
-            end=self.end,
+            start=self.start.astimezone(zone) if zone else self.start,
+            end=self.end.astimezone(zone) if zone else self.end,
             heavy=self.heavy,
             prescriptions=list(self.prescriptions),
             after_ride=self.after_ride,
@@ -177,8 +177,15 @@ class SlotRule(Rule):
         """Why this session breaks the rule, or None."""
         raise NotImplementedError
 
+    # rules that settle most candidates cheaply go first (see planner.solve.build_model)
+    cost_rank: ClassVar[int] = 5
+
     def encode(self, ctx: ModelContext) -> None:
         for cand in ctx.candidates:
+            # once one rule forbids a candidate the others need not look (explain mode must:
+            # there every rule guards its own literal)
+            if not ctx.explain and cand.index in ctx.forbidden:
+                continue
             if self.breach(ctx.problem, cand) is not None:
                 ctx.forbid(self.name, cand)
 
