@@ -12,7 +12,8 @@ from planner.variables import ModelContext, Rule, Violation
 
 
 def slot_key(session: Session | object) -> tuple[object, ...]:
-    return (session.kind, session.start, session.heavy)  # type: ignore[attr-defined]
+    """Kept means same kind at the same moment; heavy or light is content, not a move."""
+    return (session.kind, utc(session.start))  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -43,17 +44,21 @@ class S4Stability(Rule):
         ]
 
     def encode(self, ctx: ModelContext) -> None:
-        by_key = {slot_key(c): c for c in ctx.live()}
+        by_key: dict[tuple[object, ...], list] = {}
+        for cand in ctx.live():
+            by_key.setdefault(slot_key(cand), []).append(cand)
         for session in self.to_keep(ctx.problem):
             term = f"S4 moved[{session.start.isoformat()}]"
-            cand = by_key.get(slot_key(session))
+            cands = by_key.get(slot_key(session), [])
             weight = self.weight(ctx.problem, session)
-            if cand is None:
+            if not cands:
                 ctx.penalize(term, weight, 1)
-            else:
-                x = ctx.x[cand.index]
-                ctx.model.add_hint(x, 1)
-                ctx.penalize(term, weight, 1 - x)
+                continue
+            # the same variant as published if it is still on offer, else the other one
+            same = [c for c in cands if c.heavy == session.heavy] or cands
+            ctx.hint(same[0])
+            # light and heavy at one moment exclude each other (H7, one mobility a day)
+            ctx.penalize(term, weight, 1 - ctx.total(cands))
 
     def check(self, problem: Problem, sessions: list[Session]) -> list[Violation]:
         present = {slot_key(s) for s in sessions}

@@ -99,13 +99,9 @@ def build_model(
         ctx.model.minimize(sum(terms, cp_model.LinearExpr.constant(0)))
         # hint: no session unless a published one sits there (S4 adds those)
         if problem.previous:
-            hinted = {
-                c.index
-                for c in ctx.live()
-                if (c.kind, c.start.astimezone(UTC), c.heavy) in problem.published
-            }
+            # complete the hint: S4 hinted the published sessions to 1, the rest are 0
             for index, var in ctx.x.items():
-                if index not in hinted:
+                if index not in ctx.hinted:
                     ctx.model.add_hint(var, 0)
     return ctx
 

@@ -79,6 +79,7 @@ class ModelContext:
     forbidden: set[int] = field(default_factory=set)
     enforce: dict[str, cp_model.IntVar] = field(default_factory=dict)
     penalties: list[Penalty] = field(default_factory=list)
+    hinted: set[int] = field(default_factory=set)
     _live: dict[str, list[Candidate]] = field(default_factory=dict)
     _live_count: int = -1
 
@@ -114,6 +115,12 @@ class ModelContext:
     def add_hard(self, rule: str, constraint: cp_model.Constraint) -> None:
         if self.explain:
             constraint.only_enforce_if(self.literal(rule))
+
+    def hint(self, cand: Candidate) -> None:
+        """Suggest this candidate to the solver (S4: what was published)."""
+        if cand.index not in self.hinted:
+            self.hinted.add(cand.index)
+            self.model.add_hint(self.x[cand.index], 1)
 
     def penalize(self, term: str, weight: int, var: cp_model.IntVar | int) -> None:
         self.penalties.append(Penalty(term, weight, var))
