@@ -29,7 +29,7 @@ from api.feeds import FeedController
 from api.plans import PlanController
 from api.rides import RideController
 from api.settings import Settings
-from api.system import SystemController
+from api.system import ExerciseController, SystemController
 from planner.errors import PlannerInputError
 
 BEARER = "CoachKey"
@@ -47,7 +47,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     api = Router(
         path="/",
-        route_handlers=[AthleteController, RideController, PlanController, AdaptController],
+        route_handlers=[
+            AthleteController,
+            RideController,
+            PlanController,
+            AdaptController,
+            ExerciseController,
+        ],
         dependencies={"coach": Provide(provide_coach), "data_scope": Provide(provide_data)},
         security=[{BEARER: []}],
     )

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Response, get
+from litestar.exceptions import NotAuthorizedException
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.db import Coach
 from planner.library import load_library
 
 
@@ -22,6 +24,12 @@ class SystemController(Controller):
             return Response({"status": "degraded", "database": "unreachable"}, status_code=503)
         return Response({"status": "ok", "database": "ok"})
 
-    @get("/api/v1/exercises")
-    async def exercises(self) -> list[dict[str, Any]]:
+
+class ExerciseController(Controller):
+    """The library, behind the coach key like every /api/v1 path (api.md, Auth)."""
+
+    tags = ["exercises"]
+
+    @get("/api/v1/exercises", raises=[NotAuthorizedException])
+    async def exercises(self, coach: Coach) -> list[dict[str, Any]]:
         return [e.model_dump(mode="json") for e in load_library().exercises]

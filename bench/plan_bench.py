@@ -14,8 +14,9 @@ from datetime import date, datetime, timedelta
 from datetime import time as clock
 from zoneinfo import ZoneInfo
 
-from planner.domain import Athlete, Ride, RideKind
+from planner.domain import Athlete, Pattern, ProgressionState, Ride, RideKind
 from planner.solve import SolverSettings, plan
+from planner.stability import carry_over
 
 ZONE = ZoneInfo("Europe/Berlin")
 START = date(2027, 1, 4)
@@ -109,6 +110,45 @@ def main() -> None:
             f"{statistics.median(total):>8.1f}/{p95(total):<8.1f} | "
             f"{max(gaps):>8.2%} | {','.join(sorted(statuses))}"
         )
+    replan_figures(args.runs, settings)
+
+
+def replan_figures(runs: int, settings: SolverSettings) -> None:
+    """A 12-week re-plan after one feedback that regresses one pattern (squat), with S4."""
+    rides = calendar(12)
+    state = ProgressionState.starting(ATHLETE)
+    now = datetime.combine(START, clock(0, 0), ZONE)
+    first = plan(ATHLETE, rides, START, 12, settings=settings)
+    published = carry_over([], first.sessions, owner="bench", now=now)
+    regressed = state.model_copy(deep=True)
+    regressed.patterns[Pattern.squat].level -= 1
+    timings, changed, moved = [], 0, 0
+    for _ in range(runs + 1):
+        began = time.perf_counter()
+        result = plan(
+            ATHLETE,
+            rides,
+            START,
+            12,
+            state=regressed,
+            previous=published,
+            now=now,
+            settings=settings,
+        )
+        timings.append((time.perf_counter() - began) * 1000)
+        merged = carry_over(published, result.sessions, owner="bench", now=now)
+        before = {s.uid: s for s in published}
+        changed = sum(
+            1
+            for s in merged
+            if s.uid not in before or before[s.uid].content_key() != s.content_key()
+        )
+        moved = sum(1 for s in merged if s.uid in before and before[s.uid].start != s.start)
+    timings = timings[1:]  # the first run warms caches
+    print(
+        f"re-plan 12 weeks after one feedback (squat regressed): median {statistics.median(timings):.1f} ms, "
+        f"p95 {p95(timings):.1f} ms; {changed} of {len(published)} sessions changed content, {moved} moved"
+    )
 
 
 if __name__ == "__main__":
