@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from pydantic import BaseModel, ValidationError
@@ -63,7 +64,7 @@ def etag_of(row: AthleteRow) -> str:
     return f'"athlete-{row.id}-v{row.version}"'
 
 
-def feed_url(settings: Settings, token: str) -> str:
+def feed_url(settings: NamedDependency[Settings], token: str) -> str:
     return f"{settings.public_url}/feeds/{token}.ics"
 
 
@@ -82,7 +83,10 @@ class AthleteController(Controller):
 
     @post("/", status_code=HTTP_201_CREATED, raises=AUTH + JSON_BODY)
     async def create(
-        self, data: Athlete, data_scope: CoachData, settings: Settings
+        self,
+        data: Athlete,
+        data_scope: NamedDependency[CoachData],
+        settings: NamedDependency[Settings],
     ) -> Response[AthleteOut]:
         token = new_secret("feed")
         row = AthleteRow(
@@ -105,17 +109,23 @@ class AthleteController(Controller):
         )
 
     @get("/", raises=AUTH)
-    async def list_athletes(self, data_scope: CoachData) -> list[AthleteOut]:
+    async def list_athletes(self, data_scope: NamedDependency[CoachData]) -> list[AthleteOut]:
         return [athlete_out(row) for row in await data_scope.athletes()]
 
     @get("/{athlete_id:uuid}", raises=OWNED)
-    async def read(self, athlete_id: uuid.UUID, data_scope: CoachData) -> Response[AthleteOut]:
+    async def read(
+        self, athlete_id: uuid.UUID, data_scope: NamedDependency[CoachData]
+    ) -> Response[AthleteOut]:
         row = await data_scope.athlete(athlete_id)
         return Response(athlete_out(row), headers={"ETag": etag_of(row)})
 
     @patch("/{athlete_id:uuid}", raises=OWNED + JSON_BODY + [PreconditionFailed])
     async def change(
-        self, athlete_id: uuid.UUID, data: dict[str, Any], request: Request, data_scope: CoachData
+        self,
+        athlete_id: uuid.UUID,
+        data: dict[str, Any],
+        request: Request,
+        data_scope: NamedDependency[CoachData],
     ) -> Response[AthleteOut]:
         row = await data_scope.athlete(athlete_id, lock=True)
         check_if_match(request, etag_of(row))
@@ -143,14 +153,17 @@ class AthleteController(Controller):
         return Response(athlete_out(row), headers={"ETag": etag_of(row)})
 
     @delete("/{athlete_id:uuid}", status_code=HTTP_204_NO_CONTENT, raises=OWNED)
-    async def remove(self, athlete_id: uuid.UUID, data_scope: CoachData) -> None:
+    async def remove(self, athlete_id: uuid.UUID, data_scope: NamedDependency[CoachData]) -> None:
         row = await data_scope.athlete(athlete_id)
         await data_scope.db.delete(row)
         FEED_TARGETS.forget(row.id)
 
     @post("/{athlete_id:uuid}/feed-token", status_code=HTTP_201_CREATED, raises=OWNED)
     async def rotate_feed_token(
-        self, athlete_id: uuid.UUID, data_scope: CoachData, settings: Settings
+        self,
+        athlete_id: uuid.UUID,
+        data_scope: NamedDependency[CoachData],
+        settings: NamedDependency[Settings],
     ) -> FeedUrl:
         row = await data_scope.athlete(athlete_id, lock=True)
         token = new_secret("feed")

@@ -23,7 +23,9 @@ from planner.domain import Athlete, ProgressionState
 DEMO_COACH = "Demo Coach"
 
 
-def _session_maker(settings: Settings) -> tuple[object, async_sessionmaker[AsyncSession]]:
+def _session_maker(
+    settings: Settings,
+) -> tuple[object, async_sessionmaker[AsyncSession]]:
     engine = create_async_engine(settings.database_url)
     return engine, async_sessionmaker(engine, expire_on_commit=False)
 

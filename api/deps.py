@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Request
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,7 +12,7 @@ from api.repository import CoachData, coach_by_key_hash
 from api.security import digest
 
 
-async def provide_coach(request: Request, db_session: AsyncSession) -> Coach:
+async def provide_coach(request: Request, db_session: NamedDependency[AsyncSession]) -> Coach:
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
@@ -22,5 +23,7 @@ async def provide_coach(request: Request, db_session: AsyncSession) -> Coach:
     return coach
 
 
-async def provide_data(db_session: AsyncSession, coach: Coach) -> CoachData:
+async def provide_data(
+    db_session: NamedDependency[AsyncSession], coach: NamedDependency[Coach]
+) -> CoachData:
     return CoachData(db_session, coach)

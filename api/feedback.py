@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.status_codes import HTTP_201_CREATED
 from pydantic import AwareDatetime, BaseModel, Field
@@ -211,8 +212,8 @@ class AdaptController(Controller):
 
     async def _adapt(
         self,
-        data_scope: CoachData,
-        settings: Settings,
+        data_scope: NamedDependency[CoachData],
+        settings: NamedDependency[Settings],
         athlete: AthleteRow,
         new_state: ProgressionState,
         changes: list[Any],
@@ -262,8 +263,8 @@ class AdaptController(Controller):
         athlete_id: uuid.UUID,
         session_id: str,
         data: FeedbackIn,
-        data_scope: CoachData,
-        settings: Settings,
+        data_scope: NamedDependency[CoachData],
+        settings: NamedDependency[Settings],
     ) -> AdaptOut:
         # the athlete row is locked (PostgreSQL) / writes serialized (SQLite) for the whole
         # read-modify-write, so concurrent feedback for one athlete loses nothing
@@ -290,8 +291,12 @@ class AdaptController(Controller):
                 FeedbackRow.athlete_id == athlete.id, FeedbackRow.kind == "session"
             )
         )
+        # days are the athlete's days (the engine's `day`), whatever offset `at` was sent in
+        zone = ZoneInfo(athlete.timezone)
         state, missed = apply_missed_training(
-            state, last_strength.date() if last_strength else None, at.date()
+            state,
+            last_strength.astimezone(zone).date() if last_strength else None,
+            at.astimezone(zone).date(),
         )
         prescribed = {
             p.exercise_id: (p.sets, int((p.reps or str(p.hold_s or 0)).split("-")[-1]))
@@ -313,7 +318,10 @@ class AdaptController(Controller):
             prescribed=prescribed,
         )
         new_state, changes = apply_feedback(
-            state, feedback, person, (first or at).date() if data.completed or first else None
+            state,
+            feedback,
+            person,
+            (first or at).astimezone(zone).date() if data.completed or first else None,
         )
         data_scope.db.add(
             FeedbackRow(
@@ -335,7 +343,11 @@ class AdaptController(Controller):
 
     @post("/pain", status_code=HTTP_201_CREATED, raises=OWNED + JSON_BODY + [Conflict])
     async def checkin(
-        self, athlete_id: uuid.UUID, data: CheckinIn, data_scope: CoachData, settings: Settings
+        self,
+        athlete_id: uuid.UUID,
+        data: CheckinIn,
+        data_scope: NamedDependency[CoachData],
+        settings: Settings,
     ) -> AdaptOut:
         athlete = await data_scope.athlete(athlete_id, lock=True)
         person = athlete_from_row(athlete)
@@ -347,7 +359,9 @@ class AdaptController(Controller):
             flags=data.flags,
             reported_at=at,
         )
-        new_state, changes = apply_checkin(progression_of(athlete, person), report, at)
+        # the engine takes the check-in's day from `at`: give it in the athlete's zone
+        local = at.astimezone(ZoneInfo(athlete.timezone))
+        new_state, changes = apply_checkin(progression_of(athlete, person), report, local)
         data_scope.db.add(
             FeedbackRow(
                 athlete_id=athlete.id,
@@ -362,7 +376,9 @@ class AdaptController(Controller):
         )
 
     @get("/progression", raises=OWNED)
-    async def progression(self, athlete_id: uuid.UUID, data_scope: CoachData) -> ProgressionOut:
+    async def progression(
+        self, athlete_id: uuid.UUID, data_scope: NamedDependency[CoachData]
+    ) -> ProgressionOut:
         athlete = await data_scope.athlete(athlete_id)
         person = athlete_from_row(athlete)
         state = progression_of(athlete, person)
@@ -394,7 +410,11 @@ class AdaptController(Controller):
 
     @post("/clearance", status_code=HTTP_201_CREATED, raises=OWNED + JSON_BODY + [Conflict])
     async def clearance(
-        self, athlete_id: uuid.UUID, data: ClearanceIn, data_scope: CoachData, settings: Settings
+        self,
+        athlete_id: uuid.UUID,
+        data: ClearanceIn,
+        data_scope: NamedDependency[CoachData],
+        settings: Settings,
     ) -> AdaptOut:
         athlete = await data_scope.athlete(athlete_id, lock=True)
         state = progression_of(athlete, athlete_from_row(athlete))
@@ -402,7 +422,7 @@ class AdaptController(Controller):
             raise HTTPException(
                 status_code=409, detail=f"{data.region.value} has no red flag waiting for clearance"
             )
-        new_state = clear(state, data.region, data.note, datetime.now(UTC))
+        new_state = clear(state, data.region, data.note, datetime.now(ZoneInfo(athlete.timezone)))
         return await self._adapt(
             data_scope,
             settings,
@@ -413,7 +433,7 @@ class AdaptController(Controller):
         )
 
     async def _session(
-        self, data_scope: CoachData, athlete: AthleteRow, session_id: str
+        self, data_scope: NamedDependency[CoachData], athlete: AthleteRow, session_id: str
     ) -> SessionRow:
         for row in await data_scope.sessions(athlete):
             if str(row.id) == session_id or row.uid == session_id:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -20,7 +21,7 @@ class FeedController(Controller):
 
     @get("/{filename:str}", media_type="text/calendar", raises=[NotFound], responses=NOT_MODIFIED)
     async def feed(
-        self, filename: str, request: Request, db_engine: AsyncEngine
+        self, filename: str, request: Request, db_engine: NamedDependency[AsyncEngine]
     ) -> Response[bytes]:
         # calendar clients poll this: Core on a pooled connection, no ORM session
         if not filename.endswith(".ics"):

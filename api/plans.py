@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
 from litestar.concurrency import sync_to_thread
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_201_CREATED
@@ -231,8 +232,8 @@ class PlanController(Controller):
         self,
         athlete_id: uuid.UUID,
         request: Request,
-        data_scope: CoachData,
-        settings: Settings,
+        data_scope: NamedDependency[CoachData],
+        settings: NamedDependency[Settings],
         data: PlanRequest | None = None,
     ) -> Response[PlanOut]:
         body = data or PlanRequest()
@@ -259,7 +260,9 @@ class PlanController(Controller):
         return Response(out, status_code=201, headers={"ETag": plan_etag(row)})
 
     @get("/plan", raises=OWNED)
-    async def read_plan(self, athlete_id: uuid.UUID, data_scope: CoachData) -> Response[PlanOut]:
+    async def read_plan(
+        self, athlete_id: uuid.UUID, data_scope: NamedDependency[CoachData]
+    ) -> Response[PlanOut]:
         athlete = await data_scope.athlete(athlete_id)
         row = await data_scope.plan(athlete)
         if row is None:
@@ -271,7 +274,7 @@ class PlanController(Controller):
 
     @get("/plan.ics", media_type="text/calendar", raises=OWNED, responses=NOT_MODIFIED)
     async def read_plan_ics(
-        self, athlete_id: uuid.UUID, request: Request, data_scope: CoachData
+        self, athlete_id: uuid.UUID, request: Request, data_scope: NamedDependency[CoachData]
     ) -> Response[bytes]:
         athlete = await data_scope.athlete(athlete_id)
         return await feed_response(

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, delete, get, post, put
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import Parameter
@@ -131,7 +132,7 @@ class RideController(Controller):
 
     @put("/", raises=OWNED + JSON_BODY)
     async def replace(
-        self, athlete_id: uuid.UUID, data: list[Ride], data_scope: CoachData
+        self, athlete_id: uuid.UUID, data: list[Ride], data_scope: NamedDependency[CoachData]
     ) -> list[RideOut]:
         athlete = await data_scope.athlete(athlete_id, lock=True)
         for index, item in enumerate(data):
@@ -151,7 +152,9 @@ class RideController(Controller):
         return [ride_out(row, zone) for row in sorted(rows, key=lambda r: r.start)]
 
     @post("/", status_code=HTTP_201_CREATED, raises=OWNED + JSON_BODY + [Conflict])
-    async def add(self, athlete_id: uuid.UUID, data: Ride, data_scope: CoachData) -> RideOut:
+    async def add(
+        self, athlete_id: uuid.UUID, data: Ride, data_scope: NamedDependency[CoachData]
+    ) -> RideOut:
         athlete = await data_scope.athlete(athlete_id, lock=True)
         check_date("start", data.start)
         zone = ZoneInfo(athlete.timezone)
@@ -171,7 +174,7 @@ class RideController(Controller):
     async def list_rides(
         self,
         athlete_id: uuid.UUID,
-        data_scope: CoachData,
+        data_scope: NamedDependency[CoachData],
         from_: Annotated[str | None, Parameter(query="from", **DATE_FILTER)] = None,
         to: Annotated[str | None, Parameter(query="to", **DATE_FILTER)] = None,
     ) -> list[RideOut]:
@@ -184,7 +187,7 @@ class RideController(Controller):
 
     @delete("/{ride_id:uuid}", status_code=HTTP_204_NO_CONTENT, raises=OWNED)
     async def remove(
-        self, athlete_id: uuid.UUID, ride_id: uuid.UUID, data_scope: CoachData
+        self, athlete_id: uuid.UUID, ride_id: uuid.UUID, data_scope: NamedDependency[CoachData]
     ) -> None:
         athlete = await data_scope.athlete(athlete_id, lock=True)
         await data_scope.db.delete(await data_scope.ride(athlete, ride_id))
@@ -197,7 +200,7 @@ class RideController(Controller):
         operation_class=CalendarUpload,
     )
     async def import_ics(
-        self, athlete_id: uuid.UUID, request: Request, data_scope: CoachData
+        self, athlete_id: uuid.UUID, request: Request, data_scope: NamedDependency[CoachData]
     ) -> ImportCounts:
         athlete = await data_scope.athlete(athlete_id, lock=True)
         body = await request.body()

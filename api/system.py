@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +18,7 @@ class SystemController(Controller):
     tags = ["system"]
 
     @get("/health")
-    async def health(self, db_session: AsyncSession) -> Response[dict[str, str]]:
+    async def health(self, db_session: NamedDependency[AsyncSession]) -> Response[dict[str, str]]:
         try:
             await db_session.execute(text("SELECT 1"))
         except Exception:  # noqa: BLE001 - any database failure means "not healthy"
@@ -31,5 +32,5 @@ class ExerciseController(Controller):
     tags = ["exercises"]
 
     @get("/api/v1/exercises", raises=[NotAuthorizedException])
-    async def exercises(self, coach: Coach) -> list[dict[str, Any]]:
+    async def exercises(self, coach: NamedDependency[Coach]) -> list[dict[str, Any]]:
         return [e.model_dump(mode="json") for e in load_library().exercises]
