@@ -7,7 +7,6 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -18,7 +17,7 @@ NOT_FOUND = "athlete not found"
 
 
 class CoachData:
-    def __init__(self, db: AsyncSession, coach: NamedDependency[Coach]) -> None:
+    def __init__(self, db: AsyncSession, coach: Coach) -> None:
         self.db = db
         self.coach = coach
 
