@@ -55,3 +55,19 @@ def encode_plan(rule: Rule, prob: Problem, sessions: list[Session]) -> Encoded:
         if value:
             terms[p.term] = terms.get(p.term, 0) + p.weight * int(value)
     return Encoded(True, terms)
+
+
+def checked_terms(rule: Rule, prob: Problem, sessions: list[Session]) -> dict[str, int]:
+    """The rule's `check`: its penalty terms, summed per term name."""
+    terms: dict[str, int] = {}
+    for violation in rule.check(prob, sessions):
+        assert violation.rule == rule.name
+        terms[violation.term] = terms.get(violation.term, 0) + violation.penalty
+    return terms
+
+
+def encoded_terms(rule: Rule, prob: Problem, sessions: list[Session]) -> dict[str, int]:
+    """The rule's encoding: its penalty terms in the optimum with `sessions` pinned."""
+    result = encode_plan(rule, prob, sessions)
+    assert result.feasible
+    return result.terms

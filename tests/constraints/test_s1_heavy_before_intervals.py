@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from factories import MONDAY, at, lifter, problem, ride, strength
-from harness import encode_plan
+from harness import checked_terms, encoded_terms
 
 from constraints import S1HeavyBeforeIntervals
 
@@ -15,18 +15,11 @@ SATURDAY = MONDAY + timedelta(days=5)
 
 
 def checked(prob, plan) -> dict[str, int]:
-    """check's terms and penalties, summed per term name."""
-    terms: dict[str, int] = {}
-    for v in RULE.check(prob, plan):
-        assert v.rule == "S1"
-        terms[v.term] = terms.get(v.term, 0) + v.penalty
-    return terms
+    return checked_terms(RULE, prob, plan)
 
 
 def encoded(prob, plan) -> dict[str, int]:
-    result = encode_plan(RULE, prob, plan)
-    assert result.feasible
-    return result.terms
+    return encoded_terms(RULE, prob, plan)
 
 
 def intervals_on(*days, kind="intervals"):

@@ -4,7 +4,7 @@ days fewer than 7 // 2 = 3 days apart cost 5 per pair in both faces."""
 from datetime import timedelta
 
 from factories import MONDAY, at, athlete, mobility, problem, strength
-from harness import encode_plan
+from harness import checked_terms, encoded_terms
 
 from constraints import S3Spread
 
@@ -13,18 +13,11 @@ DAY = [MONDAY + timedelta(days=i) for i in range(14)]  # DAY[0] Monday of week 1
 
 
 def checked(prob, plan) -> dict[str, int]:
-    """check's terms and penalties, summed per term name."""
-    terms: dict[str, int] = {}
-    for v in RULE.check(prob, plan):
-        assert v.rule == "S3"
-        terms[v.term] = terms.get(v.term, 0) + v.penalty
-    return terms
+    return checked_terms(RULE, prob, plan)
 
 
 def encoded(prob, plan) -> dict[str, int]:
-    result = encode_plan(RULE, prob, plan)
-    assert result.feasible
-    return result.terms
+    return encoded_terms(RULE, prob, plan)
 
 
 def on_days(prob, *indices):

@@ -4,7 +4,7 @@ costs 100 when it starts within 72 h of now and 30 otherwise, in both faces."""
 from datetime import UTC, date, timedelta
 
 from factories import MONDAY, at, lifter, problem, strength
-from harness import encode_plan
+from harness import checked_terms, encoded_terms
 
 from constraints import S4Stability
 
@@ -16,18 +16,11 @@ SPRING_MONDAY = date(2027, 3, 22)
 
 
 def checked(prob, plan) -> dict[str, int]:
-    """check's terms and penalties, summed per term name."""
-    terms: dict[str, int] = {}
-    for v in RULE.check(prob, plan):
-        assert v.rule == "S4"
-        terms[v.term] = terms.get(v.term, 0) + v.penalty
-    return terms
+    return checked_terms(RULE, prob, plan)
 
 
 def encoded(prob, plan) -> dict[str, int]:
-    result = encode_plan(RULE, prob, plan)
-    assert result.feasible
-    return result.terms
+    return encoded_terms(RULE, prob, plan)
 
 
 def published(*starts, heavy=False, start=MONDAY):

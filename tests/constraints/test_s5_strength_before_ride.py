@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from factories import MONDAY, at, mobility, problem, ride, strength
-from harness import encode_plan
+from harness import checked_terms, encoded_terms
 
 from constraints import S5StrengthBeforeRide
 
@@ -13,18 +13,11 @@ WEDNESDAY = MONDAY + timedelta(days=2)
 
 
 def checked(prob, plan) -> dict[str, int]:
-    """check's terms and penalties, summed per term name."""
-    terms: dict[str, int] = {}
-    for v in RULE.check(prob, plan):
-        assert v.rule == "S5"
-        terms[v.term] = terms.get(v.term, 0) + v.penalty
-    return terms
+    return checked_terms(RULE, prob, plan)
 
 
 def encoded(prob, plan) -> dict[str, int]:
-    result = encode_plan(RULE, prob, plan)
-    assert result.feasible
-    return result.terms
+    return encoded_terms(RULE, prob, plan)
 
 
 def test_strength_in_the_afternoon_after_a_morning_ride_costs_10_in_both_faces():

@@ -4,7 +4,7 @@ carries at most about half the usual volume (ratio above 0.67 costs 50 in both f
 from datetime import timedelta
 
 from factories import MONDAY, at, athlete, mobility, problem, strength
-from harness import encode_plan
+from harness import checked_terms, encoded_terms
 
 from constraints import T3Deload
 from planner.domain import Session
@@ -15,18 +15,11 @@ DELOAD_MONDAY = MONDAY + timedelta(days=21)
 
 
 def checked(prob, plan) -> dict[str, int]:
-    """check's terms and penalties, summed per term name."""
-    terms: dict[str, int] = {}
-    for v in RULE.check(prob, plan):
-        assert v.rule == "T3"
-        terms[v.term] = terms.get(v.term, 0) + v.penalty
-    return terms
+    return checked_terms(RULE, prob, plan)
 
 
 def encoded(prob, plan) -> dict[str, int]:
-    result = encode_plan(RULE, prob, plan)
-    assert result.feasible
-    return result.terms
+    return encoded_terms(RULE, prob, plan)
 
 
 def base_run():

@@ -4,7 +4,7 @@
 from datetime import timedelta
 
 from factories import MONDAY, at, problem, ride, strength
-from harness import encode_plan
+from harness import checked_terms, encoded_terms
 
 from constraints import T4Taper
 from planner.domain import Session
@@ -14,18 +14,11 @@ RACE_DAY = MONDAY + timedelta(days=19)  # Saturday of week 3
 
 
 def checked(prob, plan) -> dict[str, int]:
-    """check's terms and penalties, summed per term name."""
-    terms: dict[str, int] = {}
-    for v in RULE.check(prob, plan):
-        assert v.rule == "T4"
-        terms[v.term] = terms.get(v.term, 0) + v.penalty
-    return terms
+    return checked_terms(RULE, prob, plan)
 
 
 def encoded(prob, plan) -> dict[str, int]:
-    result = encode_plan(RULE, prob, plan)
-    assert result.feasible
-    return result.terms
+    return encoded_terms(RULE, prob, plan)
 
 
 def a_race(priority="A"):
