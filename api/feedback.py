@@ -298,10 +298,6 @@ class AdaptController(Controller):
             last_strength.astimezone(zone).date() if last_strength else None,
             at.astimezone(zone).date(),
         )
-        prescribed = {
-            p.exercise_id: (p.sets, int((p.reps or str(p.hold_s or 0)).split("-")[-1]))
-            for p in session.prescriptions
-        }
         feedback = SessionFeedback(
             session_uid=session.uid,
             at=at,
@@ -315,7 +311,8 @@ class AdaptController(Controller):
             patterns=sorted(
                 {p.pattern for p in session.prescriptions if p.pattern != Pattern.mobility}
             ),
-            prescribed=prescribed,
+            # no `prescribed`: the engine judges "top of the range" against the library's full
+            # dose, so a deload or taper session (fewer sets, bottom of the range) holds
         )
         new_state, changes = apply_feedback(
             state,

@@ -508,12 +508,18 @@ def _progress(
     day: date,
     first_logged: date | None,
     library: Library,
+    athlete: Athlete,
 ) -> list[LevelChange]:
     logged: dict[Pattern, list[tuple[ExerciseLog, Exercise, tuple[int, int]]]] = defaultdict(list)
     for log in feedback.exercises:
         exercise = library.by_id.get(log.exercise_id)
         if exercise is not None:
             logged[exercise.pattern].append((log, exercise, _target(exercise, feedback.prescribed)))
+    prescribed_levels: dict[Pattern, list[int]] = defaultdict(list)
+    for exercise_id in feedback.prescribed:
+        exercise = library.by_id.get(exercise_id)
+        if exercise is not None:
+            prescribed_levels[exercise.pattern].append(exercise.level)
 
     changes: list[LevelChange] = []
     for pattern in STRENGTH_PATTERNS:
@@ -525,8 +531,20 @@ def _progress(
             zones.get(region, Zone.green) == Zone.green and not state.region(region).needs_clearance
             for region in regions
         )
-        pattern_state.green_streak = pattern_state.green_streak + 1 if green else 0
         entries = logged.get(pattern, [])
+        # A session that held a lighter stand-in for the athlete's rung (a light session, or a
+        # region's 7-day heavy block: kickstand RDL for the Romanian deadlift) says nothing about
+        # the rung: green, it neither counts toward the step (nor the deadlift gate's sessions
+        # "at the Romanian deadlift") nor breaks the count; its load is not the rung's load.
+        rung = library.rung(pattern, pattern_state.level, athlete)
+        if rung is not None:
+            done = [exercise.level for _, exercise, _ in entries] or prescribed_levels[pattern]
+            if done and max(done) < rung.level:
+                if not green:
+                    pattern_state.green_streak = pattern_state.green_at_top = 0
+                continue
+            entries = [entry for entry in entries if entry[1].level >= rung.level]
+        pattern_state.green_streak = pattern_state.green_streak + 1 if green else 0
         at_top = bool(entries) and all(
             log.sets >= sets and log.reps is not None and log.reps >= top
             for log, _, (sets, top) in entries
@@ -588,7 +606,7 @@ def apply_feedback(
     for exercise_id in FIRST_EXPOSURE_EXERCISES:
         if exercise_id in done and exercise_id not in new.exposures:
             new.exposures.append(exercise_id)
-    changes += _progress(new, feedback, zones, regressed, day, first_logged, library)
+    changes += _progress(new, feedback, zones, regressed, day, first_logged, library, athlete)
     return new, changes
 
 
