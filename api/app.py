@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from advanced_alchemy.extensions.litestar import (
     AsyncSessionConfig,
     EngineConfig,
@@ -33,6 +35,17 @@ from api.system import ExerciseController, SystemController
 from planner.errors import PlannerInputError
 
 BEARER = "CoachKey"
+
+
+def tune_gc() -> None:
+    """Collect garbage less often, and never re-scan what start-up built.
+
+    A plan request allocates tens of thousands of short-lived objects; with the default
+    thresholds a full collection over the app's whole heap lands in some requests and
+    doubles their time (bench/api_bench.py: POST .../plan p99 about 290 ms before, 170 after).
+    """
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -68,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         request_max_body_size=settings.json_body_limit,
         before_request=require_content_type,
+        on_startup=[tune_gc],
         openapi_config=OpenAPIConfig(
             title="Periodization planner",
             version="1.0.0",

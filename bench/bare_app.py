@@ -2,6 +2,8 @@
 
 from litestar import Litestar, get
 
+from api.app import tune_gc
+
 BODY = b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"
 
 
@@ -10,4 +12,5 @@ async def bare() -> bytes:
     return BODY
 
 
-app = Litestar([bare])
+# the same server settings as the real app, garbage collector tuning included
+app = Litestar([bare], on_startup=[tune_gc])
