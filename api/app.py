@@ -82,6 +82,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_max_body_size=settings.json_body_limit,
         before_request=require_content_type,
         on_startup=[tune_gc],
+        # close the pool's connections when the app stops (tests start and stop many apps)
+        on_shutdown=[db.get_engine().dispose],
         openapi_config=OpenAPIConfig(
             title="Periodization planner",
             version="1.0.0",

@@ -6,11 +6,8 @@ future with the S4 stability preference, and answers what changed in the plan an
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections import Counter, defaultdict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -175,21 +172,6 @@ def describe_plan_changes(before: list[Session], after: list[Session], why: str)
     if added:
         lines.append(f"{added} session{'s' if added > 1 else ''} added")
     return lines or ["no change to the planned sessions"]
-
-
-_WRITERS: defaultdict[uuid.UUID, asyncio.Lock] = defaultdict(asyncio.Lock)
-
-
-@asynccontextmanager
-async def serialized(athlete_id: uuid.UUID) -> AsyncIterator[None]:
-    """One progression write per athlete at a time in this process, committed inside.
-
-    PostgreSQL also locks the athlete row (SELECT ... FOR UPDATE) for writers in other
-    processes; SQLite has no row locks, and its deferred transactions would let two writers
-    read the same state, so in-process serialization is what keeps feedback from being lost.
-    """
-    async with _WRITERS[athlete_id]:
-        yield
 
 
 def _reported(pain: list[PainIn], flags: list[PainFlag]) -> str:

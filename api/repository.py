@@ -2,18 +2,46 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
+from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
 from litestar.exceptions import NotFoundException
-from sqlalchemy import delete, select
+from sqlalchemy import delete, event, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.db import AthleteRow, Coach, PlanRow, RideRow, SessionRow
 
 NOT_FOUND = "athlete not found"
+
+
+_WRITERS: defaultdict[uuid.UUID, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+
+async def _serialize_sqlite_writer(db: AsyncSession, athlete_id: uuid.UUID) -> None:
+    """Hold the athlete's in-process write lock until this session's transaction ends.
+
+    pysqlite reads outside a transaction and begins one at the first write, so a writer that
+    got the lock reads what the previous writer committed. One API process per SQLite file,
+    as `make serve` runs it; PostgreSQL deployments rely on the row lock instead.
+    """
+    held: set[uuid.UUID] = db.info.setdefault("athlete_locks", set())
+    if athlete_id in held:
+        return
+    lock = _WRITERS[athlete_id]
+    await lock.acquire()
+    held.add(athlete_id)
+
+    def release(_session: object, transaction: object) -> None:
+        if getattr(transaction, "parent", None) is None and athlete_id in held:
+            held.discard(athlete_id)
+            lock.release()
+            event.remove(db.sync_session, "after_transaction_end", release)
+
+    event.listen(db.sync_session, "after_transaction_end", release)
 
 
 class CoachData:
@@ -35,7 +63,11 @@ class CoachData:
             AthleteRow.id == athlete_id, AthleteRow.coach_id == self.coach.id
         )
         if lock:
+            # PostgreSQL: the row lock holds other writers until this transaction ends.
+            # SQLite has no row locks: writers of one athlete queue here instead
             query = query.with_for_update()
+            if self.db.bind.dialect.name == "sqlite":
+                await _serialize_sqlite_writer(self.db, athlete_id)
         row = await self.db.scalar(query)
         if row is None:
             raise NotFoundException(NOT_FOUND)

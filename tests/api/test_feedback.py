@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import threading
+import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
+import httpx
+import pytest
+import uvicorn
 from conftest import auth
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 from support import create_athlete, feed_path, next_monday, weekly_rides
 
+from api.app import create_app
 from api.db import FeedbackRow
 from planner.library import load_library
 
@@ -156,42 +164,69 @@ async def test_bad_feedback_is_refused_with_the_field_named_and_nothing_stored(c
     assert after == before
 
 
+@pytest.fixture
+def live_url(settings) -> Iterator[str]:
+    """The app behind a real uvicorn server: the in-process test client handles one request at
+    a time, and a concurrency test needs requests that truly overlap."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
 async def test_twenty_parallel_feedbacks_are_all_stored_and_match_the_sequential_result(
-    client, coach_key, settings
+    live_url, coach_key, settings
 ):
+    # amber twice running turns red and regresses the hip's patterns: each feedback reads the
+    # state the one before wrote, so a lost update shows in the progression
     body = {"completed": True, "rpe": 5, "pain": [{"region": "hip", "score": 4, "timing": "after"}]}
     results = []
-    for parallel in (True, False):
-        ctx = await planned(client, coach_key)
-        base, headers = ctx["base"], auth(coach_key)
-        session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")["id"]
-        url = f"{base}/sessions/{session}/feedback"
-        if parallel:
-            answers = await asyncio.gather(
-                *(client.post(url, json=body, headers=headers) for _ in range(20))
+    async with httpx.AsyncClient(base_url=live_url, timeout=120) as client:
+        for parallel in (True, False):
+            ctx = await planned(client, coach_key, starting_levels={"hinge": 4, "squat": 3})
+            base, headers = ctx["base"], auth(coach_key)
+            session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")["id"]
+            url = f"{base}/sessions/{session}/feedback"
+            if parallel:
+                answers = await asyncio.gather(
+                    *(client.post(url, json=body, headers=headers) for _ in range(20))
+                )
+            else:
+                answers = [await client.post(url, json=body, headers=headers) for _ in range(20)]
+            assert [a.status_code for a in answers] == [201] * 20, [a.text for a in answers][:2]
+            engine = create_async_engine(settings.database_url)
+            async with engine.connect() as conn:
+                stored = await conn.scalar(
+                    select(func.count())
+                    .select_from(FeedbackRow)
+                    .where(FeedbackRow.athlete_id == uuid.UUID(ctx["athlete"]["id"]))
+                )
+            await engine.dispose()
+            assert stored == 20
+            progression = (await client.get(f"{base}/progression", headers=headers)).json()
+            results.append(
+                (
+                    {p["pattern"]: p["level"] for p in progression["patterns"]},
+                    {r: s["zone"] for r, s in progression["regions"].items()},
+                    [
+                        (c["pattern"], c["to_level"])
+                        for p in progression["patterns"]
+                        for c in p["history"]
+                    ],
+                )
             )
-        else:
-            answers = [await client.post(url, json=body, headers=headers) for _ in range(20)]
-        assert [a.status_code for a in answers] == [201] * 20
-        engine = create_async_engine(settings.database_url)
-        async with engine.connect() as conn:
-            stored = await conn.scalar(
-                select(func.count())
-                .select_from(FeedbackRow)
-                .where(FeedbackRow.athlete_id == uuid.UUID(ctx["athlete"]["id"]))
-            )
-        await engine.dispose()
-        assert stored == 20
-        progression = (await client.get(f"{base}/progression", headers=headers)).json()
-        results.append(
-            (
-                {p["pattern"]: p["level"] for p in progression["patterns"]},
-                {r: s["zone"] for r, s in progression["regions"].items()},
-                [
-                    (c["pattern"], c["to_level"])
-                    for p in progression["patterns"]
-                    for c in p["history"]
-                ],
-            )
-        )
     assert results[0] == results[1]
+    levels, zones, history = results[1]
+    assert zones["hip"] == "red" and levels["hinge"] == 3 and levels["squat"] == 2, results[1]
