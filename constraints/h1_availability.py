@@ -16,7 +16,6 @@ class H1Availability(SlotRule):
     title = "inside availability"
 
     def breach(self, problem: Problem, slot: Slot) -> str | None:
-        local = slot.start.astimezone(problem.zone)
         if not (exists(slot.start) and exists(slot.end)):
             return f"{slot.start:%a %Y-%m-%d %H:%M} does not exist in {problem.zone.key} (clocks go forward)"
         start, end = utc(slot.start), utc(slot.end)
@@ -24,4 +23,5 @@ class H1Availability(SlotRule):
         for opens, closes in problem.spans(day):
             if utc(opens) <= start and end <= utc(closes):
                 return None
+        local = slot.start.astimezone(problem.zone)
         return f"{local:%a %Y-%m-%d %H:%M} is outside the athlete's availability"

@@ -23,11 +23,15 @@ def _later(moment: datetime, delta: timedelta) -> datetime:
     `moment + delta` on a ZoneInfo datetime moves the wall clock instead: across the night the
     clocks go back, a 45-minute session would last 105 real minutes.
     """
+    if moment.tzinfo is UTC:
+        return moment + delta
     return (moment.astimezone(UTC) + delta).astimezone(moment.tzinfo)
 
 
 def _before_or_at(earlier: datetime, later: datetime) -> bool:
     """Compared as instants: two datetimes sharing a ZoneInfo compare by wall clock, fold ignored."""
+    if earlier.tzinfo is UTC and later.tzinfo is UTC:
+        return earlier <= later
     return earlier.astimezone(UTC) <= later.astimezone(UTC)
 
 

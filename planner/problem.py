@@ -106,14 +106,14 @@ class Problem:
         return moment
 
     def spans(self, day: date) -> list[tuple[datetime, datetime]]:
-        """The day's availability windows as aware (opens, closes) pairs (H1)."""
+        """The day's availability windows as (opens, closes) instants in UTC (H1)."""
         cached = self._spans.get(day)
         if cached is None:
             cached = []
             for window in self.athlete.availability.windows_on(day):
                 opens, closes = self.at(day, window.start), self.at(day, window.end)
                 if opens is not None and closes is not None:
-                    cached.append((opens, closes))
+                    cached.append((opens.astimezone(UTC), closes.astimezone(UTC)))
             self._spans[day] = cached
         return cached
 
