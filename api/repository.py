@@ -108,11 +108,6 @@ async def coach_by_key_hash(db: AsyncSession, key_hash: str) -> Coach | None:
     return await db.scalar(select(Coach).where(Coach.key_hash == key_hash))
 
 
-async def athlete_by_feed_hash(db: AsyncSession, token_hash: str) -> AthleteRow | None:
-    """The feed is reached by its secret token alone: that token is the credential."""
-    return await db.scalar(select(AthleteRow).where(AthleteRow.feed_token_hash == token_hash))
-
-
 async def sessions_of(db: AsyncSession, athlete_id: uuid.UUID) -> list[SessionRow]:
     query = select(SessionRow).where(SessionRow.athlete_id == athlete_id).order_by(SessionRow.start)
     return list((await db.scalars(query)).all())
@@ -120,19 +115,6 @@ async def sessions_of(db: AsyncSession, athlete_id: uuid.UUID) -> list[SessionRo
 
 async def plan_of(db: AsyncSession, athlete_id: uuid.UUID) -> PlanRow | None:
     return await db.scalar(select(PlanRow).where(PlanRow.athlete_id == athlete_id))
-
-
-async def feed_target(
-    db: AsyncSession, token_hash: str
-) -> tuple[AthleteRow, PlanRow | None] | None:
-    """The athlete behind a feed token and their plan, in one round trip (the feed's hot path)."""
-    query = (
-        select(AthleteRow, PlanRow)
-        .join(PlanRow, PlanRow.athlete_id == AthleteRow.id, isouter=True)
-        .where(AthleteRow.feed_token_hash == token_hash)
-    )
-    row = (await db.execute(query)).first()
-    return None if row is None else (row[0], row[1])
 
 
 async def feed_target_fast(engine: AsyncEngine, token_hash: str) -> tuple[Any, Any] | None:

@@ -30,10 +30,9 @@ from api.errors import (
 )
 from api.repository import CoachData
 from planner.calendar_in import CalendarError, read_calendar
-from planner.convert_rides import rides_overlap
 from planner.domain import Ride
 from planner.errors import PlannerInputError
-from planner.problem import check_rides_do_not_overlap
+from planner.problem import check_rides_do_not_overlap, rides_overlap
 
 IMPORT_BACK = timedelta(days=30)
 IMPORT_AHEAD = timedelta(weeks=53)
@@ -160,7 +159,7 @@ class RideController(Controller):
         zone = ZoneInfo(athlete.timezone)
         for row in await data_scope.rides(athlete, data.start - timedelta(days=1), data.end):
             existing = ride_from_row(row, zone)
-            if existing.start < data.end and data.start < existing.end:
+            if rides_overlap(data, [existing]) is not None:
                 raise HTTPException(
                     status_code=409,
                     detail=f"the ride overlaps {existing.label()!r} at {existing.start.isoformat()} (id {row.id})",

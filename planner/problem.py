@@ -142,11 +142,6 @@ class Problem:
         hi = bisect.bisect_left(self._ride_starts, latest.astimezone(UTC))
         return self.rides[lo:hi]
 
-    def rides_near(self, moment: datetime, hours: float) -> list[Ride]:
-        """Rides starting within `hours` (plus a day of slack for long rides) of a moment."""
-        span = timedelta(hours=hours) + timedelta(days=1)
-        return self.rides_between(moment - span, moment + span)
-
     def is_long(self, ride: Ride) -> bool:
         return ride.is_long(self.settings)
 
@@ -172,3 +167,15 @@ def check_rides_do_not_overlap(rides: list[Ride]) -> None:
                 f"{after.start.isoformat()}",
                 field="rides",
             )
+
+
+def rides_overlap(ride: Ride, others: list[Ride]) -> Ride | None:
+    """The first ride of `others` that overlaps `ride` in time, if any."""
+    for other in others:
+        # instants: wall clocks sharing a ZoneInfo compare wrongly when DST ends
+        if (
+            other.start.timestamp() < ride.end.timestamp()
+            and ride.start.timestamp() < other.end.timestamp()
+        ):
+            return other
+    return None

@@ -17,7 +17,6 @@ from ortools.sat.python import cp_model
 from pydantic import Field
 
 from constraints import all_rules, hard_rules
-from constraints.t1_strength_per_week import heavy_wanted
 from planner.candidates import CandidateFactory, thin
 from planner.content import ContentBuilder
 from planner.domain import (
@@ -303,7 +302,6 @@ def week_reports(problem: Problem, sessions: list[Session], rules: list[Rule]) -
                     if target.rule == rule.name:
                         target.met = False
                         target.reason = v.message
-    _ = heavy_wanted  # T1's heavy term is a preference, reported through the penalties
     return reports
 
 
