@@ -218,7 +218,7 @@ def thin(ctx: ModelContext, keep_per_group: int = 4) -> None:
             or (cand.kind, cand.start, cand.heavy) in published
         ):
             continue
-        profile = tuple(rule.cost(problem, cand) is not None for rule in prices)
+        profile = tuple(ctx.costs(rule, cand) for rule in prices)
         groups[(cand.day, cand.kind, cand.heavy, cand.after_ride is not None, profile)].append(cand)
     for cands in groups.values():
         if len(cands) <= keep_per_group:

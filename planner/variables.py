@@ -80,6 +80,7 @@ class ModelContext:
     enforce: dict[str, cp_model.IntVar] = field(default_factory=dict)
     penalties: list[Penalty] = field(default_factory=list)
     hinted: set[int] = field(default_factory=set)
+    _costs: dict[tuple[str, int], bool] = field(default_factory=dict)
     _live: dict[str, list[Candidate]] = field(default_factory=dict)
     _live_count: int = -1
 
@@ -115,6 +116,15 @@ class ModelContext:
     def add_hard(self, rule: str, constraint: cp_model.Constraint) -> None:
         if self.explain:
             constraint.only_enforce_if(self.literal(rule))
+
+    def costs(self, rule: SlotPreference, cand: Candidate) -> bool:
+        """Whether a per-session preference prices this candidate (asked twice: thinning, encoding)."""
+        key = (rule.name, cand.index)
+        found = self._costs.get(key)
+        if found is None:
+            found = rule.cost(self.problem, cand) is not None
+            self._costs[key] = found
+        return found
 
     def hint(self, cand: Candidate) -> None:
         """Suggest this candidate to the solver (S4: what was published)."""
@@ -229,7 +239,7 @@ class SlotPreference(Rule):
 
     def encode(self, ctx: ModelContext) -> None:
         for cand in ctx.live():
-            if self.cost(ctx.problem, cand) is not None:
+            if ctx.costs(self, cand):
                 ctx.penalize(self.term_name(ctx.problem, cand), self.weight, ctx.x[cand.index])
 
     def check(self, problem: Problem, sessions: list[Session]) -> list[Violation]:
