@@ -68,12 +68,12 @@ def feed_url(settings: NamedDependency[Settings], token: str) -> str:
     return f"{settings.public_url}/feeds/{token}.ics"
 
 
-def check_if_match(request: Request, current: str) -> None:
+def check_if_match(request: Request, current: str, what: str = "athlete") -> None:
     wanted = request.headers.get("if-match")
     if wanted is not None and wanted.strip() not in ("*", current):
         raise HTTPException(
             status_code=412,
-            detail=f"stale If-Match: the athlete changed since you read it (current ETag {current})",
+            detail=f"stale If-Match: the {what} changed since you read it (current ETag {current})",
         )
 
 

@@ -242,7 +242,7 @@ class PlanController(Controller):
         athlete = await data_scope.athlete(athlete_id, lock=True)
         current = await data_scope.plan(athlete)
         if current is not None:
-            check_if_match(request, plan_etag(current))
+            check_if_match(request, plan_etag(current), what="plan")
         rides = await data_scope.rides(athlete)
         try:
             row, sessions = await replan(

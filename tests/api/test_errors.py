@@ -159,6 +159,28 @@ async def test_posting_a_ride_that_overlaps_one_stored_gets_409_naming_it(
     assert await snapshot(client, coach_key, athlete["id"]) == before
 
 
+async def test_replan_with_a_stale_if_match_gets_412_and_keeps_the_published_plan(
+    client, coach_key, athlete
+):
+    plan_url = f"{athlete['base']}/plan"
+    etag = (await client.get(plan_url, headers=auth(coach_key))).headers["etag"]
+    before = await snapshot(client, coach_key, athlete["id"])
+    stale = await client.post(
+        plan_url,
+        json={"weeks": 1, "start": next_monday().isoformat()},
+        headers={**auth(coach_key), "If-Match": '"plan-stale"'},
+    )
+    assert_error(stale, 412, "stale If-Match", etag)
+    assert await snapshot(client, coach_key, athlete["id"]) == before
+    fresh = await client.post(
+        plan_url,
+        json={"weeks": 1, "start": next_monday().isoformat()},
+        headers={**auth(coach_key), "If-Match": etag},
+    )
+    assert fresh.status_code == 201, fresh.text
+    assert fresh.headers["etag"] != etag
+
+
 async def test_patch_with_a_stale_if_match_gets_412_and_the_current_etag_works(
     client, coach_key, athlete
 ):
