@@ -140,6 +140,8 @@ def describe_plan_changes(before: list[Session], after: list[Session], why: str)
     new = {s.uid: s for s in after}
     swaps: Counter[tuple[str, str]] = Counter()
     dropped: Counter[str] = Counter()
+    returned: Counter[str] = Counter()
+    notes_changed = 0
     moved = 0
     for uid, now in new.items():
         was = old.get(uid)
@@ -155,6 +157,11 @@ def describe_plan_changes(before: list[Session], after: list[Session], why: str)
                 dropped[name] += 1
             elif replacement != name:
                 swaps[(name, replacement)] += 1
+        for pattern, name in after_by_pattern.items():
+            if pattern not in before_by_pattern:
+                returned[name] += 1
+        if was.notes != now.notes:
+            notes_changed += 1
     lines = [
         f"{a} replaced by {b} in {n} session{'s' if n > 1 else ''}" + (f": {why}" if why else "")
         for (a, b), n in sorted(swaps.items())
@@ -163,6 +170,12 @@ def describe_plan_changes(before: list[Session], after: list[Session], why: str)
         f"{name} removed from {n} session{'s' if n > 1 else ''}" + (f": {why}" if why else "")
         for name, n in sorted(dropped.items())
     ]
+    lines += [
+        f"{name} added to {n} session{'s' if n > 1 else ''}" + (f": {why}" if why else "")
+        for name, n in sorted(returned.items())
+    ]
+    if notes_changed and not lines:
+        lines.append(f"advice in {notes_changed} session{'s' if notes_changed > 1 else ''} updated")
     if moved:
         lines.append(f"{moved} session{'s' if moved > 1 else ''} moved in time")
     removed = len(set(old) - set(new))
@@ -227,6 +240,17 @@ class AdaptController(Controller):
                 set(old) - {s.uid for s in after}
             )
         advice = [CLINICIAN.format(regions=", ".join(flagged))] if flagged else []
+        today = datetime.now(zone).date()
+        for region, status in sorted(new_state.regions.items()):
+            if (
+                status.no_heavy_until
+                and status.no_heavy_until > today
+                and not status.needs_clearance
+            ):
+                advice.append(
+                    f"{region.value.replace('_', ' ')} in red: no heavy work loading it until "
+                    f"{status.no_heavy_until.isoformat()}"
+                )
         return AdaptOut(
             progression_changes=_changes_out(changes),
             plan_changes=plan_changes,
@@ -261,7 +285,8 @@ class AdaptController(Controller):
                 f"unknown exercise_id: {', '.join(unknown)}",
                 [{"key": "exercises", "message": f"unknown exercise_id {u!r}"} for u in unknown],
             )
-        at = data.at or datetime.now(UTC)
+        # feedback is about the session: dated by its end unless the athlete says otherwise
+        at = data.at or session.end
         first = await data_scope.db.scalar(
             select(func.min(FeedbackRow.at)).where(
                 FeedbackRow.athlete_id == athlete.id, FeedbackRow.kind == "session"

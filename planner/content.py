@@ -21,12 +21,12 @@ from planner.library import Exercise, Library, load_library
 from planner.phases import LIGHT_ONLY
 from planner.problem import Problem
 
-DELOAD_NOTE = "Deload week (T3): about half the usual volume, same technique focus."
-TAPER_NOTE = "Taper (T4): fewer sets, keep the load; you should finish fresh."
+DELOAD_NOTE = "Deload week: about half the usual volume, same technique focus."
+TAPER_NOTE = "Taper before your race: fewer sets, keep the load; you should finish fresh."
 RACE_NOTE = "Race week: light session only, nothing to failure."
 CLEARANCE_NOTE = (
     "{regions}: red flag reported. Loading of this area is stopped until the coach clears it. "
-    "Please see a clinician (doctor or physiotherapist). This plan is coaching, not medical advice."
+    "Please see a clinician (doctor or physiotherapist)."
 )
 
 
@@ -158,7 +158,14 @@ class ContentBuilder:
         key = ("mobility",)
         cached = self._cache.get(key)
         if cached is None:
-            stretches = self.library.mobility(self.problem.athlete)
+            flagged = self._flagged()
+            # mobility stays during a red flag, but not a position that bears on the flagged
+            # area (kneeling on a swollen knee, say): such stretches list it under `regions`
+            stretches = [
+                e
+                for e in self.library.mobility(self.problem.athlete)
+                if not set(e.regions) & flagged
+            ]
             # 4 to 5 stretches of 2 x 30 s or more: 10 to 20 minutes
             picks = tuple(prescribe(e, reduce=False, load_kg=None) for e in stretches[:5])
             notes = (self.clearance_note(),) if self._flagged() else ()
