@@ -13,6 +13,8 @@ from planner.variables import Candidate, ModelContext, SlotPreference
 
 GRID_STEP = timedelta(minutes=60)
 MAX_GRID = 5  # at most this many grid steps across a window (plus its ends and ride anchors)
+# mobility is short and has its own after-ride starts: a coarser grid loses nothing T2 wants
+MAX_MOBILITY_GRID = 2
 # explain mode only: times a day outside availability, so H1 can be named as the obstacle
 PROBE_TIMES = (time(7, 0), time(12, 0), time(18, 0))
 
@@ -109,13 +111,17 @@ class CandidateFactory:
 
     @staticmethod
     def _starts(
-        opens: datetime, closes: datetime, length: timedelta, anchors: list[datetime]
+        opens: datetime,
+        closes: datetime,
+        length: timedelta,
+        anchors: list[datetime],
+        max_grid: int = MAX_GRID,
     ) -> list[datetime]:
         last = _later(closes, -length)
         if not _before_or_at(opens, last):
             return []
         span = last.timestamp() - opens.timestamp()
-        step = max(GRID_STEP.total_seconds(), span / MAX_GRID)
+        step = max(GRID_STEP.total_seconds(), span / max_grid)
         step = GRID_STEP.total_seconds() * -(-step // GRID_STEP.total_seconds())  # whole steps
         starts = [opens]
         moment = _later(opens, timedelta(seconds=step))
@@ -168,7 +174,9 @@ class CandidateFactory:
                 for moment in self._starts(opens, closes, strength_len, anchors):
                     self._add(SessionKind.strength, moment, False)
                     self._add(SessionKind.strength, moment, True)
-                for moment in self._starts(opens, closes, mobility_len, []):
+                for moment in self._starts(
+                    opens, closes, mobility_len, [], max_grid=MAX_MOBILITY_GRID
+                ):
                     self._add(SessionKind.mobility, moment, False)
             # T2: mobility right after a ride, where a window allows
             for ride in problem.rides_on(day):
