@@ -9,7 +9,6 @@ stood in the way (CP-SAT assumptions on the rules' enforcement literals).
 from __future__ import annotations
 
 import time as clock
-import uuid
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
@@ -33,9 +32,8 @@ from planner.domain import (
 )
 from planner.errors import PlannerFailure
 from planner.problem import Problem
+from planner.stability import new_uid
 from planner.variables import Candidate, ModelContext, Rule, SlotRule, Violation
-
-UID_NAMESPACE = uuid.UUID("6f0b3c1e-5d4a-4e0b-9a51-2f1d7c9e8b40")
 
 RULE_TITLES = {
     rule.name: rule.title for rule in all_rules(Athlete(name="x", timezone="UTC").settings)
@@ -115,11 +113,6 @@ def _solver(settings: SolverSettings, *, explain: bool = False) -> cp_model.CpSo
     solver.parameters.cp_model_presolve = settings.presolve
     solver.parameters.symmetry_level = 0
     return solver
-
-
-def session_uid(athlete: Athlete, session: Session) -> str:
-    local = session.start.isoformat()
-    return f"{uuid.uuid5(UID_NAMESPACE, f'{athlete.name}|{session.kind.value}|{local}')}@planner"
 
 
 def plan(
@@ -216,7 +209,7 @@ def _to_session(problem: Problem, cand: Candidate) -> Session:
     previous = problem.published.get((cand.kind, cand.start.astimezone(UTC), cand.heavy))
     if previous is not None and (cand.fixed or (problem.now and previous.start < problem.now)):
         return previous
-    session.uid = session_uid(problem.athlete, session)
+    session.uid = new_uid(problem.athlete.name, session)
     return session
 
 
