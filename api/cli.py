@@ -21,6 +21,13 @@ from planner.cli import add_plan_command, run
 from planner.domain import Athlete, ProgressionState
 
 DEMO_COACH = "Demo Coach"
+# the demo amateur's week: (weekday offset, hour, minute, minutes, kind, title)
+DEMO_WEEK = (
+    (1, 18, 0, 75, "intervals", "Turbo intervals"),
+    (3, 18, 30, 90, "endurance", "Club ride"),
+    (5, 8, 0, 240, "long", "Saturday long ride"),
+    (6, 10, 0, 60, "recovery", "Coffee spin"),
+)
 
 
 def _session_maker(
@@ -43,42 +50,18 @@ def demo_rides(athlete_id: object, zone: ZoneInfo, monday: date) -> list[RideRow
     """A realistic 12-week amateur calendar: intervals, club ride, long Saturday, Sunday spin."""
     rows = []
     for week in range(13):
-        d = monday + timedelta(days=7 * week)
-
-        def at(offset: int, hour: int, minute: int = 0, base: date = d) -> datetime:
-            return datetime.combine(base + timedelta(days=offset), time(hour, minute), zone)
-
-        long_min = 150 if week % 4 == 3 else 240
-        rows += [
-            RideRow(
-                athlete_id=athlete_id,
-                start=at(1, 18),
-                duration_min=75,
-                kind="intervals",
-                title="Turbo intervals",
-            ),
-            RideRow(
-                athlete_id=athlete_id,
-                start=at(3, 18, 30),
-                duration_min=90,
-                kind="endurance",
-                title="Club ride",
-            ),
-            RideRow(
-                athlete_id=athlete_id,
-                start=at(5, 8),
-                duration_min=long_min,
-                kind="long",
-                title="Saturday long ride",
-            ),
-            RideRow(
-                athlete_id=athlete_id,
-                start=at(6, 10),
-                duration_min=60,
-                kind="recovery",
-                title="Coffee spin",
-            ),
-        ]
+        monday_of_week = monday + timedelta(days=7 * week)
+        for offset, hour, minute, minutes, kind, title in DEMO_WEEK:
+            if kind == "long" and week % 4 == 3:
+                minutes = 150  # a shorter long ride in the deload week
+            start = datetime.combine(
+                monday_of_week + timedelta(days=offset), time(hour, minute), zone
+            )
+            rows.append(
+                RideRow(
+                    athlete_id=athlete_id, start=start, duration_min=minutes, kind=kind, title=title
+                )
+            )
     return rows
 
 
