@@ -48,6 +48,20 @@ CLINICIAN = (
     "Red flag on {regions}: strength loading there is stopped until a coach clears it. "
     "Refer the athlete to a clinician (doctor or physiotherapist). Coaching guidance, not medical advice."
 )
+CLINICIAN_OTHER = (
+    "Red flag on {regions}: the planner cannot tell which exercises load pain outside the "
+    "knee, low back, hamstring and hip, so all strength work is stopped until a coach clears "
+    "it. Refer the athlete to a clinician (doctor or physiotherapist). Coaching guidance, not "
+    "medical advice."
+)
+
+
+def clinician_advice(state: ProgressionState) -> list[str]:
+    flagged = sorted(r.value for r in state.flagged_regions())
+    if not flagged:
+        return []
+    text = CLINICIAN_OTHER if state.suspends_all_strength() else CLINICIAN
+    return [text.format(regions=", ".join(flagged))]
 
 
 class PainIn(BaseModel):
@@ -108,6 +122,8 @@ class PatternOut(BaseModel):
     exercise: str | None
     dosage: str | None
     load_kg: float | None
+    # True while a red flag stops this pattern (or its current exercise): not in the plan now
+    suspended: bool = False
     history: list[ChangeOut]
 
 
@@ -239,7 +255,7 @@ class AdaptController(Controller):
             changed = sum(1 for s in after if old.get(s.uid) != s.content_key()) + len(
                 set(old) - {s.uid for s in after}
             )
-        advice = [CLINICIAN.format(regions=", ".join(flagged))] if flagged else []
+        advice = clinician_advice(new_state)
         today = datetime.now(zone).date()
         for region, status in sorted(new_state.regions.items()):
             if (
@@ -388,12 +404,15 @@ class AdaptController(Controller):
         state = progression_of(athlete, person)
         library = load_library()
         patterns = []
+        blocked = state.blocked_patterns()
         for pattern, pattern_state in state.patterns.items():
             exercise = library.rung(pattern, pattern_state.level, person)
             patterns.append(
                 PatternOut(
                     pattern=pattern.value,
                     level=pattern_state.level,
+                    suspended=pattern in blocked
+                    or bool(exercise and set(exercise.regions) & state.flagged_regions()),
                     exercise_id=exercise.id if exercise else None,
                     exercise=exercise.name if exercise else None,
                     dosage=(

@@ -96,7 +96,7 @@ async def replan(
     zone = ZoneInfo(person.timezone)
     now = datetime.now(UTC)
     start = start or now.astimezone(zone).date()
-    existing = await sessions_of(db, athlete.id)
+    existing = await sessions_of(db, athlete)
     published = [session_from_row(r, zone) for r in existing]
     state = progression_of(athlete, person)
     # what already happened stays; what lies ahead of `now` is the solver's to rearrange
@@ -133,7 +133,7 @@ async def replan(
         apply_session(row, session, now)
         rows.append(row)
     rows.extend(by_uid[s.uid] for s in kept_history if s.uid in by_uid)
-    plan_row = await plan_of(db, athlete.id)
+    plan_row = await plan_of(db, athlete)
     report = result.model_dump(mode="json", include={"week_reports", "solver", "warnings"})
     if plan_row is None:
         plan_row = PlanRow(

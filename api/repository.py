@@ -95,26 +95,25 @@ class CoachData:
         await self.db.execute(delete(RideRow).where(RideRow.athlete_id == athlete.id))
 
     async def plan(self, athlete: AthleteRow) -> PlanRow | None:
-        return await self.db.scalar(select(PlanRow).where(PlanRow.athlete_id == athlete.id))
+        return await plan_of(self.db, athlete)
 
     async def sessions(self, athlete: AthleteRow) -> list[SessionRow]:
-        query = (
-            select(SessionRow).where(SessionRow.athlete_id == athlete.id).order_by(SessionRow.start)
-        )
-        return list((await self.db.scalars(query)).all())
+        return await sessions_of(self.db, athlete)
 
 
 async def coach_by_key_hash(db: AsyncSession, key_hash: str) -> Coach | None:
     return await db.scalar(select(Coach).where(Coach.key_hash == key_hash))
 
 
-async def sessions_of(db: AsyncSession, athlete_id: uuid.UUID) -> list[SessionRow]:
-    query = select(SessionRow).where(SessionRow.athlete_id == athlete_id).order_by(SessionRow.start)
+# The re-plan reads through these. They take the athlete's row, not an id: a row is only had
+# through a coach's scope (CoachData.athlete) or the CLI's own seeding, so tenancy holds by type.
+async def sessions_of(db: AsyncSession, athlete: AthleteRow) -> list[SessionRow]:
+    query = select(SessionRow).where(SessionRow.athlete_id == athlete.id).order_by(SessionRow.start)
     return list((await db.scalars(query)).all())
 
 
-async def plan_of(db: AsyncSession, athlete_id: uuid.UUID) -> PlanRow | None:
-    return await db.scalar(select(PlanRow).where(PlanRow.athlete_id == athlete_id))
+async def plan_of(db: AsyncSession, athlete: AthleteRow) -> PlanRow | None:
+    return await db.scalar(select(PlanRow).where(PlanRow.athlete_id == athlete.id))
 
 
 async def feed_target_fast(engine: AsyncEngine, token_hash: str) -> tuple[Any, Any] | None:

@@ -1,7 +1,9 @@
 """H10: a region in red (7 days) or with a red flag gets no exercise that loads it.
 
 Red: no heavy exercise loading the region until its `no_heavy_until` day.
-Red flag: no strength exercise loading the region at all until a coach clears it.
+Red flag: no strength exercise loading the region at all until a coach clears it, and no
+exercise of a pattern mapped to the region (domain.md, "Regions to patterns"). A red flag in
+`other` maps to no pattern the planner knows, so it stops all strength work.
 """
 
 from __future__ import annotations
@@ -26,8 +28,16 @@ class H10PainRegions(SlotRule):
         if not state.regions:
             return None
         flagged = state.flagged_regions()
+        blocked = state.blocked_patterns()
         no_heavy = state.no_heavy_regions(problem.day_of(slot))
         for item in slot.prescriptions:
+            if item.pattern in blocked and state.suspends_all_strength():
+                return (
+                    f"{item.name} is strength work while a red flag outside the mapped regions "
+                    "(other) awaits clearance"
+                )
+            if item.pattern in blocked:
+                return f"{item.name} trains {item.pattern.value}, a pattern of a red-flagged region"
             loads = set(item.regions)
             if loads & flagged:
                 names = ", ".join(sorted(r.value for r in loads & flagged))

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date
 
 from planner.domain import (
-    REGION_PATTERNS,
     STRENGTH_PATTERNS,
     Pattern,
     Phase,
@@ -27,6 +26,11 @@ RACE_NOTE = "Race week: light session only, nothing to failure."
 CLEARANCE_NOTE = (
     "{regions}: red flag reported. Loading of this area is stopped until the coach clears it. "
     "Please see a clinician (doctor or physiotherapist)."
+)
+# `other`: pain outside the knee, low back, hamstring and hip, so no pattern is known to load it
+OTHER_CLEARANCE_NOTE = (
+    "{regions}: red flag reported. All strength work is stopped until the coach clears it; "
+    "mobility stays. Please see a clinician (doctor or physiotherapist)."
 )
 
 
@@ -81,10 +85,7 @@ class ContentBuilder:
         return self.problem.state.flagged_regions()
 
     def _blocked_patterns(self) -> set[Pattern]:
-        blocked: set[Pattern] = set()
-        for region in self._flagged():
-            blocked.update(REGION_PATTERNS[region])
-        return blocked
+        return self.problem.state.blocked_patterns()
 
     def strength(
         self, day: date, heavy: bool
@@ -174,5 +175,9 @@ class ContentBuilder:
         return cached
 
     def clearance_note(self) -> str:
-        names = ", ".join(sorted(r.value.replace("_", " ") for r in self._flagged()))
-        return CLEARANCE_NOTE.format(regions=names.capitalize())
+        flagged = self._flagged()
+        names = [r.value.replace("_", " ") for r in sorted(flagged - {Region.other})]
+        if Region.other in flagged:
+            names.append("pain elsewhere")
+            return OTHER_CLEARANCE_NOTE.format(regions=", ".join(names).capitalize())
+        return CLEARANCE_NOTE.format(regions=", ".join(names).capitalize())

@@ -466,6 +466,17 @@ class ProgressionState(Model):
     def flagged_regions(self) -> set[Region]:
         return {r for r, s in self.regions.items() if s.needs_clearance}
 
+    def suspends_all_strength(self) -> bool:
+        """A red flag in `other` (a place no pattern is mapped to) stops every strength pattern:
+        the planner cannot tell what loads it, so it takes the safe side until a coach clears it."""
+        return Region.other in self.flagged_regions()
+
+    def blocked_patterns(self) -> set[Pattern]:
+        """Patterns that get no strength work while a red flag awaits clearance (H10)."""
+        if self.suspends_all_strength():
+            return set(STRENGTH_PATTERNS)
+        return {p for region in self.flagged_regions() for p in REGION_PATTERNS[region]}
+
     def no_heavy_regions(self, day: date) -> set[Region]:
         """Regions that may not carry heavy work on this day (red for 7 days, or flagged)."""
         blocked = self.flagged_regions()

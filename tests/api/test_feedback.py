@@ -84,6 +84,36 @@ async def test_red_flag_removes_loading_of_the_region_from_plan_and_feed_until_c
     assert "clinician" not in feed.replace("\r\n ", "")
 
 
+async def test_flag_with_no_region_stops_all_strength_work_until_cleared(client, coach_key):
+    ctx = await planned(client, coach_key)
+    base, headers = ctx["base"], auth(coach_key)
+    session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
+    answer = await client.post(
+        f"{base}/sessions/{session['id']}/feedback",
+        json={"completed": True, "rpe": 5, "flags": ["night_pain"]},
+        headers=headers,
+    )
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["needs_clearance"] == ["other"]
+    assert "all strength work is stopped" in answer.json()["advice"][0]
+    plan = (await client.get(f"{base}/plan", headers=headers)).json()
+    assert [s for s in plan["sessions"] if s["kind"] == "strength"] == []
+    assert [s for s in plan["sessions"] if s["kind"] == "mobility"], "mobility stays"
+    feed = (await client.get(feed_path(ctx["athlete"]["feed_url"]))).text.replace("\r\n ", "")
+    assert "All strength work is stopped" in feed and "clinician" in feed
+    progression = (await client.get(f"{base}/progression", headers=headers)).json()
+    assert all(p["suspended"] for p in progression["patterns"])
+
+    cleared = await client.post(
+        f"{base}/clearance", json={"region": "other", "note": "GP: no concern"}, headers=headers
+    )
+    assert cleared.status_code == 201, cleared.text
+    plan = (await client.get(f"{base}/plan", headers=headers)).json()
+    assert [s for s in plan["sessions"] if s["kind"] == "strength"]
+    progression = (await client.get(f"{base}/progression", headers=headers)).json()
+    assert not any(p["suspended"] for p in progression["patterns"])
+
+
 async def test_red_knee_pain_after_a_session_regresses_knee_patterns_and_says_why(
     client, coach_key
 ):

@@ -7,6 +7,7 @@ from factories import MONDAY, at, lifter, mobility, problem, strength
 from harness import encode_plan
 
 from constraints import H10PainRegions
+from planner.content import ContentBuilder
 from planner.domain import ProgressionState, Region, RegionStatus, Zone
 
 RULE = H10PainRegions()
@@ -98,3 +99,22 @@ def test_session_the_planner_builds_for_a_red_flagged_hamstring_keeps_h10_in_bot
 def test_mobility_with_a_red_flagged_hamstring_keeps_h10_in_both_faces():
     prob = red_flag(Region.hamstring)
     assert faces(prob, [mobility(prob, at(FRIDAY, 9))]) == ([], True)
+
+
+def test_light_session_under_a_red_flag_in_other_breaks_h10_in_both_faces():
+    # `other` maps to no pattern: the planner cannot tell what loads it, so all strength stops
+    session = built_clear(FRIDAY)
+    assert not {Region.other} & {r for p in session.prescriptions for r in p.regions}
+    found = RULE.check(red_flag(Region.other), [session])
+    assert [v.rule for v in found] == ["H10"]
+    assert "(other)" in found[0].message
+    assert not encode_plan(RULE, red_flag(Region.other), [session]).feasible
+
+
+def test_planner_builds_no_strength_session_under_a_red_flag_in_other_but_keeps_mobility():
+    prob = red_flag(Region.other)
+    assert ContentBuilder(prob).strength(FRIDAY, heavy=False) is None
+    assert ContentBuilder(prob).strength(FRIDAY, heavy=True) is None
+    session = mobility(prob, at(FRIDAY, 9))
+    assert session.prescriptions and "All strength work is stopped" in session.notes[0]
+    assert faces(prob, [session]) == ([], True)

@@ -7,6 +7,7 @@ import pytest
 from factories import at, athlete, lifter
 
 from planner.domain import (
+    STRENGTH_PATTERNS,
     PainFlag,
     PainReport,
     PainTiming,
@@ -193,6 +194,9 @@ def test_session_flags_with_no_region_reported_flag_other():
     assert state.region(Region.other).reason == (
         "other night pain after the session of 2027-03-02 (red flag)"
     )
+    # no pattern is mapped to `other`: every strength pattern stops until a coach clears it
+    assert state.suspends_all_strength()
+    assert state.blocked_patterns() == set(STRENGTH_PATTERNS)
 
 
 def test_amber_in_the_same_region_two_sessions_running_regresses_as_red():
