@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from api.convert import athlete_from_row, progression_of, session_from_row
 from api.db import AthleteRow, FeedbackRow, SessionRow
 from api.errors import JSON_BODY, OWNED, Conflict, invalid
-from api.plans import replan
+from api.plans import replan, withdraw_after_failure
 from api.repository import CoachData
 from api.settings import Settings
 from planner.domain import (
@@ -34,6 +34,7 @@ from planner.domain import (
     Region,
     Session,
 )
+from planner.errors import PlannerFailure, PlannerInputError
 from planner.library import load_library
 from planner.progression import (
     ExerciseLog,
@@ -245,12 +246,23 @@ class AdaptController(Controller):
                 if r.start >= now
             ]
             rides = await data_scope.rides(athlete)
-            _, rows = await replan(
-                data_scope.db, athlete, rides, settings, plan_row.start, plan_row.weeks
-            )
+            failed: list[str] = []
+            try:
+                _, rows = await replan(
+                    data_scope.db, athlete, rides, settings, plan_row.start, plan_row.weeks
+                )
+            except (PlannerFailure, PlannerInputError) as exc:
+                # the report is stored whatever the solver does; the calendar still loses
+                # what the new pain state forbids, and the coach is asked to re-plan
+                rows = await withdraw_after_failure(data_scope.db, athlete, rides, exc)
+                failed = [
+                    f"the plan could not be re-solved ({exc}): sessions stay at their times "
+                    "with the work the pain state forbids taken out, and levels in the plan "
+                    "are not stepped yet; re-plan with POST .../plan"
+                ]
             after = [session_from_row(r, zone) for r in rows if r.start >= now]
             why = "; ".join(c.reason for c in changes) or reported
-            plan_changes = describe_plan_changes(before, after, why)
+            plan_changes = failed + describe_plan_changes(before, after, why)
             old = {s.uid: s.content_key() for s in before}
             changed = sum(1 for s in after if old.get(s.uid) != s.content_key()) + len(
                 set(old) - {s.uid for s in after}

@@ -34,7 +34,8 @@ from api.settings import Settings
 from planner.calendar_out import to_ical
 from planner.domain import Plan, Session
 from planner.errors import PlannerFailure, PlannerInputError
-from planner.problem import MAX_WEEKS
+from planner.problem import MAX_WEEKS, Problem
+from planner.safety import withdraw_loading
 from planner.solve import SolverSettings, plan
 from planner.stability import carry_over
 
@@ -165,6 +166,53 @@ def feed_bytes(
     return to_ical(
         chosen, name=athlete.name, timezone=athlete.timezone, stamp_default=plan_row.created_at
     )
+
+
+async def withdraw_after_failure(
+    db: AsyncSession, athlete: AthleteRow, rides: list[Any], failure: Exception
+) -> list[SessionRow]:
+    """The re-plan after feedback failed: keep the published times, take out what the new pain
+    state forbids (planner.safety), so a red flag never stays in the calendar for want of a
+    solution. The feedback itself is stored by the caller; the coach is told to re-plan."""
+    person = athlete_from_row(athlete)
+    zone = ZoneInfo(person.timezone)
+    now = datetime.now(UTC)
+    plan_row = await plan_of(db, athlete)
+    existing = await sessions_of(db, athlete)
+    if plan_row is None:
+        return existing
+    problem = Problem(
+        athlete=person,
+        rides=[ride_from_row(r, zone) for r in rides],
+        start=plan_row.start,
+        weeks=plan_row.weeks,
+        state=progression_of(athlete, person),
+        now=now,
+    )
+    kept = {
+        s.uid: s
+        for s in withdraw_loading(problem, [session_from_row(r, zone) for r in existing], now)
+    }
+    rows = []
+    for row in existing:
+        session = kept.get(row.uid)
+        if session is None:
+            await db.delete(row)
+            continue
+        if session.sequence != row.sequence:
+            apply_session(row, session, now)
+        rows.append(row)
+    report = dict(plan_row.report or {})
+    report["warnings"] = [
+        *report.get("warnings", []),
+        f"re-plan after feedback failed ({failure}); sessions kept at their times with the "
+        "work the pain state forbids taken out: POST .../plan to re-plan",
+    ]
+    plan_row.report = report
+    plan_row.version += 1
+    await db.flush()
+    FEED_TARGETS.forget(athlete.id)
+    return sorted(rows, key=lambda r: r.start)
 
 
 class FeedCache:

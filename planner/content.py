@@ -14,6 +14,7 @@ from planner.domain import (
     Pattern,
     Phase,
     Prescription,
+    ProgressionState,
     Region,
 )
 from planner.library import Exercise, Library, load_library
@@ -175,9 +176,14 @@ class ContentBuilder:
         return cached
 
     def clearance_note(self) -> str:
-        flagged = self._flagged()
-        names = [r.value.replace("_", " ") for r in sorted(flagged - {Region.other})]
-        if Region.other in flagged:
-            names.append("pain elsewhere")
-            return OTHER_CLEARANCE_NOTE.format(regions=", ".join(names).capitalize())
-        return CLEARANCE_NOTE.format(regions=", ".join(names).capitalize())
+        return clearance_note(self.problem.state)
+
+
+def clearance_note(state: ProgressionState) -> str:
+    """What the calendar says while a red flag awaits a coach's clearance."""
+    flagged = state.flagged_regions()
+    names = [r.value.replace("_", " ") for r in sorted(flagged - {Region.other})]
+    if Region.other in flagged:
+        names.append("pain elsewhere")
+        return OTHER_CLEARANCE_NOTE.format(regions=", ".join(names).capitalize())
+    return CLEARANCE_NOTE.format(regions=", ".join(names).capitalize())

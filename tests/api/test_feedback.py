@@ -20,6 +20,7 @@ from support import create_athlete, feed_path, next_monday, weekly_rides
 
 from api.app import create_app
 from api.db import FeedbackRow
+from planner.errors import PlannerFailure
 from planner.library import load_library
 
 LIBRARY = load_library()
@@ -112,6 +113,42 @@ async def test_flag_with_no_region_stops_all_strength_work_until_cleared(client,
     assert [s for s in plan["sessions"] if s["kind"] == "strength"]
     progression = (await client.get(f"{base}/progression", headers=headers)).json()
     assert not any(p["suspended"] for p in progression["patterns"])
+
+
+async def test_red_flag_is_stored_and_withdrawn_from_the_calendar_when_the_solver_fails(
+    client, coach_key, monkeypatch
+):
+    ctx = await planned(client, coach_key)
+    base, headers = ctx["base"], auth(coach_key)
+    before = {s["uid"]: s for s in ctx["plan"]["sessions"]}
+
+    def no_plan(*args: Any, **kwargs: Any) -> None:
+        raise PlannerFailure("the solver found no plan (UNKNOWN) within 10.0 s")
+
+    monkeypatch.setattr("api.plans.plan", no_plan)
+    flagged = await client.post(
+        f"{base}/pain",
+        json={"region": "low_back", "score": 2, "timing": "next_morning", "flags": ["numbness"]},
+        headers=headers,
+    )
+    assert flagged.status_code == 201, flagged.text
+    answer = flagged.json()
+    assert answer["needs_clearance"] == ["low_back"]
+    assert "could not be re-solved" in answer["plan_changes"][0]
+    assert "POST .../plan" in answer["plan_changes"][0]
+    progression = (await client.get(f"{base}/progression", headers=headers)).json()
+    assert progression["regions"]["low_back"]["needs_clearance"] is True, "the report is kept"
+
+    plan = (await client.get(f"{base}/plan", headers=headers)).json()
+    assert loads(plan, "low_back") == []
+    for session in plan["sessions"]:
+        old = before[session["uid"]]
+        assert session["start"] == old["start"], "no session moves"
+        if session["prescriptions"] != old["prescriptions"]:
+            assert session["sequence"] == old["sequence"] + 1
+    assert any("re-plan after feedback failed" in w for w in plan["warnings"])
+    feed = (await client.get(feed_path(ctx["athlete"]["feed_url"]))).text.replace("\r\n ", "")
+    assert "Glute bridge" not in feed and "clinician" in feed
 
 
 async def test_red_knee_pain_after_a_session_regresses_knee_patterns_and_says_why(

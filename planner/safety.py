@@ -1,0 +1,80 @@
+"""When the solver cannot re-plan, the published plan must still obey the new pain state.
+
+`withdraw_loading` keeps every future session at its time and takes out what H10 now forbids:
+the patterns and exercises of a red-flagged region (all strength for a red flag in `other`)
+and heavy work on a red region's no-heavy days. A strength session left with nothing is
+dropped; one left with no heavy exercise becomes light. Taking work out only makes a plan
+lighter, but it can make a later session the first to hold a Nordic curl or a deadlift (H9),
+so the result goes through every hard rule's solver-free check and a session still in breach
+is dropped too. Levels are not stepped down here: that needs the solver, so the caller tells
+the coach to re-plan.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from planner.content import clearance_note
+from planner.domain import Prescription, Session, SessionKind
+from planner.problem import Problem
+from planner.solve import hard_violations
+
+
+def _allowed(problem: Problem, session: Session, item: Prescription) -> bool:
+    state = problem.state
+    loads = set(item.regions)
+    if loads & state.flagged_regions():
+        return False
+    if session.kind != SessionKind.strength:
+        return True
+    if item.pattern in state.blocked_patterns():
+        return False
+    no_heavy = state.no_heavy_regions(problem.local_day(session.start))
+    return not (item.heavy and loads & no_heavy)
+
+
+def withdraw_loading(problem: Problem, sessions: list[Session], now: datetime) -> list[Session]:
+    """The sessions from `now` on, with what the progression state forbids taken out.
+
+    Sessions before `now` are history and come back untouched. A changed session keeps its UID
+    and its SEQUENCE rises, as after any re-plan.
+    """
+    note = clearance_note(problem.state) if problem.state.flagged_regions() else None
+    kept: list[Session] = []
+    for session in sessions:
+        if session.start < now:
+            kept.append(session)
+            continue
+        items = [p for p in session.prescriptions if _allowed(problem, session, p)]
+        if not items:
+            continue
+        notes = list(session.notes)
+        if note and note not in notes:
+            notes.append(note)
+        heavy = session.heavy and any(p.heavy for p in items)
+        if items == session.prescriptions and notes == session.notes and heavy == session.heavy:
+            kept.append(session)
+            continue
+        kept.append(
+            session.model_copy(
+                update={
+                    "prescriptions": items,
+                    "notes": notes,
+                    "heavy": heavy,
+                    "sequence": session.sequence + 1,
+                    "changed_at": now,
+                }
+            )
+        )
+    while True:
+        breaches = {
+            v.when
+            for v in hard_violations(problem, kept)
+            if isinstance(v.when, datetime) and v.when >= now
+        }
+        if not breaches:
+            return kept
+        fewer = [s for s in kept if s.start not in breaches]
+        if len(fewer) == len(kept):  # a breach named no session's start: keep no future at all
+            return [s for s in kept if s.start < now]
+        kept = fewer
