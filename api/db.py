@@ -112,6 +112,8 @@ class FeedbackRow(UUIDAuditBase):
         ForeignKey("athlete.id", ondelete="CASCADE"), index=True
     )
     session_uid: Mapped[str | None] = mapped_column(String(120), nullable=True)
-    kind: Mapped[str] = mapped_column(String(20))  # "session" or "checkin"
+    # "session" (a completed strength session: strength logged), "mobility" (a completed
+    # mobility session), "skipped" (not done) or "checkin" (a pain score on its own)
+    kind: Mapped[str] = mapped_column(String(20))
     at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), index=True)
     body: Mapped[dict[str, Any]] = mapped_column(JsonB)

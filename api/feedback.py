@@ -17,7 +17,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.status_codes import HTTP_201_CREATED
 from pydantic import AwareDatetime, BaseModel, Field
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from api.convert import athlete_from_row, progression_of, session_from_row
 from api.db import AthleteRow, FeedbackRow, SessionRow
@@ -33,6 +33,7 @@ from planner.domain import (
     ProgressionState,
     Region,
     Session,
+    SessionKind,
 )
 from planner.errors import PlannerFailure, PlannerInputError
 from planner.library import load_library
@@ -43,6 +44,7 @@ from planner.progression import (
     apply_feedback,
     apply_missed_training,
     clear,
+    full_dose,
 )
 
 CLINICIAN = (
@@ -218,6 +220,10 @@ def _reported(pain: list[PainIn], flags: list[PainFlag]) -> str:
     return "; ".join(parts)
 
 
+# feedback rows about a session (one per session); "checkin" rows stand on their own
+SESSION_KINDS = ("session", "mobility", "skipped")
+
+
 class AdaptController(Controller):
     path = "/api/v1/athletes/{athlete_id:uuid}"
     tags = ["feedback"]
@@ -304,8 +310,9 @@ class AdaptController(Controller):
         # read-modify-write, so concurrent feedback for one athlete loses nothing
         athlete = await data_scope.athlete(athlete_id, lock=True)
         person = athlete_from_row(athlete)
+        zone = ZoneInfo(athlete.timezone)
         session_row = await self._session(data_scope, athlete, session_id)
-        session = session_from_row(session_row, ZoneInfo(athlete.timezone))
+        session = session_from_row(session_row, zone)
         library = load_library()
         unknown = [e.exercise_id for e in data.exercises if e.exercise_id not in library.by_id]
         if unknown:
@@ -315,24 +322,36 @@ class AdaptController(Controller):
             )
         # feedback is about the session: dated by its end unless the athlete says otherwise
         at = data.at or session.end
-        first = await data_scope.db.scalar(
-            select(func.min(FeedbackRow.at)).where(
-                FeedbackRow.athlete_id == athlete.id, FeedbackRow.kind == "session"
+        if at < session.start:
+            raise invalid(
+                f"at {at.isoformat()} is before the session starts ({session.start.isoformat()})",
+                [{"key": "at", "message": "feedback cannot come before its session starts"}],
+            )
+        logged = await data_scope.db.scalar(
+            select(FeedbackRow.at).where(
+                FeedbackRow.athlete_id == athlete.id,
+                FeedbackRow.session_uid == session.uid,
+                FeedbackRow.kind.in_(SESSION_KINDS),
             )
         )
+        if logged is not None:
+            # counted twice, one session would count double toward 2-for-2 and the deadlift gate
+            raise HTTPException(
+                status_code=409,
+                detail=(
+                    f"session {session_id} already has feedback (logged for "
+                    f"{logged.astimezone(zone).isoformat()}); report later pain with "
+                    "POST /api/v1/athletes/{id}/pain"
+                ),
+            )
         state = progression_of(athlete, person)
-        last_strength = await data_scope.db.scalar(
-            select(func.max(FeedbackRow.at)).where(
-                FeedbackRow.athlete_id == athlete.id, FeedbackRow.kind == "session"
-            )
-        )
-        # days are the athlete's days (the engine's `day`), whatever offset `at` was sent in
-        zone = ZoneInfo(athlete.timezone)
+        first, last_strength = await data_scope.strength_logged(athlete)
         state, missed = apply_missed_training(
             state,
             last_strength.astimezone(zone).date() if last_strength else None,
             at.astimezone(zone).date(),
         )
+        strength = session.kind == SessionKind.strength
         feedback = SessionFeedback(
             session_uid=session.uid,
             at=at,
@@ -346,20 +365,31 @@ class AdaptController(Controller):
             patterns=sorted(
                 {p.pattern for p in session.prescriptions if p.pattern != Pattern.mobility}
             ),
-            # no `prescribed`: the engine judges "top of the range" against the library's full
-            # dose, so a deload or taper session (fewer sets, bottom of the range) holds
+            # what the session held, judged against the library's full dose: "top of the range"
+            # is the full range, so a deload or taper session (fewer sets, bottom of the range)
+            # holds; a session that held a lighter stand-in does not count at the athlete's rung
+            prescribed={
+                p.exercise_id: full_dose(library.by_id[p.exercise_id])
+                for p in session.prescriptions
+                if p.pattern != Pattern.mobility and p.exercise_id in library.by_id
+            },
         )
+        # the deadlift gate's weeks of logged training start at the first completed strength
+        # session (this one, when it is the first)
+        if first is None and data.completed and strength:
+            first = at
         new_state, changes = apply_feedback(
             state,
             feedback,
             person,
-            (first or at).astimezone(zone).date() if data.completed or first else None,
+            first.astimezone(zone).date() if first else None,
         )
+        kind = "skipped" if not data.completed else "session" if strength else "mobility"
         data_scope.db.add(
             FeedbackRow(
                 athlete_id=athlete.id,
                 session_uid=session.uid,
-                kind="session",
+                kind=kind,
                 at=at,
                 body=data.model_dump(mode="json"),
             )

@@ -35,6 +35,7 @@ from planner.calendar_out import to_ical
 from planner.domain import Plan, Session
 from planner.errors import PlannerFailure, PlannerInputError
 from planner.problem import MAX_WEEKS, Problem
+from planner.progression import apply_missed_training
 from planner.safety import withdraw_loading
 from planner.solve import SolverSettings, plan
 from planner.stability import carry_over
@@ -168,6 +169,21 @@ def feed_bytes(
     )
 
 
+async def drop_for_missed_training(data_scope: CoachData, athlete: AthleteRow) -> None:
+    """Missed training is judged whenever a plan is made, not only at the next feedback: after
+    2 weeks with no strength logged the new plan starts each pattern one level lower."""
+    _, last = await data_scope.strength_logged(athlete)
+    if last is None:
+        return
+    zone = ZoneInfo(athlete.timezone)
+    person = athlete_from_row(athlete)
+    state, missed = apply_missed_training(
+        progression_of(athlete, person), last.astimezone(zone).date(), datetime.now(zone).date()
+    )
+    if missed:
+        athlete.progression = state.model_dump(mode="json")
+
+
 async def withdraw_after_failure(
     db: AsyncSession, athlete: AthleteRow, rides: list[Any], failure: Exception
 ) -> list[SessionRow]:
@@ -291,6 +307,7 @@ class PlanController(Controller):
         current = await data_scope.plan(athlete)
         if current is not None:
             check_if_match(request, plan_etag(current), what="plan")
+        await drop_for_missed_training(data_scope, athlete)
         rides = await data_scope.rides(athlete)
         try:
             row, sessions = await replan(

@@ -10,10 +10,10 @@ from datetime import datetime
 from typing import Any
 
 from litestar.exceptions import NotFoundException
-from sqlalchemy import delete, event, select
+from sqlalchemy import delete, event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from api.db import AthleteRow, Coach, PlanRow, RideRow, SessionRow
+from api.db import AthleteRow, Coach, FeedbackRow, PlanRow, RideRow, SessionRow
 
 NOT_FOUND = "athlete not found"
 
@@ -93,6 +93,17 @@ class CoachData:
 
     async def clear_rides(self, athlete: AthleteRow) -> None:
         await self.db.execute(delete(RideRow).where(RideRow.athlete_id == athlete.id))
+
+    async def strength_logged(self, athlete: AthleteRow) -> tuple[datetime | None, datetime | None]:
+        """The first and latest completed strength session logged (deadlift gate, missed training)."""
+        first, last = (
+            await self.db.execute(
+                select(func.min(FeedbackRow.at), func.max(FeedbackRow.at)).where(
+                    FeedbackRow.athlete_id == athlete.id, FeedbackRow.kind == "session"
+                )
+            )
+        ).one()
+        return first, last
 
     async def plan(self, athlete: AthleteRow) -> PlanRow | None:
         return await plan_of(self.db, athlete)

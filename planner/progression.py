@@ -396,11 +396,14 @@ def _apply_pain(
 # --- progression --------------------------------------------------------------------------
 
 
-def _target(exercise: Exercise, prescribed: dict[str, tuple[int, int]]) -> tuple[int, int]:
-    if exercise.id in prescribed:
-        return prescribed[exercise.id]
+def full_dose(exercise: Exercise) -> tuple[int, int]:
+    """(sets, top of the rep range) of an ordinary week; for holds the second is seconds."""
     top = int(exercise.reps.split("-")[-1]) if exercise.reps else (exercise.hold_s or 0)
     return exercise.sets, top
+
+
+def _target(exercise: Exercise, prescribed: dict[str, tuple[int, int]]) -> tuple[int, int]:
+    return prescribed.get(exercise.id) or full_dose(exercise)
 
 
 def _deadlift_gate(

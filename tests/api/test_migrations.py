@@ -113,3 +113,74 @@ async def test_schema_comparison_reports_a_missing_column_and_a_changed_type(fre
     assert any(item[0] == "add_column" and item[3].name == "nickname" for item in flat), found
     assert any(item[0] == "modify_type" and item[3] == "name" for item in flat), found
     assert not any(item[0] == "modify_type" and item[3] != "name" for item in flat), found
+
+
+async def test_0003_sorts_earlier_session_feedback_into_strength_mobility_and_skipped(fresh_url):
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from api.db import AthleteRow, Coach, FeedbackRow, SessionRow
+
+    await asyncio.to_thread(upgrade, Settings(database_url=fresh_url), "0002")
+    moment = datetime(2027, 3, 2, 18, tzinfo=UTC)
+    engine = create_async_engine(fresh_url)
+    try:
+        async with async_sessionmaker(engine)() as db, db.begin():
+            coach = Coach(name="c", key_hash=uuid.uuid4().hex)
+            db.add(coach)
+            await db.flush()
+            athlete = AthleteRow(
+                coach_id=coach.id,
+                name="a",
+                timezone="UTC",
+                profile={},
+                progression={},
+                feed_token_hash=uuid.uuid4().hex,
+            )
+            db.add(athlete)
+            await db.flush()
+            for uid, kind in (("s@planner", "strength"), ("m@planner", "mobility")):
+                db.add(
+                    SessionRow(
+                        athlete_id=athlete.id,
+                        uid=uid,
+                        kind=kind,
+                        start=moment,
+                        end=moment,
+                        body={},
+                        changed_at=moment,
+                    )
+                )
+            rows = {
+                "strength done": ("s@planner", "session", True),
+                "mobility done": ("m@planner", "session", True),
+                "skipped": ("s@planner", "session", False),
+                "session gone": ("gone@planner", "session", True),
+                "check-in": (None, "checkin", True),
+            }
+            for label, (uid, kind, completed) in rows.items():
+                db.add(
+                    FeedbackRow(
+                        athlete_id=athlete.id,
+                        session_uid=uid,
+                        kind=kind,
+                        at=moment,
+                        body={"completed": completed, "label": label},
+                    )
+                )
+        await migrate(fresh_url)
+        async with async_sessionmaker(engine)() as db:
+            found = {
+                row.body["label"]: row.kind for row in (await db.scalars(select(FeedbackRow))).all()
+            }
+    finally:
+        await engine.dispose()
+    assert found == {
+        "strength done": "session",
+        "mobility done": "mobility",
+        "skipped": "skipped",
+        "session gone": "session",
+        "check-in": "checkin",
+    }
