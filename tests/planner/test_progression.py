@@ -608,6 +608,33 @@ def test_deadlift_gate_counts_green_sessions_at_rdl_through_the_engine():
     assert state.level(Pattern.hinge) == 8
 
 
+def test_unlogged_sessions_count_at_rdl_only_when_they_held_the_rdl():
+    # completed with no per-exercise log = done as prescribed (the API passes what the session
+    # held): a heavy session with the Romanian deadlift counts toward the gate's green sessions,
+    # a light one with the kickstand stand-in neither counts nor breaks the count
+    state = state_of(LIFTER, hinge={"level": 7, "load_kg": 60.0})
+
+    def held(day, exercise_id):
+        return SessionFeedback(
+            session_uid=f"s-{day}",
+            at=at(day, 18),
+            completed=True,
+            patterns=[Pattern.hinge],
+            prescribed={exercise_id: (3, 8)},
+        )
+
+    days = [DAY + timedelta(days=2 * i) for i in range(4)]
+    held_ids = [
+        "romanian_deadlift",
+        "kickstand_rdl_light",
+        "kickstand_rdl_light",
+        "romanian_deadlift",
+    ]
+    for day, exercise_id in zip(days, held_ids, strict=True):
+        state, _ = apply_feedback(state, held(day, exercise_id), LIFTER, SIX_WEEKS_AGO)
+    assert state.patterns[Pattern.hinge].green_streak == 2
+
+
 # --- missed training ------------------------------------------------------------------------
 
 
