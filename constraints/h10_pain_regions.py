@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from planner.domain import SessionKind
+from planner.domain import Region, SessionKind
 from planner.problem import Problem, Slot
 from planner.variables import SlotRule
 
@@ -27,11 +27,11 @@ class H10PainRegions(SlotRule):
         state = problem.state
         if not state.regions:
             return None
-        flagged = state.flagged_regions()
-        blocked = state.blocked_patterns()
+        flagged = problem.flagged_regions
+        blocked = problem.blocked_patterns
         no_heavy = state.no_heavy_regions(problem.day_of(slot))
         for item in slot.prescriptions:
-            if item.pattern in blocked and state.suspends_all_strength():
+            if item.pattern in blocked and Region.other in flagged:
                 return (
                     f"{item.name} is strength work while a red flag outside the mapped regions "
                     "(other) awaits clearance"

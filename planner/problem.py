@@ -5,15 +5,18 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from planner.domain import (
     Athlete,
+    Pattern,
     Phase,
     Prescription,
     Priority,
     ProgressionState,
+    Region,
     Ride,
     RuleSettings,
     Session,
@@ -129,6 +132,16 @@ class Problem:
 
     def in_taper(self, day: date) -> bool:
         return in_taper(day, self.a_races)
+
+    # --- pain state (H10): fixed for one solve, asked once per candidate ---
+
+    @cached_property
+    def flagged_regions(self) -> frozenset[Region]:
+        return frozenset(self.state.flagged_regions())
+
+    @cached_property
+    def blocked_patterns(self) -> frozenset[Pattern]:
+        return frozenset(self.state.blocked_patterns())
 
     # --- rides ---
 
