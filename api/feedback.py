@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ from litestar.status_codes import HTTP_201_CREATED
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import select
 
+from api import clock
 from api.convert import athlete_from_row, progression_of, session_from_row
 from api.db import AthleteRow, FeedbackRow, SessionRow
 from api.errors import JSON_BODY, OWNED, Conflict, invalid
@@ -245,7 +246,7 @@ class AdaptController(Controller):
         plan_changes: list[str] = []
         changed = 0
         if plan_row is not None:
-            now = datetime.now(UTC)
+            now = clock.now()
             before = [
                 session_from_row(r, zone)
                 for r in await data_scope.sessions(athlete)
@@ -274,7 +275,7 @@ class AdaptController(Controller):
                 set(old) - {s.uid for s in after}
             )
         advice = clinician_advice(new_state)
-        today = datetime.now(zone).date()
+        today = clock.now().astimezone(zone).date()
         for region, status in sorted(new_state.regions.items()):
             if (
                 status.no_heavy_until
@@ -413,7 +414,7 @@ class AdaptController(Controller):
     ) -> AdaptOut:
         athlete = await data_scope.athlete(athlete_id, lock=True)
         person = athlete_from_row(athlete)
-        at = data.at or datetime.now(UTC)
+        at = data.at or clock.now()
         report = PainReport(
             region=data.region,
             score=data.score,
@@ -487,7 +488,9 @@ class AdaptController(Controller):
             raise HTTPException(
                 status_code=409, detail=f"{data.region.value} has no red flag waiting for clearance"
             )
-        new_state = clear(state, data.region, data.note, datetime.now(ZoneInfo(athlete.timezone)))
+        new_state = clear(
+            state, data.region, data.note, clock.now().astimezone(ZoneInfo(athlete.timezone))
+        )
         return await self._adapt(
             data_scope,
             settings,

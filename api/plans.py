@@ -19,6 +19,7 @@ from litestar.status_codes import HTTP_201_CREATED
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api import clock
 from api.athletes import check_if_match
 from api.convert import (
     apply_session,
@@ -96,7 +97,7 @@ async def replan(
     """Solve, then write the new sessions over the published ones keeping UIDs and SEQUENCE."""
     person = athlete_from_row(athlete)
     zone = ZoneInfo(person.timezone)
-    now = datetime.now(UTC)
+    now = clock.now()
     start = start or now.astimezone(zone).date()
     existing = await sessions_of(db, athlete)
     published = [session_from_row(r, zone) for r in existing]
@@ -178,7 +179,9 @@ async def drop_for_missed_training(data_scope: CoachData, athlete: AthleteRow) -
     zone = ZoneInfo(athlete.timezone)
     person = athlete_from_row(athlete)
     state, missed = apply_missed_training(
-        progression_of(athlete, person), last.astimezone(zone).date(), datetime.now(zone).date()
+        progression_of(athlete, person),
+        last.astimezone(zone).date(),
+        clock.now().astimezone(zone).date(),
     )
     if missed:
         athlete.progression = state.model_dump(mode="json")
@@ -192,7 +195,7 @@ async def withdraw_after_failure(
     solution. The feedback itself is stored by the caller; the coach is told to re-plan."""
     person = athlete_from_row(athlete)
     zone = ZoneInfo(person.timezone)
-    now = datetime.now(UTC)
+    now = clock.now()
     plan_row = await plan_of(db, athlete)
     existing = await sessions_of(db, athlete)
     if plan_row is None:
@@ -258,7 +261,7 @@ async def feed_response(
 ) -> Response[bytes]:
     if plan_row is None:
         raise NotFoundException("no plan yet: POST /api/v1/athletes/{id}/plan first")
-    today = datetime.now(ZoneInfo(athlete.timezone)).date()
+    today = clock.now().astimezone(ZoneInfo(athlete.timezone)).date()
     key = (athlete.id, athlete.name, athlete.timezone, plan_row.version, plan_row.updated_at, today)
     cached = FEEDS.get(key)
     if cached is None:

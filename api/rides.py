@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,7 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from pydantic import BaseModel
 
+from api import clock
 from api.convert import athlete_from_row, ride_from_row
 from api.db import AthleteRow, RideRow
 from api.errors import (
@@ -204,7 +205,7 @@ class RideController(Controller):
         athlete = await data_scope.athlete(athlete_id, lock=True)
         body = await request.body()
         person = athlete_from_row(athlete)
-        now = datetime.now(UTC)
+        now = clock.now()
         try:
             result = read_calendar(
                 body,

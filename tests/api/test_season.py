@@ -4,8 +4,8 @@ One athlete with full equipment, available all day, on an amateur's ride week (i
 Tuesday, a club ride on Thursday, a long ride on Saturday) gets a 20-week plan. Each simulated
 week the test takes that week's strength sessions from the current plan, one at a time, and
 logs each as done at the top of every prescribed range, green, one hour after it ends. The
-feedback carries that simulated time (`at`), so the engine's dates follow the season; the
-service's own clock stays the real now (see `season` for what that means for the plan).
+feedback carries that simulated time (`at`), and the service's clock (`api.clock.now`) is set
+to the moment of each write, so every re-plan pins what already started, as it would live.
 
 The script: weeks 1-13 all green; in week 14 one red (hamstring pain 6/10 after a session);
 at the start of week 17 a red flag (low back numbness, a pain check-in), cleared by the coach
@@ -29,6 +29,7 @@ from icalendar import Calendar
 from litestar.testing import AsyncTestClient
 from support import BERLIN, create_athlete, feed_path, next_monday, weekly_rides
 
+from api import clock
 from planner.domain import (
     REGION_PATTERNS,
     STRENGTH_PATTERNS,
@@ -107,14 +108,22 @@ _SEASONS: dict[str, Season] = {}
 async def season(client: AsyncTestClient, key: str, database_url: str) -> Season:
     """The recorded season on this database, simulated on first use.
 
-    The service re-plans from its own (real) now, and every simulated session lies after it,
-    so each re-plan re-solves all 20 weeks with the latest progression state, the simulated
-    past included. The tests therefore judge plan versions as wholes, and the sessions the
-    athlete was actually handed, rather than looking back at old weeks of a later plan.
+    The service's clock follows the simulation while it runs (and is put back after), so each
+    re-plan keeps the sessions already started and re-solves the rest of the 20 weeks with
+    the latest progression state.
     """
     if database_url not in _SEASONS:
-        _SEASONS[database_url] = await _simulate(client, key)
+        service_now = clock.now
+        try:
+            _SEASONS[database_url] = await _simulate(client, key)
+        finally:
+            clock.now = service_now
     return _SEASONS[database_url]
+
+
+def _set_clock(moment: datetime) -> None:
+    """The service's now for the next request: the simulated moment of that write."""
+    clock.now = lambda: moment.astimezone(UTC)
 
 
 def _top(prescription: dict[str, Any]) -> int:
@@ -196,6 +205,7 @@ async def _simulate(client: AsyncTestClient, key: str) -> Season:
         )
         return len(record.versions) - 1
 
+    _set_clock(record.week_start(0) - timedelta(hours=1))
     made = await client.post(
         f"{base}/plan", json={"start": monday.isoformat(), "weeks": WEEKS}, headers=headers
     )
@@ -209,6 +219,7 @@ async def _simulate(client: AsyncTestClient, key: str) -> Season:
             # half past midnight on Monday, sent in UTC (still Sunday there): the day of the
             # report is the athlete's Monday
             record.flag_at = (week_start + timedelta(minutes=30)).astimezone(UTC)
+            _set_clock(record.flag_at)
             answer = await client.post(
                 f"{base}/pain",
                 json={**RED_FLAG, "at": record.flag_at.isoformat()},
@@ -218,6 +229,7 @@ async def _simulate(client: AsyncTestClient, key: str) -> Season:
             record.flag_answer = answer.json()
             record.flag_version = await snapshot("pain", record.flag_at, with_feed=True)
         if week == CLEAR_WEEK:
+            _set_clock(week_start + timedelta(minutes=30))
             answer = await client.post(
                 f"{base}/clearance",
                 json={"region": "low_back", "note": "seen by a physiotherapist, all clear"},
@@ -248,6 +260,7 @@ async def _simulate(client: AsyncTestClient, key: str) -> Season:
             pain = RED_PAIN if red else GREEN_PAIN
             levels_before = _levels(record.versions[-1].progression)
             version_before = record.versions[-1].plan["version"]
+            _set_clock(at)
             answer = await client.post(
                 f"{base}/sessions/{session['id']}/feedback",
                 json={
@@ -413,12 +426,15 @@ async def test_one_red_hamstring_report_regresses_hinge_and_knee_flexion_one_lev
     )
 
     # no session of the 7 days from the report holds heavy work on the hamstring, in any plan
-    # made after the report, nor in the sessions the athlete was handed
+    # made after the report, nor in the sessions the athlete was handed (the session that
+    # brought the pain already happened: it stays in the plan as it was)
     red_day = _local_day(red.at)
     blocked = {red_day + timedelta(days=i) for i in range(7)}
     assert red.answer["plan_changes"] != ["no change to the planned sessions"]
     for version in record.versions[red.version :]:
         for session in _strength(version.plan):
+            if datetime.fromisoformat(session["start"]) < red.at:
+                continue
             if _local_day(session["start"]) in blocked:
                 assert not _heavy_on(session, "hamstring"), (version.event, version.at, session)
     handed = [d for d in record.done if d.at > red.at and _local_day(d.session["start"]) in blocked]
@@ -452,14 +468,19 @@ def _loads(session: dict[str, Any], region: str) -> list[str]:
 BY_NAME = {e.name: e for e in LIBRARY.exercises}
 
 
-def _feed_events(text: str) -> list[tuple[list[str], str, list[str]]]:
-    """(categories, description, exercise ids listed) of every event of a feed.
+def _feed_events(
+    text: str, since: datetime | None = None
+) -> list[tuple[list[str], str, list[str]]]:
+    """(categories, description, exercise ids listed) of every event of a feed starting at or
+    after `since` (all events without it).
 
     The parser unfolds the 75-octet lines and unescapes the text; each exercise is a
     "- Name: sets x reps, ..." line of the description.
     """
     events = []
     for event in Calendar.from_ical(text).walk("VEVENT"):
+        if since is not None and event.decoded("DTSTART") < since:
+            continue
         categories = [str(c) for c in event.get("CATEGORIES").cats]
         description = str(event.get("DESCRIPTION"))
         names = re.findall(r"^- (.+?): ", description, flags=re.MULTILINE)
@@ -488,16 +509,19 @@ async def test_a_low_back_red_flag_removes_its_loading_from_plan_and_feed_with_c
         state["regions"]["low_back"]["no_heavy_until"] == (flag_day + timedelta(days=7)).isoformat()
     )
 
-    # from the flag to the clearance: no strength exercise loading the low back anywhere in
-    # the plan JSON or the feed, and every event of the feed says to see a clinician
+    # from the flag to the clearance: no strength session from the flag on loads the low back,
+    # in the plan JSON or the feed, and every such event of the feed says to see a clinician
+    # (sessions done before the flag are history and stay as they were)
     flagged = record.versions[flag:clear]
     assert len(flagged) >= 2, "the athlete trained while the red flag stood"
     for version in flagged:
         assert version.athlete["needs_clearance"] is True
         for session in _strength(version.plan):
+            if datetime.fromisoformat(session["start"]) < record.flag_at:
+                continue
             assert not _loads(session, "low_back"), (version.event, version.at, session)
         assert version.feed is not None
-        events = _feed_events(version.feed)
+        events = _feed_events(version.feed, since=record.flag_at)
         assert [e for e in events if "strength" in e[0]], "strength sessions still planned"
         for categories, description, exercises in events:
             assert not set(exercises) & low_back, (categories, exercises)
@@ -511,7 +535,7 @@ async def test_a_low_back_red_flag_removes_its_loading_from_plan_and_feed_with_c
     assert cleared.athlete["needs_clearance"] is False
     assert cleared.progression["regions"]["low_back"]["needs_clearance"] is False
     assert any(_loads(s, "low_back") for s in _strength(cleared.plan))
-    events = _feed_events(cleared.feed or "")
+    events = _feed_events(cleared.feed or "", since=cleared.at)
     assert any(set(exercises) & low_back for _, _, exercises in events)
     assert not [d for _, d, _ in events if "clinician" in d]
     after = [d for d in record.done if d.version > clear]
@@ -574,9 +598,16 @@ async def test_no_plan_version_of_the_season_breaks_a_hard_rule(client, coach_ke
         Pattern(p["pattern"]) for p in record.versions[-1].progression["patterns"]
     }
 
+    # sessions that started before a write are history, pinned as they were done (the
+    # service's own final check exempts them the same way): a red after a heavy session does
+    # not make that session a breach
     broken = {}
     for index, version in enumerate(record.versions):
-        violations = hard_violations(_problem(record, version), _sessions(version.plan))
+        violations = [
+            v
+            for v in hard_violations(_problem(record, version), _sessions(version.plan))
+            if not (isinstance(v.when, datetime) and v.when < version.at)
+        ]
         if violations:
             broken[(index, version.event, version.at.isoformat())] = [v.message for v in violations]
     assert broken == {}
@@ -609,3 +640,31 @@ async def test_no_plan_version_of_the_season_breaks_a_hard_rule(client, coach_ke
     )
     caught = hard_violations(problem, [moved if s is heavy else s for s in sessions])
     assert {"H4", "H5"} <= {v.rule for v in caught}
+
+
+# --- 5. the past stays ---------------------------------------------------------------------
+
+
+async def test_every_replan_keeps_the_sessions_already_started_exactly_as_they_were(
+    client, coach_key, database_url
+):
+    record = await season(client, coach_key, database_url)
+    kept = 0
+    for before, after in zip(record.versions, record.versions[1:], strict=False):
+        now = after.at
+        then = {s["uid"]: s for s in before.plan["sessions"]}
+        started = {uid for uid, s in then.items() if datetime.fromisoformat(s["start"]) < now}
+        later = {s["uid"]: s for s in after.plan["sessions"]}
+        assert started <= set(later), (after.event, after.at)
+        for uid in started:
+            assert later[uid] == then[uid], (after.event, after.at, uid)
+        kept += len(started)
+        # and the future was re-solved: the write saw the new state (a re-plan, not a copy)
+        assert after.plan["version"] == before.plan["version"] + 1
+    assert kept > 100, "most writes came with weeks of history behind them"
+    # the red's own session (done, then reported) is in every later plan as it was done
+    red = record.red
+    assert red is not None
+    for version in record.versions[red.version :]:
+        same = [s for s in version.plan["sessions"] if s["uid"] == red.session["uid"]]
+        assert [s["prescriptions"] for s in same] == [red.session["prescriptions"]]
