@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,7 +36,7 @@ from planner.domain import (
     Session,
     SessionKind,
 )
-from planner.errors import PlannerFailure, PlannerInputError
+from planner.errors import PlannerFailure
 from planner.library import load_library
 from planner.progression import (
     ExerciseLog,
@@ -225,6 +225,18 @@ def _reported(pain: list[PainIn], flags: list[PainFlag]) -> str:
 SESSION_KINDS = ("session", "mobility", "skipped")
 
 
+# clocks of phones and servers differ by a little; more than this ahead is a mistake
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def check_not_ahead(at: datetime, now: datetime) -> None:
+    if at > now + CLOCK_SKEW:
+        raise invalid(
+            f"at {at.isoformat()} is in the future (now {now.isoformat()})",
+            [{"key": "at", "message": "a report cannot be dated ahead of now"}],
+        )
+
+
 class AdaptController(Controller):
     path = "/api/v1/athletes/{athlete_id:uuid}"
     tags = ["feedback"]
@@ -258,7 +270,7 @@ class AdaptController(Controller):
                 _, rows = await replan(
                     data_scope.db, athlete, rides, settings, plan_row.start, plan_row.weeks
                 )
-            except (PlannerFailure, PlannerInputError) as exc:
+            except PlannerFailure as exc:
                 # the report is stored whatever the solver does; the calendar still loses
                 # what the new pain state forbids, and the coach is asked to re-plan
                 rows = await withdraw_after_failure(data_scope.db, athlete, rides, exc)
@@ -321,13 +333,26 @@ class AdaptController(Controller):
                 f"unknown exercise_id: {', '.join(unknown)}",
                 [{"key": "exercises", "message": f"unknown exercise_id {u!r}"} for u in unknown],
             )
-        # feedback is about the session: dated by its end unless the athlete says otherwise
-        at = data.at or session.end
+        now = clock.now()
+        if session.start > now:
+            # logged ahead, it would move the ladder for work not done, and the re-plan could
+            # move or drop the very session it is about
+            raise HTTPException(
+                status_code=409,
+                detail=(
+                    f"session {session_id} starts {session.start.isoformat()}: feedback once it "
+                    "has started"
+                ),
+            )
+        # feedback is about the session: dated by its end (or now, while it is under way)
+        # unless the athlete says otherwise
+        at = data.at or min(session.end, now)
         if at < session.start:
             raise invalid(
                 f"at {at.isoformat()} is before the session starts ({session.start.isoformat()})",
                 [{"key": "at", "message": "feedback cannot come before its session starts"}],
             )
+        check_not_ahead(at, now)
         logged = await data_scope.db.scalar(
             select(FeedbackRow.at).where(
                 FeedbackRow.athlete_id == athlete.id,
@@ -376,16 +401,18 @@ class AdaptController(Controller):
             },
         )
         # the deadlift gate's weeks of logged training start at the first completed strength
-        # session (this one, when it is the first)
-        if first is None and data.completed and strength:
-            first = at
+        # session (this one, when it is the first or was logged late)
+        if data.completed and strength:
+            first = min(first, at) if first else at
         new_state, changes = apply_feedback(
             state,
             feedback,
             person,
             first.astimezone(zone).date() if first else None,
         )
-        kind = "skipped" if not data.completed else "session" if strength else "mobility"
+        kind = "session" if strength else "mobility"
+        if not data.completed:
+            kind = "skipped"
         data_scope.db.add(
             FeedbackRow(
                 athlete_id=athlete.id,
@@ -415,6 +442,7 @@ class AdaptController(Controller):
         athlete = await data_scope.athlete(athlete_id, lock=True)
         person = athlete_from_row(athlete)
         at = data.at or clock.now()
+        check_not_ahead(at, clock.now())
         report = PainReport(
             region=data.region,
             score=data.score,

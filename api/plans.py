@@ -170,12 +170,13 @@ def feed_bytes(
     )
 
 
-async def drop_for_missed_training(data_scope: CoachData, athlete: AthleteRow) -> None:
+async def drop_for_missed_training(data_scope: CoachData, athlete: AthleteRow) -> list[str]:
     """Missed training is judged whenever a plan is made, not only at the next feedback: after
-    2 weeks with no strength logged the new plan starts each pattern one level lower."""
+    2 weeks with no strength logged the new plan starts each pattern one level lower. Returns
+    the changes in words, for the plan's warnings."""
     _, last = await data_scope.strength_logged(athlete)
     if last is None:
-        return
+        return []
     zone = ZoneInfo(athlete.timezone)
     person = athlete_from_row(athlete)
     state, missed = apply_missed_training(
@@ -185,6 +186,7 @@ async def drop_for_missed_training(data_scope: CoachData, athlete: AthleteRow) -
     )
     if missed:
         athlete.progression = state.model_dump(mode="json")
+    return [f"{c.pattern.value.replace('_', ' ')} stepped down: {c.reason}" for c in missed]
 
 
 async def withdraw_after_failure(
@@ -310,7 +312,7 @@ class PlanController(Controller):
         current = await data_scope.plan(athlete)
         if current is not None:
             check_if_match(request, plan_etag(current), what="plan")
-        await drop_for_missed_training(data_scope, athlete)
+        missed = await drop_for_missed_training(data_scope, athlete)
         rides = await data_scope.rides(athlete)
         try:
             row, sessions = await replan(
@@ -324,6 +326,9 @@ class PlanController(Controller):
             ) from exc
         except PlannerFailure as exc:
             raise HTTPException(status_code=409, detail=str(exc)) from exc
+        if missed:
+            row.report = {**row.report, "warnings": [*row.report.get("warnings", []), *missed]}
+            await data_scope.db.flush()
         out = plan_out(row, sessions, ZoneInfo(athlete.timezone))
         return Response(out, status_code=201, headers={"ETag": plan_etag(row)})
 

@@ -31,12 +31,12 @@ class H10PainRegions(SlotRule):
         blocked = problem.blocked_patterns
         no_heavy = state.no_heavy_regions(problem.day_of(slot))
         for item in slot.prescriptions:
-            if item.pattern in blocked and Region.other in flagged:
-                return (
-                    f"{item.name} is strength work while a red flag outside the mapped regions "
-                    "(other) awaits clearance"
-                )
             if item.pattern in blocked:
+                if Region.other in flagged:
+                    return (
+                        f"{item.name} is strength work while a red flag outside the mapped "
+                        "regions (other) awaits clearance"
+                    )
                 return f"{item.name} trains {item.pattern.value}, a pattern of a red-flagged region"
             loads = set(item.regions)
             if loads & flagged:

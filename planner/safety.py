@@ -21,15 +21,14 @@ from planner.solve import hard_violations
 
 
 def _allowed(problem: Problem, session: Session, item: Prescription) -> bool:
-    state = problem.state
     loads = set(item.regions)
-    if loads & state.flagged_regions():
+    if loads & problem.flagged_regions:
         return False
     if session.kind != SessionKind.strength:
         return True
-    if item.pattern in state.blocked_patterns():
+    if item.pattern in problem.blocked_patterns:
         return False
-    no_heavy = state.no_heavy_regions(problem.local_day(session.start))
+    no_heavy = problem.state.no_heavy_regions(problem.local_day(session.start))
     return not (item.heavy and loads & no_heavy)
 
 

@@ -53,15 +53,17 @@ def upgrade() -> None:
         .where(feedback.c.kind == "session")
     ).all()
     for row_id, body, session_kind in rows:
-        kind = (
-            "skipped"
-            if not (body or {}).get("completed", True)
-            else "mobility"
-            if session_kind == "mobility"
-            else None
-        )
-        if kind:
+        kind = _kind(body or {}, session_kind)
+        if kind != "session":
             bind.execute(sa.update(feedback).where(feedback.c.id == row_id).values(kind=kind))
+
+
+def _kind(body: dict[str, object], session_kind: str | None) -> str:
+    if not body.get("completed", True):
+        return "skipped"
+    if session_kind == "mobility":
+        return "mobility"
+    return "session"
 
 
 def downgrade() -> None:
