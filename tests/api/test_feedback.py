@@ -550,3 +550,28 @@ async def test_reports_dated_ahead_of_now_are_refused(client, coach_key, move_cl
         headers=headers,
     )
     assert fine.status_code == 201, fine.text
+
+
+async def test_a_plan_made_after_two_weeks_without_strength_starts_a_level_lower_and_says_so(
+    client, coach_key, move_clock
+):
+    ctx = await planned(client, coach_key, starting_levels={"hinge": 5})
+    base, headers = ctx["base"], auth(coach_key)
+    session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
+    move_clock(after_end(session))
+    done = await client.post(
+        f"{base}/sessions/{session['id']}/feedback", json={"completed": True}, headers=headers
+    )
+    assert done.status_code == 201, done.text
+    later = move_clock(after_end(session) + timedelta(days=15))
+    plan = await client.post(
+        f"{base}/plan", json={"start": later.date().isoformat(), "weeks": 2}, headers=headers
+    )
+    assert plan.status_code == 201, plan.text
+    assert any(
+        "hinge stepped down" in w and "no strength logged" in w for w in plan.json()["warnings"]
+    )
+    progression = (await client.get(f"{base}/progression", headers=headers)).json()
+    hinge = next(p for p in progression["patterns"] if p["pattern"] == "hinge")
+    assert hinge["level"] == 4
+    assert hinge["history"][-1]["rule"] == "missed_training"
