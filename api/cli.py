@@ -103,7 +103,10 @@ async def seed_demo(settings: Settings) -> tuple[str, str, str]:
         rides = demo_rides(athlete.id, zone, monday)
         db.add_all(rides)
         await db.flush()
-        await replan(db, athlete, rides, settings, monday, 12)
+        # planned as of Monday morning, so the days of this week already gone hold sessions
+        # to log feedback on (feedback is taken once a session has started)
+        week_began = datetime.combine(monday, time.min, zone)
+        await replan(db, athlete, rides, settings, monday, 12, now=week_began)
         athlete_id = str(athlete.id)
     await engine.dispose()  # type: ignore[attr-defined]
     return key, athlete_id, token

@@ -93,11 +93,16 @@ async def replan(
     settings: Settings,
     start: date | None,
     weeks: int,
+    *,
+    now: datetime | None = None,
 ) -> tuple[PlanRow, list[SessionRow]]:
-    """Solve, then write the new sessions over the published ones keeping UIDs and SEQUENCE."""
+    """Solve, then write the new sessions over the published ones keeping UIDs and SEQUENCE.
+
+    Sessions before `now` (the service's clock unless given) are history: kept as published.
+    """
     person = athlete_from_row(athlete)
     zone = ZoneInfo(person.timezone)
-    now = clock.now()
+    now = now or clock.now()
     start = start or now.astimezone(zone).date()
     existing = await sessions_of(db, athlete)
     published = [session_from_row(r, zone) for r in existing]
