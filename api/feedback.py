@@ -14,14 +14,14 @@ from zoneinfo import ZoneInfo
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import HTTPException, NotFoundException
+from litestar.exceptions import HTTPException
 from litestar.status_codes import HTTP_201_CREATED
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import select
 
 from api import clock
 from api.convert import athlete_from_row, progression_of, session_from_row
-from api.db import AthleteRow, FeedbackRow, SessionRow
+from api.db import AthleteRow, FeedbackRow
 from api.errors import JSON_BODY, OWNED, Conflict, invalid
 from api.plans import replan, withdraw_after_failure
 from api.repository import CoachData
@@ -324,7 +324,7 @@ class AdaptController(Controller):
         athlete = await data_scope.athlete(athlete_id, lock=True)
         person = athlete_from_row(athlete)
         zone = ZoneInfo(athlete.timezone)
-        session_row = await self._session(data_scope, athlete, session_id)
+        session_row = await data_scope.session(athlete, session_id)
         session = session_from_row(session_row, zone)
         library = load_library()
         unknown = [e.exercise_id for e in data.exercises if e.exercise_id not in library.by_id]
@@ -527,11 +527,3 @@ class AdaptController(Controller):
             [],
             f"{data.region.value} cleared by the coach",
         )
-
-    async def _session(
-        self, data_scope: NamedDependency[CoachData], athlete: AthleteRow, session_id: str
-    ) -> SessionRow:
-        for row in await data_scope.sessions(athlete):
-            if str(row.id) == session_id or row.uid == session_id:
-                return row
-        raise NotFoundException("session not found")

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from litestar.exceptions import NotFoundException
-from sqlalchemy import delete, event, func, select
+from sqlalchemy import delete, event, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api.db import AthleteRow, Coach, FeedbackRow, PlanRow, RideRow, SessionRow
@@ -93,6 +93,20 @@ class CoachData:
 
     async def clear_rides(self, athlete: AthleteRow) -> None:
         await self.db.execute(delete(RideRow).where(RideRow.athlete_id == athlete.id))
+
+    async def session(self, athlete: AthleteRow, session_id: str) -> SessionRow:
+        """One of the athlete's sessions by its row id or its calendar UID."""
+        match = SessionRow.uid == session_id
+        try:
+            match = or_(match, SessionRow.id == uuid.UUID(session_id))
+        except ValueError:
+            pass
+        row = await self.db.scalar(
+            select(SessionRow).where(SessionRow.athlete_id == athlete.id, match)
+        )
+        if row is None:
+            raise NotFoundException("session not found")
+        return row
 
     async def strength_logged(self, athlete: AthleteRow) -> tuple[datetime | None, datetime | None]:
         """The first and latest completed strength session logged (deadlift gate, missed training)."""

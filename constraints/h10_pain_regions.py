@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from planner.domain import Region, SessionKind
+from planner.domain import Prescription, Region, SessionKind
 from planner.problem import Problem, Slot
 from planner.variables import SlotRule
 
@@ -22,27 +22,32 @@ class H10PainRegions(SlotRule):
     title = "no loading of a painful region"
 
     def breach(self, problem: Problem, slot: Slot) -> str | None:
-        if slot.kind != SessionKind.strength:
+        if slot.kind != SessionKind.strength or not problem.state.regions:
             return None
-        state = problem.state
-        if not state.regions:
-            return None
-        flagged = problem.flagged_regions
-        blocked = problem.blocked_patterns
-        no_heavy = state.no_heavy_regions(problem.day_of(slot))
+        no_heavy = problem.state.no_heavy_regions(problem.day_of(slot))
         for item in slot.prescriptions:
-            if item.pattern in blocked:
-                if Region.other in flagged:
-                    return (
-                        f"{item.name} is strength work while a red flag outside the mapped "
-                        "regions (other) awaits clearance"
-                    )
-                return f"{item.name} trains {item.pattern.value}, a pattern of a red-flagged region"
-            loads = set(item.regions)
-            if loads & flagged:
-                names = ", ".join(sorted(r.value for r in loads & flagged))
-                return f"{item.name} loads {names}, which has a red flag awaiting clearance"
-            if item.heavy and loads & no_heavy:
-                names = ", ".join(sorted(r.value for r in loads & no_heavy))
-                return f"{item.name} is heavy work on {names}, which is in red"
+            why = self.forbids(problem, item, no_heavy)
+            if why is not None:
+                return why
+        return None
+
+    @staticmethod
+    def forbids(problem: Problem, item: Prescription, no_heavy: set[Region]) -> str | None:
+        """Why H10 keeps this exercise out of a strength session on a day whose no-heavy
+        regions are `no_heavy`, or None (planner.safety asks the same per exercise)."""
+        flagged = problem.flagged_regions
+        if item.pattern in problem.blocked_patterns:
+            if Region.other in flagged:
+                return (
+                    f"{item.name} is strength work while a red flag outside the mapped "
+                    "regions (other) awaits clearance"
+                )
+            return f"{item.name} trains {item.pattern.value}, a pattern of a red-flagged region"
+        loads = set(item.regions)
+        if loads & flagged:
+            names = ", ".join(sorted(r.value for r in loads & flagged))
+            return f"{item.name} loads {names}, which has a red flag awaiting clearance"
+        if item.heavy and loads & no_heavy:
+            names = ", ".join(sorted(r.value for r in loads & no_heavy))
+            return f"{item.name} is heavy work on {names}, which is in red"
         return None

@@ -11,7 +11,6 @@ from datetime import date
 
 from planner.domain import (
     STRENGTH_PATTERNS,
-    Pattern,
     Phase,
     Prescription,
     ProgressionState,
@@ -82,12 +81,6 @@ class ContentBuilder:
             tuple[object, ...], tuple[tuple[Prescription, ...], tuple[str, ...]] | None
         ] = {}
 
-    def _flagged(self) -> set[Region]:
-        return self.problem.state.flagged_regions()
-
-    def _blocked_patterns(self) -> set[Pattern]:
-        return self.problem.state.blocked_patterns()
-
     def strength(
         self, day: date, heavy: bool
     ) -> tuple[tuple[Prescription, ...], tuple[str, ...]] | None:
@@ -114,8 +107,8 @@ class ContentBuilder:
             return None
         athlete = self.problem.athlete
         state = self.problem.state
-        flagged = self._flagged()
-        blocked_patterns = self._blocked_patterns()
+        flagged = self.problem.flagged_regions
+        blocked_patterns = self.problem.blocked_patterns
         reduce = deload or taper or phase == Phase.race
         chosen: list[Prescription] = []
         any_heavy = False
@@ -160,7 +153,7 @@ class ContentBuilder:
         key = ("mobility",)
         cached = self._cache.get(key)
         if cached is None:
-            flagged = self._flagged()
+            flagged = self.problem.flagged_regions
             # mobility stays during a red flag, but not a position that bears on the flagged
             # area (kneeling on a swollen knee, say): such stretches list it under `regions`
             stretches = [
@@ -170,7 +163,7 @@ class ContentBuilder:
             ]
             # 4 to 5 stretches of 2 x 30 s or more: 10 to 20 minutes
             picks = tuple(prescribe(e, reduce=False, load_kg=None) for e in stretches[:5])
-            notes = (self.clearance_note(),) if self._flagged() else ()
+            notes = (self.clearance_note(),) if flagged else ()
             cached = (picks, notes)
             self._cache[key] = cached
         return cached

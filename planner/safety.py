@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from constraints.h10_pain_regions import H10PainRegions
 from planner.content import clearance_note
 from planner.domain import Prescription, Session, SessionKind
 from planner.problem import Problem
@@ -21,15 +22,11 @@ from planner.solve import hard_violations
 
 
 def _allowed(problem: Problem, session: Session, item: Prescription) -> bool:
-    loads = set(item.regions)
-    if loads & problem.flagged_regions:
-        return False
     if session.kind != SessionKind.strength:
-        return True
-    if item.pattern in problem.blocked_patterns:
-        return False
+        # mobility stays under a red flag, but not a stretch bearing on the flagged area
+        return not set(item.regions) & problem.flagged_regions
     no_heavy = problem.state.no_heavy_regions(problem.local_day(session.start))
-    return not (item.heavy and loads & no_heavy)
+    return H10PainRegions.forbids(problem, item, no_heavy) is None
 
 
 def withdraw_loading(problem: Problem, sessions: list[Session], now: datetime) -> list[Session]:

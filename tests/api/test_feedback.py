@@ -70,6 +70,21 @@ def after_end(session: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(session["end"]) + timedelta(minutes=5)
 
 
+async def feedback_after(
+    client: Any,
+    base: str,
+    headers: dict[str, str],
+    session: dict[str, Any],
+    body: dict[str, Any],
+    move_clock: Any,
+) -> Any:
+    """Post feedback on a session with the service's clock moved just after its end."""
+    move_clock(after_end(session))
+    return await client.post(
+        f"{base}/sessions/{session['id']}/feedback", json=body, headers=headers
+    )
+
+
 def ahead(plan: dict[str, Any], now: datetime) -> dict[str, Any]:
     """The plan's sessions from `now` on: what a re-plan at `now` may still change."""
     return {
@@ -119,11 +134,14 @@ async def test_flag_with_no_region_stops_all_strength_work_until_cleared(
     ctx = await planned(client, coach_key)
     base, headers = ctx["base"], auth(coach_key)
     session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
-    now = move_clock(after_end(session))
-    answer = await client.post(
-        f"{base}/sessions/{session['id']}/feedback",
-        json={"completed": True, "rpe": 5, "flags": ["night_pain"]},
-        headers=headers,
+    now = after_end(session)
+    answer = await feedback_after(
+        client,
+        base,
+        headers,
+        session,
+        {"completed": True, "rpe": 5, "flags": ["night_pain"]},
+        move_clock,
     )
     assert answer.status_code == 201, answer.text
     assert answer.json()["needs_clearance"] == ["other"]
@@ -188,15 +206,17 @@ async def test_red_knee_pain_after_a_session_regresses_knee_patterns_and_says_wh
     ctx = await planned(client, coach_key, starting_levels={"knee_flexion": 3, "squat": 3})
     base, headers = ctx["base"], auth(coach_key)
     session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
-    move_clock(after_end(session))
-    response = await client.post(
-        f"{base}/sessions/{session['id']}/feedback",
-        json={
+    response = await feedback_after(
+        client,
+        base,
+        headers,
+        session,
+        {
             "completed": True,
             "rpe": 7,
             "pain": [{"region": "knee", "score": 6, "timing": "after"}],
         },
-        headers=headers,
+        move_clock,
     )
     assert response.status_code == 201, response.text
     answer = response.json()
@@ -419,11 +439,13 @@ async def test_skipped_sessions_do_not_count_as_strength_logged_for_missed_train
     ) < timedelta(days=14)
 
     async def log(session, completed):
-        move_clock(after_end(session))
-        answer = await client.post(
-            f"{base}/sessions/{session['id']}/feedback",
-            json={"completed": completed, "at": session["end"]},
-            headers=headers,
+        answer = await feedback_after(
+            client,
+            base,
+            headers,
+            session,
+            {"completed": completed, "at": session["end"]},
+            move_clock,
         )
         assert answer.status_code == 201, answer.text
         return answer.json()
@@ -457,15 +479,17 @@ async def test_feedback_that_changes_no_level_leaves_every_session_as_published(
     ctx = await planned(client, coach_key, starting_levels={"hinge": 7, "squat": 3})
     base, headers = ctx["base"], auth(coach_key)
     session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
-    move_clock(after_end(session))
-    answer = await client.post(
-        f"{base}/sessions/{session['id']}/feedback",
-        json={
+    answer = await feedback_after(
+        client,
+        base,
+        headers,
+        session,
+        {
             "completed": True,
             "rpe": 6,
             "pain": [{"region": "knee", "score": 1, "timing": "after"}],
         },
-        headers=headers,
+        move_clock,
     )
     assert answer.status_code == 201, answer.text
     assert answer.json()["progression_changes"] == []
@@ -482,15 +506,17 @@ async def test_red_knee_changes_only_sessions_holding_knee_patterns_and_moves_no
     )
     base, headers = ctx["base"], auth(coach_key)
     session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
-    move_clock(after_end(session))
-    answer = await client.post(
-        f"{base}/sessions/{session['id']}/feedback",
-        json={
+    answer = await feedback_after(
+        client,
+        base,
+        headers,
+        session,
+        {
             "completed": True,
             "rpe": 6,
             "pain": [{"region": "knee", "score": 6, "timing": "after"}],
         },
-        headers=headers,
+        move_clock,
     )
     assert answer.status_code == 201, answer.text
     before = _calendar(ctx["plan"])
@@ -558,10 +584,7 @@ async def test_a_plan_made_after_two_weeks_without_strength_starts_a_level_lower
     ctx = await planned(client, coach_key, starting_levels={"hinge": 5})
     base, headers = ctx["base"], auth(coach_key)
     session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
-    move_clock(after_end(session))
-    done = await client.post(
-        f"{base}/sessions/{session['id']}/feedback", json={"completed": True}, headers=headers
-    )
+    done = await feedback_after(client, base, headers, session, {"completed": True}, move_clock)
     assert done.status_code == 201, done.text
     later = move_clock(after_end(session) + timedelta(days=15))
     plan = await client.post(
