@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, HttpMethod, Request, Response, route
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -19,10 +19,18 @@ class FeedController(Controller):
     path = "/feeds"
     tags = ["feeds"]
 
-    @get("/{filename:str}", media_type="text/calendar", raises=[NotFound], responses=NOT_MODIFIED)
+    @route(
+        "/{filename:str}",
+        http_method=[HttpMethod.GET, HttpMethod.HEAD],
+        media_type="text/calendar",
+        raises=[NotFound],
+        responses=NOT_MODIFIED,
+    )
     async def feed(
         self, filename: str, request: Request, db_engine: NamedDependency[AsyncEngine]
     ) -> Response[bytes]:
+        """The athlete's plan as an iCalendar feed, reached by its secret token alone. Answers
+        HEAD, and 304 to a matching If-None-Match (weak or strong) or If-Modified-Since."""
         # calendar clients poll this: Core on a pooled connection, no ORM session
         if not filename.endswith(".ics"):
             raise NotFoundException(UNKNOWN_FEED)

@@ -6,21 +6,23 @@ import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
-from email.utils import format_datetime
-from typing import Any
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.openapi import ResponseSpec
+from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import clock
 from api.athletes import check_if_match
+from api.cache import Rendered
 from api.convert import (
     apply_session,
     athlete_from_row,
@@ -29,8 +31,23 @@ from api.convert import (
     session_from_row,
 )
 from api.db import AthleteRow, PlanRow, SessionRow
-from api.errors import JSON_BODY, OWNED, Conflict, PreconditionFailed, check_date
+from api.errors import (
+    JSON_BODY,
+    OWNED,
+    Conflict,
+    PreconditionFailed,
+    Unprocessable,
+    check_date,
+)
+from api.plan_models import (
+    PLAN_READS,
+    PlanOut,
+    SessionOut,
+    plan_json,
+    session_json,
+)
 from api.repository import FEED_TARGETS, CoachData, plan_of, sessions_of
+from api.rides import query_date
 from api.settings import Settings
 from planner.calendar_out import to_ical
 from planner.domain import Plan, Session
@@ -44,8 +61,21 @@ from planner.stability import carry_over
 FEED_BACK = timedelta(days=30)
 NOT_MODIFIED = {
     304: ResponseSpec(
+        data_container=None,
+        description="Not modified: the If-None-Match ETag is current, or nothing changed "
+        "since If-Modified-Since",
+    )
+}
+NOT_MODIFIED_PLAN = {
+    304: ResponseSpec(
         data_container=None, description="Not modified: the If-None-Match ETag is current"
     )
+}
+SESSION_DAYS: dict[str, Any] = {
+    "required": False,
+    "schema_extra": {"format": "date"},
+    "description": "YYYY-MM-DD in the athlete's time zone: only sessions starting on or after "
+    "(from) / on or before (to) that day",
 }
 
 
@@ -54,32 +84,52 @@ class PlanRequest(BaseModel):
     weeks: int = Field(12, ge=1, le=MAX_WEEKS)
 
 
-class PlanOut(BaseModel):
-    athlete_id: uuid.UUID
-    start: date
-    weeks: int
-    version: int
-    updated_at: datetime
-    sessions: list[dict[str, Any]]
-    weeks_report: list[dict[str, Any]]
-    solver: dict[str, Any]
-    warnings: list[str]
-
-
-def plan_out(row: PlanRow, sessions: list[SessionRow], zone: ZoneInfo) -> PlanOut:
-    return PlanOut(
-        athlete_id=row.athlete_id,
-        start=row.start,
-        weeks=row.weeks,
-        version=row.version,
-        updated_at=row.updated_at,
-        sessions=[
-            {"id": str(s.id), **session_from_row(s, zone).model_dump(mode="json")} for s in sessions
-        ],
-        weeks_report=row.report.get("week_reports", []),
-        solver=row.report.get("solver", {}),
-        warnings=row.report.get("warnings", []),
+async def plan_response(
+    row: PlanRow,
+    load_sessions: Callable[[], Awaitable[list[SessionRow]]],
+    zone: ZoneInfo,
+    *,
+    status_code: int = 200,
+    days: tuple[date | None, date | None] = (None, None),
+) -> Response[PlanOut]:
+    """The plan's JSON from its rows (api.plan_models: no pydantic per session), cached per plan
+    version and date range; only sessions whose local day lies in `days` (both ends included).
+    Sessions are loaded only when the cache has no bytes for this version."""
+    key = (row.athlete_id, row.version, row.updated_at, zone.key, days)
+    body = PLAN_READS.get(key)
+    if body is None:
+        since, until = days
+        sessions = await load_sessions()
+        chosen = [
+            s
+            for s in sessions
+            if (since is None or s.start.astimezone(zone).date() >= since)
+            and (until is None or s.start.astimezone(zone).date() <= until)
+        ]
+        body = plan_json(row, chosen, zone)
+        PLAN_READS.put(key, body)
+    return Response(  # type: ignore[return-value]  # the bytes are a PlanOut, encoded
+        body, status_code=status_code, media_type=MediaType.JSON, headers={"ETag": plan_etag(row)}
     )
+
+
+def _loaded(sessions: list[SessionRow]) -> Callable[[], Awaitable[list[SessionRow]]]:
+    async def load() -> list[SessionRow]:
+        return sessions
+
+    return load
+
+
+def etag_matches(header: str | None, etag: str) -> bool:
+    """RFC 9110 If-None-Match: weak comparison (W/ prefixes ignored), `*` matches any."""
+    if not header:
+        return False
+    opaque = etag.removeprefix("W/")
+    for candidate in header.split(","):
+        candidate = candidate.strip()
+        if candidate == "*" or candidate.removeprefix("W/") == opaque:
+            return True
+    return False
 
 
 def plan_etag(row: PlanRow) -> str:
@@ -241,23 +291,8 @@ async def withdraw_after_failure(
     return sorted(rows, key=lambda r: r.start)
 
 
-class FeedCache:
-    """Rendered feeds by (athlete, plan version, local day): sessions only change with the plan."""
-
-    def __init__(self, size: int = 256) -> None:
-        self.size = size
-        self.items: dict[tuple[object, ...], tuple[bytes, str, str]] = {}
-
-    def get(self, key: tuple[object, ...]) -> tuple[bytes, str, str] | None:
-        return self.items.get(key)
-
-    def put(self, key: tuple[object, ...], value: tuple[bytes, str, str]) -> None:
-        if len(self.items) >= self.size:
-            self.items.pop(next(iter(self.items)))
-        self.items[key] = value
-
-
-FEEDS = FeedCache()
+# rendered feeds by (athlete, plan version, local day): sessions only change with the plan
+FEEDS: Rendered[tuple[bytes, str, datetime]] = Rendered(256)
 
 
 async def feed_response(
@@ -275,22 +310,39 @@ async def feed_response(
         sessions = await load_sessions()
         body = feed_bytes(athlete, plan_row, sessions, today)
         newest = max([plan_row.updated_at] + [s.changed_at for s in sessions])
-        cached = (
-            body,
-            '"' + hashlib.sha256(body).hexdigest()[:32] + '"',
-            format_datetime(newest.astimezone(UTC), usegmt=True),
-        )
+        cached = (body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"', newest)
         FEEDS.put(key, cached)
-    body, etag, last_modified = cached
+    body, etag, newest = cached
     headers = {
         "ETag": etag,
-        "Last-Modified": last_modified,
+        "Last-Modified": format_datetime(newest.astimezone(UTC), usegmt=True),
         "Cache-Control": "private, max-age=300",
     }
-    match = request.headers.get("if-none-match")
-    if match and etag in [m.strip() for m in match.split(",")]:
+    if not_modified(request, etag, newest):
         return Response(b"", status_code=304, headers=headers, media_type="text/calendar")
+    if request.method == "HEAD":
+        # the headers a GET would send (Content-Length included), without the body
+        headers["Content-Length"] = str(len(body))
+        return Response(b"", headers=headers, media_type="text/calendar")
     return Response(body, headers=headers, media_type="text/calendar")
+
+
+def not_modified(request: Request, etag: str, newest: datetime) -> bool:
+    """RFC 9110 13.2.2: If-None-Match decides when present; If-Modified-Since only without it."""
+    match = request.headers.get("if-none-match")
+    if match is not None:
+        return etag_matches(match, etag)
+    since = request.headers.get("if-modified-since")
+    if not since:
+        return False
+    try:
+        stamp = parsedate_to_datetime(since)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return False  # an unreadable date is ignored, as the RFC says
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=UTC)
+    # Last-Modified has whole seconds: compare at that precision
+    return newest.astimezone(UTC).replace(microsecond=0) <= stamp
 
 
 class PlanController(Controller):
@@ -334,21 +386,41 @@ class PlanController(Controller):
         if missed:
             row.report = {**row.report, "warnings": [*row.report.get("warnings", []), *missed]}
             await data_scope.db.flush()
-        out = plan_out(row, sessions, ZoneInfo(athlete.timezone))
-        return Response(out, status_code=201, headers={"ETag": plan_etag(row)})
+        return await plan_response(
+            row, _loaded(sessions), ZoneInfo(athlete.timezone), status_code=201
+        )
 
-    @get("/plan", raises=OWNED)
+    @get("/plan", raises=OWNED + [Unprocessable], responses=NOT_MODIFIED_PLAN)
     async def read_plan(
-        self, athlete_id: uuid.UUID, data_scope: NamedDependency[CoachData]
+        self,
+        athlete_id: uuid.UUID,
+        request: Request,
+        data_scope: NamedDependency[CoachData],
+        from_: Annotated[str | None, Parameter(query="from", **SESSION_DAYS)] = None,
+        to: Annotated[str | None, Parameter(query="to", **SESSION_DAYS)] = None,
     ) -> Response[PlanOut]:
+        """The current plan: its sessions (all, or those of `from` .. `to`), the weekly reports
+        with targets met or missed and why, the solver's figures and the warnings.
+        `If-None-Match` with the plan's ETag answers 304."""
+        days = (query_date("from", from_), query_date("to", to))
         athlete = await data_scope.athlete(athlete_id)
         row = await data_scope.plan(athlete)
         if row is None:
             raise NotFoundException("no plan yet: POST /api/v1/athletes/{id}/plan first")
-        sessions = await data_scope.sessions(athlete)
-        return Response(
-            plan_out(row, sessions, ZoneInfo(athlete.timezone)), headers={"ETag": plan_etag(row)}
+        if etag_matches(request.headers.get("if-none-match"), plan_etag(row)):
+            return Response(b"", status_code=304, headers={"ETag": plan_etag(row)})  # type: ignore[arg-type]
+        return await plan_response(
+            row, lambda: data_scope.sessions(athlete), ZoneInfo(athlete.timezone), days=days
         )
+
+    @get("/sessions/{session_id:str}", raises=OWNED)
+    async def read_session(
+        self, athlete_id: uuid.UUID, session_id: str, data_scope: NamedDependency[CoachData]
+    ) -> SessionOut:
+        """One session of the plan, by its id or its calendar UID."""
+        athlete = await data_scope.athlete(athlete_id)
+        row = await data_scope.session(athlete, session_id)
+        return SessionOut.model_validate(session_json(row, ZoneInfo(athlete.timezone)))
 
     @get("/plan.ics", media_type="text/calendar", raises=OWNED, responses=NOT_MODIFIED)
     async def read_plan_ics(
