@@ -123,7 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     coach_sub = coach.add_subparsers(dest="coach_command", required=True)
     create = coach_sub.add_parser("create", help="mint a coach key; it is printed once")
     create.add_argument("--name", required=True)
-    commands.add_parser("demo", help="seed a demo coach and athlete with a 12-week plan")
+    demo = commands.add_parser("demo", help="seed a demo coach and athlete with a 12-week plan")
+    demo.add_argument(
+        "--url",
+        default="http://127.0.0.1:8000",
+        help="where `planner serve` will answer, for the printed links (PUBLIC_URL wins)",
+    )
     serve = commands.add_parser("serve", help="run the API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -146,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "demo":
         key, athlete_id, token = asyncio.run(seed_demo(settings))
-        base = settings.public_url
+        base = settings.base_url(args.url)
         print("Demo ready.")
         print(f"  API docs:  {base}/schema")
         print(f"  Athlete:   {base}/api/v1/athletes/{athlete_id}/plan")

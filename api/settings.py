@@ -27,7 +27,9 @@ def normalize_database_url(url: str) -> str:
 @dataclass(frozen=True)
 class Settings:
     database_url: str = field(default_factory=_default_database_url)
-    public_url: str = "http://127.0.0.1:8000"
+    # where clients reach the service (scheme, host, port, path prefix), for the links it hands
+    # out (feed URLs); unset, links are built from the host and port each request came to
+    public_url: str | None = None
     solver_time_limit_s: float = 5.0
     solver_workers: int = 1
     json_body_limit: int = 1024 * 1024
@@ -39,11 +41,16 @@ class Settings:
         env = os.environ
         return cls(
             database_url=normalize_database_url(env.get("DATABASE_URL") or _default_database_url()),
-            public_url=env.get("PUBLIC_URL", cls.public_url).rstrip("/"),
+            public_url=(env.get("PUBLIC_URL") or "").strip().rstrip("/") or None,
             solver_time_limit_s=float(env.get("SOLVER_TIME_LIMIT_S", cls.solver_time_limit_s)),
             solver_workers=int(env.get("SOLVER_WORKERS", cls.solver_workers)),
             debug=env.get("DEBUG", "") == "1",
         )
+
+    def base_url(self, served_at: str) -> str:
+        """Links start here: PUBLIC_URL when set, else where the request came (`served_at`,
+        e.g. Litestar's request.base_url: scheme, Host header and root path)."""
+        return self.public_url or served_at.rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:
