@@ -12,12 +12,17 @@ from api.repository import CoachData, coach_by_key_hash
 from api.security import digest
 
 
-async def provide_coach(request: Request, db_session: NamedDependency[AsyncSession]) -> Coach:
+def bearer_key_hash(request: Request) -> str:
+    """The digest of the request's coach key, or 401 when it sends none."""
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise NotAuthorizedException("missing bearer key: send 'Authorization: Bearer <coach key>'")
-    coach = await coach_by_key_hash(db_session, digest(key.strip()))
+    return digest(key.strip())
+
+
+async def provide_coach(request: Request, db_session: NamedDependency[AsyncSession]) -> Coach:
+    coach = await coach_by_key_hash(db_session, bearer_key_hash(request))
     if coach is None:
         raise NotAuthorizedException("unknown coach key")
     return coach

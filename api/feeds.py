@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.errors import NotFound
 from api.plans import NOT_MODIFIED, feed_response
-from api.repository import FEED_TARGETS, sessions_fast
+from api.repository import HOT_READS, sessions_fast
 from api.security import digest
 
 UNKNOWN_FEED = "no such feed (the link may have been rotated)"
@@ -34,7 +34,7 @@ class FeedController(Controller):
         # calendar clients poll this: Core on a pooled connection, no ORM session
         if not filename.endswith(".ics"):
             raise NotFoundException(UNKNOWN_FEED)
-        found = await FEED_TARGETS.get(db_engine, digest(filename.removesuffix(".ics")))
+        found = await HOT_READS.feed(db_engine, digest(filename.removesuffix(".ics")))
         if found is None:
             raise NotFoundException(UNKNOWN_FEED)
         athlete, plan_row = found

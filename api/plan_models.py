@@ -85,8 +85,37 @@ class TargetOut(Out):
     )
 
 
+class BrokenRideOut(Out):
+    """The ride a paid soft term concerns."""
+
+    label: str = Field(description="The ride's title, or its kind when it has none")
+    start: datetime = Field(description="When the ride starts")
+
+
+class BrokenOut(Out):
+    """One soft term the plan paid this week: a missed target or a broken preference."""
+
+    rule: str = Field(description="Rule id of domain.md: T1-T4 (targets) or S1-S5 (preferences)")
+    term: str = Field(
+        "", description="The solver's penalty term, as in solver.penalties, e.g. 'S1 ...[date]'"
+    )
+    session_id: str | None = Field(
+        None, description="Calendar UID of the session concerned (SessionOut.uid), if any"
+    )
+    ride: BrokenRideOut | None = Field(None, description="The ride concerned, if any")
+    detail: str = Field(
+        description="What was given up, in a sentence: which session, which ride, hours between"
+    )
+    blocked_by: list[str] = Field(
+        default_factory=list, description="Hard rule ids that kept the plan from avoiding it"
+    )
+    suggestion: str = Field(
+        "", description="One change that would make room, e.g. 'same_day_gap_h 4'"
+    )
+
+
 class WeekReportOut(Out):
-    """One week of the plan: its phase and its targets."""
+    """One week of the plan: its phase, its targets and every soft term paid."""
 
     index: int = Field(description="Week number, from 0")
     start: date = Field(description="First day (Monday) in the athlete's time zone")
@@ -100,6 +129,10 @@ class WeekReportOut(Out):
     heavy_planned: int = Field(0, description="Heavy sessions planned")
     mobility_planned: int = Field(0, description="Mobility sessions planned")
     targets: list[TargetOut] = Field(default_factory=list, description="Targets, met or missed")
+    broken: list[BrokenOut] = Field(
+        default_factory=list,
+        description="Every soft term paid this week; the week is ok only when this is empty",
+    )
 
 
 class SolverOut(Out):
@@ -161,7 +194,7 @@ def session_json(row: SessionRow | Any, zone: ZoneInfo) -> dict[str, Any]:
     }
 
 
-def plan_json(row: PlanRow, sessions: list[SessionRow], zone: ZoneInfo) -> bytes:
+def plan_json(row: PlanRow | Any, sessions: list[SessionRow] | list[Any], zone: ZoneInfo) -> bytes:
     report = row.report or {}
     return msgspec.json.encode(
         {

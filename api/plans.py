@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.di import NamedDependency
-from litestar.exceptions import HTTPException, NotFoundException
+from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException
 from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED
 from pydantic import BaseModel, Field
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api import clock
 from api.athletes import check_if_match
@@ -31,6 +31,7 @@ from api.convert import (
     session_from_row,
 )
 from api.db import AthleteRow, PlanRow, SessionRow
+from api.deps import bearer_key_hash
 from api.errors import (
     JSON_BODY,
     OWNED,
@@ -46,7 +47,14 @@ from api.plan_models import (
     plan_json,
     session_json,
 )
-from api.repository import FEED_TARGETS, CoachData, plan_of, sessions_of
+from api.repository import (
+    HOT_READS,
+    NOT_FOUND,
+    CoachData,
+    plan_of,
+    sessions_fast,
+    sessions_of,
+)
 from api.rides import query_date
 from api.settings import Settings
 from planner.calendar_out import to_ical
@@ -202,7 +210,7 @@ async def replan(
         plan_row.start, plan_row.weeks, plan_row.report = start, weeks, report
         plan_row.version += 1
     await db.flush()
-    FEED_TARGETS.forget(athlete.id)
+    HOT_READS.forget(athlete.id)
     await db.refresh(plan_row)
     return plan_row, sorted(rows, key=lambda r: r.start)
 
@@ -287,7 +295,7 @@ async def withdraw_after_failure(
     plan_row.report = report
     plan_row.version += 1
     await db.flush()
-    FEED_TARGETS.forget(athlete.id)
+    HOT_READS.forget(athlete.id)
     return sorted(rows, key=lambda r: r.start)
 
 
@@ -395,22 +403,27 @@ class PlanController(Controller):
         self,
         athlete_id: uuid.UUID,
         request: Request,
-        data_scope: NamedDependency[CoachData],
+        db_engine: NamedDependency[AsyncEngine],
         from_: Annotated[str | None, Parameter(query="from", **SESSION_DAYS)] = None,
         to: Annotated[str | None, Parameter(query="to", **SESSION_DAYS)] = None,
     ) -> Response[PlanOut]:
         """The current plan: its sessions (all, or those of `from` .. `to`), the weekly reports
         with targets met or missed and why, the solver's figures and the warnings.
         `If-None-Match` with the plan's ETag answers 304."""
+        # dashboards and scripts poll this: one Core query for key, athlete and plan, and the
+        # plan's bytes cached per version, so a repeat read costs about what a feed poll does
         days = (query_date("from", from_), query_date("to", to))
-        athlete = await data_scope.athlete(athlete_id)
-        row = await data_scope.plan(athlete)
+        known, row = await HOT_READS.plan(db_engine, bearer_key_hash(request), athlete_id)
+        if not known:
+            raise NotAuthorizedException("unknown coach key")
         if row is None:
+            raise NotFoundException(NOT_FOUND)
+        if row.plan_id is None:
             raise NotFoundException("no plan yet: POST /api/v1/athletes/{id}/plan first")
         if etag_matches(request.headers.get("if-none-match"), plan_etag(row)):
             return Response(b"", status_code=304, headers={"ETag": plan_etag(row)})  # type: ignore[arg-type]
         return await plan_response(
-            row, lambda: data_scope.sessions(athlete), ZoneInfo(athlete.timezone), days=days
+            row, lambda: sessions_fast(db_engine, athlete_id), ZoneInfo(row.timezone), days=days
         )
 
     @get("/sessions/{session_id:str}", raises=OWNED)

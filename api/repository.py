@@ -6,6 +6,7 @@ import asyncio
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -170,6 +171,43 @@ async def feed_target_fast(engine: AsyncEngine, token_hash: str) -> tuple[Any, A
     return row, (row if row.plan_id is not None else None)
 
 
+async def plan_read_fast(
+    engine: AsyncEngine, key_hash: str, athlete_id: uuid.UUID
+) -> tuple[bool, Any | None]:
+    """GET .../plan's hot path: the coach by key, their athlete and its plan in one Core query.
+
+    Returns (known key, row): row is None when the athlete is missing or another coach's (the
+    same answer for both); its plan columns are None when there is no plan yet. The row has the
+    attributes the plan read needs (athlete_id, timezone, start, weeks, version, updated_at,
+    report).
+    """
+    coach, athlete, plan = Coach.__table__, AthleteRow.__table__, PlanRow.__table__
+    query = (
+        select(
+            coach.c.id.label("coach_id"),
+            athlete.c.id.label("athlete_id"),
+            athlete.c.timezone,
+            plan.c.id.label("plan_id"),
+            plan.c.start,
+            plan.c.weeks,
+            plan.c.version,
+            plan.c.updated_at,
+            plan.c.report,
+        )
+        .select_from(
+            coach.outerjoin(
+                athlete, (athlete.c.coach_id == coach.c.id) & (athlete.c.id == athlete_id)
+            ).outerjoin(plan, plan.c.athlete_id == athlete.c.id)
+        )
+        .where(coach.c.key_hash == key_hash)
+    )
+    async with engine.connect() as conn:
+        row = (await conn.execute(query)).first()
+    if row is None:
+        return False, None
+    return True, (row if row.athlete_id is not None else None)
+
+
 async def sessions_fast(engine: AsyncEngine, athlete_id: uuid.UUID) -> list[Any]:
     table = SessionRow.__table__
     query = select(table).where(table.c.athlete_id == athlete_id).order_by(table.c.start)
@@ -177,33 +215,59 @@ async def sessions_fast(engine: AsyncEngine, athlete_id: uuid.UUID) -> list[Any]
         return list((await conn.execute(query)).all())
 
 
-class FeedTargets:
-    """Token -> (athlete, plan) for a second: calendar clients poll, and most polls are repeats.
+class HotReads:
+    """The look-ups of the two polled reads, kept for a second: feed token -> (athlete, plan),
+    and (coach key, athlete) -> the plan read's row. Calendar clients and dashboards poll, and
+    most polls are repeats.
 
     Writers in this process call `forget` (re-plan, token rotation, athlete change or delete),
-    so here a change shows at once; another worker process sees it within `ttl_s`.
+    so here a change shows at once; another worker process sees it within `ttl_s`, which is
+    also how long a deleted coach key may still read.
     """
 
     def __init__(self, ttl_s: float = 1.0, size: int = 4096) -> None:
         self.ttl_s = ttl_s
         self.size = size
-        self.items: dict[str, tuple[float, tuple[Any, Any] | None]] = {}
+        # key -> (expiry, what was found, the athlete it is about or None)
+        self.items: dict[tuple[object, ...], tuple[float, Any, uuid.UUID | None]] = {}
 
-    async def get(self, engine: AsyncEngine, token_hash: str) -> tuple[Any, Any] | None:
+    async def _get(
+        self,
+        key: tuple[object, ...],
+        load: Callable[[], Awaitable[Any]],
+        athlete_of: Callable[[Any], uuid.UUID | None],
+    ) -> Any:
         now = time.monotonic()
-        hit = self.items.get(token_hash)
+        hit = self.items.get(key)
         if hit is not None and hit[0] > now:
             return hit[1]
-        found = await feed_target_fast(engine, token_hash)
+        found = await load()
         if len(self.items) >= self.size:
             self.items.clear()
-        self.items[token_hash] = (now + self.ttl_s, found)
+        self.items[key] = (now + self.ttl_s, found, athlete_of(found))
         return found
 
+    async def feed(self, engine: AsyncEngine, token_hash: str) -> tuple[Any, Any] | None:
+        return await self._get(
+            ("feed", token_hash),
+            lambda: feed_target_fast(engine, token_hash),
+            lambda found: found[0].id if found else None,
+        )
+
+    async def plan(
+        self, engine: AsyncEngine, key_hash: str, athlete_id: uuid.UUID
+    ) -> tuple[bool, Any | None]:
+        return await self._get(
+            ("plan", key_hash, athlete_id),
+            lambda: plan_read_fast(engine, key_hash, athlete_id),
+            lambda found: found[1].athlete_id if found[1] is not None else None,
+        )
+
     def forget(self, athlete_id: uuid.UUID) -> None:
-        for key, (_, found) in list(self.items.items()):
-            if found is None or found[0].id == athlete_id:
+        """Drop what is known of this athlete, and every miss (a new row may fill it now)."""
+        for key, (_, _, about) in list(self.items.items()):
+            if about is None or about == athlete_id:
                 self.items.pop(key, None)
 
 
-FEED_TARGETS = FeedTargets()
+HOT_READS = HotReads()
