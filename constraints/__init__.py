@@ -34,7 +34,12 @@ def hard_rules(settings: RuleSettings) -> list[Rule]:
         H5NoStrengthOnLongDay(),
         H6SameDayGap(same_day_gap_h=settings.same_day_gap_h),
         H7StrengthGap(strength_gap_h=settings.strength_gap_h),
-        H8RaceTaper(taper_days_A=settings.taper_days_A, taper_days_B=settings.taper_days_B),
+        H8RaceTaper(
+            taper_days_A=settings.taper_days_A,
+            taper_days_B=settings.taper_days_B,
+            clear_before_B_h=settings.clear_before_B_h,
+            clear_before_C_h=settings.clear_before_C_h,
+        ),
         H9FirstExposure(first_exposure_gap_h=settings.first_exposure_gap_h),
         H10PainRegions(),
     ]

@@ -8,7 +8,7 @@ The rules work on UTC instants instead.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 
 def utc(moment: datetime) -> datetime:
@@ -28,3 +28,8 @@ def exists(moment: datetime) -> bool:
         return True
     round_trip = utc(moment).astimezone(moment.tzinfo)
     return round_trip.replace(tzinfo=None) == moment.replace(tzinfo=None)
+
+
+def local(moment: datetime, zone: tzinfo) -> str:
+    """A moment as a coach reads it: "Wed 13 Jan 19:30", in the athlete's zone."""
+    return f"{moment.astimezone(zone):%a %d %b %H:%M}"

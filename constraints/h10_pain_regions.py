@@ -31,6 +31,13 @@ class H10PainRegions(SlotRule):
                 return why
         return None
 
+    def suggest(self, problem: Problem, slot: Slot) -> str | None:
+        if problem.flagged_regions:
+            names = ", ".join(sorted(r.value for r in problem.flagged_regions))
+            return f"the coach clears {names} once a clinician has seen it"
+        days = [s.no_heavy_until for s in problem.state.regions.values() if s.no_heavy_until]
+        return f"a light session until {max(days)}" if days else None
+
     @staticmethod
     def forbids(problem: Problem, item: Prescription, no_heavy: set[Region]) -> str | None:
         """Why H10 keeps this exercise out of a strength session on a day whose no-heavy

@@ -1,12 +1,33 @@
-"""H1: sessions only inside the athlete's availability windows, in their own zone, DST included."""
+"""H1: sessions only inside the athlete's availability windows, in their own zone, DST included.
+
+One exception (domain.md Revision 2): mobility right after a ride is part of the ride's
+cool-down, so it may start outside the windows when it starts within `COOL_DOWN` of the
+ride's end.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from constraints._time import exists, utc
+from planner.domain import WEEKDAYS, Ride, SessionKind
 from planner.problem import Problem, Slot
 from planner.variables import SlotRule
+
+COOL_DOWN = timedelta(minutes=30)
+
+
+def cool_down_of(problem: Problem, slot: Slot) -> Ride | None:
+    """The ride whose cool-down this mobility session is: it starts within 30 min of its end."""
+    if slot.kind != SessionKind.mobility:
+        return None
+    start = utc(slot.start)
+    # a ride lasts at most a day: those that can end in the half hour before `start`
+    for ride in problem.rides_between(start - timedelta(hours=24) - COOL_DOWN, start):
+        if utc(ride.end) <= start <= utc(ride.end) + COOL_DOWN:
+            return ride
+    return None
 
 
 @dataclass(frozen=True)
@@ -23,5 +44,15 @@ class H1Availability(SlotRule):
         for opens, closes in problem.spans(day):
             if utc(opens) <= start and end <= utc(closes):
                 return None
+        if cool_down_of(problem, slot) is not None:
+            return None
         local = slot.start.astimezone(problem.zone)
         return f"{local:%a %Y-%m-%d %H:%M} is outside the athlete's availability"
+
+    def suggest(self, problem: Problem, slot: Slot) -> str | None:
+        start = slot.start.astimezone(problem.zone)
+        end = slot.end.astimezone(problem.zone)
+        return (
+            f"a window on {WEEKDAYS[start.weekday()].capitalize()} {start:%d %b} "
+            f"from {start:%H:%M} to {end:%H:%M}"
+        )

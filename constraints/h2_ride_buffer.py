@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from constraints._time import utc
+from planner.domain import Ride
 from planner.problem import Problem, Slot
 from planner.variables import SlotRule
 
@@ -17,7 +18,7 @@ class H2RideBuffer(SlotRule):
     cost_rank = 7
     title = "clear of rides and their buffer"
 
-    def breach(self, problem: Problem, slot: Slot) -> str | None:
+    def concerns(self, problem: Problem, slot: Slot) -> Ride | None:
         buffer = timedelta(minutes=self.ride_buffer_min)
         day = problem.day_of(slot)
         nearby = (
@@ -29,8 +30,26 @@ class H2RideBuffer(SlotRule):
             if utc(slot.start) < utc(ride.end) + buffer and utc(ride.start) - buffer < utc(
                 slot.end
             ):
-                return (
-                    f"overlaps {ride.label()!r} at {ride.start.astimezone(problem.zone):%H:%M} "
-                    f"or its {self.ride_buffer_min} min buffer"
-                )
+                return ride
         return None
+
+    def breach(self, problem: Problem, slot: Slot) -> str | None:
+        ride = self.concerns(problem, slot)
+        if ride is None:
+            return None
+        return (
+            f"overlaps {ride.label()!r} at {ride.start.astimezone(problem.zone):%H:%M} "
+            f"or its {self.ride_buffer_min} min buffer"
+        )
+
+    def suggest(self, problem: Problem, slot: Slot) -> str | None:
+        ride = self.concerns(problem, slot)
+        if ride is None:
+            return None
+        if utc(slot.end) <= utc(ride.start):
+            minutes = (utc(ride.start) - utc(slot.end)).total_seconds() // 60
+        elif utc(ride.end) <= utc(slot.start):
+            minutes = (utc(slot.start) - utc(ride.end)).total_seconds() // 60
+        else:
+            return None  # the session sits on the ride itself: no buffer makes room
+        return f"ride_buffer_min {int(minutes)}"

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from constraints._time import real_hours, utc
+from planner.domain import Ride
 from planner.problem import Problem, Slot
 from planner.variables import SlotRule
 
@@ -17,7 +18,7 @@ class H3HeavyBeforeLong(SlotRule):
     cost_rank = 3
     title = "heavy work well before long rides and races"
 
-    def breach(self, problem: Problem, slot: Slot) -> str | None:
+    def concerns(self, problem: Problem, slot: Slot) -> Ride | None:
         if not slot.heavy:
             return None
         horizon = utc(slot.end) + timedelta(hours=self.heavy_before_long_h)
@@ -26,8 +27,23 @@ class H3HeavyBeforeLong(SlotRule):
                 problem.is_long(ride)
                 and real_hours(slot.end, ride.start) < self.heavy_before_long_h
             ):
-                return (
-                    f"heavy session ends {real_hours(slot.end, ride.start):.0f} h before "
-                    f"{ride.label()!r} (needs {self.heavy_before_long_h} h)"
-                )
+                return ride
         return None
+
+    def breach(self, problem: Problem, slot: Slot) -> str | None:
+        ride = self.concerns(problem, slot)
+        if ride is None:
+            return None
+        return (
+            f"heavy session ends {real_hours(slot.end, ride.start):.0f} h before "
+            f"{ride.label()!r} (needs {self.heavy_before_long_h} h)"
+        )
+
+    def suggest(self, problem: Problem, slot: Slot) -> str | None:
+        ride = self.concerns(problem, slot)
+        if ride is None:
+            return None
+        hours = int(real_hours(slot.end, ride.start))
+        if hours >= 24:  # the setting's lower bound
+            return f"heavy_before_long_h {hours}"
+        return f"move {ride.label()!r} a day later"

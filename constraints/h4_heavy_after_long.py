@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from constraints._time import real_hours, utc
+from planner.domain import Ride
 from planner.problem import Problem, Slot
 from planner.variables import SlotRule
 
@@ -17,15 +18,30 @@ class H4HeavyAfterLong(SlotRule):
     cost_rank = 3
     title = "heavy work only once long rides are well behind"
 
-    def breach(self, problem: Problem, slot: Slot) -> str | None:
+    def concerns(self, problem: Problem, slot: Slot) -> Ride | None:
         if not slot.heavy:
             return None
         # a ride can last up to a day, so look back that far beyond the gap
         earliest = utc(slot.start) - timedelta(hours=self.heavy_after_long_h + 24)
         for ride in problem.rides_between(earliest, slot.start):
             if problem.is_long(ride) and real_hours(ride.end, slot.start) < self.heavy_after_long_h:
-                return (
-                    f"heavy session starts {real_hours(ride.end, slot.start):.0f} h after "
-                    f"{ride.label()!r} ends (needs {self.heavy_after_long_h} h)"
-                )
+                return ride
         return None
+
+    def breach(self, problem: Problem, slot: Slot) -> str | None:
+        ride = self.concerns(problem, slot)
+        if ride is None:
+            return None
+        return (
+            f"heavy session starts {real_hours(ride.end, slot.start):.0f} h after "
+            f"{ride.label()!r} ends (needs {self.heavy_after_long_h} h)"
+        )
+
+    def suggest(self, problem: Problem, slot: Slot) -> str | None:
+        ride = self.concerns(problem, slot)
+        if ride is None:
+            return None
+        hours = int(real_hours(ride.end, slot.start))
+        if hours >= 12:  # the setting's lower bound
+            return f"heavy_after_long_h {hours}"
+        return f"move {ride.label()!r} a day earlier"

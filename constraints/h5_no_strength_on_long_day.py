@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from planner.domain import SessionKind
+from planner.domain import Ride, RideKind, SessionKind
 from planner.problem import Problem, Slot
 from planner.variables import SlotRule
 
@@ -15,11 +15,24 @@ class H5NoStrengthOnLongDay(SlotRule):
     cost_rank = 1
     title = "no strength on long-ride and race days"
 
-    def breach(self, problem: Problem, slot: Slot) -> str | None:
+    def concerns(self, problem: Problem, slot: Slot) -> Ride | None:
         if slot.kind != SessionKind.strength:
             return None
-        day = problem.day_of(slot)
-        for ride in problem.rides_on(day):
+        for ride in problem.rides_on(problem.day_of(slot)):
             if problem.is_long(ride):
-                return f"{day:%a %Y-%m-%d} holds {ride.label()!r}, a long ride or race"
+                return ride
         return None
+
+    def breach(self, problem: Problem, slot: Slot) -> str | None:
+        ride = self.concerns(problem, slot)
+        if ride is None:
+            return None
+        return f"{problem.day_of(slot):%a %Y-%m-%d} holds {ride.label()!r}, a long ride or race"
+
+    def suggest(self, problem: Problem, slot: Slot) -> str | None:
+        ride = self.concerns(problem, slot)
+        if ride is None:
+            return None
+        if ride.kind not in (RideKind.long, RideKind.race) and ride.duration_min < 600:
+            return f"long_ride_min {ride.duration_min + 1}"  # long only by its length
+        return f"move {ride.label()!r} to another day"

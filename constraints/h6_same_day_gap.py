@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from constraints._time import real_hours, utc
-from planner.domain import SessionKind
+from planner.domain import Ride, SessionKind
 from planner.problem import Problem, Slot
 from planner.variables import SlotRule
 
@@ -17,7 +17,7 @@ class H6SameDayGap(SlotRule):
     cost_rank = 4
     title = "same-day strength and ride kept apart"
 
-    def breach(self, problem: Problem, slot: Slot) -> str | None:
+    def _closest(self, problem: Problem, slot: Slot) -> tuple[Ride, float] | None:
         if slot.kind != SessionKind.strength:
             return None
         for ride in problem.rides_on(problem.day_of(slot)):
@@ -26,8 +26,28 @@ class H6SameDayGap(SlotRule):
             else:
                 gap = real_hours(ride.end, slot.start)
             if gap < self.same_day_gap_h:
-                return (
-                    f"only {max(gap, 0):.1f} h from {ride.label()!r} on the same day "
-                    f"(needs {self.same_day_gap_h} h)"
-                )
+                return ride, gap
         return None
+
+    def concerns(self, problem: Problem, slot: Slot) -> Ride | None:
+        found = self._closest(problem, slot)
+        return found[0] if found else None
+
+    def breach(self, problem: Problem, slot: Slot) -> str | None:
+        found = self._closest(problem, slot)
+        if found is None:
+            return None
+        ride, gap = found
+        return (
+            f"only {max(gap, 0):.1f} h from {ride.label()!r} on the same day "
+            f"(needs {self.same_day_gap_h} h)"
+        )
+
+    def suggest(self, problem: Problem, slot: Slot) -> str | None:
+        found = self._closest(problem, slot)
+        if found is None:
+            return None
+        ride, gap = found
+        if int(gap) >= 3:  # the setting's lower bound
+            return f"same_day_gap_h {int(gap)}"
+        return f"move {ride.label()!r} to another day"

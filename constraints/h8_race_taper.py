@@ -1,9 +1,16 @@
-"""H8: no heavy session within `taper_days_A` before an A race (`taper_days_B` before a B race)."""
+"""H8: no heavy session within `taper_days_A` before an A race (`taper_days_B` before a B race),
+and no strength session at all ending within `clear_before_B_h` (48 h) of a B race's start or
+`clear_before_C_h` (24 h) of a C race's (domain.md Revision 2, race weeks).
+
+Mobility stays allowed before B and C races: a short stretch leaves nothing to recover from.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from constraints._time import real_hours, utc
+from planner.domain import Priority, Ride, RideKind, SessionKind
 from planner.problem import Problem, Slot
 from planner.variables import SlotRule
 
@@ -12,11 +19,39 @@ from planner.variables import SlotRule
 class H8RaceTaper(SlotRule):
     taper_days_A: int
     taper_days_B: int
+    clear_before_B_h: int = 48
+    clear_before_C_h: int = 24
     name = "H8"
     cost_rank = 1
-    title = "no heavy work in the days before A and B races"
+    title = "no heavy work in the days before A and B races, no strength just before B and C races"
 
-    def breach(self, problem: Problem, slot: Slot) -> str | None:
+    def _clear_h(self, ride: Ride) -> int:
+        if ride.kind != RideKind.race:
+            return 0
+        if ride.priority == Priority.B:
+            return self.clear_before_B_h
+        if ride.priority == Priority.C:
+            return self.clear_before_C_h
+        return 0
+
+    def _too_close_race(self, problem: Problem, slot: Slot) -> tuple[Ride, float, int] | None:
+        """The B or C race that starts within its clear hours after this strength session ends."""
+        if slot.kind != SessionKind.strength:
+            return None
+        if not problem.race_rides:
+            return None
+        ends = utc(slot.end)
+        for ride in problem.race_rides:
+            needed = self._clear_h(ride)
+            # a race that started before the session ended is H2/H5's business, not this rule's
+            if not needed or utc(ride.start) < ends:
+                continue
+            hours = real_hours(ends, ride.start)
+            if hours < needed:
+                return ride, hours, needed
+        return None
+
+    def _taper(self, problem: Problem, slot: Slot) -> tuple[str, int, int, object] | None:
         if not slot.heavy:
             return None
         day = problem.day_of(slot)
@@ -26,5 +61,37 @@ class H8RaceTaper(SlotRule):
         ):
             for race in races:
                 if 0 <= (race - day).days <= days:
-                    return f"{(race - day).days} days before the {label} race on {race} (needs more than {days})"
+                    return label, (race - day).days, days, race
+        return None
+
+    def breach(self, problem: Problem, slot: Slot) -> str | None:
+        taper = self._taper(problem, slot)
+        if taper is not None:
+            label, before, days, race = taper
+            return f"{before} days before the {label} race on {race} (needs more than {days})"
+        close = self._too_close_race(problem, slot)
+        if close is not None:
+            ride, hours, needed = close
+            return (
+                f"strength ends {hours:.0f} h before the {ride.priority} race {ride.label()!r} "
+                f"(nothing in the {needed} h before it)"
+            )
+        return None
+
+    def concerns(self, problem: Problem, slot: Slot) -> Ride | None:
+        close = self._too_close_race(problem, slot)
+        return close[0] if close else None
+
+    def suggest(self, problem: Problem, slot: Slot) -> str | None:
+        taper = self._taper(problem, slot)
+        if taper is not None:
+            label, before, _, _ = taper
+            if before >= 1 and (label == "B" or before >= 3):
+                return f"taper_days_{label} {before - 1}"
+            return "a light session instead of a heavy one"
+        close = self._too_close_race(problem, slot)
+        if close is not None:
+            ride, hours, _ = close
+            if hours >= 0:
+                return f"clear_before_{ride.priority}_h {int(hours)}"
         return None

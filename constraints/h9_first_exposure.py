@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from constraints._time import real_hours, utc
-from planner.domain import Session
-from planner.problem import Problem, Slot
+from planner.domain import Ride, Session
+from planner.problem import FIRST_EXPOSURE_EXERCISES, Problem, Slot
 from planner.variables import ModelContext, Rule, Violation
 
-FIRST_EXPOSURE_EXERCISES = ("nordic_curl", "deadlift")
+__all__ = ["FIRST_EXPOSURE_EXERCISES", "H9FirstExposure"]
 
 
 @dataclass(frozen=True)
@@ -25,21 +25,37 @@ class H9FirstExposure(Rule):
     title = "first Nordic or deadlift well before key rides"
     hard = True
 
-    def too_close(self, problem: Problem, slot: Slot) -> str | None:
+    def concerns(self, problem: Problem, slot: Slot) -> Ride | None:
+        """The key ride that starts too soon after this session ends, if any."""
         horizon = utc(slot.end) + timedelta(hours=self.first_exposure_gap_h)
         for ride in problem.rides_between(slot.start, horizon):
             if (
                 problem.is_key(ride)
                 and real_hours(slot.end, ride.start) < self.first_exposure_gap_h
             ):
-                return (
-                    f"first exposure ends {real_hours(slot.end, ride.start):.0f} h before key ride "
-                    f"{ride.label()!r} (needs {self.first_exposure_gap_h} h)"
-                )
+                return ride
         return None
 
+    def too_close(self, problem: Problem, slot: Slot) -> str | None:
+        ride = self.concerns(problem, slot)
+        if ride is None:
+            return None
+        return (
+            f"first exposure ends {real_hours(slot.end, ride.start):.0f} h before key ride "
+            f"{ride.label()!r} (needs {self.first_exposure_gap_h} h)"
+        )
+
+    def suggest(self, problem: Problem, slot: Slot) -> str | None:
+        ride = self.concerns(problem, slot)
+        if ride is None:
+            return None
+        hours = int(real_hours(slot.end, ride.start))
+        if hours >= 48:  # the setting's lower bound
+            return f"first_exposure_gap_h {hours}"
+        return f"an easy ride instead of {ride.label()!r} in one week"
+
     def new_exercises(self, problem: Problem) -> list[str]:
-        return [e for e in FIRST_EXPOSURE_EXERCISES if e not in problem.state.exposures]
+        return list(problem.new_exposures)
 
     def encode(self, ctx: ModelContext) -> None:
         for exercise in self.new_exercises(ctx.problem):
@@ -69,6 +85,12 @@ class H9FirstExposure(Rule):
             why = self.too_close(problem, first)
             if why:
                 found.append(
-                    Violation(self.name, f"H9[{exercise}]", f"{exercise}: {why}", when=first.start)
+                    Violation(
+                        self.name,
+                        f"H9[{exercise}]",
+                        f"{exercise}: {why}",
+                        when=first.start,
+                        ride=self.concerns(problem, first),
+                    )
                 )
         return found

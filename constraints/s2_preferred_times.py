@@ -36,4 +36,6 @@ class S2PreferredTimes(SlotPreference):
             low, high = TIME_OF_DAY_HOURS[self.preferred_time]
             if not low <= local.hour < high:
                 reasons.append(f"{local:%H:%M} is not in the preferred {self.preferred_time.value}")
-        return "; ".join(reasons) or None
+        if not reasons:
+            return None
+        return f"strength {local.strftime('%a %d %b %H:%M')}: " + "; ".join(reasons)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from constraints._time import local
 from planner.domain import Session, SessionKind
 from planner.problem import Problem
 from planner.variables import ModelContext, Rule, Violation
@@ -37,9 +38,11 @@ class S3Spread(Rule):
                 ctx.penalize(f"S3 bunched[{day.isoformat()}+{k}d]", self.weight, both)
 
     def check(self, problem: Problem, sessions: list[Session]) -> list[Violation]:
-        days = sorted(
-            {problem.local_day(s.start) for s in sessions if s.kind == SessionKind.strength}
-        )
+        starts = {}
+        for s in sorted(sessions, key=lambda s: s.start.timestamp()):
+            if s.kind == SessionKind.strength:
+                starts.setdefault(problem.local_day(s.start), s.start)
+        days = sorted(starts)
         found = []
         for i, day in enumerate(days):
             week = problem.week_of(day)
@@ -51,9 +54,11 @@ class S3Spread(Rule):
                         Violation(
                             self.name,
                             f"S3 bunched[{day.isoformat()}+{k}d]",
-                            f"strength on {day} and {later}, only {k} day(s) apart",
+                            f"strength {local(starts[day], problem.zone)} and "
+                            f"{local(starts[later], problem.zone)}, only {k} day(s) apart "
+                            f"({spacing}+ wanted)",
                             penalty=self.weight,
-                            when=day,
+                            when=starts[later],
                         )
                     )
         return found

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from planner.domain import SessionKind
+from constraints._time import local, real_hours
+from planner.domain import Ride, SessionKind
 from planner.problem import Problem, Slot
 from planner.variables import SlotPreference
 
@@ -16,10 +17,20 @@ class S5StrengthBeforeRide(SlotPreference):
     title = "same-day strength before the ride"
     term = "strength_after_ride"
 
-    def cost(self, problem: Problem, slot: Slot) -> str | None:
+    def concerns(self, problem: Problem, slot: Slot) -> Ride | None:
         if slot.kind != SessionKind.strength:
             return None
         for ride in problem.rides_on(problem.day_of(slot)):
             if ride.end <= slot.start:
-                return f"strength after {ride.label()!r} on the same day"
+                return ride
         return None
+
+    def cost(self, problem: Problem, slot: Slot) -> str | None:
+        ride = self.concerns(problem, slot)
+        if ride is None:
+            return None
+        return (
+            f"strength {local(slot.start, problem.zone)} comes "
+            f"{real_hours(ride.end, slot.start):.1f} h after {ride.label()!r} on the same day "
+            "instead of before it"
+        )

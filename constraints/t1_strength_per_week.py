@@ -1,34 +1,74 @@
 """T1: strength sessions a week by phase (base 2-3, build 2, peak and in-season 1, race week
-0-1 light, transition 1). Also asks for heavy work where the ladder has reached it."""
+0-1 light, transition 1), with a heavy part (domain.md Revision 2).
+
+The heavy part: once a ladder sits on a heavy rung, a week that allows heavy work (not a
+deload, taper, race or transition week) wants at least one heavy session. Heavy sessions hold
+the ladder's own lift; one that holds the rung below a never-done first-exposure lift (H9)
+in its place is a stand-in, priced so that the first exposure is placed as early as the
+calendar allows and the lift is used from then on.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import timedelta
 
+from constraints._time import local
+from planner.content import ContentBuilder
 from planner.domain import Session, SessionKind
-from planner.problem import Problem
+from planner.phases import LIGHT_ONLY, Week
+from planner.problem import Problem, Slot
 from planner.variables import ModelContext, Rule, Violation
 
-HEAVY_PER_WEEK = 2
+
+def heavy_allowed(problem: Problem, week: Week) -> bool:
+    """Not a deload, taper, race or transition week."""
+    if week.phase in LIGHT_ONLY or week.deload:
+        return False
+    return not any(problem.in_taper(week.start + timedelta(days=i)) for i in range(7))
 
 
-def heavy_wanted(problem: Problem, week_index: int, heavy_possible: bool) -> int:
-    low, _ = problem.week_list[week_index].strength_range
-    return min(low, HEAVY_PER_WEEK) if heavy_possible else 0
+def heavy_on_offer(problem: Problem, week: Week, content: ContentBuilder) -> str | None:
+    """The heavy lift the athlete's ladders hold in this week, or None when none is on a heavy
+    rung (or pain keeps heavy work out all week)."""
+    for offset in range(7):
+        built = content.strength(week.start + timedelta(days=offset), True)
+        if built is not None:
+            return next((p.name for p in built[0] if p.heavy), None)
+    return None
+
+
+def stand_in_for(problem: Problem, slot: Slot, content: ContentBuilder) -> list[str]:
+    """The never-done first-exposure lifts this heavy session leaves out for a lower rung."""
+    if slot.kind != SessionKind.strength or not slot.heavy or not problem.new_exposures:
+        return []
+    built = content.strength(problem.day_of(slot), True)
+    if built is None:
+        return []
+    wanted = [p for p in built[0] if p.exercise_id in problem.new_exposures]
+    held = {p.exercise_id for p in slot.prescriptions}
+    if not wanted or any(p.exercise_id in held for p in wanted):
+        return []
+    return [p.name for p in wanted]
 
 
 @dataclass(frozen=True)
 class T1StrengthPerWeek(Rule):
     missing_session_weight: int = 1000
     missing_heavy_weight: int = 40
+    stand_in_weight: int = 10
     name = "T1"
     title = "strength sessions a week"
     hard = False
 
     def encode(self, ctx: ModelContext) -> None:
+        problem = ctx.problem
+        content = (
+            ctx.content if isinstance(ctx.content, ContentBuilder) else ContentBuilder(problem)
+        )
         weekly = ctx.by_week(SessionKind.strength)
-        for week in ctx.problem.week_list:
+        for week in problem.week_list:
             low, high = week.strength_range
             cands = weekly.get(week.index, [])
             count = ctx.total(cands)
@@ -42,23 +82,34 @@ class T1StrengthPerWeek(Rule):
                     self.missing_session_weight,
                     short,
                 )
-            heavy = [c for c in cands if c.heavy]
-            wanted = heavy_wanted(ctx.problem, week.index, bool(heavy))
-            if wanted:
-                short_heavy = ctx.model.new_int_var(0, wanted, f"t1_heavy_w{week.index}")
-                ctx.model.add(short_heavy >= wanted - ctx.total(heavy))
-                ctx.penalize(
-                    f"T1 heavy_sessions[week {week.index + 1}]",
-                    self.missing_heavy_weight,
-                    short_heavy,
-                )
+            if heavy_allowed(problem, week) and heavy_on_offer(problem, week, content):
+                # at least one heavy session; no heavy candidate at all means the term is paid
+                heavy = [c for c in cands if c.heavy]
+                term = f"T1 heavy_sessions[week {week.index + 1}]"
+                if not heavy:
+                    ctx.penalize(term, self.missing_heavy_weight, 1)
+                else:
+                    none = ctx.model.new_bool_var(f"t1_no_heavy_w{week.index}")
+                    ctx.model.add(none >= 1 - ctx.total(heavy))
+                    ctx.penalize(term, self.missing_heavy_weight, none)
+            for cand in cands:
+                if cand.stand_in:
+                    ctx.penalize(
+                        f"T1 stand_in[{cand.day.isoformat()}]",
+                        self.stand_in_weight,
+                        ctx.x[cand.index],
+                    )
 
     def check(self, problem: Problem, sessions: list[Session]) -> list[Violation]:
-        counts = Counter(
-            problem.week_of(problem.local_day(s.start)).index  # type: ignore[union-attr]
-            for s in sessions
-            if s.kind == SessionKind.strength and problem.week_of(problem.local_day(s.start))
-        )
+        content = ContentBuilder(problem)
+        strength = [s for s in sessions if s.kind == SessionKind.strength]
+        counts: Counter[int] = Counter()
+        heavy: Counter[int] = Counter()
+        for s in strength:
+            week = problem.week_of(problem.local_day(s.start))
+            if week is not None:
+                counts[week.index] += 1
+                heavy[week.index] += s.heavy
         found = []
         for week in problem.week_list:
             low, high = week.strength_range
@@ -72,6 +123,36 @@ class T1StrengthPerWeek(Rule):
                         f"session(s), target {low}-{high}",
                         penalty=self.missing_session_weight * (low - planned),
                         when=week.start,
+                    )
+                )
+            if not heavy.get(week.index) and heavy_allowed(problem, week):
+                lift = heavy_on_offer(problem, week, content)
+                if lift:
+                    found.append(
+                        Violation(
+                            self.name,
+                            f"T1 heavy_sessions[week {week.index + 1}]",
+                            f"week {week.index + 1} ({week.phase.value}): no heavy session, "
+                            f"though the ladder is at {lift}",
+                            penalty=self.missing_heavy_weight,
+                            when=week.start,
+                        )
+                    )
+        for s in strength:
+            if problem.week_of(problem.local_day(s.start)) is None:
+                continue
+            missing = stand_in_for(problem, s, content)
+            if missing:
+                held = ", ".join(p.name for p in s.prescriptions if p.heavy)
+                found.append(
+                    Violation(
+                        self.name,
+                        f"T1 stand_in[{problem.local_day(s.start).isoformat()}]",
+                        f"heavy session {local(s.start, problem.zone)} holds {held or 'a lower rung'}"
+                        f" in place of the first {' and '.join(missing)} (H9 keeps a first "
+                        f"exposure {problem.settings.first_exposure_gap_h} h clear of key rides)",
+                        penalty=self.stand_in_weight,
+                        when=s.start,
                     )
                 )
         return found

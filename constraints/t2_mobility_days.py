@@ -1,13 +1,39 @@
-"""T2: mobility on at least 3 days a week, preferably within 2 h after a ride ends."""
+"""T2: mobility on at least 3 days a week, preferably within 2 h after a ride ends.
+
+Each mobility session carries a small cost (`T2 mobility[day]`) so the plan asks for the
+target and not more; that is bookkeeping, not a preference given up. The preference is
+`T2 not_after_ride[day]`: mobility on a day with a ride, not within `mobility_after_ride_h`
+of its end. On a day without a ride there is nothing to follow; such sessions cost a little
+more in the bookkeeping term, so that days with rides come first.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import timedelta
 
-from planner.domain import Session, SessionKind
-from planner.problem import Problem
+from constraints._time import local, utc
+from planner.domain import Ride, Session, SessionKind
+from planner.problem import Problem, Slot
 from planner.variables import ModelContext, Rule, Violation
+
+
+def after_ride_of(problem: Problem, slot: Slot) -> Ride | None:
+    """The ride this mobility session follows within `mobility_after_ride_h` of its end."""
+    limit = timedelta(hours=problem.settings.mobility_after_ride_h)
+    for ride in problem.rides_on(problem.day_of(slot)):
+        if utc(ride.end) <= utc(slot.start) <= utc(ride.end) + limit:
+            return ride
+    return None
+
+
+def not_after_ride(problem: Problem, slot: Slot) -> Ride | None:
+    """The day's ride this mobility session does not follow, when it follows none of them."""
+    rides = problem.rides_on(problem.day_of(slot))
+    if slot.kind != SessionKind.mobility or not rides or after_ride_of(problem, slot):
+        return None
+    return rides[-1]
 
 
 @dataclass(frozen=True)
@@ -36,9 +62,14 @@ class T2MobilityDays(Rule):
             for cand in cands:
                 # each session costs a little so the plan asks for the target, not more
                 weight = self.per_session_weight
-                if cand.after_ride is None:
+                x = ctx.x[cand.index]
+                if not ctx.problem.rides_on(cand.day):
                     weight += self.not_after_ride_weight
-                ctx.penalize(f"T2 mobility[{cand.day.isoformat()}]", weight, ctx.x[cand.index])
+                elif not_after_ride(ctx.problem, cand) is not None:
+                    ctx.penalize(
+                        f"T2 not_after_ride[{cand.day.isoformat()}]", self.not_after_ride_weight, x
+                    )
+                ctx.penalize(f"T2 mobility[{cand.day.isoformat()}]", weight, x)
 
     def check(self, problem: Problem, sessions: list[Session]) -> list[Violation]:
         days: dict[int, set] = defaultdict(set)
@@ -48,6 +79,21 @@ class T2MobilityDays(Rule):
             if s.kind == SessionKind.mobility and week is not None:
                 days[week.index].add(day)
         found = []
+        for s in sessions:
+            ride = not_after_ride(problem, s)
+            if ride is not None and problem.week_of(problem.local_day(s.start)) is not None:
+                found.append(
+                    Violation(
+                        self.name,
+                        f"T2 not_after_ride[{problem.local_day(s.start).isoformat()}]",
+                        f"mobility {local(s.start, problem.zone)} is not within "
+                        f"{problem.settings.mobility_after_ride_h} h after {ride.label()!r} "
+                        f"(ends {local(ride.end, problem.zone)})",
+                        penalty=self.not_after_ride_weight,
+                        when=s.start,
+                        ride=ride,
+                    )
+                )
         for week in problem.week_list:
             planned = len(days.get(week.index, ()))
             if planned < self.mobility_days_min:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from constraints._time import local
 from planner.content import full_volume
 from planner.domain import SessionKind
 from planner.problem import Problem, Slot
@@ -33,5 +34,8 @@ class T3Deload(SlotPreference):
             return None
         ratio = volume_ratio(slot)
         if ratio > DELOAD_MAX_RATIO:
-            return f"deload week session at {ratio:.0%} of the usual volume"
+            return (
+                f"deload week session {local(slot.start, problem.zone)} at {ratio:.0%} of the "
+                f"usual volume (wanted at most {DELOAD_MAX_RATIO:.0%})"
+            )
         return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from constraints._time import local
 from constraints.t3_deload import volume_ratio
 from planner.domain import SessionKind
 from planner.problem import Problem, Slot
@@ -25,5 +26,8 @@ class T4Taper(SlotPreference):
         ratio = volume_ratio(slot)
         low, high = TAPER_RATIO
         if not low <= ratio <= high:
-            return f"taper session at {ratio:.0%} of the usual volume (wanted {low:.0%}-{high:.0%})"
+            return (
+                f"taper session {local(slot.start, problem.zone)} at {ratio:.0%} of the usual "
+                f"volume (wanted {low:.0%}-{high:.0%})"
+            )
         return None

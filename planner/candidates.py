@@ -3,9 +3,11 @@ mobility right after each ride, plus (for explanations) a few times outside avai
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
+from constraints.h1_availability import COOL_DOWN
 from planner.content import ContentBuilder
 from planner.domain import Session, SessionKind
 from planner.problem import Problem
@@ -48,6 +50,40 @@ class CandidateFactory:
         self.content = content or ContentBuilder(problem)
         self.candidates: list[Candidate] = []
         self._seen: set[tuple[object, ...]] = set()
+        self._stand_in_content: ContentBuilder | None | bool = False
+        self._needs_stand_in: dict[date, bool] = {}
+
+    def stand_in_content(self) -> ContentBuilder | None:
+        """Content with every never-done first-exposure lift (H9) swapped for the rung below.
+
+        The first Nordic or deadlift then binds only the session that holds it: the other heavy
+        sessions hold the stand-in (the Romanian deadlift, the ball curl) until it has happened.
+        """
+        if self._stand_in_content is False:
+            problem = self.problem
+            library = self.content.library
+            state = problem.state.model_copy(deep=True)
+            capped = False
+            for exercise_id in problem.new_exposures:
+                exercise = library.by_id.get(exercise_id)
+                pattern = state.patterns.get(exercise.pattern) if exercise else None
+                if exercise and pattern and pattern.level >= exercise.level > 1:
+                    pattern.level = exercise.level - 1
+                    capped = True
+            shadow = copy.copy(problem)
+            shadow.state = state
+            self._stand_in_content = ContentBuilder(shadow, library) if capped else None
+        return self._stand_in_content  # type: ignore[return-value]
+
+    def needs_stand_in(self, day: date) -> bool:
+        """Whether the day's heavy session would hold a lift the athlete has never done."""
+        found = self._needs_stand_in.get(day)
+        if found is None:
+            built = self.content.strength(day, True)
+            new = self.problem.new_exposures
+            found = bool(built and any(p.exercise_id in new for p in built[0]))
+            self._needs_stand_in[day] = found
+        return found
 
     def _add(
         self,
@@ -59,12 +95,13 @@ class CandidateFactory:
         outside: bool = False,
         session: Session | None = None,
         fixed: bool = False,
+        stand_in: bool = False,
     ) -> None:
         problem = self.problem
         day = problem.local_day(start)
         if session is None:  # the grid lives in UTC: real-time arithmetic, fast compares
             start = start.astimezone(UTC)
-        key = (kind, start, heavy)
+        key = (kind, start, heavy, stand_in)
         if key in self._seen:
             return
         week = problem.week_of(day)
@@ -74,11 +111,24 @@ class CandidateFactory:
             prescriptions = tuple(session.prescriptions)
             notes = tuple(session.notes)
             end = session.end
+            # a given session is a stand-in when it leaves out the day's first-exposure lift
+            stand_in = (
+                kind == SessionKind.strength
+                and heavy
+                and self.needs_stand_in(day)
+                and not any(p.exercise_id in problem.new_exposures for p in prescriptions)
+            )
         else:
+            if stand_in:
+                builder = self.stand_in_content()
+                if builder is None or not self.needs_stand_in(day):
+                    return
+            else:
+                builder = self.content
             built = (
-                self.content.strength(day, heavy)
+                builder.strength(day, heavy)
                 if kind == SessionKind.strength
-                else self.content.mobility(day)
+                else builder.mobility(day)
             )
             if built is None:
                 return
@@ -106,6 +156,7 @@ class CandidateFactory:
                 notes=notes,
                 outside_availability=outside,
                 fixed=fixed,
+                stand_in=stand_in,
             )
         )
 
@@ -162,8 +213,10 @@ class CandidateFactory:
                 fixed=True,
                 after_ride=session.after_ride,
             )
+        stand_ins = self.stand_in_content() is not None
         for day in days if days is not None else problem.days():
             spans = problem.spans(day)
+            stand_in_today = stand_ins and self.needs_stand_in(day)
             gap = timedelta(hours=settings.same_day_gap_h)
             anchors = [_later(r.end, gap) for r in problem.rides_on(day)] + [
                 _later(r.start, -(gap + strength_len)) for r in problem.rides_on(day)
@@ -174,16 +227,19 @@ class CandidateFactory:
                 for moment in self._starts(opens, closes, strength_len, anchors):
                     self._add(SessionKind.strength, moment, False)
                     self._add(SessionKind.strength, moment, True)
+                    if stand_in_today:
+                        self._add(SessionKind.strength, moment, True, stand_in=True)
                 for moment in self._starts(
                     opens, closes, mobility_len, [], max_grid=MAX_MOBILITY_GRID
                 ):
                     self._add(SessionKind.mobility, moment, False)
-            # T2: mobility right after a ride, where a window allows
+            # T2: mobility right after a ride, where a window allows or as the ride's cool-down
+            # (H1 lets it start outside the windows within 30 min of the ride's end)
             for ride in problem.rides_on(day):
                 if problem.local_day(ride.end) != day:
                     continue
                 moment = _ceil_to(_later(ride.end, buffer), 5)
-                if any(
+                if _before_or_at(moment, _later(ride.end, COOL_DOWN)) or any(
                     _before_or_at(o, moment) and _before_or_at(_later(moment, mobility_len), c)
                     for o, c in spans
                 ):
@@ -195,13 +251,20 @@ class CandidateFactory:
                         continue
                     self._add(SessionKind.strength, moment_or_none, False, outside=True)
                     self._add(SessionKind.strength, moment_or_none, True, outside=True)
+                    if stand_in_today:
+                        self._add(
+                            SessionKind.strength, moment_or_none, True, outside=True, stand_in=True
+                        )
                     self._add(SessionKind.mobility, moment_or_none, False, outside=True)
         # previously published sessions are offered again at their own time (S4)
         for session in keep or []:
             self._add(session.kind, session.start, session.heavy, after_ride=session.after_ride)
+            if session.heavy and stand_ins:
+                self._add(session.kind, session.start, True, stand_in=True)
         # by instant: H9 reads "earlier" off this order, and wall clocks repeat when DST ends
         ordered = sorted(
-            self.candidates, key=lambda c: (c.start.timestamp(), c.kind.value, c.heavy)
+            self.candidates,
+            key=lambda c: (c.start.timestamp(), c.kind.value, c.heavy, c.stand_in),
         )
         for i, cand in enumerate(ordered):
             cand.index = i
@@ -227,7 +290,8 @@ def thin(ctx: ModelContext, keep_per_group: int = 4) -> None:
         ):
             continue
         profile = tuple(ctx.costs(rule, cand) for rule in prices)
-        groups[(cand.day, cand.kind, cand.heavy, cand.after_ride is not None, profile)].append(cand)
+        key = (cand.day, cand.kind, cand.heavy, cand.stand_in, cand.after_ride is not None, profile)
+        groups[key].append(cand)
     for cands in groups.values():
         if len(cands) <= keep_per_group:
             continue

@@ -178,6 +178,9 @@ class RuleSettings(Model):
     strength_gap_h: int = Field(48, ge=24, le=120)
     taper_days_A: int = Field(7, ge=3, le=21)
     taper_days_B: int = Field(3, ge=0, le=14)
+    # domain.md Revision 2, race weeks: no strength session in the hours before a B or C race
+    clear_before_B_h: int = Field(48, ge=0, le=96)
+    clear_before_C_h: int = Field(24, ge=0, le=72)
     first_exposure_gap_h: int = Field(72, ge=48, le=168)
     mobility_after_ride_h: int = Field(2, ge=1, le=6)
     strength_session_min: int = Field(45, ge=20, le=120)
@@ -336,6 +339,25 @@ class TargetResult(Model):
     blocked_by: list[str] = Field(default_factory=list)
 
 
+class BrokenRide(Model):
+    """The ride a soft term concerns, as the coach knows it."""
+
+    label: str
+    start: datetime
+
+
+class Broken(Model):
+    """One soft term the plan paid in a week: a missed target or a broken preference."""
+
+    rule: str  # T1-T4, S1-S5
+    term: str = ""  # the solver's penalty term, e.g. "S1 heavy_before_intervals[2027-03-14]"
+    session_id: str | None = None  # the session's calendar uid
+    ride: BrokenRide | None = None
+    detail: str
+    blocked_by: list[str] = Field(default_factory=list)
+    suggestion: str = ""
+
+
 class WeekReport(Model):
     index: int
     start: date
@@ -349,6 +371,12 @@ class WeekReport(Model):
     heavy_planned: int = 0
     mobility_planned: int = 0
     targets: list[TargetResult] = Field(default_factory=list)
+    # every soft term paid this week; the week is ok only when this is empty
+    broken: list[Broken] = Field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.broken
 
 
 class SolverReport(Model):

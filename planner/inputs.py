@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import TypeAdapter, ValidationError
 
-from planner.calendar_in import CalendarError, read_calendar
+from planner.calendar_in import CalendarError, Skipped, read_calendar
 from planner.domain import Athlete, Ride
 from planner.errors import PlannerInputError
 
@@ -45,6 +45,13 @@ def load_athlete(path: Path) -> Athlete:
 
 
 def load_rides(path: Path, athlete: Athlete, start: date, weeks: int) -> list[Ride]:
+    return load_calendar(path, athlete, start, weeks)[0]
+
+
+def load_calendar(
+    path: Path, athlete: Athlete, start: date, weeks: int
+) -> tuple[list[Ride], list[Skipped]]:
+    """The rides of a JSON list or an .ics calendar, and the .ics entries not used, with why."""
     if path.suffix.lower() in (".ics", ".ical", ".ifb", ".icalendar"):
         try:
             data = path.read_bytes()
@@ -61,8 +68,8 @@ def load_rides(path: Path, athlete: Athlete, start: date, weeks: int) -> list[Ri
             )
         except CalendarError as exc:
             raise PlannerInputError(f"{path}: {exc}") from exc
-        return [item.ride for item in result.rides]
+        return [item.ride for item in result.rides], list(result.skipped)
     try:
-        return RIDES.validate_python(_read_json(path))
+        return RIDES.validate_python(_read_json(path)), []
     except ValidationError as exc:
         raise PlannerInputError(describe_validation(exc, str(path))) from exc

@@ -18,6 +18,7 @@ from planner.domain import (
     ProgressionState,
     Region,
     Ride,
+    RideKind,
     RuleSettings,
     Session,
     SessionKind,
@@ -26,6 +27,8 @@ from planner.errors import PlannerInputError
 from planner.phases import Week, in_taper, race_days, season_weeks
 
 MAX_WEEKS = 52
+# H9: lifts whose first session leaves strength down for about three days (Coratella 2025)
+FIRST_EXPOSURE_EXERCISES = ("nordic_curl", "deadlift")
 
 
 class Slot(Protocol):
@@ -142,6 +145,16 @@ class Problem:
     @cached_property
     def blocked_patterns(self) -> frozenset[Pattern]:
         return frozenset(self.state.blocked_patterns())
+
+    @cached_property
+    def race_rides(self) -> list[Ride]:
+        """Every ride of kind `race`, in time order (H8 looks for the B and C ones)."""
+        return [r for r in self.rides if r.kind == RideKind.race]
+
+    @cached_property
+    def new_exposures(self) -> tuple[str, ...]:
+        """First-exposure lifts (H9) the athlete has never done."""
+        return tuple(e for e in FIRST_EXPOSURE_EXERCISES if e not in self.state.exposures)
 
     # --- rides ---
 

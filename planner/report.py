@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import Protocol
 
 from planner.domain import Plan, Ride, SessionKind
 
 
-def table(plan: Plan, rides: list[Ride]) -> str:
+class NotUsed(Protocol):
+    """A calendar entry the import left out (planner.calendar_in.Skipped)."""
+
+    uid: str
+    title: str
+    reason: str
+
+
+def table(plan: Plan, rides: list[Ride], skipped: Sequence[NotUsed] = ()) -> str:
     from zoneinfo import ZoneInfo
 
     zone = ZoneInfo(plan.timezone)
@@ -23,10 +33,11 @@ def table(plan: Plan, rides: list[Ride]) -> str:
             flags.append("deload")
         if week.taper:
             flags.append("taper")
+        verdict = "ok" if not week.broken else f"{len(week.broken)} paid"
         out.append(
             f"Week {week.index} ({week.start} to {week.end}) [{', '.join(flags)}]"
             f"  strength {week.strength_planned} (heavy {week.heavy_planned}),"
-            f" mobility days {week.mobility_planned}"
+            f" mobility days {week.mobility_planned}: {verdict}"
         )
         for offset in range(7):
             day = week.start + timedelta(days=offset)
@@ -59,6 +70,15 @@ def table(plan: Plan, rides: list[Ride]) -> str:
             if not target.met and target.reason:
                 line += f" -- {target.reason}"
             out.append(line)
+        for entry in week.broken:
+            blocked = f" [in the way: {', '.join(entry.blocked_by)}]" if entry.blocked_by else ""
+            out.append(f"  PAID   {entry.rule} {entry.detail}{blocked}")
+            if entry.suggestion:
+                out.append(f"         to make room: {entry.suggestion}")
+        out.append("")
+    if skipped:
+        out.append(f"Calendar entries not used ({len(skipped)}):")
+        out.extend(f"  {item.title or item.uid!r}: {item.reason}" for item in skipped)
         out.append("")
     if plan.warnings:
         out.extend(f"Note: {w}" for w in plan.warnings)

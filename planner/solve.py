@@ -31,6 +31,7 @@ from planner.domain import (
     WeekReport,
 )
 from planner.errors import PlannerFailure
+from planner.explain import Diagnosis, broken_entries, explain_target
 from planner.problem import Problem
 from planner.stability import new_uid
 from planner.variables import Candidate, ModelContext, Rule, SlotRule, Violation
@@ -76,7 +77,13 @@ def build_model(
     factory = CandidateFactory(problem, content)
     keep = [] if explain else [s for s in problem.previous]
     candidates = factory.build(explain=explain, keep=keep, fixed=fixed, days=days)
-    ctx = ModelContext(problem=problem, candidates=candidates, explain=explain, rules=rules)
+    ctx = ModelContext(
+        problem=problem,
+        candidates=candidates,
+        explain=explain,
+        rules=rules,
+        content=factory.content,
+    )
     if explain:
         ctx.create_variables()
     per_candidate = sorted((r for r in rules if isinstance(r, SlotRule)), key=lambda r: r.cost_rank)
@@ -170,6 +177,7 @@ def solve_problem(
     gap = 0.0 if status == cp_model.OPTIMAL else abs(objective - bound) / max(1.0, abs(objective))
     reports = week_reports(problem, sessions, rules)
     explain_began = clock.perf_counter()
+    broken_entries(problem, sessions, rules, reports, content, diagnose=explain_misses)
     if explain_misses:
         explain(problem, reports, sessions, settings, content)
     finished = clock.perf_counter()
@@ -298,6 +306,14 @@ def week_reports(problem: Problem, sessions: list[Session], rules: list[Rule]) -
     return reports
 
 
+# the weekly targets a core can explain: term prefix -> (target, kind, heavy)
+WEEKLY_TARGETS = {
+    "T1 strength_sessions": ("T1", SessionKind.strength, False),
+    "T1 heavy_sessions": ("T1", SessionKind.strength, True),
+    "T2 mobility_days": ("T2", SessionKind.mobility, False),
+}
+
+
 def explain(
     problem: Problem,
     reports: list[WeekReport],
@@ -305,15 +321,23 @@ def explain(
     settings: SolverSettings,
     content: ContentBuilder,
 ) -> None:
-    """For each missed T1/T2 target, find the hard rules without which it could be met."""
+    """For each missed weekly target, find the hard rules without which it could be met (the
+    CP-SAT core), then the closest time tried among those rules and one change to make room."""
     rules = hard_rules(problem.settings)
+    diagnosis = Diagnosis(problem, sessions, all_rules(problem.settings), content)
     for report in reports:
-        for target in report.targets:
-            if target.met or target.rule not in ("T1", "T2"):
+        for entry in report.broken:
+            prefix = entry.term.split("[", 1)[0]
+            if prefix not in WEEKLY_TARGETS:
                 continue
+            target_id, kind, heavy = WEEKLY_TARGETS[prefix]
             blocked = _blocking_rules(
-                problem, report, target.rule, sessions, rules, settings, content
+                problem, report, target_id, sessions, rules, settings, content, heavy=heavy
             )
+            explain_target(diagnosis, entry, report.index - 1, kind, heavy, blocked)
+            if heavy:
+                continue
+            target = next(t for t in report.targets if t.rule == target_id)
             target.blocked_by = blocked
             if blocked:
                 names = ", ".join(f"{r} ({RULE_TITLES.get(r, r)})" for r in blocked)
@@ -322,6 +346,11 @@ def explain(
                 target.reason += (
                     "; no single hard rule blocks it: it was traded against other weeks"
                 )
+            tried = entry.detail.partition("; tried ")[2]
+            if tried:
+                target.reason += f"; tried {tried}"
+            if entry.suggestion:
+                target.reason += f"; to make room: {entry.suggestion}"
 
 
 def _blocking_rules(
@@ -332,6 +361,8 @@ def _blocking_rules(
     rules: list[Rule],
     settings: SolverSettings,
     content: ContentBuilder,
+    *,
+    heavy: bool = False,
 ) -> list[str]:
     week_days = [report.start + timedelta(days=i) for i in range(7)]
     kind = SessionKind.strength if target == "T1" else SessionKind.mobility
@@ -348,6 +379,10 @@ def _blocking_rules(
     _add_structure(ctx)
     wanted = report.strength_min if target == "T1" else problem.settings.mobility_days_min
     in_week = [c for c in ctx.candidates if c.kind == kind and c.day in week_days and not c.fixed]
+    if heavy:
+        # the heavy part: one heavy session, without giving up the sessions the week has
+        ctx.model.add(ctx.total(c for c in in_week if c.heavy) >= 1)
+        wanted = report.strength_planned
     ctx.model.add(ctx.total(in_week) >= wanted)
     # the week keeps what the plan achieved for the other target: time is not freed by dropping it
     other_kind = SessionKind.mobility if kind == SessionKind.strength else SessionKind.strength

@@ -17,7 +17,7 @@ from typing import ClassVar
 
 from ortools.sat.python import cp_model
 
-from planner.domain import Prescription, Session, SessionKind
+from planner.domain import Prescription, Ride, Session, SessionKind
 from planner.problem import Problem, Slot
 
 
@@ -37,6 +37,8 @@ class Candidate:
     outside_availability: bool = False
     # pinned to 1: a session that already happened, or one a test asks about
     fixed: bool = False
+    # a heavy session holding the rung below a first-exposure lift (H9) instead of the lift
+    stand_in: bool = False
 
     def to_session(self, zone: tzinfo | None = None) -> Session:
         return Session(
@@ -59,6 +61,8 @@ class Violation:
     message: str
     penalty: int = 0
     when: datetime | date | None = None
+    # the ride the breach is about, for the weekly report (S1's intervals, H6's ride, ...)
+    ride: Ride | None = None
 
 
 @dataclass
@@ -80,6 +84,8 @@ class ModelContext:
     enforce: dict[str, cp_model.IntVar] = field(default_factory=dict)
     penalties: list[Penalty] = field(default_factory=list)
     hinted: set[int] = field(default_factory=set)
+    # the planner's ContentBuilder, so rules that ask what a session would hold share its cache
+    content: object | None = None
     _costs: dict[tuple[str, int], bool] = field(default_factory=dict)
     _live: dict[str, list[Candidate]] = field(default_factory=dict)
     _live_count: int = -1
@@ -194,6 +200,14 @@ class SlotRule(Rule):
         """Why this session breaks the rule, or None."""
         raise NotImplementedError
 
+    def concerns(self, problem: Problem, slot: Slot) -> Ride | None:
+        """The ride behind a breach, when one is (for reports and explanations)."""
+        return None
+
+    def suggest(self, problem: Problem, slot: Slot) -> str | None:
+        """One change that would let this session through the rule, in a coach's words."""
+        return None
+
     # rules that settle most candidates cheaply go first (see planner.solve.build_model)
     cost_rank: ClassVar[int] = 5
 
@@ -217,6 +231,7 @@ class SlotRule(Rule):
                         f"{self.name}[{session.start.isoformat()}]",
                         why,
                         when=session.start,
+                        ride=self.concerns(problem, session),
                     )
                 )
         return found
@@ -233,6 +248,10 @@ class SlotPreference(Rule):
     def cost(self, problem: Problem, slot: Slot) -> str | None:
         """Why this session is penalized, or None."""
         raise NotImplementedError
+
+    def concerns(self, problem: Problem, slot: Slot) -> Ride | None:
+        """The ride behind the cost, when one is (for the weekly report)."""
+        return None
 
     def term_name(self, problem: Problem, slot: Slot) -> str:
         return f"{self.name} {self.term}[{problem.local_day(slot.start).isoformat()}]"
@@ -254,6 +273,7 @@ class SlotPreference(Rule):
                         why,
                         penalty=self.weight,
                         when=session.start,
+                        ride=self.concerns(problem, session),
                     )
                 )
         return found

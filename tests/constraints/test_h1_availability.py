@@ -4,7 +4,18 @@ exceptions), in the athlete's own time zone, DST included."""
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from factories import ALL_DAY, MONDAY, WEEKDAYS, ZONE, at, athlete, mobility, problem, strength
+from factories import (
+    ALL_DAY,
+    MONDAY,
+    WEEKDAYS,
+    ZONE,
+    at,
+    athlete,
+    mobility,
+    problem,
+    ride,
+    strength,
+)
 from harness import encode_plan
 
 from constraints import H1Availability
@@ -204,3 +215,41 @@ def test_session_in_the_second_pass_of_the_repeated_hour_breaks_h1_in_both_faces
     session = lasting(strength(prob, start), 15)
     assert session.start.astimezone(UTC) == datetime(2027, 10, 31, 1, 0, tzinfo=UTC)
     assert faces(prob, [session]) == (["H1"], False)
+
+
+# --- Revision 2: mobility right after a ride is the ride's cool-down ---
+
+
+def evening_only():
+    """Windows only in the evening: a morning ride ends outside them."""
+    return athlete(availability={day: [{"start": "18:00", "end": "21:00"}] for day in WEEKDAYS})
+
+
+def test_mobility_starting_30_minutes_after_a_ride_ends_outside_the_windows_keeps_h1_in_both_faces():
+    prob = problem(evening_only(), [ride(WEDNESDAY, 9, 90)])  # ends 10:30
+    assert faces(prob, [mobility(prob, at(WEDNESDAY, 11))]) == ([], True)
+
+
+def test_mobility_starting_31_minutes_after_a_ride_ends_outside_the_windows_breaks_h1_in_both_faces():
+    prob = problem(evening_only(), [ride(WEDNESDAY, 9, 90)])
+    assert faces(prob, [mobility(prob, at(WEDNESDAY, 11, 1))]) == (["H1"], False)
+
+
+def test_strength_right_after_a_ride_outside_the_windows_breaks_h1_in_both_faces():
+    prob = problem(evening_only(), [ride(WEDNESDAY, 9, 90)])
+    assert faces(prob, [strength(prob, at(WEDNESDAY, 11))]) == (["H1"], False)
+
+
+def test_the_planner_offers_cool_down_mobility_outside_the_windows():
+    from planner.candidates import CandidateFactory
+
+    prob = problem(evening_only(), [ride(WEDNESDAY, 9, 90, title="Tempo")], weeks=1)
+    offered = [c for c in CandidateFactory(prob).build(days=[WEDNESDAY]) if c.after_ride == "Tempo"]
+    assert [c.start.astimezone(LONDON).time() for c in offered] == [time(11, 0)]
+
+
+def test_h1_suggests_a_window_at_the_time_tried():
+    prob = problem(evening_only())
+    assert RULE.suggest(prob, strength(prob, at(WEDNESDAY, 13))) == (
+        "a window on Wednesday 06 Jan from 13:00 to 13:45"
+    )

@@ -67,3 +67,16 @@ def test_strength_6_real_hours_before_a_ride_across_the_spring_clock_change_keep
         rides=[Ride(start=at(SPRING_SUNDAY, 7, 45), duration_min=60)], start=SPRING_MONDAY
     )
     assert faces(prob, [strength(prob, at(SPRING_SUNDAY, 0))]) == ([], True)
+
+
+def test_h6_suggests_the_gap_that_would_make_room_and_names_the_ride():
+    prob = problem(rides=[ride(WEDNESDAY, 9, 90, title="Tempo")])  # ends 10:30
+    slot = strength(prob, at(WEDNESDAY, 15))  # 4.5 h after
+    assert RULE.suggest(prob, slot) == "same_day_gap_h 4"
+    assert RULE.concerns(prob, slot).title == "Tempo"
+    assert [v.ride.title for v in RULE.check(prob, [slot])] == ["Tempo"]
+
+
+def test_h6_suggests_moving_the_ride_when_no_allowed_gap_would_do():
+    prob = problem(rides=[ride(WEDNESDAY, 9, 90, title="Tempo")])
+    assert RULE.suggest(prob, strength(prob, at(WEDNESDAY, 12))) == "move 'Tempo' to another day"

@@ -59,23 +59,45 @@ def test_minimum_setting_of_zero_asks_for_nothing_in_either_face():
     assert encode_plan(rule, prob, []).terms == {}
 
 
-# Known disagreements between the faces (see the report): the encoding prices every mobility
-# session (1, plus 3 when it is not within 2 h of a ride's end) and caps the week at
-# `mobility_days_max`; check reports neither. These tests pin the encoding's behaviour.
+# The preference "right after a ride": mobility on a day with a ride, not within 2 h of its
+# end, costs 3 as `T2 not_after_ride[day]` in both faces. The encoding also prices each
+# session (1, or 4 on a day without a ride, so ride days come first) as bookkeeping that no
+# report lists, and caps the week at `mobility_days_max`; these tests pin that too.
+AFTER_TERM = "T2 not_after_ride["
 
 
-def test_encoding_alone_prices_mobility_within_2_hours_after_a_ride_at_1():
+def test_mobility_within_2_hours_after_a_ride_gets_no_preference_term_from_either_face():
     prob = problem(rides=[ride(MONDAY, 9, 90)], weeks=1)  # ends 10:30
     plan = [mobility(prob, at(MONDAY, 12, 30))]  # exactly 2 h after
+    assert encoded(prob, plan, AFTER_TERM) == {}
+    assert AFTER_TERM not in str(checked(prob, plan))
     assert encoded(prob, plan, "T2 mobility[") == {"T2 mobility[2027-01-04]": 1}
-    assert "T2 mobility[2027-01-04]" not in checked(prob, plan)
 
 
-def test_encoding_alone_prices_mobility_more_than_2_hours_after_a_ride_at_4():
+def test_mobility_more_than_2_hours_after_a_ride_costs_3_in_both_faces():
     prob = problem(rides=[ride(MONDAY, 9, 90)], weeks=1)
     plan = [mobility(prob, at(MONDAY, 12, 31))]
-    assert encoded(prob, plan, "T2 mobility[") == {"T2 mobility[2027-01-04]": 4}
-    assert "T2 mobility[2027-01-04]" not in checked(prob, plan)
+    expected = {"T2 not_after_ride[2027-01-04]": 3}
+    assert encoded(prob, plan, AFTER_TERM) == expected
+    assert {k: v for k, v in checked(prob, plan).items() if k.startswith(AFTER_TERM)} == expected
+    assert encoded(prob, plan, "T2 mobility[") == {"T2 mobility[2027-01-04]": 1}
+
+
+def test_mobility_before_the_days_ride_costs_3_in_both_faces_and_names_the_ride():
+    prob = problem(rides=[ride(MONDAY, 18, 60, title="Club ride")], weeks=1)
+    plan = [mobility(prob, at(MONDAY, 9))]
+    expected = {"T2 not_after_ride[2027-01-04]": 3}
+    assert encoded(prob, plan, AFTER_TERM) == expected
+    found = [v for v in RULE.check(prob, plan) if v.term.startswith(AFTER_TERM)]
+    assert [v.ride.title for v in found] == ["Club ride"]
+
+
+def test_mobility_on_a_day_without_a_ride_breaks_no_preference_but_costs_4_in_the_encoding():
+    prob = problem(rides=[ride(MONDAY, 9, 90)], weeks=1)
+    plan = [mobility(prob, at(DAYS[2], 9))]
+    assert encoded(prob, plan, AFTER_TERM) == {}
+    assert AFTER_TERM not in str(checked(prob, plan))
+    assert encoded(prob, plan, "T2 mobility[") == {"T2 mobility[2027-01-06]": 4}
 
 
 def test_encoding_alone_refuses_mobility_on_more_days_than_the_maximum():

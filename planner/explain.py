@@ -1,0 +1,521 @@
+"""The weekly `broken` lists: every soft term a plan paid, in words a coach can act on.
+
+The entries come from the soft rules' solver-free `check` on the finished plan (the spec's
+word, not the solver's). Each is then diagnosed without the solver: the planner tries other
+times in the same week (an hourly grid, the windows' edges and the times the day's rides
+allow), asks every hard rule's `breach` about each, and keeps the try that comes closest.
+That try names the day and time, the ride or session in the way, and the one change that
+would make room (the blocking rule's `suggest`). For missed weekly targets the CP-SAT core
+(planner.solve) names the rules; the try is then taken among those the core names.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from functools import cached_property, partial
+
+from constraints._time import local, utc
+from constraints.h7_strength_gap import H7StrengthGap
+from constraints.h9_first_exposure import H9FirstExposure
+from constraints.t2_mobility_days import not_after_ride
+from planner.content import ContentBuilder
+from planner.domain import (
+    Broken,
+    BrokenRide,
+    Ride,
+    Session,
+    SessionKind,
+    WeekReport,
+)
+from planner.problem import Problem
+from planner.variables import Candidate, Rule, SlotPreference, SlotRule, Violation
+
+# hours of the day tried besides the windows' edges and the rides' anchors
+PROBE_HOURS = range(6, 23, 2)
+# a setting changed by more than this share reads as a rule given up, not a tweak
+MILD_CHANGE = 0.35
+
+
+class Breach:
+    """A hard rule's word on a time tried; the ride and the suggestion are asked only for the
+    try that gets reported."""
+
+    def __init__(
+        self,
+        rule: str,
+        why: str,
+        ride: Callable[[], Ride | None],
+        suggest: Callable[[], str | None],
+    ) -> None:
+        self.rule, self.why = rule, why
+        self._ride, self._suggest = ride, suggest
+
+    @cached_property
+    def ride(self) -> Ride | None:
+        return self._ride()
+
+    @cached_property
+    def suggestion(self) -> str | None:
+        return self._suggest()
+
+
+@dataclass
+class Attempt:
+    """One time tried for a session, and what each hard rule says about it."""
+
+    slot: Candidate
+    breaches: list[Breach]
+
+    @property
+    def rules(self) -> list[str]:
+        return [b.rule for b in self.breaches]
+
+
+def ride_of(ride: Ride | None, problem: Problem) -> BrokenRide | None:
+    if ride is None:
+        return None
+    return BrokenRide(label=ride.label(), start=ride.start.astimezone(problem.zone))
+
+
+class Diagnosis:
+    """Tries other times for sessions of one plan, with the hard rules' solver-free faces."""
+
+    def __init__(
+        self, problem: Problem, sessions: list[Session], rules: list[Rule], content: ContentBuilder
+    ) -> None:
+        self.problem = problem
+        self.sessions = sorted(sessions, key=lambda s: s.start.timestamp())
+        self.slot_rules = [r for r in rules if isinstance(r, SlotRule) and r.hard]
+        self.h7 = next((r for r in rules if isinstance(r, H7StrengthGap)), None)
+        self.h9 = next((r for r in rules if isinstance(r, H9FirstExposure)), None)
+        self.soft = {r.name: r for r in rules if not r.hard}
+        self.content = content
+        self._slot_breaches: dict[tuple[object, ...], list] = {}
+        # instants once: the tries compare against these thousands of times
+        self._spans = [(s.start.timestamp(), s.end.timestamp(), s) for s in self.sessions]
+        self._days = {id(s): problem.local_day(s.start) for s in self.sessions}
+        self._first_holder: dict[str, float] = {}
+        for start, _, s in self._spans:
+            for exercise_id in problem.new_exposures:
+                if exercise_id in s.exercise_ids():
+                    self._first_holder.setdefault(exercise_id, start)
+
+    def _near(self, slot: Candidate, days: int = 3) -> list[tuple[float, float, Session]]:
+        lo = slot.start.timestamp() - days * 86400
+        hi = slot.end.timestamp() + days * 86400
+        return [span for span in self._spans if span[1] > lo and span[0] < hi]
+
+    # --- the times tried ---
+
+    def starts(self, day: object, length: timedelta) -> list[datetime]:
+        problem = self.problem
+        settings = problem.settings
+        moments: list[datetime] = []
+        for hour in PROBE_HOURS:
+            moment = problem.at(day, time(hour))  # type: ignore[arg-type]
+            if moment is not None:
+                moments.append(moment.astimezone(UTC))
+        for opens, closes in problem.spans(day):  # type: ignore[arg-type]
+            moments += [opens, closes - length]
+        gap = timedelta(hours=settings.same_day_gap_h)
+        buffer = timedelta(minutes=settings.ride_buffer_min)
+        for ride in problem.rides_on(day):  # type: ignore[arg-type]
+            moments += [
+                utc(ride.end) + gap,
+                utc(ride.start) - gap - length,
+                utc(ride.end) + buffer,
+            ]
+        return sorted({m for m in moments if problem.local_day(m) == day}, key=lambda m: m)
+
+    def slot(
+        self, kind: SessionKind, start: datetime, heavy: bool, content: tuple | None
+    ) -> Candidate | None:
+        problem = self.problem
+        minutes = (
+            problem.settings.strength_session_min
+            if kind == SessionKind.strength
+            else problem.settings.mobility_session_min
+        )
+        if content is None:
+            return None
+        day = problem.local_day(start)
+        week = problem.week_of(day)
+        if week is None:
+            return None
+        return Candidate(
+            index=-1,
+            kind=kind,
+            start=start,
+            end=start + timedelta(minutes=minutes),
+            heavy=heavy,
+            day=day,
+            week=week.index,
+            prescriptions=tuple(content[0]),
+        )
+
+    def attempt(self, slot: Candidate, leave_out: Session | None = None) -> Attempt:
+        """What the hard rules say about `slot`, with the plan's other sessions where they are."""
+        key = (slot.kind, slot.start, slot.heavy, tuple(p.exercise_id for p in slot.prescriptions))
+        found = self._slot_breaches.get(key)
+        if found is None:
+            found = []
+            for rule in self.slot_rules:
+                why = rule.breach(self.problem, slot)
+                if why is not None:
+                    found.append(
+                        Breach(
+                            rule.name,
+                            why,
+                            partial(rule.concerns, self.problem, slot),
+                            partial(rule.suggest, self.problem, slot),
+                        )
+                    )
+            self._slot_breaches[key] = found
+        breaches = list(found)
+        breaches += self._gap_breaches(slot, leave_out)
+        breaches += self._first_exposure_breaches(slot, leave_out)
+        return Attempt(slot, breaches)
+
+    def _gap_breaches(self, slot: Candidate, leave_out: Session | None) -> list:
+        if self.h7 is None or slot.kind != SessionKind.strength:
+            return []
+        problem = self.problem
+        needed = self.h7.strength_gap_h
+        begins, ends = slot.start.timestamp(), slot.end.timestamp()
+        reach = max(needed / 24, 1) + 1
+        for other_start, other_end, other in self._near(slot, days=int(reach) + 1):
+            if other is leave_out or other.kind != SessionKind.strength:
+                continue
+            if other_end <= begins:
+                gap = (begins - other_end) / 3600
+            elif ends <= other_start:
+                gap = (other_start - ends) / 3600
+            else:
+                gap = -1.0
+            same_day = self._days[id(other)] == slot.day
+            if same_day or gap < needed:
+                if same_day:
+                    suggestion = f"move the strength session of {local(other.start, problem.zone)}"
+                elif int(gap) >= 24:  # the setting's lower bound
+                    suggestion = f"strength_gap_h {int(gap)}"
+                else:
+                    suggestion = f"move the strength session of {local(other.start, problem.zone)}"
+                why = (
+                    f"only {max(gap, 0):.0f} h from the strength session of "
+                    f"{local(other.start, problem.zone)} (needs {needed} h, one a day at most)"
+                )
+                return [Breach("H7", why, lambda: None, partial(str, suggestion))]
+        return []
+
+    def _first_exposure_breaches(self, slot: Candidate, leave_out: Session | None) -> list:
+        if self.h9 is None:
+            return []
+        problem = self.problem
+        new = [p for p in slot.prescriptions if p.exercise_id in problem.new_exposures]
+        for lift in new:
+            first = self._first_holder.get(lift.exercise_id)
+            earlier = first is not None and first < slot.start.timestamp()
+            if earlier and leave_out is not None and leave_out.start.timestamp() == first:
+                earlier = False  # the session being moved is the first holder itself
+            why = None if earlier else self.h9.too_close(problem, slot)
+            if why is not None:
+                return [
+                    Breach(
+                        "H9",
+                        f"the first {lift.name}: {why}",
+                        partial(self.h9.concerns, problem, slot),
+                        partial(self.h9.suggest, problem, slot),
+                    )
+                ]
+        return []
+
+    def _free(self, slot: Candidate, leave_out: Session | None) -> bool:
+        """No planned session (other than the one being moved) overlaps the slot, and a
+        mobility slot takes a day without mobility."""
+        begins, ends = slot.start.timestamp(), slot.end.timestamp()
+        for other_start, other_end, other in self._near(slot, days=1):
+            if other is leave_out:
+                continue
+            if other_start < ends and begins < other_end:
+                return False
+            if (
+                slot.kind == SessionKind.mobility
+                and other.kind == SessionKind.mobility
+                and self._days[id(other)] == slot.day
+            ):
+                return False
+        return True
+
+    def attempts(
+        self,
+        week_index: int,
+        kind: SessionKind,
+        heavy: bool,
+        *,
+        content: str = "plan",
+        leave_out: Session | None = None,
+    ) -> list[Attempt]:
+        """Every time tried in the week for a session of this kind, heavy or not.
+
+        `content`: "plan" for what the planner would prescribe, "exposure" for the heavy
+        session with the first-exposure lift in it.
+        """
+        problem = self.problem
+        week = problem.week_list[week_index]
+        minutes = (
+            problem.settings.strength_session_min
+            if kind == SessionKind.strength
+            else problem.settings.mobility_session_min
+        )
+        found = []
+        for offset in range(7):
+            day = week.start + timedelta(days=offset)
+            if kind == SessionKind.strength:
+                built = self.content.strength(day, heavy)
+            else:
+                built = self.content.mobility(day)
+            if content == "exposure" and built is not None:
+                if not any(p.exercise_id in problem.new_exposures for p in built[0]):
+                    built = None
+            for start in self.starts(day, timedelta(minutes=minutes)):
+                slot = self.slot(kind, start, heavy, built)
+                if slot is None or not self._free(slot, leave_out):
+                    continue
+                found.append(self.attempt(slot, leave_out))
+        return found
+
+    # --- choosing the closest try ---
+
+    def _mildness(self, attempt: Attempt) -> tuple[int, int, float]:
+        """Sort key: fewest rules in the way, then a mild setting change, then a window."""
+        settings = self.problem.settings
+        suggestion = attempt.breaches[0].suggestion or ""
+        name, _, value = suggestion.partition(" ")
+        current = getattr(settings, name, None)
+        if isinstance(current, int) and value.isdigit() and current:
+            change = abs(current - int(value)) / current
+            rank = 0 if change <= MILD_CHANGE else 2
+            return (len(attempt.breaches), rank, change)
+        if attempt.rules == ["H1"]:
+            return (len(attempt.breaches), 1, 0.0)
+        return (len(attempt.breaches), 3 if not suggestion else 2, 1.0)
+
+    def closest(
+        self, attempts: Iterable[Attempt], within: set[str] | None = None
+    ) -> Attempt | None:
+        """The try with the fewest rules in the way (taken among those `within` names, when
+        any try is), the mildest change first."""
+        blocked = [a for a in attempts if a.breaches]
+        if within:
+            inside = [a for a in blocked if set(a.rules) <= within]
+            blocked = inside or blocked
+        if not blocked:
+            return None
+        # only the tries with the fewest rules in the way are weighed for their suggestion
+        fewest = min(len(a.breaches) for a in blocked)
+        blocked = [a for a in blocked if len(a.breaches) == fewest]
+        return min(blocked, key=lambda a: (*self._mildness(a), a.slot.start.timestamp()))
+
+    def describe(self, attempt: Attempt) -> tuple[str, str, Ride | None]:
+        """'tried Wed 13 Jan 19:00: <why>' and the one change that would make room."""
+        problem = self.problem
+        first = attempt.breaches[0]
+        rule, why, ride, suggestion = first.rule, first.why, first.ride, first.suggestion
+        text = f"tried {local(attempt.slot.start, problem.zone)}: {why} ({rule})"
+        if len(attempt.breaches) > 1:
+            others = ", ".join(sorted({b.rule for b in attempt.breaches[1:]} - {rule}))
+            if others:
+                text += f"; also {others}"
+        return text, suggestion or "", ride
+
+
+def _session_at(sessions: list[Session], problem: Problem, when: object) -> Session | None:
+    if not isinstance(when, datetime):
+        return None
+    for s in sessions:
+        if s.start.timestamp() == when.timestamp():
+            return s
+    for s in problem.previous:
+        if s.start.timestamp() == when.timestamp():
+            return s
+    return None
+
+
+def _week_index(problem: Problem, violation: Violation) -> int | None:
+    when = violation.when
+    if isinstance(when, datetime):
+        day = problem.local_day(when)
+    elif when is not None:
+        day = when
+    else:
+        return None
+    week = problem.week_of(day)
+    return week.index if week else None
+
+
+def broken_entries(
+    problem: Problem,
+    sessions: list[Session],
+    rules: list[Rule],
+    reports: list[WeekReport],
+    content: ContentBuilder,
+    *,
+    diagnose: bool = True,
+) -> None:
+    """Fill each report's `broken` list from the soft rules' checks, and say why each was paid."""
+    diagnosis = Diagnosis(problem, sessions, rules, content)
+    for rule in rules:
+        if rule.hard:
+            continue
+        for violation in rule.check(problem, sessions):
+            index = _week_index(problem, violation)
+            if index is None:
+                continue
+            session = _session_at(sessions, problem, violation.when)
+            entry = Broken(
+                rule=violation.rule,
+                term=violation.term,
+                session_id=session.uid if session is not None and session.uid else None,
+                ride=ride_of(violation.ride, problem),
+                detail=violation.message,
+            )
+            if diagnose:
+                _diagnose(diagnosis, entry, violation, session, index, reports[index])
+            reports[index].broken.append(entry)
+
+
+def _diagnose(
+    diagnosis: Diagnosis,
+    entry: Broken,
+    violation: Violation,
+    session: Session | None,
+    index: int,
+    report: WeekReport,
+) -> None:
+    """Why the plan could not avoid this term: the closest try, and what it would take."""
+    term = violation.term
+    problem = diagnosis.problem
+    if term.startswith(("T1 strength_sessions", "T2 mobility_days", "T1 heavy_sessions")):
+        # the weekly target's explanation fills this in (planner.solve.explain), with the core
+        return
+    if term.startswith("T1 stand_in") and session is not None:
+        tries = diagnosis.attempts(
+            index, SessionKind.strength, True, content="exposure", leave_out=session
+        )
+        placed = next(
+            (
+                s
+                for s in diagnosis.sessions
+                if any(p.exercise_id in problem.new_exposures for p in s.prescriptions)
+            ),
+            None,
+        )
+        if placed is not None:
+            entry.detail += (
+                f"; the first exposure is planned for {local(placed.start, problem.zone)}"
+            )
+        else:
+            entry.detail += "; no week of this plan can hold the first exposure"
+        _explain_with(diagnosis, entry, tries, ok_text="a heavy slot with the lift was free")
+        return
+    if term.startswith(("T3", "T4")):
+        entry.suggestion = "fewer sets in this session"
+        entry.detail += "; the session's content, not its time, sets its volume"
+        return
+    if session is None:
+        if term.startswith("S4"):
+            entry.detail += "; a change elsewhere in the plan needed its place"
+        return
+    kind, heavy = session.kind, session.heavy
+    tries = diagnosis.attempts(index, kind, heavy, leave_out=session)
+    avoid = [t for t in tries if _avoids(diagnosis, violation, t.slot, session)]
+    _explain_with(diagnosis, entry, avoid, ok_text="a time without this cost was free")
+
+
+def _avoids(diagnosis: Diagnosis, violation: Violation, slot: Candidate, session: Session) -> bool:
+    """Whether moving the session to `slot` would not pay the same kind of term."""
+    problem = diagnosis.problem
+    name = violation.rule
+    if name == "S3":
+        # bunched: the moved session keeps its spacing from the week's other strength days
+        others = {
+            problem.local_day(s.start)
+            for s in diagnosis.sessions
+            if s is not session and s.kind == SessionKind.strength
+        }
+        return all(abs((slot.day - d).days) >= 2 for d in others)
+    if name == "T2":
+        return not_after_ride(problem, slot) is None
+    rule = diagnosis.soft.get(name)
+    if isinstance(rule, SlotPreference):
+        return rule.cost(problem, slot) is None
+    return False
+
+
+def _explain_with(diagnosis: Diagnosis, entry: Broken, tries: list[Attempt], ok_text: str) -> None:
+    free = [t for t in tries if not t.breaches]
+    if free:
+        first = min(free, key=lambda t: t.slot.start.timestamp())
+        entry.detail += (
+            f"; {ok_text} ({local(first.slot.start, diagnosis.problem.zone)}) but the plan "
+            "traded it against its other targets and preferences"
+        )
+        entry.suggestion = (
+            entry.suggestion or f"move it to {local(first.slot.start, diagnosis.problem.zone)}"
+        )
+        return
+    best = diagnosis.closest(tries)
+    if best is None:
+        entry.detail += "; no other time in the week was tried"
+        return
+    entry.blocked_by = in_the_way(tries)
+    text, suggestion, ride = diagnosis.describe(best)
+    entry.detail += f"; {text}"
+    entry.suggestion = suggestion
+    if entry.ride is None and ride is not None:
+        entry.ride = ride_of(ride, diagnosis.problem)
+
+
+def explain_target(
+    diagnosis: Diagnosis,
+    entry: Broken,
+    index: int,
+    kind: SessionKind,
+    heavy: bool,
+    core: list[str],
+) -> None:
+    """A missed weekly target: the closest try among those the CP-SAT core names."""
+    tries = diagnosis.attempts(index, kind, heavy)
+    entry.blocked_by = list(core)
+    best = diagnosis.closest(tries, within=set(core))
+    if best is None:
+        if any(not t.breaches for t in tries):
+            entry.detail += "; free times remained: it was traded against other weeks"
+        return
+    text, suggestion, ride = diagnosis.describe(best)
+    entry.detail += f"; {text}"
+    entry.suggestion = suggestion
+    if entry.ride is None and ride is not None:
+        entry.ride = ride_of(ride, diagnosis.problem)
+    if not core:
+        entry.blocked_by = sorted(set(best.rules), key=_rule_order)
+
+
+def in_the_way(tries: list[Attempt]) -> list[str]:
+    """A small set of hard rules that together block every time tried (greedy: the rule that
+    blocks the most tries first), so the coach sees the few that matter, not every rule."""
+    remaining = [set(t.rules) for t in tries if t.breaches]
+    chosen: list[str] = []
+    while remaining:
+        counts = Counter(rule for rules in remaining for rule in rules)
+        top = min(counts, key=lambda rule: (-counts[rule], _rule_order(rule)))
+        chosen.append(top)
+        remaining = [rules for rules in remaining if top not in rules]
+    return sorted(chosen, key=_rule_order)
+
+
+def _rule_order(name: str) -> tuple[str, int]:
+    return (name[0], int(name[1:]))
