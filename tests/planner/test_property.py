@@ -10,7 +10,9 @@ style.md) and by weekly counts recomputed here from the sessions and the phase t
       says met=True;
   (c) every missed T1/T2 reason names a hard rule or says the target was traded off;
   (d) plain physics, in real time (DST nights included): each session lasts its set length,
-      and no two sessions overlap.
+      and no two sessions overlap;
+  (e) every soft term the soft rules' checks find is listed in its week's `broken`, and no
+      entry is listed that they do not find (a week is ok only when nothing was paid).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from constraints import hard_rules
+from constraints import hard_rules, soft_rules
 from planner.domain import (
     WEEKDAYS,
     Athlete,
@@ -330,3 +332,15 @@ def test_random_plans_keep_every_hard_rule_and_report_every_missed_target(reques
         assert minutes == lengths[session.kind], (session.start, session.end)
     for before, after in zip(ordered, ordered[1:], strict=False):
         assert before.end.astimezone(UTC) <= after.start.astimezone(UTC), (before, after)
+
+    # (e) the weekly reports hide no soft term and invent none
+    found = sorted(
+        v.term
+        for rule in soft_rules(athlete.settings)
+        for v in rule.check(problem, result.sessions)
+        if problem.week_of(
+            problem.local_day(v.when) if isinstance(v.when, datetime) else v.when  # type: ignore[arg-type]
+        )
+        is not None
+    )
+    assert sorted(b.term for r in result.week_reports for b in r.broken) == found
