@@ -22,6 +22,16 @@ from planner.problem import Problem, Slot
 from planner.variables import ModelContext, Rule, Violation
 
 
+def content_of(problem: Problem) -> ContentBuilder:
+    """One ContentBuilder per problem, shared by the planner and both faces of this rule: what
+    a session would hold is built once per day and variant, not once per question."""
+    builder = problem.__dict__.get("_content")
+    if not isinstance(builder, ContentBuilder):
+        builder = ContentBuilder(problem)
+        problem.__dict__["_content"] = builder
+    return builder
+
+
 def heavy_allowed(problem: Problem, week: Week) -> bool:
     """Not a deload, taper, race or transition week."""
     if week.phase in LIGHT_ONLY or week.deload:
@@ -64,9 +74,7 @@ class T1StrengthPerWeek(Rule):
 
     def encode(self, ctx: ModelContext) -> None:
         problem = ctx.problem
-        content = (
-            ctx.content if isinstance(ctx.content, ContentBuilder) else ContentBuilder(problem)
-        )
+        content = content_of(problem)
         weekly = ctx.by_week(SessionKind.strength)
         for week in problem.week_list:
             low, high = week.strength_range
@@ -101,7 +109,7 @@ class T1StrengthPerWeek(Rule):
                     )
 
     def check(self, problem: Problem, sessions: list[Session]) -> list[Violation]:
-        content = ContentBuilder(problem)
+        content = content_of(problem)
         strength = [s for s in sessions if s.kind == SessionKind.strength]
         counts: Counter[int] = Counter()
         heavy: Counter[int] = Counter()

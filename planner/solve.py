@@ -16,6 +16,7 @@ from ortools.sat.python import cp_model
 from pydantic import Field
 
 from constraints import all_rules, hard_rules
+from constraints.t1_strength_per_week import content_of
 from planner.candidates import CandidateFactory, thin
 from planner.content import ContentBuilder
 from planner.domain import (
@@ -77,13 +78,7 @@ def build_model(
     factory = CandidateFactory(problem, content)
     keep = [] if explain else [s for s in problem.previous]
     candidates = factory.build(explain=explain, keep=keep, fixed=fixed, days=days)
-    ctx = ModelContext(
-        problem=problem,
-        candidates=candidates,
-        explain=explain,
-        rules=rules,
-        content=factory.content,
-    )
+    ctx = ModelContext(problem=problem, candidates=candidates, explain=explain, rules=rules)
     if explain:
         ctx.create_variables()
     per_candidate = sorted((r for r in rules if isinstance(r, SlotRule)), key=lambda r: r.cost_rank)
@@ -152,7 +147,7 @@ def solve_problem(
 ) -> Plan:
     rules = all_rules(problem.settings)
     began = clock.perf_counter()
-    content = ContentBuilder(problem)
+    content = content_of(problem)
     # sessions that already started are history: pinned, not re-planned
     pinned = [s for s in problem.previous if problem.now is not None and s.start < problem.now]
     ctx = build_model(problem, rules, fixed=pinned, content=content)

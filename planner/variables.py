@@ -84,8 +84,6 @@ class ModelContext:
     enforce: dict[str, cp_model.IntVar] = field(default_factory=dict)
     penalties: list[Penalty] = field(default_factory=list)
     hinted: set[int] = field(default_factory=set)
-    # the planner's ContentBuilder, so rules that ask what a session would hold share its cache
-    content: object | None = None
     _costs: dict[tuple[str, int], bool] = field(default_factory=dict)
     _live: dict[str, list[Candidate]] = field(default_factory=dict)
     _live_count: int = -1
