@@ -35,6 +35,9 @@ class Settings:
     json_body_limit: int = 1024 * 1024
     ics_body_limit: int = 5 * 1024 * 1024
     debug: bool = False
+    # open a connection per use instead of pooling: for callers that run the app on a new event
+    # loop per request (the schemathesis tests), since asyncpg connections are loop-bound
+    null_pool: bool = False
 
     @classmethod
     def from_env(cls) -> Settings:

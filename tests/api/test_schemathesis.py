@@ -5,10 +5,11 @@ authenticated as a test coach, and each response must be no server error (5xx), 
 code the schema documents for that operation, carry the documented content type, and match the
 documented response schema.
 
-This file runs on SQLite only (its own database, migrated to head here): schemathesis drives
-the app through its own ASGI transport on its own event loop, and the per-database behaviour is
-covered by the other API tests, which run on both databases. Generation is deterministic
-(fixed seed) and capped at MAX_EXAMPLES per operation, so the file stays well under 90 s.
+It runs on SQLite and on PostgreSQL (the suite's `database_url` fixture: a database of its own,
+migrated to head; in CI a missing PostgreSQL fails). Schemathesis drives the app through its own
+ASGI transport, on an event loop per call, so on PostgreSQL the app keeps no pooled connection
+between calls (NullPool: an asyncpg connection belongs to the loop that opened it).
+Generation is deterministic (fixed seed) and capped at MAX_EXAMPLES per operation.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from schemathesis.specs.openapi.checks import (
 
 from api.app import create_app
 from api.cli import create_coach
-from api.migrate import upgrade
 from api.settings import Settings
 
 MAX_EXAMPLES = 25
@@ -44,12 +44,10 @@ CHECKS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """A migrated SQLite database, a coach key, and an athlete with rides and a plan."""
-    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('fuzz') / 'planner.db'}"
-    config = Settings(database_url=url, solver_time_limit_s=2.0)
-    upgrade(config)
+@pytest.fixture(scope="session")
+def target(database_url: str) -> Iterator[dict[str, Any]]:
+    """The database, a coach key, and an athlete with rides and a plan."""
+    config = Settings(database_url=database_url, solver_time_limit_s=2.0, null_pool=True)
     key = asyncio.run(create_coach(config, "fuzz coach"))
     headers = {"Authorization": f"Bearer {key}"}
     zone = ZoneInfo("Europe/Berlin")
@@ -128,6 +126,8 @@ def test_the_schema_lists_every_api_operation():
         ("POST", "/api/v1/athletes/{athlete_id}/pain"),
         ("GET", "/api/v1/athletes/{athlete_id}/progression"),
         ("POST", "/api/v1/athletes/{athlete_id}/clearance"),
+        ("GET", "/api/v1/athletes/{athlete_id}/sessions/{session_id}"),
         ("GET", "/feeds/{filename}"),
+        ("HEAD", "/feeds/{filename}"),
         ("GET", "/health"),
     } <= operations
