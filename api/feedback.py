@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from api import clock
 from api.convert import athlete_from_row, progression_of, session_from_row
-from api.db import AthleteRow, FeedbackRow
+from api.db import AthleteRow, FeedbackRow, RideRow
 from api.errors import JSON_BODY, OWNED, Conflict, invalid
 from api.plans import replan, withdraw_after_failure
 from api.repository import CoachData
@@ -36,7 +36,7 @@ from planner.domain import (
     Session,
     SessionKind,
 )
-from planner.errors import PlannerFailure
+from planner.errors import PlannerFailure, PlannerInputError
 from planner.library import load_library
 from planner.progression import (
     ExerciseLog,
@@ -221,6 +221,21 @@ def _reported(pain: list[PainIn], flags: list[PainFlag]) -> str:
     return "; ".join(parts)
 
 
+def rides_without_overlaps(rows: list[RideRow]) -> list[RideRow]:
+    """The stored rides less each one that overlaps an earlier one (by start).
+
+    Only for taking work out of a published plan when the re-plan was refused for overlapping
+    rides: the planner's checks need rides that do not overlap, and what the withdrawal keeps
+    is checked against these. The coach is told to fix the rides and re-plan.
+    """
+    kept: list[RideRow] = []
+    for row in sorted(rows, key=lambda r: r.start):
+        if kept and row.start < kept[-1].start + timedelta(minutes=kept[-1].duration_min):
+            continue
+        kept.append(row)
+    return kept
+
+
 # feedback rows about a session (one per session); "checkin" rows stand on their own
 SESSION_KINDS = ("session", "mobility", "skipped")
 
@@ -278,6 +293,19 @@ class AdaptController(Controller):
                     f"the plan could not be re-solved ({exc}): sessions stay at their times "
                     "with the work the pain state forbids taken out, and levels in the plan "
                     "are not stepped yet; re-plan with POST .../plan"
+                ]
+            except PlannerInputError as exc:
+                # stored rides that overlap (an import or a hand-entered ride) must not turn a
+                # pain report away: it is kept, loading is withdrawn as after a solver failure
+                # (over rides the planner accepts), and the coach is asked to mend the rides
+                rows = await withdraw_after_failure(
+                    data_scope.db, athlete, rides_without_overlaps(rides), exc
+                )
+                failed = [
+                    f"the plan could not be re-solved: {exc.message}. Sessions stay at their "
+                    "times with the work the pain state forbids taken out; fix the rides "
+                    "(DELETE .../rides/{ride_id} or PUT .../rides) and re-plan with "
+                    "POST .../plan"
                 ]
             after = [session_from_row(r, zone) for r in rows if r.start >= now]
             why = "; ".join(c.reason for c in changes) or reported

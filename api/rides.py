@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, delete, get, post, put
+from litestar.concurrency import sync_to_thread
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
@@ -30,10 +31,16 @@ from api.errors import (
     invalid,
 )
 from api.repository import CoachData
-from planner.calendar_in import CalendarError, read_calendar
+from planner.calendar_in import (
+    CalendarError,
+    CalendarOverBudget,
+    CalendarTooSlow,
+    ImportedRide,
+    read_calendar_bounded,
+)
 from planner.domain import Ride
 from planner.errors import PlannerInputError
-from planner.problem import check_rides_do_not_overlap, rides_overlap
+from planner.problem import check_rides_do_not_overlap, ride_conflicts, rides_overlap
 
 IMPORT_BACK = timedelta(days=30)
 IMPORT_AHEAD = timedelta(weeks=53)
@@ -196,67 +203,151 @@ class RideController(Controller):
         "/import",
         status_code=200,
         request_max_body_size=5 * 1024 * 1024,
-        raises=OWNED + [TooLarge, UnsupportedType],
+        raises=OWNED + [Conflict, TooLarge, UnsupportedType, Unprocessable],
         operation_class=CalendarUpload,
     )
     async def import_ics(
         self, athlete_id: uuid.UUID, request: Request, data_scope: NamedDependency[CoachData]
     ) -> ImportCounts:
-        athlete = await data_scope.athlete(athlete_id, lock=True)
+        # read without the athlete's lock: other writes for the athlete need not wait on it
+        person = athlete_from_row(await data_scope.athlete(athlete_id))
         body = await request.body()
-        person = athlete_from_row(athlete)
         now = clock.now()
         try:
-            result = read_calendar(
+            # a child process with a time and memory budget; this thread only waits for it
+            result = await sync_to_thread(
+                read_calendar_bounded,
                 body,
                 now - IMPORT_BACK,
                 now + IMPORT_AHEAD,
                 person.settings,
-                default_tz=person.timezone,
+                person.timezone,
             )
+        except CalendarOverBudget as exc:
+            raise over_budget(exc) from exc
         except CalendarError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from exc
+        athlete = await data_scope.athlete(athlete_id, lock=True)
         zone = ZoneInfo(athlete.timezone)
-        existing = {
-            row.external_id: row for row in await data_scope.rides(athlete) if row.external_id
-        }
-        others = [
-            ride_from_row(r, zone) for r in await data_scope.rides(athlete) if not r.external_id
-        ]
-        counts = {"created": 0, "updated": 0, "unchanged": 0}
+        rows = await data_scope.rides(athlete)
         skipped = [SkippedOut(uid=s.uid, title=s.title, reason=s.reason) for s in result.skipped]
-        accepted: list[Ride] = list(others)
-        for item in result.rides:
-            ride = item.ride
-            clash = rides_overlap(ride, accepted)
-            if clash is not None:
+        accepted: list[ImportedRide] = []
+        seen: set[str | None] = set()
+        for item in result.rides:  # sorted by start
+            if item.ride.external_id in seen:  # one event twice: a second row could not be stored
                 skipped.append(
                     SkippedOut(
-                        uid=item.uid,
-                        title=ride.title or "",
-                        reason=f"overlaps {clash.label()!r} at {clash.start.isoformat()}",
+                        uid=item.uid, title=item.ride.title or "", reason="the same event twice"
                     )
                 )
                 continue
-            accepted.append(ride)
-            row = existing.get(ride.external_id)
+            # the calendar's own events: one overlapping an earlier one is left out, as before
+            before = accepted[-1].ride if accepted else None
+            if before is not None and item.ride.start.timestamp() < before.end.timestamp():
+                skipped.append(
+                    SkippedOut(
+                        uid=item.uid,
+                        title=item.ride.title or "",
+                        reason=f"overlaps {before.label()!r} at {before.start.isoformat()}",
+                    )
+                )
+                continue
+            accepted.append(item)
+            seen.add(item.ride.external_id)
+        matches = match_stored(accepted, rows)
+        claimed = {row.id for row in matches.values()}
+        unclaimed = [ride_from_row(row, zone) for row in rows if row.id not in claimed]
+        incoming = [item.ride for item in accepted]
+        conflicts = ride_conflicts(incoming, unclaimed)
+        if conflicts:
+            raise overlapping_import(conflicts, accepted, zone)
+        counts = {"created": 0, "updated": 0, "unchanged": 0}
+        for item in accepted:
+            fresh = new_row(athlete, item.ride)
+            row = matches.get(id(item))
             if row is None:
-                data_scope.db.add(new_row(athlete, ride))
+                data_scope.db.add(fresh)
                 counts["created"] += 1
                 continue
-            fresh = new_row(athlete, ride)
-            same = (
-                row.start == ride.start
-                and row.duration_min == fresh.duration_min
-                and row.kind == fresh.kind
-                and row.priority == fresh.priority
-                and row.title == fresh.title
-            )
-            if same:
+            fields = ("start", "duration_min", "kind", "priority", "title", "external_id")
+            if all(getattr(row, name) == getattr(fresh, name) for name in fields):
                 counts["unchanged"] += 1
-            else:
-                row.start, row.duration_min, row.kind = ride.start, fresh.duration_min, fresh.kind
-                row.priority, row.title = fresh.priority, fresh.title
-                counts["updated"] += 1
+                continue
+            for name in fields:
+                setattr(row, name, getattr(fresh, name))
+            counts["updated"] += 1
         await data_scope.db.flush()
         return ImportCounts(**counts, skipped=len(skipped), skipped_events=skipped)
+
+
+def match_stored(accepted: list[ImportedRide], rows: list[RideRow]) -> dict[int, RideRow]:
+    """The stored row each incoming event rewrites, by id() of the ImportedRide.
+
+    First by external_id (the event was imported before, maybe at another time), then by slot:
+    a stored ride with the same start and duration is the same ride, entered by hand or
+    imported under another UID, so it takes the event's UID and title instead of a second row.
+    """
+    by_external = {row.external_id: row for row in rows if row.external_id}
+    by_slot: dict[tuple[float, int], RideRow] = {}
+    for row in rows:
+        by_slot.setdefault((row.start.timestamp(), row.duration_min), row)
+    matches: dict[int, RideRow] = {}
+    claimed: set[uuid.UUID] = set()
+    for item in accepted:
+        row = by_external.get(item.ride.external_id)
+        if row is not None and row.id not in claimed:
+            matches[id(item)] = row
+            claimed.add(row.id)
+    for item in accepted:
+        if id(item) in matches:
+            continue
+        row = by_slot.get((item.ride.start.timestamp(), item.ride.duration_min))
+        if row is not None and row.id not in claimed:
+            matches[id(item)] = row
+            claimed.add(row.id)
+    return matches
+
+
+# conflicts listed one by one in a 409; a calendar clashing everywhere names the first ones
+CONFLICTS_LISTED = 50
+
+
+def overlapping_import(
+    conflicts: list[tuple[Ride, Ride]], accepted: list[ImportedRide], zone: ZoneInfo
+) -> HTTPException:
+    """409: the incoming events that overlap stored rides which are not the same ride."""
+    uids = {id(item.ride): item.uid for item in accepted}
+    extra = [
+        {
+            "key": "rides",
+            "message": (
+                f"event UID {uids[id(ride)]!r} ({ride.label()!r} at {ride.start.isoformat()}) "
+                f"overlaps the stored ride {stored.label()!r} at "
+                f"{stored.start.astimezone(zone).isoformat()} (id {stored.id})"
+            ),
+            "uid": uids[id(ride)],
+            "ride_id": stored.id,
+            "title": stored.title,
+            "start": stored.start.astimezone(zone).isoformat(),
+        }
+        for ride, stored in conflicts[:CONFLICTS_LISTED]
+    ]
+    more = len(conflicts) - len(extra)
+    detail = (
+        f"the calendar overlaps {len(conflicts)} stored ride{'s' if len(conflicts) > 1 else ''} "
+        f"that {'are' if len(conflicts) > 1 else 'is'} not the same ride (same start and "
+        f"duration): {extra[0]['message']}"
+        + (f", and {len(conflicts) - 1} more in `extra`" if len(conflicts) > 1 else "")
+        + (f" ({more} not listed)" if more else "")
+        + ". Nothing was imported: delete or move the stored rides, or fix the calendar"
+    )
+    return HTTPException(status_code=409, detail=detail, extra=extra)
+
+
+def over_budget(exc: CalendarOverBudget) -> HTTPException:
+    """413 for a calendar too big to read (events, memory), 422 for one too slow to read."""
+    status = 422 if isinstance(exc, CalendarTooSlow) else 413
+    item: dict[str, Any] = {"key": "calendar", "message": str(exc)}
+    if exc.uid is not None:
+        item |= {"uid": exc.uid, "summary": exc.title}
+    return HTTPException(status_code=status, detail=str(exc), extra=[item])

@@ -5,15 +5,27 @@ with x_wr_timezone, and recurring events (RRULE, RDATE, EXDATE, edited instances
 RECURRENCE-ID) are expanded with recurring_ical_events between two aware datetimes.
 Every event in the window either becomes an :class:`ImportedRide` or a :class:`Skipped`
 entry that says why it is not a ride.
+
+A calendar is input from anyone, so reading it is bounded: a series is expanded lazily and
+stops at MAX_OCCURRENCES_PER_EVENT, a rule that repeats more than once a day is refused by
+what it expands to (not by its FREQ alone), a whole file stops at MAX_OCCURRENCES_PER_IMPORT,
+and :func:`read_calendar_bounded` reads in a child process with a time and memory budget.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import re
-from collections.abc import Iterable
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -26,17 +38,61 @@ from pydantic import ValidationError
 from planner.domain import Priority, Ride, RideKind, RuleSettings
 
 __all__ = [
+    "IMPORT_MEMORY_LIMIT_BYTES",
+    "IMPORT_TIME_LIMIT_S",
+    "MAX_CONCURRENT_IMPORTS",
+    "MAX_OCCURRENCES_PER_EVENT",
+    "MAX_OCCURRENCES_PER_IMPORT",
+    "MIN_GAP_IN_SERIES",
     "CalendarError",
+    "CalendarOverBudget",
+    "CalendarTooLarge",
+    "CalendarTooSlow",
     "ImportResult",
     "ImportedRide",
     "Skipped",
     "guess_kind",
     "read_calendar",
+    "read_calendar_bounded",
 ]
+
+# A ride series repeats at most once a day, and the import window (api/rides.py) is about
+# 13 months: one series cannot have more than ~400 rides in it.
+MAX_OCCURRENCES_PER_EVENT = 450
+# Events in the window, all series together: twice-daily riding for 13 months is ~800, and a
+# calendar that also holds runs, gym and rest days stays well below this.
+MAX_OCCURRENCES_PER_IMPORT = 3000
+# Two occurrences of one series closer than this are two a day (20 h leaves room for a
+# DST change and a 23-hour day).
+MIN_GAP_IN_SERIES = timedelta(hours=20)
+# The budget of one import's reading, in a child process (read_calendar_bounded).
+IMPORT_TIME_LIMIT_S = 10.0
+IMPORT_MEMORY_LIMIT_BYTES = 512 * 1024 * 1024
+# Child processes reading calendars at once; more imports wait for a slot (the machine
+# this runs on has few cores, and each child may use IMPORT_MEMORY_LIMIT_BYTES).
+MAX_CONCURRENT_IMPORTS = 2
 
 
 class CalendarError(ValueError):
     """The input is not a readable iCalendar file; the message names the problem."""
+
+
+class CalendarOverBudget(CalendarError):
+    """The file asks for more than one import may take; the message names the limit and the
+    event the reading stopped at, and ``uid`` and ``title`` name that event where known."""
+
+    def __init__(self, message: str, uid: str | None = None, title: str | None = None) -> None:
+        super().__init__(message)
+        self.uid = uid
+        self.title = title
+
+
+class CalendarTooLarge(CalendarOverBudget):
+    """More events in the window than MAX_OCCURRENCES_PER_IMPORT, or more memory than the budget."""
+
+
+class CalendarTooSlow(CalendarOverBudget):
+    """Reading took longer than the import's time budget (or waited too long for a slot)."""
 
 
 @dataclass(frozen=True)
@@ -137,8 +193,13 @@ def _not_a_ride(title: str) -> str | None:
 
 # --- parsing ------------------------------------------------------------------------------
 
-# Rides do not repeat more than daily; finer rules would only make expansion slow.
+# Rides do not repeat more than daily; finer rules would only make expansion slow. These are
+# refused before expansion; anything else that expands to two a day is refused by its gaps.
 _TOO_FREQUENT = {"SECONDLY", "MINUTELY", "HOURLY"}
+# Lists of these multiply the instances of any FREQ within one day (BYHOUR=0,...,23 is 24 a day)
+_WITHIN_A_DAY = ("BYHOUR", "BYMINUTE", "BYSECOND")
+# RFC 5545 says an event SHOULD NOT have more than one RRULE; a few are read, not thousands
+_MAX_RULES_PER_EVENT = 4
 # Properties that must be readable for an event to be expanded at all.
 _TIME_PROPERTIES = ("DTSTART", "DTEND", "DURATION", "RECURRENCE-ID", "EXDATE", "RDATE", "RRULE")
 
@@ -171,6 +232,95 @@ def _decode(data: bytes | str) -> str:
             f"not an iCalendar file: expected bytes or str, got {type(data).__name__}"
         )
     return text
+
+
+# A first pass over the text, before icalendar (about 150 microseconds a line) parses it: single
+# events far outside the window are dropped and those surely inside are counted. Anything it
+# does not recognise is left for the parser, which applies the same rules (_prepare).
+_DTSTART_VALUE = re.compile(r"DTSTART(?:;[^:]*)?:(\d{8})(?:T(\d{6})Z?)?", re.IGNORECASE)
+_SERIES_LINE = re.compile(r"(?:RRULE|RDATE|RECURRENCE-ID)[;:]", re.IGNORECASE)
+_FIELD = re.compile(r"(UID|SUMMARY)(?:;[^:]*)?:(.*)", re.IGNORECASE)
+
+
+def _quick_start(lines: list[str], at: int) -> datetime | None:
+    """The DTSTART on lines[at] as an instant (local times read as UTC), or None if unsure."""
+    match = _DTSTART_VALUE.fullmatch(lines[at].rstrip("\r\n"))
+    if match is None or (at + 1 < len(lines) and lines[at + 1][:1] in (" ", "\t")):
+        return None  # not a plain value, or folded onto the next line: the parser decides
+    day, clock = match.group(1), match.group(2) or "000000"
+    try:
+        return datetime.strptime(day + clock, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _screen(text: str, start: datetime, end: datetime) -> str:
+    """The text without single events far outside the window; raises CalendarTooLarge when
+    more single events than MAX_OCCURRENCES_PER_IMPORT surely fall inside it."""
+    lines = text.splitlines(keepends=True)
+    kept: list[str] = []
+    inside: set[str] = set()
+    block: list[str] | None = None
+    begin = 0
+    for index, line in enumerate(lines):
+        name = line.strip().upper()
+        if block is None:
+            if name == "BEGIN:VEVENT":
+                block, begin = [line], index
+            else:
+                kept.append(line)
+            continue
+        block.append(line)
+        if name == "BEGIN:VEVENT":
+            return text  # not a shape this pass knows: the parser reports it
+        if name != "END:VEVENT":
+            continue
+        verdict = _single_event(lines, begin, index, start, end)
+        if verdict != "outside":
+            kept.extend(block)
+        if verdict not in ("outside", "unsure"):
+            inside.add(verdict)
+            if len(inside) > MAX_OCCURRENCES_PER_IMPORT:
+                fields = _fields(lines[begin:index])
+                raise _too_many(fields.get("UID", ""), fields.get("SUMMARY", ""))
+        block = None
+    if block is not None:
+        kept.extend(block)
+    return "".join(kept)
+
+
+def _single_event(lines: list[str], first: int, last: int, start: datetime, end: datetime) -> str:
+    """ "outside" (far outside), "unsure", or the event's UID when it surely starts inside."""
+    moment = None
+    uid = None
+    for at in range(first + 1, last):
+        line = lines[at]
+        if _SERIES_LINE.match(line) or line.upper().startswith("BEGIN:"):
+            return "unsure"  # a series, an edit of one, or an alarm: the parser reads it
+        if line[:7].upper() == "DTSTART":
+            if moment is not None:
+                return "unsure"
+            moment = _quick_start(lines, at)
+            if moment is None:
+                return "unsure"
+        elif line[:4].upper() in ("UID:", "UID;"):
+            uid = line.split(":", 1)[1].strip()
+    if moment is None:
+        return "unsure"
+    if moment < start - _SLACK or moment > end + _SLACK:
+        return "outside"
+    if uid and start + _SLACK <= moment <= end - _SLACK:
+        return uid
+    return "unsure"
+
+
+def _fields(lines: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for line in lines:
+        match = _FIELD.fullmatch(line.rstrip("\r\n"))
+        if match:
+            found.setdefault(match.group(1).upper(), match.group(2).replace("\\,", ","))
+    return found
 
 
 def _parse(text: str) -> list[icalendar.Calendar]:
@@ -225,9 +375,23 @@ def _problem(event: icalendar.cal.Component) -> str | None:
         for prop in _as_list(event.get(name)):
             if isinstance(prop, icalendar.vBroken):
                 return f"unreadable {name}: {str(prop)[:60]!r}"
-    for rule in _as_list(event.get("RRULE")):
-        if set(rule.get("FREQ", [])) & _TOO_FREQUENT:
-            return "repeats more often than daily"
+    rules = _as_list(event.get("RRULE"))
+    if len(rules) > _MAX_RULES_PER_EVENT:
+        return f"more than {_MAX_RULES_PER_EVENT} RRULEs ({len(rules)})"
+    for rule in rules:
+        frequent = set(rule.get("FREQ", [])) & _TOO_FREQUENT
+        if frequent:
+            return (
+                f"repeats more often than daily (FREQ={sorted(frequent)[0]}): a ride series "
+                "repeats at most once a day"
+            )
+        for part in _WITHIN_A_DAY:
+            values = set(rule.get(part, None) or [])
+            if len(values) > 1:
+                return (
+                    f"repeats more often than daily ({part} lists {len(values)} values): a "
+                    "ride series repeats at most once a day"
+                )
     # recurring_ical_events silently swaps an end before the start (moving the start).
     start = event["DTSTART"].dt
     if "DURATION" in event and event["DURATION"].dt < timedelta(0):
@@ -246,22 +410,39 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
-def _far_outside(event: icalendar.cal.Component, start: datetime, end: datetime) -> bool:
-    """Whether a single (non-repeating) event clearly starts outside the window."""
-    if "RRULE" in event or "RDATE" in event:
-        return False
+def _single_start(event: icalendar.cal.Component) -> datetime | None:
+    """The start of a single (non-repeating, unedited) event as an instant, or None.
+
+    Floating times are read as UTC: callers allow a day of slack, which covers any zone.
+    """
+    if any(name in event for name in ("RRULE", "RDATE", "RECURRENCE-ID")):
+        return None  # a series, or an edit of one whose original may lie in the window
     prop = event.get("DTSTART")
     if prop is None or isinstance(prop, list | icalendar.vBroken):
-        return False  # vBroken raises BrokenCalendarProperty (not AttributeError) on .dt
+        return None  # vBroken raises BrokenCalendarProperty (not AttributeError) on .dt
     value = prop.dt
     if isinstance(value, date) and not isinstance(value, datetime):
         value = datetime.combine(value, datetime.min.time())
     if not isinstance(value, datetime):
-        return False
+        return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)  # a day of slack below covers any zone
-    slack = timedelta(days=1)
-    return value < start - slack or value > end + slack
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+_SLACK = timedelta(days=1)
+
+
+def _far_outside(event: icalendar.cal.Component, start: datetime, end: datetime) -> bool:
+    """Whether a single (non-repeating) event clearly starts outside the window."""
+    value = _single_start(event)
+    return value is not None and (value < start - _SLACK or value > end + _SLACK)
+
+
+def _surely_inside(event: icalendar.cal.Component, start: datetime, end: datetime) -> bool:
+    """Whether a single event surely starts inside the window (so it is one occurrence there)."""
+    value = _single_start(event)
+    return value is not None and start + _SLACK <= value <= end - _SLACK
 
 
 def _prepare(
@@ -270,10 +451,14 @@ def _prepare(
     """Give every event a UID, drop those that cannot be expanded; return recurring UIDs.
 
     Events that cannot be expanded are reported unless they are single events far outside
-    the window, so that an old broken entry does not show up in every import.
+    the window, so that an old broken entry does not show up in every import. Single events
+    far outside the window are dropped before anything walks the calendar: a Google export
+    holds years of history. A file with more single events surely inside the window than
+    MAX_OCCURRENCES_PER_IMPORT is refused here, before the expensive walks.
     """
     kept = []
     recurring: set[str] = set()
+    inside: set[str] = set()  # UIDs: copies of one single event are one occurrence
     for component in calendar.subcomponents:
         if component.name != "VEVENT":
             kept.append(component)
@@ -286,10 +471,17 @@ def _prepare(
             problem = _problem(component)
         except Exception as exc:  # e.g. a property given twice; report it, read the rest
             problem = f"unreadable event: {exc}"
+        outside = _far_outside(component, start, end)
         if problem:
-            if not _far_outside(component, start, end):
+            if not outside:
                 skipped.append(Skipped(uid, _title(component), problem))
             continue
+        if outside:
+            continue
+        if _surely_inside(component, start, end):
+            inside.add(uid)
+            if len(inside) > MAX_OCCURRENCES_PER_IMPORT:
+                raise _too_many(uid, _title(component))
         if any(name in component for name in ("RRULE", "RDATE", "RECURRENCE-ID")):
             recurring.add(uid)
         kept.append(component)
@@ -297,27 +489,123 @@ def _prepare(
     return recurring
 
 
-def _expand(
-    calendar: icalendar.Calendar, start: datetime, end: datetime, skipped: list[Skipped]
-) -> list[icalendar.cal.Component]:
+Progress = Callable[[str], None]
+
+
+def _series(calendar: icalendar.Calendar, skipped: list[Skipped]) -> list[Any]:
+    """The calendar's series (one per UID), each expanded only when asked."""
     try:
-        return list(recurring_ical_events.of(calendar).between(start, end))
+        return list(recurring_ical_events.of(calendar).series)
     except Exception:  # find the broken series below, one UID at a time
         pass
     groups: dict[str, list[icalendar.cal.Component]] = {}
     for component in calendar.subcomponents:
         if component.name == "VEVENT":
             groups.setdefault(str(component["UID"]), []).append(component)
-    occurrences: list[icalendar.cal.Component] = []
+    series: list[Any] = []
     for uid, components in groups.items():
         single = icalendar.Calendar()
         for component in components:
             single.add_component(component)
         try:
-            occurrences.extend(recurring_ical_events.of(single).between(start, end))
+            series.extend(recurring_ical_events.of(single).series)
         except Exception as exc:
             skipped.append(Skipped(uid, _title(components[0]), f"unreadable event: {exc}"))
-    return occurrences
+    return series
+
+
+def _instant(moment: date | datetime) -> float:
+    if not isinstance(moment, datetime):
+        moment = datetime.combine(moment, datetime.min.time())
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def _too_frequent(occurrences: list[Any]) -> str | None:
+    """Why a series' occurrences are more than one a day, or None.
+
+    Only the occurrences the rules and RDATEs place count: an edited instance moved next to
+    another one (Monday's ride moved to Tuesday morning) is the athlete's choice, not a rule.
+    """
+    starts = sorted(_instant(o.start) for o in occurrences if not o.recurrence_ids)
+    gaps = [(b - a, a) for a, b in zip(starts, starts[1:], strict=False)]
+    if not gaps:
+        return None
+    gap, first = min(gaps)
+    if gap >= MIN_GAP_IN_SERIES.total_seconds():
+        return None
+    at = datetime.fromtimestamp(first, UTC).isoformat()
+    return (
+        f"repeats more often than daily: two occurrences {gap / 3600:.4g} h apart from {at} "
+        f"(a ride series repeats at most once a day, {MIN_GAP_IN_SERIES.total_seconds() / 3600:g} "
+        "h apart at least)"
+    )
+
+
+def _too_many(uid: str, title: str) -> CalendarTooLarge:
+    return CalendarTooLarge(
+        f"the calendar has more than {MAX_OCCURRENCES_PER_IMPORT} events in the import window; "
+        f"reading stopped at event UID {uid[:200]!r} (SUMMARY {title[:200]!r}). Export only "
+        "the ride calendar, or a shorter period",
+        uid=uid,
+        title=title,
+    )
+
+
+def _expand(
+    calendar: icalendar.Calendar,
+    start: datetime,
+    end: datetime,
+    skipped: list[Skipped],
+    counted: list[int],
+    progress: Progress,
+) -> Iterator[icalendar.cal.Component]:
+    """The occurrences of every series in the window, one series at a time.
+
+    A series is expanded lazily and given up at MAX_OCCURRENCES_PER_EVENT; `counted` holds the
+    import's running total, and passing MAX_OCCURRENCES_PER_IMPORT stops the whole reading.
+    """
+    titles: dict[str, str] = {}
+    for component in calendar.subcomponents:
+        if component.name == "VEVENT":
+            titles.setdefault(str(component["UID"]), _title(component))
+    for series in _series(calendar, skipped):
+        uid = str(series.uid)
+        title = titles.get(uid, "")
+        progress(f"event UID {uid[:200]!r} (SUMMARY {title[:200]!r})")
+        occurrences: list[Any] = []
+        try:
+            for occurrence in series.between(start, end):
+                occurrences.append(occurrence)
+                if len(occurrences) > MAX_OCCURRENCES_PER_EVENT:
+                    break
+        except Exception as exc:
+            skipped.append(Skipped(uid, title, f"unreadable event: {exc}"))
+            continue
+        if len(occurrences) > MAX_OCCURRENCES_PER_EVENT:
+            skipped.append(
+                Skipped(
+                    uid,
+                    title,
+                    f"more than {MAX_OCCURRENCES_PER_EVENT} occurrences in the import window "
+                    "(a ride series repeats at most once a day)",
+                )
+            )
+            continue
+        frequent = _too_frequent(occurrences)
+        if frequent:
+            skipped.append(Skipped(uid, title, frequent))
+            continue
+        counted[0] += len(occurrences)
+        if counted[0] > MAX_OCCURRENCES_PER_IMPORT:
+            raise _too_many(uid, title)
+        for occurrence in occurrences:
+            try:
+                yield occurrence.as_component(False)
+            except Exception as exc:
+                skipped.append(Skipped(uid, title, f"unreadable event: {exc}"))
+                break
 
 
 def _recurrence_id(component: icalendar.cal.Component) -> str | None:
@@ -389,6 +677,10 @@ def _aware_utc(value: datetime | date, zone: tzinfo, name: str) -> datetime:
     return value.astimezone(UTC)
 
 
+def _no_progress(_what: str) -> None:
+    return None
+
+
 def _unique(items: Iterable[Skipped]) -> list[Skipped]:
     """One entry per (uid, title, reason): a weekly all-day event is skipped once."""
     return list(dict.fromkeys(items))
@@ -400,13 +692,20 @@ def read_calendar(
     window_end: datetime,
     settings: RuleSettings | None = None,
     default_tz: str = "UTC",
+    progress: Progress | None = None,
 ) -> ImportResult:
     """Read the rides of an .ics export that fall between window_start and window_end.
 
     Floating times are read in the calendar's X-WR-TIMEZONE if it has one (as Google
     does), otherwise in ``default_tz``; naive window bounds are read in ``default_tz``.
-    Raises :class:`CalendarError` when the input is not an iCalendar file.
+    Raises :class:`CalendarError` when the input is not an iCalendar file, and
+    :class:`CalendarTooLarge` past MAX_OCCURRENCES_PER_IMPORT. ``progress`` is told what is
+    being read (the bounded reader names it when the budget runs out).
+
+    This runs in the caller's thread without a time or memory budget: a service reads
+    untrusted files with :func:`read_calendar_bounded`.
     """
+    progress = progress or _no_progress
     settings = settings or RuleSettings()
     try:
         zone = ZoneInfo(default_tz)
@@ -417,20 +716,26 @@ def read_calendar(
     if end <= start:
         raise ValueError("window_end must be after window_start")
 
-    calendars = _parse(_decode(data))
+    progress("the file (screening)")
+    text = _screen(_decode(data), start, end)
+    progress("the file (parsing)")
+    calendars = _parse(text)
     rides: list[ImportedRide] = []
     skipped: list[Skipped] = []
+    counted = [0]
     for calendar in calendars:
+        progress("the events' properties")
         recurring = _prepare(calendar, start, end, skipped)
         x_wr = str(calendar.get(x_wr_timezone.X_WR_TIMEZONE, "") or "").strip()
         x_wr_zone = _zone(x_wr, x_wr_timezone.X_WR_TIMEZONE) if x_wr else None
+        progress("the time zones")
         try:
             if x_wr_zone is not None:
                 calendar = x_wr_timezone.to_standard(calendar, timezone=x_wr_zone)
             calendar = _FloatingToZone(zone).walk(calendar)
         except Exception as exc:
             raise CalendarError(f"could not read the times of this iCalendar file: {exc}") from exc
-        for component in _expand(calendar, start, end, skipped):
+        for component in _expand(calendar, start, end, skipped, counted, progress):
             try:
                 outcome = _occurrence(component, recurring, zone, settings)
             except Exception as exc:  # never let one odd event sink the whole import
@@ -442,3 +747,203 @@ def read_calendar(
                 rides.append(outcome)
     rides.sort(key=lambda r: (r.ride.start, r.ride.external_id or ""))
     return ImportResult(rides=rides, skipped=_unique(skipped))
+
+
+# --- bounded reading ----------------------------------------------------------------------
+# A file of a few hundred bytes can ask for millions of occurrences, and icalendar and
+# dateutil hold the GIL while they work: reading in a thread would still stall the event loop,
+# and a thread cannot be stopped. A child process can be given a memory limit and killed.
+# It is a fresh interpreter (not multiprocessing): nothing of the service's threads, event
+# loop or __main__ comes along, and it starts in about 0.3 s. Values cross as JSON.
+
+_SLOTS = threading.BoundedSemaphore(MAX_CONCURRENT_IMPORTS)
+_CHILD = "from planner.calendar_in import _child_main; _child_main()"
+_READING = "reading: "  # the child's stderr lines that say what it reads now
+_HEARTBEAT_S = 0.05
+# icalendar reads each event under `except Exception`, MemoryError included, and goes on: a
+# reader at RLIMIT_AS can crawl instead of failing. So the heartbeat also watches the size and
+# ends the child, with this exit code, a little before the hard limit.
+_WATCHED_SHARE = 0.85
+_OUT_OF_MEMORY = 3
+_PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def _address_space() -> int | None:
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[0]) * _PAGE_BYTES
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _child_main() -> None:
+    """The child's side: limit its memory, read stdin, write one JSON outcome to stdout."""
+    limit = int(sys.argv[1])
+    try:
+        import resource
+
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard == resource.RLIM_INFINITY or limit < hard:
+            resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ImportError, ValueError, OSError):  # no RLIMIT_AS here: the time limit still holds
+        pass
+    reading = ["the file"]
+
+    def heartbeat() -> None:
+        # what the reader is on, many times a second: the parent names it if time runs out
+        said = None
+        while True:
+            if reading[0] != said:
+                said = reading[0]
+                sys.stderr.write(f"{_READING}{said}\n")
+                sys.stderr.flush()
+            size = _address_space()
+            if size is not None and size > limit * _WATCHED_SHARE:
+                os._exit(_OUT_OF_MEMORY)
+            time.sleep(_HEARTBEAT_S)
+
+    threading.Thread(target=heartbeat, daemon=True).start()
+
+    def progress(text: str) -> None:
+        reading[0] = text
+
+    try:
+        job = json.loads(sys.stdin.buffer.read())
+        result = read_calendar(
+            job["data"],
+            datetime.fromisoformat(job["window"][0]),
+            datetime.fromisoformat(job["window"][1]),
+            RuleSettings.model_validate(job["settings"]),
+            job["default_tz"],
+            progress=progress,
+        )
+        outcome: dict[str, Any] = {
+            "ok": {
+                "rides": [
+                    [r.uid, r.recurrence_id, r.ride.model_dump(mode="json")] for r in result.rides
+                ],
+                "skipped": [[s.uid, s.title, s.reason] for s in result.skipped],
+            }
+        }
+    except CalendarTooLarge as exc:
+        outcome = {"too_large": [str(exc), exc.uid, exc.title]}
+    except CalendarError as exc:
+        outcome = {"calendar": str(exc)}
+    except MemoryError:
+        outcome = {"memory": reading[0]}
+    except ValueError as exc:  # the window or default_tz: the caller's mistake, not the file's
+        outcome = {"value": str(exc)}
+    sys.stdout.write(json.dumps(outcome))
+    sys.stdout.flush()
+
+
+def read_calendar_bounded(
+    data: bytes | str,
+    window_start: datetime,
+    window_end: datetime,
+    settings: RuleSettings | None = None,
+    default_tz: str = "UTC",
+    *,
+    time_limit_s: float | None = None,
+    memory_limit_bytes: int | None = None,
+) -> ImportResult:
+    """:func:`read_calendar` in a child process with a time and a memory budget.
+
+    Blocks the calling thread (call it from a worker thread in async code) for at most about
+    twice ``time_limit_s``: once waiting for one of MAX_CONCURRENT_IMPORTS slots, once reading.
+    The child is killed when the time is up and cannot grow past ``memory_limit_bytes``
+    (RLIMIT_AS). The limits default to IMPORT_TIME_LIMIT_S and IMPORT_MEMORY_LIMIT_BYTES.
+    Raises :class:`CalendarTooSlow` or :class:`CalendarTooLarge` naming what was being read
+    and the limit, and :class:`CalendarError` for a file that is not a calendar.
+    """
+    time_limit_s = IMPORT_TIME_LIMIT_S if time_limit_s is None else time_limit_s
+    memory_limit_bytes = (
+        IMPORT_MEMORY_LIMIT_BYTES if memory_limit_bytes is None else memory_limit_bytes
+    )
+    if isinstance(data, bytes | bytearray | memoryview):
+        # JSON carries text: undecodable bytes are refused here with read_calendar's message
+        data = _decode(data)
+    job = json.dumps(
+        {
+            "data": data,
+            "window": [window_start.isoformat(), window_end.isoformat()],
+            "settings": (settings or RuleSettings()).model_dump(mode="json"),
+            "default_tz": default_tz,
+        }
+    ).encode()
+    here = str(Path(__file__).resolve().parent.parent)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")])),
+    }
+    if not _SLOTS.acquire(timeout=time_limit_s):
+        raise CalendarTooSlow(
+            f"{MAX_CONCURRENT_IMPORTS} calendars are being read already and none finished "
+            f"within {time_limit_s:g} s: try again in a moment"
+        )
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-c", _CHILD, str(memory_limit_bytes)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        timed_out = False
+        try:
+            out, err = child.communicate(job, timeout=time_limit_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            child.kill()
+            out, err = child.communicate()
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+    finally:
+        _SLOTS.release()
+    said = [
+        line.removeprefix(_READING)
+        for line in err.decode("utf-8", "replace").splitlines()
+        if line.startswith(_READING)
+    ]
+    reading = said[-1] if said else "the file"
+    if timed_out:
+        raise CalendarTooSlow(
+            f"reading the calendar took longer than the import's {time_limit_s:g} s and was "
+            f"stopped while reading {reading}"
+        )
+    try:
+        outcome = json.loads(out)
+    except ValueError:
+        outcome = {"died": child.returncode}
+    return _result(outcome, reading, memory_limit_bytes)
+
+
+def _result(outcome: dict[str, Any], reading: str, memory_limit_bytes: int) -> ImportResult:
+    if "ok" in outcome:
+        done = outcome["ok"]
+        return ImportResult(
+            rides=[
+                ImportedRide(uid, recurrence_id, Ride.model_validate(ride))
+                for uid, recurrence_id, ride in done["rides"]
+            ],
+            skipped=[Skipped(*item) for item in done["skipped"]],
+        )
+    if "too_large" in outcome:
+        message, uid, title = outcome["too_large"]
+        raise CalendarTooLarge(message, uid=uid, title=title)
+    if "calendar" in outcome:
+        raise CalendarError(outcome["calendar"])
+    if "value" in outcome:
+        raise ValueError(outcome["value"])
+    budget = f"{memory_limit_bytes / (1024 * 1024):g} MiB"
+    if "memory" in outcome:
+        reading = outcome["memory"]
+    # a child that ends without a word was ended by its heartbeat (_OUT_OF_MEMORY), ran into
+    # RLIMIT_AS where Python could not say so (an allocation in C), or was killed: all are the
+    # memory budget's doing, not the file's
+    raise CalendarTooLarge(
+        f"reading the calendar needed more than the import's {budget} of memory and was "
+        f"stopped while reading {reading}"
+    )

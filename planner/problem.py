@@ -184,6 +184,10 @@ def _in_utc(ride: Ride) -> Ride:
 
 
 def check_rides_do_not_overlap(rides: list[Ride]) -> None:
+    """PlannerInputError naming a pair of rides that overlap, if any: sorted by start, O(n log n).
+
+    Neighbours suffice: a ride overlapping a later one also overlaps every ride between them.
+    """
     ordered = sorted(rides, key=lambda r: r.start.timestamp())
     for before, after in zip(ordered, ordered[1:], strict=False):
         if after.start.timestamp() < before.end.timestamp():
@@ -196,7 +200,8 @@ def check_rides_do_not_overlap(rides: list[Ride]) -> None:
 
 
 def rides_overlap(ride: Ride, others: list[Ride]) -> Ride | None:
-    """The first ride of `others` that overlaps `ride` in time, if any."""
+    """The first ride of `others` that overlaps `ride` in time, if any (one ride, a few others;
+    for two calendars use ride_conflicts)."""
     for other in others:
         # instants: wall clocks sharing a ZoneInfo compare wrongly when DST ends
         if (
@@ -205,3 +210,24 @@ def rides_overlap(ride: Ride, others: list[Ride]) -> Ride | None:
         ):
             return other
     return None
+
+
+# no ride lasts longer (Ride.duration_min): a ride starting earlier than this cannot reach one
+_LONGEST_RIDE_S = 24 * 3600
+
+
+def ride_conflicts(incoming: list[Ride], stored: list[Ride]) -> list[tuple[Ride, Ride]]:
+    """Each (incoming, stored) pair that overlaps in real time, in the order of incoming starts.
+
+    Stored starts are sorted once and each incoming ride looks only at those starting in the
+    day before it up to its end: O((n + m) log m + pairs), not n * m.
+    """
+    ordered = sorted(stored, key=lambda r: r.start.timestamp())
+    starts = [r.start.timestamp() for r in ordered]
+    pairs: list[tuple[Ride, Ride]] = []
+    for ride in sorted(incoming, key=lambda r: r.start.timestamp()):
+        begins, ends = ride.start.timestamp(), ride.end.timestamp()
+        lo = bisect.bisect_left(starts, begins - _LONGEST_RIDE_S)
+        hi = bisect.bisect_left(starts, ends)
+        pairs.extend((ride, other) for other in ordered[lo:hi] if other.end.timestamp() > begins)
+    return pairs

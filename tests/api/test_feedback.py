@@ -16,12 +16,12 @@ import pytest
 import uvicorn
 from conftest import auth
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from support import create_athlete, feed_path, next_monday, weekly_rides
 
 from api import clock
 from api.app import create_app
-from api.db import AthleteRow, FeedbackRow
+from api.db import AthleteRow, FeedbackRow, RideRow
 from planner.errors import PlannerFailure
 from planner.library import load_library
 
@@ -598,3 +598,70 @@ async def test_a_plan_made_after_two_weeks_without_strength_starts_a_level_lower
     hinge = next(p for p in progression["patterns"] if p["pattern"] == "hinge")
     assert hinge["level"] == 4
     assert hinge["history"][-1]["rule"] == "missed_training"
+
+
+async def store_overlapping_ride(settings: Any, athlete_id: str, over: dict[str, Any]) -> str:
+    """Store a ride 30 minutes into another, as imports did before they checked stored rides
+    (the API itself no longer lets one in); answers its title."""
+    title = f"{over['title']} (imported again)"
+    engine = create_async_engine(settings.database_url)
+    async with AsyncSession(engine) as db:
+        db.add(
+            RideRow(
+                athlete_id=uuid.UUID(athlete_id),
+                start=datetime.fromisoformat(over["start"]) + timedelta(minutes=30),
+                duration_min=over["duration_min"],
+                kind=over["kind"],
+                title=title,
+                external_id="imported-again",
+            )
+        )
+        await db.commit()
+    await engine.dispose()
+    return title
+
+
+async def test_pain_and_feedback_are_stored_when_rides_overlap_and_the_coach_is_asked_to_fix_them(
+    client, coach_key, settings, move_clock
+):
+    ctx = await planned(client, coach_key)
+    base, headers = ctx["base"], auth(coach_key)
+    rides = (await client.get(f"{base}/rides", headers=headers)).json()
+    club = next(r for r in rides if r["title"] == "Club ride")
+    again = await store_overlapping_ride(settings, ctx["athlete"]["id"], club)
+
+    # a red-flag report is the one thing that must never be turned away
+    flagged = await client.post(
+        f"{base}/pain",
+        json={"region": "low_back", "score": 3, "timing": "next_morning", "flags": ["numbness"]},
+        headers=headers,
+    )
+    assert flagged.status_code == 201, flagged.text
+    answer = flagged.json()
+    assert answer["needs_clearance"] == ["low_back"]
+    first = answer["plan_changes"][0]
+    assert "rides overlap" in first and "Club ride" in first and again in first
+    assert "fix the rides" in first and "POST .../plan" in first
+    progression = (await client.get(f"{base}/progression", headers=headers)).json()
+    assert progression["regions"]["low_back"]["needs_clearance"] is True
+    plan = (await client.get(f"{base}/plan", headers=headers)).json()
+    assert loads(plan, "low_back") == [], "loading of the flagged region is withdrawn"
+    assert any("rides overlap" in w for w in plan["warnings"])
+
+    session = next(s for s in plan["sessions"] if s["kind"] == "strength")
+    logged = await feedback_after(
+        client,
+        base,
+        headers,
+        session,
+        {"completed": True, "rpe": 6, "pain": [{"region": "knee", "score": 6, "timing": "after"}]},
+        move_clock,
+    )
+    assert logged.status_code == 201, logged.text
+    assert "rides overlap" in logged.json()["plan_changes"][0]
+
+    # planning itself still refuses the overlap, naming both rides
+    replanned = await client.post(f"{base}/plan", json={"weeks": 4}, headers=headers)
+    assert replanned.status_code == 422, replanned.text
+    detail = replanned.json()["detail"]
+    assert "rides overlap" in detail and "'Club ride'" in detail and repr(again) in detail

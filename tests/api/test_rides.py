@@ -378,3 +378,110 @@ async def test_moving_the_edited_instance_again_updates_that_ride_in_place(
     moved = after[changed[0]]
     assert moved["id"] == before[changed[0]]["id"]
     assert datetime.fromisoformat(moved["start"]) == later.moved_to
+
+
+# --- re-imports that meet stored rides ----------------------------------------------------
+
+
+def calendar_of(*events: tuple[str, datetime, int, str]) -> str:
+    """An .ics of single events, each (UID, start, minutes, SUMMARY)."""
+    stamp = "%Y%m%dT%H%M%SZ"
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//test//rides//EN"]
+    for uid, start, minutes, title in events:
+        end = start + timedelta(minutes=minutes)
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{uid}",
+            f"DTSTART:{start.astimezone(UTC).strftime(stamp)}",
+            f"DTEND:{end.astimezone(UTC).strftime(stamp)}",
+            f"SUMMARY:{title}",
+            "END:VEVENT",
+        ]
+    return "\r\n".join([*lines, "END:VCALENDAR", ""])
+
+
+async def post_ics(client, key: str, athlete_id: str, text: str) -> Any:
+    return await client.post(
+        f"{rides_url(athlete_id)}/import",
+        content=text.encode(),
+        headers={**auth(key), "Content-Type": "text/calendar"},
+    )
+
+
+async def test_reimporting_a_ride_under_another_uid_at_the_same_time_updates_it_not_adds_one(
+    client, coach_key
+):
+    athlete = await create_athlete(client, coach_key)
+    start = at(next_monday(), 18)
+    first = await import_ics(
+        client, coach_key, athlete["id"], calendar_of(("a", start, 60, "Club"))
+    )
+    assert first["created"] == 1
+    [before] = await list_rides(client, coach_key, athlete["id"])
+    again = calendar_of(("b", start, 60, "Club ride"))
+    second = await import_ics(client, coach_key, athlete["id"], again)
+    assert (second["created"], second["updated"], second["unchanged"]) == (0, 1, 0)
+    [after] = await list_rides(client, coach_key, athlete["id"])
+    assert after["id"] == before["id"]
+    assert (after["external_id"], after["title"], after["start"]) == (
+        "b",
+        "Club ride",
+        before["start"],
+    )
+
+
+async def test_an_import_overlapping_a_stored_ride_gets_409_listing_it_and_stores_nothing(
+    client, coach_key
+):
+    athlete = await create_athlete(client, coach_key)
+    monday = next_monday()
+    await import_ics(
+        client, coach_key, athlete["id"], calendar_of(("a", at(monday, 18), 60, "Club"))
+    )
+    before = await list_rides(client, coach_key, athlete["id"])
+    clash = calendar_of(
+        ("b", at(monday, 18, 30), 90, "Turbo intervals"),
+        ("c", at(monday + timedelta(days=2), 9), 60, "Spin"),  # clashes with nothing: not stored
+    )
+    answer = await post_ics(client, coach_key, athlete["id"], clash)
+    assert answer.status_code == 409, answer.text
+    body = answer.json()
+    assert body["status_code"] == 409
+    assert "overlaps" in body["detail"] and "'b'" in body["detail"] and "Club" in body["detail"]
+    assert [
+        (c["uid"], c["ride_id"], c["title"], datetime.fromisoformat(c["start"]))
+        for c in body["extra"]
+    ] == [("b", before[0]["id"], "Club", at(monday, 18))]
+    assert await list_rides(client, coach_key, athlete["id"]) == before
+
+
+async def test_an_import_meeting_a_hand_entered_ride_adopts_the_same_slot_and_refuses_a_clash(
+    client, coach_key
+):
+    athlete = await create_athlete(client, coach_key)
+    monday = next_monday()
+    entered = await client.post(
+        rides_url(athlete["id"]),
+        json=ride(at(monday, 7), 60, title="Early spin"),
+        headers=auth(coach_key),
+    )
+    assert entered.status_code == 201, entered.text
+    same = await import_ics(
+        client, coach_key, athlete["id"], calendar_of(("x", at(monday, 7), 60, "Spin"))
+    )
+    assert (same["created"], same["updated"]) == (0, 1)
+    [adopted] = await list_rides(client, coach_key, athlete["id"])
+    assert (adopted["id"], adopted["external_id"]) == (entered.json()["id"], "x")
+
+    other = await client.post(
+        rides_url(athlete["id"]),
+        json=ride(at(monday, 12), 60, title="Lunch loop"),
+        headers=auth(coach_key),
+    )
+    before = await list_rides(client, coach_key, athlete["id"])
+    answer = await post_ics(
+        client, coach_key, athlete["id"], calendar_of(("y", at(monday, 11, 30), 60, "Ride"))
+    )
+    assert answer.status_code == 409, answer.text
+    assert [c["ride_id"] for c in answer.json()["extra"]] == [other.json()["id"]]
+    assert await list_rides(client, coach_key, athlete["id"]) == before

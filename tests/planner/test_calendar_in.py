@@ -1,10 +1,22 @@
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from planner.calendar_in import CalendarError, Skipped, guess_kind, read_calendar
-from planner.domain import Priority, RideKind, RuleSettings
+from planner import calendar_in
+from planner.calendar_in import (
+    CalendarError,
+    CalendarTooLarge,
+    CalendarTooSlow,
+    Skipped,
+    guess_kind,
+    read_calendar,
+    read_calendar_bounded,
+)
+from planner.domain import Priority, Ride, RideKind, RuleSettings
+from planner.errors import PlannerInputError
+from planner.problem import check_rides_do_not_overlap, ride_conflicts
 
 BERLIN = ZoneInfo("Europe/Berlin")
 WINDOW = (datetime(2026, 3, 1, tzinfo=BERLIN), datetime(2026, 5, 1, tzinfo=BERLIN))
@@ -292,3 +304,229 @@ def test_five_hundred_events_all_come_back_as_rides():
     result = read_calendar(text, *WINDOW)
     assert len(result.rides) == 500
     assert len({r.ride.external_id for r in result.rides}) == 500
+
+
+# --- hostile and oversized calendars --------------------------------------------------------
+
+
+def series(uid: str, *lines: str, summary: str = "Spin") -> str:
+    return event(f"UID:{uid}", f"SUMMARY:{summary}", *lines)
+
+
+def test_daily_rule_with_an_hour_list_is_refused_before_expansion_and_the_rest_is_read():
+    # 244 bytes that used to expand to 24 rides a day (8,903 stored in one import)
+    text = calendar(
+        series(
+            "byhour",
+            "DTSTART:20260301T000000Z",
+            "DURATION:PT30M",
+            "RRULE:FREQ=DAILY;BYHOUR=" + ",".join(str(h) for h in range(24)),
+        ),
+        series("ok", "DTSTART:20260310T170000Z", "DURATION:PT1H", summary="Club ride"),
+    )
+    result = read_calendar(text, *WINDOW)
+    assert [r.uid for r in result.rides] == ["ok"]
+    [skipped] = result.skipped
+    assert (skipped.uid, skipped.title) == ("byhour", "Spin")
+    assert "more often than daily" in skipped.reason and "BYHOUR lists 24 values" in skipped.reason
+
+
+def test_daily_rule_with_minute_and_second_lists_is_refused_at_once():
+    # 3,600 a day for a year with a one-second duration: this never finished and grew without end
+    text = calendar(
+        series(
+            "bysecond",
+            "DTSTART:20260301T060000Z",
+            "DURATION:PT1S",
+            "RRULE:FREQ=DAILY;BYMINUTE="
+            + ",".join(str(m) for m in range(60))
+            + ";BYSECOND="
+            + ",".join(str(s) for s in range(60)),
+        ),
+    )
+    result = read_calendar(text, *WINDOW)
+    assert result.rides == []
+    assert [(s.uid, s.reason.split(" (")[0]) for s in result.skipped] == [
+        ("bysecond", "repeats more often than daily")
+    ]
+
+
+def test_a_series_that_expands_to_two_a_day_is_refused_by_its_occurrences_not_its_freq():
+    # FREQ=DAILY with one time of day, but RDATEs put a second ride 6 hours after each
+    rdates = ",".join(f"202603{day:02d}T120000Z" for day in range(2, 20))
+    text = calendar(
+        series(
+            "twice",
+            "DTSTART:20260302T060000Z",
+            "DURATION:PT1H",
+            "RRULE:FREQ=DAILY;COUNT=18",
+            f"RDATE:{rdates}",
+        ),
+    )
+    result = read_calendar(text, *WINDOW)
+    assert result.rides == []
+    [skipped] = result.skipped
+    assert skipped.uid == "twice"
+    assert skipped.reason.startswith("repeats more often than daily: two occurrences 6 h apart")
+
+
+def test_an_edited_instance_moved_next_to_another_is_not_two_a_day():
+    # Monday's ride moved to Tuesday 07:00, eleven hours before Tuesday's own 18:00 ride
+    text = calendar(
+        series(
+            "daily",
+            "DTSTART:20260302T170000Z",
+            "DURATION:PT1H",
+            "RRULE:FREQ=DAILY;COUNT=5",
+            summary="Evening spin",
+        ),
+        series(
+            "daily",
+            "RECURRENCE-ID:20260302T170000Z",
+            "DTSTART:20260303T060000Z",
+            "DURATION:PT1H",
+            summary="Evening spin (moved)",
+        ),
+    )
+    result = read_calendar(text, *WINDOW)
+    assert result.skipped == []
+    assert len(result.rides) == 5
+    assert result.rides[0].ride.start == datetime(2026, 3, 3, 6, tzinfo=UTC)
+
+
+def test_a_series_past_the_cap_per_event_is_skipped_naming_the_cap(monkeypatch):
+    monkeypatch.setattr(calendar_in, "MAX_OCCURRENCES_PER_EVENT", 5)
+    text = calendar(
+        series("long", "DTSTART:20260302T170000Z", "DURATION:PT1H", "RRULE:FREQ=DAILY"),
+        series("short", "DTSTART:20260302T060000Z", "DURATION:PT1H", "RRULE:FREQ=WEEKLY;COUNT=5"),
+    )
+    result = read_calendar(text, *WINDOW)
+    assert {r.uid for r in result.rides} == {"short"}
+    assert [(s.uid, s.reason) for s in result.skipped] == [
+        (
+            "long",
+            "more than 5 occurrences in the import window (a ride series repeats at most once "
+            "a day)",
+        )
+    ]
+
+
+@pytest.mark.parametrize("recurring", [False, True], ids=["single events", "weekly series"])
+def test_more_events_in_the_window_than_the_import_cap_raise_naming_the_event(
+    monkeypatch, recurring
+):
+    monkeypatch.setattr(calendar_in, "MAX_OCCURRENCES_PER_IMPORT", 20)
+    if recurring:  # counted as they expand: 3 series of 8
+        events = [
+            series(
+                f"s{i}",
+                f"DTSTART:2026030{i + 2}T170000Z",
+                "DURATION:PT1H",
+                "RRULE:FREQ=WEEKLY;COUNT=8",
+                summary=f"Ride {i}",
+            )
+            for i in range(3)
+        ]
+    else:  # counted before the calendar is walked: 21 single events
+        events = [
+            series(
+                f"s{i}", f"DTSTART:202603{i + 2:02d}T170000Z", "DURATION:PT1H", summary=f"Ride {i}"
+            )
+            for i in range(21)
+        ]
+    with pytest.raises(CalendarTooLarge) as caught:
+        read_calendar(calendar(*events), *WINDOW)
+    assert "more than 20 events in the import window" in str(caught.value)
+    assert caught.value.uid == ("s2" if recurring else "s20")
+    assert f"'{caught.value.title}'" in str(caught.value)
+
+
+def test_overlap_checks_are_n_log_n_and_name_what_overlaps():
+    base = datetime(2026, 3, 2, 6, tzinfo=UTC)
+    # 20,000 back-to-back rides: a pairwise check would compare 200 million pairs
+    rides = [Ride(start=base + timedelta(minutes=30 * i), duration_min=30) for i in range(20_000)]
+    started = time.perf_counter()
+    check_rides_do_not_overlap(rides)
+    clash = Ride(start=base + timedelta(minutes=45), duration_min=60, title="Extra")
+    assert [(a.title, b.start) for a, b in ride_conflicts([clash], rides)] == [
+        ("Extra", base + timedelta(minutes=30)),
+        ("Extra", base + timedelta(minutes=60)),
+        ("Extra", base + timedelta(minutes=90)),
+    ]
+    assert ride_conflicts(rides, [clash])[0] == (rides[1], clash)
+    assert len(ride_conflicts(rides, rides[::2])) == 10_000
+    assert time.perf_counter() - started < 5, "sorted sweeps: well under a second here"
+    with pytest.raises(PlannerInputError, match="rides overlap: 'endurance' at .* 'Extra'"):
+        check_rides_do_not_overlap([*rides, clash])
+
+
+# --- the bounded reader (a child process) -----------------------------------------------------
+
+
+def test_bounded_reader_gives_what_read_calendar_gives():
+    text = google_export("tzid")
+    direct = read_calendar(text, *WINDOW)
+    bounded = read_calendar_bounded(text.encode(), *WINDOW)
+    assert [(r.uid, r.recurrence_id, r.ride) for r in bounded.rides] == [
+        (r.uid, r.recurrence_id, r.ride) for r in direct.rides
+    ]
+    assert bounded.skipped == direct.skipped
+    with pytest.raises(CalendarError, match="iCalendar"):
+        read_calendar_bounded(b"<html></html>", *WINDOW)
+
+
+def test_bounded_reader_stops_at_its_time_limit_naming_the_event_it_was_reading():
+    # daily series from the year 1: dateutil walks 740,000 days to reach the window (~2 s each)
+    text = calendar(
+        *(
+            series(f"ancient-{i}", "DTSTART:00010101T060000Z", "DURATION:PT1H", "RRULE:FREQ=DAILY")
+            for i in range(5)
+        )
+    )
+    started = time.perf_counter()
+    with pytest.raises(CalendarTooSlow) as caught:
+        read_calendar_bounded(text, *WINDOW, time_limit_s=1.5)
+    assert time.perf_counter() - started < 4
+    assert "longer than the import's 1.5 s" in str(caught.value)
+    assert "event UID 'ancient-" in str(caught.value)
+
+
+def test_bounded_reader_stops_at_its_memory_limit():
+    # 20,000 one-off series from years ago: nothing in the window, but all of it must be parsed
+    # (the first pass drops only single events), about 125 MiB of address space
+    base = datetime(2020, 3, 2, 6, tzinfo=UTC)
+    events = [
+        series(
+            f"m{i}",
+            f"DTSTART:{base + timedelta(minutes=i):%Y%m%dT%H%M%SZ}",
+            "DURATION:PT1M",
+            "RRULE:FREQ=DAILY;COUNT=1",
+        )
+        for i in range(20_000)
+    ]
+    with pytest.raises(CalendarTooLarge, match="more than the import's 96 MiB of memory"):
+        read_calendar_bounded(calendar(*events), *WINDOW, memory_limit_bytes=96 * 1024 * 1024)
+
+
+def test_years_of_history_are_dropped_before_parsing_and_do_not_count_toward_the_cap(monkeypatch):
+    monkeypatch.setattr(calendar_in, "MAX_OCCURRENCES_PER_IMPORT", 20)
+    old = datetime(2019, 1, 1, 6, tzinfo=UTC)
+    history = [
+        series(f"old-{i}", f"DTSTART:{old + timedelta(days=i):%Y%m%dT%H%M%SZ}", "DURATION:PT1H")
+        for i in range(2_000)
+    ]
+    text = calendar(
+        *history,
+        series("now", "DTSTART:20260310T170000Z", "DURATION:PT1H", summary="Club ride"),
+        # an edit far away from its series is kept: its original may lie in the window
+        series("weekly", "DTSTART:20260303T170000Z", "DURATION:PT1H", "RRULE:FREQ=WEEKLY;COUNT=2"),
+        series(
+            "weekly",
+            "RECURRENCE-ID:20260310T170000Z",
+            "DTSTART:20270310T170000Z",
+            "DURATION:PT1H",
+        ),
+    )
+    result = read_calendar(text, *WINDOW)
+    assert [r.uid for r in result.rides] == ["weekly", "now"]
+    assert result.skipped == []
