@@ -2,7 +2,10 @@
 0-1 light, transition 1), with a heavy part (domain.md Revision 2).
 
 The heavy part: once a ladder sits on a heavy rung, a week that allows heavy work (not a
-deload, taper, race or transition week) wants at least one heavy session. Heavy sessions hold
+deload, taper, race or transition week) wants at least one heavy session, and as many as the
+phase's minimum up to `HEAVY_PER_WEEK` (base and build: both weekly sessions heavy, the
+maximal-strength blocks of Rønnestad 2010; peak and in-season: the one maintenance session).
+Each heavy session short costs `missing_heavy_weight`. Heavy sessions hold
 the ladder's own lift; one that holds the rung below a never-done first-exposure lift (H9)
 in its place is a stand-in, priced so that the first exposure is placed as early as the
 calendar allows and the lift is used from then on.
@@ -30,6 +33,18 @@ def content_of(problem: Problem) -> ContentBuilder:
         builder = ContentBuilder(problem)
         problem.__dict__["_content"] = builder
     return builder
+
+
+HEAVY_PER_WEEK = 2
+
+
+def heavy_wanted(problem: Problem, week: Week, content: ContentBuilder) -> int:
+    """Heavy sessions the week wants: 0 unless it allows heavy work and a ladder is on a heavy
+    rung, else the phase's minimum of sessions (at least one), at most HEAVY_PER_WEEK."""
+    if not heavy_allowed(problem, week) or not heavy_on_offer(problem, week, content):
+        return 0
+    low, _ = week.strength_range
+    return max(1, min(low, HEAVY_PER_WEEK))
 
 
 def heavy_allowed(problem: Problem, week: Week) -> bool:
@@ -90,16 +105,17 @@ class T1StrengthPerWeek(Rule):
                     self.missing_session_weight,
                     short,
                 )
-            if heavy_allowed(problem, week) and heavy_on_offer(problem, week, content):
-                # at least one heavy session; no heavy candidate at all means the term is paid
+            wanted = heavy_wanted(problem, week, content)
+            if wanted:
+                # no heavy candidate at all (every slot forbidden) means the term is paid in full
                 heavy = [c for c in cands if c.heavy]
-                term = f"T1 heavy_sessions[week {week.index + 1}]"
-                if not heavy:
-                    ctx.penalize(term, self.missing_heavy_weight, 1)
-                else:
-                    none = ctx.model.new_bool_var(f"t1_no_heavy_w{week.index}")
-                    ctx.model.add(none >= 1 - ctx.total(heavy))
-                    ctx.penalize(term, self.missing_heavy_weight, none)
+                short_heavy = ctx.model.new_int_var(0, wanted, f"t1_heavy_w{week.index}")
+                ctx.model.add(short_heavy >= wanted - ctx.total(heavy))
+                ctx.penalize(
+                    f"T1 heavy_sessions[week {week.index + 1}]",
+                    self.missing_heavy_weight,
+                    short_heavy,
+                )
             for cand in cands:
                 if cand.stand_in:
                     ctx.penalize(
@@ -133,16 +149,19 @@ class T1StrengthPerWeek(Rule):
                         when=week.start,
                     )
                 )
-            if not heavy.get(week.index) and heavy_allowed(problem, week):
+            wanted = heavy_wanted(problem, week, content)
+            done = heavy.get(week.index, 0)
+            if done < wanted:
                 lift = heavy_on_offer(problem, week, content)
                 if lift:
                     found.append(
                         Violation(
                             self.name,
                             f"T1 heavy_sessions[week {week.index + 1}]",
-                            f"week {week.index + 1} ({week.phase.value}): no heavy session, "
+                            f"week {week.index + 1} ({week.phase.value}): {done} heavy "
+                            f"session(s), {wanted} wanted, "
                             f"though the ladder is at {lift}",
-                            penalty=self.missing_heavy_weight,
+                            penalty=self.missing_heavy_weight * (wanted - done),
                             when=week.start,
                         )
                     )

@@ -375,8 +375,8 @@ def _blocking_rules(
     wanted = report.strength_min if target == "T1" else problem.settings.mobility_days_min
     in_week = [c for c in ctx.candidates if c.kind == kind and c.day in week_days and not c.fixed]
     if heavy:
-        # the heavy part: one heavy session, without giving up the sessions the week has
-        ctx.model.add(ctx.total(c for c in in_week if c.heavy) >= 1)
+        # the heavy part: one heavy session more, without giving up the sessions the week has
+        ctx.model.add(ctx.total(c for c in in_week if c.heavy) >= report.heavy_planned + 1)
         wanted = report.strength_planned
     ctx.model.add(ctx.total(in_week) >= wanted)
     # the week keeps what the plan achieved for the other target: time is not freed by dropping it

@@ -86,8 +86,9 @@ def test_base_week_with_two_heavy_sessions_gets_no_t1_term_from_either_face():
 
 
 # The heavy part (Revision 2): once a ladder sits on a heavy rung, a week that allows heavy
-# work wants at least one heavy session (40 when it has none); a heavy session that holds the
-# rung below a never-done first-exposure lift instead of it is a stand-in (10).
+# work wants at least one heavy session, and in base and build both of its two (40 for each
+# short); a heavy session that holds the rung below a never-done first-exposure lift instead
+# of it is a stand-in (10).
 HEAVY_TERM = "T1 heavy_sessions["
 STAND_IN_TERM = "T1 stand_in["
 
@@ -113,17 +114,31 @@ def stand_in(prob, start):
     )
 
 
-def test_lifter_week_without_a_heavy_session_costs_40_in_both_faces():
+def test_lifter_base_week_without_a_heavy_session_costs_80_in_both_faces():
     prob = problem(lifter(), weeks=1)
     plan = [strength(prob, at(MONDAY, 9)), strength(prob, at(FRIDAY, 9))]
+    expected = {"T1 heavy_sessions[week 1]": 80}
+    assert soft_terms(prob, plan, HEAVY_TERM) == (expected, expected)
+
+
+def test_lifter_base_week_with_one_heavy_session_of_two_costs_40_in_both_faces():
+    prob = problem(lifter(), weeks=1)
+    plan = [strength(prob, at(MONDAY, 9), heavy=True), strength(prob, at(FRIDAY, 9))]
     expected = {"T1 heavy_sessions[week 1]": 40}
     assert soft_terms(prob, plan, HEAVY_TERM) == (expected, expected)
 
 
-def test_lifter_week_with_one_heavy_session_gets_no_heavy_term_from_either_face():
+def test_lifter_base_week_with_two_heavy_sessions_gets_no_heavy_term_from_either_face():
     prob = problem(lifter(), weeks=1)
-    plan = [strength(prob, at(MONDAY, 9), heavy=True), strength(prob, at(FRIDAY, 9))]
+    plan = [strength(prob, at(d, 9), heavy=True) for d in (MONDAY, FRIDAY)]
     assert soft_terms(prob, plan, HEAVY_TERM) == ({}, {})
+
+
+def test_lifter_in_season_week_without_heavy_work_costs_40_in_both_faces():
+    prob = problem(lifter(phase="in_season"), weeks=1)
+    plan = [strength(prob, at(MONDAY, 9))]
+    expected = {"T1 heavy_sessions[week 1]": 40}
+    assert soft_terms(prob, plan, HEAVY_TERM) == (expected, expected)
 
 
 def test_novice_week_without_heavy_work_gets_no_heavy_term_from_either_face():
@@ -135,7 +150,7 @@ def test_novice_week_without_heavy_work_gets_no_heavy_term_from_either_face():
 def test_deload_week_without_heavy_work_gets_no_heavy_term_from_either_face():
     prob = problem(lifter(), weeks=4)
     plan = [
-        strength(prob, at(MONDAY + timedelta(days=7 * week + day), 9), heavy=week < 3 and day == 0)
+        strength(prob, at(MONDAY + timedelta(days=7 * week + day), 9), heavy=week < 3)
         for week in range(4)
         for day in (0, 4)
     ]
