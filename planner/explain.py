@@ -92,6 +92,7 @@ class Diagnosis:
         self.h7 = next((r for r in rules if isinstance(r, H7StrengthGap)), None)
         self.h9 = next((r for r in rules if isinstance(r, H9FirstExposure)), None)
         self.soft = {r.name: r for r in rules if not r.hard}
+        self.stand_in_answers: dict[int, Broken] = {}
         self.content = content
         self._slot_breaches: dict[tuple[object, ...], list] = {}
         # instants once: the tries compare against these thousands of times
@@ -402,6 +403,14 @@ def _diagnose(
         # the weekly target's explanation fills this in (planner.solve.explain), with the core
         return
     if term.startswith("T1 stand_in") and session is not None:
+        # every stand-in of a week has the same answer: where the first exposure could go
+        known = diagnosis.stand_in_answers.get(index)
+        if known is not None:
+            entry.detail += known.detail
+            entry.blocked_by, entry.suggestion = list(known.blocked_by), known.suggestion
+            entry.ride = entry.ride or known.ride
+            return
+        before = entry.detail
         tries = diagnosis.attempts(
             index, SessionKind.strength, True, content="exposure", leave_out=session
         )
@@ -420,6 +429,9 @@ def _diagnose(
         else:
             entry.detail += "; no week of this plan can hold the first exposure"
         _explain_with(diagnosis, entry, tries, ok_text="a heavy slot with the lift was free")
+        diagnosis.stand_in_answers[index] = entry.model_copy(
+            update={"detail": entry.detail[len(before) :]}
+        )
         return
     if term.startswith(("T3", "T4")):
         entry.suggestion = "fewer sets in this session"
