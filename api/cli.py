@@ -65,15 +65,51 @@ def demo_rides(athlete_id: object, zone: ZoneInfo, monday: date) -> list[RideRow
     return rows
 
 
-async def seed_demo(settings: Settings) -> tuple[str, str, str]:
-    """Demo coach (fresh key each run), demo athlete (fresh feed token), 12 weeks of rides, a plan."""
+async def seed_athlete(
+    db: AsyncSession,
+    settings: Settings,
+    coach: Coach,
+    person: Athlete,
+    feed_token: str,
+    monday: date,
+    planned_at: datetime,
+) -> AthleteRow:
+    """An athlete with the demo amateur's rides from `monday` and a 12-week plan made as of
+    `planned_at`: sessions after that moment are planned, so a moment in the past leaves
+    sessions that have started, ready for feedback."""
     from api.plans import replan
 
+    zone = ZoneInfo(person.timezone)
+    athlete = AthleteRow(
+        coach_id=coach.id,
+        name=person.name,
+        timezone=person.timezone,
+        profile=person.model_dump(mode="json", exclude={"name", "timezone"}),
+        progression=ProgressionState.starting(person).model_dump(mode="json"),
+        needs_clearance=False,
+        feed_token_hash=digest(feed_token),
+        version=1,
+    )
+    db.add(athlete)
+    await db.flush()
+    rides = demo_rides(athlete.id, zone, monday)
+    db.add_all(rides)
+    await db.flush()
+    await replan(db, athlete, rides, settings, monday, 12, now=planned_at)
+    return athlete
+
+
+def demo_profile(name: str) -> Athlete:
+    profile = json.loads(resources.files("api").joinpath("demo/athlete.json").read_text("utf-8"))
+    profile["name"] = name
+    return Athlete.model_validate(profile)
+
+
+async def seed_demo(settings: Settings) -> tuple[str, str, str]:
+    """Demo coach (fresh key each run), demo athlete (fresh feed token), 12 weeks of rides, a plan."""
     engine, make = _session_maker(settings)
     key, token = new_secret("coach"), new_secret("feed")
-    profile = json.loads(resources.files("api").joinpath("demo/athlete.json").read_text("utf-8"))
-    profile["name"] = "Demo Athlete"
-    person = Athlete.model_validate(profile)
+    person = demo_profile("Demo Athlete")
     zone = ZoneInfo(person.timezone)
     async with make() as db, db.begin():
         coach = await db.scalar(select(Coach).where(Coach.name == DEMO_COACH))
@@ -86,27 +122,12 @@ async def seed_demo(settings: Settings) -> tuple[str, str, str]:
         if athlete is not None:
             await db.delete(athlete)
             await db.flush()
-        athlete = AthleteRow(
-            coach_id=coach.id,
-            name=person.name,
-            timezone=person.timezone,
-            profile=person.model_dump(mode="json", exclude={"name", "timezone"}),
-            progression=ProgressionState.starting(person).model_dump(mode="json"),
-            needs_clearance=False,
-            feed_token_hash=digest(token),
-            version=1,
-        )
-        db.add(athlete)
-        await db.flush()
         today = datetime.now(zone).date()
         monday = today - timedelta(days=today.weekday())
-        rides = demo_rides(athlete.id, zone, monday)
-        db.add_all(rides)
-        await db.flush()
         # planned as of Monday morning, so the days of this week already gone hold sessions
         # to log feedback on (feedback is taken once a session has started)
         week_began = datetime.combine(monday, time.min, zone)
-        await replan(db, athlete, rides, settings, monday, 12, now=week_began)
+        athlete = await seed_athlete(db, settings, coach, person, token, monday, week_began)
         athlete_id = str(athlete.id)
     await engine.dispose()  # type: ignore[attr-defined]
     return key, athlete_id, token
@@ -163,8 +184,15 @@ def main(argv: list[str] | None = None) -> int:
         import uvicorn
 
         from api.app import create_app
+        from api.logs import server_log_config
 
-        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+        uvicorn.run(
+            create_app(settings),
+            host=args.host,
+            port=args.port,
+            log_level="info",
+            log_config=server_log_config(),  # feed and check-in tokens redacted
+        )
         return 0
     return 2
 
