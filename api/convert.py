@@ -18,9 +18,37 @@ def profile_of(athlete: Athlete) -> dict[str, Any]:
     return athlete.model_dump(mode="json", exclude={"name", "timezone"})
 
 
+# Ladder numbering 1 -> 2: the hinge technique rungs (dowel hinge, light kettlebell RDL) came in
+# as levels 6 and 7, so the kickstand RDL, the Romanian deadlift and the deadlift moved up two.
+HINGE_LEVELS_V1_TO_V2 = {6: 8, 7: 9, 8: 10}
+
+
+def upgrade_ladders(data: dict[str, Any]) -> dict[str, Any]:
+    """A stored progression state on the first numbering, moved to the current one: the athlete
+    stays on the same exercise, and the history reads in the same numbers."""
+    if data.get("ladders", 1) >= 2:
+        return data
+
+    def moved(level: int) -> int:
+        return HINGE_LEVELS_V1_TO_V2.get(level, level)
+
+    patterns = dict(data.get("patterns", {}))
+    if "hinge" in patterns:
+        hinge = dict(patterns["hinge"])
+        hinge["level"] = moved(hinge.get("level", 1))
+        patterns["hinge"] = hinge
+    history = [
+        {**c, "from_level": moved(c["from_level"]), "to_level": moved(c["to_level"])}
+        if c.get("pattern") == "hinge"
+        else c
+        for c in data.get("history", [])
+    ]
+    return {**data, "patterns": patterns, "history": history, "ladders": 2}
+
+
 def progression_of(row: AthleteRow, athlete: Athlete) -> ProgressionState:
     if row.progression:
-        return ProgressionState.model_validate(row.progression)
+        return ProgressionState.model_validate(upgrade_ladders(row.progression))
     return ProgressionState.starting(athlete)
 
 

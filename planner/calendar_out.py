@@ -7,14 +7,37 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vDuration
 
-from planner.domain import Session, SessionKind
+from planner.domain import Prescription, Session, SessionKind
+from planner.library import load_library
 
 PRODID = "-//Periodization Planner//Strength around rides//EN"
 DISCLAIMER = "Coaching guidance, not medical advice."
 
 
+def cues_of(prescription: Prescription) -> list[str]:
+    """Every cue of the exercise (the library's), the key cue first; the stored key cue alone
+    for an exercise the library no longer has."""
+    exercise = load_library().by_id.get(prescription.exercise_id)
+    if exercise is None:
+        return [prescription.cue]
+    return [prescription.cue, *(c for c in exercise.cues if c != prescription.cue)]
+
+
+def main_lift(session: Session) -> Prescription | None:
+    """The lift a strength session is built around: its first max-strength (or heavy) lift,
+    else its first exercise."""
+    if not session.prescriptions:
+        return None
+    library = load_library()
+    for p in session.prescriptions:
+        exercise = library.by_id.get(p.exercise_id)
+        if p.heavy or (exercise is not None and exercise.max_strength):
+            return p
+    return session.prescriptions[0]
+
+
 def describe(session: Session) -> str:
-    """The prescription in plain text: exercise, dose, load hint and the key cue."""
+    """The prescription in plain text: exercise, dose, load hint and every cue."""
     lines = []
     title = (
         "Strength (heavy)"
@@ -31,7 +54,7 @@ def describe(session: Session) -> str:
     for p in session.prescriptions:
         rest = f", rest {p.rest_s} s" if p.rest_s else ""
         lines.append(f"- {p.name}: {p.dose()}, {p.load_hint}{rest}")
-        lines.append(f"  Cue: {p.cue}")
+        lines.extend(f"  Cue: {cue}" for cue in cues_of(p))
     for note in session.notes:
         lines.append("")
         lines.append(note)
@@ -43,8 +66,13 @@ def describe(session: Session) -> str:
 def summary(session: Session) -> str:
     if session.kind == SessionKind.mobility:
         return "Mobility and stretching"
-    patterns = ", ".join(p.name for p in session.prescriptions[:2])
-    return f"{'Heavy strength' if session.heavy else 'Strength'}: {patterns}"
+    lift = main_lift(session)
+    title = "Heavy strength" if session.heavy else "Strength"
+    if lift is None:
+        return title
+    others = len(session.prescriptions) - 1
+    more = f" + {others} more" if others else ""
+    return f"{title}: {lift.name}{more}"
 
 
 def _wall_time(moment: datetime, zone: ZoneInfo) -> datetime:

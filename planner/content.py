@@ -1,8 +1,21 @@
 """What goes inside a session: prescriptions from the ladders, the progression state and the week.
 
-Light sessions never hold a heavy exercise. Heavy sessions hold the athlete's current rung
-where that rung is heavy and its regions are free to load that day (H10). Deload weeks (T3)
-and the taper (T4) cut the volume by about half and keep the load.
+Strength sessions (domain.md with its Revision 2):
+- a session holds at most one exercise per pattern, never two that train the same thing
+  (`trains` in the library), and rotates its accessory patterns by date, so re-plans keep the
+  content of a day: every session has a hinge and a knee-flexion exercise; the knee-dominant
+  slot (squat or single-leg), the core move (anti-extension or anti-rotation) and the accessory
+  (calf, hip abduction or upper-body pull) turn over from one session to the next;
+- light sessions never hold a max-strength rung; heavy sessions hold the athlete's current rung
+  where it is heavy and its regions are free to load that day (H10), start with 2 ramp-up sets
+  on every max-strength lift, and put the main lift first;
+- sets and reps follow the phase (planner/data/dosage.toml); deload weeks (T3) and the week
+  before a B race halve the sets, taper days take 1-2 sets, all at the same load;
+- loaded rungs prescribe kilograms: the pattern's load, the last load logged on that exercise,
+  or the coach's starting load.
+
+Mobility sessions take one hold from each family (hamstrings, hip flexors, glutes, calves,
+thoracic spine), the choice within a family turning over by date.
 """
 
 from __future__ import annotations
@@ -10,19 +23,22 @@ from __future__ import annotations
 from datetime import date
 
 from planner.domain import (
-    STRENGTH_PATTERNS,
+    Equipment,
+    Pattern,
     Phase,
     Prescription,
     ProgressionState,
     Region,
 )
 from planner.library import Exercise, Library, load_library
-from planner.phases import LIGHT_ONLY
+from planner.phases import LIGHT_ONLY, Dosage, dosage_for
 from planner.problem import Problem
 
 DELOAD_NOTE = "Deload week: about half the usual volume, same technique focus."
 TAPER_NOTE = "Taper before your race: fewer sets, keep the load; you should finish fresh."
 RACE_NOTE = "Race week: light session only, nothing to failure."
+B_RACE_NOTE = "B race this week: about half the usual sets at the same loads."
+TRANSITION_NOTE = "Transition after your race: light, bodyweight only, two sets of each."
 CLEARANCE_NOTE = (
     "{regions}: red flag reported. Loading of this area is stopped until the coach clears it. "
     "Please see a clinician (doctor or physiotherapist)."
@@ -33,32 +49,138 @@ OTHER_CLEARANCE_NOTE = (
     "mobility stays. Please see a clinician (doctor or physiotherapist)."
 )
 
+RAMP_UP_SETS = 2
+MAINTENANCE_SETS = 2  # peak, in-season and taper: the load stays where it was
+B_RACE_WEEK_DAYS = 7  # a B race within the next 7 days (the race day itself included)
+
+# The slots of a strength session in order; a slot with choices takes one by date (rotation).
+KNEE_DOMINANT = (Pattern.squat, Pattern.single_leg)
+CORE = (Pattern.core_anti_extension, Pattern.core_anti_rotation)
+ACCESSORY = (Pattern.calf, Pattern.hip_abduction, Pattern.upper_pull)
+MOBILITY_FAMILIES = ("hamstrings", "hip_flexors", "glutes", "calves", "thoracic_spine")
+# two-legged barbell and machine lifts take the higher set count of the phase
+BILATERAL_IMPLEMENTS = (Equipment.barbell, Equipment.machine)
+
+
+def rotation(day: date) -> tuple[int, int, int]:
+    """Which knee-dominant, core and accessory pattern a session on `day` holds.
+
+    By date, so a re-plan gives a day the same content. The index moves every second day:
+    sessions at least 48 h apart (H7) always differ in the knee-dominant slot and in the
+    accessory, and the core move turns over every other session.
+    """
+    turn = day.toordinal() // 2
+    return turn % len(KNEE_DOMINANT), (turn // 2) % len(CORE), turn % len(ACCESSORY)
+
+
+def session_patterns(day: date) -> tuple[Pattern, ...]:
+    knee, core, accessory = rotation(day)
+    return (
+        Pattern.hinge,
+        KNEE_DOMINANT[knee],
+        Pattern.knee_flexion,
+        CORE[core],
+        ACCESSORY[accessory],
+    )
+
 
 def reduced(sets: int) -> int:
-    """Half the sets, rounded to nearest, never below one (T3 and T4)."""
+    """Half the sets, rounded to nearest, never below one (T3, B-race weeks)."""
     return max(1, round(sets / 2))
 
 
-def prescribe(exercise: Exercise, *, reduce: bool, load_kg: float | None) -> Prescription:
-    reps = exercise.reps
-    if reduce and reps and "-" in reps:
-        reps = reps.split("-")[0]
-    load_hint = f"{load_kg:g} kg" if load_kg and exercise.heavy else exercise.load_hint
+def _bottom(reps: str | None) -> str | None:
+    return reps.split("-")[0] if reps and "-" in reps else reps
+
+
+def _about_half(exercise: Exercise) -> int:
+    """1 or 2 sets at the bottom of the range, whichever is nearer half the usual volume."""
+    full = exercise.sets * exercise.top_reps
+    per_set = int(_bottom(exercise.reps) or 0) if exercise.reps else (exercise.hold_s or 0)
+    return min((1, 2), key=lambda sets: (abs(sets * per_set - full / 2), sets))
+
+
+def dose(
+    exercise: Exercise, dosage: Dosage, *, halve: bool
+) -> tuple[int, str | None, int | None, int]:
+    """(sets, reps, hold seconds, rest) of an exercise in a phase, halved for a deload week or a
+    B-race week."""
+    reps, hold_s, rest_s = exercise.reps, exercise.hold_s, exercise.rest_s
+    if exercise.max_strength and dosage.heavy_sets:
+        bilateral = exercise.implement in BILATERAL_IMPLEMENTS and exercise.side == "both"
+        sets = dosage.heavy_sets if bilateral else dosage.heavy_sets_other
+        reps, rest_s = dosage.heavy_reps, dosage.heavy_rest_s
+    elif dosage.other_sets < 0:
+        sets, reps = _about_half(exercise), _bottom(exercise.reps)
+    elif dosage.other_sets > 0:
+        sets = min(dosage.other_sets, exercise.sets)
+    else:
+        sets = exercise.sets
+    if halve:
+        sets, reps = reduced(sets), _bottom(reps)
+    return sets, reps, hold_s, rest_s
+
+
+def prescribe(
+    exercise: Exercise,
+    *,
+    reduce: bool,
+    load_kg: float | None,
+    dosage: Dosage | None = None,
+    ramp_up: bool = False,
+) -> Prescription:
+    """One exercise as prescribed. Without a dosage, the library's own dose (halved with
+    `reduce`)."""
+    if dosage is None:
+        sets, reps = exercise.sets, exercise.reps
+        if reduce:
+            sets, reps = reduced(sets), _bottom(reps)
+        hold_s, rest_s = exercise.hold_s, exercise.rest_s
+    else:
+        sets, reps, hold_s, rest_s = dose(exercise, dosage, halve=reduce)
     return Prescription(
         exercise_id=exercise.id,
         name=exercise.name,
         pattern=exercise.pattern,
         level=exercise.level,
-        sets=reduced(exercise.sets) if reduce else exercise.sets,
+        sets=sets,
         reps=reps,
-        hold_s=exercise.hold_s,
-        load_hint=load_hint,
-        rest_s=exercise.rest_s,
+        hold_s=hold_s,
+        load_hint=load_hint(exercise, load_kg, dosage, ramp_up=ramp_up),
+        rest_s=rest_s,
         side=exercise.side,
         cue=exercise.key_cue,
         heavy=exercise.heavy,
         regions=list(exercise.regions),
     )
+
+
+def load_hint(
+    exercise: Exercise, load_kg: float | None, dosage: Dosage | None, *, ramp_up: bool
+) -> str:
+    """The load in words: kilograms where known, the phase's effort on max-strength lifts, and
+    the ramp-up sets of a heavy session."""
+    effort = dosage.heavy_hint if dosage and exercise.max_strength and dosage.heavy_hint else ""
+    if load_kg is not None and exercise.implement is not None:
+        working = f"{load_kg:g} kg" + (f" ({effort})" if effort else "")
+    elif effort and dosage is not None and dosage.heavy_sets <= MAINTENANCE_SETS:
+        working = f"{exercise.load_hint}; {effort}"
+    else:
+        working = exercise.load_hint
+    if not ramp_up:
+        return working
+    if load_kg is not None and exercise.implement is not None:
+        return (
+            f"{RAMP_UP_SETS} ramp-up sets first (about half, then three quarters of the working "
+            f"load, 3-5 reps), then {working}"
+        )
+    return f"{RAMP_UP_SETS} ramp-up sets first, lighter and a few reps each, then {working}"
+
+
+def held_seconds(prescription: Prescription) -> int:
+    """Seconds spent holding a stretch: every set, on each side where it has two."""
+    sides = 2 if prescription.side in ("each_leg", "each_side") else 1
+    return prescription.sets * (prescription.hold_s or 0) * sides
 
 
 def full_volume(prescription: Prescription, library: Library | None = None) -> int:
@@ -67,9 +189,12 @@ def full_volume(prescription: Prescription, library: Library | None = None) -> i
     exercise = lib.by_id.get(prescription.exercise_id)
     if exercise is None:
         return prescription.volume()
-    if exercise.reps:
-        return exercise.sets * int(exercise.reps.split("-")[-1])
-    return exercise.sets * (exercise.hold_s or 0)
+    return exercise.sets * exercise.top_reps
+
+
+def b_race_week(problem: Problem, day: date) -> bool:
+    """A B race within the next 7 days (its own day included): about half the strength volume."""
+    return any(0 <= (race - day).days < B_RACE_WEEK_DAYS for race in problem.b_races)
 
 
 class ContentBuilder:
@@ -80,6 +205,7 @@ class ContentBuilder:
         self._cache: dict[
             tuple[object, ...], tuple[tuple[Prescription, ...], tuple[str, ...]] | None
         ] = {}
+        self._mobility: dict[date, tuple[tuple[Prescription, ...], tuple[str, ...]]] = {}
 
     def strength(
         self, day: date, heavy: bool
@@ -93,65 +219,118 @@ class ContentBuilder:
         phase = week.phase if week else Phase.base
         deload = bool(week and week.deload)
         taper = problem.in_taper(day)
+        b_week = b_race_week(problem, day)
         no_heavy = frozenset(problem.state.no_heavy_regions(day))
-        key = (phase, deload, taper, no_heavy, heavy)
+        key = (phase, deload, taper, b_week, no_heavy, heavy, rotation(day))
         if key not in self._cache:
-            self._cache[key] = self._build_strength(phase, deload, taper, no_heavy, heavy)
+            self._cache[key] = self._build_strength(
+                phase, deload, taper, b_week, no_heavy, heavy, session_patterns(day)
+            )
         self._by_day[(day, heavy)] = self._cache[key]
         return self._cache[key]
 
+    def _pick(
+        self,
+        pattern: Pattern,
+        heavy: bool,
+        dosage: Dosage,
+        no_heavy: frozenset[Region],
+    ) -> Exercise | None:
+        athlete = self.problem.athlete
+        level = self.problem.state.level(pattern)
+        unloaded = dosage.unloaded_only
+        exercise = None
+        if heavy:
+            exercise = self.library.rung(pattern, level, athlete, unloaded_only=unloaded)
+            if exercise is not None and exercise.max_strength and set(exercise.regions) & no_heavy:
+                exercise = None
+        if exercise is None or not exercise.max_strength:
+            exercise = self.library.rung(
+                pattern, level, athlete, allow_heavy=False, unloaded_only=unloaded
+            )
+        return exercise
+
     def _build_strength(
-        self, phase: Phase, deload: bool, taper: bool, no_heavy: frozenset[Region], heavy: bool
+        self,
+        phase: Phase,
+        deload: bool,
+        taper: bool,
+        b_week: bool,
+        no_heavy: frozenset[Region],
+        heavy: bool,
+        patterns: tuple[Pattern, ...],
     ) -> tuple[tuple[Prescription, ...], tuple[str, ...]] | None:
         if heavy and phase in LIGHT_ONLY:
             return None
         athlete = self.problem.athlete
-        state = self.problem.state
         flagged = self.problem.flagged_regions
         blocked_patterns = self.problem.blocked_patterns
-        reduce = deload or taper or phase == Phase.race
-        chosen: list[Prescription] = []
-        any_heavy = False
-        for pattern in STRENGTH_PATTERNS:
+        dosage = dosage_for(phase, taper=taper)
+        halve = deload or b_week
+        chosen: list[Exercise] = []
+        trains: set[str] = set()
+        for pattern in patterns:
             if pattern in blocked_patterns:
                 continue
-            level = state.level(pattern)
-            exercise = None
-            if heavy:
-                exercise = self.library.rung(pattern, level, athlete, allow_heavy=True)
-                if exercise is not None and exercise.heavy and set(exercise.regions) & no_heavy:
-                    exercise = None
-            if exercise is None or not exercise.heavy:
-                exercise = self.library.rung(pattern, level, athlete, allow_heavy=False)
+            exercise = self._pick(pattern, heavy, dosage, no_heavy)
+            # never two exercises that train the same thing: the later slot steps down a rung
+            while exercise is not None and exercise.trains and exercise.trains in trains:
+                exercise = self.library.below(exercise, athlete)
             if exercise is None or set(exercise.regions) & flagged:
                 continue
-            any_heavy = any_heavy or exercise.heavy
-            pattern_state = state.patterns.get(pattern)
-            chosen.append(
-                prescribe(
-                    exercise,
-                    reduce=reduce,
-                    load_kg=pattern_state.load_kg if pattern_state else None,
-                )
-            )
-        if heavy and not any_heavy:
+            if exercise.trains:
+                trains.add(exercise.trains)
+            chosen.append(exercise)
+        if heavy and not any(e.heavy for e in chosen):
             return None
         if not chosen:
             return None
+        # the main lift first: max-strength lifts lead, the rest keep their slot order
+        chosen.sort(key=lambda e: not e.max_strength)
+        prescriptions = tuple(
+            prescribe(
+                exercise,
+                reduce=halve,
+                load_kg=self.load_of(exercise),
+                dosage=dosage,
+                ramp_up=heavy and exercise.max_strength,
+            )
+            for exercise in chosen
+        )
         notes: list[str] = []
         if phase == Phase.race:
             notes.append(RACE_NOTE)
+        elif phase == Phase.transition:
+            notes.append(TRANSITION_NOTE)
         elif taper:
             notes.append(TAPER_NOTE)
+        elif b_week:
+            notes.append(B_RACE_NOTE)
         elif deload:
             notes.append(DELOAD_NOTE)
         if flagged:
             notes.append(self.clearance_note())
-        return tuple(chosen), tuple(notes)
+        return prescriptions, tuple(notes)
+
+    def load_of(self, exercise: Exercise) -> float | None:
+        """Kilograms for a loaded exercise: the pattern's load when it is the athlete's current
+        lift, else the last load logged on it, else the coach's starting load."""
+        if exercise.implement is None:
+            return None
+        state = self.problem.state
+        athlete = self.problem.athlete
+        pattern_state = state.patterns.get(exercise.pattern)
+        if pattern_state is not None and pattern_state.load_kg is not None:
+            current = self.library.rung(exercise.pattern, pattern_state.level, athlete)
+            if current is not None and current.id == exercise.id:
+                return pattern_state.load_kg
+        logged = state.loads.get(exercise.id)
+        if logged is not None:
+            return logged
+        return athlete.starting_loads.get(exercise.id)
 
     def mobility(self, day: date) -> tuple[tuple[Prescription, ...], tuple[str, ...]]:
-        key = ("mobility",)
-        cached = self._cache.get(key)
+        cached = self._mobility.get(day)
         if cached is None:
             flagged = self.problem.flagged_regions
             # mobility stays during a red flag, but not a position that bears on the flagged
@@ -161,11 +340,24 @@ class ContentBuilder:
                 for e in self.library.mobility(self.problem.athlete)
                 if not set(e.regions) & flagged
             ]
-            # 4 to 5 stretches of 2 x 30 s or more: 10 to 20 minutes
-            picks = tuple(prescribe(e, reduce=False, load_kg=None) for e in stretches[:5])
+            picks: list[Prescription] = []
+            # the holds themselves fit the session; a hold that would not fits with one set
+            budget = self.problem.settings.mobility_session_min * 60
+            for offset, family in enumerate(MOBILITY_FAMILIES):
+                choices = [e for e in stretches if e.family == family]
+                if not choices:
+                    continue
+                # by date: one family's choice turns over daily, families out of step
+                choice = choices[(day.toordinal() + offset) % len(choices)]
+                pick = prescribe(choice, reduce=False, load_kg=None)
+                if held_seconds(pick) > budget:
+                    pick = pick.model_copy(update={"sets": 1})
+                if held_seconds(pick) <= budget:
+                    budget -= held_seconds(pick)
+                    picks.append(pick)
             notes = (self.clearance_note(),) if flagged else ()
-            cached = (picks, notes)
-            self._cache[key] = cached
+            cached = (tuple(picks), notes)
+            self._mobility[day] = cached
         return cached
 
     def clearance_note(self) -> str:

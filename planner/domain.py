@@ -56,8 +56,12 @@ class Pattern(StrEnum):
     hinge = "hinge"
     knee_flexion = "knee_flexion"
     squat = "squat"
+    single_leg = "single_leg"
+    calf = "calf"
+    hip_abduction = "hip_abduction"
     core_anti_extension = "core_anti_extension"
     core_anti_rotation = "core_anti_rotation"
+    upper_pull = "upper_pull"
     mobility = "mobility"
 
 
@@ -65,8 +69,12 @@ STRENGTH_PATTERNS = (
     Pattern.hinge,
     Pattern.knee_flexion,
     Pattern.squat,
+    Pattern.single_leg,
+    Pattern.calf,
+    Pattern.hip_abduction,
     Pattern.core_anti_extension,
     Pattern.core_anti_rotation,
+    Pattern.upper_pull,
 )
 
 
@@ -78,12 +86,14 @@ class Region(StrEnum):
     other = "other"
 
 
-# domain.md, "Regions to patterns".
+# domain.md, "Regions to patterns"; the patterns of Revision 2 follow the joints they bend under
+# load: the step-up loads knee and hip like the squat, side-lying and banded abduction the hip.
+# Calf raises and the supported one-arm row load none of the five regions.
 REGION_PATTERNS: dict[Region, tuple[Pattern, ...]] = {
-    Region.knee: (Pattern.knee_flexion, Pattern.squat),
+    Region.knee: (Pattern.knee_flexion, Pattern.squat, Pattern.single_leg),
     Region.low_back: (Pattern.hinge, Pattern.core_anti_extension),
     Region.hamstring: (Pattern.hinge, Pattern.knee_flexion),
-    Region.hip: (Pattern.hinge, Pattern.squat),
+    Region.hip: (Pattern.hinge, Pattern.squat, Pattern.single_leg, Pattern.hip_abduction),
     Region.other: (),
 }
 
@@ -215,6 +225,8 @@ class Athlete(Model):
     settings: RuleSettings = Field(default_factory=RuleSettings)
     phase: Phase | None = None
     starting_levels: dict[Pattern, int] = Field(default_factory=dict)
+    # the coach's load per loaded exercise (kg), used until the athlete logs one
+    starting_loads: dict[str, float] = Field(default_factory=dict)
 
     @field_validator("starting_levels")
     @classmethod
@@ -222,6 +234,24 @@ class Athlete(Model):
         for pattern, level in value.items():
             if level < 1:
                 raise ValueError(f"starting level for {pattern} must be 1 or more")
+        return value
+
+    @field_validator("starting_loads")
+    @classmethod
+    def _loads_of_loaded_exercises(cls, value: dict[str, float]) -> dict[str, float]:
+        from planner.library import load_library  # the library's models import this module
+
+        library = load_library()
+        for exercise_id, kg in value.items():
+            exercise = library.by_id.get(exercise_id)
+            if exercise is None:
+                raise ValueError(f"{exercise_id!r} is not an exercise id (GET /api/v1/exercises)")
+            if exercise.implement is None:
+                raise ValueError(f"{exercise_id!r} takes no external load")
+            if not 0 < kg <= 500:
+                raise ValueError(
+                    f"starting load for {exercise_id} must be above 0 and at most 500 kg"
+                )
         return value
 
     @property
@@ -425,12 +455,19 @@ class PainFlag(StrEnum):
     lasting_over_7_days = "lasting_over_7_days"
 
 
+class PainKind(StrEnum):
+    pain = "pain"
+    # muscle ache that eases once warm: moves no level unless 6+ two mornings running
+    soreness = "soreness"
+
+
 class PainReport(Model):
     region: Region
     score: int = Field(ge=0, le=10)
     timing: PainTiming
     flags: list[PainFlag] = Field(default_factory=list)
     reported_at: AwareDatetime | None = None
+    kind: PainKind = PainKind.pain
 
 
 class Zone(StrEnum):
@@ -445,9 +482,18 @@ class RegionStatus(Model):
     no_heavy_until: date | None = None
     needs_clearance: bool = False
     reason: str = ""
-    # the latest next-morning score: the baseline for the next morning ("no higher than the
-    # day before", "2+ points above the previous morning")
+    # the latest next-morning pain score
     morning_score: int | None = Field(default=None, ge=0, le=10)
+    # next-morning pain scores by local day (the last 7 days give the baseline: their lowest)
+    mornings: dict[date, int] = Field(default_factory=dict)
+    # the last morning judged amber (amber two mornings running is red)
+    morning_amber_on: date | None = None
+    # the last morning with soreness of 6 or more (two running is red)
+    sore_morning_on: date | None = None
+    # days with pain of 1-3 (7 in a row ask the coach to review)
+    low_grade_days: list[date] = Field(default_factory=list)
+    needs_review: bool = False
+    review_reason: str = ""
 
 
 class LevelChange(Model):
@@ -467,6 +513,15 @@ class PatternState(Model):
     green_at_top: int = 0
     green_streak: int = 0
     last_step_up: date | None = None
+    # the exercise of the next rung, earned but waiting for a coach's sign-off
+    awaiting_approval: str | None = None
+
+
+class Approval(Model):
+    """A coach's sign-off for a first barbell hinge (romanian_deadlift, deadlift)."""
+
+    at: AwareDatetime
+    note: str
 
 
 class ProgressionState(Model):
@@ -474,6 +529,12 @@ class ProgressionState(Model):
     regions: dict[Region, RegionStatus] = Field(default_factory=dict)
     exposures: list[str] = Field(default_factory=list)
     history: list[LevelChange] = Field(default_factory=list)
+    # the last load logged (or set by a step) per exercise id: a step down lands on it
+    loads: dict[str, float] = Field(default_factory=dict)
+    approvals: dict[str, Approval] = Field(default_factory=dict)
+    # numbering of the ladders' levels: 2 since the hinge technique rungs (levels 6-7) came in;
+    # a stored state without it is on the old numbering (api.convert moves it up)
+    ladders: int = 2
 
     @classmethod
     def starting(cls, athlete: Athlete) -> ProgressionState:
@@ -504,6 +565,14 @@ class ProgressionState(Model):
         if self.suspends_all_strength():
             return set(STRENGTH_PATTERNS)
         return {p for region in self.flagged_regions() for p in REGION_PATTERNS[region]}
+
+    def review_warnings(self) -> list[str]:
+        """Low-grade pain on 7 days running: the coach should look at it (no level moves)."""
+        return [
+            status.review_reason
+            for _, status in sorted(self.regions.items())
+            if status.needs_review and status.review_reason
+        ]
 
     def no_heavy_regions(self, day: date) -> set[Region]:
         """Regions that may not carry heavy work on this day (red for 7 days, or flagged)."""

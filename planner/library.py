@@ -28,16 +28,40 @@ class Exercise(Model):
     load_hint: str
     cues: list[str] = Field(min_length=1)
     source: str
+    # dosed by the phase table (domain.md Revision 2, heavy rungs); heavy implies it
+    max_strength: bool = False
+    # exercises with the same tag train the same thing: never two in one session
+    trains: str = ""
+    # the first step onto this rung waits for a coach's sign-off (POST .../approvals)
+    needs_approval: bool = False
+    # mobility: the tissue a hold targets (one hold per family a session)
+    family: str = ""
 
     @model_validator(mode="after")
     def _one_dose(self) -> Exercise:
         if (self.reps is None) == (self.hold_s is None):
             raise ValueError(f"{self.id}: give exactly one of reps or hold_s")
+        if self.heavy:
+            self.max_strength = True
         return self
 
     @property
     def key_cue(self) -> str:
         return self.cues[0]
+
+    @property
+    def implement(self) -> Equipment | None:
+        """What carries the load (kilograms are prescribed for it), None for unloaded work."""
+        return next((e for e in LOAD_IMPLEMENTS if e in self.equipment), None)
+
+    @property
+    def top_reps(self) -> int:
+        """The top of the rep range, or the hold in seconds."""
+        return int(self.reps.split("-")[-1]) if self.reps else (self.hold_s or 0)
+
+
+# the kit that takes a load in kilograms, most specific first
+LOAD_IMPLEMENTS = (Equipment.barbell, Equipment.machine, Equipment.kettlebell, Equipment.dumbbell)
 
 
 class Library:
@@ -54,18 +78,27 @@ class Library:
         return max(e.level for e in self.ladders[pattern])
 
     def rung(
-        self, pattern: Pattern, level: int, athlete: Athlete, *, allow_heavy: bool = True
+        self,
+        pattern: Pattern,
+        level: int,
+        athlete: Athlete,
+        *,
+        allow_heavy: bool = True,
+        unloaded_only: bool = False,
     ) -> Exercise | None:
         """The exercise at `level` the athlete can do, else the nearest lower one they can.
 
-        Lower, never higher: without the kit for a rung the athlete stays below it.
+        Lower, never higher: without the kit for a rung the athlete stays below it. Without
+        `allow_heavy` no max-strength rung is taken (a light session); with `unloaded_only`
+        nothing that takes kilograms (transition weeks).
         """
         choices = [
             e
             for e in self.ladders.get(pattern, [])
             if e.level <= level
             and athlete.has_equipment(e.equipment)
-            and (allow_heavy or not e.heavy)
+            and (allow_heavy or not e.max_strength)
+            and not (unloaded_only and e.implement is not None)
         ]
         if not choices:
             return None
@@ -77,6 +110,12 @@ class Library:
         return [
             e for e in self.ladders.get(Pattern.mobility, []) if athlete.has_equipment(e.equipment)
         ]
+
+    def below(self, exercise: Exercise, athlete: Athlete) -> Exercise | None:
+        """The rung under `exercise` on its ladder that the athlete can do (None at the bottom)."""
+        if exercise.level <= 1:
+            return None
+        return self.rung(exercise.pattern, exercise.level - 1, athlete)
 
 
 @lru_cache(maxsize=1)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
+from functools import lru_cache
+from importlib import resources
 
 from planner.domain import Phase, Priority, Ride, RideKind
 
@@ -95,3 +98,33 @@ def season_weeks(
 def in_taper(day: date, race_days: list[date]) -> bool:
     """T4: inside the 14 days before an A race (the race day itself excluded)."""
     return any(race - timedelta(days=TAPER_DAYS) <= day < race for race in race_days)
+
+
+@dataclass(frozen=True)
+class Dosage:
+    """Sets and reps of a phase (planner/data/dosage.toml, domain.md Revision 2)."""
+
+    heavy_sets: int  # max-strength rungs: two-legged barbell and machine lifts
+    heavy_sets_other: int  # max-strength rungs done one leg at a time, or the Nordic curl
+    heavy_reps: str
+    heavy_rest_s: int
+    heavy_hint: str
+    other_sets: int  # other rungs: 0 their own sets, -1 one or two (about half), else this
+    unloaded_only: bool = False
+
+
+TAPER = "taper"
+
+
+@lru_cache(maxsize=1)
+def _dosage_table() -> dict[str, Dosage]:
+    text = resources.files("planner").joinpath("data/dosage.toml").read_text("utf-8")
+    return {name: Dosage(**row) for name, row in tomllib.loads(text).items()}
+
+
+def dosage_for(phase: Phase, *, taper: bool) -> Dosage:
+    """The phase's dosage; the days of an A race's taper (T4) take the taper row."""
+    table = _dosage_table()
+    if taper and phase != Phase.race:
+        return table[TAPER]
+    return table[phase.value]

@@ -4,23 +4,27 @@ Pure and deterministic: no I/O, no clock, no solver. Every function takes a Prog
 returns a new one (the input is never changed) with the LevelChanges it made; each change is also
 appended to the new state's history with the rule that made it and the reports behind it.
 
-Zones, per region, for one session's reports (or one check-in):
+Zones, per region, for one session's reports (or one check-in), domain.md with its Revision 2:
 
-- red flag: a score of 8 or more, or any flag (sharp, sudden, swelling, ...);
-- red: a score of 6 or more, a next-morning score 2+ above the previous morning, or amber in the
-  session before as well;
-- amber: a score of 4-5, or a next-morning score above the previous morning (but by less than 2);
-- green: everything else (every score at most 3, next morning no higher than the one before).
+- red flag: a pain score of 8 or more, or any flag (sharp, sudden, swelling, ...);
+- red: a score of 6 or more; amber in the session before as well; a next-morning amber for the
+  second morning running; soreness of 6 or more two mornings running;
+- amber: a score of 4-5 during or after; a next-morning score of 3-5 above the baseline (the
+  lowest next-morning score of the 7 days before, 0 when none);
+- green: everything else. Soreness (`kind: soreness`) is green unless it stays high.
 
-Effects: red regresses every pattern loading the region one level (once per red spell: a region
-already in its 7-day red window, or awaiting clearance, is not regressed again) and blocks heavy
-work on it for 7 days; a red flag does the same and marks the region `needs_clearance` until a
-coach calls `clear`. Amber holds. Green counts toward the 2-for-2 step up.
+Effects: red steps every pattern loading the region down once (once per red spell: a region
+already in its 7-day red window, or awaiting clearance, is not stepped down again) and blocks
+heavy work on it for 7 days; a step down keeps a load (the rung below at its last load, or the
+same lift at 10 % less). A red flag does the same and marks the region `needs_clearance` until
+a coach calls `clear`. Amber holds. Green counts toward the 2-for-2 step up, which also needs
+RPE 8 or less when an RPE is given. Pain of 1-3 on 7 days running marks the region for the
+coach's review without moving a level. The first barbell Romanian deadlift and the deadlift
+wait for a coach's sign-off (`approve`).
 """
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -28,9 +32,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from planner.domain import (
     REGION_PATTERNS,
     STRENGTH_PATTERNS,
+    Approval,
     Athlete,
     LevelChange,
     PainFlag,
+    PainKind,
     PainReport,
     PainTiming,
     Pattern,
@@ -41,6 +47,7 @@ from planner.domain import (
     Zone,
 )
 from planner.library import Exercise, Library, load_library
+from planner.loads import next_load, reduced_load
 
 # rule ids written to LevelChange.rule
 RULE_RED = "red"
@@ -48,16 +55,19 @@ RULE_RED_FLAG = "red_flag"
 RULE_TWO_FOR_TWO = "2-for-2"
 RULE_DEADLIFT_GATE = "deadlift_gate"
 RULE_MISSED_TRAINING = "missed_training"
+RULE_APPROVAL = "approval"
 
 GREEN_MAX = 3  # every score during and after at most 3
 AMBER_MAX = 5  # 4-5 is amber, 6 or more is red
 RED_FLAG_MIN = 8
-MORNING_RISE_RED = 2  # next morning 2+ above the previous morning
+MORNING_GREEN_MAX = 2  # next morning: green while at most 2 (or no higher than the baseline)
+BASELINE_DAYS = 7  # the baseline is the lowest morning of the last 7 days
+LOW_GRADE = (1, 3)  # pain of 1-3 ...
+LOW_GRADE_DAYS = 7  # ... on 7 days running asks the coach to review
 NO_HEAVY_DAYS = 7
 STEP_UP_DAYS = 7  # at most one step up per pattern per week
 SESSIONS_AT_TOP = 2  # NSCA 2-for-2
-LOAD_STEP = 0.05  # +5-10 % on loaded rungs (ACSM 2009): the low end
-LOAD_ROUND_KG = 0.5
+RPE_STEP_MAX = 8  # the 2-for-2 step needs 2 reps in reserve; RPE 9-10 holds
 GATE_DAYS_LOGGED = 6 * 7
 GATE_GREEN_AT_RDL = 4
 GATE_RED_DAYS = 14
@@ -82,6 +92,7 @@ class ExerciseLog:
     sets: int
     reps: int | None
     load_kg: float | None = None
+    rpe: int | None = None  # effort of the exercise's sets; the session's RPE when missing
 
 
 @dataclass(frozen=True)
@@ -157,9 +168,20 @@ def _describe(report: PainReport, source: _Source) -> str:
     return f"{text}, with {flags}" if flags else text
 
 
+@dataclass(frozen=True)
+class _Mornings:
+    """What the next-morning rules of Revision 2 compare with, per region."""
+
+    # the lowest next-morning pain score of the 7 days before (0 when none)
+    baseline: dict[Region, int] = field(default_factory=dict)
+    # regions whose morning before was amber, or sore at 6 or more
+    amber_yesterday: frozenset[Region] = frozenset()
+    sore_yesterday: frozenset[Region] = frozenset()
+
+
 def _assess(
     reports: list[PainReport],
-    previous_morning: dict[Region, int],
+    mornings: _Mornings,
     amber_last_time: set[Region],
     source: _Source,
 ) -> dict[Region, _Finding]:
@@ -168,33 +190,40 @@ def _assess(
         group = [r for r in reports if r.region == region]
         if not group:
             continue
-        before = previous_morning.get(region)
         red_flag = [
             f"{_describe(r, source)} (red flag)"
             for r in group
-            if r.score >= RED_FLAG_MIN or r.flags
+            if r.flags or (r.kind == PainKind.pain and r.score >= RED_FLAG_MIN)
         ]
         if red_flag:
             findings[region] = _Finding(Zone.red_flag, red_flag)
             continue
-        red = [f"{_describe(r, source)} (red)" for r in group if r.score > AMBER_MAX]
+        red: list[str] = []
         amber: list[str] = []
+        baseline = mornings.baseline.get(region, 0)
         for r in group:
-            rise = (
-                r.score - before
-                if r.timing == PainTiming.next_morning and before is not None
-                else 0
-            )
-            if r.score > AMBER_MAX:
+            morning = r.timing == PainTiming.next_morning
+            if r.kind == PainKind.soreness:
+                # muscle soreness moves nothing unless it stays high: 6+ two mornings running
+                if morning and r.score > AMBER_MAX and region in mornings.sore_yesterday:
+                    red.append(f"{_describe(r, source)}, 6 or more two mornings running (red)")
                 continue
-            if rise >= MORNING_RISE_RED:
-                red.append(
-                    f"{_describe(r, source)}, {rise} above the previous morning's {before}/10 (red)"
-                )
+            if r.score > AMBER_MAX:
+                red.append(f"{_describe(r, source)} (red)")
+            elif morning:
+                if r.score <= MORNING_GREEN_MAX or r.score <= baseline:
+                    continue
+                if region in mornings.amber_yesterday:
+                    red.append(
+                        f"{_describe(r, source)}, above the 7-day baseline of {baseline}/10 "
+                        "for the second morning running (red)"
+                    )
+                else:
+                    amber.append(
+                        f"{_describe(r, source)}, above the 7-day baseline of {baseline}/10"
+                    )
             elif r.score > GREEN_MAX:
                 amber.append(_describe(r, source))
-            elif rise > 0:
-                amber.append(f"{_describe(r, source)}, above the previous morning's {before}/10")
         if red:
             findings[region] = _Finding(Zone.red, red)
         elif amber and region in amber_last_time:
@@ -210,17 +239,30 @@ def _assess(
 
 def classify(
     reports: list[PainReport],
-    previous_morning: dict[Region, int],
+    baseline: dict[Region, int],
     amber_last_time: set[Region],
+    *,
+    amber_yesterday: set[Region] = frozenset(),  # type: ignore[assignment]
+    sore_yesterday: set[Region] = frozenset(),  # type: ignore[assignment]
 ) -> dict[Region, Zone]:
     """The zone of every region the reports name (a region not named is green).
 
-    `previous_morning`: the last next-morning score known per region before these reports (no
-    entry: no baseline, so the next-morning comparison rules do not apply).
-    `amber_last_time`: regions that were amber in the previous session.
+    `baseline`: the lowest next-morning score of the last 7 days per region (none: 0).
+    `amber_last_time`: regions that were amber in the previous session; `amber_yesterday` and
+    `sore_yesterday`: regions amber, or sore at 6 or more, the morning before.
     """
-    found = _assess(reports, previous_morning, amber_last_time, _Source(""))
+    mornings = _Mornings(baseline, frozenset(amber_yesterday), frozenset(sore_yesterday))
+    found = _assess(reports, mornings, amber_last_time, _Source(""))
     return {region: finding.zone for region, finding in found.items()}
+
+
+def morning_baseline(status: RegionStatus, morning: date) -> int:
+    """The lowest next-morning pain score of the 7 days before `morning`; 0 when there is none
+    (a morning report older than 7 days is no baseline)."""
+    recent = [
+        score for day, score in status.mornings.items() if 0 < (morning - day).days <= BASELINE_DAYS
+    ]
+    return min(recent, default=0)
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -238,32 +280,95 @@ def _change(
     rule: str,
     reason: str,
 ) -> LevelChange:
-    """Apply a level change (the load is cleared: it belonged to the old rung) or a load change."""
+    """Apply a level change, a load change, or both: a level change lands on `to_load` (the
+    new rung's load when one is known, else none), a load change keeps the level."""
     change = LevelChange(
         at=at,
         pattern=pattern,
         from_level=pattern_state.level,
         to_level=pattern_state.level if to_level is None else to_level,
         from_load_kg=pattern_state.load_kg if from_load is None else from_load,
-        to_load_kg=to_load if to_level is None else None,
+        to_load_kg=to_load,
         rule=rule,
         reason=reason,
     )
-    if to_level is not None:
+    if to_level is not None and to_level != pattern_state.level:
         pattern_state.level = to_level
-        pattern_state.load_kg = None
         pattern_state.green_streak = 0
-    else:
-        pattern_state.load_kg = to_load
+        pattern_state.awaiting_approval = None
+    pattern_state.load_kg = to_load
     pattern_state.green_at_top = 0
     state.history.append(change)
     return change
 
 
-def _next_load(load_kg: float) -> float:
-    """+5 %, rounded to the nearest 0.5 kg, and never less than +0.5 kg."""
-    raised = math.floor(load_kg * (1 + LOAD_STEP) / LOAD_ROUND_KG + 0.5) * LOAD_ROUND_KG
-    return max(raised, load_kg + LOAD_ROUND_KG)
+def _known_load(
+    state: ProgressionState, exercise: Exercise | None, athlete: Athlete | None
+) -> float | None:
+    """The load last logged (or stepped to) on an exercise, else the coach's starting load."""
+    if exercise is None or exercise.implement is None:
+        return None
+    logged = state.loads.get(exercise.id)
+    if logged is not None:
+        return logged
+    return athlete.starting_loads.get(exercise.id) if athlete else None
+
+
+def _current_load(
+    state: ProgressionState,
+    pattern_state: PatternState,
+    exercise: Exercise | None,
+    athlete: Athlete | None,
+) -> float | None:
+    if pattern_state.load_kg is not None:
+        return pattern_state.load_kg
+    return _known_load(state, exercise, athlete)
+
+
+def _step_down(
+    state: ProgressionState,
+    pattern: Pattern,
+    pattern_state: PatternState,
+    athlete: Athlete | None,
+    library: Library,
+    *,
+    layoff: bool,
+) -> tuple[int, float | None, str]:
+    """Where a step down lands: (level, load, words) (domain.md Revision 2, "a step down keeps
+    a load").
+
+    A loaded lift with a known load drops to the rung below at that rung's last logged load
+    (a layoff takes 10 % off it too), or, when the rung below takes a load nobody has logged,
+    stays on the same lift at 10 % less: never back to an empty bar. Unloaded work, or a lift
+    with no load known, drops one rung.
+    """
+    level = pattern_state.level
+    current = library.rung(pattern, level, athlete) if athlete else None
+    lower = library.below(current, athlete) if current and athlete else None
+    load = _current_load(state, pattern_state, current, athlete)
+    if current is None or current.implement is None or load is None:
+        lower_load = _known_load(state, lower, athlete)
+        return level - 1, lower_load, f"level {level} -> {level - 1}"
+    assert athlete is not None
+    if lower is not None and lower.implement is None:
+        return level - 1, None, f"level {level} -> {level - 1} ({lower.name})"
+    lower_load = _known_load(state, lower, athlete)
+    if lower is not None and lower_load is not None and lower.implement is not None:
+        if layoff:
+            lower_load = reduced_load(lower_load, lower.implement)
+            return (
+                level - 1,
+                lower_load,
+                f"level {level} -> {level - 1} ({lower.name} at {lower_load:g} kg, "
+                "10 % under its last load)",
+            )
+        return (
+            level - 1,
+            lower_load,
+            f"level {level} -> {level - 1} ({lower.name} at its last load, {lower_load:g} kg)",
+        )
+    less = reduced_load(load, current.implement)
+    return level, less, f"{current.name} kept at 10 % less: {load:g} -> {less:g} kg"
 
 
 def _last_red(status: RegionStatus) -> date | None:
@@ -292,6 +397,83 @@ def _with_session_flags(feedback: SessionFeedback) -> list[PainReport]:
     return reports
 
 
+def _morning_of(report: PainReport, day: date, source: _Source) -> date:
+    """The local day a report speaks for: a session's next-morning report is the day after."""
+    if report.timing == PainTiming.next_morning and source.kind in ("session", "skipped"):
+        return day + timedelta(days=1)
+    return day
+
+
+def _mornings(
+    state: ProgressionState, reports: list[PainReport], day: date, source: _Source
+) -> _Mornings:
+    baseline: dict[Region, int] = {}
+    amber: set[Region] = set()
+    sore: set[Region] = set()
+    for report in reports:
+        if report.timing != PainTiming.next_morning:
+            continue
+        morning = _morning_of(report, day, source)
+        status = state.region(report.region)
+        baseline[report.region] = morning_baseline(status, morning)
+        yesterday = morning - timedelta(days=1)
+        if status.morning_amber_on == yesterday:
+            amber.add(report.region)
+        if status.sore_morning_on == yesterday:
+            sore.add(report.region)
+    return _Mornings(baseline, frozenset(amber), frozenset(sore))
+
+
+def _record_mornings_and_low_grade(
+    state: ProgressionState,
+    reports: list[PainReport],
+    findings: dict[Region, _Finding],
+    day: date,
+    source: _Source,
+) -> None:
+    """Keep what the next reports are judged by: morning scores (baseline), an amber or sore
+    morning (two running), and the days of low-grade pain (7 running ask for a review)."""
+    for report in reports:
+        status = state.regions.setdefault(report.region, RegionStatus())
+        when = _morning_of(report, day, source)
+        if report.timing == PainTiming.next_morning:
+            if report.kind == PainKind.soreness:
+                if report.score > AMBER_MAX:
+                    status.sore_morning_on = when
+                continue
+            status.mornings[when] = max(report.score, status.mornings.get(when, 0))
+            status.mornings = {
+                d: score for d, score in status.mornings.items() if (when - d).days <= BASELINE_DAYS
+            }
+            status.morning_score = report.score
+            finding = findings.get(report.region)
+            if (
+                finding is not None
+                and finding.zone == Zone.amber
+                and report.score > MORNING_GREEN_MAX
+            ):
+                status.morning_amber_on = when
+        if report.kind != PainKind.pain:
+            continue
+        low, high = LOW_GRADE
+        if report.score == 0 and not report.flags:
+            status.low_grade_days = []
+            status.needs_review = False
+            status.review_reason = ""
+        elif low <= report.score <= high:
+            days = sorted({*status.low_grade_days, when})
+            days = [d for d in days if (when - d).days < 2 * LOW_GRADE_DAYS]
+            status.low_grade_days = days
+            run = [when - timedelta(days=i) for i in range(LOW_GRADE_DAYS)]
+            if all(d in days for d in run):
+                status.needs_review = True
+                status.review_reason = (
+                    f"{_region_name(report.region)}: pain of {low}-{high}/10 reported on "
+                    f"{LOW_GRADE_DAYS} days running ({run[-1]} to {when}); levels are "
+                    "unchanged, but the coach should review it with the athlete"
+                )
+
+
 def _apply_pain(
     state: ProgressionState,
     reports: list[PainReport],
@@ -300,6 +482,8 @@ def _apply_pain(
     source: _Source,
     *,
     session: bool,
+    athlete: Athlete | None = None,
+    library: Library | None = None,
 ) -> tuple[list[LevelChange], set[Pattern], dict[Region, Zone]]:
     """Zones and their effects. Returns the changes, the patterns regressed and the zones.
 
@@ -307,17 +491,13 @@ def _apply_pain(
     cleared). A check-in or a skipped session only escalates: it is not a session, so it cannot
     make the region green, nor count as the second amber session running.
     """
-    previous = {
-        region: status.morning_score
-        for region, status in state.regions.items()
-        if status.morning_score is not None
-    }
+    library = library or load_library()
     amber_last = (
         {region for region, status in state.regions.items() if status.zone == Zone.amber}
         if session
         else set()
     )
-    findings = _assess(reports, previous, amber_last, source)
+    findings = _assess(reports, _mornings(state, reports, day, source), amber_last, source)
 
     regress: dict[Pattern, list[str]] = defaultdict(list)
     regress_rule: dict[Pattern, str] = {}
@@ -357,12 +537,7 @@ def _apply_pain(
                 status.reason = reason
             hold.update(REGION_PATTERNS[region])
 
-    for region in Region:
-        mornings = [
-            r.score for r in reports if r.region == region and r.timing == PainTiming.next_morning
-        ]
-        if mornings:
-            state.regions.setdefault(region, RegionStatus()).morning_score = max(mornings)
+    _record_mornings_and_low_grade(state, reports, findings, day, source)
 
     if session:  # regions this session did not find amber are no longer amber
         for region, status in state.regions.items():
@@ -377,18 +552,25 @@ def _apply_pain(
             continue
         pattern_state.green_at_top = 0
         pattern_state.green_streak = 0
-        if pattern in regress and pattern_state.level > 1:
-            changes.append(
-                _change(
-                    state,
-                    at,
-                    pattern,
-                    pattern_state,
-                    to_level=pattern_state.level - 1,
-                    rule=regress_rule[pattern],
-                    reason="; ".join(regress[pattern]),
-                )
+        if pattern not in regress:
+            continue
+        level, load, words = _step_down(
+            state, pattern, pattern_state, athlete, library, layoff=False
+        )
+        if level < 1 or (level == pattern_state.level and load == pattern_state.load_kg):
+            continue
+        changes.append(
+            _change(
+                state,
+                at,
+                pattern,
+                pattern_state,
+                to_level=level,
+                to_load=load,
+                rule=regress_rule[pattern],
+                reason=f"{'; '.join(regress[pattern])}: {words}",
             )
+        )
     zones = {region: finding.zone for region, finding in findings.items()}
     return changes, set(regress), zones
 
@@ -398,8 +580,7 @@ def _apply_pain(
 
 def full_dose(exercise: Exercise) -> tuple[int, int]:
     """(sets, top of the rep range) of an ordinary week; for holds the second is seconds."""
-    top = int(exercise.reps.split("-")[-1]) if exercise.reps else (exercise.hold_s or 0)
-    return exercise.sets, top
+    return exercise.sets, exercise.top_reps
 
 
 def _target(exercise: Exercise, prescribed: dict[str, tuple[int, int]]) -> tuple[int, int]:
@@ -433,6 +614,10 @@ def _deadlift_gate(
     return closed
 
 
+def _awaits_sign_off(state: ProgressionState, exercise: Exercise) -> bool:
+    return exercise.needs_approval and exercise.id not in state.approvals
+
+
 def _step_up(
     state: ProgressionState,
     pattern: Pattern,
@@ -442,21 +627,31 @@ def _step_up(
     day: date,
     first_logged: date | None,
     library: Library,
+    athlete: Athlete,
 ) -> LevelChange | None:
+    """The 2-for-2 step: the next rung, or a plate-sized load step on a lift that has no
+    (other) rung above it for this athlete or is a max-strength lift short of its gate."""
     log, exercise, (sets, top) = logged[0]
     evidence = (
-        f"{exercise.id} at the top of its range ({sets} x {top}) on every set, green, "
+        f"{exercise.id} at the top of its range ({sets} x {top}) on every set, green"
+        f"{', RPE 8 or less' if _effort(log, None) is not None else ''}, "
         f"in {pattern_state.green_at_top} sessions running (latest {day})"
     )
     load = log.load_kg if log.load_kg is not None else pattern_state.load_kg
+    if load is None:
+        load = _known_load(state, exercise, athlete)
     level = pattern_state.level
-    next_level = level + 1 if level < library.top_level(pattern) else None
+    after = (
+        library.rung(pattern, level + 1, athlete) if level < library.top_level(pattern) else None
+    )
+    if after is not None and after.id == exercise.id:
+        after = None  # no kit for anything higher: this lift is the athlete's top
 
     def raise_load(note: str = "") -> LevelChange | None:
-        if load is None:
+        if load is None or exercise.implement is None:
             return None
-        new_load = _next_load(load)
-        reason = f"{evidence}: load {load:g} -> {new_load:g} kg (+5 %){note}"
+        new_load = next_load(load, exercise.implement)
+        reason = f"{evidence}: load {load:g} -> {new_load:g} kg{note}"
         return _change(
             state,
             at,
@@ -468,39 +663,52 @@ def _step_up(
             reason=reason,
         )
 
-    deadlift = library.by_id.get(DEADLIFT_ID)
-    if deadlift is not None and pattern == deadlift.pattern and next_level == deadlift.level:
+    def wait_for(rung: Exercise, note: str = "") -> LevelChange | None:
+        pattern_state.awaiting_approval = rung.id
+        # keep progressing the current lift's load while the coach has not signed off
+        return raise_load(f"{note}; {rung.name} waits for the coach's sign-off") or None
+
+    if after is not None and after.id == DEADLIFT_ID:
         closed = _deadlift_gate(state, pattern_state, day, first_logged)
         if closed:
             return raise_load(f"; deadlift gate closed: {'; '.join(closed)}")
-        reason = (
-            f"{evidence}; deadlift gate open: {GATE_DAYS_LOGGED // 7}+ weeks of logged training, "
+        opened = (
+            f"deadlift gate open: {GATE_DAYS_LOGGED // 7}+ weeks of logged training, "
             f"{pattern_state.green_streak} green sessions in a row at the Romanian deadlift, "
-            f"no red for low back, hamstring or knee in {GATE_RED_DAYS} days: "
-            f"level {level} -> {next_level}"
+            f"no red for low back, hamstring or knee in {GATE_RED_DAYS} days"
         )
+        if _awaits_sign_off(state, after):
+            return wait_for(after, f"; {opened}")
         return _change(
             state,
             at,
             pattern,
             pattern_state,
-            to_level=next_level,
+            to_level=level + 1,
+            to_load=_known_load(state, after, athlete),
             rule=RULE_DEADLIFT_GATE,
-            reason=reason,
+            reason=f"{evidence}; {opened}; signed off by the coach: level {level} -> {level + 1}",
         )
-    if load is not None:
+    if after is None or (exercise.max_strength and load is not None):
+        # a max-strength lift grows by load; so does a loaded top rung
         return raise_load()
-    if next_level is None:
-        return None
+    if _awaits_sign_off(state, after):
+        return wait_for(after)
     return _change(
         state,
         at,
         pattern,
         pattern_state,
-        to_level=next_level,
+        to_level=level + 1,
+        to_load=_known_load(state, after, athlete),
         rule=RULE_TWO_FOR_TWO,
-        reason=f"{evidence}: level {level} -> {next_level}",
+        reason=f"{evidence}: level {level} -> {level + 1}",
     )
+
+
+def _effort(log: ExerciseLog, session_rpe: int | None) -> int | None:
+    """The effort of a logged exercise: its own RPE, else the session's, else unknown."""
+    return log.rpe if log.rpe is not None else session_rpe
 
 
 def _progress(
@@ -547,12 +755,19 @@ def _progress(
                     pattern_state.green_streak = pattern_state.green_at_top = 0
                 continue
             entries = [entry for entry in entries if entry[1].level >= rung.level]
+            for log, exercise, _ in entries:
+                if exercise.id == rung.id and log.load_kg is not None and log.sets > 0:
+                    pattern_state.load_kg = log.load_kg  # the next session starts from it
         pattern_state.green_streak = pattern_state.green_streak + 1 if green else 0
         at_top = bool(entries) and all(
             log.sets >= sets and log.reps is not None and log.reps >= top
             for log, _, (sets, top) in entries
         )
-        if not (green and at_top):
+        # 2-for-2 needs RPE 8 or less (2 reps in reserve); without an RPE the reps decide
+        easy_enough = all(
+            (_effort(log, feedback.rpe) or 0) <= RPE_STEP_MAX for log, _, _ in entries
+        )
+        if not (green and at_top and easy_enough):
             pattern_state.green_at_top = 0
             continue
         pattern_state.green_at_top += 1
@@ -562,7 +777,7 @@ def _progress(
         if last is not None and (day - last).days < STEP_UP_DAYS:
             continue
         change = _step_up(
-            state, pattern, pattern_state, entries, feedback.at, day, first_logged, library
+            state, pattern, pattern_state, entries, feedback.at, day, first_logged, library, athlete
         )
         if change is not None:
             pattern_state.last_step_up = day
@@ -596,13 +811,30 @@ def apply_feedback(
     reports = _with_session_flags(feedback)
     if not feedback.completed:
         changes, _, _ = _apply_pain(
-            new, reports, feedback.at, day, _Source("skipped", day), session=False
+            new,
+            reports,
+            feedback.at,
+            day,
+            _Source("skipped", day),
+            session=False,
+            athlete=athlete,
+            library=library,
         )
         return new, changes
 
     changes, regressed, zones = _apply_pain(
-        new, reports, feedback.at, day, _Source("session", day), session=True
+        new,
+        reports,
+        feedback.at,
+        day,
+        _Source("session", day),
+        session=True,
+        athlete=athlete,
+        library=library,
     )
+    for log in feedback.exercises:
+        if log.load_kg is not None and log.sets > 0:
+            new.loads[log.exercise_id] = log.load_kg
     done = [log.exercise_id for log in feedback.exercises if log.sets > 0]
     if not feedback.exercises:  # completed with no per-exercise log: done as prescribed
         done = list(feedback.prescribed)
@@ -610,31 +842,66 @@ def apply_feedback(
         if exercise_id in done and exercise_id not in new.exposures:
             new.exposures.append(exercise_id)
     changes += _progress(new, feedback, zones, regressed, day, first_logged, library, athlete)
+    _remember_loads(new, athlete, library)
     return new, changes
 
 
+def _remember_loads(state: ProgressionState, athlete: Athlete, library: Library) -> None:
+    """A load set on a pattern is the load of its current lift: remember it by exercise, so a
+    later step down to this lift lands on it."""
+    for pattern, pattern_state in state.patterns.items():
+        if pattern_state.load_kg is None:
+            continue
+        rung = library.rung(pattern, pattern_state.level, athlete)
+        if rung is not None and rung.implement is not None:
+            state.loads[rung.id] = pattern_state.load_kg
+
+
 def apply_checkin(
-    state: ProgressionState, report: PainReport, at: datetime
+    state: ProgressionState,
+    report: PainReport,
+    at: datetime,
+    *,
+    athlete: Athlete | None = None,
+    library: Library | None = None,
 ) -> tuple[ProgressionState, list[LevelChange]]:
     """A pain score not tied to a session (usually next morning's).
 
     Red and red flag act as after a session; amber voids the count toward a step up of the
-    patterns loading the region; a next-morning score becomes the region's new baseline.
+    patterns loading the region; a next-morning score joins the region's 7-day baseline.
+    With the athlete, a red keeps a load on the way down (see _step_down).
     """
     new = state.model_copy(deep=True)
     day = at.date()
-    changes, _, _ = _apply_pain(new, [report], at, day, _Source("check-in", day), session=False)
+    changes, _, _ = _apply_pain(
+        new,
+        [report],
+        at,
+        day,
+        _Source("check-in", day),
+        session=False,
+        athlete=athlete,
+        library=library,
+    )
     return new, changes
 
 
 def apply_missed_training(
-    state: ProgressionState, last_strength: date | None, today: date
+    state: ProgressionState,
+    last_strength: date | None,
+    today: date,
+    *,
+    athlete: Athlete | None = None,
+    library: Library | None = None,
 ) -> tuple[ProgressionState, list[LevelChange]]:
-    """2 weeks or more with no strength logged: every pattern one level down (not below 1).
+    """2 weeks or more with no strength logged: every pattern one step down (not below 1).
 
-    Once per gap: a missed-training change dated after `last_strength` means it was done.
-    With no strength ever logged the athlete is on the coach's starting levels: nothing drops.
+    A step down keeps a load (Revision 2): the rung below at 10 % under its last load, or the
+    same lift at 10 % less when nobody has logged the rung below. Once per gap: a
+    missed-training change dated after `last_strength` means it was done. With no strength ever
+    logged the athlete is on the coach's starting levels: nothing drops.
     """
+    library = library or load_library()
     new = state.model_copy(deep=True)
     if last_strength is None or (today - last_strength).days < MISSED_TRAINING_DAYS:
         return new, []
@@ -645,7 +912,10 @@ def apply_missed_training(
     changes: list[LevelChange] = []
     for pattern in STRENGTH_PATTERNS:
         pattern_state = new.patterns.get(pattern)
-        if pattern_state is None or pattern_state.level <= 1:
+        if pattern_state is None:
+            continue
+        level, load, words = _step_down(new, pattern, pattern_state, athlete, library, layoff=True)
+        if level < 1:
             continue
         changes.append(
             _change(
@@ -653,14 +923,52 @@ def apply_missed_training(
                 at,
                 pattern,
                 pattern_state,
-                to_level=pattern_state.level - 1,
+                to_level=level,
+                to_load=load,
                 rule=RULE_MISSED_TRAINING,
-                reason=(
-                    f"no strength logged since {last_strength} ({weeks} weeks by {today}): "
-                    f"level {pattern_state.level} -> {pattern_state.level - 1}"
-                ),
+                reason=f"no strength logged since {last_strength} ({weeks} weeks by {today}): "
+                f"{words}",
             )
         )
+    return new, changes
+
+
+def approve(
+    state: ProgressionState,
+    exercise_id: str,
+    note: str,
+    at: datetime,
+    athlete: Athlete,
+    *,
+    library: Library | None = None,
+) -> tuple[ProgressionState, list[LevelChange]]:
+    """A coach signs off a first barbell hinge. A pattern that earned the step and waits for it
+    moves up now; otherwise the sign-off stands for when the athlete earns it (for the
+    deadlift: once its gate opens)."""
+    library = library or load_library()
+    new = state.model_copy(deep=True)
+    new.approvals[exercise_id] = Approval(at=at, note=note)
+    changes: list[LevelChange] = []
+    for pattern in STRENGTH_PATTERNS:
+        pattern_state = new.patterns.get(pattern)
+        if pattern_state is None or pattern_state.awaiting_approval != exercise_id:
+            continue
+        exercise = library.by_id[exercise_id]
+        level = pattern_state.level
+        changes.append(
+            _change(
+                new,
+                at,
+                pattern,
+                pattern_state,
+                to_level=exercise.level,
+                to_load=_known_load(new, exercise, athlete),
+                rule=RULE_APPROVAL,
+                reason=f"{exercise.name} signed off by the coach on {at.date()}: {note}: "
+                f"level {level} -> {exercise.level}",
+            )
+        )
+        pattern_state.last_step_up = at.date()
     return new, changes
 
 

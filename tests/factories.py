@@ -35,7 +35,7 @@ def athlete(**overrides: object) -> Athlete:
 
 def lifter(**overrides: object) -> Athlete:
     """An athlete already on heavy rungs (Romanian deadlift, Nordic curl)."""
-    return athlete(starting_levels={"hinge": 7, "knee_flexion": 4}, **overrides)
+    return athlete(starting_levels={"hinge": 9, "knee_flexion": 4}, **overrides)
 
 
 def at(day: date, hour: int, minute: int = 0, zone: str = ZONE) -> datetime:

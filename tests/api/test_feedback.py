@@ -316,7 +316,7 @@ async def test_twenty_parallel_feedbacks_are_all_stored_and_match_the_sequential
     async with httpx.AsyncClient(base_url=live_url, timeout=120) as client:
         for parallel in (True, False):
             move_clock(datetime.now(UTC))  # each run plans from today
-            ctx = await planned(client, coach_key, weeks=6, starting_levels={"hinge": 7})
+            ctx = await planned(client, coach_key, weeks=6, starting_levels={"hinge": 9})
             base, headers = ctx["base"], auth(coach_key)
             sessions = ctx["plan"]["sessions"][:20]
             assert len(sessions) == 20
@@ -366,7 +366,7 @@ async def test_twenty_parallel_feedbacks_are_all_stored_and_match_the_sequential
 async def test_second_feedback_for_one_session_is_refused_and_counts_once(
     client, coach_key, settings, move_clock
 ):
-    ctx = await planned(client, coach_key, starting_levels={"hinge": 7})
+    ctx = await planned(client, coach_key, starting_levels={"hinge": 9})
     base, headers = ctx["base"], auth(coach_key)
     session = next(
         s
@@ -476,7 +476,7 @@ def _calendar(plan: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
 async def test_feedback_that_changes_no_level_leaves_every_session_as_published(
     client, coach_key, move_clock
 ):
-    ctx = await planned(client, coach_key, starting_levels={"hinge": 7, "squat": 3})
+    ctx = await planned(client, coach_key, starting_levels={"hinge": 9, "squat": 3})
     base, headers = ctx["base"], auth(coach_key)
     session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
     answer = await feedback_after(
@@ -502,7 +502,7 @@ async def test_red_knee_changes_only_sessions_holding_knee_patterns_and_moves_no
     client, coach_key, move_clock
 ):
     ctx = await planned(
-        client, coach_key, starting_levels={"hinge": 7, "knee_flexion": 3, "squat": 3}
+        client, coach_key, starting_levels={"hinge": 9, "knee_flexion": 3, "squat": 3}
     )
     base, headers = ctx["base"], auth(coach_key)
     session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")

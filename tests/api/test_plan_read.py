@@ -27,7 +27,7 @@ WEEKS = 3
 @pytest.fixture
 async def planned(client, coach_key) -> dict[str, Any]:
     athlete = await create_athlete(
-        client, coach_key, starting_levels={"hinge": 7, "knee_flexion": 4}
+        client, coach_key, starting_levels={"hinge": 9, "knee_flexion": 4}
     )
     base = f"/api/v1/athletes/{athlete['id']}"
     monday = next_monday()

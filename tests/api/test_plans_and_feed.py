@@ -44,7 +44,7 @@ SESSION_FIELDS = tuple(Session.model_fields)
 @pytest.fixture
 async def planned(client, coach_key) -> dict[str, Any]:
     athlete = await create_athlete(
-        client, coach_key, name="Lea Lifter", starting_levels={"hinge": 7, "knee_flexion": 4}
+        client, coach_key, name="Lea Lifter", starting_levels={"hinge": 9, "knee_flexion": 4}
     )
     base = f"/api/v1/athletes/{athlete['id']}"
     monday = next_monday()
@@ -317,7 +317,7 @@ async def test_a_prescription_change_keeps_every_uid_and_raises_sequence_of_chan
     before = events((await get_feed(client, planned)).content)
     patched = await client.patch(
         planned["base"],
-        json={"starting_levels": {"hinge": 7, "knee_flexion": 4, "squat": 2}},
+        json={"starting_levels": {"hinge": 9, "knee_flexion": 4, "squat": 2}},
         headers=auth(coach_key),
     )
     assert patched.status_code == 200, patched.text

@@ -23,7 +23,7 @@ def faces(prob, plan):
 
 def deadlifter(**overrides):
     """An athlete at the top of the hinge ladder (deadlift), on the lowest knee-flexion rung."""
-    return athlete(starting_levels={"hinge": 8}, **overrides)
+    return athlete(starting_levels={"hinge": 10}, **overrides)
 
 
 def exposed(who, *exercises):
@@ -104,7 +104,7 @@ def test_deadlift_already_in_the_exposures_keeps_h9_close_to_a_key_ride_in_both_
 
 
 def test_first_romanian_deadlift_is_not_gated_by_h9():
-    prob = problem(athlete(starting_levels={"hinge": 7}), [ride(THURSDAY, 9, 60, "intervals")])
+    prob = problem(athlete(starting_levels={"hinge": 9}), [ride(THURSDAY, 9, 60, "intervals")])
     plan = [heavy(prob, MONDAY, 18)]
     assert "romanian_deadlift" in plan[0].exercise_ids()
     assert faces(prob, plan) == ([], True)

@@ -35,8 +35,9 @@ def full_volume(days_before_race: int, hour: int = 9) -> Session:
 
 
 def dead_bug_only(session: Session, **dose) -> Session:
-    """The session with just its dead bug (full volume 2 x 20), dosed as given."""
-    [bug] = [p for p in session.prescriptions if p.exercise_id == "dead_bug"]
+    """The session with just its core move, dead bug or bird dog by the day's rotation (both
+    full volume 2 x 20), dosed as given."""
+    [bug] = [p for p in session.prescriptions if p.exercise_id in ("dead_bug", "bird_dog")]
     return session.model_copy(update={"prescriptions": [bug.model_copy(update=dose)]})
 
 

@@ -192,7 +192,7 @@ def test_an_athlete_with_only_bodyweight_never_gets_an_exercise_needing_kit():
     # high rungs, so the ladder would reach for a barbell, dumbbell, ball or box if it could
     who = athlete(
         equipment=["bodyweight"],
-        starting_levels={"hinge": 8, "knee_flexion": 3, "squat": 3, "core_anti_extension": 2},
+        starting_levels={"hinge": 10, "knee_flexion": 3, "squat": 3, "core_anti_extension": 2},
     )
     result = plan(who, weekly_rides(MONDAY, 6), MONDAY, 6)
     kit = {Equipment.dumbbell, Equipment.ball, Equipment.box, Equipment.barbell}

@@ -11,7 +11,7 @@ from planner.solve import plan
 from planner.stability import carry_over
 
 WEEKS = 6
-LEVELS = {"hinge": 7, "knee_flexion": 3, "squat": 3}
+LEVELS = {"hinge": 9, "knee_flexion": 3, "squat": 3}
 
 
 def calendar() -> list:

@@ -1,0 +1,340 @@
+"""Session content (domain.md Revision 2): phase-true dosage, B-race and transition weeks, the
+new ladders, one exercise per pattern and no near-duplicates, rotation by date, mobility by
+family, ramp-up sets, kilograms, and the calendar text that carries every cue."""
+
+from datetime import timedelta
+
+import pytest
+from factories import MONDAY, at, athlete, lifter, problem, ride, strength
+
+from planner.calendar_out import describe, summary
+from planner.content import (
+    ACCESSORY,
+    KNEE_DOMINANT,
+    MOBILITY_FAMILIES,
+    ContentBuilder,
+    held_seconds,
+    rotation,
+    session_patterns,
+)
+from planner.domain import Pattern, Phase, ProgressionState
+from planner.library import load_library
+
+LIBRARY = load_library()
+TUESDAY = MONDAY + timedelta(days=1)
+
+
+def by_id(session, exercise_id):
+    [found] = [p for p in session.prescriptions if p.exercise_id == exercise_id]
+    return found
+
+
+def heavy_on(prob, day):
+    return strength(prob, at(day, 9), heavy=True)
+
+
+# --- dosage by phase --------------------------------------------------------------------------
+
+
+def a_race_in(weeks: int, priority: str = "A"):
+    """A race on the Saturday `weeks` weeks after the plan's first Monday."""
+    return ride(MONDAY + timedelta(weeks=weeks, days=5), 9, 180, "race", priority)
+
+
+def test_base_heavy_rung_is_4_x_4_6_with_2_to_3_reps_in_reserve_and_long_rest():
+    rdl = by_id(heavy_on(problem(lifter()), TUESDAY), "romanian_deadlift")
+    assert (rdl.sets, rdl.reps, rdl.rest_s) == (4, "4-6", 150)
+    assert "2-3 reps" in rdl.load_hint
+
+
+def test_base_one_leg_or_eccentric_heavy_rung_takes_3_sets_of_4_6():
+    nordic = by_id(heavy_on(problem(lifter()), TUESDAY), "nordic_curl")
+    assert (nordic.sets, nordic.reps) == (3, "4-6")
+
+
+def test_build_heavy_rung_is_3_x_4_6():
+    prob = problem(lifter(), [a_race_in(10)], weeks=2)
+    assert prob.week_of(TUESDAY).phase == Phase.build
+    rdl = by_id(heavy_on(prob, TUESDAY), "romanian_deadlift")
+    assert (rdl.sets, rdl.reps, rdl.rest_s) == (3, "4-6", 150)
+
+
+@pytest.mark.parametrize("phase", ["in_season", "peak"])
+def test_peak_and_in_season_heavy_rung_is_2_x_3_5_at_the_same_load_and_others_2_sets(phase):
+    state = ProgressionState.starting(lifter())
+    state.patterns[Pattern.hinge].load_kg = 70.0
+    prob = problem(lifter(phase=phase), state=state)
+    session = heavy_on(prob, TUESDAY)
+    rdl = by_id(session, "romanian_deadlift")
+    assert (rdl.sets, rdl.reps) == (2, "3-5")
+    assert "70 kg" in rdl.load_hint and "same load" in rdl.load_hint
+    assert all(p.sets <= 2 for p in session.prescriptions)
+
+
+def test_taper_heavy_rung_is_2_x_3_at_the_same_load():
+    state = ProgressionState.starting(lifter())
+    state.patterns[Pattern.hinge].load_kg = 70.0
+    prob = problem(lifter(), [a_race_in(2)], weeks=3, state=state)
+    day = MONDAY + timedelta(weeks=1, days=1)  # 11 days before the race: taper, heavy allowed
+    assert prob.in_taper(day)
+    rdl = by_id(heavy_on(prob, day), "romanian_deadlift")
+    assert (rdl.sets, rdl.reps) == (2, "3")
+    assert rdl.load_hint.endswith("70 kg (the same load as before; stop well short of failure)")
+
+
+def test_taper_other_rungs_take_1_or_2_sets_nearest_half_the_usual_volume():
+    prob = problem(lifter(), [a_race_in(2)], weeks=3)
+    day = MONDAY + timedelta(weeks=1, days=1)
+    for p in strength(prob, at(day, 9)).prescriptions:
+        exercise = LIBRARY.by_id[p.exercise_id]
+        assert p.sets in (1, 2)
+        ratio = p.volume() / (exercise.sets * exercise.top_reps)
+        assert 0.3 <= ratio <= 0.7, (p.exercise_id, ratio)
+
+
+def test_race_week_has_no_heavy_session_and_light_ones_at_1_or_2_sets():
+    prob = problem(lifter(), [a_race_in(1)], weeks=2)
+    day = MONDAY + timedelta(weeks=1, days=1)
+    assert prob.week_of(day).phase == Phase.race
+    assert ContentBuilder(prob).strength(day, heavy=True) is None
+    assert all(p.sets in (1, 2) for p in strength(prob, at(day, 9)).prescriptions)
+
+
+def test_transition_is_light_bodyweight_only_at_2_sets():
+    who = lifter(equipment=["bodyweight", "band", "ball", "box", "dumbbell", "barbell", "bench"])
+    state = ProgressionState.starting(who)
+    state.patterns[Pattern.squat].level = 4  # back squat: loaded, left out in transition
+    race = ride(MONDAY - timedelta(days=2), 9, 180, "race", "A")
+    prob = problem(who, [race], state=state)
+    assert prob.week_of(TUESDAY).phase == Phase.transition
+    assert ContentBuilder(prob).strength(TUESDAY, heavy=True) is None
+    session = strength(prob, at(TUESDAY, 9))
+    assert session.prescriptions
+    for p in session.prescriptions:
+        assert LIBRARY.by_id[p.exercise_id].implement is None, p.exercise_id
+        assert p.sets == min(2, LIBRARY.by_id[p.exercise_id].sets)
+
+
+def test_deload_week_halves_the_sets_at_the_same_load():
+    state = ProgressionState.starting(lifter())
+    state.patterns[Pattern.hinge].load_kg = 70.0
+    prob = problem(lifter(), weeks=4, state=state)
+    day = MONDAY + timedelta(weeks=3, days=1)
+    assert prob.week_of(day).deload
+    rdl = by_id(heavy_on(prob, day), "romanian_deadlift")
+    assert rdl.sets == 2 and "70 kg" in rdl.load_hint
+
+
+def test_b_race_week_halves_the_strength_volume_at_the_same_load():
+    state = ProgressionState.starting(lifter())
+    state.patterns[Pattern.hinge].load_kg = 70.0
+    plain = problem(lifter(), state=state)
+    b_week = problem(lifter(), [a_race_in(0, "B")], state=state)
+    before, during = heavy_on(plain, TUESDAY), heavy_on(b_week, TUESDAY)
+    assert (
+        by_id(during, "romanian_deadlift").load_hint == by_id(before, "romanian_deadlift").load_hint
+    )
+    assert (
+        sum(p.sets for p in during.prescriptions) <= sum(p.sets for p in before.prescriptions) * 0.6
+    )
+    assert any("B race" in note for note in during.notes)
+
+
+def test_a_b_race_more_than_a_week_ahead_changes_nothing():
+    plain = problem(lifter())
+    later = problem(lifter(), [a_race_in(1, "B")])
+    assert heavy_on(later, TUESDAY).prescriptions == heavy_on(plain, TUESDAY).prescriptions
+
+
+# --- ladders, one per pattern, no near-duplicates, rotation ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pattern", "ids"),
+    [
+        (
+            Pattern.squat,
+            ["bodyweight_squat", "goblet_squat", "rear_foot_elevated_split_squat", "back_squat"],
+        ),
+        (Pattern.single_leg, ["step_up", "loaded_step_up"]),
+        (Pattern.calf, ["standing_calf_raise", "single_leg_calf_raise"]),
+        (
+            Pattern.hip_abduction,
+            ["side_lying_leg_raise", "banded_lateral_walk", "side_plank_leg_lift"],
+        ),
+        (Pattern.core_anti_rotation, ["bird_dog", "pallof_press", "side_plank"]),
+        (Pattern.upper_pull, ["band_row", "one_arm_dumbbell_row"]),
+        (
+            Pattern.hinge,
+            [
+                "glute_bridge",
+                "single_leg_box_bridge",
+                "suspension_bridge_hold",
+                "single_leg_bridge",
+                "ball_bridge_curl",
+                "hip_hinge_dowel",
+                "dumbbell_rdl_light",
+                "kickstand_rdl_light",
+                "romanian_deadlift",
+                "deadlift",
+            ],
+        ),
+    ],
+)
+def test_each_ladder_climbs_through_the_revision_2_rungs(pattern, ids):
+    who = athlete()
+    assert [LIBRARY.rung(pattern, level, who).id for level in range(1, len(ids) + 1)] == ids
+
+
+def test_back_squat_and_leg_press_are_max_strength_but_not_posterior_chain():
+    for exercise_id in ("back_squat", "leg_press"):
+        exercise = LIBRARY.by_id[exercise_id]
+        assert exercise.max_strength and not exercise.heavy
+
+
+def test_the_technique_rung_before_the_barbell_is_unloaded_then_a_light_kettlebell():
+    dowel, kettlebell = LIBRARY.by_id["hip_hinge_dowel"], LIBRARY.by_id["kettlebell_rdl_light"]
+    assert (dowel.level, dowel.implement) == (6, None)
+    assert kettlebell.level == 7 and not kettlebell.max_strength
+    assert LIBRARY.by_id["romanian_deadlift"].needs_approval
+    assert LIBRARY.by_id["deadlift"].needs_approval
+
+
+def test_every_exercise_names_a_source_and_its_cues():
+    for exercise in LIBRARY.exercises:
+        assert exercise.source and len(exercise.cues) >= 3, exercise.id
+
+
+def test_a_session_holds_at_most_one_exercise_per_pattern():
+    prob = problem(lifter())
+    for offset in range(8):
+        for heavy in (False, True):
+            built = ContentBuilder(prob).strength(MONDAY + timedelta(days=offset), heavy)
+            assert built is not None
+            patterns = [p.pattern for p in built[0]]
+            assert len(patterns) == len(set(patterns))
+
+
+def test_ball_bridge_curl_and_ball_hamstring_curl_never_share_a_session():
+    who = athlete(starting_levels={"hinge": 5, "knee_flexion": 3})
+    prob = problem(who)
+    for offset in range(6):
+        ids = {
+            p.exercise_id
+            for p in strength(prob, at(MONDAY + timedelta(days=offset), 9)).prescriptions
+        }
+        assert "ball_bridge_curl" in ids
+        assert "ball_hamstring_curl" not in ids
+        # the hamstrings still work: the rung below stands in
+        assert "band_hamstring_curl" in ids
+
+
+def test_sessions_48_hours_apart_differ_in_knee_dominant_and_accessory_pattern():
+    for offset in range(14):
+        day = MONDAY + timedelta(days=offset)
+        later = day + timedelta(days=2)
+        assert rotation(day)[0] != rotation(later)[0]
+        assert rotation(day)[2] != rotation(later)[2]
+
+
+def test_a_week_of_sessions_covers_every_accessory_and_both_core_patterns():
+    days = [MONDAY + timedelta(days=2 * i) for i in range(6)]
+    seen = {p for day in days for p in session_patterns(day)}
+    assert set(ACCESSORY) | set(KNEE_DOMINANT) <= seen
+    assert {Pattern.core_anti_extension, Pattern.core_anti_rotation} <= seen
+
+
+def test_content_of_a_day_is_the_same_on_every_plan():
+    first = ContentBuilder(problem(lifter())).strength(TUESDAY, heavy=True)
+    again = ContentBuilder(problem(lifter(), weeks=4)).strength(TUESDAY, heavy=True)
+    assert first == again
+
+
+def test_a_light_session_never_holds_a_max_strength_rung():
+    who = athlete(starting_levels={"hinge": 9, "knee_flexion": 4, "squat": 4})
+    prob = problem(who)
+    for offset in range(4):
+        for p in strength(prob, at(MONDAY + timedelta(days=offset), 9)).prescriptions:
+            assert not LIBRARY.by_id[p.exercise_id].max_strength, p.exercise_id
+
+
+# --- heavy sessions: main lift, ramp-up, kilograms, title and every cue -----------------------
+
+
+def test_a_heavy_session_starts_with_its_main_lift_and_2_ramp_up_sets():
+    state = ProgressionState.starting(lifter())
+    state.patterns[Pattern.hinge].load_kg = 80.0
+    session = heavy_on(problem(lifter(), state=state), TUESDAY)
+    main = session.prescriptions[0]
+    assert main.exercise_id == "romanian_deadlift"
+    assert main.load_hint.startswith("2 ramp-up sets first")
+    assert "then 80 kg" in main.load_hint
+    light = strength(problem(lifter(), state=state), at(TUESDAY, 9))
+    assert not any("ramp-up" in p.load_hint for p in light.prescriptions)
+
+
+def test_loaded_rungs_prescribe_the_coach_starting_load_in_kilograms():
+    who = athlete(
+        starting_levels={"hinge": 9, "squat": 2},
+        starting_loads={"romanian_deadlift": 50, "goblet_squat": 16},
+    )
+    session = heavy_on(problem(who), MONDAY)  # a squat day in the rotation
+    assert "then 50 kg" in by_id(session, "romanian_deadlift").load_hint
+    assert by_id(session, "goblet_squat").load_hint == "16 kg"
+
+
+def test_a_logged_load_wins_over_the_starting_load():
+    who = athlete(starting_levels={"squat": 2}, starting_loads={"goblet_squat": 16})
+    state = ProgressionState.starting(who)
+    state.loads["goblet_squat"] = 20.0
+    session = strength(problem(who, state=state), at(MONDAY, 9))
+    assert by_id(session, "goblet_squat").load_hint == "20 kg"
+
+
+def test_the_title_names_the_main_lift():
+    session = heavy_on(problem(lifter()), TUESDAY)
+    assert summary(session) == "Heavy strength: Romanian deadlift + 4 more"
+
+
+def test_the_calendar_text_carries_every_cue_of_every_exercise():
+    session = heavy_on(problem(lifter()), TUESDAY)
+    text = describe(session)
+    for p in session.prescriptions:
+        for cue in LIBRARY.by_id[p.exercise_id].cues:
+            assert cue in text, (p.exercise_id, cue)
+
+
+# --- mobility ---------------------------------------------------------------------------------
+
+
+def families(prescriptions):
+    return [LIBRARY.by_id[p.exercise_id].family for p in prescriptions]
+
+
+def test_mobility_takes_4_or_5_holds_from_different_families_one_hamstring_at_most():
+    prob = problem()
+    for offset in range(14):
+        picks, _ = ContentBuilder(prob).mobility(MONDAY + timedelta(days=offset))
+        found = families(picks)
+        assert 4 <= len(picks) <= 5
+        assert len(found) == len(set(found))
+        assert found.count("hamstrings") <= 1
+        assert set(found) <= set(MOBILITY_FAMILIES)
+
+
+def test_mobility_varies_from_day_to_day_and_is_stable_for_a_day():
+    prob = problem()
+    monday, tuesday = (
+        ContentBuilder(prob).mobility(day)[0] for day in (MONDAY, MONDAY + timedelta(days=1))
+    )
+    assert [p.exercise_id for p in monday] != [p.exercise_id for p in tuesday]
+    assert ContentBuilder(problem(weeks=3)).mobility(MONDAY)[0] == monday
+
+
+def test_mobility_holds_fit_a_10_minute_session():
+    prob = problem(athlete(settings={"mobility_session_min": 10}))
+    for offset in range(7):
+        picks, _ = ContentBuilder(prob).mobility(MONDAY + timedelta(days=offset))
+        assert sum(held_seconds(p) for p in picks) <= 600
+        assert len(picks) >= 4
+

@@ -1,0 +1,355 @@
+"""The progression engine's Revision 2 rules: kilograms in plate-sized steps, RPE gating the
+2-for-2 step, a step down that keeps a load, the coach's sign-off for the first barbell hinge,
+soreness told apart from pain, the 7-day morning baseline and the low-grade review."""
+
+from datetime import date, timedelta
+
+import pytest
+from factories import at, athlete, lifter
+
+from planner.domain import (
+    Equipment,
+    PainKind,
+    PainReport,
+    PainTiming,
+    Pattern,
+    ProgressionState,
+    Region,
+    RegionStatus,
+    Zone,
+)
+from planner.loads import next_load, reduced_load, round_load
+from planner.progression import (
+    RULE_APPROVAL,
+    RULE_DEADLIFT_GATE,
+    RULE_MISSED_TRAINING,
+    RULE_RED,
+    RULE_TWO_FOR_TWO,
+    ExerciseLog,
+    SessionFeedback,
+    apply_checkin,
+    apply_feedback,
+    apply_missed_training,
+    approve,
+)
+
+DAY = date(2027, 3, 2)
+LONG_AGO = DAY - timedelta(weeks=20)
+LIFTER = lifter()
+DOSE = {  # (sets, top of the range) as the library prescribes them
+    "romanian_deadlift": (3, 6),
+    "deadlift": (3, 6),
+    "kickstand_rdl_light": (3, 10),
+    "goblet_squat": (3, 12),
+    "single_leg_bridge": (3, 12),
+}
+PATTERN_OF = {
+    "romanian_deadlift": Pattern.hinge,
+    "deadlift": Pattern.hinge,
+    "kickstand_rdl_light": Pattern.hinge,
+    "single_leg_bridge": Pattern.hinge,
+    "goblet_squat": Pattern.squat,
+}
+
+
+def top(exercise_id, load_kg=None, rpe=None):
+    sets, reps = DOSE[exercise_id]
+    return ExerciseLog(exercise_id, sets, reps, load_kg, rpe)
+
+
+def session(day=DAY, *, logs=(), rpe=None, pain=()):
+    return SessionFeedback(
+        session_uid=f"s-{day}",
+        at=at(day, 18),
+        completed=True,
+        rpe=rpe,
+        pain=list(pain),
+        exercises=list(logs),
+        patterns=sorted({PATTERN_OF[log.exercise_id] for log in logs}),
+        prescribed={log.exercise_id: DOSE[log.exercise_id] for log in logs},
+    )
+
+
+def state_of(who=LIFTER, **patterns):
+    state = ProgressionState.starting(who)
+    for name, fields in patterns.items():
+        state.patterns[Pattern(name)] = state.patterns[Pattern(name)].model_copy(update=fields)
+    return state
+
+
+def feed(state, *feedbacks, who=LIFTER, first_logged=LONG_AGO):
+    changes = []
+    for fb in feedbacks:
+        state, made = apply_feedback(state, fb, who, first_logged)
+        changes += made
+    return state, changes
+
+
+def report(region, score, timing="next_morning", kind="pain"):
+    return PainReport(
+        region=Region(region), score=score, timing=PainTiming(timing), kind=PainKind(kind)
+    )
+
+
+# --- plates and dumbbells ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kg", "implement", "after"),
+    [
+        (60.0, Equipment.barbell, 62.5),
+        (20.0, Equipment.barbell, 22.5),
+        (8.0, Equipment.dumbbell, 9.0),
+        (10.0, Equipment.dumbbell, 12.0),
+        (22.0, Equipment.dumbbell, 24.0),
+        (16.0, Equipment.kettlebell, 20.0),
+    ],
+)
+def test_a_step_up_is_2_5_kg_on_a_bar_and_the_next_dumbbell_or_bell(kg, implement, after):
+    assert next_load(kg, implement) == after
+
+
+def test_loads_round_to_what_plates_and_dumbbells_allow():
+    assert round_load(61.0, Equipment.barbell) == 60.0
+    assert round_load(11.0, Equipment.dumbbell) == 10.0  # 10 and 12 exist, 11 does not
+    assert round_load(3.0, Equipment.barbell) == 20.0  # never lighter than the bar
+
+
+def test_a_step_down_is_10_percent_rounded_down_and_never_below_the_bar():
+    assert reduced_load(60.0, Equipment.barbell) == 52.5
+    assert reduced_load(22.5, Equipment.barbell) == 20.0
+    assert reduced_load(12.0, Equipment.dumbbell) == 10.0
+
+
+# --- RPE gates the 2-for-2 step ---------------------------------------------------------------
+
+
+def rdl_state(**fields):
+    return state_of(hinge={"level": 9, "load_kg": 60.0, **fields})
+
+
+def test_two_top_sessions_at_rpe_8_step_the_load_up():
+    state, changes = feed(
+        rdl_state(),
+        session(logs=[top("romanian_deadlift", 60.0)], rpe=8),
+        session(DAY + timedelta(days=3), logs=[top("romanian_deadlift", 60.0)], rpe=8),
+    )
+    assert [(c.rule, c.to_load_kg) for c in changes] == [(RULE_TWO_FOR_TWO, 62.5)]
+
+
+@pytest.mark.parametrize("rpe", [9, 10])
+def test_rpe_9_or_10_holds_even_when_every_rep_was_made(rpe):
+    state, changes = feed(
+        rdl_state(),
+        session(logs=[top("romanian_deadlift", 60.0)], rpe=8),
+        session(DAY + timedelta(days=3), logs=[top("romanian_deadlift", 60.0)], rpe=rpe),
+    )
+    assert changes == []
+    assert state.patterns[Pattern.hinge].load_kg == 60.0
+    assert state.patterns[Pattern.hinge].green_at_top == 0
+
+
+def test_without_an_rpe_the_reps_alone_decide():
+    _, changes = feed(
+        rdl_state(),
+        session(logs=[top("romanian_deadlift", 60.0)]),
+        session(DAY + timedelta(days=3), logs=[top("romanian_deadlift", 60.0)]),
+    )
+    assert [c.to_load_kg for c in changes] == [62.5]
+
+
+def test_an_exercise_rpe_counts_before_the_session_rpe():
+    _, changes = feed(
+        rdl_state(green_at_top=1),
+        session(logs=[top("romanian_deadlift", 60.0, rpe=9)], rpe=6),
+    )
+    assert changes == []
+    _, changes = feed(
+        rdl_state(green_at_top=1),
+        session(logs=[top("romanian_deadlift", 60.0, rpe=8)], rpe=10),
+    )
+    assert [c.to_load_kg for c in changes] == [62.5]
+
+
+# --- kilograms from the coach or the log ------------------------------------------------------
+
+
+def test_the_step_starts_from_the_coach_starting_load_when_no_load_was_logged():
+    who = lifter(starting_loads={"romanian_deadlift": 50})
+    state, changes = feed(
+        state_of(who, hinge={"level": 9, "green_at_top": 1}),
+        session(logs=[top("romanian_deadlift")]),
+        who=who,
+    )
+    assert [(c.from_load_kg, c.to_load_kg) for c in changes] == [(50.0, 52.5)]
+
+
+def test_a_logged_load_becomes_the_load_of_the_next_session():
+    state, changes = feed(rdl_state(), session(logs=[ExerciseLog("romanian_deadlift", 3, 5, 65.0)]))
+    assert changes == []
+    assert state.patterns[Pattern.hinge].load_kg == 65.0
+    assert state.loads["romanian_deadlift"] == 65.0
+
+
+def test_a_dumbbell_lift_steps_by_the_next_dumbbell():
+    who = athlete(starting_levels={"squat": 4}, equipment=["dumbbell", "bench"])  # no barbell
+    state = state_of(who, squat={"level": 4, "green_at_top": 1, "load_kg": 10.0})
+    rfe = "rear_foot_elevated_split_squat"
+    DOSE[rfe], PATTERN_OF[rfe] = (3, 10), Pattern.squat
+    state, changes = feed(state, session(logs=[top(rfe, 10.0)]), who=who)
+    assert [(c.to_level, c.to_load_kg) for c in changes] == [(4, 12.0)]
+
+
+# --- a step down keeps a load -----------------------------------------------------------------
+
+
+def test_red_drops_to_the_rung_below_at_its_last_logged_load():
+    state = rdl_state()
+    state.loads["kickstand_rdl_light"] = 14.0
+    state, changes = feed(state, session(pain=[report("hamstring", 6, "after")]))
+    hinge = state.patterns[Pattern.hinge]
+    assert (hinge.level, hinge.load_kg) == (8, 14.0)
+    assert changes[0].rule == RULE_RED
+    assert changes[0].reason.endswith(
+        "level 9 -> 8 (Kickstand Romanian deadlift (light, dumbbell) at its last load, 14 kg)"
+    )
+
+
+def test_red_keeps_the_same_lift_at_10_percent_less_when_the_rung_below_has_no_load():
+    state, changes = feed(rdl_state(), session(pain=[report("low_back", 7, "after")]))
+    hinge = state.patterns[Pattern.hinge]
+    assert (hinge.level, hinge.load_kg) == (9, 52.5)
+    assert "Romanian deadlift kept at 10 % less: 60 -> 52.5 kg" in changes[0].reason
+
+
+def test_a_layoff_drops_one_level_and_10_percent_of_that_rung_load():
+    state = rdl_state()
+    state.loads["kickstand_rdl_light"] = 14.0
+    state, changes = apply_missed_training(state, DAY - timedelta(days=15), DAY, athlete=LIFTER)
+    hinge = state.patterns[Pattern.hinge]
+    assert (hinge.level, hinge.load_kg) == (8, 12.0)
+    assert RULE_MISSED_TRAINING in {c.rule for c in changes}
+
+
+def test_a_layoff_never_sends_a_lift_back_to_the_empty_bar():
+    state, _ = apply_missed_training(rdl_state(), DAY - timedelta(days=15), DAY, athlete=LIFTER)
+    hinge = state.patterns[Pattern.hinge]
+    assert (hinge.level, hinge.load_kg) == (9, 52.5)
+
+
+def test_a_later_step_up_lands_on_the_load_last_used_on_that_rung():
+    state = rdl_state(level=8, load_kg=14.0, green_at_top=1)
+    state.loads["romanian_deadlift"] = 57.5
+    state.approvals["romanian_deadlift"] = approve(
+        state, "romanian_deadlift", "ok", at(DAY, 9), LIFTER
+    )[0].approvals["romanian_deadlift"]
+    state, changes = feed(state, session(logs=[top("kickstand_rdl_light", 14.0)]))
+    assert [(c.to_level, c.to_load_kg) for c in changes] == [(9, 57.5)]
+
+
+# --- the coach's sign-off ---------------------------------------------------------------------
+
+
+def test_the_first_barbell_rdl_waits_for_the_coach_and_the_sign_off_moves_the_athlete_up():
+    state = state_of(hinge={"level": 8, "green_at_top": 1})
+    state, changes = feed(state, session(logs=[top("kickstand_rdl_light")]))
+    assert changes == []
+    assert state.level(Pattern.hinge) == 8
+    assert state.patterns[Pattern.hinge].awaiting_approval == "romanian_deadlift"
+    approved, moved = approve(state, "romanian_deadlift", "technique checked", at(DAY, 20), LIFTER)
+    assert [(c.from_level, c.to_level, c.rule) for c in moved] == [(8, 9, RULE_APPROVAL)]
+    assert approved.patterns[Pattern.hinge].awaiting_approval is None
+    assert "technique checked" in moved[0].reason
+
+
+def test_a_sign_off_given_before_the_step_lets_the_2_for_2_step_happen_at_once():
+    state = state_of(hinge={"level": 8, "green_at_top": 1})
+    state, none = approve(state, "romanian_deadlift", "seen in the gym", at(DAY, 9), LIFTER)
+    assert none == []
+    state, changes = feed(state, session(logs=[top("kickstand_rdl_light")]))
+    assert [(c.to_level, c.rule) for c in changes] == [(9, RULE_TWO_FOR_TWO)]
+
+
+def test_the_deadlift_waits_for_the_coach_after_its_gate_while_the_rdl_load_keeps_rising():
+    state = rdl_state(green_at_top=1, green_streak=5)
+    state, changes = feed(
+        state, session(logs=[top("romanian_deadlift", 60.0)]), first_logged=DAY - timedelta(weeks=7)
+    )
+    assert state.level(Pattern.hinge) == 9
+    assert state.patterns[Pattern.hinge].awaiting_approval == "deadlift"
+    assert [c.to_load_kg for c in changes] == [62.5]
+    assert "Deadlift waits for the coach's sign-off" in changes[0].reason
+    state, moved = approve(state, "deadlift", "form is solid", at(DAY, 20), LIFTER)
+    assert [(c.to_level, c.rule) for c in moved] == [(10, RULE_APPROVAL)]
+    assert RULE_DEADLIFT_GATE not in {c.rule for c in moved}
+
+
+# --- soreness, the morning baseline, the low-grade review ----------------------------------------
+
+
+def test_soreness_after_a_session_moves_nothing():
+    state, changes = feed(
+        state_of(hinge={"level": 4}), session(pain=[report("hamstring", 7, "after", "soreness")])
+    )
+    assert changes == [] and state.region(Region.hamstring).zone == Zone.green
+
+
+def test_soreness_of_6_two_mornings_running_regresses_as_red():
+    state = state_of(hinge={"level": 4})
+    state, first = apply_checkin(state, report("hamstring", 6, kind="soreness"), at(DAY, 7))
+    assert first == []
+    state, second = apply_checkin(
+        state, report("hamstring", 6, kind="soreness"), at(DAY + timedelta(days=1), 7)
+    )
+    assert [(c.pattern, c.to_level) for c in second][0] == (Pattern.hinge, 3)
+
+
+def test_soreness_of_6_on_mornings_two_days_apart_moves_nothing():
+    state = state_of(hinge={"level": 4})
+    state, _ = apply_checkin(state, report("hamstring", 6, kind="soreness"), at(DAY, 7))
+    state, changes = apply_checkin(
+        state, report("hamstring", 7, kind="soreness"), at(DAY + timedelta(days=2), 7)
+    )
+    assert changes == []
+
+
+def test_a_morning_report_older_than_7_days_is_no_baseline():
+    recent = RegionStatus(mornings={DAY - timedelta(days=7): 4})
+    stale = RegionStatus(mornings={DAY - timedelta(days=8): 4})
+    for status, zone in ((recent, Zone.green), (stale, Zone.amber)):
+        state = state_of()
+        state.regions[Region.knee] = status
+        state, _ = apply_checkin(state, report("knee", 4), at(DAY, 7))
+        assert state.region(Region.knee).zone == zone
+
+
+def test_a_session_next_morning_report_speaks_for_the_day_after_the_session():
+    state = state_of(squat={"level": 2})
+    state, _ = feed(state, session(pain=[report("knee", 3)]))  # the morning of DAY + 1: amber
+    assert state.region(Region.knee).morning_amber_on == DAY + timedelta(days=1)
+    state, changes = apply_checkin(state, report("knee", 4), at(DAY + timedelta(days=2), 7))
+    assert (Pattern.squat, 1) in [(c.pattern, c.to_level) for c in changes]
+    assert "for the second morning running (red)" in changes[0].reason
+
+
+def test_low_grade_pain_on_7_days_running_asks_for_a_review_without_moving_a_level():
+    state = state_of(squat={"level": 2})
+    changes = []
+    for day in range(7):
+        state, made = apply_checkin(
+            state, report("knee", 2, "after"), at(DAY + timedelta(days=day), 19)
+        )
+        changes += made
+        assert state.region(Region.knee).needs_review == (day == 6)
+    assert changes == [] and state.level(Pattern.squat) == 2
+    [warning] = state.review_warnings()
+    assert warning.startswith("knee: pain of 1-3/10 reported on 7 days running (2027-03-02 to")
+
+
+def test_a_day_without_low_grade_pain_breaks_the_run():
+    state = state_of()
+    for day in (0, 1, 2, 4, 5, 6, 7):
+        state, _ = apply_checkin(
+            state, report("hip", 1, "after"), at(DAY + timedelta(days=day), 19)
+        )
+    assert not state.region(Region.hip).needs_review
