@@ -18,6 +18,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from api.athletes import AthleteController
+from api.bodies import JsonBodies, JsonRequest
 from api.db import metadata
 from api.deps import provide_coach, provide_data
 from api.errors import (
@@ -72,7 +73,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     return Litestar(
         route_handlers=[api, FeedController, SystemController],
-        plugins=[SQLAlchemyPlugin(config=db)],
+        plugins=[SQLAlchemyPlugin(config=db), JsonBodies()],
+        request_class=JsonRequest,
         dependencies={"settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False)},
         exception_handlers={
             HTTPException: http_error_handler,

@@ -12,10 +12,11 @@ from litestar.exceptions import HTTPException
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from pydantic import BaseModel, ValidationError
 
+from api.bodies import validate_json
 from api.convert import athlete_from_row, profile_of
 from api.db import AthleteRow
 from api.errors import AUTH, JSON_BODY, OWNED, PreconditionFailed, invalid
-from api.repository import FEED_TARGETS, CoachData
+from api.repository import HOT_READS, CoachData
 from api.security import digest, new_secret
 from api.settings import Settings
 from planner.domain import Athlete, ProgressionState
@@ -64,8 +65,8 @@ def etag_of(row: AthleteRow) -> str:
     return f'"athlete-{row.id}-v{row.version}"'
 
 
-def feed_url(settings: NamedDependency[Settings], token: str) -> str:
-    return f"{settings.public_url}/feeds/{token}.ics"
+def feed_url(settings: Settings, request: Request, token: str) -> str:
+    return f"{settings.base_url(str(request.base_url))}/feeds/{token}.ics"
 
 
 def check_if_match(request: Request, current: str, what: str = "athlete") -> None:
@@ -84,6 +85,7 @@ class AthleteController(Controller):
     @post("/", status_code=HTTP_201_CREATED, raises=AUTH + JSON_BODY)
     async def create(
         self,
+        request: Request,
         data: Athlete,
         data_scope: NamedDependency[CoachData],
         settings: NamedDependency[Settings],
@@ -103,7 +105,7 @@ class AthleteController(Controller):
         await data_scope.db.flush()
         await data_scope.db.refresh(row)
         return Response(
-            athlete_out(row, feed_url(settings, token)),
+            athlete_out(row, feed_url(settings, request, token)),
             headers={"ETag": etag_of(row)},
             status_code=201,
         )
@@ -138,7 +140,7 @@ class AthleteController(Controller):
             )
         merged = {**current, **data}
         try:
-            athlete = Athlete.model_validate(merged)
+            athlete = validate_json(Athlete, merged)
         except ValidationError as exc:
             raise invalid.from_validation(exc) from exc
         row.name = athlete.name
@@ -147,7 +149,7 @@ class AthleteController(Controller):
         if "starting_levels" in data and not row.progression.get("history"):
             row.progression = ProgressionState.starting(athlete).model_dump(mode="json")
         row.version += 1
-        FEED_TARGETS.forget(row.id)
+        HOT_READS.forget(row.id)
         await data_scope.db.flush()
         await data_scope.db.refresh(row)
         return Response(athlete_out(row), headers={"ETag": etag_of(row)})
@@ -156,11 +158,12 @@ class AthleteController(Controller):
     async def remove(self, athlete_id: uuid.UUID, data_scope: NamedDependency[CoachData]) -> None:
         row = await data_scope.athlete(athlete_id)
         await data_scope.db.delete(row)
-        FEED_TARGETS.forget(row.id)
+        HOT_READS.forget(row.id)
 
     @post("/{athlete_id:uuid}/feed-token", status_code=HTTP_201_CREATED, raises=OWNED)
     async def rotate_feed_token(
         self,
+        request: Request,
         athlete_id: uuid.UUID,
         data_scope: NamedDependency[CoachData],
         settings: NamedDependency[Settings],
@@ -168,5 +171,5 @@ class AthleteController(Controller):
         row = await data_scope.athlete(athlete_id, lock=True)
         token = new_secret("feed")
         row.feed_token_hash = digest(token)
-        FEED_TARGETS.forget(row.id)
-        return FeedUrl(feed_url=feed_url(settings, token))
+        HOT_READS.forget(row.id)
+        return FeedUrl(feed_url=feed_url(settings, request, token))

@@ -9,6 +9,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from pydantic import ValidationError
 
+from planner.domain import outside_calendar
 from planner.errors import PlannerInputError
 
 
@@ -31,17 +32,12 @@ class Invalid:
 
 invalid = Invalid()
 
-# Dates the service accepts: wide enough for any training calendar, and far enough from
-# datetime's limits (years 1 and 9999) that no time-zone shift or day arithmetic overflows.
-EARLIEST = date(1900, 1, 1)
-LATEST = date(2199, 12, 31)
-
 
 def check_date(key: str, value: date | datetime) -> None:
-    """422 naming the field for a date or time outside EARLIEST .. LATEST."""
-    day = value.date() if isinstance(value, datetime) else value
-    if not EARLIEST <= day <= LATEST:
-        message = f"must lie between {EARLIEST} and {LATEST} (got {value.isoformat()})"
+    """422 naming the field for a date or time outside EARLIEST .. LATEST (planner.domain), for
+    values read outside a model (query parameters)."""
+    message = outside_calendar(value)
+    if message:
         raise invalid(f"invalid input: {key}: {message}", [{"key": key, "message": message}])
 
 
@@ -54,9 +50,9 @@ def http_error_handler(
     detail = exc.detail
     if isinstance(exc.__cause__, SerializationException):
         detail = f"malformed JSON body: {detail}"
-    body: dict[str, Any] = {"status_code": exc.status_code, "detail": detail}
-    if exc.extra is not None:
-        body["extra"] = exc.extra
+    # `extra` is always there (api.md's shape), empty when there is nothing more to say
+    extra = exc.extra if exc.extra is not None else []
+    body: dict[str, Any] = {"status_code": exc.status_code, "detail": detail, "extra": extra}
     return Response(
         body, status_code=exc.status_code, headers=exc.headers, media_type=MediaType.JSON
     )

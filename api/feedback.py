@@ -16,7 +16,7 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.status_codes import HTTP_201_CREATED
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from api import clock
@@ -27,6 +27,7 @@ from api.plans import replan, withdraw_after_failure
 from api.repository import CoachData
 from api.settings import Settings
 from planner.domain import (
+    AwareDatetime,
     PainFlag,
     PainReport,
     PainTiming,
@@ -35,6 +36,7 @@ from planner.domain import (
     Region,
     Session,
     SessionKind,
+    Text,
 )
 from planner.errors import PlannerFailure, PlannerInputError
 from planner.library import load_library
@@ -76,7 +78,7 @@ class PainIn(BaseModel):
 
 
 class ExerciseIn(BaseModel):
-    exercise_id: str = Field(max_length=100)
+    exercise_id: Text = Field(max_length=100)
     sets: int = Field(ge=0, le=20)
     reps: int | None = Field(None, ge=0, le=300)
     load_kg: float | None = Field(None, ge=0, le=500)
@@ -97,7 +99,7 @@ class CheckinIn(PainIn):
 
 class ClearanceIn(BaseModel):
     region: Region
-    note: str = Field(min_length=1, max_length=2000)
+    note: Text = Field(min_length=1, max_length=2000)
 
 
 class ChangeOut(BaseModel):

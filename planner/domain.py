@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import cached_property
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -110,26 +111,76 @@ class Equipment(StrEnum):
     machine = "machine"
 
 
+# What an IANA zone name can look like ("Europe/Paris", "America/Port-au-Prince", "Etc/GMT+1"):
+# checked before ZoneInfo sees it, since ZoneInfo turns the name into a file path and answers
+# a long, odd or directory-like name with OSError rather than "not found".
+_ZONE_NAME = re.compile(r"[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*")
+ZONE_NAME_MAX = 64  # the longest IANA name is 32 characters; the column holds 64
+
+
 def _check_timezone(name: str) -> str:
+    hint = "use an IANA name such as Europe/Paris"
+    if len(name) > ZONE_NAME_MAX:
+        raise ValueError(
+            f"not a time zone: {len(name)} characters, more than {ZONE_NAME_MAX} ({hint})"
+        )
+    unknown = f"unknown time zone {name!r} ({hint})"
+    if not _ZONE_NAME.fullmatch(name):
+        raise ValueError(unknown)
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(
-            f"unknown time zone {name!r} (use an IANA name such as Europe/Paris)"
-        ) from exc
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise ValueError(unknown) from exc
     return name
 
 
 TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
 
+DateOrTime = TypeVar("DateOrTime", date, datetime)
+
+# Dates the service accepts: wide enough for any training calendar, and far enough from
+# datetime's limits (years 1 and 9999) that no time-zone shift or day arithmetic overflows.
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2199, 12, 31)
+
+
+def outside_calendar(value: date | datetime) -> str | None:
+    """Why a date or time lies outside EARLIEST .. LATEST, or None when it does not. A datetime
+    is judged by its own wall-clock date, before any conversion (0001-01-01T00:00+14:00 would
+    overflow on its way to UTC)."""
+    day = value.date() if isinstance(value, datetime) else value
+    if EARLIEST <= day <= LATEST:
+        return None
+    return f"must lie between {EARLIEST} and {LATEST} (got {value.isoformat()})"
+
+
+def _within_calendar(value: DateOrTime) -> DateOrTime:
+    problem = outside_calendar(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
 
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("must carry a UTC offset or time zone, e.g. 2026-03-14T08:00:00+01:00")
-    return value
+    return _within_calendar(value)
 
 
 AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+Day = Annotated[date, AfterValidator(_within_calendar)]
+
+
+def _storable(value: str) -> str:
+    # PostgreSQL refuses NUL in text and in JSONB; no name, title or note needs one
+    position = value.find("\x00")
+    if position >= 0:
+        raise ValueError(f"contains a NUL character (\\u0000) at position {position}")
+    return value
+
+
+# Every free text a client sends (names, titles, ids from calendars, notes) is this type.
+Text = Annotated[str, AfterValidator(_storable)]
 
 
 class Window(Model):
@@ -150,7 +201,7 @@ class Window(Model):
 class AvailabilityException(Model):
     """A dated override of the weekly template; an empty list means not available that day."""
 
-    date: date
+    date: Day
     windows: list[Window] = Field(default_factory=list)
 
 
@@ -218,7 +269,7 @@ class RuleSettings(Model):
 class Athlete(Model):
     """The body of POST /api/v1/athletes, and the CLI's athlete file."""
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     timezone: TimeZoneName
     availability: Availability = Field(default_factory=Availability)
     equipment: list[Equipment] = Field(default_factory=lambda: [Equipment.bodyweight])
@@ -270,9 +321,9 @@ class Ride(Model):
     duration_min: int
     kind: RideKind = RideKind.endurance
     priority: Priority | None = None
-    title: str | None = Field(None, max_length=500)
-    external_id: str | None = Field(None, max_length=500)
-    id: str | None = None
+    title: Text | None = Field(None, max_length=500)
+    external_id: Text | None = Field(None, max_length=500)
+    id: Text | None = None
 
     @field_validator("duration_min")
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -34,9 +34,10 @@ async def athlete(client, coach_key) -> dict[str, Any]:
 
 
 def assert_error(answer: Any, status: int, *words: str) -> dict[str, Any]:
-    """Litestar's error shape: status_code and a detail that names the problem."""
+    """api.md's error shape (Litestar's): status_code, a detail that names the problem, extra."""
     assert answer.status_code == status, answer.text
     body = answer.json()
+    assert set(body) == {"status_code", "detail", "extra"}, body
     assert body["status_code"] == status
     assert isinstance(body["detail"], str) and body["detail"]
     for word in words:
@@ -425,6 +426,298 @@ async def test_a_plan_start_at_the_edge_of_the_calendar_gets_422_not_500(
     )
     assert_names_field(assert_error(answer, 422, "start"), "start")
     assert await snapshot(client, coach_key, athlete["id"]) == before
+
+
+# --- hostile input: always a 4xx in the error shape, never a 500 ---------------------------
+
+
+async def first_session_id(client: Any, key: str, athlete: dict[str, Any]) -> str:
+    plan = await client.get(f"{athlete['base']}/plan", headers=auth(key))
+    assert plan.status_code == 200, plan.text
+    return plan.json()["sessions"][0]["id"]
+
+
+DEEP = {
+    "5000 lists": b"[" * 5000 + b"]" * 5000,
+    "5000 objects": b'{"a":' * 5000 + b"1" + b"}" * 5000,
+    "1000 lists in a field": b'{"name": ' + b"[" * 1000 + b"]" * 1000 + b"}",
+    "one past the cap": b"[" * 33 + b"]" * 33,
+}
+
+
+@pytest.mark.parametrize("raw", list(DEEP.values()), ids=list(DEEP))
+async def test_json_nested_too_deep_gets_400_naming_the_nesting_with_or_without_a_key(
+    client, coach_key, athlete, raw
+):
+    before = await snapshot(client, coach_key, athlete["id"])
+    keyless = {"Content-Type": "application/json"}
+    answers = [
+        await client.post("/api/v1/athletes", content=raw, headers=keyless),
+        await client.post("/api/v1/athletes", content=raw, headers=json_headers(coach_key)),
+        await client.patch(athlete["base"], content=raw, headers=json_headers(coach_key)),
+        await client.put(f"{athlete['base']}/rides", content=raw, headers=json_headers(coach_key)),
+        await client.post(f"{athlete['base']}/plan", content=raw, headers=json_headers(coach_key)),
+        await client.post(f"{athlete['base']}/pain", content=raw, headers=json_headers(coach_key)),
+    ]
+    for answer in answers:
+        assert_error(answer, 400, "malformed JSON body", "nested deeper than 32 levels")
+    assert await snapshot(client, coach_key, athlete["id"]) == before
+
+
+NOT_ZONES = {
+    "5000 characters": "A" * 5000,
+    "a directory": "Europe",
+    "a data file": "zone1970.tab",
+    "a path out": "../../../etc/passwd",
+    "a NUL": "Europe/Berlin\u0000",
+    "an empty part": "Europe//Berlin",
+}
+
+
+@pytest.mark.parametrize("zone", list(NOT_ZONES.values()), ids=list(NOT_ZONES))
+async def test_a_time_zone_that_is_no_iana_name_gets_422_naming_timezone(
+    client, coach_key, athlete, zone
+):
+    before = await snapshot(client, coach_key, athlete["id"])
+    created = await client.post(
+        "/api/v1/athletes", json=athlete_body(timezone=zone), headers=auth(coach_key)
+    )
+    patched = await client.patch(athlete["base"], json={"timezone": zone}, headers=auth(coach_key))
+    for answer in (created, patched):
+        body = assert_error(answer, 422, "timezone")
+        assert_names_field(body, "timezone")
+        assert len(answer.text) < 1000, "the answer does not echo a 5000-character name"
+    assert await snapshot(client, coach_key, athlete["id"]) == before
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+async def test_a_time_at_the_edge_of_the_calendar_gets_422_naming_the_field_wherever_it_is_sent(
+    client, coach_key, athlete, moment
+):
+    before = await snapshot(client, coach_key, athlete["id"])
+    base = athlete["base"]
+    session_id = await first_session_id(client, coach_key, athlete)
+    pain = {"region": "knee", "score": 2, "timing": "next_morning", "at": moment}
+    sends = {
+        "at": [
+            await client.post(f"{base}/pain", json=pain, headers=auth(coach_key)),
+            await client.post(
+                f"{base}/sessions/{session_id}/feedback",
+                json={"completed": True, "at": moment},
+                headers=auth(coach_key),
+            ),
+        ],
+        "start": [
+            await client.post(
+                f"{base}/rides",
+                json={"start": moment, "duration_min": 60},
+                headers=auth(coach_key),
+            )
+        ],
+    }
+    for key, answers in sends.items():
+        for answer in answers:
+            assert_names_field(assert_error(answer, 422, key, "must lie between"), key)
+    exception = {"exceptions": [{"date": moment[:10], "windows": []}]}
+    created = await client.post(
+        "/api/v1/athletes", json=athlete_body(availability=exception), headers=auth(coach_key)
+    )
+    body = assert_error(created, 422, "availability.exceptions.0.date")
+    assert_names_field(body, "availability.exceptions.0.date")
+    assert await snapshot(client, coach_key, athlete["id"]) == before
+
+
+NUL = "\u0000"
+# (what, method, path under the athlete ('' is the athlete itself, None the collection), body,
+# the field the answer must name)
+NUL_IN_TEXT = [
+    ("athlete name", "post", None, athlete_body(name=f"Le{NUL}a"), "name"),
+    ("athlete name change", "patch", "", {"name": f"Le{NUL}a"}, "name"),
+    (
+        "ride title",
+        "post",
+        "/rides",
+        ride(at(next_monday(), 6), 30, title=f"Club{NUL}ride"),
+        "title",
+    ),
+    (
+        "ride external id",
+        "put",
+        "/rides",
+        [ride(at(next_monday(), 6), 30, external_id=f"uid{NUL}1")],
+        "external_id",
+    ),
+    ("clearance note", "post", "/clearance", {"region": "knee", "note": f"seen{NUL}"}, "note"),
+    (
+        "logged exercise id",
+        "post",
+        "/sessions/{session}/feedback",
+        {"completed": True, "exercises": [{"exercise_id": f"squat{NUL}", "sets": 3}]},
+        "exercises.0.exercise_id",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "method, path, body, key", [c[1:] for c in NUL_IN_TEXT], ids=[c[0] for c in NUL_IN_TEXT]
+)
+async def test_a_nul_in_any_text_gets_422_naming_the_field_and_stores_nothing(
+    client, coach_key, athlete, method, path, body, key
+):
+    before = await snapshot(client, coach_key, athlete["id"])
+    session_id = await first_session_id(client, coach_key, athlete)
+    url = "/api/v1/athletes" if path is None else athlete["base"] + path.format(session=session_id)
+    answer = await client.request(method.upper(), url, json=body, headers=auth(coach_key))
+    assert_names_field(assert_error(answer, 422, key, "NUL"), key)
+    assert await snapshot(client, coach_key, athlete["id"]) == before
+
+
+def calendar_of(*events: tuple[str, str, datetime]) -> bytes:
+    """An .ics with one hour-long event per (uid, summary, start)."""
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//test//EN"]
+    for uid, summary, start in events:
+        begins = start.astimezone(UTC)
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{uid}",
+            f"DTSTAMP:{begins:%Y%m%dT%H%M%SZ}",
+            f"DTSTART:{begins:%Y%m%dT%H%M%SZ}",
+            f"DTEND:{begins + timedelta(hours=1):%Y%m%dT%H%M%SZ}",
+            f"SUMMARY:{summary}",
+            "END:VEVENT",
+        ]
+    return ("\r\n".join([*lines, "END:VCALENDAR"]) + "\r\n").encode()
+
+
+async def test_an_ics_event_with_a_nul_in_its_uid_or_summary_is_skipped_naming_why(
+    client, coach_key, athlete
+):
+    monday = next_monday() + timedelta(weeks=2)
+    body = calendar_of(
+        ("nul\x00uid", "Endurance ride", at(monday, 7)),
+        ("clean-summary-nul", "Club\x00ride", at(monday + timedelta(days=2), 7)),
+        ("clean", "Endurance ride", at(monday + timedelta(days=4), 7)),
+    )
+    answer = await client.post(
+        f"{athlete['base']}/rides/import", content=body, headers=ics_headers(coach_key)
+    )
+    assert answer.status_code == 200, answer.text
+    counts = answer.json()
+    assert counts["created"] == 1
+    assert counts["skipped"] == 2
+    for skipped in counts["skipped_events"]:
+        assert "NUL" in skipped["reason"], skipped
+    rides = (await client.get(f"{athlete['base']}/rides", headers=auth(coach_key))).json()
+    stored = [(r["external_id"], r["title"]) for r in rides]
+    assert ("clean", "Endurance ride") in stored
+    assert not any("\x00" in (text or "") for pair in stored for text in pair)
+
+
+# (what, method, path under the athlete (None: the collection), body, the field named)
+WRONG_JSON_TYPES = [
+    ("weeks true", "post", "/plan", {"weeks": True}, "weeks"),
+    ("weeks as text", "post", "/plan", {"weeks": "12"}, "weeks"),
+    ("duration as text", "post", "/rides", ride(at(next_monday(), 6), "60"), "duration_min"),
+    ("duration true", "post", "/rides", ride(at(next_monday(), 6), True), "duration_min"),
+    (
+        "a rule setting as text",
+        "post",
+        None,
+        athlete_body(settings={"long_ride_min": "150"}),
+        "settings.long_ride_min",
+    ),
+    (
+        "a starting level true",
+        "patch",
+        "",
+        {"starting_levels": {"hinge": True}},
+        "starting_levels.hinge",
+    ),
+    (
+        "pain score as text",
+        "post",
+        "/pain",
+        {"region": "knee", "score": "3", "timing": "after"},
+        "score",
+    ),
+    (
+        "completed as text",
+        "post",
+        "/sessions/{session}/feedback",
+        {"completed": "yes"},
+        "completed",
+    ),
+    ("completed as 1", "post", "/sessions/{session}/feedback", {"completed": 1}, "completed"),
+    (
+        "rpe true",
+        "post",
+        "/sessions/{session}/feedback",
+        {"completed": True, "rpe": True},
+        "rpe",
+    ),
+    (
+        "sets as text",
+        "post",
+        "/sessions/{session}/feedback",
+        {"completed": True, "exercises": [{"exercise_id": "goblet_squat", "sets": "3"}]},
+        "exercises.0.sets",
+    ),
+    (
+        "load as text",
+        "post",
+        "/sessions/{session}/feedback",
+        {
+            "completed": True,
+            "exercises": [{"exercise_id": "goblet_squat", "sets": 3, "load_kg": "20"}],
+        },
+        "exercises.0.load_kg",
+    ),
+    (
+        "load true",
+        "post",
+        "/sessions/{session}/feedback",
+        {
+            "completed": True,
+            "exercises": [{"exercise_id": "goblet_squat", "sets": 3, "load_kg": True}],
+        },
+        "exercises.0.load_kg",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "method, path, body, key",
+    [c[1:] for c in WRONG_JSON_TYPES],
+    ids=[c[0] for c in WRONG_JSON_TYPES],
+)
+async def test_a_number_or_boolean_sent_as_another_json_type_gets_422_naming_the_field(
+    client, coach_key, athlete, method, path, body, key
+):
+    before = await snapshot(client, coach_key, athlete["id"])
+    session_id = await first_session_id(client, coach_key, athlete)
+    url = "/api/v1/athletes" if path is None else athlete["base"] + path.format(session=session_id)
+    answer = await client.request(method.upper(), url, json=body, headers=auth(coach_key))
+    assert_names_field(assert_error(answer, 422, key), key)
+    assert await snapshot(client, coach_key, athlete["id"]) == before
+
+
+def test_json_bodies_still_take_whole_numbers_for_kg_and_text_for_dates_times_and_choices():
+    from api.bodies import validate_json
+    from api.feedback import FeedbackIn
+
+    feedback = validate_json(
+        FeedbackIn,
+        {
+            "completed": True,
+            "rpe": 7,
+            "pain": [{"region": "knee", "score": 2, "timing": "after", "flags": ["sharp"]}],
+            "exercises": [{"exercise_id": "goblet_squat", "sets": 3, "reps": 8, "load_kg": 20}],
+            "at": "2026-03-14T08:00:00+01:00",
+        },
+    )
+    assert feedback.exercises[0].load_kg == 20.0
+    assert feedback.at is not None and feedback.at.utcoffset() == timedelta(hours=1)
+    assert feedback.pain[0].region == "knee"
 
 
 # --- the schema documents the errors --------------------------------------------------------
