@@ -29,6 +29,7 @@ from api.errors import (
 )
 from api.feedback import AdaptController
 from api.feeds import FeedController
+from api.logs import app_logging_config
 from api.plans import PlanController
 from api.rides import RideController
 from api.settings import Settings
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[api, FeedController, SystemController],
         plugins=[SQLAlchemyPlugin(config=db), JsonBodies()],
         request_class=JsonRequest,
+        logging_config=app_logging_config(),  # tokens in paths never reach a log
         dependencies={"settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False)},
         exception_handlers={
             HTTPException: http_error_handler,

@@ -1,0 +1,103 @@
+"""Logging that never writes a secret: feed and check-in tokens and coach keys are redacted.
+
+A feed URL's token is the feed's only credential, and a check-in link's signed part is the
+athlete's; both travel in the path, which access logs print. Every log line goes through
+RedactSecrets: its message, its arguments (uvicorn's access line is built from them) and its
+traceback, so `GET /feeds/feed_abc....ics` is logged as `GET /feeds/<redacted>.ics`.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from litestar.logging.config import LoggingConfig
+
+REDACTED = "<redacted>"
+
+# path segments that are credentials; [^<>...] keeps an already redacted line as it is
+_FEED_PATH = re.compile(r"/feeds/[^/\s?#\"'<>]+")
+_CHECKIN_PATH = re.compile(r"/checkin/[^\s?#\"'<>]+")
+# the shapes api.security mints (feed_..., coach_...), wherever they turn up, and bearer keys
+_SECRET = re.compile(r"\b(feed|coach)_[A-Za-z0-9_\-]{20,}")
+_BEARER = re.compile(r"(?i)\b(bearer)\s+[^\s<]+")
+
+_NUMBERS = (int, float, type(None))
+_traceback = logging.Formatter()
+
+
+def _feed_path(match: re.Match[str]) -> str:
+    suffix = ".ics" if match.group(0).endswith(".ics") else ""
+    return f"/feeds/{REDACTED}{suffix}"
+
+
+def redact(text: str) -> str:
+    """`text` with every feed token, check-in token and coach key replaced by <redacted>."""
+    if "/feeds/" in text:
+        text = _FEED_PATH.sub(_feed_path, text)
+    if "/checkin/" in text:
+        text = _CHECKIN_PATH.sub(f"/checkin/{REDACTED}", text)
+    text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    if "_" in text:
+        text = _SECRET.sub(lambda m: f"{m.group(1)}_{REDACTED}", text)
+    return text
+
+
+def _redact_argument(value: Any) -> Any:
+    if isinstance(value, _NUMBERS):
+        return value  # %d and %s of numbers stay as they were
+    text = value if isinstance(value, str) else str(value)
+    cleaned = redact(text)
+    return value if cleaned == text else cleaned
+
+
+class RedactSecrets(logging.Filter):
+    """Rewrites a record in place, so every handler after it sees only the redacted line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redact_argument(a) for a in record.args)
+        elif isinstance(record.args, Mapping):
+            record.args = {k: _redact_argument(v) for k, v in record.args.items()}
+        if record.exc_info and not record.exc_text:
+            # formatters reuse exc_text when it is set, so the traceback is printed redacted
+            record.exc_text = redact(_traceback.formatException(record.exc_info))
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
+FILTER = {"redact": {"()": f"{__name__}.RedactSecrets"}}
+
+
+def server_log_config() -> dict[str, Any]:
+    """uvicorn's logging, with every handler and named logger behind RedactSecrets. Litestar's
+    own logger (uncaught exceptions name the path) and the root logger print through the same
+    handler as uvicorn's messages."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["filters"] = copy.deepcopy(FILTER)
+    for handler in config["handlers"].values():
+        handler["filters"] = ["redact"]
+    config["loggers"]["litestar"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    for logger in config["loggers"].values():
+        logger["filters"] = ["redact"]
+    config["root"] = {"handlers": ["default"], "level": "INFO"}
+    return config
+
+
+def app_logging_config() -> LoggingConfig:
+    """Litestar's default logging (the `litestar` logger and the root logger through a queue),
+    with RedactSecrets on its handlers and its logger."""
+    config = LoggingConfig(filters=copy.deepcopy(FILTER))
+    for handler in config.handlers.values():
+        handler["filters"] = ["redact"]
+    for logger in config.loggers.values():
+        logger["filters"] = ["redact"]
+    return config

@@ -1,0 +1,191 @@
+"""No secret reaches a log: feed and check-in tokens in paths, and coach keys, are redacted.
+
+The first test runs the real thing: `planner serve` in a subprocess with its own logging, a feed
+read through it, and its whole output read afterwards."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import auth
+from support import athlete_body
+
+from api.app import create_app
+from api.logs import RedactSecrets, redact
+from api.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+FEED_TOKEN = "feed_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0U1v"
+SIGNED = "eyJhdGhsZXRlIjoxfQ.c2lnbmF0dXJl"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def planner_command() -> list[str]:
+    # `planner` is api.cli:main; run as a module from the checkout under test, since the
+    # installed script would import whichever checkout the environment was installed from
+    return [sys.executable, "-m", "api.cli"]
+
+
+def wait_until_up(base: str, server: subprocess.Popen[bytes], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(f"planner serve exited with {server.returncode}")
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise AssertionError("planner serve did not answer /health in time")
+
+
+async def test_planner_serve_logs_feed_and_checkin_paths_redacted_and_never_a_coach_key(
+    database_url, coach_key, tmp_path
+):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "DATABASE_URL": database_url, "PUBLIC_URL": base, "DEBUG": ""}
+    log_path = tmp_path / "serve.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [*planner_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_until_up(base, server)
+            async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+                created = await client.post(
+                    "/api/v1/athletes", json=athlete_body(), headers=auth(coach_key)
+                )
+                assert created.status_code == 201, created.text
+                planned = await client.post(
+                    f"/api/v1/athletes/{created.json()['id']}/plan",
+                    json={"weeks": 1},
+                    headers=auth(coach_key),
+                )
+                assert planned.status_code == 201, planned.text
+                feed_path = "/feeds/" + created.json()["feed_url"].rsplit("/feeds/", 1)[1]
+                token = feed_path.removeprefix("/feeds/").removesuffix(".ics")
+                assert token.startswith("feed_")
+                read = await client.get(feed_path)
+                assert read.status_code == 200, read.text
+                assert (await client.get(feed_path + "?x=1")).status_code == 200
+                assert (await client.get(f"/feeds/{FEED_TOKEN}.ics")).status_code == 404
+                await client.get(f"/checkin/{SIGNED}")
+                await client.get(f"/checkin/{SIGNED}/done?rpe=5")
+        finally:
+            server.send_signal(signal.SIGINT)
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+    output = log_path.read_text(errors="replace")
+
+    assert '"GET /feeds/<redacted>.ics HTTP/1.1" 200' in output, output
+    assert '"GET /feeds/<redacted>.ics?x=1 HTTP/1.1" 200' in output, output
+    assert '"GET /feeds/<redacted>.ics HTTP/1.1" 404' in output, output
+    assert '"GET /checkin/<redacted> HTTP/1.1"' in output, output
+    assert '"GET /checkin/<redacted>?rpe=5 HTTP/1.1"' in output, output
+    for secret in (token, FEED_TOKEN, SIGNED, coach_key):
+        assert secret not in output, (secret, output)
+
+
+@pytest.mark.parametrize(
+    "line, kept",
+    [
+        (f"GET /feeds/{FEED_TOKEN}.ics HTTP/1.1", "GET /feeds/<redacted>.ics HTTP/1.1"),
+        (f"HEAD /feeds/{FEED_TOKEN} 404", "HEAD /feeds/<redacted> 404"),
+        (f"GET /checkin/{SIGNED}/done?rpe=5", "GET /checkin/<redacted>?rpe=5"),
+        (
+            f"feed_url http://x/feeds/{FEED_TOKEN}.ics",
+            "feed_url http://x/feeds/<redacted>.ics",
+        ),
+        (f"Authorization: Bearer coach_{'k' * 43}", "Authorization: Bearer <redacted>"),
+        (f"key coach_{'k' * 43} minted", "key coach_<redacted> minted"),
+        ("GET /feeds/<redacted>.ics", "GET /feeds/<redacted>.ics"),
+        ("GET /api/v1/athletes HTTP/1.1", "GET /api/v1/athletes HTTP/1.1"),
+    ],
+    ids=[
+        "feed path",
+        "feed path without .ics",
+        "check-in path",
+        "feed url",
+        "bearer header",
+        "bare coach key",
+        "already redacted",
+        "no secret",
+    ],
+)
+def test_redact_replaces_each_kind_of_secret_and_leaves_the_rest(line, kept):
+    assert redact(line) == kept
+
+
+def test_uvicorns_access_record_keeps_its_shape_and_loses_the_token():
+    """uvicorn builds the access line from the record's arguments (client, method, path,
+    HTTP version, status): the filter must keep them five, with the status a number."""
+    from uvicorn.logging import AccessFormatter
+
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", f"/feeds/{FEED_TOKEN}.ics", "1.1", 200),
+        None,
+    )
+    assert RedactSecrets().filter(record)
+    line = AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s').format(record)
+    assert line == '127.0.0.1:5000 - "GET /feeds/<redacted>.ics HTTP/1.1" 200 OK'
+
+
+def test_a_logged_traceback_is_redacted_too():
+    try:
+        raise LookupError(f"no feed for /feeds/{FEED_TOKEN}.ics")
+    except LookupError:
+        record = logging.LogRecord(
+            "litestar", logging.ERROR, __file__, 1, "Uncaught exception", (), sys.exc_info()
+        )
+    RedactSecrets().filter(record)
+    text = logging.Formatter().format(record)
+    assert "/feeds/<redacted>.ics" in text and FEED_TOKEN not in text
+
+
+def test_the_apps_litestar_logger_redacts_the_path_of_an_uncaught_exception():
+    """Litestar logs an uncaught exception as `Uncaught exception (connection_type=http,
+    path='/feeds/...')` on its `litestar` logger; the app's logging config filters that logger."""
+    create_app(Settings(database_url="sqlite+aiosqlite:///:memory:"))
+    seen: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    logger = logging.getLogger("litestar")
+    keep = Keep()
+    logger.addHandler(keep)
+    try:
+        logger.error(
+            "Uncaught exception (connection_type=%s, path=%r):", "http", f"/feeds/{FEED_TOKEN}.ics"
+        )
+    finally:
+        logger.removeHandler(keep)
+    assert seen == ["Uncaught exception (connection_type=http, path='/feeds/<redacted>.ics'):"]
