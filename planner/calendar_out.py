@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -93,8 +94,12 @@ def to_ical(
     name: str,
     timezone: str,
     stamp_default: datetime | None = None,
+    checkin_links: Mapping[str, str] | None = None,
 ) -> bytes:
-    """The calendar's bytes. Same sessions in, same bytes out: DTSTAMP is each session's last change."""
+    """The calendar's bytes. Same sessions in, same bytes out: DTSTAMP is each session's last change.
+
+    `checkin_links` maps a session's UID to the athlete's check-in page for it: the event's URL
+    and a line of its DESCRIPTION."""
     zone = ZoneInfo(timezone)
     cal = Calendar()
     cal.add("prodid", PRODID)
@@ -114,7 +119,12 @@ def to_ical(
         event.add("dtend", _wall_time(session.end, zone))
         event.add("sequence", session.sequence)
         event.add("summary", summary(session))
-        event.add("description", describe(session))
+        link = (checkin_links or {}).get(session.uid)
+        text = describe(session)
+        if link:
+            text += f"\n\nAfter the session, tell your coach how it went: {link}"
+            event.add("url", link)
+        event.add("description", text)
         categories = [session.kind.value] + (["heavy"] if session.heavy else [])
         event.add("categories", categories)
         event.add("transp", "OPAQUE")
