@@ -10,7 +10,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from api.bodies import validate_json
 from api.convert import athlete_from_row, profile_of
@@ -31,6 +31,8 @@ class AthleteOut(BaseModel):
     settings: dict[str, Any]
     phase: str | None
     starting_levels: dict[str, int]
+    # the coach's load per loaded exercise id (kg), used until the athlete logs one
+    starting_loads: dict[str, float] = Field(default_factory=dict)
     needs_clearance: bool
     version: int
     created_at: datetime
@@ -53,6 +55,7 @@ def athlete_out(row: AthleteRow, feed_url: str | None = None) -> AthleteOut:
         settings=athlete.settings.model_dump(mode="json"),
         phase=athlete.phase.value if athlete.phase else None,
         starting_levels={k.value: v for k, v in athlete.starting_levels.items()},
+        starting_loads=dict(athlete.starting_loads),
         needs_clearance=row.needs_clearance,
         version=row.version,
         created_at=row.created_at,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, get, post
@@ -29,6 +29,7 @@ from api.settings import Settings
 from planner.domain import (
     AwareDatetime,
     PainFlag,
+    PainKind,
     PainReport,
     PainTiming,
     Pattern,
@@ -46,6 +47,7 @@ from planner.progression import (
     apply_checkin,
     apply_feedback,
     apply_missed_training,
+    approve,
     clear,
     full_dose,
 )
@@ -75,6 +77,11 @@ class PainIn(BaseModel):
     score: int = Field(ge=0, le=10)
     timing: PainTiming
     flags: list[PainFlag] = Field(default_factory=list)
+    kind: PainKind = Field(
+        PainKind.pain,
+        description="'pain' (default) or 'soreness': muscle ache that eases once warm; "
+        "soreness moves no level unless it is 6 or more two mornings running",
+    )
 
 
 class ExerciseIn(BaseModel):
@@ -82,6 +89,9 @@ class ExerciseIn(BaseModel):
     sets: int = Field(ge=0, le=20)
     reps: int | None = Field(None, ge=0, le=300)
     load_kg: float | None = Field(None, ge=0, le=500)
+    rpe: int | None = Field(
+        None, ge=1, le=10, description="Effort of the exercise's sets (RPE 1-10); 9-10 holds"
+    )
 
 
 class FeedbackIn(BaseModel):
@@ -95,6 +105,19 @@ class FeedbackIn(BaseModel):
 
 class CheckinIn(PainIn):
     at: AwareDatetime | None = None
+
+
+class ApprovalIn(BaseModel):
+    exercise_id: Literal["romanian_deadlift", "deadlift"] = Field(
+        description="The first barbell hinge the coach signs off"
+    )
+    note: Text = Field(min_length=1, max_length=2000)
+
+
+class ApprovalOut(BaseModel):
+    exercise_id: str
+    at: datetime
+    note: str
 
 
 class ClearanceIn(BaseModel):
@@ -130,6 +153,8 @@ class PatternOut(BaseModel):
     load_kg: float | None
     # True while a red flag stops this pattern (or its current exercise): not in the plan now
     suspended: bool = False
+    # the next rung's exercise, earned and waiting for a coach's sign-off (POST .../approvals)
+    awaiting_approval: str | None = None
     history: list[ChangeOut]
 
 
@@ -138,6 +163,12 @@ class ProgressionOut(BaseModel):
     regions: dict[str, dict[str, Any]]
     exposures: list[str]
     needs_clearance: bool
+    approvals: list[ApprovalOut] = Field(default_factory=list)
+    # exercise ids whose first step waits for a coach's sign-off
+    awaiting_approval: list[str] = Field(default_factory=list)
+    loads: dict[str, float] = Field(default_factory=dict)
+    # low-grade pain on 7 days running: the coach should review (no level moved)
+    review: list[str] = Field(default_factory=list)
 
 
 def _changes_out(changes: list[Any]) -> list[ChangeOut]:
@@ -316,7 +347,7 @@ class AdaptController(Controller):
             changed = sum(1 for s in after if old.get(s.uid) != s.content_key()) + len(
                 set(old) - {s.uid for s in after}
             )
-        advice = clinician_advice(new_state)
+        advice = clinician_advice(new_state) + new_state.review_warnings()
         today = clock.now().astimezone(zone).date()
         for region, status in sorted(new_state.regions.items()):
             if (
@@ -406,6 +437,7 @@ class AdaptController(Controller):
             state,
             last_strength.astimezone(zone).date() if last_strength else None,
             at.astimezone(zone).date(),
+            athlete=person,
         )
         strength = session.kind == SessionKind.strength
         feedback = SessionFeedback(
@@ -416,7 +448,7 @@ class AdaptController(Controller):
             pain=[PainReport(**p.model_dump(), reported_at=at) for p in data.pain],
             flags=list(data.flags),
             exercises=[
-                ExerciseLog(e.exercise_id, e.sets, e.reps, e.load_kg) for e in data.exercises
+                ExerciseLog(e.exercise_id, e.sets, e.reps, e.load_kg, e.rpe) for e in data.exercises
             ],
             patterns=sorted(
                 {p.pattern for p in session.prescriptions if p.pattern != Pattern.mobility}
@@ -479,10 +511,13 @@ class AdaptController(Controller):
             timing=data.timing,
             flags=data.flags,
             reported_at=at,
+            kind=data.kind,
         )
         # the engine takes the check-in's day from `at`: give it in the athlete's zone
         local = at.astimezone(ZoneInfo(athlete.timezone))
-        new_state, changes = apply_checkin(progression_of(athlete, person), report, local)
+        new_state, changes = apply_checkin(
+            progression_of(athlete, person), report, local, athlete=person
+        )
         data_scope.db.add(
             FeedbackRow(
                 athlete_id=athlete.id,
@@ -522,6 +557,7 @@ class AdaptController(Controller):
                         else None
                     ),
                     load_kg=pattern_state.load_kg,
+                    awaiting_approval=pattern_state.awaiting_approval,
                     history=_changes_out([c for c in state.history if c.pattern == pattern]),
                 )
             )
@@ -530,6 +566,15 @@ class AdaptController(Controller):
             regions={r.value: s.model_dump(mode="json") for r, s in state.regions.items()},
             exposures=list(state.exposures),
             needs_clearance=bool(state.flagged_regions()),
+            approvals=[
+                ApprovalOut(exercise_id=exercise_id, at=a.at, note=a.note)
+                for exercise_id, a in sorted(state.approvals.items())
+            ],
+            awaiting_approval=sorted(
+                {p.awaiting_approval for p in state.patterns.values() if p.awaiting_approval}
+            ),
+            loads=dict(sorted(state.loads.items())),
+            review=state.review_warnings(),
         )
 
     @post("/clearance", status_code=HTTP_201_CREATED, raises=OWNED + JSON_BODY + [Conflict])
@@ -556,4 +601,41 @@ class AdaptController(Controller):
             new_state,
             [],
             f"{data.region.value} cleared by the coach",
+        )
+
+    @post("/approvals", status_code=HTTP_201_CREATED, raises=OWNED + JSON_BODY + [Conflict])
+    async def approval(
+        self,
+        athlete_id: uuid.UUID,
+        data: ApprovalIn,
+        data_scope: NamedDependency[CoachData],
+        settings: Settings,
+    ) -> AdaptOut:
+        """A coach's sign-off for the first barbell Romanian deadlift or deadlift. A pattern
+        that earned the step and waits for it moves up at once; otherwise the sign-off stands
+        for when the athlete earns it (the deadlift: once its gate opens)."""
+        athlete = await data_scope.athlete(athlete_id, lock=True)
+        person = athlete_from_row(athlete)
+        state = progression_of(athlete, person)
+        if data.exercise_id in state.approvals:
+            given = state.approvals[data.exercise_id]
+            raise HTTPException(
+                status_code=409,
+                detail=f"{data.exercise_id} was already signed off on "
+                f"{given.at.date().isoformat()}: {given.note}",
+            )
+        new_state, changes = approve(
+            state,
+            data.exercise_id,
+            data.note,
+            clock.now().astimezone(ZoneInfo(athlete.timezone)),
+            person,
+        )
+        return await self._adapt(
+            data_scope,
+            settings,
+            athlete,
+            new_state,
+            changes,
+            f"{data.exercise_id} signed off by the coach",
         )

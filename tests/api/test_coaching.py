@@ -1,0 +1,263 @@
+"""Revision 2 coaching fields through the API (SQLite and PostgreSQL): starting loads, pain
+`kind`, exercise `rpe`, and the coach's sign-off for the first barbell hinge."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from conftest import auth
+from support import create_athlete, next_monday, weekly_rides
+
+from api import clock
+
+
+@pytest.fixture
+def move_clock(monkeypatch):
+    def move(moment: datetime | str) -> datetime:
+        if isinstance(moment, str):
+            moment = datetime.fromisoformat(moment)
+        monkeypatch.setattr(clock, "now", lambda: moment.astimezone(UTC))
+        return moment
+
+    return move
+
+
+async def planned(client, key: str, weeks: int = 3, **athlete: Any) -> dict[str, Any]:
+    created = await create_athlete(client, key, **athlete)
+    base = f"/api/v1/athletes/{created['id']}"
+    monday = next_monday()
+    rides = await client.put(f"{base}/rides", json=weekly_rides(monday, weeks), headers=auth(key))
+    assert rides.status_code == 200, rides.text
+    plan = await client.post(
+        f"{base}/plan", json={"start": monday.isoformat(), "weeks": weeks}, headers=auth(key)
+    )
+    assert plan.status_code == 201, plan.text
+    return {"athlete": created, "base": base, "plan": plan.json()}
+
+
+def prescriptions_of(plan: dict[str, Any], exercise_id: str) -> list[dict[str, Any]]:
+    return [
+        p for s in plan["sessions"] for p in s["prescriptions"] if p["exercise_id"] == exercise_id
+    ]
+
+
+def after_end(session: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(session["end"]) + timedelta(minutes=5)
+
+
+# --- starting loads ---------------------------------------------------------------------------
+
+
+async def test_starting_loads_are_stored_echoed_and_prescribed_in_kilograms(client, coach_key):
+    ctx = await planned(
+        client,
+        coach_key,
+        starting_levels={"hinge": 9, "squat": 2},
+        starting_loads={"romanian_deadlift": 50, "goblet_squat": 16},
+    )
+    assert ctx["athlete"]["starting_loads"] == {"romanian_deadlift": 50.0, "goblet_squat": 16.0}
+    rdl = prescriptions_of(ctx["plan"], "romanian_deadlift")
+    assert rdl and all("50 kg" in p["load_hint"] for p in rdl)
+    goblet = prescriptions_of(ctx["plan"], "goblet_squat")
+    assert goblet and all(p["load_hint"] == "16 kg" for p in goblet)
+
+
+async def test_starting_loads_can_be_changed_with_patch(client, coach_key):
+    created = await create_athlete(client, coach_key)
+    patched = await client.patch(
+        f"/api/v1/athletes/{created['id']}",
+        json={"starting_loads": {"back_squat": 60}},
+        headers=auth(coach_key),
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["starting_loads"] == {"back_squat": 60.0}
+
+
+@pytest.mark.parametrize(
+    ("loads", "words"),
+    [
+        ({"no_such_lift": 40}, "not an exercise id"),
+        ({"glute_bridge": 10}, "takes no external load"),
+        ({"romanian_deadlift": 0}, "above 0"),
+        ({"romanian_deadlift": 900}, "at most 500 kg"),
+    ],
+)
+async def test_starting_loads_refuse_unknown_unloaded_and_out_of_range_entries(
+    client, coach_key, loads, words
+):
+    response = await client.post(
+        "/api/v1/athletes",
+        json={"name": "Lea", "timezone": "Europe/Berlin", "starting_loads": loads},
+        headers=auth(coach_key),
+    )
+    assert response.status_code in (400, 422), response.text
+    assert words in response.text
+
+
+# --- pain kind and rpe --------------------------------------------------------------------------
+
+
+async def test_soreness_is_taken_and_moves_no_level(client, coach_key, move_clock):
+    ctx = await planned(client, coach_key, starting_levels={"hinge": 4})
+    base, headers = ctx["base"], auth(coach_key)
+    move_clock(datetime.now(UTC))
+    answer = await client.post(
+        f"{base}/pain",
+        json={"region": "hamstring", "score": 7, "timing": "next_morning", "kind": "soreness"},
+        headers=headers,
+    )
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["progression_changes"] == []
+    progression = (await client.get(f"{base}/progression", headers=headers)).json()
+    hinge = next(p for p in progression["patterns"] if p["pattern"] == "hinge")
+    assert hinge["level"] == 4
+
+
+async def test_an_unknown_pain_kind_is_refused(client, coach_key):
+    ctx = await planned(client, coach_key)
+    answer = await client.post(
+        f"{ctx['base']}/pain",
+        json={"region": "knee", "score": 2, "timing": "after", "kind": "ache"},
+        headers=auth(coach_key),
+    )
+    assert answer.status_code in (400, 422), answer.text
+
+
+async def test_rpe_9_on_the_lift_holds_the_load_even_at_the_top_of_the_range(
+    client, coach_key, move_clock
+):
+    ctx = await planned(
+        client, coach_key, starting_levels={"hinge": 9}, starting_loads={"romanian_deadlift": 60}
+    )
+    base, headers = ctx["base"], auth(coach_key)
+    heavy = [
+        s
+        for s in ctx["plan"]["sessions"]
+        if any(p["exercise_id"] == "romanian_deadlift" for p in s["prescriptions"])
+    ][:2]
+    assert len(heavy) == 2
+    for session, rpe in zip(heavy, (8, 9), strict=True):
+        move_clock(after_end(session))
+        answer = await client.post(
+            f"{base}/sessions/{session['id']}/feedback",
+            json={
+                "completed": True,
+                "exercises": [
+                    {
+                        "exercise_id": "romanian_deadlift",
+                        "sets": 4,
+                        "reps": 6,
+                        "load_kg": 60,
+                        "rpe": rpe,
+                    }
+                ],
+            },
+            headers=headers,
+        )
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["progression_changes"] == []
+    progression = (await client.get(f"{base}/progression", headers=headers)).json()
+    hinge = next(p for p in progression["patterns"] if p["pattern"] == "hinge")
+    assert hinge["load_kg"] == 60.0
+
+
+async def test_an_rpe_above_10_is_refused(client, coach_key, move_clock):
+    ctx = await planned(client, coach_key)
+    session = ctx["plan"]["sessions"][0]
+    move_clock(after_end(session))
+    answer = await client.post(
+        f"{ctx['base']}/sessions/{session['id']}/feedback",
+        json={
+            "completed": True,
+            "exercises": [{"exercise_id": "glute_bridge", "sets": 3, "reps": 15, "rpe": 11}],
+        },
+        headers=auth(coach_key),
+    )
+    assert answer.status_code in (400, 422), answer.text
+
+
+# --- approvals ------------------------------------------------------------------------------
+
+
+async def test_the_first_barbell_rdl_waits_for_a_sign_off_then_enters_the_plan(
+    client, coach_key, move_clock
+):
+    ctx = await planned(client, coach_key, starting_levels={"hinge": 8})
+    base, headers = ctx["base"], auth(coach_key)
+    assert not prescriptions_of(ctx["plan"], "romanian_deadlift")
+    kickstand = [
+        s
+        for s in ctx["plan"]["sessions"]
+        if any(p["exercise_id"] == "kickstand_rdl_light" for p in s["prescriptions"])
+    ][:2]
+    assert len(kickstand) == 2
+    for session in kickstand:
+        move_clock(after_end(session))
+        answer = await client.post(
+            f"{base}/sessions/{session['id']}/feedback",
+            json={
+                "completed": True,
+                "rpe": 6,
+                "exercises": [{"exercise_id": "kickstand_rdl_light", "sets": 3, "reps": 10}],
+            },
+            headers=headers,
+        )
+        assert answer.status_code == 201, answer.text
+    progression = (await client.get(f"{base}/progression", headers=headers)).json()
+    assert progression["awaiting_approval"] == ["romanian_deadlift"]
+    hinge = next(p for p in progression["patterns"] if p["pattern"] == "hinge")
+    assert (hinge["level"], hinge["awaiting_approval"]) == (8, "romanian_deadlift")
+
+    approved = await client.post(
+        f"{base}/approvals",
+        json={"exercise_id": "romanian_deadlift", "note": "hinge pattern checked in the gym"},
+        headers=headers,
+    )
+    assert approved.status_code == 201, approved.text
+    [change] = approved.json()["progression_changes"]
+    assert (change["pattern"], change["to_level"], change["rule"]) == ("hinge", 9, "approval")
+    progression = (await client.get(f"{base}/progression", headers=headers)).json()
+    assert progression["awaiting_approval"] == []
+    assert [a["exercise_id"] for a in progression["approvals"]] == ["romanian_deadlift"]
+    assert progression["approvals"][0]["note"] == "hinge pattern checked in the gym"
+    plan = (await client.get(f"{base}/plan", headers=headers)).json()
+    assert prescriptions_of(plan, "romanian_deadlift")
+
+
+async def test_a_second_sign_off_of_the_same_lift_is_a_conflict(client, coach_key):
+    ctx = await planned(client, coach_key)
+    body = {"exercise_id": "deadlift", "note": "ready when the gate opens"}
+    first = await client.post(f"{ctx['base']}/approvals", json=body, headers=auth(coach_key))
+    assert first.status_code == 201, first.text
+    assert first.json()["progression_changes"] == []
+    again = await client.post(f"{ctx['base']}/approvals", json=body, headers=auth(coach_key))
+    assert again.status_code == 409, again.text
+    assert "already signed off" in again.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"exercise_id": "nordic_curl", "note": "x"},
+        {"exercise_id": "deadlift", "note": ""},
+        {"exercise_id": "deadlift"},
+    ],
+)
+async def test_a_sign_off_needs_a_barbell_hinge_and_a_note(client, coach_key, body):
+    created = await create_athlete(client, coach_key)
+    answer = await client.post(
+        f"/api/v1/athletes/{created['id']}/approvals", json=body, headers=auth(coach_key)
+    )
+    assert answer.status_code in (400, 422), answer.text
+
+
+async def test_another_coach_cannot_sign_off(client, coach_key, other_key):
+    created = await create_athlete(client, coach_key)
+    answer = await client.post(
+        f"/api/v1/athletes/{created['id']}/approvals",
+        json={"exercise_id": "deadlift", "note": "not mine"},
+        headers=auth(other_key),
+    )
+    assert answer.status_code == 404, answer.text
