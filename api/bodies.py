@@ -65,7 +65,9 @@ def validate_json(model: type[M], value: Any) -> M:
 def _decode_body(model: type[BaseModel], value: Any) -> BaseModel:
     try:
         return validate_json(model, value)
-    except ValueError as exc:  # pydantic's ValidationError, reported the way Litestar does
+    # pydantic's ValidationError, raised as Litestar's own pydantic decoder does so a 422 names
+    # the fields the usual way (a private module: litestar is pinned, a move fails at import)
+    except ValueError as exc:
         errors = getattr(exc, "errors", None)
         if errors is None:
             raise
