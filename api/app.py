@@ -14,8 +14,11 @@ from litestar import Litestar, Router
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+from sqlalchemy.pool import NullPool
+from swagger_ui_bundle import swagger_ui_path
 
 from api.athletes import AthleteController
 from api.bodies import JsonBodies, JsonRequest
@@ -37,6 +40,9 @@ from api.system import ExerciseController, SystemController
 from planner.errors import PlannerInputError
 
 BEARER = "CoachKey"
+# the docs page's scripts come from the swagger-ui-bundle package: no CDN, so /schema works
+# offline and behind a strict network policy
+DOCS_ASSETS = "/schema/assets"
 
 
 def tune_gc() -> None:
@@ -58,7 +64,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         create_all=False,  # Alembic owns the schema
         before_send_handler="autocommit",
         session_config=AsyncSessionConfig(expire_on_commit=False),
-        engine_config=EngineConfig(pool_pre_ping=not settings.is_sqlite),
+        engine_config=(
+            EngineConfig(poolclass=NullPool)
+            if settings.null_pool
+            else EngineConfig(pool_pre_ping=not settings.is_sqlite)
+        ),
     )
     api = Router(
         path="/",
@@ -73,7 +83,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
         security=[{BEARER: []}],
     )
     return Litestar(
-        route_handlers=[api, FeedController, SystemController],
+        route_handlers=[
+            api,
+            FeedController,
+            SystemController,
+            create_static_files_router(
+                path=DOCS_ASSETS,
+                directories=[swagger_ui_path],
+                include_in_schema=False,
+                name="docs-assets",
+            ),
+        ],
         plugins=[SQLAlchemyPlugin(config=db), JsonBodies()],
         request_class=JsonRequest,
         logging_config=app_logging_config(),  # tokens in paths never reach a log
@@ -102,7 +122,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
                     )
                 }
             ),
-            render_plugins=[ScalarRenderPlugin()],
+            render_plugins=[
+                SwaggerRenderPlugin(
+                    path="/",
+                    js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                    css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+                    standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
+                    favicon="",
+                )
+            ],
         ),
         debug=settings.debug,
     )
