@@ -12,8 +12,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
     field_validator,
     model_validator,
 )
@@ -183,11 +185,36 @@ def _storable(value: str) -> str:
 Text = Annotated[str, AfterValidator(_storable)]
 
 
+_CLOCK = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?")
+
+
+def _time_of_day(value: Any) -> Any:
+    """A local wall-clock time written HH:MM ("07:00"); seconds are allowed, offsets are not
+    (a window is local to the athlete's zone)."""
+    if isinstance(value, time):
+        return value
+    if isinstance(value, str) and _CLOCK.fullmatch(value):
+        return time.fromisoformat(value)
+    raise ValueError("must be a local time of day as HH:MM, e.g. 07:00")
+
+
+# Declared as an HH:MM string in the OpenAPI (Litestar would call a `time` a duration)
+TimeOfDayHHMM = Annotated[
+    time,
+    BeforeValidator(_time_of_day),
+    PlainSerializer(lambda t: t.strftime("%H:%M:%S" if t.second else "%H:%M"), return_type=str),
+    Field(
+        description="Local time of day, HH:MM (24-hour)",
+        json_schema_extra={"format": None, "pattern": _CLOCK.pattern, "examples": ["07:00"]},
+    ),
+]
+
+
 class Window(Model):
     """A span of local wall-clock time in which the athlete can train."""
 
-    start: time
-    end: time
+    start: TimeOfDayHHMM
+    end: TimeOfDayHHMM
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> Window:
