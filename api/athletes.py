@@ -81,6 +81,16 @@ def check_if_match(request: Request, current: str, what: str = "athlete") -> Non
         )
 
 
+async def new_feed_token(data_scope: CoachData, athlete_id: uuid.UUID) -> str:
+    """A new feed token for the coach's athlete (POST .../feed-token and the dashboard): the
+    old feed URL and every check-in link signed under it answer 404 from now on."""
+    row = await data_scope.athlete(athlete_id, lock=True)
+    token = new_secret("feed")
+    row.feed_token_hash = digest(token)
+    HOT_READS.forget(row.id)
+    return token
+
+
 class AthleteController(Controller):
     path = "/api/v1/athletes"
     tags = ["athletes"]
@@ -171,8 +181,5 @@ class AthleteController(Controller):
         data_scope: NamedDependency[CoachData],
         settings: NamedDependency[Settings],
     ) -> FeedUrl:
-        row = await data_scope.athlete(athlete_id, lock=True)
-        token = new_secret("feed")
-        row.feed_token_hash = digest(token)
-        HOT_READS.forget(row.id)
+        token = await new_feed_token(data_scope, athlete_id)
         return FeedUrl(feed_url=feed_url(settings, request, token))

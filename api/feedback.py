@@ -285,87 +285,350 @@ def check_not_ahead(at: datetime, now: datetime) -> None:
         )
 
 
+async def adapt(
+    data_scope: CoachData,
+    settings: Settings,
+    athlete: AthleteRow,
+    new_state: ProgressionState,
+    changes: list[Any],
+    reported: str = "",
+) -> AdaptOut:
+    """Store the new progression state, re-plan the future (S4 keeps what is published) and
+    say what changed and why."""
+    zone = ZoneInfo(athlete.timezone)
+    athlete.progression = new_state.model_dump(mode="json")
+    flagged = sorted(r.value for r in new_state.flagged_regions())
+    athlete.needs_clearance = bool(flagged)
+    plan_row = await data_scope.plan(athlete)
+    plan_changes: list[str] = []
+    changed = 0
+    if plan_row is not None:
+        now = clock.now()
+        before = [
+            session_from_row(r, zone) for r in await data_scope.sessions(athlete) if r.start >= now
+        ]
+        rides = await data_scope.rides(athlete)
+        failed: list[str] = []
+        try:
+            _, rows = await replan(
+                data_scope.db, athlete, rides, settings, plan_row.start, plan_row.weeks
+            )
+        except PlannerFailure as exc:
+            # the report is stored whatever the solver does; the calendar still loses
+            # what the new pain state forbids, and the coach is asked to re-plan
+            rows = await withdraw_after_failure(data_scope.db, athlete, rides, exc)
+            failed = [
+                f"the plan could not be re-solved ({exc}): sessions stay at their times "
+                "with the work the pain state forbids taken out, and levels in the plan "
+                "are not stepped yet; re-plan with POST .../plan"
+            ]
+        except PlannerInputError as exc:
+            # stored rides that overlap (an import or a hand-entered ride) must not turn a
+            # pain report away: it is kept, loading is withdrawn as after a solver failure
+            # (over rides the planner accepts), and the coach is asked to mend the rides
+            rows = await withdraw_after_failure(
+                data_scope.db, athlete, rides_without_overlaps(rides), exc
+            )
+            failed = [
+                f"the plan could not be re-solved: {exc.message}. Sessions stay at their "
+                "times with the work the pain state forbids taken out; fix the rides "
+                "(DELETE .../rides/{ride_id} or PUT .../rides) and re-plan with "
+                "POST .../plan"
+            ]
+        after = [session_from_row(r, zone) for r in rows if r.start >= now]
+        why = "; ".join(c.reason for c in changes) or reported
+        plan_changes = failed + describe_plan_changes(before, after, why)
+        old = {s.uid: s.content_key() for s in before}
+        changed = sum(1 for s in after if old.get(s.uid) != s.content_key()) + len(
+            set(old) - {s.uid for s in after}
+        )
+    advice = clinician_advice(new_state) + new_state.review_warnings()
+    today = clock.now().astimezone(zone).date()
+    for region, status in sorted(new_state.regions.items()):
+        if status.no_heavy_until and status.no_heavy_until > today and not status.needs_clearance:
+            advice.append(
+                f"{region.value.replace('_', ' ')} in red: no heavy work loading it until "
+                f"{status.no_heavy_until.isoformat()}"
+            )
+    return AdaptOut(
+        progression_changes=_changes_out(changes),
+        plan_changes=plan_changes,
+        sessions_changed=changed,
+        needs_clearance=flagged,
+        advice=advice,
+    )
+
+
+async def record_feedback(
+    athlete_id: uuid.UUID,
+    session_id: str,
+    data: FeedbackIn,
+    data_scope: CoachData,
+    settings: Settings,
+) -> AdaptOut:
+    """POST .../sessions/{id}/feedback, for the API, the dashboard and the check-in page."""
+    # the athlete row is locked (PostgreSQL) / writes serialized (SQLite) for the whole
+    # read-modify-write, so concurrent feedback for one athlete loses nothing
+    athlete = await data_scope.athlete(athlete_id, lock=True)
+    person = athlete_from_row(athlete)
+    zone = ZoneInfo(athlete.timezone)
+    session_row = await data_scope.session(athlete, session_id)
+    session = session_from_row(session_row, zone)
+    library = load_library()
+    unknown = [e.exercise_id for e in data.exercises if e.exercise_id not in library.by_id]
+    if unknown:
+        raise invalid(
+            f"unknown exercise_id: {', '.join(unknown)}",
+            [{"key": "exercises", "message": f"unknown exercise_id {u!r}"} for u in unknown],
+        )
+    now = clock.now()
+    if session.start > now:
+        # logged ahead, it would move the ladder for work not done, and the re-plan could
+        # move or drop the very session it is about
+        raise HTTPException(
+            status_code=409,
+            detail=(
+                f"session {session_id} starts {session.start.isoformat()}: feedback once it "
+                "has started"
+            ),
+        )
+    # feedback is about the session: dated by its end (or now, while it is under way)
+    # unless the athlete says otherwise
+    at = data.at or min(session.end, now)
+    if at < session.start:
+        raise invalid(
+            f"at {at.isoformat()} is before the session starts ({session.start.isoformat()})",
+            [{"key": "at", "message": "feedback cannot come before its session starts"}],
+        )
+    check_not_ahead(at, now)
+    logged = await data_scope.db.scalar(
+        select(FeedbackRow.at).where(
+            FeedbackRow.athlete_id == athlete.id,
+            FeedbackRow.session_uid == session.uid,
+            FeedbackRow.kind.in_(SESSION_KINDS),
+        )
+    )
+    if logged is not None:
+        # counted twice, one session would count double toward 2-for-2 and the deadlift gate
+        raise HTTPException(
+            status_code=409,
+            detail=(
+                f"session {session_id} already has feedback (logged for "
+                f"{logged.astimezone(zone).isoformat()}); report later pain with "
+                "POST /api/v1/athletes/{id}/pain"
+            ),
+        )
+    state = progression_of(athlete, person)
+    first, last_strength = await data_scope.strength_logged(athlete)
+    state, missed = apply_missed_training(
+        state,
+        last_strength.astimezone(zone).date() if last_strength else None,
+        at.astimezone(zone).date(),
+        athlete=person,
+    )
+    strength = session.kind == SessionKind.strength
+    feedback = SessionFeedback(
+        session_uid=session.uid,
+        at=at,
+        completed=data.completed,
+        rpe=data.rpe,
+        pain=[PainReport(**p.model_dump(), reported_at=at) for p in data.pain],
+        flags=list(data.flags),
+        exercises=[
+            ExerciseLog(e.exercise_id, e.sets, e.reps, e.load_kg, e.rpe) for e in data.exercises
+        ],
+        patterns=sorted(
+            {p.pattern for p in session.prescriptions if p.pattern != Pattern.mobility}
+        ),
+        # what the session held, judged against the library's full dose: "top of the range"
+        # is the full range, so a deload or taper session (fewer sets, bottom of the range)
+        # holds; a session that held a lighter stand-in does not count at the athlete's rung
+        prescribed={
+            p.exercise_id: full_dose(library.by_id[p.exercise_id])
+            for p in session.prescriptions
+            if p.pattern != Pattern.mobility and p.exercise_id in library.by_id
+        },
+    )
+    # the deadlift gate's weeks of logged training start at the first completed strength
+    # session (this one, when it is the first or was logged late)
+    if data.completed and strength:
+        first = min(first, at) if first else at
+    new_state, changes = apply_feedback(
+        state,
+        feedback,
+        person,
+        first.astimezone(zone).date() if first else None,
+    )
+    kind = "session" if strength else "mobility"
+    if not data.completed:
+        kind = "skipped"
+    data_scope.db.add(
+        FeedbackRow(
+            athlete_id=athlete.id,
+            session_uid=session.uid,
+            kind=kind,
+            at=at,
+            body=data.model_dump(mode="json"),
+        )
+    )
+    return await adapt(
+        data_scope,
+        settings,
+        athlete,
+        new_state,
+        missed + changes,
+        _reported(data.pain, data.flags),
+    )
+
+
+async def record_checkin(
+    athlete_id: uuid.UUID,
+    data: CheckinIn,
+    data_scope: CoachData,
+    settings: Settings,
+) -> AdaptOut:
+    """POST .../pain: a pain score not tied to a session (the morning check-in)."""
+    athlete = await data_scope.athlete(athlete_id, lock=True)
+    person = athlete_from_row(athlete)
+    at = data.at or clock.now()
+    check_not_ahead(at, clock.now())
+    report = PainReport(
+        region=data.region,
+        score=data.score,
+        timing=data.timing,
+        flags=data.flags,
+        reported_at=at,
+        kind=data.kind,
+    )
+    # the engine takes the check-in's day from `at`: give it in the athlete's zone
+    local = at.astimezone(ZoneInfo(athlete.timezone))
+    new_state, changes = apply_checkin(
+        progression_of(athlete, person), report, local, athlete=person
+    )
+    data_scope.db.add(
+        FeedbackRow(
+            athlete_id=athlete.id,
+            session_uid=None,
+            kind="checkin",
+            at=at,
+            body=data.model_dump(mode="json"),
+        )
+    )
+    return await adapt(
+        data_scope, settings, athlete, new_state, changes, _reported([data], data.flags)
+    )
+
+
+async def progression_report(athlete_id: uuid.UUID, data_scope: CoachData) -> ProgressionOut:
+    """GET .../progression: each ladder's rung, load and history."""
+    athlete = await data_scope.athlete(athlete_id)
+    person = athlete_from_row(athlete)
+    state = progression_of(athlete, person)
+    library = load_library()
+    patterns = []
+    blocked = state.blocked_patterns()
+    for pattern, pattern_state in state.patterns.items():
+        exercise = library.rung(pattern, pattern_state.level, person)
+        patterns.append(
+            PatternOut(
+                pattern=pattern.value,
+                level=pattern_state.level,
+                suspended=pattern in blocked
+                or bool(exercise and set(exercise.regions) & state.flagged_regions()),
+                exercise_id=exercise.id if exercise else None,
+                exercise=exercise.name if exercise else None,
+                dosage=(
+                    f"{exercise.sets} x {exercise.reps or f'{exercise.hold_s} s'}"
+                    if exercise
+                    else None
+                ),
+                load_kg=pattern_state.load_kg,
+                awaiting_approval=pattern_state.awaiting_approval,
+                history=_changes_out([c for c in state.history if c.pattern == pattern]),
+            )
+        )
+    return ProgressionOut(
+        patterns=patterns,
+        regions={r.value: s.model_dump(mode="json") for r, s in state.regions.items()},
+        exposures=list(state.exposures),
+        needs_clearance=bool(state.flagged_regions()),
+        approvals=[
+            ApprovalOut(exercise_id=exercise_id, at=a.at, note=a.note)
+            for exercise_id, a in sorted(state.approvals.items())
+        ],
+        awaiting_approval=sorted(
+            {p.awaiting_approval for p in state.patterns.values() if p.awaiting_approval}
+        ),
+        loads=dict(sorted(state.loads.items())),
+        review=state.review_warnings(),
+    )
+
+
+async def clear_red_flag(
+    athlete_id: uuid.UUID,
+    data: ClearanceIn,
+    data_scope: CoachData,
+    settings: Settings,
+) -> AdaptOut:
+    """POST .../clearance: a coach clears a region's red flag (409 when none waits)."""
+    athlete = await data_scope.athlete(athlete_id, lock=True)
+    state = progression_of(athlete, athlete_from_row(athlete))
+    if data.region not in state.flagged_regions():
+        raise HTTPException(
+            status_code=409, detail=f"{data.region.value} has no red flag waiting for clearance"
+        )
+    new_state = clear(
+        state, data.region, data.note, clock.now().astimezone(ZoneInfo(athlete.timezone))
+    )
+    return await adapt(
+        data_scope,
+        settings,
+        athlete,
+        new_state,
+        [],
+        f"{data.region.value} cleared by the coach",
+    )
+
+
+async def approve_exercise(
+    athlete_id: uuid.UUID,
+    data: ApprovalIn,
+    data_scope: CoachData,
+    settings: Settings,
+) -> AdaptOut:
+    """A coach's sign-off for the first barbell Romanian deadlift or deadlift. A pattern
+    that earned the step and waits for it moves up at once; otherwise the sign-off stands
+    for when the athlete earns it (the deadlift: once its gate opens)."""
+    athlete = await data_scope.athlete(athlete_id, lock=True)
+    person = athlete_from_row(athlete)
+    state = progression_of(athlete, person)
+    if data.exercise_id in state.approvals:
+        given = state.approvals[data.exercise_id]
+        raise HTTPException(
+            status_code=409,
+            detail=f"{data.exercise_id} was already signed off on "
+            f"{given.at.date().isoformat()}: {given.note}",
+        )
+    new_state, changes = approve(
+        state,
+        data.exercise_id,
+        data.note,
+        clock.now().astimezone(ZoneInfo(athlete.timezone)),
+        person,
+    )
+    return await adapt(
+        data_scope,
+        settings,
+        athlete,
+        new_state,
+        changes,
+        f"{data.exercise_id} signed off by the coach",
+    )
+
+
 class AdaptController(Controller):
     path = "/api/v1/athletes/{athlete_id:uuid}"
     tags = ["feedback"]
-
-    async def _adapt(
-        self,
-        data_scope: NamedDependency[CoachData],
-        settings: NamedDependency[Settings],
-        athlete: AthleteRow,
-        new_state: ProgressionState,
-        changes: list[Any],
-        reported: str = "",
-    ) -> AdaptOut:
-        zone = ZoneInfo(athlete.timezone)
-        athlete.progression = new_state.model_dump(mode="json")
-        flagged = sorted(r.value for r in new_state.flagged_regions())
-        athlete.needs_clearance = bool(flagged)
-        plan_row = await data_scope.plan(athlete)
-        plan_changes: list[str] = []
-        changed = 0
-        if plan_row is not None:
-            now = clock.now()
-            before = [
-                session_from_row(r, zone)
-                for r in await data_scope.sessions(athlete)
-                if r.start >= now
-            ]
-            rides = await data_scope.rides(athlete)
-            failed: list[str] = []
-            try:
-                _, rows = await replan(
-                    data_scope.db, athlete, rides, settings, plan_row.start, plan_row.weeks
-                )
-            except PlannerFailure as exc:
-                # the report is stored whatever the solver does; the calendar still loses
-                # what the new pain state forbids, and the coach is asked to re-plan
-                rows = await withdraw_after_failure(data_scope.db, athlete, rides, exc)
-                failed = [
-                    f"the plan could not be re-solved ({exc}): sessions stay at their times "
-                    "with the work the pain state forbids taken out, and levels in the plan "
-                    "are not stepped yet; re-plan with POST .../plan"
-                ]
-            except PlannerInputError as exc:
-                # stored rides that overlap (an import or a hand-entered ride) must not turn a
-                # pain report away: it is kept, loading is withdrawn as after a solver failure
-                # (over rides the planner accepts), and the coach is asked to mend the rides
-                rows = await withdraw_after_failure(
-                    data_scope.db, athlete, rides_without_overlaps(rides), exc
-                )
-                failed = [
-                    f"the plan could not be re-solved: {exc.message}. Sessions stay at their "
-                    "times with the work the pain state forbids taken out; fix the rides "
-                    "(DELETE .../rides/{ride_id} or PUT .../rides) and re-plan with "
-                    "POST .../plan"
-                ]
-            after = [session_from_row(r, zone) for r in rows if r.start >= now]
-            why = "; ".join(c.reason for c in changes) or reported
-            plan_changes = failed + describe_plan_changes(before, after, why)
-            old = {s.uid: s.content_key() for s in before}
-            changed = sum(1 for s in after if old.get(s.uid) != s.content_key()) + len(
-                set(old) - {s.uid for s in after}
-            )
-        advice = clinician_advice(new_state) + new_state.review_warnings()
-        today = clock.now().astimezone(zone).date()
-        for region, status in sorted(new_state.regions.items()):
-            if (
-                status.no_heavy_until
-                and status.no_heavy_until > today
-                and not status.needs_clearance
-            ):
-                advice.append(
-                    f"{region.value.replace('_', ' ')} in red: no heavy work loading it until "
-                    f"{status.no_heavy_until.isoformat()}"
-                )
-        return AdaptOut(
-            progression_changes=_changes_out(changes),
-            plan_changes=plan_changes,
-            sessions_changed=changed,
-            needs_clearance=flagged,
-            advice=advice,
-        )
 
     @post(
         "/sessions/{session_id:str}/feedback",
@@ -380,118 +643,7 @@ class AdaptController(Controller):
         data_scope: NamedDependency[CoachData],
         settings: NamedDependency[Settings],
     ) -> AdaptOut:
-        # the athlete row is locked (PostgreSQL) / writes serialized (SQLite) for the whole
-        # read-modify-write, so concurrent feedback for one athlete loses nothing
-        athlete = await data_scope.athlete(athlete_id, lock=True)
-        person = athlete_from_row(athlete)
-        zone = ZoneInfo(athlete.timezone)
-        session_row = await data_scope.session(athlete, session_id)
-        session = session_from_row(session_row, zone)
-        library = load_library()
-        unknown = [e.exercise_id for e in data.exercises if e.exercise_id not in library.by_id]
-        if unknown:
-            raise invalid(
-                f"unknown exercise_id: {', '.join(unknown)}",
-                [{"key": "exercises", "message": f"unknown exercise_id {u!r}"} for u in unknown],
-            )
-        now = clock.now()
-        if session.start > now:
-            # logged ahead, it would move the ladder for work not done, and the re-plan could
-            # move or drop the very session it is about
-            raise HTTPException(
-                status_code=409,
-                detail=(
-                    f"session {session_id} starts {session.start.isoformat()}: feedback once it "
-                    "has started"
-                ),
-            )
-        # feedback is about the session: dated by its end (or now, while it is under way)
-        # unless the athlete says otherwise
-        at = data.at or min(session.end, now)
-        if at < session.start:
-            raise invalid(
-                f"at {at.isoformat()} is before the session starts ({session.start.isoformat()})",
-                [{"key": "at", "message": "feedback cannot come before its session starts"}],
-            )
-        check_not_ahead(at, now)
-        logged = await data_scope.db.scalar(
-            select(FeedbackRow.at).where(
-                FeedbackRow.athlete_id == athlete.id,
-                FeedbackRow.session_uid == session.uid,
-                FeedbackRow.kind.in_(SESSION_KINDS),
-            )
-        )
-        if logged is not None:
-            # counted twice, one session would count double toward 2-for-2 and the deadlift gate
-            raise HTTPException(
-                status_code=409,
-                detail=(
-                    f"session {session_id} already has feedback (logged for "
-                    f"{logged.astimezone(zone).isoformat()}); report later pain with "
-                    "POST /api/v1/athletes/{id}/pain"
-                ),
-            )
-        state = progression_of(athlete, person)
-        first, last_strength = await data_scope.strength_logged(athlete)
-        state, missed = apply_missed_training(
-            state,
-            last_strength.astimezone(zone).date() if last_strength else None,
-            at.astimezone(zone).date(),
-            athlete=person,
-        )
-        strength = session.kind == SessionKind.strength
-        feedback = SessionFeedback(
-            session_uid=session.uid,
-            at=at,
-            completed=data.completed,
-            rpe=data.rpe,
-            pain=[PainReport(**p.model_dump(), reported_at=at) for p in data.pain],
-            flags=list(data.flags),
-            exercises=[
-                ExerciseLog(e.exercise_id, e.sets, e.reps, e.load_kg, e.rpe) for e in data.exercises
-            ],
-            patterns=sorted(
-                {p.pattern for p in session.prescriptions if p.pattern != Pattern.mobility}
-            ),
-            # what the session held, judged against the library's full dose: "top of the range"
-            # is the full range, so a deload or taper session (fewer sets, bottom of the range)
-            # holds; a session that held a lighter stand-in does not count at the athlete's rung
-            prescribed={
-                p.exercise_id: full_dose(library.by_id[p.exercise_id])
-                for p in session.prescriptions
-                if p.pattern != Pattern.mobility and p.exercise_id in library.by_id
-            },
-        )
-        # the deadlift gate's weeks of logged training start at the first completed strength
-        # session (this one, when it is the first or was logged late)
-        if data.completed and strength:
-            first = min(first, at) if first else at
-        new_state, changes = apply_feedback(
-            state,
-            feedback,
-            person,
-            first.astimezone(zone).date() if first else None,
-        )
-        kind = "session" if strength else "mobility"
-        if not data.completed:
-            kind = "skipped"
-        data_scope.db.add(
-            FeedbackRow(
-                athlete_id=athlete.id,
-                session_uid=session.uid,
-                kind=kind,
-                at=at,
-                body=data.model_dump(mode="json"),
-            )
-        )
-        return await self._adapt(
-            data_scope,
-            settings,
-            athlete,
-            new_state,
-            missed + changes,
-            _reported(data.pain, data.flags),
-        )
+        return await record_feedback(athlete_id, session_id, data, data_scope, settings)
 
     @post("/pain", status_code=HTTP_201_CREATED, raises=OWNED + JSON_BODY + [Conflict])
     async def checkin(
@@ -501,81 +653,13 @@ class AdaptController(Controller):
         data_scope: NamedDependency[CoachData],
         settings: Settings,
     ) -> AdaptOut:
-        athlete = await data_scope.athlete(athlete_id, lock=True)
-        person = athlete_from_row(athlete)
-        at = data.at or clock.now()
-        check_not_ahead(at, clock.now())
-        report = PainReport(
-            region=data.region,
-            score=data.score,
-            timing=data.timing,
-            flags=data.flags,
-            reported_at=at,
-            kind=data.kind,
-        )
-        # the engine takes the check-in's day from `at`: give it in the athlete's zone
-        local = at.astimezone(ZoneInfo(athlete.timezone))
-        new_state, changes = apply_checkin(
-            progression_of(athlete, person), report, local, athlete=person
-        )
-        data_scope.db.add(
-            FeedbackRow(
-                athlete_id=athlete.id,
-                session_uid=None,
-                kind="checkin",
-                at=at,
-                body=data.model_dump(mode="json"),
-            )
-        )
-        return await self._adapt(
-            data_scope, settings, athlete, new_state, changes, _reported([data], data.flags)
-        )
+        return await record_checkin(athlete_id, data, data_scope, settings)
 
     @get("/progression", raises=OWNED)
     async def progression(
         self, athlete_id: uuid.UUID, data_scope: NamedDependency[CoachData]
     ) -> ProgressionOut:
-        athlete = await data_scope.athlete(athlete_id)
-        person = athlete_from_row(athlete)
-        state = progression_of(athlete, person)
-        library = load_library()
-        patterns = []
-        blocked = state.blocked_patterns()
-        for pattern, pattern_state in state.patterns.items():
-            exercise = library.rung(pattern, pattern_state.level, person)
-            patterns.append(
-                PatternOut(
-                    pattern=pattern.value,
-                    level=pattern_state.level,
-                    suspended=pattern in blocked
-                    or bool(exercise and set(exercise.regions) & state.flagged_regions()),
-                    exercise_id=exercise.id if exercise else None,
-                    exercise=exercise.name if exercise else None,
-                    dosage=(
-                        f"{exercise.sets} x {exercise.reps or f'{exercise.hold_s} s'}"
-                        if exercise
-                        else None
-                    ),
-                    load_kg=pattern_state.load_kg,
-                    awaiting_approval=pattern_state.awaiting_approval,
-                    history=_changes_out([c for c in state.history if c.pattern == pattern]),
-                )
-            )
-        return ProgressionOut(
-            patterns=patterns,
-            regions={r.value: s.model_dump(mode="json") for r, s in state.regions.items()},
-            exposures=list(state.exposures),
-            needs_clearance=bool(state.flagged_regions()),
-            approvals=[
-                ApprovalOut(exercise_id=exercise_id, at=a.at, note=a.note)
-                for exercise_id, a in sorted(state.approvals.items())
-            ],
-            awaiting_approval=sorted(
-                {p.awaiting_approval for p in state.patterns.values() if p.awaiting_approval}
-            ),
-            loads=dict(sorted(state.loads.items())),
-            review=state.review_warnings(),
-        )
+        return await progression_report(athlete_id, data_scope)
 
     @post("/clearance", status_code=HTTP_201_CREATED, raises=OWNED + JSON_BODY + [Conflict])
     async def clearance(
@@ -585,23 +669,7 @@ class AdaptController(Controller):
         data_scope: NamedDependency[CoachData],
         settings: Settings,
     ) -> AdaptOut:
-        athlete = await data_scope.athlete(athlete_id, lock=True)
-        state = progression_of(athlete, athlete_from_row(athlete))
-        if data.region not in state.flagged_regions():
-            raise HTTPException(
-                status_code=409, detail=f"{data.region.value} has no red flag waiting for clearance"
-            )
-        new_state = clear(
-            state, data.region, data.note, clock.now().astimezone(ZoneInfo(athlete.timezone))
-        )
-        return await self._adapt(
-            data_scope,
-            settings,
-            athlete,
-            new_state,
-            [],
-            f"{data.region.value} cleared by the coach",
-        )
+        return await clear_red_flag(athlete_id, data, data_scope, settings)
 
     @post("/approvals", status_code=HTTP_201_CREATED, raises=OWNED + JSON_BODY + [Conflict])
     async def approval(
@@ -614,28 +682,4 @@ class AdaptController(Controller):
         """A coach's sign-off for the first barbell Romanian deadlift or deadlift. A pattern
         that earned the step and waits for it moves up at once; otherwise the sign-off stands
         for when the athlete earns it (the deadlift: once its gate opens)."""
-        athlete = await data_scope.athlete(athlete_id, lock=True)
-        person = athlete_from_row(athlete)
-        state = progression_of(athlete, person)
-        if data.exercise_id in state.approvals:
-            given = state.approvals[data.exercise_id]
-            raise HTTPException(
-                status_code=409,
-                detail=f"{data.exercise_id} was already signed off on "
-                f"{given.at.date().isoformat()}: {given.note}",
-            )
-        new_state, changes = approve(
-            state,
-            data.exercise_id,
-            data.note,
-            clock.now().astimezone(ZoneInfo(athlete.timezone)),
-            person,
-        )
-        return await self._adapt(
-            data_scope,
-            settings,
-            athlete,
-            new_state,
-            changes,
-            f"{data.exercise_id} signed off by the coach",
-        )
+        return await approve_exercise(athlete_id, data, data_scope, settings)

@@ -57,6 +57,7 @@ from api.repository import (
 )
 from api.rides import query_date
 from api.settings import Settings
+from api.web.signing import CheckinLinks
 from planner.calendar_out import to_ical
 from planner.domain import Plan, Session
 from planner.errors import PlannerFailure, PlannerInputError
@@ -216,7 +217,11 @@ async def replan(
 
 
 def feed_bytes(
-    athlete: AthleteRow, plan_row: PlanRow, sessions: list[SessionRow], today: date
+    athlete: AthleteRow,
+    plan_row: PlanRow,
+    sessions: list[SessionRow],
+    today: date,
+    links: CheckinLinks | None = None,
 ) -> bytes:
     zone = ZoneInfo(athlete.timezone)
     window_start = datetime.combine(today - FEED_BACK, datetime.min.time(), zone)
@@ -229,7 +234,11 @@ def feed_bytes(
         if window_start <= r.start.astimezone(zone) < window_end
     ]
     return to_ical(
-        chosen, name=athlete.name, timezone=athlete.timezone, stamp_default=plan_row.created_at
+        chosen,
+        name=athlete.name,
+        timezone=athlete.timezone,
+        stamp_default=plan_row.created_at,
+        checkin_links={s.uid: links(s.uid) for s in chosen} if links else None,
     )
 
 
@@ -308,15 +317,25 @@ async def feed_response(
     athlete: AthleteRow,
     plan_row: PlanRow | None,
     load_sessions: Callable[[], Awaitable[list[SessionRow]]],
+    links: CheckinLinks | None = None,
 ) -> Response[bytes]:
+    """The feed; each session's event carries its check-in link when `links` is given."""
     if plan_row is None:
         raise NotFoundException("no plan yet: POST /api/v1/athletes/{id}/plan first")
     today = clock.now().astimezone(ZoneInfo(athlete.timezone)).date()
-    key = (athlete.id, athlete.name, athlete.timezone, plan_row.version, plan_row.updated_at, today)
+    key = (
+        athlete.id,
+        athlete.name,
+        athlete.timezone,
+        plan_row.version,
+        plan_row.updated_at,
+        today,
+        links.cache_key if links else None,  # the links name the host and the feed token
+    )
     cached = FEEDS.get(key)
     if cached is None:
         sessions = await load_sessions()
-        body = feed_bytes(athlete, plan_row, sessions, today)
+        body = feed_bytes(athlete, plan_row, sessions, today, links)
         newest = max([plan_row.updated_at] + [s.changed_at for s in sessions])
         cached = (body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"', newest)
         FEEDS.put(key, cached)
@@ -353,6 +372,42 @@ def not_modified(request: Request, etag: str, newest: datetime) -> bool:
     return newest.astimezone(UTC).replace(microsecond=0) <= stamp
 
 
+async def make_plan(
+    data_scope: CoachData,
+    settings: Settings,
+    athlete_id: uuid.UUID,
+    body: PlanRequest,
+    *,
+    precondition: Callable[[str], None] | None = None,
+) -> tuple[PlanRow, list[SessionRow], ZoneInfo]:
+    """(Re)plan the coach's athlete (POST .../plan and the dashboard's re-plan form):
+    `precondition` sees the current plan's ETag first (If-Match). Raises the API's errors."""
+    if body.start is not None:
+        check_date("start", body.start)
+    athlete = await data_scope.athlete(athlete_id, lock=True)
+    current = await data_scope.plan(athlete)
+    if current is not None and precondition is not None:
+        precondition(plan_etag(current))
+    missed = await drop_for_missed_training(data_scope, athlete)
+    rides = await data_scope.rides(athlete)
+    try:
+        row, sessions = await replan(
+            data_scope.db, athlete, rides, settings, body.start, body.weeks
+        )
+    except PlannerInputError as exc:
+        raise HTTPException(
+            status_code=422,
+            detail=exc.message,
+            extra=[{"key": exc.field or "", "message": exc.message}],
+        ) from exc
+    except PlannerFailure as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from exc
+    if missed:
+        row.report = {**row.report, "warnings": [*row.report.get("warnings", []), *missed]}
+        await data_scope.db.flush()
+    return row, sessions, ZoneInfo(athlete.timezone)
+
+
 class PlanController(Controller):
     path = "/api/v1/athletes/{athlete_id:uuid}"
     tags = ["plans"]
@@ -370,33 +425,14 @@ class PlanController(Controller):
         settings: NamedDependency[Settings],
         data: PlanRequest | None = None,
     ) -> Response[PlanOut]:
-        body = data or PlanRequest()
-        if body.start is not None:
-            check_date("start", body.start)
-        athlete = await data_scope.athlete(athlete_id, lock=True)
-        current = await data_scope.plan(athlete)
-        if current is not None:
-            check_if_match(request, plan_etag(current), what="plan")
-        missed = await drop_for_missed_training(data_scope, athlete)
-        rides = await data_scope.rides(athlete)
-        try:
-            row, sessions = await replan(
-                data_scope.db, athlete, rides, settings, body.start, body.weeks
-            )
-        except PlannerInputError as exc:
-            raise HTTPException(
-                status_code=422,
-                detail=exc.message,
-                extra=[{"key": exc.field or "", "message": exc.message}],
-            ) from exc
-        except PlannerFailure as exc:
-            raise HTTPException(status_code=409, detail=str(exc)) from exc
-        if missed:
-            row.report = {**row.report, "warnings": [*row.report.get("warnings", []), *missed]}
-            await data_scope.db.flush()
-        return await plan_response(
-            row, _loaded(sessions), ZoneInfo(athlete.timezone), status_code=201
+        row, sessions, zone = await make_plan(
+            data_scope,
+            settings,
+            athlete_id,
+            data or PlanRequest(),
+            precondition=lambda etag: check_if_match(request, etag, what="plan"),
         )
+        return await plan_response(row, _loaded(sessions), zone, status_code=201)
 
     @get("/plan", raises=OWNED + [Unprocessable], responses=NOT_MODIFIED_PLAN)
     async def read_plan(
@@ -437,9 +473,20 @@ class PlanController(Controller):
 
     @get("/plan.ics", media_type="text/calendar", raises=OWNED, responses=NOT_MODIFIED)
     async def read_plan_ics(
-        self, athlete_id: uuid.UUID, request: Request, data_scope: NamedDependency[CoachData]
+        self,
+        athlete_id: uuid.UUID,
+        request: Request,
+        data_scope: NamedDependency[CoachData],
+        settings: NamedDependency[Settings],
     ) -> Response[bytes]:
         athlete = await data_scope.athlete(athlete_id)
+        links = CheckinLinks(
+            settings.base_url(str(request.base_url)), settings.secret_key, athlete.feed_token_hash
+        )
         return await feed_response(
-            request, athlete, await data_scope.plan(athlete), lambda: data_scope.sessions(athlete)
+            request,
+            athlete,
+            await data_scope.plan(athlete),
+            lambda: data_scope.sessions(athlete),
+            links,
         )

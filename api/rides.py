@@ -209,75 +209,80 @@ class RideController(Controller):
     async def import_ics(
         self, athlete_id: uuid.UUID, request: Request, data_scope: NamedDependency[CoachData]
     ) -> ImportCounts:
-        # read without the athlete's lock: other writes for the athlete need not wait on it
-        person = athlete_from_row(await data_scope.athlete(athlete_id))
-        body = await request.body()
-        now = clock.now()
-        try:
-            # a child process with a time and memory budget; this thread only waits for it
-            result = await sync_to_thread(
-                read_calendar_bounded,
-                body,
-                now - IMPORT_BACK,
-                now + IMPORT_AHEAD,
-                person.settings,
-                person.timezone,
+        return await import_calendar(data_scope, athlete_id, await request.body())
+
+
+async def import_calendar(
+    data_scope: CoachData, athlete_id: uuid.UUID, body: bytes
+) -> ImportCounts:
+    """Upsert the rides of an .ics export (POST .../rides/import and the dashboard's upload).
+    Raises the API's errors: 400 not a calendar, 409 overlaps, 413/422 over budget."""
+    # read without the athlete's lock: other writes for the athlete need not wait on it
+    person = athlete_from_row(await data_scope.athlete(athlete_id))
+    now = clock.now()
+    try:
+        # a child process with a time and memory budget; this thread only waits for it
+        result = await sync_to_thread(
+            read_calendar_bounded,
+            body,
+            now - IMPORT_BACK,
+            now + IMPORT_AHEAD,
+            person.settings,
+            person.timezone,
+        )
+    except CalendarOverBudget as exc:
+        raise over_budget(exc) from exc
+    except CalendarError as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from exc
+    athlete = await data_scope.athlete(athlete_id, lock=True)
+    zone = ZoneInfo(athlete.timezone)
+    rows = await data_scope.rides(athlete)
+    skipped = [SkippedOut(uid=s.uid, title=s.title, reason=s.reason) for s in result.skipped]
+    accepted: list[ImportedRide] = []
+    seen: set[str | None] = set()
+    for item in result.rides:  # sorted by start
+        if item.ride.external_id in seen:  # one event twice: a second row could not be stored
+            skipped.append(
+                SkippedOut(uid=item.uid, title=item.ride.title or "", reason="the same event twice")
             )
-        except CalendarOverBudget as exc:
-            raise over_budget(exc) from exc
-        except CalendarError as exc:
-            raise HTTPException(status_code=400, detail=str(exc)) from exc
-        athlete = await data_scope.athlete(athlete_id, lock=True)
-        zone = ZoneInfo(athlete.timezone)
-        rows = await data_scope.rides(athlete)
-        skipped = [SkippedOut(uid=s.uid, title=s.title, reason=s.reason) for s in result.skipped]
-        accepted: list[ImportedRide] = []
-        seen: set[str | None] = set()
-        for item in result.rides:  # sorted by start
-            if item.ride.external_id in seen:  # one event twice: a second row could not be stored
-                skipped.append(
-                    SkippedOut(
-                        uid=item.uid, title=item.ride.title or "", reason="the same event twice"
-                    )
+            continue
+        # the calendar's own events: one overlapping an earlier one is left out, as before
+        before = accepted[-1].ride if accepted else None
+        if before is not None and item.ride.start.timestamp() < before.end.timestamp():
+            skipped.append(
+                SkippedOut(
+                    uid=item.uid,
+                    title=item.ride.title or "",
+                    reason=f"overlaps {before.label()!r} at {before.start.isoformat()}",
                 )
-                continue
-            # the calendar's own events: one overlapping an earlier one is left out, as before
-            before = accepted[-1].ride if accepted else None
-            if before is not None and item.ride.start.timestamp() < before.end.timestamp():
-                skipped.append(
-                    SkippedOut(
-                        uid=item.uid,
-                        title=item.ride.title or "",
-                        reason=f"overlaps {before.label()!r} at {before.start.isoformat()}",
-                    )
-                )
-                continue
-            accepted.append(item)
-            seen.add(item.ride.external_id)
-        matches = match_stored(accepted, rows)
-        claimed = {row.id for row in matches.values()}
-        unclaimed = [ride_from_row(row, zone) for row in rows if row.id not in claimed]
-        incoming = [item.ride for item in accepted]
-        conflicts = ride_conflicts(incoming, unclaimed)
-        if conflicts:
-            raise overlapping_import(conflicts, accepted, zone)
-        counts = {"created": 0, "updated": 0, "unchanged": 0}
-        for item in accepted:
-            fresh = new_row(athlete, item.ride)
-            row = matches.get(id(item))
-            if row is None:
-                data_scope.db.add(fresh)
-                counts["created"] += 1
-                continue
-            fields = ("start", "duration_min", "kind", "priority", "title", "external_id")
-            if all(getattr(row, name) == getattr(fresh, name) for name in fields):
-                counts["unchanged"] += 1
-                continue
-            for name in fields:
-                setattr(row, name, getattr(fresh, name))
-            counts["updated"] += 1
-        await data_scope.db.flush()
-        return ImportCounts(**counts, skipped=len(skipped), skipped_events=skipped)
+            )
+            continue
+        accepted.append(item)
+        seen.add(item.ride.external_id)
+    matches = match_stored(accepted, rows)
+    claimed = {row.id for row in matches.values()}
+    unclaimed = [ride_from_row(row, zone) for row in rows if row.id not in claimed]
+    incoming = [item.ride for item in accepted]
+    conflicts = ride_conflicts(incoming, unclaimed)
+    if conflicts:
+        raise overlapping_import(conflicts, accepted, zone)
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    for item in accepted:
+        fresh = new_row(athlete, item.ride)
+        row = matches.get(id(item))
+        if row is None:
+            data_scope.db.add(fresh)
+            counts["created"] += 1
+            continue
+        fields = ("start", "duration_min", "kind", "priority", "title", "external_id")
+        if all(getattr(row, name) == getattr(fresh, name) for name in fields):
+            counts["unchanged"] += 1
+            continue
+        for name in fields:
+            setattr(row, name, getattr(fresh, name))
+        counts["updated"] += 1
+    await data_scope.db.flush()
+    return ImportCounts(**counts, skipped=len(skipped), skipped_events=skipped)
 
 
 def match_stored(accepted: list[ImportedRide], rows: list[RideRow]) -> dict[int, RideRow]:

@@ -3,14 +3,34 @@
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_SQLITE = Path("var") / "planner.db"
+# kept across restarts when SECRET_KEY is unset, so `make serve` restarts keep coach sessions
+# and check-in links
+SECRET_KEY_FILE = Path("var") / "secret_key"
 
 
 def _default_database_url() -> str:
     return f"sqlite+aiosqlite:///{DEFAULT_SQLITE}"
+
+
+def stored_secret_key(path: Path = SECRET_KEY_FILE) -> str:
+    """The key in `path`, made (random, readable by the owner only) when there is none."""
+    try:
+        key = path.read_text("utf-8").strip()
+    except FileNotFoundError:
+        key = ""
+    if key:
+        return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(key + "\n")
+    return key
 
 
 def normalize_database_url(url: str) -> str:
@@ -38,6 +58,9 @@ class Settings:
     # open a connection per use instead of pooling: for callers that run the app on a new event
     # loop per request (the schemathesis tests), since asyncpg connections are loop-bound
     null_pool: bool = False
+    # signs coach session cookies, CSRF tokens and check-in links; never logged or printed.
+    # Unset in code (tests), a fresh random key per Settings
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(48), repr=False)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -48,6 +71,7 @@ class Settings:
             solver_time_limit_s=float(env.get("SOLVER_TIME_LIMIT_S", cls.solver_time_limit_s)),
             solver_workers=int(env.get("SOLVER_WORKERS", cls.solver_workers)),
             debug=env.get("DEBUG", "") == "1",
+            secret_key=(env.get("SECRET_KEY") or "").strip() or stored_secret_key(),
         )
 
     def base_url(self, served_at: str) -> str:

@@ -1,0 +1,146 @@
+"""Signed values of the web pages: the coach's session cookie and the athletes' check-in links.
+
+Both are HMAC-SHA256 under keys derived from Settings.secret_key, one key per purpose, so a
+value signed for one use never verifies for another. Nothing here is stored server-side.
+
+A check-in link names a session by its calendar UID and carries an HMAC over that UID keyed
+with the athlete's current feed token hash (and the service's secret): rotating the feed
+token changes the key, so every earlier link stops verifying, and a link signed for one
+athlete's session cannot be bent to another's.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+
+SESSION_COOKIE = "planner_session"
+# a coach stays signed in this long (sliding only by signing in again)
+SESSION_MAX_AGE_S = 14 * 24 * 3600
+# check-in signatures: 128 bits, URL-safe
+CHECKIN_SIG_BYTES = 16
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def purpose_key(secret_key: str, purpose: str) -> bytes:
+    """A key for one purpose, derived from the service's secret."""
+    return hmac.new(secret_key.encode("utf-8"), purpose.encode("utf-8"), hashlib.sha256).digest()
+
+
+# --- the coach's session cookie ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CoachSession:
+    coach_id: uuid.UUID
+    # a digest of the coach's key hash when signing in: a new key (planner demo mints one on
+    # each run) ends every session signed with the old one
+    key_tag: str
+    issued: int
+
+
+def key_tag(secret_key: str, key_hash: str) -> str:
+    return _b64(hmac.new(purpose_key(secret_key, "key-tag"), key_hash.encode(), "sha256").digest())[
+        :22
+    ]
+
+
+def sign_session(
+    secret_key: str, coach_id: uuid.UUID, key_hash: str, now: float | None = None
+) -> str:
+    payload = _b64(
+        json.dumps(
+            {"c": str(coach_id), "k": key_tag(secret_key, key_hash), "t": int(now or time.time())},
+            separators=(",", ":"),
+        ).encode()
+    )
+    mac = hmac.new(purpose_key(secret_key, "session"), payload.encode(), "sha256").digest()
+    return f"{payload}.{_b64(mac)}"
+
+
+def read_session(
+    secret_key: str, value: str | None, now: float | None = None
+) -> CoachSession | None:
+    """The cookie's session when its signature holds and it has not expired, else None."""
+    if not value or value.count(".") != 1 or len(value) > 1000:
+        return None
+    payload, mac = value.split(".")
+    wanted = hmac.new(purpose_key(secret_key, "session"), payload.encode(), "sha256").digest()
+    try:
+        if not hmac.compare_digest(_unb64(mac), wanted):
+            return None
+        data = json.loads(_unb64(payload))
+        session = CoachSession(uuid.UUID(data["c"]), str(data["k"]), int(data["t"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+    if (now or time.time()) - session.issued > SESSION_MAX_AGE_S:
+        return None
+    return session
+
+
+# --- check-in links ----------------------------------------------------------------------------
+
+
+def _checkin_mac(secret_key: str, feed_token_hash: str, uid: str) -> bytes:
+    key = hmac.new(purpose_key(secret_key, "checkin"), feed_token_hash.encode(), "sha256").digest()
+    return hmac.new(key, uid.encode("utf-8"), "sha256").digest()[:CHECKIN_SIG_BYTES]
+
+
+def checkin_token(secret_key: str, feed_token_hash: str, uid: str) -> str:
+    """The path segment of a session's check-in link: the UID and its signature."""
+    return f"{_b64(uid.encode('utf-8'))}.{_b64(_checkin_mac(secret_key, feed_token_hash, uid))}"
+
+
+def checkin_uid(token: str) -> str | None:
+    """The session UID a token names (not yet verified), or None for a token of the wrong shape."""
+    if token.count(".") != 1 or len(token) > 400:
+        return None
+    encoded, _ = token.split(".")
+    try:
+        return _unb64(encoded).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def checkin_valid(secret_key: str, feed_token_hash: str, token: str) -> bool:
+    uid = checkin_uid(token)
+    if uid is None:
+        return False
+    try:
+        sig = _unb64(token.split(".")[1])
+    except ValueError:
+        return False
+    return hmac.compare_digest(sig, _checkin_mac(secret_key, feed_token_hash, uid))
+
+
+def checkin_url(base_url: str, secret_key: str, feed_token_hash: str, uid: str) -> str:
+    return f"{base_url.rstrip('/')}/checkin/{checkin_token(secret_key, feed_token_hash, uid)}"
+
+
+@dataclass(frozen=True)
+class CheckinLinks:
+    """Makes the check-in links of one athlete's feed: base URL, service secret, feed token."""
+
+    base_url: str
+    secret_key: str = field(repr=False)
+    feed_token_hash: str = field(repr=False)
+
+    def __call__(self, uid: str) -> str:
+        return checkin_url(self.base_url, self.secret_key, self.feed_token_hash, uid)
+
+    @property
+    def cache_key(self) -> str:
+        """What the links depend on, for a cache of rendered feeds (no secret in it)."""
+        return f"{self.base_url}|{key_tag(self.secret_key, self.feed_token_hash)}"
