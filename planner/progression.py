@@ -552,6 +552,8 @@ def _apply_pain(
             continue
         pattern_state.green_at_top = 0
         pattern_state.green_streak = 0
+        # a step earned before the pain waits for no sign-off now: it has to be earned again
+        pattern_state.awaiting_approval = None
         if pattern not in regress:
             continue
         level, load, words = _step_down(

@@ -11,6 +11,12 @@ from conftest import auth
 from support import create_athlete, next_monday, weekly_rides
 
 from api import clock
+from api.convert import upgrade_ladders
+from planner.domain import Athlete, Pattern, ProgressionState
+from planner.library import load_library
+
+LIBRARY = load_library()
+LIFTER = Athlete(name="Lea", timezone="Europe/Berlin", equipment=["barbell", "dumbbell"])
 
 
 @pytest.fixture
@@ -261,3 +267,30 @@ async def test_another_coach_cannot_sign_off(client, coach_key, other_key):
         headers=auth(other_key),
     )
     assert answer.status_code == 404, answer.text
+
+
+# --- stored states from before the technique rungs ----------------------------------------------
+
+
+def test_a_stored_state_on_the_old_ladder_numbering_keeps_the_athlete_on_the_same_exercise():
+    old = {
+        "patterns": {"hinge": {"level": 7, "load_kg": 60.0}, "squat": {"level": 3}},
+        "history": [
+            {
+                "at": "2027-01-05T18:00:00+00:00",
+                "pattern": "hinge",
+                "from_level": 6,
+                "to_level": 7,
+                "rule": "2-for-2",
+                "reason": "kickstand to Romanian deadlift",
+            }
+        ],
+    }
+    upgraded = upgrade_ladders(old)
+    assert upgraded["ladders"] == 2
+    assert upgraded["patterns"]["hinge"] == {"level": 9, "load_kg": 60.0}
+    assert upgraded["patterns"]["squat"] == {"level": 3}
+    assert (upgraded["history"][0]["from_level"], upgraded["history"][0]["to_level"]) == (8, 9)
+    assert upgrade_ladders(upgraded) == upgraded  # once only
+    state = ProgressionState.model_validate(upgraded)
+    assert LIBRARY.rung(Pattern.hinge, state.level(Pattern.hinge), LIFTER).id == "romanian_deadlift"

@@ -353,3 +353,11 @@ def test_a_day_without_low_grade_pain_breaks_the_run():
             state, report("hip", 1, "after"), at(DAY + timedelta(days=day), 19)
         )
     assert not state.region(Region.hip).needs_review
+
+
+def test_amber_or_red_voids_a_step_waiting_for_the_coach():
+    state = state_of(hinge={"level": 8, "awaiting_approval": "romanian_deadlift"})
+    state, _ = apply_checkin(state, report("hamstring", 4, "after"), at(DAY, 19))
+    assert state.patterns[Pattern.hinge].awaiting_approval is None
+    state, moved = approve(state, "romanian_deadlift", "ok", at(DAY, 20), LIFTER)
+    assert moved == [] and state.level(Pattern.hinge) == 8
