@@ -37,6 +37,7 @@ from api.plans import PlanController
 from api.rides import RideController
 from api.settings import Settings
 from api.system import ExerciseController, SystemController
+from api.web.routes import csrf_config, template_config, web_router
 from planner.errors import PlannerInputError
 
 BEARER = "CoachKey"
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             api,
             FeedController,
             SystemController,
+            web_router(settings),  # the coach's pages (/app/) and the athletes' check-in
             create_static_files_router(
                 path=DOCS_ASSETS,
                 directories=[swagger_ui_path],
@@ -104,6 +106,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PlannerInputError: planner_input_handler,
         },
         request_max_body_size=settings.json_body_limit,
+        template_config=template_config(),
+        # CSRF on the pages' forms only; the JSON API and feeds take no cookie (api.web.routes)
+        csrf_config=csrf_config(settings),
         before_request=require_content_type,
         on_startup=[tune_gc],
         # close the pool's connections when the app stops (tests start and stop many apps)

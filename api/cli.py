@@ -177,6 +177,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  API docs:  {base}/schema")
         print(f"  Athlete:   {base}/api/v1/athletes/{athlete_id}/plan")
         print(f"  Feed URL:  {base}/feeds/{token}.ics")
+        print(f"  Dashboard: {base}/app/  (sign in with the coach key below)")
+        from api.web.checkin import demo_checkin_url
+
+        checkin = asyncio.run(demo_checkin_url(settings, athlete_id, base))
+        if checkin:
+            print(f"  Check-in:  {checkin}  (the athlete's session today; /morning for the day)")
         print(f"  Try: curl -H 'Authorization: Bearer {key}' {base}/api/v1/athletes")
         print(f"  Coach key: {key}")
         return 0

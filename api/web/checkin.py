@@ -1,0 +1,240 @@
+"""The athlete's check-in: /checkin/{signed} for one session, /checkin/{signed}/morning for the day.
+
+The link is the only credential (api.web.signing): it names a session by UID and carries an
+HMAC keyed with the athlete's current feed token hash, so the athlete is the session's owner
+and nobody else, and a rotated feed token turns every earlier link into a friendly 404. The
+pages write through the same service functions as POST .../feedback and POST .../pain, as the
+athlete's coach.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, MediaType, Request, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.response import Template
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api import clock
+from api.convert import session_from_row
+from api.db import AthleteRow, Coach, SessionRow
+from api.repository import CoachData
+from api.settings import Settings
+from api.web.forms import Outcome, Problem, problem_of, submit_feedback, submit_morning
+from api.web.signing import checkin_uid, checkin_valid
+from api.web.views import (
+    FLAG_WORDS,
+    REGION_WORDS,
+    SESSION_TIMINGS,
+    exercise_fields,
+    logged_uids,
+    when,
+    words,
+)
+from planner.calendar_out import summary
+from planner.domain import SessionKind
+
+STALE = "no such check-in link (it may be old: the calendar link was renewed)"
+
+
+@dataclass
+class Visit:
+    """A verified link: the session, its athlete, and the athlete's coach's scope."""
+
+    token: str
+    session: SessionRow
+    athlete: AthleteRow
+    data: CoachData
+
+
+async def visit(db: AsyncSession, settings: Settings, token: str) -> Visit:
+    """The link's session and athlete, or 404 for a link that is wrong, stale or rotated."""
+    uid = checkin_uid(token)
+    if uid is None:
+        raise NotFoundException(STALE)
+    session = await db.scalar(select(SessionRow).where(SessionRow.uid == uid))
+    if session is None:
+        raise NotFoundException(STALE)
+    athlete = await db.scalar(select(AthleteRow).where(AthleteRow.id == session.athlete_id))
+    if athlete is None or not checkin_valid(settings.secret_key, athlete.feed_token_hash, token):
+        raise NotFoundException(STALE)
+    coach = await db.scalar(select(Coach).where(Coach.id == athlete.coach_id))
+    if coach is None:
+        raise NotFoundException(STALE)
+    return Visit(token, session, athlete, CoachData(db, coach))
+
+
+def page(name: str, status: int = 200, **context: Any) -> Template:
+    return Template(name, context=context, status_code=status, media_type=MediaType.HTML)
+
+
+async def session_page(
+    found: Visit,
+    *,
+    form: Any = None,
+    problem: Problem | None = None,
+    outcome: Outcome | None = None,
+    status: int = 200,
+) -> Template:
+    zone = ZoneInfo(found.athlete.timezone)
+    session = session_from_row(found.session, zone)
+    logged = found.session.uid in await logged_uids(found.data, found.athlete)
+    return page(
+        "checkin.html",
+        status,
+        athlete_name=found.athlete.name,
+        session=session,
+        title=summary(session),
+        when=when(session.start, zone),
+        started=session.start <= clock.now(),
+        logged=logged,
+        strength=session.kind == SessionKind.strength,
+        exercises=exercise_fields(session),
+        action=f"/checkin/{found.token}",
+        morning=f"/checkin/{found.token}/morning",
+        form=form,
+        problem=problem,
+        outcome=outcome,
+        regions=[(r.value, w) for r, w in REGION_WORDS.items()],
+        flag_words=[(f.value, w) for f, w in FLAG_WORDS.items()],
+        timings=SESSION_TIMINGS,
+        words=words,
+    )
+
+
+def morning_page(
+    found: Visit,
+    *,
+    form: Any = None,
+    problem: Problem | None = None,
+    outcome: Outcome | None = None,
+    status: int = 200,
+) -> Template:
+    zone = ZoneInfo(found.athlete.timezone)
+    today = clock.now().astimezone(zone).date()
+    return page(
+        "morning.html",
+        status,
+        athlete_name=found.athlete.name,
+        day=f"{today:%A} {today.day} {today:%B}",
+        action=f"/checkin/{found.token}/morning",
+        back=f"/checkin/{found.token}",
+        form=form,
+        problem=problem,
+        outcome=outcome,
+        regions=[(r.value, w) for r, w in REGION_WORDS.items()],
+        flag_words=[(f.value, w) for f, w in FLAG_WORDS.items()],
+    )
+
+
+class CheckinPages(Controller):
+    path = "/checkin"
+    include_in_schema = False
+
+    @get("/{token:str}", media_type=MediaType.HTML)
+    async def session(
+        self, token: str, db_session: NamedDependency[AsyncSession], settings: Settings
+    ) -> Template:
+        return await session_page(await visit(db_session, settings, token))
+
+    @post("/{token:str}", media_type=MediaType.HTML)
+    async def log_session(
+        self,
+        token: str,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        settings: Settings,
+    ) -> Template:
+        found = await visit(db_session, settings, token)
+        form = await request.form()
+        try:
+            outcome = await submit_feedback(
+                found.data, settings, found.athlete, found.session.uid, form
+            )
+        except (HTTPException, ValidationError) as exc:
+            problem = problem_of(exc)
+            db_session.expunge_all()  # the error status rolls the transaction back
+            found = await visit(db_session, settings, token)
+            return await session_page(found, form=form, problem=problem, status=problem.status)
+        return await session_page(found, outcome=outcome)
+
+    @get("/{token:str}/morning", media_type=MediaType.HTML)
+    async def morning(
+        self, token: str, db_session: NamedDependency[AsyncSession], settings: Settings
+    ) -> Template:
+        return morning_page(await visit(db_session, settings, token))
+
+    @post("/{token:str}/morning", media_type=MediaType.HTML)
+    async def log_morning(
+        self,
+        token: str,
+        request: Request,
+        db_session: NamedDependency[AsyncSession],
+        settings: Settings,
+    ) -> Template:
+        found = await visit(db_session, settings, token)
+        form = await request.form()
+        try:
+            outcome = await submit_morning(found.data, settings, found.athlete, form)
+        except (HTTPException, ValidationError) as exc:
+            problem = problem_of(exc)
+            db_session.expunge_all()  # the error status rolls the transaction back
+            found = await visit(db_session, settings, token)
+            return morning_page(found, form=form, problem=problem, status=problem.status)
+        if outcome is None:
+            return morning_page(
+                found,
+                form=form,
+                problem=Problem(422, "Give a score (0 to 10) for at least one place."),
+                status=422,
+            )
+        return morning_page(found, outcome=outcome)
+
+
+def todays_session(sessions: list[SessionRow], zone: ZoneInfo) -> SessionRow | None:
+    """The session a check-in link "for today" names: today's first, else the latest that has
+    started, else the next one."""
+    now = clock.now()
+    today = now.astimezone(zone).date()
+    ordered = sorted(sessions, key=lambda s: s.start)
+    todays = [s for s in ordered if s.start.astimezone(zone).date() == today]
+    started = [s for s in ordered if s.start <= now]
+    return (todays or started[-1:] or ordered[:1] or [None])[0]
+
+
+async def demo_checkin_url(settings: Settings, athlete_id: str, base_url: str) -> str | None:
+    """The check-in link of the athlete's session today, for `planner demo` to print."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from api.web.signing import checkin_url
+
+    engine = create_async_engine(settings.database_url)
+    try:
+        async with engine.connect() as conn:
+            athlete = (
+                await conn.execute(
+                    select(AthleteRow.timezone, AthleteRow.feed_token_hash).where(
+                        AthleteRow.id == uuid.UUID(athlete_id)
+                    )
+                )
+            ).one()
+            rows = (
+                await conn.execute(
+                    select(SessionRow.uid, SessionRow.start).where(
+                        SessionRow.athlete_id == uuid.UUID(athlete_id)
+                    )
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    chosen = todays_session(list(rows), ZoneInfo(athlete.timezone))  # type: ignore[arg-type]
+    if chosen is None:
+        return None
+    return checkin_url(base_url, settings.secret_key, athlete.feed_token_hash, chosen.uid)

@@ -1,0 +1,180 @@
+"""Forms in, the API's models out; the API's errors back into the form, in place.
+
+The pages post through the same service functions as the JSON API (api.feedback, api.plans,
+api.rides, api.athletes): a form is parsed into the API's own body model, so nothing is
+written that the API would refuse, and a refusal shows next to the form with the API's words.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from litestar.datastructures import FormMultiDict
+from litestar.exceptions import HTTPException
+from pydantic import ValidationError
+
+from api import clock
+from api.convert import session_from_row
+from api.db import AthleteRow
+from api.feedback import AdaptOut, CheckinIn, FeedbackIn, record_checkin, record_feedback
+from api.repository import CoachData
+from api.settings import Settings
+from api.web.views import swaps
+from planner.domain import PainFlag, PainTiming, Region
+
+
+@dataclass
+class Problem:
+    """A refusal to show on the page: the API's status and words, and the fields it names."""
+
+    status: int
+    message: str
+    fields: list[str] = field(default_factory=list)
+
+
+def problem_of(exc: HTTPException | ValidationError) -> Problem:
+    if isinstance(exc, ValidationError):
+        items = [
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        ]
+        return Problem(422, "Some answers could not be taken: " + "; ".join(items[:5]), items)
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    fields = [f"{e.get('key', '')}: {e.get('message', '')}" for e in extra if isinstance(e, dict)]
+    return Problem(exc.status_code, str(exc.detail), fields)
+
+
+def _number(form: FormMultiDict, key: str) -> int | float | str | None:
+    """A number field: None when blank, else the number (or the text, for the model to refuse)."""
+    text = str(form.get(key) or "").strip()
+    if not text:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return int(number) if number.is_integer() and "." not in text else number
+
+
+def pain_entries(form: FormMultiDict, default_timing: PainTiming) -> list[dict[str, Any]]:
+    """One entry per region given a score: `pain_<region>`, `timing_<region>`, `kind_<region>`
+    and the ticked `flags_<region>`."""
+    entries = []
+    for region in Region:
+        score = _number(form, f"pain_{region.value}")
+        flags = [str(f) for f in form.getall(f"flags_{region.value}", [])]
+        if score is None and not flags:
+            continue
+        entries.append(
+            {
+                "region": region.value,
+                # a warning sign ticked without a score is still a report of that region
+                "score": score if score is not None else 0,
+                "timing": str(form.get(f"timing_{region.value}") or default_timing.value),
+                "kind": str(form.get(f"kind_{region.value}") or "pain"),
+                "flags": flags,
+            }
+        )
+    return entries
+
+
+def feedback_body(form: FormMultiDict) -> FeedbackIn:
+    """The session form as the API's FeedbackIn (raises pydantic's ValidationError)."""
+    completed = str(form.get("completed") or "") == "yes"
+    exercises = []
+    if completed:
+        for index in range(30):
+            exercise_id = form.get(f"ex_{index}_id")
+            if exercise_id is None:
+                break
+            sets = _number(form, f"ex_{index}_sets")
+            if sets is None:
+                continue  # left blank: not logged
+            exercises.append(
+                {
+                    "exercise_id": str(exercise_id),
+                    "sets": sets,
+                    "reps": _number(form, f"ex_{index}_reps"),
+                    "load_kg": _number(form, f"ex_{index}_load"),
+                }
+            )
+    return FeedbackIn.model_validate(
+        {
+            "completed": completed,
+            "rpe": _number(form, "rpe"),
+            "pain": pain_entries(form, PainTiming.after),
+            "exercises": exercises,
+        }
+    )
+
+
+@dataclass
+class Outcome:
+    """What a feedback or check-in changed: the API's answer and the lines for the athlete."""
+
+    answer: AdaptOut
+    changed: list[str]
+    red_flag: bool
+
+
+async def _upcoming(data: CoachData, athlete: AthleteRow) -> list[Any]:
+    zone = ZoneInfo(athlete.timezone)
+    now = clock.now()
+    return [session_from_row(r, zone) for r in await data.sessions(athlete) if r.start >= now]
+
+
+def _outcome(answer: AdaptOut, before: list[Any], after: list[Any], zone: ZoneInfo) -> Outcome:
+    why = "; ".join(c.reason for c in answer.progression_changes)
+    if not why and answer.advice:
+        why = answer.advice[0]
+    return Outcome(answer, swaps(before, after, zone, why), bool(answer.needs_clearance))
+
+
+async def submit_feedback(
+    data: CoachData,
+    settings: Settings,
+    athlete: AthleteRow,
+    session_id: str,
+    form: FormMultiDict,
+) -> Outcome:
+    """POST .../sessions/{id}/feedback from a form. Raises HTTPException or ValidationError."""
+    body = feedback_body(form)
+    before = await _upcoming(data, athlete)
+    answer = await record_feedback(
+        athlete_id=athlete.id, session_id=session_id, data=body, data_scope=data, settings=settings
+    )
+    after = await _upcoming(data, athlete)
+    return _outcome(answer, before, after, ZoneInfo(athlete.timezone))
+
+
+async def submit_morning(
+    data: CoachData, settings: Settings, athlete: AthleteRow, form: FormMultiDict
+) -> Outcome | None:
+    """POST .../pain once per region scored on the morning form; None when nothing was scored."""
+    entries = pain_entries(form, PainTiming.next_morning)
+    bodies = [CheckinIn.model_validate({**e, "timing": "next_morning"}) for e in entries]
+    if not bodies:
+        return None
+    before = await _upcoming(data, athlete)
+    answer: AdaptOut | None = None
+    for body in bodies:
+        answer = await record_checkin(
+            athlete_id=athlete.id, data=body, data_scope=data, settings=settings
+        )
+    after = await _upcoming(data, athlete)
+    assert answer is not None
+    return _outcome(answer, before, after, ZoneInfo(athlete.timezone))
+
+
+def flags_of(values: list[str]) -> list[PainFlag]:
+    return [PainFlag(v) for v in values if v in PainFlag.__members__]
+
+
+def as_uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None

@@ -1,0 +1,340 @@
+"""The coach's pages under /app/: sign-in, the roster, an athlete's page and its forms."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, MediaType, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException
+from litestar.response import Redirect, Template
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api import clock
+from api.athletes import new_feed_token
+from api.convert import session_from_row
+from api.feedback import ClearanceIn, clear_red_flag, progression_report
+from api.plans import PlanRequest, make_plan
+from api.repository import CoachData, coach_by_key_hash
+from api.rides import import_calendar
+from api.security import digest
+from api.settings import Settings
+from api.web.forms import Problem, problem_of, submit_feedback
+from api.web.routes import secure
+from api.web.signing import SESSION_COOKIE, SESSION_MAX_AGE_S, sign_session
+from api.web.views import (
+    FLAG_WORDS,
+    REGION_WORDS,
+    SESSION_TIMINGS,
+    UNLOGGED_DAYS,
+    chart_legend,
+    exercise_fields,
+    feedback_since,
+    fortnight,
+    logged_uids,
+    pain_chart,
+    roster,
+    when,
+    words,
+)
+from planner.calendar_out import summary
+
+PAGE = {"media_type": MediaType.HTML}
+
+
+def page(name: str, status: int = 200, **context: Any) -> Template:
+    return Template(name, context=context, status_code=status, media_type=MediaType.HTML)
+
+
+def safe_next(target: str | None) -> str:
+    """Only a page of this dashboard: never an open redirect."""
+    if target and target.startswith("/app/") and not target.startswith("//"):
+        return target
+    return "/app/"
+
+
+async def athlete_page(
+    web: CoachData,
+    athlete_id: uuid.UUID,
+    *,
+    notice: dict[str, Any] | None = None,
+    problems: dict[str, Problem] | None = None,
+    status: int = 200,
+) -> Template:
+    athlete = await web.athlete(athlete_id)
+    zone = ZoneInfo(athlete.timezone)
+    now = clock.now()
+    today = now.astimezone(zone).date()
+    plan_row = await web.plan(athlete)
+    report = (plan_row.report or {}) if plan_row else {}
+    reports = report.get("week_reports", [])
+    logged = await logged_uids(web, athlete)
+    days = await fortnight(web, athlete, reports, logged)
+    progression = await progression_report(athlete_id, web)
+    pains = await feedback_since(web, [athlete.id], now - timedelta(weeks=8))
+    sessions = await web.sessions(athlete)
+    recent = [
+        (str(r.id), when(r.start, zone), summary(session_from_row(r, zone)))
+        for r in sessions
+        if r.start <= now and r.start >= now - timedelta(days=UNLOGGED_DAYS) and r.uid not in logged
+    ]
+    flagged = sorted(progression.regions.items())
+    return page(
+        "athlete.html",
+        status,
+        athlete=athlete,
+        today=today,
+        days=days,
+        weeks=reports,
+        this_week=next(
+            (w["index"] for w in reports if w["start"] <= today.isoformat() <= w["end"]), None
+        ),
+        warnings=report.get("warnings", []),
+        plan=plan_row,
+        ladders=progression.patterns,
+        review=progression.review,
+        awaiting=progression.awaiting_approval,
+        flagged=[r for r, s in flagged if s.get("needs_clearance")],
+        region_status=flagged,
+        chart=pain_chart(pains, zone, today),
+        legend=chart_legend(pains),
+        to_log=list(reversed(recent)),
+        notice=notice,
+        problems=problems or {},
+        words=words,
+        region_words={r.value: w for r, w in REGION_WORDS.items()},
+        default_start=today.isoformat(),
+        default_weeks=plan_row.weeks if plan_row else 12,
+    )
+
+
+async def rolled_back(web: CoachData) -> None:
+    """Forget a refused form's changes before the page is drawn again. The response's error
+    status makes the session's handler roll the transaction back, so nothing the API would
+    refuse is written; an explicit rollback here would end the transaction (and its SQLite
+    writer lock) under the request's feet."""
+    web.db.expunge_all()
+
+
+class CoachPages(Controller):
+    path = "/app"
+    include_in_schema = False
+
+    @get("/", **PAGE)
+    async def home(self, web: NamedDependency[CoachData]) -> Template:
+        return page("roster.html", coach=web.coach, lines=await roster(web))
+
+    @get("/sign-in", **PAGE)
+    async def sign_in_form(self, next_: str | None = None) -> Template:
+        return page("sign_in.html", next=safe_next(next_))
+
+    @post("/sign-in", **PAGE)
+    async def sign_in(
+        self, request: Request, db_session: NamedDependency[AsyncSession], settings: Settings
+    ) -> Response[Any]:
+        form = await request.form()
+        key = str(form.get("key") or "").strip()
+        target = safe_next(str(form.get("next") or ""))
+        coach = await coach_by_key_hash(db_session, digest(key)) if key else None
+        if coach is None:
+            return page(
+                "sign_in.html",
+                401,
+                next=target,
+                problem="That key is not known. Paste the coach key printed by "
+                "`planner coach create` (or `make serve`).",
+            )
+        response = Redirect(target, status_code=303)
+        response.set_cookie(
+            SESSION_COOKIE,
+            sign_session(settings.secret_key, coach.id, coach.key_hash),
+            max_age=SESSION_MAX_AGE_S,
+            path="/app",
+            httponly=True,
+            samesite="lax",
+            secure=secure(request, settings),
+        )
+        return response
+
+    @post("/sign-out", **PAGE)
+    async def sign_out(self) -> Redirect:
+        response = Redirect("/app/sign-in", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/app")
+        return response
+
+    @get("/athletes/{athlete_id:uuid}", **PAGE)
+    async def athlete(self, athlete_id: uuid.UUID, web: NamedDependency[CoachData]) -> Template:
+        return await athlete_page(web, athlete_id)
+
+    async def _session_page(
+        self,
+        web: CoachData,
+        athlete_id: uuid.UUID,
+        session_id: str,
+        *,
+        form: Any = None,
+        problem: Problem | None = None,
+        outcome: Any = None,
+        status: int = 200,
+    ) -> Template:
+        athlete = await web.athlete(athlete_id)
+        zone = ZoneInfo(athlete.timezone)
+        row = await web.session(athlete, session_id)
+        session = session_from_row(row, zone)
+        logged = row.uid in await logged_uids(web, athlete)
+        return page(
+            "session.html",
+            status,
+            athlete=athlete,
+            session=session,
+            title=summary(session),
+            when=when(session.start, zone),
+            started=session.start <= clock.now(),
+            logged=logged,
+            exercises=exercise_fields(session),
+            action=f"/app/athletes/{athlete.id}/sessions/{row.id}",
+            form=form,
+            problem=problem,
+            outcome=outcome,
+            regions=[(r.value, w) for r, w in REGION_WORDS.items()],
+            flag_words=[(f.value, w) for f, w in FLAG_WORDS.items()],
+            timings=SESSION_TIMINGS,
+            words=words,
+        )
+
+    @get("/athletes/{athlete_id:uuid}/sessions/{session_id:str}", **PAGE)
+    async def session(
+        self, athlete_id: uuid.UUID, session_id: str, web: NamedDependency[CoachData]
+    ) -> Template:
+        return await self._session_page(web, athlete_id, session_id)
+
+    @post("/athletes/{athlete_id:uuid}/sessions/{session_id:str}", **PAGE)
+    async def log_session(
+        self,
+        athlete_id: uuid.UUID,
+        session_id: str,
+        request: Request,
+        web: NamedDependency[CoachData],
+        settings: Settings,
+    ) -> Template:
+        form = await request.form()
+        athlete = await web.athlete(athlete_id)
+        try:
+            outcome = await submit_feedback(web, settings, athlete, session_id, form)
+        except (HTTPException, ValidationError) as exc:
+            problem = problem_of(exc)
+            if problem.status == 404:
+                raise
+            await rolled_back(web)
+            return await self._session_page(
+                web, athlete_id, session_id, form=form, problem=problem, status=problem.status
+            )
+        return await self._session_page(web, athlete_id, session_id, outcome=outcome)
+
+    async def _act(self, web: CoachData, athlete_id: uuid.UUID, name: str, action: Any) -> Template:
+        """Run a form's service call; on a refusal roll back and show it next to that form."""
+        try:
+            notice = await action()
+        except (HTTPException, ValidationError) as exc:
+            problem = problem_of(exc)
+            if problem.status == 404:
+                raise
+            await rolled_back(web)
+            return await athlete_page(
+                web, athlete_id, problems={name: problem}, status=problem.status
+            )
+        return await athlete_page(web, athlete_id, notice=notice)
+
+    @post("/athletes/{athlete_id:uuid}/clearance", **PAGE)
+    async def clearance(
+        self,
+        athlete_id: uuid.UUID,
+        request: Request,
+        web: NamedDependency[CoachData],
+        settings: Settings,
+    ) -> Template:
+        form = await request.form()
+
+        async def clear() -> dict[str, Any]:
+            body = ClearanceIn.model_validate(
+                {"region": str(form.get("region") or ""), "note": str(form.get("note") or "")}
+            )
+            answer = await clear_red_flag(athlete_id, body, web, settings)
+            return {
+                "title": f"{words(body.region.value)} cleared",
+                "lines": answer.plan_changes + answer.advice,
+            }
+
+        return await self._act(web, athlete_id, "clearance", clear)
+
+    @post("/athletes/{athlete_id:uuid}/plan", **PAGE)
+    async def replan(
+        self,
+        athlete_id: uuid.UUID,
+        request: Request,
+        web: NamedDependency[CoachData],
+        settings: Settings,
+    ) -> Template:
+        form = await request.form()
+
+        async def plan() -> dict[str, Any]:
+            start = str(form.get("start") or "").strip() or None
+            weeks = str(form.get("weeks") or "").strip() or "12"
+            body = PlanRequest.model_validate(
+                {"start": start, "weeks": int(weeks) if weeks.isdigit() else weeks}
+            )
+            row, sessions, _ = await make_plan(web, settings, athlete_id, body)
+            return {
+                "title": f"Re-planned: {row.weeks} weeks from {row.start.isoformat()}",
+                "lines": [f"{len(sessions)} sessions, version {row.version}"]
+                + row.report.get("warnings", []),
+            }
+
+        return await self._act(web, athlete_id, "plan", plan)
+
+    @post("/athletes/{athlete_id:uuid}/feed-token", **PAGE)
+    async def rotate(
+        self,
+        athlete_id: uuid.UUID,
+        request: Request,
+        web: NamedDependency[CoachData],
+        settings: Settings,
+    ) -> Template:
+        async def rotate() -> dict[str, Any]:
+            token = await new_feed_token(web, athlete_id)
+            base = settings.base_url(str(request.base_url))
+            return {
+                "title": "New calendar link",
+                "lines": [
+                    "Send this link to the athlete; it is shown once. The old calendar link "
+                    "and every check-in link in it no longer work."
+                ],
+                "link": f"{base}/feeds/{token}.ics",
+            }
+
+        return await self._act(web, athlete_id, "feed", rotate)
+
+    @post("/athletes/{athlete_id:uuid}/rides", **PAGE, request_max_body_size=5 * 1024 * 1024 + 4096)
+    async def import_rides(
+        self, athlete_id: uuid.UUID, request: Request, web: NamedDependency[CoachData]
+    ) -> Template:
+        form = await request.form()
+        upload = form.get("calendar")
+
+        async def load() -> dict[str, Any]:
+            if upload is None or isinstance(upload, str):
+                raise HTTPException(status_code=400, detail="choose an .ics file to import")
+            body = await upload.read()
+            counts = await import_calendar(web, athlete_id, body)
+            lines = [
+                f"{counts.created} created, {counts.updated} updated, "
+                f"{counts.unchanged} unchanged, {counts.skipped} skipped"
+            ] + [f"skipped {s.title or s.uid}: {s.reason}" for s in counts.skipped_events[:20]]
+            lines.append("Re-plan to fit the sessions around the new rides.")
+            return {"title": "Rides imported", "lines": lines}
+
+        return await self._act(web, athlete_id, "rides", load)

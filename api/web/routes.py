@@ -1,0 +1,132 @@
+"""The web pages' wiring: templates, static files, CSRF, the coach's cookie and HTML errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from litestar import MediaType, Request, Response, Router
+from litestar.config.csrf import CSRFConfig
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect, Template
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.db import Coach
+from api.repository import CoachData
+from api.settings import Settings
+from api.web.signing import SESSION_COOKIE, key_tag, purpose_key, read_session
+
+HERE = Path(__file__).parent
+SIGN_IN = "/app/sign-in"
+
+
+class SignInRequired(NotAuthorizedException):
+    """No valid coach cookie: the page redirects to the sign-in form."""
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    return TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine)
+
+
+def csrf_config(settings: Settings) -> CSRFConfig:
+    """Double-submit CSRF tokens on the pages' forms only. Every other path is excluded: the
+    JSON API and the feeds authenticate by bearer key or secret URL, never by cookie, so a
+    forged cross-site request carries nothing they would honour (and they set no cookie)."""
+    return CSRFConfig(
+        secret=purpose_key(settings.secret_key, "csrf").hex(),
+        cookie_httponly=True,
+        cookie_samesite="lax",
+        cookie_secure=bool(settings.public_url and settings.public_url.startswith("https://")),
+        exclude=[r"^/(?!app/|app$|checkin/).+", r"^/app/static/"],
+    )
+
+
+def secure(request: Request[Any, Any, Any], settings: Settings) -> bool:
+    """Cookies carry Secure when the request came over https (or the public URL is https)."""
+    return request.url.scheme == "https" or (settings.public_url or "").startswith("https://")
+
+
+async def provide_web_coach(
+    request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings
+) -> CoachData:
+    """The signed-in coach's scoped data, from the signed session cookie."""
+    session = read_session(settings.secret_key, request.cookies.get(SESSION_COOKIE))
+    if session is None:
+        raise SignInRequired("sign in first")
+    coach = await db_session.scalar(select(Coach).where(Coach.id == session.coach_id))
+    # a coach whose key was replaced (or who was removed) is signed out everywhere
+    if coach is None or key_tag(settings.secret_key, coach.key_hash) != session.key_tag:
+        raise SignInRequired("sign in again")
+    return CoachData(db_session, coach)
+
+
+def to_sign_in(request: Request[Any, Any, Any], exc: SignInRequired) -> Response[Any]:
+    target = request.url.path
+    if request.method != "GET":
+        target = "/app/"
+    response = Redirect(f"{SIGN_IN}?next={quote(target)}", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/app")
+    return response
+
+
+FRIENDLY = {
+    403: (
+        "This form has expired",
+        "The page was open too long or came from somewhere else. Go back, reload the page "
+        "and send it again.",
+    ),
+    404: ("Not found", "There is nothing here, or it is not yours to see."),
+}
+
+
+def html_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    title, text = FRIENDLY.get(status, ("Something went wrong", str(exc.detail)))
+    if request.url.path.startswith("/checkin/") and status == 404:
+        title = "This check-in link does not work"
+        text = (
+            "The link may be old: your coach may have sent you a new calendar link, or the "
+            "session was moved or removed from your plan. Open the session again from your "
+            "calendar, or ask your coach."
+        )
+    return Template(
+        "error.html",
+        context={"title": title, "text": text, "status": status},
+        status_code=status,
+        media_type=MediaType.HTML,
+    )
+
+
+async def forms_welcome(request: Request[Any, Any, Any]) -> None:
+    """The pages take HTML forms: the API's JSON-only content-type check does not apply."""
+    return None
+
+
+def web_router(settings: Settings) -> Router:
+    from api.web.checkin import CheckinPages
+    from api.web.pages import CoachPages
+
+    return Router(
+        path="/",
+        route_handlers=[
+            CoachPages,
+            CheckinPages,
+            create_static_files_router(
+                path="/app/static",
+                directories=[HERE / "static"],
+                include_in_schema=False,
+                name="web-static",
+                cache_control=None,
+            ),
+        ],
+        dependencies={"web": Provide(provide_web_coach)},
+        exception_handlers={SignInRequired: to_sign_in, HTTPException: html_error},
+        before_request=forms_welcome,
+        include_in_schema=False,
+    )

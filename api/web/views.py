@@ -1,0 +1,472 @@
+"""What the pages show, built from stored rows: the roster, an athlete's fortnight, the pain chart.
+
+Every query here goes through the coach's scope (api.repository.CoachData) or joins on the
+coach's id, so a page can show nothing of another coach's athletes.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from html import escape
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from api import clock
+from api.convert import athlete_from_row, progression_of, session_from_row
+from api.db import AthleteRow, FeedbackRow, SessionRow
+from api.feedback import SESSION_KINDS
+from api.repository import CoachData
+from planner.calendar_out import summary
+from planner.domain import PainFlag, Pattern, Region, Session, Zone
+
+# how far back a session without feedback counts as unlogged on the roster
+UNLOGGED_DAYS = 14
+CHART_WEEKS = 8
+
+REGION_WORDS = {
+    Region.knee: "Knee",
+    Region.low_back: "Low back",
+    Region.hamstring: "Hamstring",
+    Region.hip: "Hip",
+    Region.other: "Somewhere else",
+}
+# the red-flag questions in the athlete's words
+FLAG_WORDS = {
+    PainFlag.sharp: "Sharp or stabbing pain",
+    PainFlag.sudden: "Pain that came on suddenly",
+    PainFlag.swelling: "Swelling",
+    PainFlag.numbness: "Numbness",
+    PainFlag.tingling: "Tingling or pins and needles",
+    PainFlag.giving_way: "The joint gave way",
+    PainFlag.night_pain: "Pain that wakes you at night",
+    PainFlag.lasting_over_7_days: "Pain that has lasted more than 7 days",
+}
+SESSION_TIMINGS = (("after", "After"), ("during", "During"))
+REGION_COLOURS = {
+    Region.knee: "#c2410c",
+    Region.low_back: "#1d4ed8",
+    Region.hamstring: "#7c3aed",
+    Region.hip: "#047857",
+    Region.other: "#4b5563",
+}
+
+
+def words(value: str) -> str:
+    return value.replace("_", " ")
+
+
+def day_label(day: date) -> str:
+    return f"{day:%a} {day.day} {day:%b}"
+
+
+def when(moment: datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    return f"{local:%a} {local.day} {local:%b} {local:%H:%M}"
+
+
+# --- pain reports as stored ---------------------------------------------------------------------
+
+
+@dataclass
+class PainPoint:
+    at: datetime
+    region: Region
+    score: int
+    timing: str
+    kind: str
+    flags: list[str]
+
+
+def pain_points(row: FeedbackRow) -> list[PainPoint]:
+    """The pain scores one stored feedback or check-in holds."""
+    body = row.body or {}
+    entries = body.get("pain", []) if row.kind != "checkin" else [body]
+    points = []
+    for entry in entries:
+        try:
+            region = Region(entry["region"])
+            score = int(entry["score"])
+        except (KeyError, ValueError, TypeError):
+            continue
+        points.append(
+            PainPoint(
+                row.at,
+                region,
+                score,
+                str(entry.get("timing", "")),
+                str(entry.get("kind", "pain")),
+                list(entry.get("flags", [])),
+            )
+        )
+    return points
+
+
+async def feedback_since(
+    data: CoachData, athlete_ids: list[uuid.UUID], since: datetime
+) -> list[FeedbackRow]:
+    if not athlete_ids:
+        return []
+    query = (
+        select(FeedbackRow)
+        .join(AthleteRow, AthleteRow.id == FeedbackRow.athlete_id)
+        .where(
+            AthleteRow.coach_id == data.coach.id,
+            FeedbackRow.athlete_id.in_(athlete_ids),
+            FeedbackRow.at >= since,
+        )
+        .order_by(FeedbackRow.at)
+    )
+    return list((await data.db.scalars(query)).all())
+
+
+async def sessions_between(
+    data: CoachData, athlete_ids: list[uuid.UUID], since: datetime, until: datetime | None = None
+) -> list[SessionRow]:
+    if not athlete_ids:
+        return []
+    query = (
+        select(SessionRow)
+        .join(AthleteRow, AthleteRow.id == SessionRow.athlete_id)
+        .where(
+            AthleteRow.coach_id == data.coach.id,
+            SessionRow.athlete_id.in_(athlete_ids),
+            SessionRow.start >= since,
+        )
+        .order_by(SessionRow.start)
+    )
+    if until is not None:
+        query = query.where(SessionRow.start < until)
+    return list((await data.db.scalars(query)).all())
+
+
+async def logged_uids(data: CoachData, athlete: AthleteRow) -> set[str]:
+    """UIDs of the athlete's sessions that already have their feedback."""
+    query = select(FeedbackRow.session_uid).where(
+        FeedbackRow.athlete_id == athlete.id, FeedbackRow.kind.in_(SESSION_KINDS)
+    )
+    return {uid for uid in (await data.db.scalars(query)).all() if uid}
+
+
+# --- the roster ---------------------------------------------------------------------------------
+
+
+@dataclass
+class RosterLine:
+    id: uuid.UUID
+    name: str
+    rank: int  # 0 clearance waiting, 1 red regions, 2 missed or unlogged sessions, 3 the rest
+    flags: list[str] = field(default_factory=list)  # what needs the coach, in words
+    next_session: str = "no session planned"
+    last_pain: str = "none reported"
+
+
+async def roster(data: CoachData) -> list[RosterLine]:
+    athletes = await data.athletes()
+    ids = [a.id for a in athletes]
+    now = clock.now()
+    since = now - timedelta(days=UNLOGGED_DAYS)
+    sessions = await sessions_between(data, ids, since)
+    feedback = await feedback_since(data, ids, now - timedelta(weeks=CHART_WEEKS))
+    logged_query = (
+        select(FeedbackRow.athlete_id, FeedbackRow.session_uid)
+        .join(AthleteRow, AthleteRow.id == FeedbackRow.athlete_id)
+        .where(AthleteRow.coach_id == data.coach.id, FeedbackRow.kind.in_(SESSION_KINDS))
+    )
+    logged = {(a, u) for a, u in (await data.db.execute(logged_query)).all()} if ids else set()
+    lines = []
+    for athlete in athletes:
+        zone = ZoneInfo(athlete.timezone)
+        today = now.astimezone(zone).date()
+        state = progression_of(athlete, athlete_from_row(athlete))
+        line = RosterLine(athlete.id, athlete.name, 3)
+        flagged = sorted(r.value for r in state.flagged_regions())
+        red = sorted(
+            r.value
+            for r, s in state.regions.items()
+            if not s.needs_clearance
+            and (
+                s.zone in (Zone.red, Zone.red_flag)
+                or (s.no_heavy_until and s.no_heavy_until > today)
+            )
+        )
+        mine = [s for s in sessions if s.athlete_id == athlete.id]
+        unlogged = [s for s in mine if s.end <= now and (athlete.id, s.uid) not in logged]
+        if athlete.needs_clearance or flagged:
+            line.rank = 0
+            line.flags.append(
+                "clearance waiting: " + (", ".join(words(r) for r in flagged) or "red flag")
+            )
+        if red:
+            line.rank = min(line.rank, 1)
+            line.flags.append("red: " + ", ".join(words(r) for r in red))
+        if unlogged:
+            line.rank = min(line.rank, 2)
+            line.flags.append(
+                f"{len(unlogged)} session{'s' if len(unlogged) > 1 else ''} missed or not logged"
+            )
+        upcoming = next((s for s in mine if s.start >= now), None)
+        if upcoming is not None:
+            kind = "heavy strength" if upcoming.heavy else upcoming.kind
+            line.next_session = f"{when(upcoming.start, zone)}, {kind}"
+        pains = [p for row in feedback if row.athlete_id == athlete.id for p in pain_points(row)]
+        if pains:
+            last = pains[-1]
+            line.last_pain = (
+                f"{words(last.region.value)} {last.score}/10 {words(last.timing)}"
+                f"{' (soreness)' if last.kind == 'soreness' else ''}, {when(last.at, zone)}"
+            )
+        lines.append(line)
+    lines.sort(key=lambda line: (line.rank, line.name.lower()))
+    return lines
+
+
+# --- the athlete's fortnight -----------------------------------------------------------------------
+
+
+@dataclass
+class DayItem:
+    time: str
+    title: str
+    kind: str  # ride, strength, mobility
+    heavy: bool = False
+    session_id: str | None = None
+    state: str = ""  # logged, to log, planned
+
+
+@dataclass
+class Day:
+    day: date
+    label: str
+    today: bool
+    phase: str
+    week_notes: list[str]
+    items: list[DayItem]
+
+
+def week_of(reports: list[dict[str, Any]], day: date) -> dict[str, Any] | None:
+    for report in reports:
+        if report["start"] <= day.isoformat() <= report["end"]:
+            return report
+    return None
+
+
+async def fortnight(
+    data: CoachData, athlete: AthleteRow, reports: list[dict[str, Any]], logged: set[str]
+) -> list[Day]:
+    """This week and the next, Monday to Sunday in the athlete's zone: rides and sessions."""
+    zone = ZoneInfo(athlete.timezone)
+    now = clock.now()
+    today = now.astimezone(zone).date()
+    monday = today - timedelta(days=today.weekday())
+    start = datetime.combine(monday, time.min, zone)
+    end = start + timedelta(days=14)
+    rides = await data.rides(athlete, start, end)
+    sessions = await sessions_between(data, [athlete.id], start, end)
+    days = []
+    for offset in range(14):
+        day = monday + timedelta(days=offset)
+        items: list[tuple[datetime, DayItem]] = []
+        for ride in rides:
+            local = ride.start.astimezone(zone)
+            if local.date() == day:
+                title = ride.title or words(ride.kind)
+                extra = f" ({ride.priority} race)" if ride.priority else ""
+                items.append(
+                    (
+                        ride.start,
+                        DayItem(
+                            f"{local:%H:%M}",
+                            f"{title}{extra}, {ride.duration_min} min {words(ride.kind)}",
+                            "ride",
+                        ),
+                    )
+                )
+        for row in sessions:
+            local = row.start.astimezone(zone)
+            if local.date() != day:
+                continue
+            session = session_from_row(row, zone)
+            state = "logged" if row.uid in logged else ("to log" if row.start <= now else "")
+            items.append(
+                (
+                    row.start,
+                    DayItem(
+                        f"{local:%H:%M}",
+                        summary(session),
+                        row.kind,
+                        row.heavy,
+                        str(row.id),
+                        state,
+                    ),
+                )
+            )
+        report = week_of(reports, day)
+        notes = []
+        if report and report.get("deload"):
+            notes.append("deload")
+        if report and report.get("taper"):
+            notes.append("taper")
+        days.append(
+            Day(
+                day,
+                day_label(day),
+                day == today,
+                words(report["phase"]) if report else "",
+                notes,
+                [item for _, item in sorted(items, key=lambda pair: pair[0])],
+            )
+        )
+    return days
+
+
+# --- pain over the last weeks, as SVG ------------------------------------------------------------
+
+
+def pain_chart(
+    rows: list[FeedbackRow], zone: ZoneInfo, today: date, weeks: int = CHART_WEEKS
+) -> str:
+    """An inline SVG: each region's highest score per day over the last `weeks`, on 0-10, with
+    the green / amber / red bands of domain.md behind. Built on the server: no script, no CDN."""
+    first = today - timedelta(weeks=weeks) + timedelta(days=1)
+    days = (today - first).days + 1
+    width, height, left, top, bottom, right = 640, 220, 34, 10, 28, 24
+    plot_w, plot_h = width - left - right, height - top - bottom
+
+    def x(day: date) -> float:
+        return left + plot_w * ((day - first).days / max(days - 1, 1))
+
+    def y(score: float) -> float:
+        return top + plot_h * (1 - score / 10)
+
+    daily: dict[Region, dict[date, int]] = {}
+    for row in rows:
+        for point in pain_points(row):
+            day = point.at.astimezone(zone).date()
+            if first <= day <= today:
+                scores = daily.setdefault(point.region, {})
+                scores[day] = max(scores.get(day, 0), point.score)
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-labelledby="pain-chart-title" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="pain-chart-title">Pain per region, highest score per day, '
+        f"{first.isoformat()} to {today.isoformat()}</title>",
+        # bands: green 0-3, amber 4-5, red 6-10
+        f'<rect x="{left}" y="{y(10):.1f}" width="{plot_w}" height="{y(5.5) - y(10):.1f}" fill="#fee2e2"/>',
+        f'<rect x="{left}" y="{y(5.5):.1f}" width="{plot_w}" height="{y(3.5) - y(5.5):.1f}" fill="#fef3c7"/>',
+        f'<rect x="{left}" y="{y(3.5):.1f}" width="{plot_w}" height="{y(0) - y(3.5):.1f}" fill="#dcfce7"/>',
+    ]
+    for score in (0, 2, 4, 6, 8, 10):
+        parts.append(
+            f'<text x="{left - 6}" y="{y(score) + 4:.1f}" text-anchor="end" class="axis">{score}</text>'
+        )
+    for week in range(weeks + 1):
+        day = first + timedelta(weeks=week) - timedelta(days=1 if week else 0)
+        day = min(max(day, first), today)
+        parts.append(
+            f'<line x1="{x(day):.1f}" x2="{x(day):.1f}" y1="{top}" y2="{top + plot_h}" class="grid"/>'
+        )
+        if week % 2 == 0 or week == weeks:
+            parts.append(
+                f'<text x="{x(day):.1f}" y="{height - 8}" text-anchor="middle" class="axis">'
+                f"{day.day} {day:%b}</text>"
+            )
+    for region, scores in sorted(daily.items()):
+        colour = REGION_COLOURS[region]
+        points = sorted(scores.items())
+        path = " ".join(f"{x(day):.1f},{y(score):.1f}" for day, score in points)
+        parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        for day, score in points:
+            parts.append(
+                f'<circle cx="{x(day):.1f}" cy="{y(score):.1f}" r="3.5" fill="{colour}">'
+                f"<title>{escape(REGION_WORDS[region])} {score}/10 on {day.isoformat()}</title></circle>"
+            )
+    if not daily:
+        parts.append(
+            f'<text x="{left + plot_w / 2}" y="{top + plot_h / 2}" text-anchor="middle" '
+            f'class="axis">no pain reported in the last {weeks} weeks</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def chart_legend(rows: list[FeedbackRow]) -> list[tuple[str, str]]:
+    regions = sorted({p.region for row in rows for p in pain_points(row)})
+    return [(REGION_WORDS[r], REGION_COLOURS[r]) for r in regions]
+
+
+# --- one session's form -----------------------------------------------------------------------------
+
+_KG = re.compile(r"(\d+(?:\.\d+)?)\s*kg")
+
+
+@dataclass
+class ExerciseField:
+    index: int
+    exercise_id: str
+    name: str
+    dose: str
+    load_hint: str
+    sets: int
+    reps: str
+    load_kg: str
+    cue: str
+
+
+def exercise_fields(session: Session) -> list[ExerciseField]:
+    """The strength exercises of a session with what was prescribed, to prefill the log."""
+    fields = []
+    for index, p in enumerate(p for p in session.prescriptions if p.pattern != Pattern.mobility):
+        load = _KG.search(p.load_hint)
+        fields.append(
+            ExerciseField(
+                index,
+                p.exercise_id,
+                p.name,
+                p.dose(),
+                p.load_hint,
+                p.sets,
+                (p.reps or "").split("-")[-1],
+                load.group(1) if load else "",
+                p.cue,
+            )
+        )
+    return fields
+
+
+# --- what changed, in the athlete's words ----------------------------------------------------------
+
+
+def swaps(before: list[Session], after: list[Session], zone: ZoneInfo, why: str) -> list[str]:
+    """ "Tue 14 May: split squat instead of goblet squat, because ..." for the next few sessions
+    whose content changed."""
+    old = {s.uid: s for s in before}
+    lines = []
+    for session in sorted(after, key=lambda s: s.start):
+        was = old.get(session.uid)
+        if was is None or was.content_key() == session.content_key():
+            continue
+        before_names = {p.pattern: p.name for p in was.prescriptions}
+        after_names = {p.pattern: p.name for p in session.prescriptions}
+        changes = []
+        for pattern, name in after_names.items():
+            previous = before_names.get(pattern)
+            if previous is None:
+                changes.append(f"{name} added")
+            elif previous != name:
+                changes.append(f"{name} instead of {previous}")
+        changes += [f"no {name}" for p, name in before_names.items() if p not in after_names]
+        if was.start != session.start:
+            changes.append(f"moved from {when(was.start, zone)}")
+        if not changes:
+            changes.append("dose or advice adjusted")
+        local = session.start.astimezone(zone)
+        line = f"{local:%A} {local.day} {local:%b}: " + "; ".join(changes)
+        lines.append(line + (f", because {why}" if why else ""))
+        if len(lines) == 3:
+            break
+    return lines

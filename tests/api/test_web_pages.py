@@ -1,0 +1,427 @@
+"""The coach's pages and the athletes' check-in over HTTP, on SQLite and PostgreSQL: who may
+read and write what (cookie, CSRF, tenancy, signed links), and that the JSON API is unchanged."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import icalendar
+import pytest
+from conftest import auth
+from litestar.testing import AsyncTestClient
+from support import create_athlete, feed_path, next_monday, weekly_rides
+
+from api import clock
+from api.app import create_app
+from api.web.signing import SESSION_COOKIE, checkin_token
+
+CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
+
+
+async def csrf_of(client: AsyncTestClient, path: str) -> str:
+    page = await client.get(path)
+    match = CSRF.search(page.text)
+    assert match, page.text[:500]
+    return match.group(1)
+
+
+async def sign_in(client: AsyncTestClient, key: str) -> None:
+    token = await csrf_of(client, "/app/sign-in")
+    answer = await client.post(
+        "/app/sign-in", data={"key": key, "next": "/app/", "_csrf_token": token}
+    )
+    assert answer.status_code == 303, answer.text
+    assert answer.headers["location"] == "/app/"
+
+
+async def planned(client: AsyncTestClient, key: str, weeks: int = 2) -> dict[str, Any]:
+    athlete = await create_athlete(client, key)
+    base = f"/api/v1/athletes/{athlete['id']}"
+    monday = next_monday()
+    rides = await client.put(f"{base}/rides", json=weekly_rides(monday, weeks), headers=auth(key))
+    assert rides.status_code == 200, rides.text
+    plan = await client.post(
+        f"{base}/plan", json={"start": monday.isoformat(), "weeks": weeks}, headers=auth(key)
+    )
+    assert plan.status_code == 201, plan.text
+    return {"athlete": athlete, "base": base, "plan": plan.json()}
+
+
+def first_strength(plan: dict[str, Any]) -> dict[str, Any]:
+    return next(s for s in plan["sessions"] if s["kind"] == "strength")
+
+
+@pytest.fixture
+async def client(settings) -> AsyncIterator[AsyncTestClient]:
+    """The suite's client, but redirects are answers to read, not to follow."""
+    async with AsyncTestClient(create_app(settings)) as test_client:
+        test_client.follow_redirects = False
+        yield test_client
+
+
+@pytest.fixture
+def after(monkeypatch: pytest.MonkeyPatch):
+    """Move the service's clock to just after a session, so it takes feedback."""
+
+    def move(session: dict[str, Any]) -> None:
+        moment = datetime.fromisoformat(session["end"]) + timedelta(minutes=5)
+        monkeypatch.setattr(clock, "now", lambda: moment.astimezone(UTC))
+
+    return move
+
+
+async def feed_links(client: AsyncTestClient, feed_url: str) -> dict[str, str]:
+    """UID -> check-in link, from the feed's URL properties."""
+    answer = await client.get(feed_path(feed_url))
+    assert answer.status_code == 200
+    events = icalendar.Calendar.from_ical(answer.content).walk("VEVENT")
+    links = {str(e["UID"]): str(e["URL"]) for e in events}
+    for event in events:
+        assert str(event["URL"]) in str(event["DESCRIPTION"])
+    return links
+
+
+def path_of(link: str) -> str:
+    return "/checkin/" + link.split("/checkin/", 1)[1]
+
+
+# --- sign-in, cookie, CSRF --------------------------------------------------------------------
+
+
+async def test_every_coach_page_without_a_cookie_redirects_to_sign_in(client, coach_key):
+    made = await planned(client, coach_key)
+    session = first_strength(made["plan"])
+    athlete = made["athlete"]["id"]
+    for path in (
+        "/app/",
+        f"/app/athletes/{athlete}",
+        f"/app/athletes/{athlete}/sessions/{session['id']}",
+    ):
+        answer = await client.get(path)
+        assert answer.status_code == 303, path
+        assert answer.headers["location"].startswith("/app/sign-in?next="), path
+    # a form posted with a valid CSRF token but no coach cookie changes nothing either
+    token = await csrf_of(client, "/app/sign-in")
+    for path in (
+        f"/app/athletes/{athlete}/plan",
+        f"/app/athletes/{athlete}/clearance",
+        f"/app/athletes/{athlete}/feed-token",
+        f"/app/athletes/{athlete}/sessions/{session['id']}",
+    ):
+        answer = await client.post(path, data={"_csrf_token": token})
+        assert answer.status_code == 303, path
+        assert answer.headers["location"].startswith("/app/sign-in"), path
+    listed = await client.get(made["base"], headers=auth(coach_key))
+    assert listed.json()["version"] == made["athlete"]["version"]
+
+
+async def test_sign_in_sets_a_signed_httponly_lax_cookie_and_a_wrong_key_is_refused(
+    client, coach_key
+):
+    token = await csrf_of(client, "/app/sign-in")
+    wrong = await client.post("/app/sign-in", data={"key": "coach_nope", "_csrf_token": token})
+    assert wrong.status_code == 401
+    assert "not known" in wrong.text and SESSION_COOKIE not in wrong.headers.get("set-cookie", "")
+    right = await client.post("/app/sign-in", data={"key": coach_key, "_csrf_token": token})
+    cookie = right.headers["set-cookie"]
+    assert cookie.startswith(f"{SESSION_COOKIE}=")
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie
+    assert coach_key not in cookie
+    assert (await client.get("/app/")).status_code == 200
+    # a forged cookie is no session
+    client.cookies.set(SESSION_COOKIE, cookie.split(";")[0].split("=", 1)[1][:-2] + "xx")
+    assert (await client.get("/app/")).status_code == 303
+    # signing out ends it
+    await sign_in(client, coach_key)
+    out = await client.post("/app/sign-out", data={"_csrf_token": token})
+    assert out.status_code == 303
+    assert (await client.get("/app/")).status_code == 303
+
+
+async def test_the_cookie_is_secure_over_https(settings, coach_key):
+    async with AsyncTestClient(create_app(settings), base_url="https://coach.example") as client:
+        client.follow_redirects = False
+        token = await csrf_of(client, "/app/sign-in")
+        answer = await client.post("/app/sign-in", data={"key": coach_key, "_csrf_token": token})
+        assert "Secure" in answer.headers["set-cookie"]
+
+
+async def test_a_form_without_its_csrf_token_is_refused(client, coach_key):
+    made = await planned(client, coach_key)
+    await sign_in(client, coach_key)
+    answer = await client.post(
+        f"/app/athletes/{made['athlete']['id']}/feed-token", data={"nothing": "here"}
+    )
+    assert answer.status_code == 403
+    assert "expired" in answer.text
+    # the feed token did not change
+    assert (await client.get(feed_path(made["athlete"]["feed_url"]))).status_code == 200
+    # the sign-in form too
+    refused = await client.post("/app/sign-in", data={"key": coach_key})
+    assert refused.status_code == 403
+
+
+async def test_the_json_api_and_feeds_take_no_csrf_and_set_no_cookie(client, coach_key):
+    made = await planned(client, coach_key)
+    rotated = await client.post(f"{made['base']}/feed-token", headers=auth(coach_key))
+    assert rotated.status_code == 201
+    assert "set-cookie" not in rotated.headers
+    feed = await client.get(feed_path(rotated.json()["feed_url"]))
+    assert feed.status_code == 200 and "set-cookie" not in feed.headers
+    plan = await client.get(f"{made['base']}/plan", headers=auth(coach_key))
+    assert "set-cookie" not in plan.headers
+
+
+# --- tenancy ----------------------------------------------------------------------------------
+
+
+async def test_another_coachs_athlete_answers_404_on_every_page(client, coach_key, other_key):
+    theirs = await planned(client, other_key)
+    session = first_strength(theirs["plan"])
+    athlete = theirs["athlete"]["id"]
+    await sign_in(client, coach_key)
+    token = await csrf_of(client, "/app/")
+    for path in (f"/app/athletes/{athlete}", f"/app/athletes/{athlete}/sessions/{session['id']}"):
+        answer = await client.get(path)
+        assert answer.status_code == 404, path
+        assert "Not found" in answer.text
+    for path, data in (
+        (f"/app/athletes/{athlete}/plan", {"weeks": "2"}),
+        (f"/app/athletes/{athlete}/clearance", {"region": "knee", "note": "x"}),
+        (f"/app/athletes/{athlete}/feed-token", {}),
+        (f"/app/athletes/{athlete}/sessions/{session['id']}", {"completed": "yes"}),
+    ):
+        answer = await client.post(path, data={**data, "_csrf_token": token})
+        assert answer.status_code == 404, path
+    roster = await client.get("/app/")
+    assert athlete not in roster.text
+    # nothing of theirs changed
+    assert (await client.get(feed_path(theirs["athlete"]["feed_url"]))).status_code == 200
+    plan = await client.get(f"{theirs['base']}/plan", headers=auth(other_key))
+    assert plan.json()["version"] == theirs["plan"]["version"]
+
+
+# --- the coach's forms go through the API's services ----------------------------------------------
+
+
+async def test_coach_feedback_with_red_knee_pain_steps_the_ladder_down(client, coach_key, after):
+    made = await planned(client, coach_key)
+    session = first_strength(made["plan"])
+    await sign_in(client, coach_key)
+    page = f"/app/athletes/{made['athlete']['id']}/sessions/{session['id']}"
+    # before the session starts the page says so and the API's 409 shows in place
+    early = await client.get(page)
+    assert "once the session has started" in early.text
+    token = await csrf_of(client, page)
+    refused = await client.post(
+        page, data={"completed": "yes", "pain_knee": "6", "_csrf_token": token}
+    )
+    assert refused.status_code == 409 and "Not saved" in refused.text
+    after(session)
+    form = await client.get(page)
+    assert 'name="pain_knee"' in form.text
+    done = await client.post(
+        page,
+        data={
+            "completed": "yes",
+            "rpe": "7",
+            "pain_knee": "6",
+            "timing_knee": "after",
+            "kind_knee": "pain",
+            "_csrf_token": token,
+        },
+    )
+    assert done.status_code == 200, done.text
+    assert "What changed" in done.text
+    progression = await client.get(f"{made['base']}/progression", headers=auth(coach_key))
+    history = [c for p in progression.json()["patterns"] for c in p["history"]]
+    assert any(c["to_level"] < c["from_level"] or "red" in c["reason"] for c in history) or any(
+        r.get("zone") == "red" for r in progression.json()["regions"].values()
+    )
+    # a second time is the API's 409, shown in place
+    again = await client.post(page, data={"completed": "yes", "_csrf_token": token})
+    assert (
+        again.status_code == 200
+        and "Feedback for this session is in" in again.text
+        or (again.status_code == 409)
+    )
+
+
+async def test_invalid_form_values_are_the_apis_422_shown_in_place(client, coach_key):
+    made = await planned(client, coach_key)
+    await sign_in(client, coach_key)
+    page = f"/app/athletes/{made['athlete']['id']}"
+    token = await csrf_of(client, page)
+    answer = await client.post(f"{page}/plan", data={"weeks": "99", "_csrf_token": token})
+    assert answer.status_code == 422
+    assert "Not saved" in answer.text and "weeks" in answer.text
+    plan = await client.get(f"{made['base']}/plan", headers=auth(coach_key))
+    assert plan.json()["version"] == made["plan"]["version"]
+    no_flag = await client.post(
+        f"{page}/clearance", data={"region": "knee", "note": "ok", "_csrf_token": token}
+    )
+    assert no_flag.status_code == 409 and "no red flag" in no_flag.text
+
+
+async def test_ride_import_and_rotation_from_the_athlete_page(client, coach_key):
+    made = await planned(client, coach_key)
+    await sign_in(client, coach_key)
+    page = f"/app/athletes/{made['athlete']['id']}"
+    token = await csrf_of(client, page)
+    start = datetime.combine(next_monday() + timedelta(days=16), datetime.min.time())
+    ics = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\n"
+        f"UID:web-1\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:{start:%Y%m%d}T170000Z\r\n"
+        f"DTEND:{start:%Y%m%d}T183000Z\r\nSUMMARY:Hill repeats\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    imported = await client.post(
+        f"{page}/rides",
+        data={"_csrf_token": token},
+        files={"calendar": ("rides.ics", ics.encode(), "text/calendar")},
+    )
+    assert imported.status_code == 200, imported.text
+    assert "1 created" in imported.text
+    broken = await client.post(
+        f"{page}/rides",
+        data={"_csrf_token": token},
+        files={"calendar": ("rides.ics", b"not a calendar", "text/calendar")},
+    )
+    assert broken.status_code == 400 and "Not saved" in broken.text
+    rotated = await client.post(f"{page}/feed-token", data={"_csrf_token": token})
+    assert rotated.status_code == 200
+    link = re.search(r'value="(http[^"]+/feeds/[^"]+\.ics)"', rotated.text)
+    assert link
+    assert (await client.get(feed_path(made["athlete"]["feed_url"]))).status_code == 404
+    assert (await client.get(feed_path(link.group(1)))).status_code == 200
+
+
+async def test_roster_puts_clearance_waiting_first(client, coach_key, after):
+    calm = await planned(client, coach_key)
+    flagged = await planned(client, coach_key)
+    session = first_strength(flagged["plan"])
+    after(session)
+    answer = await client.post(
+        f"{flagged['base']}/sessions/{session['id']}/feedback",
+        json={"completed": True, "pain": [{"region": "knee", "score": 8, "timing": "after"}]},
+        headers=auth(coach_key),
+    )
+    assert answer.status_code == 201, answer.text
+    await sign_in(client, coach_key)
+    roster = (await client.get("/app/")).text
+    assert roster.index(flagged["athlete"]["id"]) < roster.index(calm["athlete"]["id"])
+    assert "clearance waiting: knee" in roster
+    page = await client.get(f"/app/athletes/{flagged['athlete']['id']}")
+    assert "Clearance waiting" in page.text and "<svg" in page.text
+
+
+# --- check-in links -----------------------------------------------------------------------------
+
+
+async def test_checkin_link_from_the_feed_records_feedback_for_its_own_athlete_only(
+    client, coach_key, other_key, after
+):
+    mine = await planned(client, coach_key)
+    theirs = await planned(client, other_key)
+    session = first_strength(mine["plan"])
+    links = await feed_links(client, mine["athlete"]["feed_url"])
+    link = path_of(links[session["uid"]])
+    early = await client.get(link)
+    assert early.status_code == 200 and "once the session has started" in early.text
+    after(session)
+    page = await client.get(link)
+    assert page.status_code == 200 and 'name="completed"' in page.text
+    token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
+    sent = await client.post(
+        link,
+        data={
+            "completed": "yes",
+            "pain_knee": "3",
+            "flags_knee": "swelling",
+            "timing_knee": "after",
+            "_csrf_token": token,
+        },
+    )
+    assert sent.status_code == 200, sent.text
+    assert "see a clinician" in sent.text.lower()
+    mine_now = await client.get(f"{mine['base']}/progression", headers=auth(coach_key))
+    theirs_now = await client.get(f"{theirs['base']}/progression", headers=auth(other_key))
+    assert mine_now.json()["needs_clearance"] is True
+    assert theirs_now.json()["needs_clearance"] is False
+    # the same session again: the API's 409 is not a second record
+    again = await client.post(link, data={"completed": "yes", "_csrf_token": token})
+    assert again.status_code in (200, 409)
+    assert "Thanks, this session is logged" in again.text or "already has feedback" in again.text
+
+
+async def test_a_checkin_link_cannot_be_bent_to_another_athletes_session(
+    client, settings, coach_key, other_key
+):
+    mine = await planned(client, coach_key)
+    theirs = await planned(client, other_key)
+    my_link = path_of(next(iter((await feed_links(client, mine["athlete"]["feed_url"])).values())))
+    their_uid = first_strength(theirs["plan"])["uid"]
+    # my signature on their session's UID, and a link signed under a guessed feed token hash
+    my_sig = my_link.rsplit(".", 1)[1]
+    bent = checkin_token(settings.secret_key, "0" * 64, their_uid).rsplit(".", 1)[0] + "." + my_sig
+    forged = checkin_token(settings.secret_key, "0" * 64, their_uid)
+    for path in (f"/checkin/{bent}", f"/checkin/{forged}", "/checkin/nonsense", "/checkin/a.b"):
+        for answer in (
+            await client.get(path),
+            await client.get(f"{path}/morning"),
+            await client.post(path, data={"completed": "yes"}),
+        ):
+            assert answer.status_code in (403, 404), path  # 403: no CSRF cookie for a POST
+        page = await client.get(path)
+        assert page.status_code == 404 and "does not work" in page.text
+    # with the signed form token, a forged post is still a 404 and writes nothing
+    token = await csrf_of(client, f"{my_link}/morning")
+    answer = await client.post(
+        f"/checkin/{forged}", data={"completed": "yes", "_csrf_token": token}
+    )
+    assert answer.status_code == 404
+    progression = await client.get(f"{theirs['base']}/progression", headers=auth(other_key))
+    assert all(not p["history"] for p in progression.json()["patterns"])
+
+
+async def test_rotating_the_feed_token_turns_every_earlier_checkin_link_into_a_404(
+    client, coach_key
+):
+    made = await planned(client, coach_key)
+    old = await feed_links(client, made["athlete"]["feed_url"])
+    rotated = await client.post(f"{made['base']}/feed-token", headers=auth(coach_key))
+    new = await feed_links(client, rotated.json()["feed_url"])
+    assert old.keys() == new.keys()
+    for uid in list(old)[:3]:
+        assert (await client.get(path_of(old[uid]))).status_code == 404
+        assert (await client.get(path_of(old[uid]) + "/morning")).status_code == 404
+        assert (await client.get(path_of(new[uid]))).status_code == 200
+
+
+async def test_morning_checkin_records_a_pain_score_for_the_day(client, coach_key):
+    made = await planned(client, coach_key)
+    link = path_of(next(iter((await feed_links(client, made["athlete"]["feed_url"])).values())))
+    page = await client.get(f"{link}/morning")
+    assert page.status_code == 200
+    token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
+    empty = await client.post(f"{link}/morning", data={"_csrf_token": token})
+    assert empty.status_code == 422 and "at least one" in empty.text
+    sent = await client.post(
+        f"{link}/morning",
+        data={"pain_low_back": "2", "kind_low_back": "pain", "_csrf_token": token},
+    )
+    assert sent.status_code == 200, sent.text
+    assert "What changed" in sent.text
+    progression = await client.get(f"{made['base']}/progression", headers=auth(coach_key))
+    assert "low_back" in progression.json()["regions"]
+
+
+async def test_feed_links_follow_public_url(settings, coach_key):
+    app = create_app(replace(settings, public_url="https://plans.example.org"))
+    async with AsyncTestClient(app) as client:
+        made = await planned(client, coach_key)
+        links = await feed_links(client, made["athlete"]["feed_url"])
+        assert all(v.startswith("https://plans.example.org/checkin/") for v in links.values())
