@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from typing import Any
 
 from advanced_alchemy.extensions.litestar import (
     AsyncSessionConfig,
@@ -32,10 +33,14 @@ from api.errors import (
 )
 from api.feedback import AdaptController
 from api.feeds import FeedController
+from api.jobs import JobController
 from api.logs import app_logging_config
+from api.metrics import metrics_handler, observe_requests
 from api.plans import PlanController
 from api.rides import RideController
+from api.runner import LocalRunner, Runner, SaqRunner, saq_config
 from api.settings import Settings
+from api.sources import SourceController
 from api.system import ExerciseController, SystemController
 from api.web.routes import csrf_config, template_config, web_router
 from planner.errors import PlannerInputError
@@ -79,13 +84,27 @@ def create_app(settings: Settings | None = None) -> Litestar:
             PlanController,
             AdaptController,
             ExerciseController,
+            SourceController,
+            JobController,
         ],
         dependencies={"coach": Provide(provide_coach), "data_scope": Provide(provide_data)},
         security=[{BEARER: []}],
     )
+    # background work (issue 11): SAQ on Redis when REDIS_URL is set, else this process
+    plugins: list[Any] = []
+    runner: Runner
+    if settings.redis_url:
+        from litestar_saq import SAQPlugin
+
+        saq = SAQPlugin(config=saq_config(settings))
+        plugins.append(saq)
+        runner = SaqRunner(settings, saq.get_queue(settings.queue_name))
+    else:
+        runner = LocalRunner(settings)
     return Litestar(
         route_handlers=[
             api,
+            metrics_handler(runner.depth),
             FeedController,
             SystemController,
             web_router(settings),  # the coach's pages (/app/) and the athletes' check-in
@@ -96,10 +115,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 name="docs-assets",
             ),
         ],
-        plugins=[SQLAlchemyPlugin(config=db), JsonBodies()],
+        plugins=[SQLAlchemyPlugin(config=db), JsonBodies(), *plugins],
+        middleware=[observe_requests],  # /metrics' request figures and one log line each
         request_class=JsonRequest,
         logging_config=app_logging_config(),  # tokens in paths never reach a log
-        dependencies={"settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False)},
+        dependencies={
+            "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
+            "jobs": Provide(lambda: runner, use_cache=True, sync_to_thread=False),
+        },
         exception_handlers={
             HTTPException: http_error_handler,
             ValidationException: validation_handler,
@@ -110,9 +133,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # CSRF on the pages' forms only; the JSON API and feeds take no cookie (api.web.routes)
         csrf_config=csrf_config(settings),
         before_request=require_content_type,
-        on_startup=[tune_gc],
+        on_startup=[tune_gc, runner.start],
         # close the pool's connections when the app stops (tests start and stop many apps)
-        on_shutdown=[db.get_engine().dispose],
+        on_shutdown=[runner.stop, db.get_engine().dispose],
         openapi_config=OpenAPIConfig(
             title="Periodization planner",
             version="1.0.0",

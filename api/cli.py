@@ -153,6 +153,12 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="run the API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    worker = commands.add_parser(
+        "worker", help="run background jobs and their schedule from Redis (REDIS_URL)"
+    )
+    worker.add_argument(
+        "--metrics-port", type=int, default=None, help="serve this worker's /metrics on the port"
+    )
     args = top.parse_args(argv)
     settings = Settings.from_env()
     if args.command == "plan":
@@ -186,6 +192,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  Try: curl -H 'Authorization: Bearer {key}' {base}/api/v1/athletes")
         print(f"  Coach key: {key}")
         return 0
+    if args.command == "worker":
+        from api.jobs import run_worker
+
+        return run_worker(settings, args.metrics_port)
     if args.command == "serve":
         import uvicorn
 

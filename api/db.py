@@ -117,3 +117,55 @@ class FeedbackRow(UUIDAuditBase):
     kind: Mapped[str] = mapped_column(String(20))
     at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), index=True)
     body: Mapped[dict[str, Any]] = mapped_column(JsonB)
+
+
+class CalendarSourceRow(UUIDAuditBase):
+    """An athlete's published calendar (an iCal URL) that the service follows by itself."""
+
+    __tablename__ = "calendar_source"
+    __table_args__ = (UniqueConstraint("athlete_id", "url", name="uq_calendar_source_url"),)
+
+    athlete_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("athlete.id", ondelete="CASCADE"), index=True
+    )
+    url: Mapped[str] = mapped_column(String(2000))
+    # title word -> ride kind, applied over the import's guess (api.sources.relabel)
+    kinds: Mapped[dict[str, Any]] = mapped_column(JsonB)
+    # the source's validators, sent back as If-None-Match / If-Modified-Since
+    etag: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    last_modified: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    content_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # the event UIDs of the last import: an event gone from the source is a ride to remove
+    event_ids: Mapped[list[Any]] = mapped_column(JsonB)
+    # pending, ok, not_modified, error or paused; reason says why for error and paused
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    reason: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    checked_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    changed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    # the last import's counts (created, updated, unchanged, skipped, removed, replanned)
+    last_result: Mapped[dict[str, Any]] = mapped_column(JsonB)
+
+
+class JobRunRow(UUIDAuditBase):
+    """One athlete's part of a background job: its state, and the ledger that makes a retried
+    job idempotent (the row turns `done` in the transaction that does the work)."""
+
+    __tablename__ = "job_run"
+    __table_args__ = (UniqueConstraint("job_id", "athlete_id", name="uq_job_run_athlete"),)
+
+    job_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    coach_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("coach.id", ondelete="CASCADE"), index=True
+    )
+    athlete_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("athlete.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    # queued, running, done, failed or skipped
+    state: Mapped[str] = mapped_column(String(12), default="queued")
+    detail: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    queued_at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), nullable=True)

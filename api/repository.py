@@ -40,8 +40,10 @@ async def _serialize_sqlite_writer(db: AsyncSession, athlete_id: uuid.UUID) -> N
         if getattr(transaction, "parent", None) is None and athlete_id in held:
             held.discard(athlete_id)
             lock.release()
-            event.remove(db.sync_session, "after_transaction_end", release)
 
+    # never removed: removing a listener while SQLAlchemy runs the listeners raises "deque
+    # mutated during iteration" (a job's `async with session.begin()` met it); sessions are
+    # short-lived, and `held` makes a spent listener a no-op
     event.listen(db.sync_session, "after_transaction_end", release)
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -213,10 +214,16 @@ class RideController(Controller):
 
 
 async def import_calendar(
-    data_scope: CoachData, athlete_id: uuid.UUID, body: bytes
+    data_scope: CoachData,
+    athlete_id: uuid.UUID,
+    body: bytes,
+    *,
+    adjust: Callable[[Ride], Ride] | None = None,
 ) -> ImportCounts:
-    """Upsert the rides of an .ics export (POST .../rides/import and the dashboard's upload).
-    Raises the API's errors: 400 not a calendar, 409 overlaps, 413/422 over budget."""
+    """Upsert the rides of an .ics export (POST .../rides/import, the dashboard's upload and a
+    calendar source's refresh). `adjust` sees every ride read, before the import's checks (a
+    source's kind mapping). Raises the API's errors: 400 not a calendar, 409 overlaps, 413/422
+    over budget."""
     # read without the athlete's lock: other writes for the athlete need not wait on it
     person = athlete_from_row(await data_scope.athlete(athlete_id))
     now = clock.now()
@@ -241,6 +248,8 @@ async def import_calendar(
     accepted: list[ImportedRide] = []
     seen: set[str | None] = set()
     for item in result.rides:  # sorted by start
+        if adjust is not None:
+            item = replace(item, ride=adjust(item.ride))
         if item.ride.external_id in seen:  # one event twice: a second row could not be stored
             skipped.append(
                 SkippedOut(uid=item.uid, title=item.ride.title or "", reason="the same event twice")

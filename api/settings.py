@@ -61,6 +61,18 @@ class Settings:
     # signs coach session cookies, CSRF tokens and check-in links; never logged or printed.
     # Unset in code (tests), a fresh random key per Settings
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(48), repr=False)
+    # background work (api.jobs): SAQ on Redis when set, an in-process runner otherwise
+    redis_url: str | None = field(default=None, repr=False)
+    queue_name: str = "planner"  # also the Redis key prefix: one per deployment (or test run)
+    source_refresh_min: float = 60.0
+    # a failed refresh is tried again after this, doubling per failure up to source_refresh_min
+    source_retry_s: float = 60.0
+    # calendar sources may name private, loopback and link-local addresses (tests, a LAN)
+    allow_private_sources: bool = False
+    # a job whose worker stops touching it for this long (killed) is retried by another worker
+    job_heartbeat_s: int = 30
+    # jobs one `planner worker` process runs at once (solving holds one core each)
+    worker_concurrency: int = 2
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -72,6 +84,13 @@ class Settings:
             solver_workers=int(env.get("SOLVER_WORKERS", cls.solver_workers)),
             debug=env.get("DEBUG", "") == "1",
             secret_key=(env.get("SECRET_KEY") or "").strip() or stored_secret_key(),
+            redis_url=(env.get("REDIS_URL") or "").strip() or None,
+            queue_name=(env.get("QUEUE_NAME") or "").strip() or cls.queue_name,
+            source_refresh_min=float(env.get("SOURCE_REFRESH_MIN", cls.source_refresh_min)),
+            source_retry_s=float(env.get("SOURCE_RETRY_S", cls.source_retry_s)),
+            allow_private_sources=env.get("ALLOW_PRIVATE_SOURCES", "") == "1",
+            job_heartbeat_s=int(env.get("JOB_HEARTBEAT_S", cls.job_heartbeat_s)),
+            worker_concurrency=int(env.get("WORKER_CONCURRENCY", cls.worker_concurrency)),
         )
 
     def base_url(self, served_at: str) -> str:

@@ -1,0 +1,597 @@
+"""Calendar sources: an athlete's iCal URL that the service fetches by itself (ETag and
+If-Modified-Since, 5 MB, 10 s, no private addresses), imports with the .ics import's rules and
+re-plans with S4 stability when it changed."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ipaddress
+import logging
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
+
+import httpx
+from litestar import Controller, delete, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+from pydantic import BaseModel, Field, StringConstraints, field_validator
+from sqlalchemy import delete as sql_delete
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api import clock
+from api.db import AthleteRow, CalendarSourceRow, Coach, RideRow
+from api.errors import JSON_BODY, OWNED, Conflict, invalid
+from api.metrics import observe_solver
+from api.plans import replan
+from api.repository import CoachData, plan_of
+from api.rides import import_calendar
+from api.runner import JobAccepted, Runner
+from api.settings import Settings
+from planner.domain import Ride, RideKind
+from planner.errors import PlannerFailure, PlannerInputError
+
+FETCH_LIMIT_BYTES = 5 * 1024 * 1024
+FETCH_TIME_S = 10.0
+MAX_REDIRECTS = 3
+PAUSE_AFTER_FAILURES = 5
+MAX_SOURCES = 10  # per athlete
+log = logging.getLogger("planner.sources")
+
+
+# --- fetching -----------------------------------------------------------------------------
+
+
+class SourceRefused(ValueError):
+    """The URL may not be fetched (scheme, or an address it resolves to); nothing was sent."""
+
+
+class FetchFailed(Exception):
+    """The source answered badly or not at all; the reason is safe to show and to log."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    not_modified: bool
+    body: bytes = b""
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+def check_url(url: str) -> SplitResult:
+    """http(s) with a host, or SourceRefused naming what is wrong."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise SourceRefused(f"not a URL: {exc}") from None
+    if parts.scheme not in ("http", "https"):
+        raise SourceRefused(f"only http and https sources are fetched, not {parts.scheme!r}")
+    if not parts.hostname:
+        raise SourceRefused("the URL has no host")
+    if port == 0:
+        raise SourceRefused("port 0 is not a port")
+    return parts
+
+
+def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    # is_global is false for private, loopback, link-local, shared (CGNAT), reserved and
+    # unspecified ranges; multicast is no web server either
+    return ip.is_global and not ip.is_multicast
+
+
+async def resolve(host: str, port: int, allow_private: bool) -> list[str]:
+    """Every address `host` resolves to, each checked; SourceRefused if any is not public.
+
+    All are checked, not only the first: the connection then goes to a checked address, never
+    to a second lookup's answer, so a name that re-resolves to 127.0.0.1 (DNS rebinding) is of
+    no use."""
+    try:
+        literal = ipaddress.ip_address(host.strip("[]"))
+        found = [str(literal)]
+    except ValueError:
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host, port, type=socket.SOCK_STREAM
+            )
+        except OSError as exc:
+            raise FetchFailed(f"could not resolve {host!r}: {exc.strerror or exc}") from None
+        found = list(dict.fromkeys(str(info[4][0]).split("%")[0] for info in infos))
+    if not found:
+        raise FetchFailed(f"{host!r} resolves to no address")
+    if not allow_private:
+        for address in found:
+            if not _public(ipaddress.ip_address(address)):
+                raise SourceRefused(
+                    f"{host!r} resolves to {address}, a private, loopback or link-local "
+                    "address (set ALLOW_PRIVATE_SOURCES=1 to allow them)"
+                )
+    return found
+
+
+async def fetch(
+    url: str,
+    *,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    allow_private: bool = False,
+    limit_bytes: int = FETCH_LIMIT_BYTES,
+    time_s: float = FETCH_TIME_S,
+) -> Fetched:
+    """GET the calendar, conditionally, streaming and stopping at `limit_bytes` and `time_s`
+    (the whole exchange, redirects included). Redirects are followed by hand, each checked
+    like the first URL."""
+    try:
+        async with asyncio.timeout(time_s):
+            return await _fetch(url, etag, last_modified, allow_private, limit_bytes, time_s)
+    except TimeoutError:
+        raise FetchFailed(f"no complete answer within {time_s:g} s") from None
+
+
+async def _fetch(
+    url: str,
+    etag: str | None,
+    last_modified: str | None,
+    allow_private: bool,
+    limit_bytes: int,
+    time_s: float,
+) -> Fetched:
+    async with httpx.AsyncClient(
+        trust_env=False,  # a proxy from the environment would connect where we did not check
+        follow_redirects=False,
+        timeout=time_s,
+        headers={"User-Agent": "periodization-planner (calendar source)"},
+    ) as client:
+        for _ in range(MAX_REDIRECTS + 1):
+            parts = check_url(url)
+            host = parts.hostname or ""
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            address = (await resolve(host, port, allow_private))[0]
+            shown = f"[{address}]" if ":" in address else address
+            userinfo = parts.netloc.rpartition("@")[0]
+            netloc = f"{userinfo}@{shown}:{port}" if userinfo else f"{shown}:{port}"
+            headers = {
+                "Host": parts.netloc.rpartition("@")[2],
+                "Accept": "text/calendar, */*;q=0.5",
+            }
+            if etag:
+                headers["If-None-Match"] = etag
+            if last_modified:
+                headers["If-Modified-Since"] = last_modified
+            request = client.build_request(
+                "GET",
+                urlunsplit(parts._replace(netloc=netloc, fragment="")),
+                headers=headers,
+                # TLS names and checks the host, while TCP goes to the checked address
+                extensions={"sni_hostname": host} if parts.scheme == "https" else {},
+            )
+            try:
+                response = await client.send(request, stream=True)
+            except httpx.HTTPError as exc:
+                raise FetchFailed(f"could not fetch: {type(exc).__name__}") from None
+            try:
+                if response.is_redirect and "location" in response.headers:
+                    url = urljoin(url, response.headers["location"])
+                    continue
+                if response.status_code == 304:
+                    return Fetched(
+                        True,
+                        etag=response.headers.get("etag", etag),
+                        last_modified=response.headers.get("last-modified", last_modified),
+                    )
+                if response.status_code != 200:
+                    raise FetchFailed(f"the source answered HTTP {response.status_code}")
+                declared = response.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > limit_bytes:
+                    raise FetchFailed(f"the calendar is over {limit_bytes // (1024 * 1024)} MB")
+                chunks: list[bytes] = []
+                size = 0
+                try:
+                    async for chunk in response.aiter_bytes():
+                        size += len(chunk)
+                        if size > limit_bytes:
+                            raise FetchFailed(
+                                f"the calendar is over {limit_bytes // (1024 * 1024)} MB"
+                            )
+                        chunks.append(chunk)
+                except httpx.HTTPError as exc:
+                    raise FetchFailed(f"the answer broke off: {type(exc).__name__}") from None
+                return Fetched(
+                    False,
+                    b"".join(chunks),
+                    response.headers.get("etag"),
+                    response.headers.get("last-modified"),
+                )
+            finally:
+                await response.aclose()
+    raise FetchFailed(f"more than {MAX_REDIRECTS} redirects")
+
+
+# --- kinds --------------------------------------------------------------------------------
+
+KindWord = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+def relabel(kinds: dict[str, str]) -> Callable[[Ride], Ride]:
+    """The source's mapping applied to a ride read from it: the first title word (case does
+    not matter) found in the title sets the kind; a race keeps the priority its title gave."""
+    lowered = [(word.lower(), RideKind(kind)) for word, kind in kinds.items()]
+
+    def adjust(ride: Ride) -> Ride:
+        title = (ride.title or "").lower()
+        for word, kind in lowered:
+            if word in title:
+                if kind == ride.kind:
+                    return ride
+                priority = ride.priority if kind == RideKind.race else None
+                return ride.model_copy(update={"kind": kind, "priority": priority})
+        return ride
+
+    return adjust
+
+
+# --- the refresh --------------------------------------------------------------------------
+
+
+async def replan_current(
+    db: AsyncSession, athlete: AthleteRow, settings: Settings, job: str
+) -> bool:
+    """Re-plan the athlete's current plan (its start and weeks) keeping what is published
+    (S4); False when there is no plan, or it has ended. Raises the planner's errors."""
+    plan_row = await plan_of(db, athlete)
+    if plan_row is None:
+        return False
+    today = clock.now().astimezone(ZoneInfo(athlete.timezone)).date()
+    if plan_row.start + timedelta(weeks=plan_row.weeks) <= today:
+        return False
+    rides = list(
+        (
+            await db.scalars(
+                select(RideRow).where(RideRow.athlete_id == athlete.id).order_by(RideRow.start)
+            )
+        ).all()
+    )
+    row, _ = await replan(db, athlete, rides, settings, plan_row.start, plan_row.weeks)
+    observe_solver(row.report, job)
+    return True
+
+
+def _retry_in(settings: Settings, failures: int) -> float:
+    return min(
+        settings.source_retry_s * 2 ** max(failures - 1, 0), settings.source_refresh_min * 60
+    )
+
+
+async def refresh_source(
+    make_session: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    source_id: uuid.UUID,
+    *,
+    force: bool = False,
+) -> dict[str, Any]:
+    """Fetch one source and, when it changed, import it and re-plan, in one transaction under
+    the athlete's lock (the lock feedback takes). Returns what happened; `retry_in` (seconds)
+    when the caller should try again sooner than the next scheduled refresh.
+
+    Idempotent: the validators and the content's hash are stored with the import, so a repeat
+    finds nothing new."""
+    async with make_session() as db:
+        source = await db.get(CalendarSourceRow, source_id)
+        if source is None:
+            return {"outcome": "gone"}
+        if source.status == "paused" and not force:
+            return {"outcome": "paused"}
+        url, etag, modified = source.url, source.etag, source.last_modified
+        known_hash, kinds = source.content_hash, dict(source.kinds or {})
+        pending = bool((source.last_result or {}).get("replan_pending"))
+    fetched: Fetched | None = None
+    failure: str | None = None
+    try:
+        fetched = await fetch(
+            url,
+            etag=etag,
+            last_modified=modified,
+            allow_private=settings.allow_private_sources,
+        )
+    except (SourceRefused, FetchFailed) as exc:
+        failure = str(exc)
+    now = clock.now()
+    async with make_session() as db, db.begin():
+        source = await db.get(CalendarSourceRow, source_id)
+        if source is None:
+            return {"outcome": "gone"}
+        athlete_row = await db.get(AthleteRow, source.athlete_id)
+        coach = await db.get(Coach, athlete_row.coach_id) if athlete_row else None
+        if athlete_row is None or coach is None:
+            return {"outcome": "gone"}
+        data = CoachData(db, coach)
+        athlete = await data.athlete(athlete_row.id, lock=True)
+        source.checked_at = now
+        result: dict[str, Any] = {"outcome": "not_modified"}
+        if failure is None and fetched is not None:
+            digest = hashlib.sha256(fetched.body).hexdigest() if not fetched.not_modified else None
+            if (fetched.not_modified or digest == known_hash) and not pending:
+                source.status, source.reason, source.failures = "not_modified", None, 0
+                source.etag = fetched.etag or source.etag
+                source.last_modified = fetched.last_modified or source.last_modified
+            elif fetched.not_modified or digest == known_hash:
+                result = await _replan_pending(db, athlete, settings, source)
+                failure = result.pop("failure", None)
+            else:
+                result, failure = await _import(data, db, athlete, settings, source, fetched, kinds)
+                if failure is None:
+                    source.content_hash = digest
+        if failure is not None:
+            source.failures += 1
+            source.status, source.reason = "error", failure
+            result = {"outcome": "error", "reason": failure}
+            if source.failures >= PAUSE_AFTER_FAILURES:
+                source.status = "paused"
+                source.reason = (
+                    f"paused after {source.failures} failures in a row; the last: {failure}"
+                )
+                result["outcome"] = "paused"
+            else:
+                result["retry_in"] = _retry_in(settings, source.failures)
+        result["failures"] = source.failures
+        return result
+
+
+async def _replan_pending(
+    db: AsyncSession, athlete: AthleteRow, settings: Settings, source: CalendarSourceRow
+) -> dict[str, Any]:
+    """The calendar is as imported, but the re-plan after that import failed: try it again."""
+    try:
+        replanned = await replan_current(db, athlete, settings, "refresh")
+    except (PlannerFailure, PlannerInputError) as exc:
+        return {"outcome": "error", "failure": f"the re-plan failed: {exc}"}
+    source.status, source.reason, source.failures = "ok", None, 0
+    source.last_result = {**(source.last_result or {}), "replan_pending": False}
+    source.last_result["replanned"] = replanned
+    return {"outcome": "ok", "replanned": replanned}
+
+
+async def _import(
+    data: CoachData,
+    db: AsyncSession,
+    athlete: AthleteRow,
+    settings: Settings,
+    source: CalendarSourceRow,
+    fetched: Fetched,
+    kinds: dict[str, str],
+) -> tuple[dict[str, Any], str | None]:
+    seen: list[str] = []
+    mapped = relabel(kinds)
+
+    def adjust(ride: Ride) -> Ride:
+        if ride.external_id:
+            seen.append(ride.external_id)
+        return mapped(ride)
+
+    try:
+        counts = await import_calendar(data, athlete.id, fetched.body, adjust=adjust)
+    except HTTPException as exc:  # the import's own answers: 400, 409, 413, 422
+        return {}, f"the import was refused ({exc.status_code}): {exc.detail}"
+    # events gone from the source: their rides from now on go too (past rides are history)
+    gone = sorted(set(source.event_ids or []) - set(seen))
+    removed = 0
+    if gone:
+        outcome = await db.execute(
+            sql_delete(RideRow).where(
+                RideRow.athlete_id == athlete.id,
+                RideRow.external_id.in_(gone),
+                RideRow.start >= clock.now(),
+            )
+        )
+        removed = outcome.rowcount or 0  # type: ignore[attr-defined]
+    changed = counts.created + counts.updated + removed
+    source.event_ids = sorted(set(seen))
+    source.etag, source.last_modified = fetched.etag, fetched.last_modified
+    result: dict[str, Any] = {
+        "created": counts.created,
+        "updated": counts.updated,
+        "unchanged": counts.unchanged,
+        "skipped": counts.skipped,
+        "removed": removed,
+        "replanned": False,
+        "replan_pending": False,
+    }
+    failure = None
+    if changed:
+        await db.flush()
+        try:
+            result["replanned"] = await replan_current(db, athlete, settings, "refresh")
+        except (PlannerFailure, PlannerInputError) as exc:
+            result["replan_pending"] = True
+            failure = f"imported, but the re-plan failed: {exc}"
+    source.last_result = result
+    source.changed_at = clock.now()
+    if failure is None:
+        source.status, source.reason, source.failures = "ok", None, 0
+    return {"outcome": "ok", **result}, failure
+
+
+# --- the API ------------------------------------------------------------------------------
+
+
+class SourceIn(BaseModel):
+    url: str = Field(max_length=2000, description="The calendar's http(s) iCal address")
+    kinds: dict[KindWord, RideKind] = Field(
+        default_factory=dict,
+        max_length=50,
+        description="Title word -> ride kind, over the import's guess: the first word found "
+        "in an event's title (any case) sets its kind",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        try:
+            check_url(value)
+        except SourceRefused as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+
+class SourceOut(BaseModel):
+    id: uuid.UUID
+    url: str
+    kinds: dict[str, str]
+    status: str = Field(
+        description="pending (not fetched yet), ok (imported), not_modified, error or paused"
+    )
+    reason: str | None = Field(description="Why, for error and paused")
+    checked_at: datetime | None = Field(description="The last refresh")
+    changed_at: datetime | None = Field(description="The last refresh that found a change")
+    failures: int = Field(description="Failed refreshes in a row; 5 pause the source")
+    last_result: dict[str, Any] = Field(
+        description="The last import: created, updated, unchanged, skipped, removed, replanned"
+    )
+
+
+class RefreshAccepted(JobAccepted):
+    source: SourceOut
+
+
+def source_out(row: CalendarSourceRow) -> SourceOut:
+    return SourceOut(
+        id=row.id,
+        url=row.url,
+        kinds=dict(row.kinds or {}),
+        status=row.status,
+        reason=row.reason,
+        checked_at=row.checked_at,
+        changed_at=row.changed_at,
+        failures=row.failures,
+        last_result=dict(row.last_result or {}),
+    )
+
+
+async def sources_of(db: AsyncSession, athlete: AthleteRow) -> list[CalendarSourceRow]:
+    query = (
+        select(CalendarSourceRow)
+        .where(CalendarSourceRow.athlete_id == athlete.id)
+        .order_by(CalendarSourceRow.created_at)
+    )
+    return list((await db.scalars(query)).all())
+
+
+async def _source(db: AsyncSession, athlete: AthleteRow, source_id: uuid.UUID) -> CalendarSourceRow:
+    row = await db.scalar(
+        select(CalendarSourceRow).where(
+            CalendarSourceRow.id == source_id, CalendarSourceRow.athlete_id == athlete.id
+        )
+    )
+    if row is None:
+        raise NotFoundException("calendar source not found")
+    return row
+
+
+async def enqueue_refresh(
+    runner: Runner, db: AsyncSession, coach: Coach, athlete: AthleteRow, *, force: bool
+) -> uuid.UUID:
+    """Commit what the request wrote (the worker reads it), then queue the athlete's refresh."""
+    job_id = await runner.record(db, coach, [athlete.id], "refresh")
+    await db.commit()
+    await runner.enqueue_refresh(athlete.id, job_id=job_id, force=force)
+    return job_id
+
+
+class SourceController(Controller):
+    path = "/api/v1/athletes/{athlete_id:uuid}/calendar-sources"
+    tags = ["calendar sources"]
+
+    @post("/", status_code=HTTP_201_CREATED, raises=OWNED + JSON_BODY + [Conflict])
+    async def add(
+        self,
+        athlete_id: uuid.UUID,
+        data: SourceIn,
+        data_scope: NamedDependency[CoachData],
+        settings: NamedDependency[Settings],
+        jobs: NamedDependency[Runner],
+    ) -> RefreshAccepted:
+        """Follow an athlete's published calendar. The first fetch runs at once as a job
+        (`job_id`); later ones every SOURCE_REFRESH_MIN minutes. Only http(s); private,
+        loopback and link-local addresses are refused unless ALLOW_PRIVATE_SOURCES=1."""
+        # no athlete lock: this request commits before it enqueues, and a duplicate URL is
+        # refused by the table's unique constraint
+        athlete = await data_scope.athlete(athlete_id)
+        parts = check_url(data.url)
+        try:
+            await resolve(parts.hostname or "", parts.port or 443, settings.allow_private_sources)
+        except SourceRefused as exc:
+            message = str(exc)
+            raise invalid(
+                f"invalid input: url: {message}", [{"key": "url", "message": message}]
+            ) from None
+        except FetchFailed:
+            pass  # a name that does not resolve today may tomorrow: the refresh will say
+        existing = await sources_of(data_scope.db, athlete)
+        if any(row.url == data.url for row in existing):
+            raise HTTPException(status_code=409, detail="this calendar is already a source")
+        if len(existing) >= MAX_SOURCES:
+            raise HTTPException(
+                status_code=409, detail=f"at most {MAX_SOURCES} calendar sources per athlete"
+            )
+        row = CalendarSourceRow(
+            athlete_id=athlete.id,
+            url=data.url,
+            kinds={word: kind.value for word, kind in data.kinds.items()},
+            event_ids=[],
+            status="pending",
+            failures=0,
+            last_result={},
+        )
+        data_scope.db.add(row)
+        await data_scope.db.flush()
+        out = source_out(row)
+        job_id = await enqueue_refresh(jobs, data_scope.db, data_scope.coach, athlete, force=True)
+        return RefreshAccepted(job_id=job_id, state="queued", source=out)
+
+    @get("/", raises=OWNED)
+    async def list_sources(
+        self, athlete_id: uuid.UUID, data_scope: NamedDependency[CoachData]
+    ) -> list[SourceOut]:
+        """The athlete's sources with each one's last refresh: status, reason, time."""
+        athlete = await data_scope.athlete(athlete_id)
+        return [source_out(row) for row in await sources_of(data_scope.db, athlete)]
+
+    @get("/{source_id:uuid}", raises=OWNED)
+    async def read(
+        self, athlete_id: uuid.UUID, source_id: uuid.UUID, data_scope: NamedDependency[CoachData]
+    ) -> SourceOut:
+        athlete = await data_scope.athlete(athlete_id)
+        return source_out(await _source(data_scope.db, athlete, source_id))
+
+    @delete("/{source_id:uuid}", status_code=HTTP_204_NO_CONTENT, raises=OWNED)
+    async def remove(
+        self, athlete_id: uuid.UUID, source_id: uuid.UUID, data_scope: NamedDependency[CoachData]
+    ) -> None:
+        """Stop following the calendar. The rides it brought stay."""
+        athlete = await data_scope.athlete(athlete_id, lock=True)
+        await data_scope.db.delete(await _source(data_scope.db, athlete, source_id))
+
+    @post("/{source_id:uuid}/refresh", status_code=HTTP_202_ACCEPTED, raises=OWNED)
+    async def refresh(
+        self,
+        athlete_id: uuid.UUID,
+        source_id: uuid.UUID,
+        data_scope: NamedDependency[CoachData],
+        jobs: NamedDependency[Runner],
+    ) -> RefreshAccepted:
+        """Refresh the athlete's sources now, a paused one too (a success resumes it)."""
+        athlete = await data_scope.athlete(athlete_id)
+        row = await _source(data_scope.db, athlete, source_id)
+        out = source_out(row)
+        job_id = await enqueue_refresh(jobs, data_scope.db, data_scope.coach, athlete, force=True)
+        return RefreshAccepted(job_id=job_id, state="queued", source=out)

@@ -1,0 +1,289 @@
+"""Calendar sources and background jobs with the in-process runner (no REDIS_URL), on both
+databases: a source is imported, a change re-plans keeping published sessions, a 304 does
+nothing, a 500 is recorded and retried until the source pauses, private addresses are refused
+without ALLOW_PRIVATE_SOURCES; roster re-plans; /metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import socket
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from calendar_server import CalendarServer, amateur_weeks, ics
+from conftest import auth
+from litestar.testing import AsyncTestClient
+from support import create_athlete, next_monday
+
+from api.app import create_app
+from api.settings import Settings
+from api.sources import FetchFailed, SourceRefused, fetch, resolve
+
+
+@pytest.fixture
+def job_settings(settings: Settings) -> Settings:
+    return dataclasses.replace(settings, allow_private_sources=True, source_retry_s=0.2)
+
+
+@pytest.fixture
+async def jobs_client(job_settings: Settings) -> AsyncIterator[AsyncTestClient]:
+    async with AsyncTestClient(create_app(job_settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def calendar() -> Iterator[CalendarServer]:
+    with CalendarServer() as server:
+        yield server
+
+
+async def wait_for(check: Any, timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = await check()
+        if found:
+            return found
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def job_done(client: AsyncTestClient, key: str, job_id: str) -> dict[str, Any]:
+    async def check() -> dict[str, Any] | None:
+        answer = await client.get(f"/api/v1/jobs/{job_id}", headers=auth(key))
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        return body if body["state"] in ("done", "failed") else None
+
+    return await wait_for(check)
+
+
+async def source_of(client: AsyncTestClient, key: str, athlete_id: str) -> dict[str, Any]:
+    answer = await client.get(f"/api/v1/athletes/{athlete_id}/calendar-sources", headers=auth(key))
+    assert answer.status_code == 200, answer.text
+    return answer.json()[0]
+
+
+async def refresh(client: AsyncTestClient, key: str, athlete_id: str, source_id: str) -> dict:
+    answer = await client.post(
+        f"/api/v1/athletes/{athlete_id}/calendar-sources/{source_id}/refresh", headers=auth(key)
+    )
+    assert answer.status_code == 202, answer.text
+    return await job_done(client, key, answer.json()["job_id"])
+
+
+async def test_a_source_is_imported_and_a_change_replans_keeping_published_sessions(
+    jobs_client, coach_key, calendar
+):
+    client, key = jobs_client, coach_key
+    monday = next_monday()
+    events = amateur_weeks(monday, 4)
+    calendar.serve(ics(events))
+    athlete = await create_athlete(client, key)
+    base = f"/api/v1/athletes/{athlete['id']}"
+    added = await client.post(
+        f"{base}/calendar-sources",
+        json={"url": calendar.url, "kinds": {"club": "recovery"}},
+        headers=auth(key),
+    )
+    assert added.status_code == 201, added.text
+    assert added.json()["source"]["status"] == "pending"
+    job = await job_done(client, key, added.json()["job_id"])
+    assert job["state"] == "done" and job["kind"] == "refresh", job
+    source = await source_of(client, key, athlete["id"])
+    assert source["status"] == "ok", source
+    assert source["last_result"]["created"] == 12
+    assert source["last_result"]["replanned"] is False  # no plan yet: nothing to re-plan
+    rides = (await client.get(f"{base}/rides", headers=auth(key))).json()
+    assert len(rides) == 12
+    assert {r["kind"] for r in rides if r["title"] == "Club ride"} == {"recovery"}  # mapped
+    made = await client.post(
+        f"{base}/plan", json={"start": monday.isoformat(), "weeks": 4}, headers=auth(key)
+    )
+    assert made.status_code == 201, made.text
+    before = {s["uid"]: s["start"] for s in made.json()["sessions"]}
+
+    # the coach moves the second week's Thursday ride to Friday in TrainingPeaks
+    uid, start, minutes, title = events[4]
+    events[4] = (uid, start + timedelta(days=1), minutes, title)
+    calendar.serve(ics(events))
+    job = await refresh(client, key, athlete["id"], source["id"])
+    assert job["state"] == "done", job
+    source = await source_of(client, key, athlete["id"])
+    assert source["status"] == "ok", source
+    assert source["last_result"]["updated"] == 1 and source["last_result"]["replanned"] is True
+    plan = (await client.get(f"{base}/plan", headers=auth(key))).json()
+    assert plan["version"] == made.json()["version"] + 1
+    after = {s["uid"]: s["start"] for s in plan["sessions"]}
+    kept = [uid for uid, at in before.items() if after.get(uid) == at]
+    assert len(kept) >= 0.8 * len(before), (len(kept), len(before))  # S4: published stay
+
+    # nothing changed at the source: it answers 304, and nothing is imported or planned
+    job = await refresh(client, key, athlete["id"], source["id"])
+    assert calendar.requests[-1].get("if-none-match"), calendar.requests[-1]
+    source = await source_of(client, key, athlete["id"])
+    assert source["status"] == "not_modified" and source["failures"] == 0, source
+    again = (await client.get(f"{base}/plan", headers=auth(key))).json()
+    assert again["version"] == plan["version"]
+
+    # an event deleted at the source: its ride goes, the plan follows
+    calendar.serve(ics([e for e in events if e[0] != "sat-3@test"]))
+    await refresh(client, key, athlete["id"], source["id"])
+    source = await source_of(client, key, athlete["id"])
+    assert source["last_result"]["removed"] == 1, source
+    rides = (await client.get(f"{base}/rides", headers=auth(key))).json()
+    assert "sat-3@test" not in {r["external_id"] for r in rides}
+
+
+async def test_a_failing_source_is_recorded_retried_and_paused_after_five(
+    jobs_client, coach_key, calendar
+):
+    client, key = jobs_client, coach_key
+    calendar.serve(ics(amateur_weeks(next_monday(), 2)))
+    calendar.status = 500
+    athlete = await create_athlete(client, key)
+    added = await client.post(
+        f"/api/v1/athletes/{athlete['id']}/calendar-sources",
+        json={"url": calendar.url},
+        headers=auth(key),
+    )
+    job = await job_done(client, key, added.json()["job_id"])
+    assert job["state"] == "failed" and "HTTP 500" in job["athletes"][0]["detail"], job
+    source = await source_of(client, key, athlete["id"])
+    assert source["status"] in ("error", "paused") and "HTTP 500" in source["reason"], source
+
+    async def paused() -> dict[str, Any] | None:
+        found = await source_of(client, key, athlete["id"])
+        return found if found["status"] == "paused" else None
+
+    # retried by itself (0.2 s, 0.4 s, ...) until five failures in a row pause it
+    source = await wait_for(paused)
+    assert source["failures"] == 5 and "HTTP 500" in source["reason"], source
+    assert len(calendar.requests) == 5
+    await asyncio.sleep(1.0)
+    assert len(calendar.requests) == 5  # paused: no more tries
+    # the coach refreshes by hand once the source is mended: it resumes
+    calendar.status = None
+    await refresh(client, key, athlete["id"], source["id"])
+    source = await source_of(client, key, athlete["id"])
+    assert source["status"] == "ok" and source["failures"] == 0, source
+
+
+async def test_private_and_loopback_addresses_are_refused_without_the_flag(
+    settings, coach_key, calendar
+):
+    async with AsyncTestClient(create_app(settings)) as client:  # ALLOW_PRIVATE_SOURCES unset
+        athlete = await create_athlete(client, coach_key)
+        path = f"/api/v1/athletes/{athlete['id']}/calendar-sources"
+        for url in (calendar.url, "http://localhost:9/x.ics", "http://10.1.2.3/x.ics"):
+            answer = await client.post(path, json={"url": url}, headers=auth(coach_key))
+            assert answer.status_code == 422, answer.text
+            assert answer.json()["extra"][0]["key"] == "url"
+            assert "private, loopback or link-local" in answer.json()["detail"]
+        answer = await client.post(
+            path, json={"url": "ftp://example.org/x.ics"}, headers=auth(coach_key)
+        )
+        assert answer.status_code == 422 and "http and https" in answer.text
+        answer = await client.post(
+            path, json={"url": calendar.url, "kinds": {"x": "swim"}}, headers=auth(coach_key)
+        )
+        assert answer.status_code == 422
+        assert calendar.requests == []  # nothing was fetched
+
+
+async def test_every_resolved_address_is_checked_and_the_fetch_goes_to_a_checked_one(
+    monkeypatch, calendar
+):
+    loop = asyncio.get_running_loop()
+
+    async def rebinding(host: str, port: int, **kwargs: Any) -> list[Any]:
+        # a public address first, then loopback: the name must be refused as a whole
+        return [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port)),
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port)),
+        ]
+
+    monkeypatch.setattr(loop, "getaddrinfo", rebinding)
+    with pytest.raises(SourceRefused, match="127.0.0.1"):
+        await resolve("calendar.example", 80, allow_private=False)
+    for address in ("169.254.169.254", "::1", "::ffff:127.0.0.1", "fd00::1", "100.64.0.1"):
+        with pytest.raises(SourceRefused):
+            await resolve(address, 80, allow_private=False)
+    assert await resolve("93.184.215.14", 80, allow_private=False) == ["93.184.215.14"]
+
+    # with private sources allowed, a name resolving to loopback is fetched at that address,
+    # the Host header naming the name
+    async def loopback(host: str, port: int, **kwargs: Any) -> list[Any]:
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+
+    monkeypatch.setattr(loop, "getaddrinfo", loopback)
+    calendar.serve(b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+    port = calendar.url.split(":")[2].split("/")[0]
+    got = await fetch(f"http://calendar.example:{port}/a.ics", allow_private=True)
+    assert got.body.startswith(b"BEGIN:VCALENDAR")
+    assert calendar.requests[-1]["host"] == f"calendar.example:{port}"
+
+
+async def test_a_fetch_stops_at_the_size_cap_and_the_time_cap(calendar):
+    calendar.serve(b"X" * 50_000)
+    with pytest.raises(FetchFailed, match="over"):
+        await fetch(calendar.url, allow_private=True, limit_bytes=10_000)
+    calendar.delay_s = 1.0
+    with pytest.raises(FetchFailed, match="within 0.3 s"):
+        await fetch(calendar.url, allow_private=True, time_s=0.3)
+
+
+async def test_sources_and_jobs_are_the_coachs_own(jobs_client, coach_key, other_key, calendar):
+    client = jobs_client
+    calendar.serve(ics(amateur_weeks(next_monday(), 1)))
+    athlete = await create_athlete(client, coach_key)
+    path = f"/api/v1/athletes/{athlete['id']}/calendar-sources"
+    added = await client.post(path, json={"url": calendar.url}, headers=auth(coach_key))
+    job_id = added.json()["job_id"]
+    source_id = added.json()["source"]["id"]
+    await job_done(client, coach_key, job_id)
+    assert (await client.get(path, headers=auth(other_key))).status_code == 404
+    assert (await client.get(f"{path}/{source_id}", headers=auth(other_key))).status_code == 404
+    assert (await client.get(f"/api/v1/jobs/{job_id}", headers=auth(other_key))).status_code == 404
+    answer = await client.post(
+        "/api/v1/replan", json={"athlete_ids": [athlete["id"]]}, headers=auth(other_key)
+    )
+    assert answer.status_code == 404
+    dup = await client.post(path, json={"url": calendar.url}, headers=auth(coach_key))
+    assert dup.status_code == 409
+    gone = await client.delete(f"{path}/{source_id}", headers=auth(coach_key))
+    assert gone.status_code == 204
+    assert (await client.get(path, headers=auth(coach_key))).json() == []
+
+
+async def test_a_roster_replan_is_a_job_and_metrics_count_it(jobs_client, coach_key):
+    client, key = jobs_client, coach_key
+    monday = next_monday()
+    ids, versions = [], {}
+    for name in ("Ana", "Ben"):
+        athlete = await create_athlete(client, key, name=name)
+        ids.append(athlete["id"])
+        made = await client.post(
+            f"/api/v1/athletes/{athlete['id']}/plan",
+            json={"start": monday.isoformat(), "weeks": 2},
+            headers=auth(key),
+        )
+        versions[athlete["id"]] = made.json()["version"]
+    answer = await client.post("/api/v1/replan", json={"athlete_ids": None}, headers=auth(key))
+    assert answer.status_code == 202, answer.text
+    job = await job_done(client, key, answer.json()["job_id"])
+    assert job["state"] == "done" and job["total"] == 2 and job["failed"] == 0, job
+    for athlete_id in ids:
+        plan = (await client.get(f"/api/v1/athletes/{athlete_id}/plan", headers=auth(key))).json()
+        assert plan["version"] == versions[athlete_id] + 1
+        assert plan["weeks"] == 2
+    metrics = await client.get("/metrics")
+    assert metrics.status_code == 200
+    text = metrics.text
+    assert 'planner_http_requests_total{method="POST",route="/api/v1/replan",status="202"}' in text
+    assert 'planner_jobs_total{function="replan_athlete",outcome="ok"}' in text
+    assert "planner_job_seconds_bucket" in text and "planner_solver_seconds_count" in text
+    assert 'planner_queue_depth{state="queued"}' in text
