@@ -127,7 +127,9 @@ async def _upcoming(data: CoachData, athlete: AthleteRow) -> list[Any]:
 
 
 def _outcome(answer: AdaptOut, before: list[Any], after: list[Any], zone: ZoneInfo) -> Outcome:
-    why = "; ".join(c.reason for c in answer.progression_changes)
+    # one reason per cause: a red knee steps three patterns down for the same report
+    reasons = list(dict.fromkeys(c.reason.split(": level")[0] for c in answer.progression_changes))
+    why = "; ".join(reasons[:2])
     if not why and answer.advice:
         why = answer.advice[0]
     return Outcome(answer, swaps(before, after, zone, why), bool(answer.needs_clearance))

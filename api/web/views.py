@@ -236,6 +236,7 @@ class DayItem:
     heavy: bool = False
     session_id: str | None = None
     state: str = ""  # logged, to log, planned
+    exercises: str = ""  # the strength exercises, so a change shows on the calendar
 
 
 @dataclass
@@ -302,6 +303,9 @@ async def fortnight(
                         row.heavy,
                         str(row.id),
                         state,
+                        ", ".join(
+                            p.name for p in session.prescriptions if p.pattern != Pattern.mobility
+                        ),
                     ),
                 )
             )
