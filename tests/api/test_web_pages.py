@@ -425,3 +425,13 @@ async def test_feed_links_follow_public_url(settings, coach_key):
         made = await planned(client, coach_key)
         links = await feed_links(client, made["athlete"]["feed_url"])
         assert all(v.startswith("https://plans.example.org/checkin/") for v in links.values())
+
+
+def test_checkin_links_are_redacted_in_log_lines(settings):
+    """api.logs redacts /checkin/<token>... : the session page and the morning page."""
+    from api.logs import redact
+
+    token = checkin_token(settings.secret_key, "f" * 64, "abc@planner")
+    for path in (f"/checkin/{token}", f"/checkin/{token}/morning"):
+        line = redact(f'127.0.0.1:5 - "POST {path} HTTP/1.1" 200')
+        assert token not in line and "/checkin/<redacted>" in line
