@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-from typing import Any
 
 from advanced_alchemy.extensions.litestar import (
     AsyncSessionConfig,
@@ -90,17 +89,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={"coach": Provide(provide_coach), "data_scope": Provide(provide_data)},
         security=[{BEARER: []}],
     )
-    # background work (issue 11): SAQ on Redis when REDIS_URL is set, else this process
-    plugins: list[Any] = []
-    runner: Runner
-    if settings.redis_url:
-        from litestar_saq import SAQPlugin
-
-        saq = SAQPlugin(config=saq_config(settings))
-        plugins.append(saq)
-        runner = SaqRunner(settings, saq.get_queue(settings.queue_name))
-    else:
-        runner = LocalRunner(settings)
+    # background work (issue 11): SAQ on Redis when REDIS_URL is set (the API only enqueues;
+    # no litestar-saq plugin here, whose heartbeat thread is for processes that run jobs),
+    # else this process runs the jobs
+    runner: Runner = (
+        SaqRunner(settings, saq_config(settings).get_queues().get(settings.queue_name))
+        if settings.redis_url
+        else LocalRunner(settings)
+    )
     return Litestar(
         route_handlers=[
             api,
@@ -115,7 +111,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 name="docs-assets",
             ),
         ],
-        plugins=[SQLAlchemyPlugin(config=db), JsonBodies(), *plugins],
+        plugins=[SQLAlchemyPlugin(config=db), JsonBodies()],
         middleware=[observe_requests],  # /metrics' request figures and one log line each
         request_class=JsonRequest,
         logging_config=app_logging_config(),  # tokens in paths never reach a log

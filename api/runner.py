@@ -155,6 +155,9 @@ class SaqRunner(Runner):
     async def start(self) -> None:
         await self.queue.connect()
 
+    async def stop(self) -> None:
+        await self.queue.disconnect()
+
 
 class LocalRunner(Runner):
     """The same job functions as asyncio tasks of this process, one at a time (solving is CPU
