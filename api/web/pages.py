@@ -23,6 +23,7 @@ from api.repository import CoachData, coach_by_key_hash
 from api.rides import import_calendar
 from api.security import digest
 from api.settings import Settings
+from api.sources import sources_of
 from api.web.forms import Problem, problem_of, submit_feedback
 from api.web.routes import secure
 from api.web.signing import SESSION_COOKIE, SESSION_MAX_AGE_S, sign_session
@@ -109,6 +110,8 @@ async def athlete_page(
         region_words={r.value: w for r, w in REGION_WORDS.items()},
         default_start=today.isoformat(),
         default_weeks=plan_row.weeks if plan_row else 12,
+        # followed calendars and their last refresh (issue 11, api.sources)
+        sources=await sources_of(web.db, athlete),
     )
 
 
