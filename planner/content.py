@@ -206,6 +206,10 @@ class ContentBuilder:
             tuple[object, ...], tuple[tuple[Prescription, ...], tuple[str, ...]] | None
         ] = {}
         self._mobility: dict[date, tuple[tuple[Prescription, ...], tuple[str, ...]]] = {}
+        self._mobility_by_choice: dict[
+            tuple[int, ...], tuple[tuple[Prescription, ...], tuple[str, ...]]
+        ] = {}
+        self._stretches: list[list[Exercise]] | None = None
 
     def strength(
         self, day: date, heavy: bool
@@ -329,9 +333,9 @@ class ContentBuilder:
             return logged
         return athlete.starting_loads.get(exercise.id)
 
-    def mobility(self, day: date) -> tuple[tuple[Prescription, ...], tuple[str, ...]]:
-        cached = self._mobility.get(day)
-        if cached is None:
+    def _families(self) -> list[list[Exercise]]:
+        """The stretches of each family the athlete can do today, in file order."""
+        if self._stretches is None:
             flagged = self.problem.flagged_regions
             # mobility stays during a red flag, but not a position that bears on the flagged
             # area (kneeling on a swollen knee, say): such stretches list it under `regions`
@@ -340,24 +344,39 @@ class ContentBuilder:
                 for e in self.library.mobility(self.problem.athlete)
                 if not set(e.regions) & flagged
             ]
+            self._stretches = [
+                [e for e in stretches if e.family == family] for family in MOBILITY_FAMILIES
+            ]
+        return self._stretches
+
+    def mobility(self, day: date) -> tuple[tuple[Prescription, ...], tuple[str, ...]]:
+        cached = self._mobility.get(day)
+        if cached is not None:
+            return cached
+        families = self._families()
+        # by date: one family's choice turns over daily, the families out of step
+        choice = tuple(
+            (day.toordinal() + offset) % len(choices) if choices else -1
+            for offset, choices in enumerate(families)
+        )
+        cached = self._mobility_by_choice.get(choice)
+        if cached is None:
             picks: list[Prescription] = []
             # the holds themselves fit the session; a hold that would not fits with one set
             budget = self.problem.settings.mobility_session_min * 60
-            for offset, family in enumerate(MOBILITY_FAMILIES):
-                choices = [e for e in stretches if e.family == family]
-                if not choices:
+            for index, choices in zip(choice, families, strict=True):
+                if index < 0:
                     continue
-                # by date: one family's choice turns over daily, families out of step
-                choice = choices[(day.toordinal() + offset) % len(choices)]
-                pick = prescribe(choice, reduce=False, load_kg=None)
+                pick = prescribe(choices[index], reduce=False, load_kg=None)
                 if held_seconds(pick) > budget:
                     pick = pick.model_copy(update={"sets": 1})
                 if held_seconds(pick) <= budget:
                     budget -= held_seconds(pick)
                     picks.append(pick)
-            notes = (self.clearance_note(),) if flagged else ()
+            notes = (self.clearance_note(),) if self.problem.flagged_regions else ()
             cached = (tuple(picks), notes)
-            self._mobility[day] = cached
+            self._mobility_by_choice[choice] = cached
+        self._mobility[day] = cached
         return cached
 
     def clearance_note(self) -> str:

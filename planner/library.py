@@ -73,6 +73,9 @@ class Library:
             self.ladders.setdefault(exercise.pattern, []).append(exercise)
         for ladder in self.ladders.values():
             ladder.sort(key=lambda e: e.level)  # stable: file order among alternatives
+        # rung look-ups by (pattern, level, kit, allow_heavy, unloaded_only): the planner asks
+        # the same few thousands of times per plan
+        self._rungs: dict[tuple[object, ...], Exercise | None] = {}
 
     def top_level(self, pattern: Pattern) -> int:
         return max(e.level for e in self.ladders[pattern])
@@ -92,6 +95,10 @@ class Library:
         `allow_heavy` no max-strength rung is taken (a light session); with `unloaded_only`
         nothing that takes kilograms (transition weeks).
         """
+        owned = frozenset(athlete.equipment)
+        key = (pattern, level, owned, allow_heavy, unloaded_only)
+        if key in self._rungs:
+            return self._rungs[key]
         choices = [
             e
             for e in self.ladders.get(pattern, [])
@@ -100,11 +107,14 @@ class Library:
             and (allow_heavy or not e.max_strength)
             and not (unloaded_only and e.implement is not None)
         ]
-        if not choices:
-            return None
-        best = max(e.level for e in choices)
-        # among alternatives at the same rung, the file's order decides (first listed wins)
-        return next(e for e in self.ladders[pattern] if e in choices and e.level == best)
+        found = None
+        if choices:
+            best = max(e.level for e in choices)
+            # among alternatives at the same rung, the file's order decides (first listed wins):
+            # `choices` keeps the ladder's order, which keeps the file's among equal levels
+            found = next(e for e in choices if e.level == best)
+        self._rungs[key] = found
+        return found
 
     def mobility(self, athlete: Athlete) -> list[Exercise]:
         return [
