@@ -337,4 +337,3 @@ def test_mobility_holds_fit_a_10_minute_session():
         picks, _ = ContentBuilder(prob).mobility(MONDAY + timedelta(days=offset))
         assert sum(held_seconds(p) for p in picks) <= 600
         assert len(picks) >= 4
-
