@@ -255,6 +255,7 @@ async def drop_for_missed_training(data_scope: CoachData, athlete: AthleteRow) -
         progression_of(athlete, person),
         last.astimezone(zone).date(),
         clock.now().astimezone(zone).date(),
+        athlete=person,  # a step down keeps a load: 10 % under the last one
     )
     if missed:
         athlete.progression = state.model_dump(mode="json")

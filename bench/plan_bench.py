@@ -46,7 +46,7 @@ ATHLETE = Athlete.model_validate(
             "sunday": [{"start": "07:00", "end": "19:00"}],
         },
         "equipment": ["bodyweight", "band", "ball", "box", "dumbbell", "barbell", "bench"],
-        "starting_levels": {"hinge": 7, "knee_flexion": 3, "squat": 2},
+        "starting_levels": {"hinge": 9, "knee_flexion": 3, "squat": 2},
     }
 )
 

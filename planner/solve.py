@@ -193,6 +193,8 @@ def solve_problem(
             gap=gap,
             penalties=penalties,
         ),
+        # low-grade pain on 7 days running asks the coach to look (domain.md, Revision 2)
+        warnings=problem.state.review_warnings(),
     )
     pinned_starts = {s.start for s in pinned}
     hard = [

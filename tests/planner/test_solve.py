@@ -256,6 +256,17 @@ def test_a_red_region_gets_no_heavy_work_until_its_date():
                 assert not (p.heavy and Region.hamstring in p.regions), (session.start, p.name)
 
 
+def test_low_grade_pain_for_a_week_asks_the_coach_to_review_in_the_plan_warnings():
+    who = lifter()
+    state = ProgressionState.starting(who)
+    reason = "knee: pain 1-3 on 7 days running: review the athlete's load and bike fit"
+    state.regions = {Region.knee: RegionStatus(needs_review=True, review_reason=reason)}
+    result = plan(who, weekly_rides(MONDAY, 2), MONDAY, 2, state=state)
+    assert reason in result.warnings
+    quiet = plan(who, weekly_rides(MONDAY, 2), MONDAY, 2)
+    assert quiet.warnings == []
+
+
 # --- clocks -----------------------------------------------------------------------------
 
 
