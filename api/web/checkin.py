@@ -206,7 +206,8 @@ def todays_session(sessions: list[SessionRow], zone: ZoneInfo) -> SessionRow | N
     ordered = sorted(sessions, key=lambda s: s.start)
     todays = [s for s in ordered if s.start.astimezone(zone).date() == today]
     started = [s for s in ordered if s.start <= now]
-    return (todays or started[-1:] or ordered[:1] or [None])[0]
+    chosen = todays or started[-1:] or ordered[:1]
+    return chosen[0] if chosen else None
 
 
 async def demo_checkin_url(settings: Settings, athlete_id: str, base_url: str) -> str | None:

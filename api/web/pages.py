@@ -44,8 +44,6 @@ from api.web.views import (
 )
 from planner.calendar_out import summary
 
-PAGE = {"media_type": MediaType.HTML}
-
 
 def page(name: str, status: int = 200, **context: Any) -> Template:
     return Template(name, context=context, status_code=status, media_type=MediaType.HTML)
@@ -127,15 +125,15 @@ class CoachPages(Controller):
     path = "/app"
     include_in_schema = False
 
-    @get("/", **PAGE)
+    @get("/", media_type=MediaType.HTML)
     async def home(self, web: NamedDependency[CoachData]) -> Template:
         return page("roster.html", coach=web.coach, lines=await roster(web))
 
-    @get("/sign-in", **PAGE)
+    @get("/sign-in", media_type=MediaType.HTML)
     async def sign_in_form(self, next_: str | None = None) -> Template:
         return page("sign_in.html", next=safe_next(next_))
 
-    @post("/sign-in", **PAGE)
+    @post("/sign-in", media_type=MediaType.HTML)
     async def sign_in(
         self, request: Request, db_session: NamedDependency[AsyncSession], settings: Settings
     ) -> Response[Any]:
@@ -163,13 +161,13 @@ class CoachPages(Controller):
         )
         return response
 
-    @post("/sign-out", **PAGE)
+    @post("/sign-out", media_type=MediaType.HTML)
     async def sign_out(self) -> Redirect:
         response = Redirect("/app/sign-in", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/app")
         return response
 
-    @get("/athletes/{athlete_id:uuid}", **PAGE)
+    @get("/athletes/{athlete_id:uuid}", media_type=MediaType.HTML)
     async def athlete(self, athlete_id: uuid.UUID, web: NamedDependency[CoachData]) -> Template:
         return await athlete_page(web, athlete_id)
 
@@ -209,13 +207,13 @@ class CoachPages(Controller):
             words=words,
         )
 
-    @get("/athletes/{athlete_id:uuid}/sessions/{session_id:str}", **PAGE)
+    @get("/athletes/{athlete_id:uuid}/sessions/{session_id:str}", media_type=MediaType.HTML)
     async def session(
         self, athlete_id: uuid.UUID, session_id: str, web: NamedDependency[CoachData]
     ) -> Template:
         return await self._session_page(web, athlete_id, session_id)
 
-    @post("/athletes/{athlete_id:uuid}/sessions/{session_id:str}", **PAGE)
+    @post("/athletes/{athlete_id:uuid}/sessions/{session_id:str}", media_type=MediaType.HTML)
     async def log_session(
         self,
         athlete_id: uuid.UUID,
@@ -252,7 +250,7 @@ class CoachPages(Controller):
             )
         return await athlete_page(web, athlete_id, notice=notice)
 
-    @post("/athletes/{athlete_id:uuid}/clearance", **PAGE)
+    @post("/athletes/{athlete_id:uuid}/clearance", media_type=MediaType.HTML)
     async def clearance(
         self,
         athlete_id: uuid.UUID,
@@ -274,7 +272,7 @@ class CoachPages(Controller):
 
         return await self._act(web, athlete_id, "clearance", clear)
 
-    @post("/athletes/{athlete_id:uuid}/plan", **PAGE)
+    @post("/athletes/{athlete_id:uuid}/plan", media_type=MediaType.HTML)
     async def replan(
         self,
         athlete_id: uuid.UUID,
@@ -299,7 +297,7 @@ class CoachPages(Controller):
 
         return await self._act(web, athlete_id, "plan", plan)
 
-    @post("/athletes/{athlete_id:uuid}/feed-token", **PAGE)
+    @post("/athletes/{athlete_id:uuid}/feed-token", media_type=MediaType.HTML)
     async def rotate(
         self,
         athlete_id: uuid.UUID,
@@ -321,7 +319,11 @@ class CoachPages(Controller):
 
         return await self._act(web, athlete_id, "feed", rotate)
 
-    @post("/athletes/{athlete_id:uuid}/rides", **PAGE, request_max_body_size=5 * 1024 * 1024 + 4096)
+    @post(
+        "/athletes/{athlete_id:uuid}/rides",
+        media_type=MediaType.HTML,
+        request_max_body_size=5 * 1024 * 1024 + 4096,
+    )
     async def import_rides(
         self, athlete_id: uuid.UUID, request: Request, web: NamedDependency[CoachData]
     ) -> Template:
