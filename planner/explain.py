@@ -20,6 +20,7 @@ from functools import cached_property, partial
 from constraints._time import local, utc
 from constraints.h7_strength_gap import H7StrengthGap
 from constraints.h9_first_exposure import H9FirstExposure
+from constraints.s3_spread import min_spacing_days
 from constraints.t2_mobility_days import not_after_ride
 from planner.content import ContentBuilder
 from planner.domain import (
@@ -443,22 +444,27 @@ def _diagnose(
         return
     kind, heavy = session.kind, session.heavy
     tries = diagnosis.attempts(index, kind, heavy, leave_out=session)
-    avoid = [t for t in tries if _avoids(diagnosis, violation, t.slot, session)]
+    avoid = [t for t in tries if _avoids(diagnosis, violation, t.slot, session, index)]
     _explain_with(diagnosis, entry, avoid, ok_text="a time without this cost was free")
 
 
-def _avoids(diagnosis: Diagnosis, violation: Violation, slot: Candidate, session: Session) -> bool:
+def _avoids(
+    diagnosis: Diagnosis, violation: Violation, slot: Candidate, session: Session, index: int
+) -> bool:
     """Whether moving the session to `slot` would not pay the same kind of term."""
     problem = diagnosis.problem
     name = violation.rule
     if name == "S3":
-        # bunched: the moved session keeps its spacing from the week's other strength days
+        # bunched: the moved session keeps S3's own spacing from the week's other strength days
+        # (the session's own day is no move at all)
+        here = problem.local_day(session.start)
+        spacing = min_spacing_days(problem, index)
         others = {
             problem.local_day(s.start)
             for s in diagnosis.sessions
-            if s is not session and s.kind == SessionKind.strength
+            if s.uid != session.uid and s.kind == SessionKind.strength
         }
-        return all(abs((slot.day - d).days) >= 2 for d in others)
+        return slot.day != here and all(abs((slot.day - d).days) >= spacing for d in others)
     if name == "T2":
         return not_after_ride(problem, slot) is None
     rule = diagnosis.soft.get(name)

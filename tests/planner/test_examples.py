@@ -1,0 +1,72 @@
+"""The example calendars under examples/: every plan reports each soft term it paid in its week
+(no week says ok with a breach behind it), and every suggestion to move a session names a time
+other than the one it already has. Judged with the rules' solver-free checks."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from constraints import soft_rules
+from constraints._time import local
+from planner.domain import ProgressionState
+from planner.inputs import load_athlete, load_calendar
+from planner.problem import Problem
+from planner.solve import plan
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+# (folder, rides file, start, weeks): the starts the README gives
+CASES = [
+    ("base_amateur", "rides.json", date(2027, 1, 4), 12),
+    ("in_season_racer", "rides.ics", date(2027, 3, 1), 14),
+    ("tight_availability", "rides.json", date(2027, 2, 1), 8),
+    ("b_and_c_races", "rides.json", date(2027, 4, 5), 8),
+]
+
+
+@pytest.fixture(scope="module", params=CASES, ids=[c[0] for c in CASES])
+def example(request):
+    folder, rides_file, start, weeks = request.param
+    who = load_athlete(EXAMPLES / folder / "athlete.json")
+    rides, _ = load_calendar(EXAMPLES / folder / rides_file, who, start, weeks)
+    result = plan(who, rides, start, weeks)
+    problem = Problem(
+        athlete=who, rides=rides, start=start, weeks=weeks, state=ProgressionState.starting(who)
+    )
+    return problem, result
+
+
+def test_every_soft_term_the_checks_find_is_in_its_weeks_broken_list(example):
+    problem, result = example
+    found = sorted(
+        v.term
+        for rule in soft_rules(problem.settings)
+        for v in rule.check(problem, result.sessions)
+    )
+    listed = sorted(b.term for week in result.week_reports for b in week.broken)
+    assert listed == found
+    for week in result.week_reports:
+        assert week.ok == (not week.broken), week.index
+
+
+def test_no_suggestion_moves_a_session_to_where_it_already_is(example):
+    problem, result = example
+    by_uid = {s.uid: s for s in result.sessions}
+    for week in result.week_reports:
+        for entry in week.broken:
+            moved = re.fullmatch(r"move it to (.+)", entry.suggestion or "")
+            if moved and entry.session_id in by_uid:
+                here = local(by_uid[entry.session_id].start, problem.zone)
+                assert moved.group(1) != here, (week.index, entry.term, entry.suggestion)
+
+
+def test_the_b_and_c_race_example_pays_and_says_something():
+    """The new example is not trivially clean: some week pays a soft term and says why."""
+    who = load_athlete(EXAMPLES / "b_and_c_races" / "athlete.json")
+    rides, _ = load_calendar(EXAMPLES / "b_and_c_races" / "rides.json", who, date(2027, 4, 5), 8)
+    result = plan(who, rides, date(2027, 4, 5), 8)
+    entries = [b for week in result.week_reports for b in week.broken]
+    assert entries and all(b.detail and b.suggestion for b in entries)
