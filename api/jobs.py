@@ -249,8 +249,8 @@ async def replan_athlete(ctx: Context, *, athlete_id: str, job_id: str) -> dict[
             missed = await drop_for_missed_training(data, athlete)
             if not await replan_current(db, athlete, settings, "replan"):
                 rides = await data.rides(athlete)
-                plan_row, _ = await replan(db, athlete, rides, settings, None, 12)
-                observe_solver(plan_row.report, "replan")
+                made, _ = await replan(db, athlete, rides, settings, None, 12)
+                observe_solver(made.report, "replan")
             plan_row = await data.plan(athlete)
             if missed and plan_row is not None:
                 warnings = [*plan_row.report.get("warnings", []), *missed]

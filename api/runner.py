@@ -85,14 +85,19 @@ class Runner:
     async def enqueue_refresh(
         self, athlete_id: uuid.UUID, *, job_id: uuid.UUID | None = None, force: bool = False
     ) -> None:
-        kwargs = {"athlete_id": str(athlete_id), "force": force}
         if job_id is None:
-            await self.enqueue("refresh_athlete", key=f"refresh:{athlete_id}", **kwargs)
+            await self.enqueue(
+                "refresh_athlete", key=f"refresh:{athlete_id}", athlete_id=str(athlete_id)
+            )
             return
         # a coach's refresh always runs (its row must end), after or beside a scheduled one:
         # the athlete's lock keeps their imports apart
         await self.enqueue(
-            "refresh_athlete", key=f"refresh:{athlete_id}:{job_id}", job_id=str(job_id), **kwargs
+            "refresh_athlete",
+            key=f"refresh:{athlete_id}:{job_id}",
+            athlete_id=str(athlete_id),
+            job_id=str(job_id),
+            force=force,
         )
 
     async def enqueue_replans(self, athlete_ids: Iterable[uuid.UUID], job_id: uuid.UUID) -> None:
@@ -292,7 +297,7 @@ def saq_config(settings: Settings, *, worker: bool = False) -> Any:
                 shutdown=shutdown or None,
                 concurrency=settings.worker_concurrency,
                 separate_process=True,  # the API only enqueues; `planner worker` runs jobs
-                timers={"sweep": sweep},
+                timers={"sweep": sweep},  # type: ignore[arg-type]
                 shutdown_grace_period_s=30,
             )
         ],
