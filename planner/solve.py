@@ -56,14 +56,16 @@ def _add_structure(ctx: ModelContext) -> None:
     for day, cands in mobility_by_day.items():
         if len(cands) > 1:
             ctx.model.add_at_most_one(ctx.x[c.index] for c in cands)
+        # instants: wall clocks sharing a ZoneInfo compare wrongly when DST ends
+        strength = [
+            (st.start.timestamp(), st.end.timestamp(), ctx.x[st.index])
+            for st in strength_by_day.get(day, [])
+        ]
         for mob in cands:
-            for st in strength_by_day.get(day, []):
-                # instants: wall clocks sharing a ZoneInfo compare wrongly when DST ends
-                if (
-                    mob.start.timestamp() < st.end.timestamp()
-                    and st.start.timestamp() < mob.end.timestamp()
-                ):
-                    ctx.model.add_bool_or([ctx.x[mob.index].Not(), ctx.x[st.index].Not()])
+            mob_start, mob_end = mob.start.timestamp(), mob.end.timestamp()
+            for st_start, st_end, st_x in strength:
+                if mob_start < st_end and st_start < mob_end:
+                    ctx.model.add_bool_or([ctx.x[mob.index].Not(), st_x.Not()])
 
 
 def build_model(
@@ -94,8 +96,12 @@ def build_model(
             continue
         rule.encode(ctx)
     if not explain:
-        terms = [p.weight * p.var for p in ctx.penalties]
-        ctx.model.minimize(sum(terms, cp_model.LinearExpr.constant(0)))
+        # one flat weighted sum: Python's sum() nests an expression node per term
+        ctx.model.minimize(
+            cp_model.LinearExpr.weighted_sum(
+                [p.var for p in ctx.penalties], [p.weight for p in ctx.penalties]
+            )
+        )
         # hint: no session unless a published one sits there (S4 adds those)
         if problem.previous:
             # complete the hint: S4 hinted the published sessions to 1, the rest are 0

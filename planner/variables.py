@@ -170,7 +170,8 @@ class ModelContext:
         return groups
 
     def total(self, cands: Iterable[Candidate]) -> cp_model.LinearExpr:
-        return sum((self.x[c.index] for c in cands), cp_model.LinearExpr.constant(0))
+        # flat: Python's sum() would nest one expression node per term
+        return cp_model.LinearExpr.sum([self.x[c.index] for c in cands])
 
 
 class Rule:
