@@ -210,6 +210,7 @@ class ContentBuilder:
             tuple[int, ...], tuple[tuple[Prescription, ...], tuple[str, ...]]
         ] = {}
         self._stretches: list[list[Exercise]] | None = None
+        self._prescribed: dict[tuple[object, ...], Prescription] = {}
 
     def strength(
         self, day: date, heavy: bool
@@ -292,13 +293,7 @@ class ContentBuilder:
         # the main lift first: max-strength lifts lead, the rest keep their slot order
         chosen.sort(key=lambda e: not e.max_strength)
         prescriptions = tuple(
-            prescribe(
-                exercise,
-                reduce=halve,
-                load_kg=self.load_of(exercise),
-                dosage=dosage,
-                ramp_up=heavy and exercise.max_strength,
-            )
+            self._prescription(exercise, halve, dosage, ramp_up=heavy and exercise.max_strength)
             for exercise in chosen
         )
         notes: list[str] = []
@@ -315,6 +310,24 @@ class ContentBuilder:
         if flagged:
             notes.append(self.clearance_note())
         return prescriptions, tuple(notes)
+
+    def _prescription(
+        self, exercise: Exercise, halve: bool, dosage: Dosage, *, ramp_up: bool
+    ) -> Prescription:
+        """One exercise as prescribed, made once per builder: the hinge or the knee-flexion
+        lift recurs in most sessions of a phase, whatever the rotation holds beside it."""
+        key = (exercise.id, halve, dosage, ramp_up)
+        found = self._prescribed.get(key)
+        if found is None:
+            found = prescribe(
+                exercise,
+                reduce=halve,
+                load_kg=self.load_of(exercise),
+                dosage=dosage,
+                ramp_up=ramp_up,
+            )
+            self._prescribed[key] = found
+        return found
 
     def load_of(self, exercise: Exercise) -> float | None:
         """Kilograms for a loaded exercise: the pattern's load when it is the athlete's current
