@@ -99,7 +99,7 @@ class CandidateFactory:
     ) -> None:
         problem = self.problem
         day = problem.local_day(start)
-        if session is None:  # the grid lives in UTC: real-time arithmetic, fast compares
+        if session is None and start.tzinfo is not UTC:  # the grid lives in UTC: fast compares
             start = start.astimezone(UTC)
         key = (kind, start, heavy, stand_in)
         if key in self._seen:
@@ -140,7 +140,7 @@ class CandidateFactory:
             )
             end = _later(start, timedelta(minutes=minutes))
         if kind == SessionKind.mobility and after_ride is None:
-            after_ride = self._ride_just_before(start)
+            after_ride = self._ride_just_before(start, day)
         self._seen.add(key)
         self.candidates.append(
             Candidate(
@@ -183,10 +183,10 @@ class CandidateFactory:
         starts += [a for a in anchors if _before_or_at(opens, a) and _before_or_at(a, last)]
         return sorted(set(starts), key=lambda m: m.timestamp())
 
-    def _ride_just_before(self, start: datetime) -> str | None:
-        """T2 prefers mobility within a couple of hours of a ride's end."""
+    def _ride_just_before(self, start: datetime, day: date) -> str | None:
+        """T2 prefers mobility within a couple of hours of a ride's end (`day`: start's local day)."""
         limit = timedelta(hours=self.problem.settings.mobility_after_ride_h)
-        for ride in self.problem.rides_on(self.problem.local_day(start)):
+        for ride in self.problem.rides_on(day):
             if ride.end <= start <= ride.end + limit:
                 return ride.label()
         return None
@@ -264,7 +264,8 @@ class CandidateFactory:
         # by instant: H9 reads "earlier" off this order, and wall clocks repeat when DST ends
         ordered = sorted(
             self.candidates,
-            key=lambda c: (c.start.timestamp(), c.kind.value, c.heavy, c.stand_in),
+            # SessionKind is a StrEnum: it orders by its value without the enum property call
+            key=lambda c: (c.start.timestamp(), c.kind, c.heavy, c.stand_in),
         )
         for i, cand in enumerate(ordered):
             cand.index = i
