@@ -290,7 +290,7 @@ def thin(ctx: ModelContext, keep_per_group: int = 4) -> None:
             or (cand.kind, cand.start, cand.heavy) in published
         ):
             continue
-        profile = tuple(ctx.costs(rule, cand) for rule in prices)
+        profile = tuple([ctx.costs(rule, cand) for rule in prices])
         key = (cand.day, cand.kind, cand.heavy, cand.stand_in, cand.after_ride is not None, profile)
         groups[key].append(cand)
     for cands in groups.values():

@@ -84,7 +84,8 @@ class ModelContext:
     enforce: dict[str, cp_model.IntVar] = field(default_factory=dict)
     penalties: list[Penalty] = field(default_factory=list)
     hinted: set[int] = field(default_factory=set)
-    _costs: dict[tuple[str, int], bool] = field(default_factory=dict)
+    _costs: dict[str, dict[int, bool]] = field(default_factory=dict)
+    _day_costs: dict[tuple[object, ...], bool] = field(default_factory=dict)
     _live: dict[str, list[Candidate]] = field(default_factory=dict)
     _live_count: int = -1
 
@@ -123,11 +124,21 @@ class ModelContext:
 
     def costs(self, rule: SlotPreference, cand: Candidate) -> bool:
         """Whether a per-session preference prices this candidate (asked twice: thinning, encoding)."""
-        key = (rule.name, cand.index)
-        found = self._costs.get(key)
+        memo = self._costs.get(rule.name)
+        if memo is None:
+            memo = self._costs[rule.name] = {}
+        found = memo.get(cand.index)
         if found is None:
-            found = rule.cost(self.problem, cand) is not None
-            self._costs[key] = found
+            if rule.by_day:
+                # the candidates of one day and variant share their prescriptions tuple
+                key = (rule.name, cand.day, cand.kind, cand.heavy, id(cand.prescriptions))
+                found = self._day_costs.get(key)
+                if found is None:
+                    found = rule.cost(self.problem, cand) is not None
+                    self._day_costs[key] = found
+            else:
+                found = rule.cost(self.problem, cand) is not None
+            memo[cand.index] = found
         return found
 
     def hint(self, cand: Candidate) -> None:
@@ -243,6 +254,9 @@ class SlotPreference(Rule):
     per_candidate: ClassVar[bool] = False
     weight: int
     term: ClassVar[str]
+    # True when the price reads only the day, kind, heavy and prescriptions, never the time:
+    # then it is asked once per day and variant, not once per start
+    by_day: ClassVar[bool] = False
 
     def cost(self, problem: Problem, slot: Slot) -> str | None:
         """Why this session is penalized, or None."""
