@@ -20,16 +20,9 @@ class H2RideBuffer(SlotRule):
 
     def concerns(self, problem: Problem, slot: Slot) -> Ride | None:
         buffer = timedelta(minutes=self.ride_buffer_min)
-        day = problem.day_of(slot)
-        nearby = (
-            problem.rides_on(day - timedelta(days=1))
-            + problem.rides_on(day)
-            + problem.rides_on(day + timedelta(days=1))
-        )
-        for ride in nearby:
-            if utc(slot.start) < utc(ride.end) + buffer and utc(ride.start) - buffer < utc(
-                slot.end
-            ):
+        start, end = utc(slot.start), utc(slot.end)
+        for ride in problem.rides_around(problem.day_of(slot)):
+            if start < utc(ride.end) + buffer and utc(ride.start) - buffer < end:
                 return ride
         return None
 

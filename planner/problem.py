@@ -78,6 +78,7 @@ class Problem:
         self._ride_starts = [r.start.astimezone(UTC) for r in self.rides]
         self._spans: dict[date, list[tuple[datetime, datetime]]] = {}
         self._rides_by_day: dict[date, list[Ride]] = {}
+        self._rides_around: dict[date, list[Ride]] = {}
         for ride in self.rides:
             first = self.local_day(ride.start)
             last = self.local_day(ride.end - timedelta(seconds=1))
@@ -161,6 +162,15 @@ class Problem:
     def rides_on(self, day: date) -> list[Ride]:
         """Rides that touch this local day."""
         return self._rides_by_day.get(day, [])
+
+    def rides_around(self, day: date) -> list[Ride]:
+        """Rides that touch the day before, this day or the day after (H2 asks per candidate)."""
+        found = self._rides_around.get(day)
+        if found is None:
+            one = timedelta(days=1)
+            found = self.rides_on(day - one) + self.rides_on(day) + self.rides_on(day + one)
+            self._rides_around[day] = found
+        return found
 
     def rides_between(self, earliest: datetime, latest: datetime) -> list[Ride]:
         """Rides starting in [earliest, latest)."""
