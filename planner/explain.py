@@ -259,11 +259,13 @@ class Diagnosis:
         *,
         content: str = "plan",
         leave_out: Session | None = None,
+        wanted: Callable[[Candidate], bool] | None = None,
     ) -> list[Attempt]:
         """Every time tried in the week for a session of this kind, heavy or not.
 
         `content`: "plan" for what the planner would prescribe, "exposure" for the heavy
-        session with the first-exposure lift in it.
+        session with the first-exposure lift in it. `wanted`: only the times it accepts are
+        put to the hard rules (asking them is the costly part).
         """
         problem = self.problem
         week = problem.week_list[week_index]
@@ -285,6 +287,8 @@ class Diagnosis:
             for start in self.starts(day, timedelta(minutes=minutes)):
                 slot = self.slot(kind, start, heavy, built)
                 if slot is None or not self._free(slot, leave_out):
+                    continue
+                if wanted is not None and not wanted(slot):
                     continue
                 found.append(self.attempt(slot, leave_out))
         return found
@@ -438,14 +442,46 @@ def _diagnose(
         entry.suggestion = "fewer sets in this session"
         entry.detail += "; the session's content, not its time, sets its volume"
         return
+    if term.startswith("S4 changed") and session is not None:
+        _explain_flip(diagnosis, entry, session)
+        return
     if session is None:
         if term.startswith("S4"):
             entry.detail += "; a change elsewhere in the plan needed its place"
         return
     kind, heavy = session.kind, session.heavy
-    tries = diagnosis.attempts(index, kind, heavy, leave_out=session)
-    avoid = [t for t in tries if _avoids(diagnosis, violation, t.slot, session, index)]
+    avoid = diagnosis.attempts(
+        index,
+        kind,
+        heavy,
+        leave_out=session,
+        wanted=lambda slot: _avoids(diagnosis, violation, slot, session, index),
+    )
     _explain_with(diagnosis, entry, avoid, ok_text="a time without this cost was free")
+
+
+def _explain_flip(diagnosis: Diagnosis, entry: Broken, session: Session) -> None:
+    """S4 changed: the session kept its time but not its variant. The published variant is
+    tried at that time: a hard rule in the way, or the week's targets and preferences."""
+    problem = diagnosis.problem
+    was = not session.heavy
+    day = problem.local_day(session.start)
+    slot = diagnosis.slot(
+        session.kind, utc(session.start), was, diagnosis.content.strength(day, was)
+    )
+    tried = diagnosis.attempt(slot, leave_out=session) if slot is not None else None
+    if tried is None or not tried.breaches:
+        entry.detail += (
+            f"; the {'heavy' if was else 'light'} session was free at that time but the plan "
+            "traded it against its targets and preferences"
+        )
+        return
+    entry.blocked_by = sorted(set(tried.rules), key=_rule_order)
+    text, suggestion, ride = diagnosis.describe(tried)
+    entry.detail += f"; {text}"
+    entry.suggestion = suggestion
+    if entry.ride is None and ride is not None:
+        entry.ride = ride_of(ride, problem)
 
 
 def _avoids(
