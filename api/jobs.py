@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api import clock
 from api.db import AthleteRow, CalendarSourceRow, Coach, JobRunRow, PlanRow
-from api.errors import JSON_BODY
+from api.errors import JSON_BODY, OWNED
 from api.metrics import JOB_FAILURES, JOB_SECONDS, JOBS, jobs_log, log_line, observe_solver
 from api.plans import drop_for_missed_training, replan
 from api.repository import CoachData
@@ -463,7 +463,7 @@ class JobController(Controller):
     path = "/api/v1"
     tags = ["jobs"]
 
-    @post("/replan", status_code=HTTP_202_ACCEPTED, raises=JSON_BODY)
+    @post("/replan", status_code=HTTP_202_ACCEPTED, raises=OWNED + JSON_BODY)
     async def replan_roster(
         self,
         data_scope: NamedDependency[CoachData],
@@ -495,7 +495,7 @@ class JobController(Controller):
         await jobs.enqueue_replans(chosen, job_id)
         return JobAccepted(job_id=job_id, state="queued")
 
-    @get("/jobs/{job_id:uuid}")
+    @get("/jobs/{job_id:uuid}", raises=OWNED)
     async def read_job(self, job_id: uuid.UUID, data_scope: NamedDependency[CoachData]) -> JobOut:
         """A job's state, with each athlete's part (state, error, times)."""
         rows = list(

@@ -204,6 +204,8 @@ class LocalRunner(Runner):
     ) -> bool:
         if key in self.keys:
             return False
+        if not self.context:  # an app driven without its lifespan (schemathesis's calls)
+            await self.start()
         self.keys.add(key)
         self.waiting += 1
         self._spawn(self._run(function, key, delay_s, kwargs))

@@ -51,14 +51,16 @@ async def wait_for(check: Any, timeout: float = 30.0) -> Any:
         await asyncio.sleep(0.05)
 
 
-async def job_done(client: AsyncTestClient, key: str, job_id: str) -> dict[str, Any]:
+async def job_done(
+    client: AsyncTestClient, key: str, job_id: str, timeout: float = 30.0
+) -> dict[str, Any]:
     async def check() -> dict[str, Any] | None:
         answer = await client.get(f"/api/v1/jobs/{job_id}", headers=auth(key))
         assert answer.status_code == 200, answer.text
         body = answer.json()
         return body if body["state"] in ("done", "failed") else None
 
-    return await wait_for(check)
+    return await wait_for(check, timeout)
 
 
 async def source_of(client: AsyncTestClient, key: str, athlete_id: str) -> dict[str, Any]:
