@@ -100,6 +100,7 @@ class Diagnosis:
         self._spans = [(s.start.timestamp(), s.end.timestamp(), s) for s in self.sessions]
         self._days = {id(s): problem.local_day(s.start) for s in self.sessions}
         self._first_holder: dict[str, float] = {}
+        self._strength_days: dict[int, set[object]] = {}
         for start, _, s in self._spans:
             for exercise_id in problem.new_exposures:
                 if exercise_id in s.exercise_ids():
@@ -109,6 +110,18 @@ class Diagnosis:
         lo = slot.start.timestamp() - days * 86400
         hi = slot.end.timestamp() + days * 86400
         return [span for span in self._spans if span[1] > lo and span[0] < hi]
+
+    def strength_days_besides(self, session: Session) -> set[object]:
+        """The days of the plan's other strength sessions (asked for every time S3 tries)."""
+        found = self._strength_days.get(id(session))
+        if found is None:
+            found = {
+                self.problem.local_day(s.start)
+                for s in self.sessions
+                if s.uid != session.uid and s.kind == SessionKind.strength
+            }
+            self._strength_days[id(session)] = found
+        return found
 
     # --- the times tried ---
 
@@ -495,11 +508,7 @@ def _avoids(
         # (the session's own day is no move at all)
         here = problem.local_day(session.start)
         spacing = min_spacing_days(problem, index)
-        others = {
-            problem.local_day(s.start)
-            for s in diagnosis.sessions
-            if s.uid != session.uid and s.kind == SessionKind.strength
-        }
+        others = diagnosis.strength_days_besides(session)
         return slot.day != here and all(abs((slot.day - d).days) >= spacing for d in others)
     if name == "T2":
         return not_after_ride(problem, slot) is None
