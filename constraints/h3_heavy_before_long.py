@@ -22,11 +22,8 @@ class H3HeavyBeforeLong(SlotRule):
         if not slot.heavy:
             return None
         horizon = utc(slot.end) + timedelta(hours=self.heavy_before_long_h)
-        for ride in problem.rides_between(slot.start, horizon):
-            if (
-                problem.is_long(ride)
-                and real_hours(slot.end, ride.start) < self.heavy_before_long_h
-            ):
+        for ride in problem.long_rides_between(slot.start, horizon):
+            if real_hours(slot.end, ride.start) < self.heavy_before_long_h:
                 return ride
         return None
 

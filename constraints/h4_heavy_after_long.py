@@ -23,8 +23,8 @@ class H4HeavyAfterLong(SlotRule):
             return None
         # a ride can last up to a day, so look back that far beyond the gap
         earliest = utc(slot.start) - timedelta(hours=self.heavy_after_long_h + 24)
-        for ride in problem.rides_between(earliest, slot.start):
-            if problem.is_long(ride) and real_hours(ride.end, slot.start) < self.heavy_after_long_h:
+        for ride in problem.long_rides_between(earliest, slot.start):
+            if real_hours(ride.end, slot.start) < self.heavy_after_long_h:
                 return ride
         return None
 

@@ -18,10 +18,7 @@ class H5NoStrengthOnLongDay(SlotRule):
     def concerns(self, problem: Problem, slot: Slot) -> Ride | None:
         if slot.kind != SessionKind.strength:
             return None
-        for ride in problem.rides_on(problem.day_of(slot)):
-            if problem.is_long(ride):
-                return ride
-        return None
+        return problem.long_ride_on(problem.day_of(slot))
 
     def breach(self, problem: Problem, slot: Slot) -> str | None:
         ride = self.concerns(problem, slot)

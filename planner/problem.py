@@ -79,6 +79,7 @@ class Problem:
         self._spans: dict[date, list[tuple[datetime, datetime]]] = {}
         self._rides_by_day: dict[date, list[Ride]] = {}
         self._rides_around: dict[date, list[Ride]] = {}
+        self._long_ride_on: dict[date, Ride | None] = {}
         for ride in self.rides:
             first = self.local_day(ride.start)
             last = self.local_day(ride.end - timedelta(seconds=1))
@@ -171,6 +172,25 @@ class Problem:
             found = self.rides_on(day - one) + self.rides_on(day) + self.rides_on(day + one)
             self._rides_around[day] = found
         return found
+
+    def long_ride_on(self, day: date) -> Ride | None:
+        """The first long ride or race touching this day (H5 asks per candidate)."""
+        if day not in self._long_ride_on:
+            self._long_ride_on[day] = next((r for r in self.rides_on(day) if self.is_long(r)), None)
+        return self._long_ride_on[day]
+
+    @cached_property
+    def _long_rides(self) -> tuple[list[Ride], list[datetime]]:
+        rides = [r for r in self.rides if self.is_long(r)]
+        return rides, [r.start.astimezone(UTC) for r in rides]
+
+    def long_rides_between(self, earliest: datetime, latest: datetime) -> list[Ride]:
+        """Long rides and races starting in [earliest, latest), in time order (H3 and H4 ask
+        per candidate; a few long rides a week, against every ride)."""
+        rides, starts = self._long_rides
+        lo = bisect.bisect_left(starts, earliest.astimezone(UTC))
+        hi = bisect.bisect_left(starts, latest.astimezone(UTC))
+        return rides[lo:hi]
 
     def rides_between(self, earliest: datetime, latest: datetime) -> list[Ride]:
         """Rides starting in [earliest, latest)."""
