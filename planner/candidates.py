@@ -96,9 +96,12 @@ class CandidateFactory:
         session: Session | None = None,
         fixed: bool = False,
         stand_in: bool = False,
+        day: date | None = None,
     ) -> None:
+        """`day`: the start's local day when the caller knows it (the grid of a day's windows)."""
         problem = self.problem
-        day = problem.local_day(start)
+        if day is None:
+            day = problem.local_day(start)
         if session is None and start.tzinfo is not UTC:  # the grid lives in UTC: fast compares
             start = start.astimezone(UTC)
         key = (kind, start, heavy, stand_in)
@@ -224,15 +227,16 @@ class CandidateFactory:
             for opens, closes in spans:
                 # a few starts per window: its opening, its last fitting start, an even grid
                 # of at most MAX_GRID between, and the first starts the day's rides allow (H6)
+                # every start lies between the window's opening and closing on `day`
                 for moment in self._starts(opens, closes, strength_len, anchors):
-                    self._add(SessionKind.strength, moment, False)
-                    self._add(SessionKind.strength, moment, True)
+                    self._add(SessionKind.strength, moment, False, day=day)
+                    self._add(SessionKind.strength, moment, True, day=day)
                     if stand_in_today:
-                        self._add(SessionKind.strength, moment, True, stand_in=True)
+                        self._add(SessionKind.strength, moment, True, stand_in=True, day=day)
                 for moment in self._starts(
                     opens, closes, mobility_len, [], max_grid=MAX_MOBILITY_GRID
                 ):
-                    self._add(SessionKind.mobility, moment, False)
+                    self._add(SessionKind.mobility, moment, False, day=day)
             # T2: mobility right after a ride, where a window allows or as the ride's cool-down
             # (H1 lets it start outside the windows within 30 min of the ride's end)
             for ride in problem.rides_on(day):
