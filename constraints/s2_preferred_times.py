@@ -26,7 +26,9 @@ class S2PreferredTimes(SlotPreference):
     term = "not_preferred"
 
     def cost(self, problem: Problem, slot: Slot) -> str | None:
-        if slot.kind != SessionKind.strength:
+        if slot.kind != SessionKind.strength or (
+            not self.preferred_weekdays and self.preferred_time is None
+        ):
             return None
         local = slot.start.astimezone(problem.zone)
         reasons = []
