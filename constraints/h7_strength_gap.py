@@ -21,11 +21,13 @@ class H7StrengthGap(Rule):
     def encode(self, ctx: ModelContext) -> None:
         strength = sorted(ctx.live(SessionKind.strength), key=lambda c: utc(c.start))
         gap = timedelta(hours=self.strength_gap_h)
+        starts = [utc(c.start) for c in strength]
         last_covered = -1
         for i, first in enumerate(strength):
             # every session starting before `first` ends + gap clashes with it: at most one of them
+            clear = utc(first.end) + gap
             j = i
-            while j + 1 < len(strength) and utc(strength[j + 1].start) < utc(first.end) + gap:
+            while j + 1 < len(strength) and starts[j + 1] < clear:
                 j += 1
             if j > last_covered and j > i:
                 ctx.add_hard(
