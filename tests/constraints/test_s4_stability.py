@@ -1,9 +1,10 @@
 """S4: on a re-plan, a published session that is not kept at its time (kind and start)
-costs 100 when it starts within 72 h of now and 30 otherwise, in both faces."""
+costs 100 when it starts within 72 h of now and 30 otherwise, in both faces; one kept at its
+time that flips between heavy and light costs 9 and 3, unless its variant is gone."""
 
 from datetime import UTC, date, timedelta
 
-from factories import MONDAY, at, lifter, problem, strength
+from factories import MONDAY, at, athlete, lifter, problem, strength
 from harness import checked_terms, encoded_terms
 
 from constraints import S4Stability
@@ -61,12 +62,33 @@ def test_moving_a_session_by_an_hour_costs_its_old_slot_in_both_faces():
     assert checked(prob, [later]) == encoded(prob, [later]) == {moved_term(near): 100}
 
 
-def test_making_a_light_session_heavy_at_the_same_time_is_not_a_move_in_either_face():
-    # heavy or light is the session's content (a progression change), not its place in the week
+def changed_term(session) -> str:
+    return f"S4 changed[{session.start.isoformat()}]"
+
+
+def test_making_a_light_session_heavy_at_the_same_time_is_a_change_not_a_move_in_either_face():
+    # heavy or light is the session's content, not its place in the week: a smaller price
     [light] = published(at(TUESDAY, 9))
     [heavy] = published(at(TUESDAY, 9), heavy=True)
     prob = replan([light])
-    assert checked(prob, [heavy]) == encoded(prob, [heavy]) == {}
+    assert checked(prob, [heavy]) == encoded(prob, [heavy]) == {changed_term(light): 9}
+
+
+def test_making_a_heavy_session_light_beyond_72_hours_costs_3_in_both_faces():
+    # a flip far ahead is what the solver did for nothing when both variants tied (a deload
+    # week): priced, a re-plan keeps what was published there
+    [heavy] = published(at(FRIDAY, 9), heavy=True)
+    [light] = published(at(FRIDAY, 9))
+    prob = replan([heavy])
+    assert checked(prob, [light]) == encoded(prob, [light]) == {changed_term(heavy): 3}
+
+
+def test_a_flip_forced_by_the_ladders_costs_nothing_in_either_face():
+    # the athlete no longer holds a heavy rung: the heavy variant cannot be built any more
+    [heavy] = published(at(FRIDAY, 9), heavy=True)
+    prob = problem(athlete(), previous=[heavy], now=NOW)
+    light = strength(prob, at(FRIDAY, 9))
+    assert checked(prob, [light]) == encoded(prob, [light]) == {}
 
 
 def test_session_starting_71_hours_after_now_is_near_and_costs_100_in_both_faces():
