@@ -59,9 +59,16 @@ class H9FirstExposure(Rule):
 
     def encode(self, ctx: ModelContext) -> None:
         for exercise in self.new_exercises(ctx.problem):
-            holders = [
-                c for c in ctx.live() if any(p.exercise_id == exercise for p in c.prescriptions)
-            ]
+            # the candidates of one day and variant share one prescriptions tuple: look once
+            holds: dict[int, bool] = {}
+            holders = []
+            for c in ctx.live():
+                held = holds.get(id(c.prescriptions))
+                if held is None:
+                    held = any(p.exercise_id == exercise for p in c.prescriptions)
+                    holds[id(c.prescriptions)] = held
+                if held:
+                    holders.append(c)
             earlier_any = None  # literal: some earlier holder is picked
             for cand in holders:
                 x = ctx.x[cand.index]
