@@ -134,6 +134,16 @@ def morning_page(
     )
 
 
+async def refused(
+    db_session: AsyncSession, settings: Settings, token: str, exc: Exception
+) -> tuple[Visit, Problem]:
+    """A refused submission: the problem in words, and the visit read afresh for the page (the
+    error status rolls the transaction back, so nothing of the refused write is shown)."""
+    problem = problem_of(exc)
+    db_session.expunge_all()
+    return await visit(db_session, settings, token), problem
+
+
 class CheckinPages(Controller):
     path = "/checkin"
     include_in_schema = False
@@ -159,9 +169,7 @@ class CheckinPages(Controller):
                 found.data, settings, found.athlete, found.session.uid, form
             )
         except (HTTPException, ValidationError) as exc:
-            problem = problem_of(exc)
-            db_session.expunge_all()  # the error status rolls the transaction back
-            found = await visit(db_session, settings, token)
+            found, problem = await refused(db_session, settings, token, exc)
             return await session_page(found, form=form, problem=problem, status=problem.status)
         return await session_page(found, outcome=outcome)
 
@@ -184,9 +192,7 @@ class CheckinPages(Controller):
         try:
             outcome = await submit_morning(found.data, settings, found.athlete, form)
         except (HTTPException, ValidationError) as exc:
-            problem = problem_of(exc)
-            db_session.expunge_all()  # the error status rolls the transaction back
-            found = await visit(db_session, settings, token)
+            found, problem = await refused(db_session, settings, token, exc)
             return morning_page(found, form=form, problem=problem, status=problem.status)
         if outcome is None:
             return morning_page(
