@@ -8,11 +8,13 @@ exercise of a pattern mapped to the region (domain.md, "Regions to patterns"). A
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from planner.domain import Prescription, Region, SessionKind
 from planner.problem import Problem, Slot
-from planner.variables import SlotRule
+from planner.variables import EVERY_START, SlotRule, Span
 
 
 @dataclass(frozen=True)
@@ -22,10 +24,31 @@ class H10PainRegions(SlotRule):
     title = "no loading of a painful region"
 
     def breach(self, problem: Problem, slot: Slot) -> str | None:
-        if slot.kind != SessionKind.strength or not problem.state.regions:
+        if slot.kind != SessionKind.strength:
             return None
-        no_heavy = problem.state.no_heavy_regions(problem.day_of(slot))
-        for item in slot.prescriptions:
+        return self._content_breach(problem, problem.day_of(slot), slot.prescriptions)
+
+    def blocked_starts(
+        self,
+        problem: Problem,
+        day: date,
+        kind: SessionKind,
+        heavy: bool,
+        prescriptions: tuple[Prescription, ...],
+        length: timedelta,
+    ) -> list[Span]:
+        # content, not time: a session's whole day is in or out
+        if kind != SessionKind.strength:
+            return []
+        return [EVERY_START] if self._content_breach(problem, day, prescriptions) else []
+
+    def _content_breach(
+        self, problem: Problem, day: date, prescriptions: Iterable[Prescription]
+    ) -> str | None:
+        if not problem.state.regions:
+            return None
+        no_heavy = problem.state.no_heavy_regions(day)
+        for item in prescriptions:
             why = self.forbids(problem, item, no_heavy)
             if why is not None:
                 return why

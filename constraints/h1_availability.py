@@ -8,12 +8,13 @@ ride's end.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
+from math import inf
 
 from constraints._time import exists, utc
-from planner.domain import WEEKDAYS, Ride, SessionKind
+from planner.domain import WEEKDAYS, Prescription, Ride, SessionKind
 from planner.problem import Problem, Slot
-from planner.variables import SlotRule
+from planner.variables import EVERY_START, SlotRule, Span
 
 COOL_DOWN = timedelta(minutes=30)
 
@@ -48,6 +49,38 @@ class H1Availability(SlotRule):
             return None
         local = slot.start.astimezone(problem.zone)
         return f"{local:%a %Y-%m-%d %H:%M} is outside the athlete's availability"
+
+    def blocked_starts(
+        self,
+        problem: Problem,
+        day: date,
+        kind: SessionKind,
+        heavy: bool,
+        prescriptions: tuple[Prescription, ...],
+        length: timedelta,
+    ) -> list[Span]:
+        # the starts allowed: inside a window with the whole session, or a cool-down
+        seconds = length.total_seconds()
+        allowed = [
+            (opens.timestamp(), closes.timestamp() - seconds)
+            for opens, closes in problem.spans(day)
+        ]
+        if kind == SessionKind.mobility:
+            for ride in problem.rides_around(day):
+                ends = ride.end.timestamp()
+                allowed.append((ends, ends + COOL_DOWN.total_seconds()))
+        allowed = sorted((low, high) for low, high in allowed if low <= high)
+        if not allowed:
+            return [EVERY_START]
+        # the gaps between the allowed stretches, ends excluded (an allowed start may sit there)
+        blocked: list[Span] = []
+        edge = -inf
+        for low, high in allowed:
+            if low > edge:
+                blocked.append((edge, low, False, False))
+            edge = max(edge, high)
+        blocked.append((edge, inf, False, False))
+        return blocked
 
     def suggest(self, problem: Problem, slot: Slot) -> str | None:
         start = slot.start.astimezone(problem.zone)

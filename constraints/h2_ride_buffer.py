@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from constraints._time import utc
-from planner.domain import Ride
+from planner.domain import Prescription, Ride, SessionKind
 from planner.problem import Problem, Slot
-from planner.variables import SlotRule
+from planner.variables import SlotRule, Span
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,23 @@ class H2RideBuffer(SlotRule):
             f"overlaps {ride.label()!r} at {ride.start.astimezone(problem.zone):%H:%M} "
             f"or its {self.ride_buffer_min} min buffer"
         )
+
+    def blocked_starts(
+        self,
+        problem: Problem,
+        day: date,
+        kind: SessionKind,
+        heavy: bool,
+        prescriptions: tuple[Prescription, ...],
+        length: timedelta,
+    ) -> list[Span]:
+        # start < ride end + buffer and ride start - buffer < start + length
+        before = self.ride_buffer_min * 60 + length.total_seconds()
+        after = self.ride_buffer_min * 60
+        return [
+            (ride.start.timestamp() - before, ride.end.timestamp() + after, False, False)
+            for ride in problem.rides_around(day)
+        ]
 
     def suggest(self, problem: Problem, slot: Slot) -> str | None:
         ride = self.concerns(problem, slot)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from constraints._time import real_hours, utc
-from planner.domain import Ride
+from planner.domain import Prescription, Ride, SessionKind
 from planner.problem import Problem, Slot
-from planner.variables import SlotRule
+from planner.variables import SlotRule, Span, around
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,25 @@ class H3HeavyBeforeLong(SlotRule):
             if real_hours(slot.end, ride.start) < self.heavy_before_long_h:
                 return ride
         return None
+
+    def blocked_starts(
+        self,
+        problem: Problem,
+        day: date,
+        kind: SessionKind,
+        heavy: bool,
+        prescriptions: tuple[Prescription, ...],
+        length: timedelta,
+    ) -> list[Span]:
+        if not heavy:
+            return []
+        # the ride starts at or after the session starts, less than the gap after it ends
+        before = length.total_seconds() + self.heavy_before_long_h * 3600
+        first, last = around(day)
+        return [
+            (ride.start.timestamp() - before, ride.start.timestamp(), False, True)
+            for ride in problem.long_rides_between(first, last + timedelta(seconds=before))
+        ]
 
     def breach(self, problem: Problem, slot: Slot) -> str | None:
         ride = self.concerns(problem, slot)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from constraints._time import real_hours, utc
-from planner.domain import Ride
+from planner.domain import Prescription, Ride, SessionKind
 from planner.problem import Problem, Slot
-from planner.variables import SlotRule
+from planner.variables import SlotRule, Span, around
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,31 @@ class H4HeavyAfterLong(SlotRule):
             if real_hours(ride.end, slot.start) < self.heavy_after_long_h:
                 return ride
         return None
+
+    def blocked_starts(
+        self,
+        problem: Problem,
+        day: date,
+        kind: SessionKind,
+        heavy: bool,
+        prescriptions: tuple[Prescription, ...],
+        length: timedelta,
+    ) -> list[Span]:
+        if not heavy:
+            return []
+        # the ride started before the session (and at most a day and the gap before it) and
+        # ended less than the gap before the session starts
+        gap = self.heavy_after_long_h * 3600
+        first, last = around(day)
+        spans: list[Span] = []
+        for ride in problem.long_rides_between(first - timedelta(seconds=gap + 86400), last):
+            starts, ends = ride.start.timestamp(), ride.end.timestamp()
+            reach = starts + gap + 86400
+            if ends + gap <= reach:
+                spans.append((starts, ends + gap, False, False))
+            else:
+                spans.append((starts, reach, False, True))
+        return spans
 
     def breach(self, problem: Problem, slot: Slot) -> str | None:
         ride = self.concerns(problem, slot)

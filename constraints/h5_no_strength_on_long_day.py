@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
-from planner.domain import Ride, RideKind, SessionKind
+from planner.domain import Prescription, Ride, RideKind, SessionKind
 from planner.problem import Problem, Slot
-from planner.variables import SlotRule
+from planner.variables import EVERY_START, SlotRule, Span
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,19 @@ class H5NoStrengthOnLongDay(SlotRule):
         if slot.kind != SessionKind.strength:
             return None
         return problem.long_ride_on(problem.day_of(slot))
+
+    def blocked_starts(
+        self,
+        problem: Problem,
+        day: date,
+        kind: SessionKind,
+        heavy: bool,
+        prescriptions: tuple[Prescription, ...],
+        length: timedelta,
+    ) -> list[Span]:
+        if kind != SessionKind.strength or problem.long_ride_on(day) is None:
+            return []
+        return [EVERY_START]
 
     def breach(self, problem: Problem, slot: Slot) -> str | None:
         ride = self.concerns(problem, slot)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from constraints._time import real_hours, utc
-from planner.domain import Ride, SessionKind
+from planner.domain import Prescription, Ride, SessionKind
 from planner.problem import Problem, Slot
-from planner.variables import SlotRule
+from planner.variables import SlotRule, Span
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,26 @@ class H6SameDayGap(SlotRule):
             if gap < self.same_day_gap_h:
                 return ride, gap
         return None
+
+    def blocked_starts(
+        self,
+        problem: Problem,
+        day: date,
+        kind: SessionKind,
+        heavy: bool,
+        prescriptions: tuple[Prescription, ...],
+        length: timedelta,
+    ) -> list[Span]:
+        if kind != SessionKind.strength:
+            return []
+        # a ride of the day starting less than the gap after the session ends, or ending less
+        # than the gap before it starts (overlaps included)
+        gap = self.same_day_gap_h * 3600
+        before = gap + length.total_seconds()
+        return [
+            (ride.start.timestamp() - before, ride.end.timestamp() + gap, False, False)
+            for ride in problem.rides_on(day)
+        ]
 
     def concerns(self, problem: Problem, slot: Slot) -> Ride | None:
         found = self._closest(problem, slot)

@@ -8,11 +8,12 @@ Mobility stays allowed before B and C races: a short stretch leaves nothing to r
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from constraints._time import real_hours, utc
-from planner.domain import Priority, Ride, RideKind, SessionKind
+from planner.domain import Prescription, Priority, Ride, RideKind, SessionKind
 from planner.problem import Problem, Slot
-from planner.variables import SlotRule
+from planner.variables import EVERY_START, SlotRule, Span
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,10 @@ class H8RaceTaper(SlotRule):
     def _taper(self, problem: Problem, slot: Slot) -> tuple[str, int, int, object] | None:
         if not slot.heavy:
             return None
-        day = problem.day_of(slot)
+        return self._taper_on(problem, problem.day_of(slot))
+
+    def _taper_on(self, problem: Problem, day: date) -> tuple[str, int, int, object] | None:
+        """The A or B race whose heavy-free days before it hold `day`."""
         for races, days, label in (
             (problem.a_races, self.taper_days_A, "A"),
             (problem.b_races, self.taper_days_B, "B"),
@@ -63,6 +67,28 @@ class H8RaceTaper(SlotRule):
                 if 0 <= (race - day).days <= days:
                     return label, (race - day).days, days, race
         return None
+
+    def blocked_starts(
+        self,
+        problem: Problem,
+        day: date,
+        kind: SessionKind,
+        heavy: bool,
+        prescriptions: tuple[Prescription, ...],
+        length: timedelta,
+    ) -> list[Span]:
+        if kind != SessionKind.strength:
+            return []
+        if heavy and self._taper_on(problem, day) is not None:
+            return [EVERY_START]
+        # the session ends at or before the race starts, less than its clear hours before it
+        spans: list[Span] = []
+        for ride in problem.race_rides:
+            needed = self._clear_h(ride)
+            if needed:
+                latest = ride.start.timestamp() - length.total_seconds()
+                spans.append((latest - needed * 3600, latest, False, True))
+        return spans
 
     def breach(self, problem: Problem, slot: Slot) -> str | None:
         taper = self._taper(problem, slot)

@@ -11,7 +11,7 @@ from constraints.h1_availability import COOL_DOWN
 from planner.content import ContentBuilder
 from planner.domain import Session, SessionKind
 from planner.problem import Problem
-from planner.variables import Candidate, ModelContext, SlotPreference
+from planner.variables import Candidate, ModelContext, SlotPreference, SlotRule, Span, blocks
 
 GRID_STEP = timedelta(minutes=60)
 MAX_GRID = 5  # at most this many grid steps across a window (plus its ends and ride anchors)
@@ -52,6 +52,29 @@ class CandidateFactory:
         self._seen: set[tuple[object, ...]] = set()
         self._stand_in_content: ContentBuilder | None | bool = False
         self._needs_stand_in: dict[date, bool] = {}
+        # per-session hard rules asked once per day and variant (SlotRule.blocked_starts)
+        self._screen: list[SlotRule] = []
+        self._blocked: dict[tuple[object, ...], list[Span]] = {}
+
+    def blocked(
+        self, day: date, kind: SessionKind, heavy: bool, stand_in: bool, built: tuple
+    ) -> list[Span]:
+        """The starts on `day` some screening rule forbids for this variant, its content `built`."""
+        key = (day, kind, heavy, stand_in)
+        found = self._blocked.get(key)
+        if found is None:
+            settings = self.problem.settings
+            minutes = (
+                settings.strength_session_min
+                if kind == SessionKind.strength
+                else settings.mobility_session_min
+            )
+            length = timedelta(minutes=minutes)
+            found = []
+            for rule in self._screen:
+                found += rule.blocked_starts(self.problem, day, kind, heavy, built[0], length)
+            self._blocked[key] = found
+        return found
 
     def stand_in_content(self) -> ContentBuilder | None:
         """Content with every never-done first-exposure lift (H9) swapped for the rung below.
@@ -135,6 +158,13 @@ class CandidateFactory:
             )
             if built is None:
                 return
+            if (
+                self._screen
+                and not outside
+                and blocks(self.blocked(day, kind, heavy, stand_in, built), start.timestamp())
+            ):
+                self._seen.add(key)  # a hard rule forbids it: never a candidate
+                return
             prescriptions, notes = built
             minutes = (
                 problem.settings.strength_session_min
@@ -160,6 +190,7 @@ class CandidateFactory:
                 outside_availability=outside,
                 fixed=fixed,
                 stand_in=stand_in,
+                screened=bool(self._screen) and session is None and not outside,
             )
         )
 
@@ -201,8 +232,12 @@ class CandidateFactory:
         keep: list[Session] | None = None,
         fixed: list[Session] | None = None,
         days: list | None = None,
+        screen: list[SlotRule] | None = None,
     ) -> list[Candidate]:
+        """`screen`: per-session hard rules whose forbidden starts are never offered (not in
+        explain mode, where every candidate needs its rule's literal)."""
         problem = self.problem
+        self._screen = [] if explain else list(screen or [])
         settings = problem.settings
         strength_len = timedelta(minutes=settings.strength_session_min)
         mobility_len = timedelta(minutes=settings.mobility_session_min)

@@ -76,14 +76,23 @@ def build_model(
     fixed: list[Session] | None = None,
     days: list[date] | None = None,
     content: ContentBuilder | None = None,
+    screen: bool = True,
 ) -> ModelContext:
+    """`screen`: leave out the starts the per-session hard rules forbid before any candidate
+    is made (the same model as judging each candidate, built faster; off only to compare)."""
     factory = CandidateFactory(problem, content)
     keep = [] if explain else [s for s in problem.previous]
-    candidates = factory.build(explain=explain, keep=keep, fixed=fixed, days=days)
+    per_candidate = sorted((r for r in rules if isinstance(r, SlotRule)), key=lambda r: r.cost_rank)
+    candidates = factory.build(
+        explain=explain,
+        keep=keep,
+        fixed=fixed,
+        days=days,
+        screen=per_candidate if screen else None,
+    )
     ctx = ModelContext(problem=problem, candidates=candidates, explain=explain, rules=rules)
     if explain:
         ctx.create_variables()
-    per_candidate = sorted((r for r in rules if isinstance(r, SlotRule)), key=lambda r: r.cost_rank)
     others = [r for r in rules if not isinstance(r, SlotRule)]
     for rule in per_candidate:
         rule.encode(ctx)

@@ -12,13 +12,34 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from math import inf
 from typing import ClassVar
 
 from ortools.sat.python import cp_model
 
 from planner.domain import Prescription, Ride, Session, SessionKind
 from planner.problem import Problem, Slot
+
+# Start instants (UTC timestamps) a hard rule forbids: (low, high, low included, high included).
+# The candidate factory asks each per-session hard rule for these once per day and variant,
+# so that a forbidden start never becomes a candidate (see SlotRule.blocked_starts).
+Span = tuple[float, float, bool, bool]
+EVERY_START: Span = (-inf, inf, False, False)
+
+
+def blocks(spans: list[Span], moment: float) -> bool:
+    """Whether a start at `moment` (a UTC timestamp) falls in any of the spans."""
+    for low, high, low_in, high_in in spans:
+        if low < moment < high or (low_in and moment == low) or (high_in and moment == high):
+            return True
+    return False
+
+
+def around(day: date) -> tuple[datetime, datetime]:
+    """UTC instants surely before and after every moment of a local `day`, in any zone."""
+    midnight = datetime.combine(day, time(0), UTC)
+    return midnight - timedelta(days=2), midnight + timedelta(days=3)
 
 
 @dataclass(slots=True)
@@ -39,6 +60,8 @@ class Candidate:
     fixed: bool = False
     # a heavy session holding the rung below a first-exposure lift (H9) instead of the lift
     stand_in: bool = False
+    # the per-session hard rules cleared its start already (SlotRule.blocked_starts)
+    screened: bool = False
 
     def to_session(self, zone: tzinfo | None = None) -> Session:
         return Session(
@@ -218,14 +241,32 @@ class SlotRule(Rule):
         """One change that would let this session through the rule, in a coach's words."""
         return None
 
+    def blocked_starts(
+        self,
+        problem: Problem,
+        day: date,
+        kind: SessionKind,
+        heavy: bool,
+        prescriptions: tuple[Prescription, ...],
+        length: timedelta,
+    ) -> list[Span]:
+        """Every start instant this rule forbids for a session of this kind, variant and
+        content that starts on local `day` and lasts `length` (spans may reach past the day).
+
+        The same answer as `breach` for each such session, computed once per day instead of
+        once per start; tests/planner/test_screen.py holds every rule to that. `breach` stays
+        the rule's definition: the explain mode and `check` use only it.
+        """
+        raise NotImplementedError
+
     # rules that settle most candidates cheaply go first (see planner.solve.build_model)
     cost_rank: ClassVar[int] = 5
 
     def encode(self, ctx: ModelContext) -> None:
         for cand in ctx.candidates:
             # once one rule forbids a candidate the others need not look (explain mode must:
-            # there every rule guards its own literal)
-            if not ctx.explain and cand.index in ctx.forbidden:
+            # there every rule guards its own literal); a screened candidate passed them all
+            if not ctx.explain and (cand.index in ctx.forbidden or cand.screened):
                 continue
             if self.breach(ctx.problem, cand) is not None:
                 ctx.forbid(self.name, cand)

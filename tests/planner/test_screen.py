@@ -1,0 +1,253 @@
+"""The candidate screen: each per-session hard rule's `blocked_starts` forbids exactly the starts
+its `breach` forbids, so leaving those starts out before any candidate is made changes no plan.
+
+`breach` is the rule's definition (and what `check` and the explain mode use); the spans are a
+faster way to ask it for a whole day. The probes are every grid candidate, every 10 minutes
+of every day, and one second either side of every span edge, where an open or closed end
+would show.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from constraints import all_rules
+from planner.candidates import CandidateFactory
+from planner.content import ContentBuilder
+from planner.domain import (
+    Athlete,
+    Priority,
+    ProgressionState,
+    Region,
+    RegionStatus,
+    Ride,
+    RideKind,
+    SessionKind,
+    Zone,
+)
+from planner.inputs import load_athlete, load_calendar
+from planner.problem import Problem
+from planner.solve import SolverSettings, build_model, solve_problem
+from planner.variables import Candidate, SlotRule, blocks
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def _athlete(**extra) -> Athlete:
+    return Athlete.model_validate(
+        {
+            "name": "Screen Rider",
+            "timezone": "Europe/Berlin",
+            "availability": {
+                **{
+                    d: [{"start": "06:00", "end": "08:00"}, {"start": "17:30", "end": "21:30"}]
+                    for d in ("monday", "tuesday", "wednesday", "thursday", "friday")
+                },
+                "saturday": [{"start": "07:00", "end": "19:00"}],
+                "sunday": [{"start": "00:00", "end": "23:59"}],
+            },
+            "equipment": ["bodyweight", "band", "ball", "box", "dumbbell", "barbell", "bench"],
+            "starting_levels": {"hinge": 9, "knee_flexion": 5, "squat": 2},
+            **extra,
+        }
+    )
+
+
+def _random_rides(start: date, weeks: int, seed: int) -> list[Ride]:
+    """Rides at odd minutes (seconds too), late-evening rides that cross midnight, long rides,
+    and A, B and C races: the edges the spans must get right."""
+    rng = random.Random(seed)
+    rides: list[Ride] = []
+    moment = datetime.combine(start, time(5, 0), BERLIN).astimezone(UTC)
+    end = moment + timedelta(days=7 * weeks + 3)
+    races = iter([Priority.C, Priority.B, Priority.A])
+    while moment < end:
+        moment += timedelta(minutes=rng.randrange(6 * 60, 40 * 60), seconds=rng.randrange(60))
+        roll = rng.random()
+        if roll < 0.08:
+            priority = next(races, None)
+            kind = RideKind.race if priority else RideKind.long
+            rides.append(
+                Ride(start=moment, duration_min=rng.choice([90, 240]), kind=kind, priority=priority)
+            )
+        elif roll < 0.3:
+            rides.append(
+                Ride(start=moment, duration_min=rng.choice([200, 330]), kind=RideKind.long)
+            )
+        else:
+            kind = rng.choice([RideKind.intervals, RideKind.endurance, RideKind.recovery])
+            rides.append(Ride(start=moment, duration_min=rng.choice([45, 70, 95]), kind=kind))
+        moment = rides[-1].end + timedelta(minutes=rng.randrange(20, 300))
+    return rides
+
+
+def _in_pain(athlete: Athlete, day: date) -> ProgressionState:
+    state = ProgressionState.starting(athlete)
+    state.regions[Region.knee] = RegionStatus(zone=Zone.red, no_heavy_until=day)
+    state.regions[Region.low_back] = RegionStatus(zone=Zone.red_flag, needs_clearance=True)
+    return state
+
+
+def _example(folder: str, rides_file: str, start: date, weeks: int) -> Problem:
+    who = load_athlete(EXAMPLES / folder / "athlete.json")
+    rides, _ = load_calendar(EXAMPLES / folder / rides_file, who, start, weeks)
+    return Problem(
+        athlete=who, rides=rides, start=start, weeks=weeks, state=ProgressionState.starting(who)
+    )
+
+
+def _problems() -> dict[str, Problem]:
+    # spring forward on 28 Mar 2027, fall back on 31 Oct 2027 in Berlin: both inside a season
+    spring, autumn = date(2027, 3, 8), date(2027, 10, 11)
+    rider = _athlete()
+    return {
+        "base_amateur": _example("base_amateur", "rides.json", date(2027, 1, 4), 12),
+        "in_season_racer": _example("in_season_racer", "rides.ics", date(2027, 3, 1), 14),
+        "b_and_c_races": _example("b_and_c_races", "rides.json", date(2027, 4, 5), 8),
+        "random_spring_dst": Problem(
+            athlete=rider,
+            rides=_random_rides(spring, 6, seed=1),
+            start=spring,
+            weeks=6,
+            state=ProgressionState.starting(rider),
+        ),
+        "random_autumn_dst_in_pain": Problem(
+            athlete=rider,
+            rides=_random_rides(autumn, 6, seed=2),
+            start=autumn,
+            weeks=6,
+            state=_in_pain(rider, autumn + timedelta(days=16)),
+        ),
+    }
+
+
+PROBLEMS = _problems()
+
+
+def _variants(problem: Problem, content: ContentBuilder, factory: CandidateFactory, day: date):
+    """(kind, heavy, stand_in, built content) of every session the factory could offer."""
+    for heavy in (False, True):
+        built = content.strength(day, heavy)
+        if built is not None:
+            yield SessionKind.strength, heavy, False, built
+    stand_ins = factory.stand_in_content()
+    if stand_ins is not None and factory.needs_stand_in(day):
+        built = stand_ins.strength(day, True)
+        if built is not None:
+            yield SessionKind.strength, True, True, built
+    yield SessionKind.mobility, False, False, content.mobility(day)
+
+
+def _probe(problem: Problem, day: date, spans, grid: list[datetime]) -> list[datetime]:
+    """Every 10 minutes of the local day, the grid's starts, and each span edge +-1 s that
+    falls on the day."""
+    first = datetime.combine(day, time(0), BERLIN).astimezone(UTC)
+    last = datetime.combine(day + timedelta(days=1), time(0), BERLIN).astimezone(UTC)
+    moments = [
+        first + timedelta(minutes=10 * i) for i in range(int((last - first).total_seconds() // 600))
+    ]
+    moments += grid
+    for low, high, _, _ in spans:
+        for edge in (low, high):
+            if first.timestamp() - 2 <= edge <= last.timestamp() + 2:
+                for shift in (-1, 0, 1):
+                    moments.append(datetime.fromtimestamp(edge + shift, UTC))
+    return [m for m in moments if problem.local_day(m) == day]
+
+
+@pytest.mark.parametrize("name", sorted(PROBLEMS))
+def test_each_rules_blocked_starts_are_exactly_its_breaches(name):
+    problem = PROBLEMS[name]
+    rules = [r for r in all_rules(problem.settings) if isinstance(r, SlotRule)]
+    content = ContentBuilder(problem)
+    factory = CandidateFactory(problem, content)
+    grid = factory.build()  # unscreened: every start the grid makes
+    grid_by_day: dict[date, list[datetime]] = {}
+    for cand in grid:
+        grid_by_day.setdefault(cand.day, []).append(cand.start)
+    settings = problem.settings
+    probed = disagreements = blocked_seen = 0
+    failures: list[str] = []
+    for day in problem.days():
+        for kind, heavy, stand_in, built in _variants(problem, content, factory, day):
+            minutes = (
+                settings.strength_session_min
+                if kind == SessionKind.strength
+                else settings.mobility_session_min
+            )
+            length = timedelta(minutes=minutes)
+            per_rule = {
+                r.name: r.blocked_starts(problem, day, kind, heavy, built[0], length) for r in rules
+            }
+            every_span = [s for spans in per_rule.values() for s in spans]
+            for moment in _probe(problem, day, every_span, grid_by_day.get(day, [])):
+                slot = Candidate(
+                    index=0,
+                    kind=kind,
+                    start=moment,
+                    end=moment + length,
+                    heavy=heavy,
+                    day=day,
+                    week=0,
+                    prescriptions=built[0],
+                    stand_in=stand_in,
+                )
+                for rule in rules:
+                    probed += 1
+                    said = blocks(per_rule[rule.name], moment.timestamp())
+                    blocked_seen += said
+                    if said != (rule.breach(problem, slot) is not None):
+                        disagreements += 1
+                        if len(failures) < 5:
+                            failures.append(
+                                f"{rule.name} {kind} heavy={heavy} {moment.isoformat()}: "
+                                f"spans say {said}, breach says {rule.breach(problem, slot)!r}"
+                            )
+    assert disagreements == 0, failures
+    # the probes reached both answers many times (not a vacuous agreement)
+    assert blocked_seen > 1000 and probed - blocked_seen > 1000
+
+
+@pytest.mark.parametrize("name", sorted(PROBLEMS))
+def test_screening_leaves_out_only_forbidden_candidates_and_changes_no_plan(name):
+    problem = PROBLEMS[name]
+    rules = all_rules(problem.settings)
+    slot_rules = [r for r in rules if isinstance(r, SlotRule)]
+    screened = build_model(problem, rules)
+    unscreened = build_model(problem, rules, screen=False)
+
+    def key(c: Candidate):
+        return (c.kind, c.start, c.heavy, c.stand_in)
+
+    left_out = {key(c) for c in unscreened.candidates} - {key(c) for c in screened.candidates}
+    assert left_out, "the screen left nothing out"
+    for cand in unscreened.candidates:
+        if key(cand) in left_out:
+            assert any(r.breach(problem, cand) for r in slot_rules), cand
+    # what the old path forbade after making it is what the screen never made
+    forbidden_before = {key(c) for c in unscreened.candidates if c.index in unscreened.forbidden}
+    assert left_out <= forbidden_before
+    # the same choice: same variables, same constraints, same objective, same plan
+    assert len(screened.x) == len(unscreened.x)
+    assert len(screened.model.proto.constraints) == len(unscreened.model.proto.constraints)
+    settings = SolverSettings()
+    fast = solve_problem(problem, settings, explain_misses=False)
+    assert fast.solver.status == "OPTIMAL"
+    import planner.solve as solve_module
+
+    original = solve_module.build_model
+    try:
+        solve_module.build_model = lambda *a, **k: original(*a, **{**k, "screen": False})
+        slow = solve_problem(problem, settings, explain_misses=False)
+    finally:
+        solve_module.build_model = original
+    assert fast.solver.objective == slow.solver.objective
+    assert [(s.start, s.kind, s.heavy, s.content_key()) for s in fast.sessions] == [
+        (s.start, s.kind, s.heavy, s.content_key()) for s in slow.sessions
+    ]
