@@ -21,6 +21,7 @@ from planner.variables import EVERY_START, SlotRule, Span
 class H10PainRegions(SlotRule):
     name = "H10"
     cost_rank = 2
+    strength_only = True
     title = "no loading of a painful region"
 
     def breach(self, problem: Problem, slot: Slot) -> str | None:

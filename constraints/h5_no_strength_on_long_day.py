@@ -14,6 +14,7 @@ from planner.variables import EVERY_START, SlotRule, Span
 class H5NoStrengthOnLongDay(SlotRule):
     name = "H5"
     cost_rank = 1
+    strength_only = True
     title = "no strength on long-ride and race days"
 
     def concerns(self, problem: Problem, slot: Slot) -> Ride | None:

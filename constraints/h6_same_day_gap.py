@@ -16,6 +16,7 @@ class H6SameDayGap(SlotRule):
     same_day_gap_h: int
     name = "H6"
     cost_rank = 4
+    strength_only = True
     title = "same-day strength and ride kept apart"
 
     def _closest(self, problem: Problem, slot: Slot) -> tuple[Ride, float] | None:

@@ -11,7 +11,15 @@ from constraints.h1_availability import COOL_DOWN
 from planner.content import ContentBuilder
 from planner.domain import Session, SessionKind
 from planner.problem import Problem
-from planner.variables import Candidate, ModelContext, SlotPreference, SlotRule, Span, blocks
+from planner.variables import (
+    EVERY_START,
+    Candidate,
+    ModelContext,
+    SlotPreference,
+    SlotRule,
+    Span,
+    blocks,
+)
 
 GRID_STEP = timedelta(minutes=60)
 MAX_GRID = 5  # at most this many grid steps across a window (plus its ends and ride anchors)
@@ -72,7 +80,8 @@ class CandidateFactory:
             length = timedelta(minutes=minutes)
             found = []
             for rule in self._screen:
-                found += rule.blocked_starts(self.problem, day, kind, heavy, built[0], length)
+                if rule.judges(kind, heavy):
+                    found += rule.blocked_starts(self.problem, day, kind, heavy, built[0], length)
             self._blocked[key] = found
         return found
 
@@ -194,6 +203,69 @@ class CandidateFactory:
             )
         )
 
+    def _grid(
+        self,
+        kind: SessionKind,
+        heavy: bool,
+        starts: list[datetime],
+        day: date,
+        *,
+        stand_in: bool = False,
+    ) -> None:
+        """One variant at each of a window's starts (UTC, on local `day`): its content and the
+        screen's spans are looked up once for all of them, not once per start."""
+        if not self._screen:
+            for moment in starts:
+                self._add(kind, moment, heavy, stand_in=stand_in, day=day)
+            return
+        builder = self.stand_in_content() if stand_in else self.content
+        if builder is None or (stand_in and not self.needs_stand_in(day)):
+            return
+        week = self.problem.week_of(day)
+        built = (
+            builder.strength(day, heavy) if kind == SessionKind.strength else builder.mobility(day)
+        )
+        if week is None or built is None:
+            return
+        blocked = self.blocked(day, kind, heavy, stand_in, built)
+        if EVERY_START in blocked:
+            return
+        settings = self.problem.settings
+        length = timedelta(
+            minutes=settings.strength_session_min
+            if kind == SessionKind.strength
+            else settings.mobility_session_min
+        )
+        prescriptions, notes = built
+        seen, offered = self._seen, self.candidates
+        for moment in starts:
+            key = (kind, moment, heavy, stand_in)
+            if key in seen:
+                continue
+            seen.add(key)
+            if blocked and blocks(blocked, moment.timestamp()):
+                continue
+            offered.append(
+                Candidate(
+                    index=-1,
+                    kind=kind,
+                    start=moment,
+                    end=moment + length,
+                    heavy=heavy,
+                    day=day,
+                    week=week.index,
+                    prescriptions=prescriptions,
+                    after_ride=(
+                        self._ride_just_before(moment, day)
+                        if kind == SessionKind.mobility
+                        else None
+                    ),
+                    notes=notes,
+                    stand_in=stand_in,
+                    screened=True,
+                )
+            )
+
     @staticmethod
     def _starts(
         opens: datetime,
@@ -263,15 +335,13 @@ class CandidateFactory:
                 # a few starts per window: its opening, its last fitting start, an even grid
                 # of at most MAX_GRID between, and the first starts the day's rides allow (H6)
                 # every start lies between the window's opening and closing on `day`
-                for moment in self._starts(opens, closes, strength_len, anchors):
-                    self._add(SessionKind.strength, moment, False, day=day)
-                    self._add(SessionKind.strength, moment, True, day=day)
-                    if stand_in_today:
-                        self._add(SessionKind.strength, moment, True, stand_in=True, day=day)
-                for moment in self._starts(
-                    opens, closes, mobility_len, [], max_grid=MAX_MOBILITY_GRID
-                ):
-                    self._add(SessionKind.mobility, moment, False, day=day)
+                starts = self._starts(opens, closes, strength_len, anchors)
+                self._grid(SessionKind.strength, False, starts, day)
+                self._grid(SessionKind.strength, True, starts, day)
+                if stand_in_today:
+                    self._grid(SessionKind.strength, True, starts, day, stand_in=True)
+                starts = self._starts(opens, closes, mobility_len, [], max_grid=MAX_MOBILITY_GRID)
+                self._grid(SessionKind.mobility, False, starts, day)
             # T2: mobility right after a ride, where a window allows or as the ride's cool-down
             # (H1 lets it start outside the windows within 30 min of the ride's end)
             for ride in problem.rides_on(day):

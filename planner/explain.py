@@ -11,6 +11,7 @@ would make room (the blocking rule's `suggest`). For missed weekly targets the C
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from planner.domain import (
     WeekReport,
 )
 from planner.problem import Problem
-from planner.variables import Candidate, Rule, SlotPreference, SlotRule, Violation
+from planner.variables import Candidate, Rule, SlotPreference, SlotRule, Span, Violation, blocks
 
 # hours of the day tried besides the windows' edges and the rides' anchors
 PROBE_HOURS = range(6, 23, 2)
@@ -96,8 +97,11 @@ class Diagnosis:
         self.stand_in_answers: dict[int, Broken] = {}
         self.content = content
         self._slot_breaches: dict[tuple[object, ...], list] = {}
+        self._spans_of: dict[tuple[object, ...], list[tuple[SlotRule, list[Span]]]] = {}
         # instants once: the tries compare against these thousands of times
         self._spans = [(s.start.timestamp(), s.end.timestamp(), s) for s in self.sessions]
+        self._starts = [start for start, _, _ in self._spans]
+        self._longest = max((end - start for start, end, _ in self._spans), default=0.0)
         self._days = {id(s): problem.local_day(s.start) for s in self.sessions}
         self._first_holder: dict[str, float] = {}
         self._strength_days: dict[int, set[object]] = {}
@@ -107,9 +111,12 @@ class Diagnosis:
                     self._first_holder.setdefault(exercise_id, start)
 
     def _near(self, slot: Candidate, days: int = 3) -> list[tuple[float, float, Session]]:
+        """The plan's sessions within `days` of the slot (by start: bisected, not scanned)."""
         lo = slot.start.timestamp() - days * 86400
         hi = slot.end.timestamp() + days * 86400
-        return [span for span in self._spans if span[1] > lo and span[0] < hi]
+        first = bisect.bisect_left(self._starts, lo - self._longest)
+        last = bisect.bisect_left(self._starts, hi)
+        return [span for span in self._spans[first:last] if span[1] > lo]
 
     def strength_days_besides(self, session: Session) -> set[object]:
         """The days of the plan's other strength sessions (asked for every time S3 tries)."""
@@ -171,13 +178,38 @@ class Diagnosis:
             prescriptions=tuple(content[0]),
         )
 
+    def _rule_spans(self, slot: Candidate, content: tuple) -> list[tuple[SlotRule, list[Span]]]:
+        """Each per-session hard rule's forbidden starts for the slot's day, kind and content
+        (asked once per day and variant; `breach` then only words the rules that forbid)."""
+        key = (slot.day, slot.kind, slot.heavy, content)
+        found = self._spans_of.get(key)
+        if found is None:
+            length = slot.end - slot.start
+            found = [
+                (
+                    rule,
+                    rule.blocked_starts(
+                        self.problem, slot.day, slot.kind, slot.heavy, slot.prescriptions, length
+                    ),
+                )
+                for rule in self.slot_rules
+            ]
+            self._spans_of[key] = found
+        return found
+
     def attempt(self, slot: Candidate, leave_out: Session | None = None) -> Attempt:
-        """What the hard rules say about `slot`, with the plan's other sessions where they are."""
-        key = (slot.kind, slot.start, slot.heavy, tuple(p.exercise_id for p in slot.prescriptions))
+        """What the hard rules say about `slot`, with the plan's other sessions where they are.
+
+        `slot` comes from `slot()`: a UTC start on its local day, of the standard length."""
+        content = tuple((p.exercise_id, p.heavy) for p in slot.prescriptions)
+        key = (slot.kind, slot.start, slot.heavy, content)
         found = self._slot_breaches.get(key)
         if found is None:
             found = []
-            for rule in self.slot_rules:
+            moment = slot.start.timestamp()
+            for rule, spans in self._rule_spans(slot, content):
+                if not blocks(spans, moment):
+                    continue  # the spans are the rule's breaches (tests/planner/test_screen.py)
                 why = rule.breach(self.problem, slot)
                 if why is not None:
                     found.append(

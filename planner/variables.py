@@ -261,6 +261,15 @@ class SlotRule(Rule):
 
     # rules that settle most candidates cheaply go first (see planner.solve.build_model)
     cost_rank: ClassVar[int] = 5
+    # what the rule can forbid at all: the screen does not ask it about other sessions
+    strength_only: ClassVar[bool] = False
+    heavy_only: ClassVar[bool] = False
+
+    def judges(self, kind: SessionKind, heavy: bool) -> bool:
+        """Whether this rule can forbid any session of this kind and variant."""
+        if self.strength_only and kind != SessionKind.strength:
+            return False
+        return heavy or not self.heavy_only
 
     def encode(self, ctx: ModelContext) -> None:
         for cand in ctx.candidates:

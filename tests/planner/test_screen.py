@@ -185,6 +185,9 @@ def test_each_rules_blocked_starts_are_exactly_its_breaches(name):
             per_rule = {
                 r.name: r.blocked_starts(problem, day, kind, heavy, built[0], length) for r in rules
             }
+            for rule in rules:
+                if not rule.judges(kind, heavy):  # the screen will not ask it: it must agree
+                    assert per_rule[rule.name] == [], (rule.name, kind, heavy)
             every_span = [s for spans in per_rule.values() for s in spans]
             for moment in _probe(problem, day, every_span, grid_by_day.get(day, [])):
                 slot = Candidate(
