@@ -585,6 +585,13 @@ def explain_target(
     """A missed weekly target: the closest try among those the CP-SAT core names."""
     tries = diagnosis.attempts(index, kind, heavy)
     entry.blocked_by = list(core)
+    if core:
+        # the core's rules lead each try's account: a rule it leaves out (H7's gap to one of
+        # the plan's own sessions, say) is one the solver could get round by moving that
+        # session, so a change to it would make no room
+        tries = [
+            Attempt(t.slot, sorted(t.breaches, key=lambda b: b.rule not in core)) for t in tries
+        ]
     best = diagnosis.closest(tries, within=set(core))
     if best is None:
         if any(not t.breaches for t in tries):
