@@ -97,7 +97,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         if settings.redis_url
         else LocalRunner(settings)
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             api,
             metrics_handler(runner.depth),
@@ -112,7 +112,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
         ],
         plugins=[SQLAlchemyPlugin(config=db), JsonBodies()],
-        middleware=[observe_requests],  # /metrics' request figures and one log line each
         request_class=JsonRequest,
         logging_config=app_logging_config(),  # tokens in paths never reach a log
         dependencies={
@@ -158,3 +157,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         debug=settings.debug,
     )
+    # /metrics' request figures and one log line per request, outside the router, so that a
+    # path no route matches (a scan for /wp-login.php, a mistyped check-in link) counts too
+    app.asgi_handler = observe_requests(app.asgi_handler)
+    return app

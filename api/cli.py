@@ -208,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
             port=args.port,
             log_level="info",
             log_config=server_log_config(),  # feed and check-in tokens redacted
+            # api.metrics logs each request once, as JSON: uvicorn's own line would repeat it
+            access_log=False,
         )
         return 0
     return 2

@@ -118,15 +118,19 @@ def observe_requests(app: ASGIApp) -> ASGIApp:
             REQUESTS.labels(method, route, str(status)).inc()
             REQUEST_SECONDS.labels(method, route).observe(elapsed)
             if route != "/metrics":
+                # the request's one line (planner serve turns uvicorn's access line off)
+                query = scope.get("query_string", b"").decode("latin-1")
+                client = scope.get("client")
                 log_line(
                     requests_log,
                     logging.INFO,
                     event="request",
                     method=method,
-                    path=redact(scope.get("path", "")),
+                    path=redact(scope.get("path", "") + (f"?{query}" if query else "")),
                     route=route,
                     status=status,
                     ms=round(elapsed * 1000, 1),
+                    client=f"{client[0]}:{client[1]}" if client else None,
                 )
 
     return middleware

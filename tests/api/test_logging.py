@@ -5,6 +5,7 @@ read through it, and its whole output read afterwards."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -99,11 +100,20 @@ async def test_planner_serve_logs_feed_and_checkin_paths_redacted_and_never_a_co
                 server.wait()
     output = log_path.read_text(errors="replace")
 
-    assert '"GET /feeds/<redacted>.ics HTTP/1.1" 200' in output, output
-    assert '"GET /feeds/<redacted>.ics?x=1 HTTP/1.1" 200' in output, output
-    assert '"GET /feeds/<redacted>.ics HTTP/1.1" 404' in output, output
-    assert '"GET /checkin/<redacted> HTTP/1.1"' in output, output
-    assert '"GET /checkin/<redacted>?rpe=5 HTTP/1.1"' in output, output
+    requests = [
+        json.loads(line[line.index("{") :])
+        for line in output.splitlines()
+        if '"event":"request"' in line and '"route":"/health"' not in line
+    ]
+    seen = {(r["method"], r["path"], r["status"]) for r in requests}
+    assert ("GET", "/feeds/<redacted>.ics", 200) in seen, output
+    assert ("GET", "/feeds/<redacted>.ics?x=1", 200) in seen, output
+    assert ("GET", "/feeds/<redacted>.ics", 404) in seen, output
+    assert any(m == "GET" and p == "/checkin/<redacted>" for m, p, _ in seen), output
+    assert any(m == "GET" and p == "/checkin/<redacted>?rpe=5" for m, p, _ in seen), output
+    # one line per request: uvicorn's access line is off under planner serve
+    assert 'HTTP/1.1" 200' not in output, output
+    assert len(requests) == 7, output
     for secret in (token, FEED_TOKEN, SIGNED, coach_key):
         assert secret not in output, (secret, output)
 
@@ -189,3 +199,25 @@ def test_the_apps_litestar_logger_redacts_the_path_of_an_uncaught_exception():
     finally:
         logger.removeHandler(keep)
     assert seen == ["Uncaught exception (connection_type=http, path='/feeds/<redacted>.ics'):"]
+
+
+def _unmatched_404s(metrics_text: str) -> float:
+    line = 'planner_http_requests_total{method="GET",route="unmatched",status="404"}'
+    for row in metrics_text.splitlines():
+        if row.startswith(line):
+            return float(row.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def test_a_path_no_route_matches_is_counted_and_logged_once_without_its_token(client, caplog):
+    before = _unmatched_404s((await client.get("/metrics")).text)
+    with caplog.at_level(logging.INFO, logger="planner.requests"):
+        answer = await client.get(f"/checkin/{SIGNED}/nowhere/else?x=1")
+    assert answer.status_code == 404
+    after = _unmatched_404s((await client.get("/metrics")).text)
+    assert after == before + 1
+    lines = [r.getMessage() for r in caplog.records if r.name == "planner.requests"]
+    assert len(lines) == 1, lines
+    logged = json.loads(lines[0])
+    assert (logged["route"], logged["status"]) == ("unmatched", 404)
+    assert SIGNED not in lines[0] and "<redacted>" in logged["path"]
