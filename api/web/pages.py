@@ -17,7 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api import clock
 from api.athletes import new_feed_token
 from api.convert import session_from_row
-from api.feedback import ClearanceIn, clear_red_flag, progression_report
+from api.feedback import (
+    ApprovalIn,
+    ClearanceIn,
+    approve_exercise,
+    clear_red_flag,
+    progression_report,
+)
 from api.plans import PlanRequest, make_plan
 from api.repository import CoachData, coach_by_key_hash
 from api.rides import import_calendar
@@ -43,6 +49,10 @@ from api.web.views import (
     words,
 )
 from planner.calendar_out import summary
+from planner.library import load_library
+
+# the lifts a coach signs off before their first session (domain.md Revision 2)
+SIGN_OFF = ("romanian_deadlift", "deadlift")
 
 
 def page(name: str, status: int = 200, **context: Any) -> Template:
@@ -82,6 +92,13 @@ async def athlete_page(
         if r.start <= now and r.start >= now - timedelta(days=UNLOGGED_DAYS) and r.uid not in logged
     ]
     flagged = sorted(progression.regions.items())
+    library = load_library()
+    signed = {a.exercise_id for a in progression.approvals}
+    to_approve = [
+        (exercise_id, library.by_id[exercise_id].name, exercise_id in progression.awaiting_approval)
+        for exercise_id in SIGN_OFF
+        if exercise_id not in signed
+    ]
     return page(
         "athlete.html",
         status,
@@ -96,7 +113,9 @@ async def athlete_page(
         plan=plan_row,
         ladders=progression.patterns,
         review=progression.review,
-        awaiting=progression.awaiting_approval,
+        awaiting=[library.by_id[e].name for e in progression.awaiting_approval],
+        to_approve=to_approve,
+        approvals=[(library.by_id[a.exercise_id].name, a) for a in progression.approvals],
         flagged=[r for r, s in flagged if s.get("needs_clearance")],
         region_status=flagged,
         chart=pain_chart(pains, zone, today),
@@ -271,6 +290,38 @@ class CoachPages(Controller):
             }
 
         return await self._act(web, athlete_id, "clearance", clear)
+
+    @post("/athletes/{athlete_id:uuid}/approvals", media_type=MediaType.HTML)
+    async def approval(
+        self,
+        athlete_id: uuid.UUID,
+        request: Request,
+        web: NamedDependency[CoachData],
+        settings: Settings,
+    ) -> Template:
+        form = await request.form()
+
+        async def approve() -> dict[str, Any]:
+            body = ApprovalIn.model_validate(
+                {
+                    "exercise_id": str(form.get("exercise_id") or ""),
+                    "note": str(form.get("note") or ""),
+                }
+            )
+            answer = await approve_exercise(athlete_id, body, web, settings)
+            name = load_library().by_id[body.exercise_id].name
+            steps = [
+                f"{words(c.pattern)}: level {c.from_level} to {c.to_level} ({c.reason})"
+                for c in answer.progression_changes
+            ]
+            return {
+                "title": f"{name} signed off",
+                "lines": steps
+                + answer.plan_changes
+                + ([] if steps else [f"It enters the plan once the athlete earns the {name}."]),
+            }
+
+        return await self._act(web, athlete_id, "approvals", approve)
 
     @post("/athletes/{athlete_id:uuid}/plan", media_type=MediaType.HTML)
     async def replan(

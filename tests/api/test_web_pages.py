@@ -38,8 +38,10 @@ async def sign_in(client: AsyncTestClient, key: str) -> None:
     assert answer.headers["location"] == "/app/"
 
 
-async def planned(client: AsyncTestClient, key: str, weeks: int = 2) -> dict[str, Any]:
-    athlete = await create_athlete(client, key)
+async def planned(
+    client: AsyncTestClient, key: str, weeks: int = 2, **athlete_fields: Any
+) -> dict[str, Any]:
+    athlete = await create_athlete(client, key, **athlete_fields)
     base = f"/api/v1/athletes/{athlete['id']}"
     monday = next_monday()
     rides = await client.put(f"{base}/rides", json=weekly_rides(monday, weeks), headers=auth(key))
@@ -109,6 +111,7 @@ async def test_every_coach_page_without_a_cookie_redirects_to_sign_in(client, co
     for path in (
         f"/app/athletes/{athlete}/plan",
         f"/app/athletes/{athlete}/clearance",
+        f"/app/athletes/{athlete}/approvals",
         f"/app/athletes/{athlete}/feed-token",
         f"/app/athletes/{athlete}/sessions/{session['id']}",
     ):
@@ -192,6 +195,7 @@ async def test_another_coachs_athlete_answers_404_on_every_page(client, coach_ke
     for path, data in (
         (f"/app/athletes/{athlete}/plan", {"weeks": "2"}),
         (f"/app/athletes/{athlete}/clearance", {"region": "knee", "note": "x"}),
+        (f"/app/athletes/{athlete}/approvals", {"exercise_id": "deadlift", "note": "x"}),
         (f"/app/athletes/{athlete}/feed-token", {}),
         (f"/app/athletes/{athlete}/sessions/{session['id']}", {"completed": "yes"}),
     ):
@@ -265,6 +269,85 @@ async def test_invalid_form_values_are_the_apis_422_shown_in_place(client, coach
         f"{page}/clearance", data={"region": "knee", "note": "ok", "_csrf_token": token}
     )
     assert no_flag.status_code == 409 and "no red flag" in no_flag.text
+
+
+async def test_the_coach_signs_off_the_first_barbell_rdl_from_the_athlete_page(
+    client, coach_key, monkeypatch
+):
+    # hinge 8 is the kickstand RDL: two green sessions earn the barbell RDL, which then waits
+    made = await planned(client, coach_key, weeks=3, starting_levels={"hinge": 8})
+    headers = auth(coach_key)
+    kickstand = [
+        s
+        for s in made["plan"]["sessions"]
+        if any(p["exercise_id"] == "kickstand_rdl_light" for p in s["prescriptions"])
+    ][:2]
+    assert len(kickstand) == 2
+    for session in kickstand:
+        moment = datetime.fromisoformat(session["end"]) + timedelta(minutes=5)
+        monkeypatch.setattr(clock, "now", lambda moment=moment: moment.astimezone(UTC))
+        logged = await client.post(
+            f"{made['base']}/sessions/{session['id']}/feedback",
+            json={
+                "completed": True,
+                "rpe": 6,
+                "exercises": [{"exercise_id": "kickstand_rdl_light", "sets": 3, "reps": 10}],
+            },
+            headers=headers,
+        )
+        assert logged.status_code == 201, logged.text
+    await sign_in(client, coach_key)
+    page = f"/app/athletes/{made['athlete']['id']}"
+    before = await client.get(page)
+    assert "Earned and waiting for your sign-off: Romanian deadlift" in before.text
+    assert '<option value="romanian_deadlift" selected>' in before.text
+    token = await csrf_of(client, page)
+    # no note: the API's 422, shown next to the form, and nothing signed off
+    refused = await client.post(
+        f"{page}/approvals",
+        data={"exercise_id": "romanian_deadlift", "note": "", "_csrf_token": token},
+    )
+    assert refused.status_code == 422 and "Not saved" in refused.text and "note" in refused.text
+    progression = (await client.get(f"{made['base']}/progression", headers=headers)).json()
+    assert progression["approvals"] == [] and progression["awaiting_approval"] == [
+        "romanian_deadlift"
+    ]
+    signed = await client.post(
+        f"{page}/approvals",
+        data={
+            "exercise_id": "romanian_deadlift",
+            "note": "hinge checked on video",
+            "_csrf_token": token,
+        },
+    )
+    assert signed.status_code == 200, signed.text
+    assert "Romanian deadlift signed off" in signed.text
+    assert "hinge: level 8 to 9" in signed.text
+    assert "Romanian deadlift signed off on" in signed.text  # listed under the ladders
+    assert '<option value="romanian_deadlift"' not in signed.text  # signed once only
+    progression = (await client.get(f"{made['base']}/progression", headers=headers)).json()
+    assert [a["exercise_id"] for a in progression["approvals"]] == ["romanian_deadlift"]
+    assert progression["approvals"][0]["note"] == "hinge checked on video"
+    hinge = next(p for p in progression["patterns"] if p["pattern"] == "hinge")
+    assert hinge["level"] == 9
+    plan = (await client.get(f"{made['base']}/plan", headers=headers)).json()
+    assert any(
+        p["exercise_id"] == "romanian_deadlift"
+        for s in plan["sessions"]
+        for p in s["prescriptions"]
+    )
+    # the deadlift may be signed off ahead of its gate: it stands until earned; a second
+    # sign-off is the API's 409, shown in place
+    ahead = await client.post(
+        f"{page}/approvals",
+        data={"exercise_id": "deadlift", "note": "ready when the gate opens", "_csrf_token": token},
+    )
+    assert ahead.status_code == 200 and "once the athlete earns the Deadlift" in ahead.text
+    again = await client.post(
+        f"{page}/approvals",
+        data={"exercise_id": "deadlift", "note": "twice", "_csrf_token": token},
+    )
+    assert again.status_code == 409 and "already signed off" in again.text
 
 
 async def test_ride_import_and_rotation_from_the_athlete_page(client, coach_key):

@@ -1,5 +1,6 @@
-"""The four flows of issue 10 in a real browser: the coach's loop, the athlete's red flag, CSRF,
-and a rotated feed token. Each page visited is saved under tests/artifacts/."""
+"""The flows in a real browser: the coach's loop, the athlete's red flag, CSRF, a rotated feed
+token (issue 10), and a coach's sign-off of the first barbell hinge (issue 9). Each page
+visited is saved under tests/artifacts/."""
 
 from __future__ import annotations
 
@@ -203,3 +204,28 @@ def test_a_rotated_feed_token_makes_the_old_checkin_link_404(
     fresh = next(iter(checkin_links(api, new_feed).values()))
     assert fresh != old
     assert page.goto(fresh).status == 200  # type: ignore[union-attr]
+
+
+def test_coach_signs_off_the_deadlift_ahead_of_its_gate_from_the_athlete_page(
+    page: Page, server, api, coach_key, shot
+):
+    made = planned(api, coach_key, "Dana Hinge")
+    sign_in(page, server["url"], coach_key)
+    page.get_by_role("link", name="Dana Hinge").click()
+    expect(page.get_by_role("heading", name="Dana Hinge")).to_be_visible()
+    # nothing waits yet: the form is folded away under its summary
+    expect(page.get_by_label("Sign off the first")).to_be_hidden()
+    page.get_by_text("Sign off a barbell hinge ahead of time").click()
+    page.get_by_label("Sign off the first").select_option("deadlift")
+    page.get_by_label("Note (what you checked").fill("ready when the gate opens")
+    shot(page, "5-sign-off-form")
+    page.get_by_role("button", name="Sign off").click()
+    expect(page.get_by_role("heading", name="Deadlift signed off")).to_be_visible()
+    expect(page.locator("p.signed")).to_contain_text("Deadlift signed off on")
+    expect(page.locator("p.signed")).to_contain_text("ready when the gate opens")
+    # only the Romanian deadlift is left to sign off
+    options = page.locator("#approve-exercise option").all_text_contents()
+    assert options == ["Romanian deadlift"], options
+    shot(page, "5-signed-off")
+    progression = api.get(f"{made['base']}/progression", headers=made["headers"]).json()
+    assert [a["exercise_id"] for a in progression["approvals"]] == ["deadlift"]
