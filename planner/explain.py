@@ -64,6 +64,55 @@ class Breach:
         return self._suggest()
 
 
+class GapBreach(Breach):
+    """H7: a try too close to one of the plan's strength sessions (worded only if reported)."""
+
+    def __init__(
+        self, problem: Problem, other: Session, gap: float, needed: int, same_day: bool
+    ) -> None:
+        self.rule = "H7"
+        self._zone, self._other, self._gap = problem.zone, other, gap
+        self._needed, self._same_day = needed, same_day
+
+    @cached_property
+    def why(self) -> str:  # type: ignore[override]
+        return (
+            f"only {max(self._gap, 0):.0f} h from the strength session of "
+            f"{local(self._other.start, self._zone)} (needs {self._needed} h, one a day at most)"
+        )
+
+    @cached_property
+    def ride(self) -> Ride | None:
+        return None
+
+    @cached_property
+    def suggestion(self) -> str | None:
+        if not self._same_day and int(self._gap) >= 24:  # the setting's lower bound
+            return f"strength_gap_h {int(self._gap)}"
+        return f"move the strength session of {local(self._other.start, self._zone)}"
+
+
+class SlotBreach(Breach):
+    """A per-session hard rule's breach, found by its spans (SlotRule.blocked_starts): its
+    words, ride and suggestion come from the rule itself, asked only if the try is reported."""
+
+    def __init__(self, rule: SlotRule, problem: Problem, slot: Candidate) -> None:
+        self.rule = rule.name
+        self._of, self._problem, self._slot = rule, problem, slot
+
+    @cached_property
+    def why(self) -> str:  # type: ignore[override]
+        return self._of.breach(self._problem, self._slot) or ""
+
+    @cached_property
+    def ride(self) -> Ride | None:
+        return self._of.concerns(self._problem, self._slot)
+
+    @cached_property
+    def suggestion(self) -> str | None:
+        return self._of.suggest(self._problem, self._slot)
+
+
 @dataclass
 class Attempt:
     """One time tried for a session, and what each hard rule says about it."""
@@ -208,18 +257,9 @@ class Diagnosis:
             found = []
             moment = slot.start.timestamp()
             for rule, spans in self._rule_spans(slot, content):
-                if not blocks(spans, moment):
-                    continue  # the spans are the rule's breaches (tests/planner/test_screen.py)
-                why = rule.breach(self.problem, slot)
-                if why is not None:
-                    found.append(
-                        Breach(
-                            rule.name,
-                            why,
-                            partial(rule.concerns, self.problem, slot),
-                            partial(rule.suggest, self.problem, slot),
-                        )
-                    )
+                # the spans are exactly the rule's breaches (tests/planner/test_screen.py)
+                if blocks(spans, moment):
+                    found.append(SlotBreach(rule, self.problem, slot))
             self._slot_breaches[key] = found
         breaches = list(found)
         breaches += self._gap_breaches(slot, leave_out)
@@ -244,17 +284,7 @@ class Diagnosis:
                 gap = -1.0
             same_day = self._days[id(other)] == slot.day
             if same_day or gap < needed:
-                if same_day:
-                    suggestion = f"move the strength session of {local(other.start, problem.zone)}"
-                elif int(gap) >= 24:  # the setting's lower bound
-                    suggestion = f"strength_gap_h {int(gap)}"
-                else:
-                    suggestion = f"move the strength session of {local(other.start, problem.zone)}"
-                why = (
-                    f"only {max(gap, 0):.0f} h from the strength session of "
-                    f"{local(other.start, problem.zone)} (needs {needed} h, one a day at most)"
-                )
-                return [Breach("H7", why, lambda: None, partial(str, suggestion))]
+                return [GapBreach(problem, other, gap, needed, same_day)]
         return []
 
     def _first_exposure_breaches(self, slot: Candidate, leave_out: Session | None) -> list:
