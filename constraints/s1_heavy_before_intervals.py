@@ -17,6 +17,7 @@ class S1HeavyBeforeIntervals(SlotPreference):
     name = "S1"
     title = "no heavy work the day before intervals"
     term = "heavy_before_intervals"
+    heavy_only = True
     by_day = True
 
     def concerns(self, problem: Problem, slot: Slot) -> Ride | None:

@@ -24,6 +24,7 @@ class S2PreferredTimes(SlotPreference):
     name = "S2"
     title = "preferred days and time of day"
     term = "not_preferred"
+    strength_only = True
 
     def cost(self, problem: Problem, slot: Slot) -> str | None:
         if slot.kind != SessionKind.strength or (

@@ -16,6 +16,7 @@ class S5StrengthBeforeRide(SlotPreference):
     name = "S5"
     title = "same-day strength before the ride"
     term = "strength_after_ride"
+    strength_only = True
 
     def concerns(self, problem: Problem, slot: Slot) -> Ride | None:
         if slot.kind != SessionKind.strength:

@@ -25,6 +25,7 @@ class T3Deload(SlotPreference):
     name = "T3"
     title = "deload week at about half volume"
     term = "deload_volume"
+    strength_only = True
     by_day = True
 
     def cost(self, problem: Problem, slot: Slot) -> str | None:

@@ -19,6 +19,7 @@ class T4Taper(SlotPreference):
     name = "T4"
     title = "pre-race taper"
     term = "taper_volume"
+    strength_only = True
     by_day = True
 
     def cost(self, problem: Problem, slot: Slot) -> str | None:

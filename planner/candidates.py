@@ -399,7 +399,11 @@ def thin(ctx: ModelContext, keep_per_group: int = 4) -> None:
             or (cand.kind, cand.start, cand.heavy) in published
         ):
             continue
-        profile = tuple([ctx.costs(rule, cand) for rule in prices])
+        # a rule that cannot price this kind of session is left out of its profile (the
+        # group's key holds the kind and variant, so profiles compared have the same rules)
+        profile = tuple(
+            [ctx.costs(rule, cand) for rule in prices if rule.judges(cand.kind, cand.heavy)]
+        )
         key = (cand.day, cand.kind, cand.heavy, cand.stand_in, cand.after_ride is not None, profile)
         groups[key].append(cand)
     for cands in groups.values():

@@ -214,6 +214,16 @@ class Rule:
     name: ClassVar[str]
     title: ClassVar[str]
     hard: ClassVar[bool]
+    # per-session rules: what the rule can forbid or price at all (the model builder does not
+    # ask it about other sessions; tests/planner/test_screen.py holds each rule to it)
+    strength_only: ClassVar[bool] = False
+    heavy_only: ClassVar[bool] = False
+
+    def judges(self, kind: SessionKind, heavy: bool) -> bool:
+        """Whether this rule can forbid or price any session of this kind and variant."""
+        if self.strength_only and kind != SessionKind.strength:
+            return False
+        return heavy or not self.heavy_only
 
     def encode(self, ctx: ModelContext) -> None:
         raise NotImplementedError
@@ -261,15 +271,6 @@ class SlotRule(Rule):
 
     # rules that settle most candidates cheaply go first (see planner.solve.build_model)
     cost_rank: ClassVar[int] = 5
-    # what the rule can forbid at all: the screen does not ask it about other sessions
-    strength_only: ClassVar[bool] = False
-    heavy_only: ClassVar[bool] = False
-
-    def judges(self, kind: SessionKind, heavy: bool) -> bool:
-        """Whether this rule can forbid any session of this kind and variant."""
-        if self.strength_only and kind != SessionKind.strength:
-            return False
-        return heavy or not self.heavy_only
 
     def encode(self, ctx: ModelContext) -> None:
         for cand in ctx.candidates:
@@ -321,7 +322,7 @@ class SlotPreference(Rule):
 
     def encode(self, ctx: ModelContext) -> None:
         for cand in ctx.live():
-            if ctx.costs(self, cand):
+            if self.judges(cand.kind, cand.heavy) and ctx.costs(self, cand):
                 ctx.penalize(self.term_name(ctx.problem, cand), self.weight, ctx.x[cand.index])
 
     def check(self, problem: Problem, sessions: list[Session]) -> list[Violation]:

@@ -33,7 +33,7 @@ from planner.domain import (
 from planner.inputs import load_athlete, load_calendar
 from planner.problem import Problem
 from planner.solve import SolverSettings, build_model, solve_problem
-from planner.variables import Candidate, SlotRule, blocks
+from planner.variables import Candidate, SlotPreference, SlotRule, blocks
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -213,6 +213,12 @@ def test_each_rules_blocked_starts_are_exactly_its_breaches(name):
                                 f"spans say {said}, breach says {rule.breach(problem, slot)!r}"
                             )
     assert disagreements == 0, failures
+    # a soft per-session rule never prices a kind of session it says it does not judge
+    prices = [r for r in all_rules(problem.settings) if isinstance(r, SlotPreference)]
+    for cand in grid:
+        for rule in prices:
+            if not rule.judges(cand.kind, cand.heavy):
+                assert rule.cost(problem, cand) is None, (rule.name, cand)
     # the probes reached both answers many times (not a vacuous agreement)
     assert blocked_seen > 1000 and probed - blocked_seen > 1000
 
