@@ -518,3 +518,25 @@ def test_checkin_links_are_redacted_in_log_lines(settings):
     for path in (f"/checkin/{token}", f"/checkin/{token}/morning"):
         line = redact(f'127.0.0.1:5 - "POST {path} HTTP/1.1" 200')
         assert token not in line and "/checkin/<redacted>" in line
+
+
+async def test_a_refused_morning_checkin_comes_back_as_the_athlete_left_it(client, coach_key):
+    made = await planned(client, coach_key)
+    link = path_of(next(iter((await feed_links(client, made["athlete"]["feed_url"])).values())))
+    token = await csrf_of(client, f"{link}/morning")
+    refused = await client.post(
+        f"{link}/morning",
+        data={
+            "pain_knee": "11",
+            "kind_knee": "soreness",
+            "flags_knee": "numbness",
+            "_csrf_token": token,
+        },
+    )
+    assert refused.status_code == 422 and "Not saved" in refused.text
+    region = refused.text.split('id="region-knee"', 1)[1].split('class="region"', 1)[0]
+    assert "<details open>" in region
+    assert 'value="numbness" checked' in region
+    assert 'value="soreness" selected' in region
+    progression = await client.get(f"{made['base']}/progression", headers=auth(coach_key))
+    assert "knee" not in progression.json()["regions"]
