@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from planner.domain import Prescription, Region, SessionKind
 from planner.problem import Problem, Slot
-from planner.variables import EVERY_START, SlotRule, Span
+from planner.variables import EVERY_START, SlotRule, Span, Variant
 
 
 @dataclass(frozen=True)
@@ -29,15 +29,8 @@ class H10PainRegions(SlotRule):
             return None
         return self._content_breach(problem, problem.day_of(slot), slot.prescriptions)
 
-    def blocked_starts(
-        self,
-        problem: Problem,
-        day: date,
-        kind: SessionKind,
-        heavy: bool,
-        prescriptions: tuple[Prescription, ...],
-        length: timedelta,
-    ) -> list[Span]:
+    def blocked_starts(self, problem: Problem, variant: Variant) -> list[Span]:
+        day, kind, prescriptions = variant.day, variant.kind, variant.prescriptions
         # content, not time: a session's whole day is in or out
         if kind != SessionKind.strength:
             return []

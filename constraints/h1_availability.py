@@ -8,13 +8,13 @@ ride's end.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from math import inf
 
 from constraints._time import exists, utc
-from planner.domain import WEEKDAYS, Prescription, Ride, SessionKind
+from planner.domain import WEEKDAYS, Ride, SessionKind
 from planner.problem import Problem, Slot
-from planner.variables import EVERY_START, SlotRule, Span
+from planner.variables import EVERY_START, SlotRule, Span, Variant
 
 COOL_DOWN = timedelta(minutes=30)
 
@@ -50,15 +50,8 @@ class H1Availability(SlotRule):
         local = slot.start.astimezone(problem.zone)
         return f"{local:%a %Y-%m-%d %H:%M} is outside the athlete's availability"
 
-    def blocked_starts(
-        self,
-        problem: Problem,
-        day: date,
-        kind: SessionKind,
-        heavy: bool,
-        prescriptions: tuple[Prescription, ...],
-        length: timedelta,
-    ) -> list[Span]:
+    def blocked_starts(self, problem: Problem, variant: Variant) -> list[Span]:
+        day, kind, length = variant.day, variant.kind, variant.length
         # the starts allowed: inside a window with the whole session, or a cool-down
         seconds = length.total_seconds()
         allowed = [

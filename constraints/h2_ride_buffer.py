@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 
 from constraints._time import utc
-from planner.domain import Prescription, Ride, SessionKind
+from planner.domain import Ride
 from planner.problem import Problem, Slot
-from planner.variables import SlotRule, Span
+from planner.variables import SlotRule, Span, Variant
 
 
 @dataclass(frozen=True)
@@ -35,15 +35,8 @@ class H2RideBuffer(SlotRule):
             f"or its {self.ride_buffer_min} min buffer"
         )
 
-    def blocked_starts(
-        self,
-        problem: Problem,
-        day: date,
-        kind: SessionKind,
-        heavy: bool,
-        prescriptions: tuple[Prescription, ...],
-        length: timedelta,
-    ) -> list[Span]:
+    def blocked_starts(self, problem: Problem, variant: Variant) -> list[Span]:
+        day, length = variant.day, variant.length
         # start < ride end + buffer and ride start - buffer < start + length
         before = self.ride_buffer_min * 60 + length.total_seconds()
         after = self.ride_buffer_min * 60

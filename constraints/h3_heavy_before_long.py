@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 
 from constraints._time import real_hours, utc
-from planner.domain import Prescription, Ride, SessionKind
+from planner.domain import Ride
 from planner.problem import Problem, Slot
-from planner.variables import SlotRule, Span, around
+from planner.variables import SlotRule, Span, Variant, around
 
 
 @dataclass(frozen=True)
@@ -28,15 +28,8 @@ class H3HeavyBeforeLong(SlotRule):
                 return ride
         return None
 
-    def blocked_starts(
-        self,
-        problem: Problem,
-        day: date,
-        kind: SessionKind,
-        heavy: bool,
-        prescriptions: tuple[Prescription, ...],
-        length: timedelta,
-    ) -> list[Span]:
+    def blocked_starts(self, problem: Problem, variant: Variant) -> list[Span]:
+        day, heavy, length = variant.day, variant.heavy, variant.length
         if not heavy:
             return []
         # the ride starts at or after the session starts, less than the gap after it ends

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 
 from constraints._time import real_hours, utc
-from planner.domain import Prescription, Ride, SessionKind
+from planner.domain import Ride
 from planner.problem import Problem, Slot
-from planner.variables import SlotRule, Span, around
+from planner.variables import SlotRule, Span, Variant, around
 
 
 @dataclass(frozen=True)
@@ -29,15 +29,8 @@ class H4HeavyAfterLong(SlotRule):
                 return ride
         return None
 
-    def blocked_starts(
-        self,
-        problem: Problem,
-        day: date,
-        kind: SessionKind,
-        heavy: bool,
-        prescriptions: tuple[Prescription, ...],
-        length: timedelta,
-    ) -> list[Span]:
+    def blocked_starts(self, problem: Problem, variant: Variant) -> list[Span]:
+        day, heavy = variant.day, variant.heavy
         if not heavy:
             return []
         # the ride started before the session (and at most a day and the gap before it) and

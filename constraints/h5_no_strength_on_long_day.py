@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
 
-from planner.domain import Prescription, Ride, RideKind, SessionKind
+from planner.domain import Ride, RideKind, SessionKind
 from planner.problem import Problem, Slot
-from planner.variables import EVERY_START, SlotRule, Span
+from planner.variables import EVERY_START, SlotRule, Span, Variant
 
 
 @dataclass(frozen=True)
@@ -22,15 +21,8 @@ class H5NoStrengthOnLongDay(SlotRule):
             return None
         return problem.long_ride_on(problem.day_of(slot))
 
-    def blocked_starts(
-        self,
-        problem: Problem,
-        day: date,
-        kind: SessionKind,
-        heavy: bool,
-        prescriptions: tuple[Prescription, ...],
-        length: timedelta,
-    ) -> list[Span]:
+    def blocked_starts(self, problem: Problem, variant: Variant) -> list[Span]:
+        day, kind = variant.day, variant.kind
         if kind != SessionKind.strength or problem.long_ride_on(day) is None:
             return []
         return [EVERY_START]

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
 
 from constraints._time import real_hours, utc
-from planner.domain import Prescription, Ride, SessionKind
+from planner.domain import Ride, SessionKind
 from planner.problem import Problem, Slot
-from planner.variables import SlotRule, Span
+from planner.variables import SlotRule, Span, Variant
 
 
 @dataclass(frozen=True)
@@ -31,15 +30,8 @@ class H6SameDayGap(SlotRule):
                 return ride, gap
         return None
 
-    def blocked_starts(
-        self,
-        problem: Problem,
-        day: date,
-        kind: SessionKind,
-        heavy: bool,
-        prescriptions: tuple[Prescription, ...],
-        length: timedelta,
-    ) -> list[Span]:
+    def blocked_starts(self, problem: Problem, variant: Variant) -> list[Span]:
+        day, kind, length = variant.day, variant.kind, variant.length
         if kind != SessionKind.strength:
             return []
         # a ride of the day starting less than the gap after the session ends, or ending less

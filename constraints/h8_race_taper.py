@@ -8,12 +8,12 @@ Mobility stays allowed before B and C races: a short stretch leaves nothing to r
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from constraints._time import real_hours, utc
-from planner.domain import Prescription, Priority, Ride, RideKind, SessionKind
+from planner.domain import Priority, Ride, RideKind, SessionKind
 from planner.problem import Problem, Slot
-from planner.variables import EVERY_START, SlotRule, Span
+from planner.variables import EVERY_START, SlotRule, Span, Variant
 
 
 @dataclass(frozen=True)
@@ -69,15 +69,8 @@ class H8RaceTaper(SlotRule):
                     return label, (race - day).days, days, race
         return None
 
-    def blocked_starts(
-        self,
-        problem: Problem,
-        day: date,
-        kind: SessionKind,
-        heavy: bool,
-        prescriptions: tuple[Prescription, ...],
-        length: timedelta,
-    ) -> list[Span]:
+    def blocked_starts(self, problem: Problem, variant: Variant) -> list[Span]:
+        day, kind, heavy, length = variant.day, variant.kind, variant.heavy, variant.length
         if kind != SessionKind.strength:
             return []
         if heavy and self._taper_on(problem, day) is not None:

@@ -18,6 +18,7 @@ from planner.variables import (
     SlotPreference,
     SlotRule,
     Span,
+    Variant,
     blocks,
 )
 
@@ -77,11 +78,11 @@ class CandidateFactory:
                 if kind == SessionKind.strength
                 else settings.mobility_session_min
             )
-            length = timedelta(minutes=minutes)
+            variant = Variant(day, kind, heavy, built[0], timedelta(minutes=minutes))
             found = []
             for rule in self._screen:
                 if rule.judges(kind, heavy):
-                    found += rule.blocked_starts(self.problem, day, kind, heavy, built[0], length)
+                    found += rule.blocked_starts(self.problem, variant)
             self._blocked[key] = found
         return found
 

@@ -33,7 +33,16 @@ from planner.domain import (
     WeekReport,
 )
 from planner.problem import Problem
-from planner.variables import Candidate, Rule, SlotPreference, SlotRule, Span, Violation, blocks
+from planner.variables import (
+    Candidate,
+    Rule,
+    SlotPreference,
+    SlotRule,
+    Span,
+    Variant,
+    Violation,
+    blocks,
+)
 
 # hours of the day tried besides the windows' edges and the rides' anchors
 PROBE_HOURS = range(6, 23, 2)
@@ -233,16 +242,10 @@ class Diagnosis:
         key = (slot.day, slot.kind, slot.heavy, content)
         found = self._spans_of.get(key)
         if found is None:
-            length = slot.end - slot.start
-            found = [
-                (
-                    rule,
-                    rule.blocked_starts(
-                        self.problem, slot.day, slot.kind, slot.heavy, slot.prescriptions, length
-                    ),
-                )
-                for rule in self.slot_rules
-            ]
+            variant = Variant(
+                slot.day, slot.kind, slot.heavy, slot.prescriptions, slot.end - slot.start
+            )
+            found = [(rule, rule.blocked_starts(self.problem, variant)) for rule in self.slot_rules]
             self._spans_of[key] = found
         return found
 

@@ -36,6 +36,18 @@ def blocks(spans: list[Span], moment: float) -> bool:
     return False
 
 
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """A kind of session on one local day: what a start's screening depends on besides the
+    start itself (SlotRule.blocked_starts)."""
+
+    day: date
+    kind: SessionKind
+    heavy: bool
+    prescriptions: tuple[Prescription, ...]
+    length: timedelta
+
+
 def around(day: date) -> tuple[datetime, datetime]:
     """UTC instants surely before and after every moment of a local `day`, in any zone."""
     midnight = datetime.combine(day, time(0), UTC)
@@ -251,17 +263,9 @@ class SlotRule(Rule):
         """One change that would let this session through the rule, in a coach's words."""
         return None
 
-    def blocked_starts(
-        self,
-        problem: Problem,
-        day: date,
-        kind: SessionKind,
-        heavy: bool,
-        prescriptions: tuple[Prescription, ...],
-        length: timedelta,
-    ) -> list[Span]:
-        """Every start instant this rule forbids for a session of this kind, variant and
-        content that starts on local `day` and lasts `length` (spans may reach past the day).
+    def blocked_starts(self, problem: Problem, variant: Variant) -> list[Span]:
+        """Every start instant this rule forbids for a session of `variant` (its kind,
+        heavy or not, content, length) that starts on its local day (spans may reach past it).
 
         The same answer as `breach` for each such session, computed once per day instead of
         once per start; tests/planner/test_screen.py holds every rule to that. `breach` stays

@@ -33,7 +33,7 @@ from planner.domain import (
 from planner.inputs import load_athlete, load_calendar
 from planner.problem import Problem
 from planner.solve import SolverSettings, build_model, solve_problem
-from planner.variables import Candidate, SlotPreference, SlotRule, blocks
+from planner.variables import Candidate, SlotPreference, SlotRule, Variant, blocks
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -182,9 +182,8 @@ def test_each_rules_blocked_starts_are_exactly_its_breaches(name):
                 else settings.mobility_session_min
             )
             length = timedelta(minutes=minutes)
-            per_rule = {
-                r.name: r.blocked_starts(problem, day, kind, heavy, built[0], length) for r in rules
-            }
+            variant = Variant(day, kind, heavy, built[0], length)
+            per_rule = {r.name: r.blocked_starts(problem, variant) for r in rules}
             for rule in rules:
                 if not rule.judges(kind, heavy):  # the screen will not ask it: it must agree
                     assert per_rule[rule.name] == [], (rule.name, kind, heavy)
