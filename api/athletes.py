@@ -12,6 +12,7 @@ from litestar.exceptions import HTTPException
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from pydantic import BaseModel, Field, ValidationError
 
+from api import clock
 from api.bodies import validate_json
 from api.convert import athlete_from_row, profile_of
 from api.db import AthleteRow
@@ -109,7 +110,7 @@ class AthleteController(Controller):
             name=data.name,
             timezone=data.timezone,
             profile=profile_of(data),
-            progression=ProgressionState.starting(data).model_dump(mode="json"),
+            progression=ProgressionState.starting(data, clock.now()).model_dump(mode="json"),
             needs_clearance=False,
             feed_token_hash=digest(token),
             version=1,
@@ -160,7 +161,9 @@ class AthleteController(Controller):
         row.timezone = athlete.timezone
         row.profile = profile_of(athlete)
         if "starting_levels" in data and not row.progression.get("history"):
-            row.progression = ProgressionState.starting(athlete).model_dump(mode="json")
+            row.progression = ProgressionState.starting(athlete, clock.now()).model_dump(
+                mode="json"
+            )
         row.version += 1
         HOT_READS.forget(row.id)
         await data_scope.db.flush()

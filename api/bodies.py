@@ -17,13 +17,22 @@ from litestar._signature.types import ExtendedMsgSpecValidationError
 from litestar.exceptions import SerializationException
 from litestar.plugins.pydantic import PydanticInitPlugin
 from litestar.plugins.pydantic.plugins.init import is_pydantic_v2_model_class
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 # The deepest body the API takes (an athlete's availability exception windows) nests 5 levels.
 MAX_DEPTH = 32
 TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels"
 
 M = TypeVar("M", bound=BaseModel)
+
+
+class StrictBody(BaseModel):
+    """A coach's command (plan, approval, clearance, roster re-plan, calendar source): a key
+    the model does not know is refused (422 naming it), so a typo such as `week` for `weeks`
+    is not silently a 12-week plan. Pain and feedback bodies are not strict: a pain report is
+    never refused for a reason unrelated to the pain."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 def nests_deeper_than(value: Any, limit: int) -> bool:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from api import clock
+from api.bodies import StrictBody
 from api.convert import athlete_from_row, progression_of, session_from_row
 from api.db import AthleteRow, FeedbackRow, RideRow
 from api.errors import JSON_BODY, OWNED, Conflict, invalid
@@ -27,12 +28,14 @@ from api.plans import replan, withdraw_after_failure
 from api.repository import CoachData
 from api.settings import Settings
 from planner.domain import (
+    Athlete,
     AwareDatetime,
     PainFlag,
     PainKind,
     PainReport,
     PainTiming,
     Pattern,
+    PatternState,
     ProgressionState,
     Region,
     Session,
@@ -107,7 +110,7 @@ class CheckinIn(PainIn):
     at: AwareDatetime | None = None
 
 
-class ApprovalIn(BaseModel):
+class ApprovalIn(StrictBody):
     exercise_id: Literal["romanian_deadlift", "deadlift"] = Field(
         description="The first barbell hinge the coach signs off"
     )
@@ -120,7 +123,7 @@ class ApprovalOut(BaseModel):
     note: str
 
 
-class ClearanceIn(BaseModel):
+class ClearanceIn(StrictBody):
     region: Region
     note: Text = Field(min_length=1, max_length=2000)
 
@@ -227,7 +230,8 @@ def describe_plan_changes(before: list[Session], after: list[Session], why: str)
         f"{name} added to {n} session{'s' if n > 1 else ''}" + (f": {why}" if why else "")
         for name, n in sorted(returned.items())
     ]
-    if notes_changed and not lines:
+    if notes_changed:
+        # e.g. a red flag's "see a clinician" note in every session, beside the exercises removed
         lines.append(f"advice in {notes_changed} session{'s' if notes_changed > 1 else ''} updated")
     if moved:
         lines.append(f"{moved} session{'s' if moved > 1 else ''} moved in time")
@@ -519,6 +523,19 @@ async def record_checkin(
     )
 
 
+def _load_now(
+    state: ProgressionState, person: Athlete, pattern_state: PatternState, exercise: Any
+) -> float | None:
+    """The kilograms the plan prescribes on this rung now, as the planner picks them
+    (planner.content): the ladder's own load, else the last logged, else the coach's start."""
+    if exercise is None or exercise.implement is None:
+        return pattern_state.load_kg
+    if pattern_state.load_kg is not None:
+        return pattern_state.load_kg
+    logged = state.loads.get(exercise.id)
+    return logged if logged is not None else person.starting_loads.get(exercise.id)
+
+
 async def progression_report(athlete_id: uuid.UUID, data_scope: CoachData) -> ProgressionOut:
     """GET .../progression: each ladder's rung, load and history."""
     athlete = await data_scope.athlete(athlete_id)
@@ -542,7 +559,7 @@ async def progression_report(athlete_id: uuid.UUID, data_scope: CoachData) -> Pr
                     if exercise
                     else None
                 ),
-                load_kg=pattern_state.load_kg,
+                load_kg=_load_now(state, person, pattern_state, exercise),
                 awaiting_approval=pattern_state.awaiting_approval,
                 history=_changes_out([c for c in state.history if c.pattern == pattern]),
             )

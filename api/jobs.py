@@ -27,6 +27,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api import clock
+from api.bodies import StrictBody
 from api.db import AthleteRow, CalendarSourceRow, Coach, JobRunRow, PlanRow
 from api.errors import JSON_BODY, OWNED
 from api.metrics import JOB_FAILURES, JOB_SECONDS, JOBS, jobs_log, log_line, observe_solver
@@ -393,7 +394,7 @@ def run_worker(settings: Settings, metrics_port: int | None = None) -> int:
 # --- the API ------------------------------------------------------------------------------
 
 
-class ReplanIn(BaseModel):
+class ReplanIn(StrictBody):
     athlete_ids: list[uuid.UUID] | None = Field(
         None, max_length=ROSTER_LIMIT, description="The athletes to re-plan; null: all of yours"
     )

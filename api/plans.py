@@ -17,11 +17,12 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundE
 from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api import clock
 from api.athletes import check_if_match
+from api.bodies import StrictBody
 from api.cache import Rendered
 from api.convert import (
     apply_session,
@@ -55,11 +56,11 @@ from api.repository import (
     sessions_fast,
     sessions_of,
 )
-from api.rides import query_date
+from api.rides import query_days
 from api.settings import Settings
 from api.web.signing import CheckinLinks
 from planner.calendar_out import to_ical
-from planner.domain import Plan, Session
+from planner.domain import Day, Plan, Session
 from planner.errors import PlannerFailure, PlannerInputError
 from planner.problem import MAX_WEEKS, Problem
 from planner.progression import apply_missed_training
@@ -88,8 +89,8 @@ SESSION_DAYS: dict[str, Any] = {
 }
 
 
-class PlanRequest(BaseModel):
-    start: date | None = None
+class PlanRequest(StrictBody):
+    start: Day | None = None
     weeks: int = Field(12, ge=1, le=MAX_WEEKS)
 
 
@@ -202,6 +203,14 @@ async def replan(
     rows.extend(by_uid[s.uid] for s in kept_history if s.uid in by_uid)
     plan_row = await plan_of(db, athlete)
     report = result.model_dump(mode="json", include={"week_reports", "solver", "warnings"})
+    ahead = sorted(s.start.astimezone(zone).date() for s in kept_history if s.start >= now)
+    if ahead:
+        # published, not yet done, before the new start: they stay, and the coach is told
+        report["warnings"].append(
+            f"{len(ahead)} session(s) published before this plan's start "
+            f"({ahead[0].isoformat()} to {ahead[-1].isoformat()}) stay in the calendar; "
+            "re-plan from an earlier start to rearrange them"
+        )
     if plan_row is None:
         plan_row = PlanRow(
             athlete_id=athlete.id, start=start, weeks=weeks, report=report, version=1
@@ -449,7 +458,7 @@ class PlanController(Controller):
         `If-None-Match` with the plan's ETag answers 304."""
         # dashboards and scripts poll this: one Core query for key, athlete and plan, and the
         # plan's bytes cached per version, so a repeat read costs about what a feed poll does
-        days = (query_date("from", from_), query_date("to", to))
+        days = query_days(from_, to)
         known, row = await HOT_READS.plan(db_engine, bearer_key_hash(request), athlete_id)
         if not known:
             raise NotAuthorizedException("unknown coach key")

@@ -122,6 +122,16 @@ def query_date(key: str, value: str | None) -> date | None:
     return day
 
 
+def query_days(from_: str | None, to: str | None) -> tuple[date | None, date | None]:
+    """The `from` and `to` filters together: `to` before `from` is a 422 naming `to` (it would
+    only ever answer nothing)."""
+    since, until = query_date("from", from_), query_date("to", to)
+    if since is not None and until is not None and until < since:
+        message = f"{until.isoformat()} is before from ({since.isoformat()})"
+        raise invalid(f"invalid input: to: {message}", [{"key": "to", "message": message}])
+    return since, until
+
+
 def new_row(athlete: AthleteRow, ride: Ride) -> RideRow:
     return RideRow(
         athlete_id=athlete.id,
@@ -187,7 +197,7 @@ class RideController(Controller):
         to: Annotated[str | None, Parameter(query="to", **DATE_FILTER)] = None,
     ) -> list[RideOut]:
         athlete = await data_scope.athlete(athlete_id)
-        since, until = query_date("from", from_), query_date("to", to)
+        since, until = query_days(from_, to)
         zone = ZoneInfo(athlete.timezone)
         lo = datetime.combine(since, time(), zone) if since else None
         hi = datetime.combine(until + timedelta(days=1), time(), zone) if until else None

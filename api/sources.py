@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api import clock
+from api.bodies import StrictBody
 from api.db import AthleteRow, CalendarSourceRow, Coach, RideRow
 from api.errors import JSON_BODY, OWNED, Conflict, invalid
 from api.metrics import observe_solver
@@ -424,7 +425,7 @@ async def _import(
 # --- the API ------------------------------------------------------------------------------
 
 
-class SourceIn(BaseModel):
+class SourceIn(StrictBody):
     url: str = Field(max_length=2000, description="The calendar's http(s) iCal address")
     kinds: dict[KindWord, RideKind] = Field(
         default_factory=dict,

@@ -392,6 +392,13 @@ def _problem(event: icalendar.cal.Component) -> str | None:
                     f"repeats more often than daily ({part} lists {len(values)} values): a "
                     "ride series repeats at most once a day"
                 )
+    # a TZID that neither the tz database nor the file's VTIMEZONEs define leaves icalendar a
+    # floating time: read in the athlete's zone it could be hours off, so it is not guessed
+    for name in ("DTSTART", "DTEND"):
+        prop = event.get(name)
+        zone_id = prop.params.get("TZID") if prop is not None else None
+        if zone_id and isinstance(prop.dt, datetime) and prop.dt.tzinfo is None:
+            return f"unknown time zone {str(zone_id)[:60]!r} in {name}: add it as a VTIMEZONE or use an IANA name"
     # recurring_ical_events silently swaps an end before the start (moving the start).
     start = event["DTSTART"].dt
     if "DURATION" in event and event["DURATION"].dt < timedelta(0):

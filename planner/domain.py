@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Annotated, Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import (
     AfterValidator,
@@ -120,6 +120,11 @@ _ZONE_NAME = re.compile(r"[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*")
 ZONE_NAME_MAX = 64  # the longest IANA name is 32 characters; the column holds 64
 
 
+@lru_cache(maxsize=1)
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones() - {"Factory", "localtime", "posixrules"})
+
+
 def _check_timezone(name: str) -> str:
     hint = "use an IANA name such as Europe/Paris"
     if len(name) > ZONE_NAME_MAX:
@@ -127,7 +132,9 @@ def _check_timezone(name: str) -> str:
             f"not a time zone: {len(name)} characters, more than {ZONE_NAME_MAX} ({hint})"
         )
     unknown = f"unknown time zone {name!r} ({hint})"
-    if not _ZONE_NAME.fullmatch(name):
+    # only the tz database's own zones: not "localtime" (this machine's), "Factory" or
+    # "posixrules", which ZoneInfo also opens but which name no place
+    if not _ZONE_NAME.fullmatch(name) or name not in _known_zones():
         raise ValueError(unknown)
     try:
         ZoneInfo(name)
@@ -308,10 +315,17 @@ class Athlete(Model):
 
     @field_validator("starting_levels")
     @classmethod
-    def _levels_positive(cls, value: dict[Pattern, int]) -> dict[Pattern, int]:
+    def _levels_on_the_ladders(cls, value: dict[Pattern, int]) -> dict[Pattern, int]:
+        from planner.library import load_library  # the library's models import this module
+
+        library = load_library()
         for pattern, level in value.items():
-            if level < 1:
-                raise ValueError(f"starting level for {pattern} must be 1 or more")
+            top = library.top_level(pattern)
+            if not 1 <= level <= top:
+                raise ValueError(
+                    f"starting level for {pattern.value} must be between 1 and {top}, the top "
+                    f"of its ladder (got {level}; GET /api/v1/exercises lists the rungs)"
+                )
         return value
 
     @field_validator("starting_loads")
@@ -615,13 +629,30 @@ class ProgressionState(Model):
     ladders: int = 2
 
     @classmethod
-    def starting(cls, athlete: Athlete) -> ProgressionState:
-        return cls(
-            patterns={
-                pattern: PatternState(level=athlete.starting_levels.get(pattern, 1))
-                for pattern in STRENGTH_PATTERNS
-            }
-        )
+    def starting(cls, athlete: Athlete, at: datetime | None = None) -> ProgressionState:
+        """Every ladder at the athlete's starting level (1 unless the coach placed them).
+
+        A coach who places an athlete on or above a rung that needs a sign-off (the first
+        barbell Romanian deadlift, the deadlift) has signed it off by doing so: it is recorded
+        as an approval at `at` (now by default), so the record says who allowed the lift."""
+        from planner.library import load_library  # the library's models import this module
+
+        patterns = {
+            pattern: PatternState(level=athlete.starting_levels.get(pattern, 1))
+            for pattern in STRENGTH_PATTERNS
+        }
+        approvals = {
+            exercise.id: Approval(
+                at=at or datetime.now(UTC),
+                note=f"placed at {exercise.pattern.value} level "
+                f"{patterns[exercise.pattern].level} by the coach (starting_levels)",
+            )
+            for exercise in load_library().exercises
+            if exercise.needs_approval
+            and exercise.pattern in patterns
+            and patterns[exercise.pattern].level >= exercise.level
+        }
+        return cls(patterns=patterns, approvals=approvals)
 
     def level(self, pattern: Pattern) -> int:
         state = self.patterns.get(pattern)

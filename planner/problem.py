@@ -10,6 +10,8 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from planner.domain import (
+    EARLIEST,
+    LATEST,
     Athlete,
     Pattern,
     Phase,
@@ -59,6 +61,18 @@ class Problem:
         if not 1 <= self.weeks <= MAX_WEEKS:
             raise PlannerInputError(
                 f"weeks must be between 1 and {MAX_WEEKS} (got {self.weeks})", field="weeks"
+            )
+        # every day of the plan, and a session late on its last day, stays inside the dates the
+        # service accepts (no date arithmetic near datetime's limits)
+        last_day = LATEST - timedelta(days=1)
+        if (
+            not EARLIEST <= self.start <= last_day
+            or (last_day - self.start).days < 7 * self.weeks - 1
+        ):
+            raise PlannerInputError(
+                f"a plan of {self.weeks} week(s) from {self.start.isoformat()} would run outside "
+                f"{EARLIEST.isoformat()} to {last_day.isoformat()}: start earlier or plan fewer weeks",
+                field="start",
             )
         self.zone = ZoneInfo(self.athlete.timezone)
         self.settings: RuleSettings = self.athlete.settings

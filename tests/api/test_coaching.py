@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from conftest import auth
-from support import create_athlete, next_monday, weekly_rides
+from support import athlete_body, create_athlete, next_monday, weekly_rides
 
 from api import clock
 from api.convert import upgrade_ladders
@@ -294,3 +294,34 @@ def test_a_stored_state_on_the_old_ladder_numbering_keeps_the_athlete_on_the_sam
     assert upgrade_ladders(upgraded) == upgraded  # once only
     state = ProgressionState.model_validate(upgraded)
     assert LIBRARY.rung(Pattern.hinge, state.level(Pattern.hinge), LIFTER).id == "romanian_deadlift"
+
+
+async def test_a_start_level_above_its_ladder_gets_422_naming_starting_levels(client, coach_key):
+    answer = await client.post(
+        "/api/v1/athletes",
+        json=athlete_body(starting_levels={"hinge": 99}),
+        headers=auth(coach_key),
+    )
+    assert answer.status_code == 422, answer.text
+    assert any("starting_levels" in item["key"] for item in answer.json()["extra"])
+    assert "top of its ladder" in answer.text
+
+
+async def test_placing_an_athlete_on_the_barbell_rdl_is_the_coachs_recorded_sign_off(
+    client, coach_key
+):
+    rdl = load_library().by_id["romanian_deadlift"]
+    ctx = await planned(
+        client,
+        coach_key,
+        starting_levels={"hinge": rdl.level},
+        starting_loads={"romanian_deadlift": 60},
+    )
+    progression = (await client.get(f"{ctx['base']}/progression", headers=auth(coach_key))).json()
+    assert [a["exercise_id"] for a in progression["approvals"]] == ["romanian_deadlift"]
+    assert "starting_levels" in progression["approvals"][0]["note"]
+    assert progression["awaiting_approval"] == []
+    hinge = next(p for p in progression["patterns"] if p["pattern"] == "hinge")
+    # the ladder shows the kilograms the plan prescribes, before anything is logged
+    assert (hinge["exercise_id"], hinge["load_kg"]) == ("romanian_deadlift", 60)
+    assert prescriptions_of(ctx["plan"], "romanian_deadlift")

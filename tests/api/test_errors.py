@@ -385,13 +385,20 @@ async def test_a_ride_start_without_an_offset_gets_422_naming_start(client, coac
         ({"to": "2027-13-01"}, "to"),
         ({"to": "9999-12-31"}, "to"),
         ({"from": "0001-01-01"}, "from"),
+        ({"from": "2027-03-10", "to": "2027-03-01"}, "to"),
     ],
-    ids=["from not a date", "to not a date", "to year 9999", "from year 1"],
+    ids=["from not a date", "to not a date", "to year 9999", "from year 1", "to before from"],
 )
-async def test_ride_filters_that_are_not_usable_dates_get_422_naming_the_parameter(
-    client, coach_key, athlete, query, key
+@pytest.mark.parametrize("resource", ["rides", "plan"])
+async def test_ride_and_plan_filters_that_are_not_usable_dates_get_422_naming_the_parameter(
+    client, coach_key, athlete, query, key, resource
 ):
-    answer = await client.get(f"{athlete['base']}/rides", params=query, headers=auth(coach_key))
+    if resource == "plan":
+        made = await client.post(f"{athlete['base']}/plan", json={}, headers=auth(coach_key))
+        assert made.status_code == 201, made.text
+    answer = await client.get(
+        f"{athlete['base']}/{resource}", params=query, headers=auth(coach_key)
+    )
     body = assert_error(answer, 422, key)
     assert_names_field(body, key)
 
@@ -416,16 +423,54 @@ async def test_a_ride_at_the_edge_of_the_calendar_gets_422_not_500(
     assert await snapshot(client, coach_key, athlete["id"]) == before
 
 
-@pytest.mark.parametrize("start", ["0001-01-01", "9999-12-31"])
+@pytest.mark.parametrize(
+    "start, weeks",
+    [("0001-01-01", 1), ("9999-12-31", 1), ("2199-12-30", 4), ("2199-12-25", 1)],
+)
 async def test_a_plan_start_at_the_edge_of_the_calendar_gets_422_not_500(
-    client, coach_key, athlete, start
+    client, coach_key, athlete, start, weeks
 ):
     before = await snapshot(client, coach_key, athlete["id"])
     answer = await client.post(
-        f"{athlete['base']}/plan", json={"start": start, "weeks": 1}, headers=auth(coach_key)
+        f"{athlete['base']}/plan", json={"start": start, "weeks": weeks}, headers=auth(coach_key)
     )
     assert_names_field(assert_error(answer, 422, "start"), "start")
     assert await snapshot(client, coach_key, athlete["id"]) == before
+
+
+async def test_a_plan_ending_on_the_last_day_the_service_takes_is_made(client, coach_key, athlete):
+    answer = await client.post(
+        f"{athlete['base']}/plan",
+        json={"start": "2199-12-03", "weeks": 4},
+        headers=auth(coach_key),
+    )
+    assert answer.status_code == 201, answer.text
+
+
+@pytest.mark.parametrize(
+    "path, body, unknown",
+    [
+        ("plan", {"start": "2027-03-01", "week": 2}, "week"),
+        ("approvals", {"exercise_id": "deadlift", "note": "ok", "by": "me"}, "by"),
+        ("clearance", {"region": "knee", "note": "ok", "doctor": "x"}, "doctor"),
+    ],
+)
+async def test_a_coach_command_with_an_unknown_key_gets_422_naming_it_and_changes_nothing(
+    client, coach_key, athlete, path, body, unknown
+):
+    before = await snapshot(client, coach_key, athlete["id"])
+    answer = await client.post(f"{athlete['base']}/{path}", json=body, headers=auth(coach_key))
+    assert_names_field(assert_error(answer, 422), unknown)
+    assert await snapshot(client, coach_key, athlete["id"]) == before
+
+
+async def test_a_pain_report_with_an_unknown_key_is_still_taken(client, coach_key, athlete):
+    answer = await client.post(
+        f"{athlete['base']}/pain",
+        json={"region": "knee", "score": 2, "timing": "next_morning", "mood": "fine"},
+        headers=auth(coach_key),
+    )
+    assert answer.status_code == 201, answer.text
 
 
 # --- hostile input: always a 4xx in the error shape, never a 500 ---------------------------
@@ -471,6 +516,9 @@ NOT_ZONES = {
     "a path out": "../../../etc/passwd",
     "a NUL": "Europe/Berlin\u0000",
     "an empty part": "Europe//Berlin",
+    "the machine's own zone": "localtime",
+    "the tz database's placeholder": "Factory",
+    "a POSIX rule": "posixrules",
 }
 
 

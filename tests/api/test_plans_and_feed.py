@@ -477,3 +477,30 @@ async def test_feed_across_a_dst_change_keeps_wall_times_and_breaks_no_hard_rule
     planned = {"base": base, "feed": feed_path(athlete["feed_url"])}
     problem = await problem_from_api(client, coach_key, planned)
     assert [v.message for v in hard_violations(problem, sessions_from_feed(body))] == []
+
+
+async def test_a_replan_from_a_later_start_keeps_the_sessions_before_it_and_says_so(
+    client, coach_key, planned
+):
+    later = planned["monday"] + timedelta(weeks=2)
+    answer = await client.post(
+        f"{planned['base']}/plan",
+        json={"start": later.isoformat(), "weeks": 1},
+        headers=auth(coach_key),
+    )
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    zone = ZoneInfo(BERLIN)
+    before = sorted(
+        datetime.fromisoformat(s["start"]).astimezone(zone).date()
+        for s in body["sessions"]
+        if datetime.fromisoformat(s["start"]).astimezone(zone).date() < later
+    )
+    # the first two weeks were published and have not happened: they stay, and the plan says so
+    assert before and before[0] >= planned["monday"]
+    notes = [w for w in body["warnings"] if "before this plan's start" in w]
+    assert notes == [
+        f"{len(before)} session(s) published before this plan's start ({before[0].isoformat()} "
+        f"to {before[-1].isoformat()}) stay in the calendar; re-plan from an earlier start to "
+        "rearrange them"
+    ]

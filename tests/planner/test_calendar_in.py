@@ -257,6 +257,46 @@ def test_floating_times_without_x_wr_timezone_are_read_in_default_tz():
     assert result.rides[0].ride.start.utcoffset() == timedelta(hours=1)
 
 
+def test_a_time_zone_no_one_defines_is_skipped_naming_it_and_a_vtimezone_or_iana_one_is_read():
+    custom = (
+        "BEGIN:VTIMEZONE\r\nTZID:Club Time\r\nBEGIN:STANDARD\r\nDTSTART:19701025T030000\r\n"
+        "TZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r\nBEGIN:DAYLIGHT\r\n"
+        "DTSTART:19700329T020000\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\nEND:DAYLIGHT\r\n"
+        "END:VTIMEZONE\r\n"
+    )
+    text = calendar(
+        event(
+            "UID:mars-1",
+            "DTSTART;TZID=Mars/Olympus:20260316T180000",
+            "DTEND;TZID=Mars/Olympus:20260316T190000",
+            "SUMMARY:Hill repeats",
+        ),
+        event(
+            "UID:club-1",
+            "DTSTART;TZID=Club Time:20260317T180000",
+            "DTEND;TZID=Club Time:20260317T190000",
+            "SUMMARY:Club ride",
+        ),
+        event(
+            "UID:ny-1",
+            "DTSTART;TZID=America/New_York:20260318T180000",
+            "DTEND;TZID=America/New_York:20260318T190000",
+            "SUMMARY:Zwift race",
+        ),
+    ).replace("BEGIN:VEVENT", custom + "BEGIN:VEVENT", 1)
+    result = read_calendar(text, *WINDOW, default_tz="UTC")
+    assert [(s.uid, s.reason) for s in result.skipped] == [
+        (
+            "mars-1",
+            "unknown time zone 'Mars/Olympus' in DTSTART: add it as a VTIMEZONE or use an "
+            "IANA name",
+        )
+    ]
+    starts = {r.uid: r.ride.start for r in result.rides}
+    assert starts["club-1"] == datetime(2026, 3, 17, 17, tzinfo=UTC)  # +01:00 in March
+    assert starts["ny-1"] == datetime(2026, 3, 18, 22, tzinfo=UTC)  # EDT from 8 March
+
+
 def test_cancelled_endless_and_unreadable_events_are_skipped_and_the_rest_still_read():
     text = calendar(
         event(

@@ -314,6 +314,14 @@ BAD_INPUTS = {
         ["plan.ics", "cannot write"],
     ),
     "a time limit of 0": (lambda f: ["--time-limit", "0"], ["--time-limit", "greater than 0"]),
+    "a plan running past 2199": (
+        lambda f: ["--start", "2199-12-30", "--weeks", "4"],
+        ["2199-12-30", "would run outside"],
+    ),
+    "a start level above the ladder": (
+        lambda f: ["--athlete", f("a.json", athlete_data(starting_levels={"hinge": 99}))],
+        ["hinge", "top of its ladder"],
+    ),
 }
 
 

@@ -18,6 +18,7 @@ from planner.domain import (
     RegionStatus,
     Zone,
 )
+from planner.library import load_library
 from planner.loads import next_load, reduced_load, round_load
 from planner.progression import (
     RULE_APPROVAL,
@@ -36,6 +37,7 @@ from planner.progression import (
 DAY = date(2027, 3, 2)
 LONG_AGO = DAY - timedelta(weeks=20)
 LIFTER = lifter()
+LIBRARY = load_library()
 DOSE = {  # (sets, top of the range) as the library prescribes them
     "romanian_deadlift": (3, 6),
     "deadlift": (3, 6),
@@ -71,9 +73,15 @@ def session(day=DAY, *, logs=(), rpe=None, pain=()):
 
 
 def state_of(who=LIFTER, **patterns):
+    """The athlete's starting state with some ladders moved; a sign-off that placing the
+    athlete implied (ProgressionState.starting) stays only while its rung is still reached."""
     state = ProgressionState.starting(who)
     for name, fields in patterns.items():
         state.patterns[Pattern(name)] = state.patterns[Pattern(name)].model_copy(update=fields)
+    for exercise_id in list(state.approvals):
+        exercise = LIBRARY.by_id[exercise_id]
+        if state.level(exercise.pattern) < exercise.level:
+            del state.approvals[exercise_id]
     return state
 
 

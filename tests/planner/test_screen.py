@@ -53,7 +53,7 @@ def _athlete(**extra) -> Athlete:
                 "sunday": [{"start": "00:00", "end": "23:59"}],
             },
             "equipment": ["bodyweight", "band", "ball", "box", "dumbbell", "barbell", "bench"],
-            "starting_levels": {"hinge": 9, "knee_flexion": 5, "squat": 2},
+            "starting_levels": {"hinge": 9, "knee_flexion": 4, "squat": 2},
             **extra,
         }
     )
