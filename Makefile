@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# `make serve PORT=8123` (or HOST=0.0.0.0 in a container) serves elsewhere; the links printed follow
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 .PHONY: install serve test lint bench clean
 
@@ -14,11 +17,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## make serve: install, migrate, seed the demo coach and athlete, plan, start on 127.0.0.1:8000
+## make serve: install, migrate, seed the demo coach and athlete, plan, start on $(HOST):$(PORT)
 serve: install
 	$(BIN)/planner db upgrade
-	$(BIN)/planner demo
-	$(BIN)/planner serve --host 127.0.0.1 --port 8000
+	$(BIN)/planner demo --url http://$(HOST):$(PORT)
+	$(BIN)/planner serve --host $(HOST) --port $(PORT)
 
 ## make test: install, lint, then the whole suite (SQLite and PostgreSQL at 127.0.0.1:5432)
 test: install lint
