@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from api import clock
 from api.bodies import validate_json
-from api.convert import athlete_from_row, profile_of
+from api.convert import athlete_from_row, profile_of, progression_of
 from api.db import AthleteRow
 from api.errors import AUTH, JSON_BODY, OWNED, PreconditionFailed, invalid
 from api.repository import HOT_READS, CoachData
@@ -161,9 +161,14 @@ class AthleteController(Controller):
         row.timezone = athlete.timezone
         row.profile = profile_of(athlete)
         if "starting_levels" in data and not row.progression.get("history"):
-            row.progression = ProgressionState.starting(athlete, clock.now()).model_dump(
-                mode="json"
-            )
+            # the ladders move to the new levels; pain, sign-offs, exposures and loads stay
+            before = progression_of(row, athlete)
+            placed = ProgressionState.starting(athlete, clock.now())
+            placed.regions = before.regions
+            placed.approvals = {**placed.approvals, **before.approvals}
+            placed.exposures = before.exposures
+            placed.loads = before.loads
+            row.progression = placed.model_dump(mode="json")
         row.version += 1
         HOT_READS.forget(row.id)
         await data_scope.db.flush()

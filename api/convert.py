@@ -7,11 +7,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from api.db import AthleteRow, RideRow, SessionRow
-from planner.domain import Athlete, ProgressionState, Ride, Session
+from planner.domain import STORED, Athlete, ProgressionState, Ride, Session
 
 
 def athlete_from_row(row: AthleteRow) -> Athlete:
-    return Athlete.model_validate({"name": row.name, "timezone": row.timezone, **row.profile})
+    # read as stored: a row written under older, looser rules stays readable (domain.STORED)
+    return Athlete.model_validate(
+        {"name": row.name, "timezone": row.timezone, **row.profile}, context=STORED
+    )
 
 
 def profile_of(athlete: Athlete) -> dict[str, Any]:

@@ -529,7 +529,7 @@ def _load_now(
     """The kilograms the plan prescribes on this rung now, as the planner picks them
     (planner.content): the ladder's own load, else the last logged, else the coach's start."""
     if exercise is None or exercise.implement is None:
-        return pattern_state.load_kg
+        return None  # bodyweight, band, ball: no kilograms to show
     if pattern_state.load_kg is not None:
         return pattern_state.load_kg
     logged = state.loads.get(exercise.id)

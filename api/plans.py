@@ -204,6 +204,15 @@ async def replan(
     plan_row = await plan_of(db, athlete)
     report = result.model_dump(mode="json", include={"week_reports", "solver", "warnings"})
     ahead = sorted(s.start.astimezone(zone).date() for s in kept_history if s.start >= now)
+    gone = sorted(
+        s.start.astimezone(zone).date() for s in history if now <= s.start < plan_from - FEED_BACK
+    )
+    if gone:
+        report["warnings"].append(
+            f"{len(gone)} published session(s) from {gone[0].isoformat()} to "
+            f"{gone[-1].isoformat()} were removed: they lie more than {FEED_BACK.days} days "
+            "before this plan's start"
+        )
     if ahead:
         # published, not yet done, before the new start: they stay, and the coach is told
         report["warnings"].append(

@@ -16,6 +16,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -125,7 +126,17 @@ def _known_zones() -> frozenset[str]:
     return frozenset(available_timezones() - {"Factory", "localtime", "posixrules"})
 
 
-def _check_timezone(name: str) -> str:
+# Validation context for what the service stored itself under older, looser rules: such a row
+# is read as it is (a level above its ladder is taken as the top, any zone ZoneInfo opens is
+# kept) instead of failing every read of the athlete. New input is held to today's rules.
+STORED = {"stored": True}
+
+
+def _stored(info: ValidationInfo | None) -> bool:
+    return bool(info is not None and info.context and info.context.get("stored"))
+
+
+def _check_timezone(name: str, info: ValidationInfo) -> str:
     hint = "use an IANA name such as Europe/Paris"
     if len(name) > ZONE_NAME_MAX:
         raise ValueError(
@@ -134,7 +145,7 @@ def _check_timezone(name: str) -> str:
     unknown = f"unknown time zone {name!r} ({hint})"
     # only the tz database's own zones: not "localtime" (this machine's), "Factory" or
     # "posixrules", which ZoneInfo also opens but which name no place
-    if not _ZONE_NAME.fullmatch(name) or name not in _known_zones():
+    if not _ZONE_NAME.fullmatch(name) or (name not in _known_zones() and not _stored(info)):
         raise ValueError(unknown)
     try:
         ZoneInfo(name)
@@ -315,13 +326,17 @@ class Athlete(Model):
 
     @field_validator("starting_levels")
     @classmethod
-    def _levels_on_the_ladders(cls, value: dict[Pattern, int]) -> dict[Pattern, int]:
+    def _levels_on_the_ladders(
+        cls, value: dict[Pattern, int], info: ValidationInfo
+    ) -> dict[Pattern, int]:
         from planner.library import load_library  # the library's models import this module
 
         library = load_library()
         for pattern, level in value.items():
             top = library.top_level(pattern)
-            if not 1 <= level <= top:
+            if _stored(info) and level > top:
+                value[pattern] = top  # stored before the cap: the top of the ladder
+            elif not 1 <= level <= top:
                 raise ValueError(
                     f"starting level for {pattern.value} must be between 1 and {top}, the top "
                     f"of its ladder (got {level}; GET /api/v1/exercises lists the rungs)"

@@ -3,15 +3,19 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from conftest import auth
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import create_async_engine
 from support import athlete_body, create_athlete, next_monday, weekly_rides
 
 from api import clock
 from api.convert import upgrade_ladders
+from api.db import AthleteRow
 from planner.domain import Athlete, Pattern, ProgressionState
 from planner.library import load_library
 
@@ -325,3 +329,55 @@ async def test_placing_an_athlete_on_the_barbell_rdl_is_the_coachs_recorded_sign
     # the ladder shows the kilograms the plan prescribes, before anything is logged
     assert (hinge["exercise_id"], hinge["load_kg"]) == ("romanian_deadlift", 60)
     assert prescriptions_of(ctx["plan"], "romanian_deadlift")
+
+
+async def test_an_athlete_stored_under_looser_rules_still_reads_and_plans(
+    client, coach_key, settings
+):
+    # a row written before the ladder cap and the tz-database check (level 99, "Factory")
+    ctx = await planned(client, coach_key)
+    athlete_id = uuid.UUID(ctx["athlete"]["id"])
+    engine = create_async_engine(settings.database_url)
+    async with engine.begin() as conn:
+        profile = await conn.scalar(select(AthleteRow.profile).where(AthleteRow.id == athlete_id))
+        profile = {**profile, "starting_levels": {"hinge": 99}}
+        await conn.execute(
+            update(AthleteRow)
+            .where(AthleteRow.id == athlete_id)
+            .values(profile=profile, timezone="Factory")
+        )
+    await engine.dispose()
+    headers = auth(coach_key)
+    read = await client.get(ctx["base"], headers=headers)
+    assert read.status_code == 200, read.text
+    assert read.json()["starting_levels"]["hinge"] == load_library().top_level(Pattern.hinge)
+    assert (await client.get("/api/v1/athletes", headers=headers)).status_code == 200
+    assert (await client.get(f"{ctx['base']}/progression", headers=headers)).status_code == 200
+    replanned = await client.post(f"{ctx['base']}/plan", json={"weeks": 2}, headers=headers)
+    assert replanned.status_code == 201, replanned.text
+    # new input is held to today's rules
+    refused = await client.patch(ctx["base"], json={"timezone": "Factory"}, headers=headers)
+    assert refused.status_code == 422
+
+
+async def test_patching_starting_levels_keeps_pain_sign_offs_and_loads(client, coach_key):
+    ctx = await planned(client, coach_key)
+    base, headers = ctx["base"], auth(coach_key)
+    flagged = await client.post(
+        f"{base}/pain",
+        json={"region": "knee", "score": 3, "timing": "next_morning", "flags": ["swelling"]},
+        headers=headers,
+    )
+    assert flagged.status_code == 201, flagged.text
+    signed = await client.post(
+        f"{base}/approvals", json={"exercise_id": "deadlift", "note": "ahead"}, headers=headers
+    )
+    assert signed.status_code == 201, signed.text
+    patched = await client.patch(base, json={"starting_levels": {"squat": 3}}, headers=headers)
+    assert patched.status_code == 200, patched.text
+    progression = (await client.get(f"{base}/progression", headers=headers)).json()
+    squat = next(p for p in progression["patterns"] if p["pattern"] == "squat")
+    assert squat["level"] == 3
+    assert progression["needs_clearance"] is True
+    assert progression["regions"]["knee"]["needs_clearance"] is True
+    assert [a["exercise_id"] for a in progression["approvals"]] == ["deadlift"]

@@ -504,3 +504,33 @@ async def test_a_replan_from_a_later_start_keeps_the_sessions_before_it_and_says
         f"to {before[-1].isoformat()}) stay in the calendar; re-plan from an earlier start to "
         "rearrange them"
     ]
+
+
+async def test_a_replan_far_ahead_says_which_published_sessions_it_removed(
+    client, coach_key, planned
+):
+    later = planned["monday"] + timedelta(weeks=8)
+    answer = await client.post(
+        f"{planned['base']}/plan",
+        json={"start": later.isoformat(), "weeks": 1},
+        headers=auth(coach_key),
+    )
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    zone = ZoneInfo(BERLIN)
+    days = {datetime.fromisoformat(s["start"]).astimezone(zone).date() for s in body["sessions"]}
+    assert min(days) >= later - timedelta(days=30)
+    cut = datetime.combine(later - timedelta(days=30), datetime.min.time(), zone)
+    before = sorted(
+        datetime.fromisoformat(s["start"]).astimezone(zone).date()
+        for s in planned["created"].json()["sessions"]
+        if datetime.fromisoformat(s["start"]) < cut
+    )
+    removed = [w for w in body["warnings"] if "were removed" in w]
+    assert removed == [
+        f"{len(before)} published session(s) from {before[0].isoformat()} to "
+        f"{before[-1].isoformat()} were removed: they lie more than 30 days before this "
+        "plan's start"
+    ], body["warnings"]
+    kept = [w for w in body["warnings"] if "stay in the calendar" in w]
+    assert len(kept) == 1

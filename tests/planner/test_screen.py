@@ -59,12 +59,12 @@ def _athlete(**extra) -> Athlete:
     )
 
 
-def _random_rides(start: date, weeks: int, seed: int) -> list[Ride]:
-    """Rides at odd minutes (seconds too), late-evening rides that cross midnight, long rides,
-    and A, B and C races: the edges the spans must get right."""
+def _random_rides(start: date, weeks: int, seed: int, zone: ZoneInfo = BERLIN) -> list[Ride]:
+    """Rides at odd minutes (seconds too), late-evening rides that cross midnight, long rides
+    up to a whole day, and A, B and C races: the edges the spans must get right."""
     rng = random.Random(seed)
     rides: list[Ride] = []
-    moment = datetime.combine(start, time(5, 0), BERLIN).astimezone(UTC)
+    moment = datetime.combine(start, time(5, 0), zone).astimezone(UTC)
     end = moment + timedelta(days=7 * weeks + 3)
     races = iter([Priority.C, Priority.B, Priority.A])
     while moment < end:
@@ -77,9 +77,8 @@ def _random_rides(start: date, weeks: int, seed: int) -> list[Ride]:
                 Ride(start=moment, duration_min=rng.choice([90, 240]), kind=kind, priority=priority)
             )
         elif roll < 0.3:
-            rides.append(
-                Ride(start=moment, duration_min=rng.choice([200, 330]), kind=RideKind.long)
-            )
+            minutes = rng.choice([200, 330, 330, 760, 1440])  # a 24 h ride now and then
+            rides.append(Ride(start=moment, duration_min=minutes, kind=RideKind.long))
         else:
             kind = rng.choice([RideKind.intervals, RideKind.endurance, RideKind.recovery])
             rides.append(Ride(start=moment, duration_min=rng.choice([45, 70, 95]), kind=kind))
@@ -106,8 +105,27 @@ def _problems() -> dict[str, Problem]:
     # spring forward on 28 Mar 2027, fall back on 31 Oct 2027 in Berlin: both inside a season
     spring, autumn = date(2027, 3, 8), date(2027, 10, 11)
     rider = _athlete()
+    # +05:45 all year; Lord Howe Island moves its clocks by half an hour (on 3 Oct 2027)
+    kathmandu, lord_howe = ZoneInfo("Asia/Kathmandu"), ZoneInfo("Australia/Lord_Howe")
+    nepali = _athlete(timezone=kathmandu.key)
+    islander = _athlete(timezone=lord_howe.key)
     return {
         "base_amateur": _example("base_amateur", "rides.json", date(2027, 1, 4), 12),
+        "tight_availability": _example("tight_availability", "rides.json", date(2027, 2, 1), 8),
+        "random_kathmandu": Problem(
+            athlete=nepali,
+            rides=_random_rides(spring, 5, seed=3, zone=kathmandu),
+            start=spring,
+            weeks=5,
+            state=ProgressionState.starting(nepali),
+        ),
+        "random_lord_howe_dst": Problem(
+            athlete=islander,
+            rides=_random_rides(date(2027, 9, 20), 4, seed=4, zone=lord_howe),
+            start=date(2027, 9, 20),
+            weeks=4,
+            state=ProgressionState.starting(islander),
+        ),
         "in_season_racer": _example("in_season_racer", "rides.ics", date(2027, 3, 1), 14),
         "b_and_c_races": _example("b_and_c_races", "rides.json", date(2027, 4, 5), 8),
         "random_spring_dst": Problem(
@@ -144,11 +162,39 @@ def _variants(problem: Problem, content: ContentBuilder, factory: CandidateFacto
     yield SessionKind.mobility, False, False, content.mobility(day)
 
 
-def _probe(problem: Problem, day: date, spans, grid: list[datetime]) -> list[datetime]:
-    """Every 10 minutes of the local day, the grid's starts, and each span edge +-1 s that
-    falls on the day."""
-    first = datetime.combine(day, time(0), BERLIN).astimezone(UTC)
-    last = datetime.combine(day + timedelta(days=1), time(0), BERLIN).astimezone(UTC)
+def _ride_marks(problem: Problem, day: date, length: timedelta) -> list[datetime]:
+    """The instants where a rule's answer about a start can change, found from the rides and
+    the settings rather than from the spans: each nearby ride's start and end, shifted by every
+    gap a rule uses (with and without the session's length), and one second either side."""
+    settings = problem.settings
+    gaps = [
+        timedelta(0),
+        timedelta(minutes=settings.ride_buffer_min),
+        timedelta(minutes=30),  # H1's cool-down
+        timedelta(hours=settings.same_day_gap_h),
+        timedelta(hours=settings.heavy_before_long_h),
+        timedelta(hours=settings.heavy_after_long_h),
+        timedelta(hours=settings.clear_before_B_h),
+        timedelta(hours=settings.clear_before_C_h),
+    ]
+    first, last = datetime.combine(day, time(0), UTC), datetime.combine(day, time(0), UTC)
+    nearby = problem.rides_between(first - timedelta(days=6), last + timedelta(days=6))
+    marks = []
+    for ride in nearby:
+        for anchor in (ride.start, ride.end):
+            for gap in gaps:
+                for moment in (anchor + gap, anchor - gap, anchor - gap - length):
+                    marks += [moment + timedelta(seconds=s) for s in (-1, 0, 1)]
+    return marks
+
+
+def _probe(
+    problem: Problem, day: date, spans, grid: list[datetime], length: timedelta
+) -> list[datetime]:
+    """Every 10 minutes of the local day, the grid's starts, each span edge +-1 s, and the
+    rides' own thresholds (_ride_marks) that fall on the day."""
+    first = datetime.combine(day, time(0), problem.zone).astimezone(UTC)
+    last = datetime.combine(day + timedelta(days=1), time(0), problem.zone).astimezone(UTC)
     moments = [
         first + timedelta(minutes=10 * i) for i in range(int((last - first).total_seconds() // 600))
     ]
@@ -158,6 +204,7 @@ def _probe(problem: Problem, day: date, spans, grid: list[datetime]) -> list[dat
             if first.timestamp() - 2 <= edge <= last.timestamp() + 2:
                 for shift in (-1, 0, 1):
                     moments.append(datetime.fromtimestamp(edge + shift, UTC))
+    moments += _ride_marks(problem, day, length)
     return [m for m in moments if problem.local_day(m) == day]
 
 
@@ -188,7 +235,7 @@ def test_each_rules_blocked_starts_are_exactly_its_breaches(name):
                 if not rule.judges(kind, heavy):  # the screen will not ask it: it must agree
                     assert per_rule[rule.name] == [], (rule.name, kind, heavy)
             every_span = [s for spans in per_rule.values() for s in spans]
-            for moment in _probe(problem, day, every_span, grid_by_day.get(day, [])):
+            for moment in _probe(problem, day, every_span, grid_by_day.get(day, []), length):
                 slot = Candidate(
                     index=0,
                     kind=kind,
