@@ -27,15 +27,14 @@ from api.errors import JSON_BODY, OWNED, Conflict, invalid
 from api.plans import replan, withdraw_after_failure
 from api.repository import CoachData
 from api.settings import Settings
+from planner.content import prescribed_load
 from planner.domain import (
-    Athlete,
     AwareDatetime,
     PainFlag,
     PainKind,
     PainReport,
     PainTiming,
     Pattern,
-    PatternState,
     ProgressionState,
     Region,
     Session,
@@ -523,19 +522,6 @@ async def record_checkin(
     )
 
 
-def _load_now(
-    state: ProgressionState, person: Athlete, pattern_state: PatternState, exercise: Any
-) -> float | None:
-    """The kilograms the plan prescribes on this rung now, as the planner picks them
-    (planner.content): the ladder's own load, else the last logged, else the coach's start."""
-    if exercise is None or exercise.implement is None:
-        return None  # bodyweight, band, ball: no kilograms to show
-    if pattern_state.load_kg is not None:
-        return pattern_state.load_kg
-    logged = state.loads.get(exercise.id)
-    return logged if logged is not None else person.starting_loads.get(exercise.id)
-
-
 async def progression_report(athlete_id: uuid.UUID, data_scope: CoachData) -> ProgressionOut:
     """GET .../progression: each ladder's rung, load and history."""
     athlete = await data_scope.athlete(athlete_id)
@@ -559,7 +545,7 @@ async def progression_report(athlete_id: uuid.UUID, data_scope: CoachData) -> Pr
                     if exercise
                     else None
                 ),
-                load_kg=_load_now(state, person, pattern_state, exercise),
+                load_kg=prescribed_load(state, person, library, exercise) if exercise else None,
                 awaiting_approval=pattern_state.awaiting_approval,
                 history=_changes_out([c for c in state.history if c.pattern == pattern]),
             )

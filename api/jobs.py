@@ -103,33 +103,34 @@ def _sessions(ctx: Context) -> async_sessionmaker[AsyncSession]:
     return ctx["sessions"]  # type: ignore[no-any-return]
 
 
-async def _mark(ctx: Context, job_id: str | None, athlete_id: str, values: dict[str, Any]) -> None:
+async def _mark(
+    ctx: Context,
+    job_id: str | None,
+    athlete_id: str,
+    values: dict[str, Any],
+    *,
+    states: tuple[str, ...] | None = None,
+) -> None:
+    """Set `values` on the job's row for the athlete (only while in `states`, when given)."""
     if job_id is None:
         return
+    query = update(JobRunRow).where(
+        JobRunRow.job_id == uuid.UUID(job_id), JobRunRow.athlete_id == uuid.UUID(athlete_id)
+    )
+    if states is not None:
+        query = query.where(JobRunRow.state.in_(states))
     async with _sessions(ctx)() as db, db.begin():
-        await db.execute(
-            update(JobRunRow)
-            .where(
-                JobRunRow.job_id == uuid.UUID(job_id),
-                JobRunRow.athlete_id == uuid.UUID(athlete_id),
-            )
-            .values(**values)
-        )
+        await db.execute(query.values(**values))
 
 
 async def _start(ctx: Context, job_id: str | None, athlete_id: str) -> None:
-    if job_id is None:
-        return
-    async with _sessions(ctx)() as db, db.begin():
-        await db.execute(
-            update(JobRunRow)
-            .where(
-                JobRunRow.job_id == uuid.UUID(job_id),
-                JobRunRow.athlete_id == uuid.UUID(athlete_id),
-                JobRunRow.state.in_(("queued", "running")),
-            )
-            .values(state="running", started_at=clock.now(), attempts=JobRunRow.attempts + 1)
-        )
+    await _mark(
+        ctx,
+        job_id,
+        athlete_id,
+        {"state": "running", "started_at": clock.now(), "attempts": JobRunRow.attempts + 1},
+        states=("queued", "running"),
+    )
 
 
 async def _scope(db: AsyncSession, athlete_id: uuid.UUID) -> tuple[CoachData, AthleteRow] | None:

@@ -65,6 +65,64 @@ class CandidateFactory:
         self._screen: list[SlotRule] = []
         self._blocked: dict[tuple[object, ...], list[Span]] = {}
 
+    def _length(self, kind: SessionKind) -> timedelta:
+        settings = self.problem.settings
+        minutes = (
+            settings.strength_session_min
+            if kind == SessionKind.strength
+            else settings.mobility_session_min
+        )
+        return timedelta(minutes=minutes)
+
+    def _built(self, kind: SessionKind, heavy: bool, day: date, stand_in: bool) -> tuple | None:
+        """The variant's (prescriptions, notes) on `day`, or None when it has none (a stand-in
+        exists only where the day's heavy session would hold a first exposure)."""
+        if stand_in:
+            builder = self.stand_in_content()
+            if builder is None or not self.needs_stand_in(day):
+                return None
+        else:
+            builder = self.content
+        return (
+            builder.strength(day, heavy) if kind == SessionKind.strength else builder.mobility(day)
+        )
+
+    def _offer(
+        self,
+        kind: SessionKind,
+        start: datetime,
+        end: datetime,
+        heavy: bool,
+        day: date,
+        week: int,
+        built: tuple,
+        *,
+        after_ride: str | None = None,
+        outside: bool = False,
+        fixed: bool = False,
+        stand_in: bool = False,
+    ) -> None:
+        prescriptions, notes = built
+        if kind == SessionKind.mobility and after_ride is None:
+            after_ride = self._ride_just_before(start, day)
+        self.candidates.append(
+            Candidate(
+                index=-1,
+                kind=kind,
+                start=start,
+                end=end,
+                heavy=heavy,
+                day=day,
+                week=week,
+                prescriptions=prescriptions,
+                after_ride=after_ride,
+                notes=notes,
+                outside_availability=outside,
+                fixed=fixed,
+                stand_in=stand_in,
+            )
+        )
+
     def blocked(
         self, day: date, kind: SessionKind, heavy: bool, stand_in: bool, built: tuple
     ) -> list[Span]:
@@ -72,13 +130,7 @@ class CandidateFactory:
         key = (day, kind, heavy, stand_in)
         found = self._blocked.get(key)
         if found is None:
-            settings = self.problem.settings
-            minutes = (
-                settings.strength_session_min
-                if kind == SessionKind.strength
-                else settings.mobility_session_min
-            )
-            variant = Variant(day, kind, heavy, built[0], timedelta(minutes=minutes))
+            variant = Variant(day, kind, heavy, built[0], self._length(kind))
             found = []
             for rule in self._screen:
                 if rule.judges(kind, heavy):
@@ -144,28 +196,17 @@ class CandidateFactory:
         if week is None:
             return
         if session is not None:
-            prescriptions = tuple(session.prescriptions)
-            notes = tuple(session.notes)
+            built = (tuple(session.prescriptions), tuple(session.notes))
             end = session.end
             # a given session is a stand-in when it leaves out the day's first-exposure lift
             stand_in = (
                 kind == SessionKind.strength
                 and heavy
                 and self.needs_stand_in(day)
-                and not any(p.exercise_id in problem.new_exposures for p in prescriptions)
+                and not any(p.exercise_id in problem.new_exposures for p in built[0])
             )
         else:
-            if stand_in:
-                builder = self.stand_in_content()
-                if builder is None or not self.needs_stand_in(day):
-                    return
-            else:
-                builder = self.content
-            built = (
-                builder.strength(day, heavy)
-                if kind == SessionKind.strength
-                else builder.mobility(day)
-            )
+            built = self._built(kind, heavy, day, stand_in)
             if built is None:
                 return
             if (
@@ -175,33 +216,20 @@ class CandidateFactory:
             ):
                 self._seen.add(key)  # a hard rule forbids it: never a candidate
                 return
-            prescriptions, notes = built
-            minutes = (
-                problem.settings.strength_session_min
-                if kind == SessionKind.strength
-                else problem.settings.mobility_session_min
-            )
-            end = _later(start, timedelta(minutes=minutes))
-        if kind == SessionKind.mobility and after_ride is None:
-            after_ride = self._ride_just_before(start, day)
+            end = _later(start, self._length(kind))
         self._seen.add(key)
-        self.candidates.append(
-            Candidate(
-                index=-1,
-                kind=kind,
-                start=start,
-                end=end,
-                heavy=heavy,
-                day=day,
-                week=week.index,
-                prescriptions=prescriptions,
-                after_ride=after_ride,
-                notes=notes,
-                outside_availability=outside,
-                fixed=fixed,
-                stand_in=stand_in,
-                screened=bool(self._screen) and session is None and not outside,
-            )
+        self._offer(
+            kind,
+            start,
+            end,
+            heavy,
+            day,
+            week.index,
+            built,
+            after_ride=after_ride,
+            outside=outside,
+            fixed=fixed,
+            stand_in=stand_in,
         )
 
     def _grid(
@@ -219,26 +247,15 @@ class CandidateFactory:
             for moment in starts:
                 self._add(kind, moment, heavy, stand_in=stand_in, day=day)
             return
-        builder = self.stand_in_content() if stand_in else self.content
-        if builder is None or (stand_in and not self.needs_stand_in(day)):
-            return
         week = self.problem.week_of(day)
-        built = (
-            builder.strength(day, heavy) if kind == SessionKind.strength else builder.mobility(day)
-        )
+        built = self._built(kind, heavy, day, stand_in)
         if week is None or built is None:
             return
         blocked = self.blocked(day, kind, heavy, stand_in, built)
         if EVERY_START in blocked:
             return
-        settings = self.problem.settings
-        length = timedelta(
-            minutes=settings.strength_session_min
-            if kind == SessionKind.strength
-            else settings.mobility_session_min
-        )
-        prescriptions, notes = built
-        seen, offered = self._seen, self.candidates
+        length = self._length(kind)
+        seen = self._seen
         for moment in starts:
             key = (kind, moment, heavy, stand_in)
             if key in seen:
@@ -246,25 +263,15 @@ class CandidateFactory:
             seen.add(key)
             if blocked and blocks(blocked, moment.timestamp()):
                 continue
-            offered.append(
-                Candidate(
-                    index=-1,
-                    kind=kind,
-                    start=moment,
-                    end=moment + length,
-                    heavy=heavy,
-                    day=day,
-                    week=week.index,
-                    prescriptions=prescriptions,
-                    after_ride=(
-                        self._ride_just_before(moment, day)
-                        if kind == SessionKind.mobility
-                        else None
-                    ),
-                    notes=notes,
-                    stand_in=stand_in,
-                    screened=True,
-                )
+            self._offer(
+                kind,
+                moment,
+                moment + length,
+                heavy,
+                day,
+                week.index,
+                built,
+                stand_in=stand_in,
             )
 
     @staticmethod

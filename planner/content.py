@@ -23,6 +23,7 @@ from __future__ import annotations
 from datetime import date
 
 from planner.domain import (
+    Athlete,
     Equipment,
     Pattern,
     Phase,
@@ -197,6 +198,24 @@ def b_race_week(problem: Problem, day: date) -> bool:
     return any(0 <= (race - day).days < B_RACE_WEEK_DAYS for race in problem.b_races)
 
 
+def prescribed_load(
+    state: ProgressionState, athlete: Athlete, library: Library, exercise: Exercise
+) -> float | None:
+    """Kilograms for a loaded exercise: the pattern's load when it is the athlete's current
+    lift, else the last load logged on it, else the coach's starting load (None unloaded)."""
+    if exercise.implement is None:
+        return None
+    pattern_state = state.patterns.get(exercise.pattern)
+    if pattern_state is not None and pattern_state.load_kg is not None:
+        current = library.rung(exercise.pattern, pattern_state.level, athlete)
+        if current is not None and current.id == exercise.id:
+            return pattern_state.load_kg
+    logged = state.loads.get(exercise.id)
+    if logged is not None:
+        return logged
+    return athlete.starting_loads.get(exercise.id)
+
+
 class ContentBuilder:
     def __init__(self, problem: Problem, library: Library | None = None) -> None:
         self.problem = problem
@@ -330,21 +349,7 @@ class ContentBuilder:
         return found
 
     def load_of(self, exercise: Exercise) -> float | None:
-        """Kilograms for a loaded exercise: the pattern's load when it is the athlete's current
-        lift, else the last load logged on it, else the coach's starting load."""
-        if exercise.implement is None:
-            return None
-        state = self.problem.state
-        athlete = self.problem.athlete
-        pattern_state = state.patterns.get(exercise.pattern)
-        if pattern_state is not None and pattern_state.load_kg is not None:
-            current = self.library.rung(exercise.pattern, pattern_state.level, athlete)
-            if current is not None and current.id == exercise.id:
-                return pattern_state.load_kg
-        logged = state.loads.get(exercise.id)
-        if logged is not None:
-            return logged
-        return athlete.starting_loads.get(exercise.id)
+        return prescribed_load(self.problem.state, self.problem.athlete, self.library, exercise)
 
     def _families(self) -> list[list[Exercise]]:
         """The stretches of each family the athlete can do today, in file order."""

@@ -94,8 +94,11 @@ def build_model(
     if explain:
         ctx.create_variables()
     others = [r for r in rules if not isinstance(r, SlotRule)]
-    for rule in per_candidate:
-        rule.encode(ctx)
+    if explain or not screen:
+        # screened, the factory made no candidate these rules forbid (and pinned sessions are
+        # never forbidden); unscreened, each candidate is judged here
+        for rule in per_candidate:
+            rule.encode(ctx)
     if not explain:
         thin(ctx)
         ctx.create_variables()

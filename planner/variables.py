@@ -72,8 +72,6 @@ class Candidate:
     fixed: bool = False
     # a heavy session holding the rung below a first-exposure lift (H9) instead of the lift
     stand_in: bool = False
-    # the per-session hard rules cleared its start already (SlotRule.blocked_starts)
-    screened: bool = False
 
     def to_session(self, zone: tzinfo | None = None) -> Session:
         return Session(
@@ -279,8 +277,8 @@ class SlotRule(Rule):
     def encode(self, ctx: ModelContext) -> None:
         for cand in ctx.candidates:
             # once one rule forbids a candidate the others need not look (explain mode must:
-            # there every rule guards its own literal); a screened candidate passed them all
-            if not ctx.explain and (cand.index in ctx.forbidden or cand.screened):
+            # there every rule guards its own literal)
+            if not ctx.explain and cand.index in ctx.forbidden:
                 continue
             if self.breach(ctx.problem, cand) is not None:
                 ctx.forbid(self.name, cand)

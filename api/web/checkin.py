@@ -30,8 +30,7 @@ from api.settings import Settings
 from api.web.forms import Outcome, Problem, problem_of, submit_feedback, submit_morning
 from api.web.signing import checkin_uid, checkin_valid
 from api.web.views import (
-    FLAG_WORDS,
-    REGION_WORDS,
+    PAIN_FIELDS,
     SESSION_TIMINGS,
     exercise_fields,
     logged_uids,
@@ -102,8 +101,7 @@ async def session_page(
         form=form,
         problem=problem,
         outcome=outcome,
-        regions=[(r.value, w) for r, w in REGION_WORDS.items()],
-        flag_words=[(f.value, w) for f, w in FLAG_WORDS.items()],
+        **PAIN_FIELDS,
         timings=SESSION_TIMINGS,
         words=words,
     )
@@ -129,8 +127,7 @@ def morning_page(
         form=form,
         problem=problem,
         outcome=outcome,
-        regions=[(r.value, w) for r, w in REGION_WORDS.items()],
-        flag_words=[(f.value, w) for f, w in FLAG_WORDS.items()],
+        **PAIN_FIELDS,
     )
 
 

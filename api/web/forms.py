@@ -47,6 +47,11 @@ def problem_of(exc: HTTPException | ValidationError) -> Problem:
     return Problem(exc.status_code, str(exc.detail), fields)
 
 
+def texts(form: FormMultiDict, *keys: str) -> dict[str, str]:
+    """Text fields as a model reads them: a missing field is empty text (for it to refuse)."""
+    return {key: str(form.get(key) or "") for key in keys}
+
+
 def _number(form: FormMultiDict, key: str) -> int | float | str | None:
     """A number field: None when blank, else the number (or the text, for the model to refuse)."""
     text = str(form.get(key) or "").strip()

@@ -30,11 +30,11 @@ from api.rides import import_calendar
 from api.security import digest
 from api.settings import Settings
 from api.sources import sources_of
-from api.web.forms import Problem, problem_of, submit_feedback
+from api.web.forms import Problem, problem_of, submit_feedback, texts
 from api.web.routes import secure
 from api.web.signing import SESSION_COOKIE, SESSION_MAX_AGE_S, sign_session
 from api.web.views import (
-    FLAG_WORDS,
+    PAIN_FIELDS,
     REGION_WORDS,
     SESSION_TIMINGS,
     UNLOGGED_DAYS,
@@ -220,8 +220,7 @@ class CoachPages(Controller):
             form=form,
             problem=problem,
             outcome=outcome,
-            regions=[(r.value, w) for r, w in REGION_WORDS.items()],
-            flag_words=[(f.value, w) for f, w in FLAG_WORDS.items()],
+            **PAIN_FIELDS,
             timings=SESSION_TIMINGS,
             words=words,
         )
@@ -280,9 +279,7 @@ class CoachPages(Controller):
         form = await request.form()
 
         async def clear() -> dict[str, Any]:
-            body = ClearanceIn.model_validate(
-                {"region": str(form.get("region") or ""), "note": str(form.get("note") or "")}
-            )
+            body = ClearanceIn.model_validate(texts(form, "region", "note"))
             answer = await clear_red_flag(athlete_id, body, web, settings)
             return {
                 "title": f"{words(body.region.value)} cleared",
@@ -302,12 +299,7 @@ class CoachPages(Controller):
         form = await request.form()
 
         async def approve() -> dict[str, Any]:
-            body = ApprovalIn.model_validate(
-                {
-                    "exercise_id": str(form.get("exercise_id") or ""),
-                    "note": str(form.get("note") or ""),
-                }
-            )
+            body = ApprovalIn.model_validate(texts(form, "exercise_id", "note"))
             answer = await approve_exercise(athlete_id, body, web, settings)
             name = load_library().by_id[body.exercise_id].name
             steps = [

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from html import escape
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -47,6 +47,11 @@ FLAG_WORDS = {
     PainFlag.lasting_over_7_days: "Pain that has lasted more than 7 days",
 }
 SESSION_TIMINGS = (("after", "After"), ("during", "During"))
+# what the pain-and-soreness fields (_pain.html) offer, for every page that shows them
+PAIN_FIELDS = {
+    "regions": tuple((r.value, w) for r, w in REGION_WORDS.items()),
+    "flag_words": tuple((f.value, w) for f, w in FLAG_WORDS.items()),
+}
 REGION_COLOURS = {
     Region.knee: "#c2410c",
     Region.low_back: "#1d4ed8",
@@ -106,42 +111,45 @@ def pain_points(row: FeedbackRow) -> list[PainPoint]:
     return points
 
 
-async def feedback_since(
-    data: CoachData, athlete_ids: list[uuid.UUID], since: datetime
-) -> list[FeedbackRow]:
+Row = TypeVar("Row", FeedbackRow, SessionRow)
+
+
+async def _coach_rows(
+    data: CoachData,
+    row: type[Row],
+    moment: Any,
+    athlete_ids: list[uuid.UUID],
+    since: datetime,
+    until: datetime | None = None,
+) -> list[Row]:
+    """The coach's rows of these athletes with `moment` in [since, until), in time order."""
     if not athlete_ids:
         return []
     query = (
-        select(FeedbackRow)
-        .join(AthleteRow, AthleteRow.id == FeedbackRow.athlete_id)
+        select(row)
+        .join(AthleteRow, AthleteRow.id == row.athlete_id)
         .where(
             AthleteRow.coach_id == data.coach.id,
-            FeedbackRow.athlete_id.in_(athlete_ids),
-            FeedbackRow.at >= since,
+            row.athlete_id.in_(athlete_ids),
+            moment >= since,
         )
-        .order_by(FeedbackRow.at)
+        .order_by(moment)
     )
+    if until is not None:
+        query = query.where(moment < until)
     return list((await data.db.scalars(query)).all())
+
+
+async def feedback_since(
+    data: CoachData, athlete_ids: list[uuid.UUID], since: datetime
+) -> list[FeedbackRow]:
+    return await _coach_rows(data, FeedbackRow, FeedbackRow.at, athlete_ids, since)
 
 
 async def sessions_between(
     data: CoachData, athlete_ids: list[uuid.UUID], since: datetime, until: datetime | None = None
 ) -> list[SessionRow]:
-    if not athlete_ids:
-        return []
-    query = (
-        select(SessionRow)
-        .join(AthleteRow, AthleteRow.id == SessionRow.athlete_id)
-        .where(
-            AthleteRow.coach_id == data.coach.id,
-            SessionRow.athlete_id.in_(athlete_ids),
-            SessionRow.start >= since,
-        )
-        .order_by(SessionRow.start)
-    )
-    if until is not None:
-        query = query.where(SessionRow.start < until)
-    return list((await data.db.scalars(query)).all())
+    return await _coach_rows(data, SessionRow, SessionRow.start, athlete_ids, since, until)
 
 
 async def logged_uids(data: CoachData, athlete: AthleteRow) -> set[str]:

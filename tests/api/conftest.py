@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
+from calendar_server import CalendarServer
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
@@ -77,3 +78,10 @@ async def other_key(settings: Settings) -> str:
 
 def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture
+def calendar() -> Iterator[CalendarServer]:
+    """A local HTTP server that serves iCal files (calendar sources)."""
+    with CalendarServer() as server:
+        yield server

@@ -112,3 +112,18 @@ async def snapshot(
         answer = await client.get(feed)
         state["feed"] = (answer.status_code, answer.content)
     return state
+
+
+async def planned(client: Any, key: str, weeks: int, **athlete: Any) -> dict[str, Any]:
+    """An athlete (with `athlete` fields), `weeks` of weekly rides from next Monday and a plan
+    over them: the athlete's answer, its API path and the plan."""
+    created = await create_athlete(client, key, **athlete)
+    base = f"/api/v1/athletes/{created['id']}"
+    monday = next_monday()
+    rides = await client.put(f"{base}/rides", json=weekly_rides(monday, weeks), headers=auth(key))
+    assert rides.status_code == 200, rides.text
+    plan = await client.post(
+        f"{base}/plan", json={"start": monday.isoformat(), "weeks": weeks}, headers=auth(key)
+    )
+    assert plan.status_code == 201, plan.text
+    return {"athlete": created, "base": base, "plan": plan.json()}

@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import support
 from conftest import auth
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import create_async_engine
-from support import athlete_body, create_athlete, next_monday, weekly_rides
+from support import athlete_body, create_athlete
 
 from api import clock
 from api.convert import upgrade_ladders
@@ -35,16 +36,7 @@ def move_clock(monkeypatch):
 
 
 async def planned(client, key: str, weeks: int = 3, **athlete: Any) -> dict[str, Any]:
-    created = await create_athlete(client, key, **athlete)
-    base = f"/api/v1/athletes/{created['id']}"
-    monday = next_monday()
-    rides = await client.put(f"{base}/rides", json=weekly_rides(monday, weeks), headers=auth(key))
-    assert rides.status_code == 200, rides.text
-    plan = await client.post(
-        f"{base}/plan", json={"start": monday.isoformat(), "weeks": weeks}, headers=auth(key)
-    )
-    assert plan.status_code == 201, plan.text
-    return {"athlete": created, "base": base, "plan": plan.json()}
+    return await support.planned(client, key, weeks, **athlete)
 
 
 def prescriptions_of(plan: dict[str, Any], exercise_id: str) -> list[dict[str, Any]]:

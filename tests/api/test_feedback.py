@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,11 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
+import support
 from conftest import auth
+from live import serving
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
-from support import create_athlete, feed_path, next_monday, weekly_rides
+from support import feed_path
 
 from api import clock
 from api.app import create_app
@@ -29,16 +27,7 @@ LIBRARY = load_library()
 
 
 async def planned(client, key: str, weeks: int = 4, **athlete: Any) -> dict[str, Any]:
-    created = await create_athlete(client, key, **athlete)
-    base = f"/api/v1/athletes/{created['id']}"
-    monday = next_monday()
-    rides = await client.put(f"{base}/rides", json=weekly_rides(monday, weeks), headers=auth(key))
-    assert rides.status_code == 200, rides.text
-    plan = await client.post(
-        f"{base}/plan", json={"start": monday.isoformat(), "weeks": weeks}, headers=auth(key)
-    )
-    assert plan.status_code == 201, plan.text
-    return {"athlete": created, "base": base, "plan": plan.json()}
+    return await support.planned(client, key, weeks, **athlete)
 
 
 def loads(plan: dict[str, Any], region: str) -> list[str]:
@@ -290,22 +279,8 @@ async def test_bad_feedback_is_refused_with_the_field_named_and_nothing_stored(c
 def live_url(settings) -> Iterator[str]:
     """The app behind a real uvicorn server: the in-process test client handles one request at
     a time, and a concurrency test needs requests that truly overlap."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(settings)) as url:
+        yield url
 
 
 async def test_twenty_parallel_feedbacks_are_all_stored_and_match_the_sequential_result(

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,8 +14,8 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from conftest import auth
+from live import serving
 from support import create_athlete
 
 from api.app import create_app
@@ -31,22 +29,8 @@ HEALTH_S = 1.0  # and the service keeps answering meanwhile
 def live_url(settings) -> Iterator[str]:
     """The app behind uvicorn in a thread: a blocked event loop shows as /health timing out,
     where the in-process test client would just wait with it."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(settings)) as url:
+        yield url
 
 
 def vcalendar(*events: str) -> bytes:

@@ -9,7 +9,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import auth
+from live import free_port
 from support import athlete_body
 
 from api.app import create_app
@@ -27,12 +27,6 @@ from api.settings import Settings
 ROOT = Path(__file__).resolve().parents[2]
 FEED_TOKEN = "feed_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0U1v"
 SIGNED = "eyJhdGhsZXRlIjoxfQ.c2lnbmF0dXJl"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def planner_command() -> list[str]:

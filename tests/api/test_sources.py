@@ -9,12 +9,12 @@ import asyncio
 import dataclasses
 import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from calendar_server import CalendarServer, amateur_weeks, ics
+from calendar_server import amateur_weeks, ics
 from conftest import auth
 from litestar.testing import AsyncTestClient
 from support import create_athlete, next_monday
@@ -33,12 +33,6 @@ def job_settings(settings: Settings) -> Settings:
 async def jobs_client(job_settings: Settings) -> AsyncIterator[AsyncTestClient]:
     async with AsyncTestClient(create_app(job_settings)) as test_client:
         yield test_client
-
-
-@pytest.fixture
-def calendar() -> Iterator[CalendarServer]:
-    with CalendarServer() as server:
-        yield server
 
 
 async def wait_for(check: Any, timeout: float = 30.0) -> Any:

@@ -11,9 +11,10 @@ from typing import Any
 
 import icalendar
 import pytest
+import support
 from conftest import auth
 from litestar.testing import AsyncTestClient
-from support import create_athlete, feed_path, next_monday, weekly_rides
+from support import feed_path, next_monday
 
 from api import clock
 from api.app import create_app
@@ -38,19 +39,8 @@ async def sign_in(client: AsyncTestClient, key: str) -> None:
     assert answer.headers["location"] == "/app/"
 
 
-async def planned(
-    client: AsyncTestClient, key: str, weeks: int = 2, **athlete_fields: Any
-) -> dict[str, Any]:
-    athlete = await create_athlete(client, key, **athlete_fields)
-    base = f"/api/v1/athletes/{athlete['id']}"
-    monday = next_monday()
-    rides = await client.put(f"{base}/rides", json=weekly_rides(monday, weeks), headers=auth(key))
-    assert rides.status_code == 200, rides.text
-    plan = await client.post(
-        f"{base}/plan", json={"start": monday.isoformat(), "weeks": weeks}, headers=auth(key)
-    )
-    assert plan.status_code == 201, plan.text
-    return {"athlete": athlete, "base": base, "plan": plan.json()}
+async def planned(client, key: str, weeks: int = 2, **athlete: Any) -> dict[str, Any]:
+    return await support.planned(client, key, weeks, **athlete)
 
 
 def first_strength(plan: dict[str, Any]) -> dict[str, Any]:

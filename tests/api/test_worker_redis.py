@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from calendar_server import CalendarServer, amateur_weeks, ics
+from calendar_server import amateur_weeks, ics
 from conftest import auth
 from litestar.testing import AsyncTestClient
 from support import create_athlete, next_monday
@@ -124,12 +124,6 @@ def workers(queue_settings: Settings, tmp_path: Path) -> Iterator[Workers]:
 async def queue_client(queue_settings: Settings) -> AsyncIterator[AsyncTestClient]:
     async with AsyncTestClient(create_app(queue_settings)) as client:
         yield client
-
-
-@pytest.fixture
-def calendar() -> Iterator[CalendarServer]:
-    with CalendarServer() as server:
-        yield server
 
 
 async def plan_at(client: AsyncTestClient, key: str, base: str, version: int) -> dict[str, Any]:

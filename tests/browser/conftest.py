@@ -10,9 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +18,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-import uvicorn
+from live import serving
 
 from api.app import create_app
 from api.cli import create_coach
@@ -62,22 +59,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     path = tmp_path_factory.mktemp("browser") / "planner.db"
     settings = Settings(database_url=f"sqlite+aiosqlite:///{path}", solver_time_limit_s=10.0)
     off_loop(upgrade, settings)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield {"url": f"http://127.0.0.1:{port}", "settings": settings}
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(settings)) as url:
+        yield {"url": url, "settings": settings}
 
 
 @pytest.fixture
