@@ -54,10 +54,7 @@ class H1Availability(SlotRule):
         day, kind, length = variant.day, variant.kind, variant.length
         # the starts allowed: inside a window with the whole session, or a cool-down
         seconds = length.total_seconds()
-        allowed = [
-            (opens.timestamp(), closes.timestamp() - seconds)
-            for opens, closes in problem.spans(day)
-        ]
+        allowed = [(opens, closes - seconds) for opens, closes in problem.windows(day)]
         if kind == SessionKind.mobility:
             for ride in problem.rides_around(day):
                 ends = ride.end.timestamp()

@@ -26,6 +26,11 @@ class S2PreferredTimes(SlotPreference):
     term = "not_preferred"
     strength_only = True
 
+    def judges(self, kind: SessionKind, heavy: bool) -> bool:
+        # no preference given: nothing to price
+        has_preferences = bool(self.preferred_weekdays) or self.preferred_time is not None
+        return has_preferences and super().judges(kind, heavy)
+
     def cost(self, problem: Problem, slot: Slot) -> str | None:
         if slot.kind != SessionKind.strength or (
             not self.preferred_weekdays and self.preferred_time is None

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import inf
 
 from constraints._time import local, real_hours
 from planner.domain import Ride, SessionKind
 from planner.problem import Problem, Slot
-from planner.variables import SlotPreference
+from planner.variables import SlotPreference, Span, Variant
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,13 @@ class S5StrengthBeforeRide(SlotPreference):
             if ride.end <= slot.start:
                 return ride
         return None
+
+    def priced_starts(self, problem: Problem, variant: Variant) -> list[Span] | None:
+        if variant.kind != SessionKind.strength:
+            return []
+        # from the first end of a ride touching the day on, some ride ended at or before
+        ends = [ride.end.timestamp() for ride in problem.rides_on(variant.day)]
+        return [(min(ends), inf, True, False)] if ends else []
 
     def cost(self, problem: Problem, slot: Slot) -> str | None:
         ride = self.concerns(problem, slot)

@@ -15,7 +15,6 @@ from planner.variables import (
     EVERY_START,
     Candidate,
     ModelContext,
-    SlotPreference,
     SlotRule,
     Span,
     Variant,
@@ -41,13 +40,6 @@ def _later(moment: datetime, delta: timedelta) -> datetime:
     return (moment.astimezone(UTC) + delta).astimezone(moment.tzinfo)
 
 
-def _before_or_at(earlier: datetime, later: datetime) -> bool:
-    """Compared as instants: two datetimes sharing a ZoneInfo compare by wall clock, fold ignored."""
-    if earlier.tzinfo is UTC and later.tzinfo is UTC:
-        return earlier <= later
-    return earlier.astimezone(UTC) <= later.astimezone(UTC)
-
-
 def _ceil_to(moment: datetime, minutes: int) -> datetime:
     extra = (-moment.minute) % minutes
     return _later(moment, timedelta(minutes=extra)).replace(second=0, microsecond=0)
@@ -57,7 +49,9 @@ class CandidateFactory:
     def __init__(self, problem: Problem, content: ContentBuilder | None = None) -> None:
         self.problem = problem
         self.content = content or ContentBuilder(problem)
-        self.candidates: list[Candidate] = []
+        # (start timestamp, kind, heavy, stand-in, arrival, candidate): sorted into the list
+        self._order: list[tuple[float, SessionKind, bool, bool, int, Candidate]] = []
+        # (kind, start timestamp, heavy, stand-in) already offered or screened out
         self._seen: set[tuple[object, ...]] = set()
         self._stand_in_content: ContentBuilder | None | bool = False
         self._needs_stand_in: dict[date, bool] = {}
@@ -90,38 +84,42 @@ class CandidateFactory:
     def _offer(
         self,
         kind: SessionKind,
-        start: datetime,
-        end: datetime,
+        at: float,
+        until: float,
         heavy: bool,
         day: date,
         week: int,
         built: tuple,
         *,
+        start: datetime | None = None,
+        end: datetime | None = None,
         after_ride: str | None = None,
         outside: bool = False,
         fixed: bool = False,
         stand_in: bool = False,
     ) -> None:
+        """A candidate starting at `at` and ending at `until` (UTC timestamps; `start` and `end`
+        when the caller has them as datetimes already)."""
         prescriptions, notes = built
         if kind == SessionKind.mobility and after_ride is None:
-            after_ride = self._ride_just_before(start, day)
-        self.candidates.append(
-            Candidate(
-                index=-1,
-                kind=kind,
-                start=start,
-                end=end,
-                heavy=heavy,
-                day=day,
-                week=week,
-                prescriptions=prescriptions,
-                after_ride=after_ride,
-                notes=notes,
-                outside_availability=outside,
-                fixed=fixed,
-                stand_in=stand_in,
-            )
+            after_ride = self._ride_just_before(at, day)
+        cand = Candidate(
+            -1,
+            kind,
+            start or datetime.fromtimestamp(at, UTC),
+            end or datetime.fromtimestamp(until, UTC),
+            heavy,
+            day,
+            week,
+            prescriptions,
+            after_ride,
+            notes,
+            outside,
+            fixed,
+            stand_in,
         )
+        # by instant: H9 reads "earlier" off this order, and wall clocks repeat when DST ends
+        self._order.append((at, kind, heavy, stand_in, len(self._order), cand))
 
     def blocked(
         self, day: date, kind: SessionKind, heavy: bool, stand_in: bool, built: tuple
@@ -189,7 +187,8 @@ class CandidateFactory:
             day = problem.local_day(start)
         if session is None and start.tzinfo is not UTC:  # the grid lives in UTC: fast compares
             start = start.astimezone(UTC)
-        key = (kind, start, heavy, stand_in)
+        at = start.timestamp()
+        key = (kind, at, heavy, stand_in)
         if key in self._seen:
             return
         week = problem.week_of(day)
@@ -212,7 +211,7 @@ class CandidateFactory:
             if (
                 self._screen
                 and not outside
-                and blocks(self.blocked(day, kind, heavy, stand_in, built), start.timestamp())
+                and blocks(self.blocked(day, kind, heavy, stand_in, built), at)
             ):
                 self._seen.add(key)  # a hard rule forbids it: never a candidate
                 return
@@ -220,12 +219,14 @@ class CandidateFactory:
         self._seen.add(key)
         self._offer(
             kind,
-            start,
-            end,
+            at,
+            end.timestamp(),
             heavy,
             day,
             week.index,
             built,
+            start=start,
+            end=end,
             after_ride=after_ride,
             outside=outside,
             fixed=fixed,
@@ -236,16 +237,16 @@ class CandidateFactory:
         self,
         kind: SessionKind,
         heavy: bool,
-        starts: list[datetime],
+        starts: list[float],
         day: date,
         *,
         stand_in: bool = False,
     ) -> None:
-        """One variant at each of a window's starts (UTC, on local `day`): its content and the
-        screen's spans are looked up once for all of them, not once per start."""
+        """One variant at each of a window's starts (UTC timestamps, on local `day`): its content
+        and the screen's spans are looked up once for all of them, not once per start."""
         if not self._screen:
-            for moment in starts:
-                self._add(kind, moment, heavy, stand_in=stand_in, day=day)
+            for at in starts:
+                self._add(kind, datetime.fromtimestamp(at, UTC), heavy, stand_in=stand_in, day=day)
             return
         week = self.problem.week_of(day)
         built = self._built(kind, heavy, day, stand_in)
@@ -254,19 +255,19 @@ class CandidateFactory:
         blocked = self.blocked(day, kind, heavy, stand_in, built)
         if EVERY_START in blocked:
             return
-        length = self._length(kind)
+        length = self._length(kind).total_seconds()
         seen = self._seen
-        for moment in starts:
-            key = (kind, moment, heavy, stand_in)
+        for at in starts:
+            key = (kind, at, heavy, stand_in)
             if key in seen:
                 continue
             seen.add(key)
-            if blocked and blocks(blocked, moment.timestamp()):
+            if blocked and blocks(blocked, at):
                 continue
             self._offer(
                 kind,
-                moment,
-                moment + length,
+                at,
+                at + length,
                 heavy,
                 day,
                 week.index,
@@ -276,32 +277,36 @@ class CandidateFactory:
 
     @staticmethod
     def _starts(
-        opens: datetime,
-        closes: datetime,
-        length: timedelta,
-        anchors: list[datetime],
+        opens: float,
+        closes: float,
+        length: float,
+        anchors: list[float],
         max_grid: int = MAX_GRID,
-    ) -> list[datetime]:
-        last = _later(closes, -length)
-        if not _before_or_at(opens, last):
+    ) -> list[float]:
+        """A window's starts as UTC timestamps: its opening, its last fitting start, an even grid
+        of at most `max_grid` whole steps between, and the anchors that fall inside."""
+        last = closes - length
+        if opens > last:
             return []
-        span = last.timestamp() - opens.timestamp()
-        step = max(GRID_STEP.total_seconds(), span / max_grid)
-        step = GRID_STEP.total_seconds() * -(-step // GRID_STEP.total_seconds())  # whole steps
+        grid = GRID_STEP.total_seconds()
+        step = max(grid, (last - opens) / max_grid)
+        step = grid * -(-step // grid)  # whole steps
         starts = [opens]
-        moment = _later(opens, timedelta(seconds=step))
-        while _before_or_at(moment, last):
+        moment = opens + step
+        while moment <= last:
             starts.append(moment)
-            moment = _later(moment, timedelta(seconds=step))
+            moment += step
         starts.append(last)
-        starts += [a for a in anchors if _before_or_at(opens, a) and _before_or_at(a, last)]
-        return sorted(set(starts), key=lambda m: m.timestamp())
+        starts += [a for a in anchors if opens <= a <= last]
+        return sorted(set(starts))
 
-    def _ride_just_before(self, start: datetime, day: date) -> str | None:
-        """T2 prefers mobility within a couple of hours of a ride's end (`day`: start's local day)."""
-        limit = timedelta(hours=self.problem.settings.mobility_after_ride_h)
+    def _ride_just_before(self, at: float, day: date) -> str | None:
+        """T2 prefers mobility within a couple of hours of a ride's end (`day`: the start's local
+        day, `at` its UTC timestamp)."""
+        limit = self.problem.settings.mobility_after_ride_h * 3600
         for ride in self.problem.rides_on(day):
-            if ride.end <= start <= ride.end + limit:
+            ends = ride.end.timestamp()
+            if ends <= at <= ends + limit:
                 return ride.label()
         return None
 
@@ -332,33 +337,36 @@ class CandidateFactory:
                 after_ride=session.after_ride,
             )
         stand_ins = self.stand_in_content() is not None
+        strength_s = strength_len.total_seconds()
+        mobility_s = mobility_len.total_seconds()
+        gap_s = settings.same_day_gap_h * 3600
         for day in days if days is not None else problem.days():
-            spans = problem.spans(day)
+            windows = problem.windows(day)
+            rides = problem.rides_on(day)
             stand_in_today = stand_ins and self.needs_stand_in(day)
-            gap = timedelta(hours=settings.same_day_gap_h)
-            anchors = [_later(r.end, gap) for r in problem.rides_on(day)] + [
-                _later(r.start, -(gap + strength_len)) for r in problem.rides_on(day)
+            anchors = [r.end.timestamp() + gap_s for r in rides] + [
+                r.start.timestamp() - (gap_s + strength_s) for r in rides
             ]
-            for opens, closes in spans:
+            for opens, closes in windows:
                 # a few starts per window: its opening, its last fitting start, an even grid
                 # of at most MAX_GRID between, and the first starts the day's rides allow (H6)
                 # every start lies between the window's opening and closing on `day`
-                starts = self._starts(opens, closes, strength_len, anchors)
+                starts = self._starts(opens, closes, strength_s, anchors)
                 self._grid(SessionKind.strength, False, starts, day)
                 self._grid(SessionKind.strength, True, starts, day)
                 if stand_in_today:
                     self._grid(SessionKind.strength, True, starts, day, stand_in=True)
-                starts = self._starts(opens, closes, mobility_len, [], max_grid=MAX_MOBILITY_GRID)
+                starts = self._starts(opens, closes, mobility_s, [], max_grid=MAX_MOBILITY_GRID)
                 self._grid(SessionKind.mobility, False, starts, day)
             # T2: mobility right after a ride, where a window allows or as the ride's cool-down
             # (H1 lets it start outside the windows within 30 min of the ride's end)
-            for ride in problem.rides_on(day):
+            for ride in rides:
                 if problem.local_day(ride.end) != day:
                     continue
                 moment = _ceil_to(_later(ride.end, buffer), 5)
-                if _before_or_at(moment, _later(ride.end, COOL_DOWN)) or any(
-                    _before_or_at(o, moment) and _before_or_at(_later(moment, mobility_len), c)
-                    for o, c in spans
+                at = moment.timestamp()
+                if at <= ride.end.timestamp() + COOL_DOWN.total_seconds() or any(
+                    opens <= at and at + mobility_s <= closes for opens, closes in windows
                 ):
                     self._add(SessionKind.mobility, moment, False, after_ride=ride.label())
             if explain:
@@ -379,11 +387,10 @@ class CandidateFactory:
             if session.heavy and stand_ins:
                 self._add(session.kind, session.start, True, stand_in=True)
         # by instant: H9 reads "earlier" off this order, and wall clocks repeat when DST ends
-        ordered = sorted(
-            self.candidates,
-            # SessionKind is a StrEnum: it orders by its value without the enum property call
-            key=lambda c: (c.start.timestamp(), c.kind, c.heavy, c.stand_in),
-        )
+        # (SessionKind is a StrEnum: it orders by its value; on a tie, as a pinned session and
+        # an offered stand-in at its time can be, the order of arrival stands)
+        self._order.sort(key=lambda entry: entry[:5])
+        ordered = [entry[5] for entry in self._order]
         for i, cand in enumerate(ordered):
             cand.index = i
         return ordered
@@ -396,9 +403,7 @@ def thin(ctx: ModelContext, keep_per_group: int = 4) -> None:
     H7's gap, which the first and last starts of the day already cover. Thinning happens after
     the per-candidate hard rules, so only feasible starts compete for the places.
     """
-    problem = ctx.problem
-    prices = [r for r in ctx.rules if isinstance(r, SlotPreference)]
-    published = problem.published
+    published = ctx.problem.published
     groups: dict[tuple[object, ...], list[Candidate]] = defaultdict(list)
     for cand in ctx.candidates:
         if (
@@ -407,12 +412,14 @@ def thin(ctx: ModelContext, keep_per_group: int = 4) -> None:
             or (cand.kind, cand.start, cand.heavy) in published
         ):
             continue
-        # a rule that cannot price this kind of session is left out of its profile (the
-        # group's key holds the kind and variant, so profiles compared have the same rules)
-        profile = tuple(
-            [ctx.costs(rule, cand) for rule in prices if rule.judges(cand.kind, cand.heavy)]
+        key = (
+            cand.day,
+            cand.kind,
+            cand.heavy,
+            cand.stand_in,
+            cand.after_ride is not None,
+            ctx.priced(cand),
         )
-        key = (cand.day, cand.kind, cand.heavy, cand.stand_in, cand.after_ride is not None, profile)
         groups[key].append(cand)
     for cands in groups.values():
         if len(cands) <= keep_per_group:

@@ -91,6 +91,7 @@ class Problem:
         # instants, so that look-ups compare real time whatever zone a ride was written in
         self._ride_starts = [r.start.astimezone(UTC) for r in self.rides]
         self._spans: dict[date, list[tuple[datetime, datetime]]] = {}
+        self._windows: dict[date, list[tuple[float, float]]] = {}
         self._rides_by_day: dict[date, list[Ride]] = {}
         self._rides_around: dict[date, list[Ride]] = {}
         self._long_ride_on: dict[date, Ride | None] = {}
@@ -126,6 +127,14 @@ class Problem:
         if round_trip.replace(tzinfo=None) != moment.replace(tzinfo=None):
             return None
         return moment
+
+    def windows(self, day: date) -> list[tuple[float, float]]:
+        """The day's availability windows as (opens, closes) UTC timestamps (H1)."""
+        cached = self._windows.get(day)
+        if cached is None:
+            cached = [(o.timestamp(), c.timestamp()) for o, c in self.spans(day)]
+            self._windows[day] = cached
+        return cached
 
     def spans(self, day: date) -> list[tuple[datetime, datetime]]:
         """The day's availability windows as (opens, closes) instants in UTC (H1)."""

@@ -13,6 +13,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
 from ortools.sat.python import cp_model
+from ortools.sat.python import cp_model_helper as cmh
 from pydantic import Field
 
 from constraints import all_rules, hard_rules
@@ -35,7 +36,7 @@ from planner.errors import PlannerFailure
 from planner.explain import Diagnosis, broken_entries, explain_target
 from planner.problem import Problem
 from planner.stability import new_uid
-from planner.variables import Candidate, ModelContext, Rule, SlotRule, Violation
+from planner.variables import Candidate, ModelContext, Penalty, Rule, SlotRule, Violation
 
 RULE_TITLES = {
     rule.name: rule.title for rule in all_rules(Athlete(name="x", timezone="UTC").settings)
@@ -66,6 +67,32 @@ def _add_structure(ctx: ModelContext) -> None:
             for st_start, st_end, st_x in strength:
                 if mob_start < st_end and st_start < mob_end:
                     ctx.model.add_bool_or([ctx.x[mob.index].Not(), st_x.Not()])
+
+
+def _minimize(model: cp_model.CpModel, penalties: list[Penalty]) -> None:
+    """Minimize the weighted penalties: the objective CP-SAT's own `minimize` writes for their
+    weighted sum (one coefficient per variable, by variable index, constants in the offset),
+    written into the model's proto in one go instead of one call per term."""
+    weights: dict[int, int] = {}
+    offset = 0
+    for penalty in penalties:
+        var, weight = penalty.var, penalty.weight
+        if isinstance(var, int):
+            offset += weight * var
+        elif isinstance(var, cmh.IntVar):
+            weights[var.index] = weights.get(var.index, 0) + weight
+        else:  # an expression (S4: 1 - the sessions at a published time)
+            flat = cmh.FlatIntExpr(var)
+            offset += weight * flat.offset
+            for term, coeff in zip(flat.vars, flat.coeffs, strict=True):
+                weights[term.index] = weights.get(term.index, 0) + weight * coeff
+    indices = sorted(index for index, coeff in weights.items() if coeff)
+    model.clear_objective()
+    objective = model.proto.objective
+    objective.vars.extend(indices)
+    objective.coeffs.extend([weights[index] for index in indices])
+    objective.offset = offset
+    objective.scaling_factor = 1.0
 
 
 def build_model(
@@ -108,12 +135,7 @@ def build_model(
             continue
         rule.encode(ctx)
     if not explain:
-        # one flat weighted sum: Python's sum() nests an expression node per term
-        ctx.model.minimize(
-            cp_model.LinearExpr.weighted_sum(
-                [p.var for p in ctx.penalties], [p.weight for p in ctx.penalties]
-            )
-        )
+        _minimize(ctx.model, ctx.penalties)
         # hint: no session unless a published one sits there (S4 adds those)
         if problem.previous:
             # complete the hint: S4 hinted the published sessions to 1, the rest are 0

@@ -117,8 +117,8 @@ class ModelContext:
     enforce: dict[str, cp_model.IntVar] = field(default_factory=dict)
     penalties: list[Penalty] = field(default_factory=list)
     hinted: set[int] = field(default_factory=set)
-    _costs: dict[str, dict[int, bool]] = field(default_factory=dict)
-    _day_costs: dict[tuple[object, ...], bool] = field(default_factory=dict)
+    _preferences: list[SlotPreference] | None = None
+    _priced: list[tuple[bool, ...]] | None = None
     _live: dict[str, list[Candidate]] = field(default_factory=dict)
     _live_count: int = -1
 
@@ -155,23 +155,66 @@ class ModelContext:
         if self.explain:
             constraint.only_enforce_if(self.literal(rule))
 
-    def costs(self, rule: SlotPreference, cand: Candidate) -> bool:
-        """Whether a per-session preference prices this candidate (asked twice: thinning, encoding)."""
-        memo = self._costs.get(rule.name)
-        if memo is None:
-            memo = self._costs[rule.name] = {}
-        found = memo.get(cand.index)
-        if found is None:
-            if rule.by_day:
-                # the candidates of one day and variant share their prescriptions tuple
-                key = (rule.name, cand.day, cand.kind, cand.heavy, id(cand.prescriptions))
-                found = self._day_costs.get(key)
-                if found is None:
-                    found = rule.cost(self.problem, cand) is not None
-                    self._day_costs[key] = found
-            else:
-                found = rule.cost(self.problem, cand) is not None
-            memo[cand.index] = found
+    @property
+    def preferences(self) -> list[SlotPreference]:
+        """The per-session soft rules, in rule order: the columns of `priced`."""
+        if self._preferences is None:
+            self._preferences = [r for r in self.rules if isinstance(r, SlotPreference)]
+        return self._preferences
+
+    def priced(self, cand: Candidate) -> tuple[bool, ...]:
+        """Which per-session preferences price this candidate, one flag per `preferences` column
+        (asked twice: by thinning and by each preference's encode)."""
+        if self._priced is None:
+            self._priced = self._price_all()
+        return self._priced[cand.index]
+
+    def _price_all(self) -> list[tuple[bool, ...]]:
+        """Every candidate's prices, worked out per day and variant: a rule that reads only the
+        day and content (`by_day`) answers once for them all, a rule with `priced_starts`
+        gives its spans once, and only the others are asked start by start."""
+        problem = self.problem
+        groups: dict[tuple[object, ...], list[Candidate]] = defaultdict(list)
+        for cand in self.candidates:
+            # the candidates of one day and variant share their prescriptions tuple
+            groups[(cand.day, cand.kind, cand.heavy, id(cand.prescriptions))].append(cand)
+        judging = {
+            (kind, heavy): [r.judges(kind, heavy) for r in self.preferences]
+            for kind in SessionKind
+            for heavy in (False, True)
+        }
+        found: list[tuple[bool, ...]] = [()] * len(self.candidates)
+        for cands in groups.values():
+            first = cands[0]
+            fixed: list[bool] = []  # the columns every start of the group shares
+            by_start: list[tuple[int, list[bool]]] = []  # the others, by column
+            for column, (rule, judged) in enumerate(
+                zip(self.preferences, judging[first.kind, first.heavy], strict=True)
+            ):
+                if not judged:
+                    fixed.append(False)
+                    continue
+                if rule.by_day:
+                    fixed.append(rule.cost(problem, first) is not None)
+                    continue
+                length = first.end.astimezone(UTC) - first.start.astimezone(UTC)
+                variant = Variant(first.day, first.kind, first.heavy, first.prescriptions, length)
+                spans = rule.priced_starts(problem, variant)
+                fixed.append(False)
+                if spans is None:
+                    by_start.append((column, [rule.cost(problem, c) is not None for c in cands]))
+                elif spans:
+                    by_start.append((column, [blocks(spans, c.start.timestamp()) for c in cands]))
+            if not by_start:
+                row = tuple(fixed)
+                for cand in cands:
+                    found[cand.index] = row
+                continue
+            for position, cand in enumerate(cands):
+                values = fixed.copy()
+                for column, flags in by_start:
+                    values[column] = flags[position]
+                found[cand.index] = tuple(values)
         return found
 
     def hint(self, cand: Candidate) -> None:
@@ -308,7 +351,7 @@ class SlotPreference(Rule):
     weight: int
     term: ClassVar[str]
     # True when the price reads only the day, kind, heavy and prescriptions, never the time:
-    # then it is asked once per day and variant, not once per start
+    # then it is asked once per day and variant, not once per start (ModelContext.priced)
     by_day: ClassVar[bool] = False
 
     def cost(self, problem: Problem, slot: Slot) -> str | None:
@@ -322,9 +365,16 @@ class SlotPreference(Rule):
     def term_name(self, problem: Problem, slot: Slot) -> str:
         return f"{self.name} {self.term}[{problem.local_day(slot.start).isoformat()}]"
 
+    def priced_starts(self, problem: Problem, variant: Variant) -> list[Span] | None:
+        """Every start instant this rule prices for a session of `variant` on its local day, or
+        None when the rule has no such spans and is asked start by start (as `blocked_starts`
+        for the hard rules: the same answer as `cost`, held to it by tests/planner/test_screen.py)."""
+        return None
+
     def encode(self, ctx: ModelContext) -> None:
+        column = ctx.preferences.index(self)
         for cand in ctx.live():
-            if self.judges(cand.kind, cand.heavy) and ctx.costs(self, cand):
+            if ctx.priced(cand)[column]:
                 ctx.penalize(self.term_name(ctx.problem, cand), self.weight, ctx.x[cand.index])
 
     def check(self, problem: Problem, sessions: list[Session]) -> list[Violation]:

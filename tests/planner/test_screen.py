@@ -1,5 +1,7 @@
 """The candidate screen: each per-session hard rule's `blocked_starts` forbids exactly the starts
 its `breach` forbids, so leaving those starts out before any candidate is made changes no plan.
+Likewise a soft per-session rule's `priced_starts` (where it has them) prices exactly the
+starts its `cost` prices.
 
 `breach` is the rule's definition (and what `check` and the explain mode use); the spans are a
 faster way to ask it for a whole day. The probes are every grid candidate, every 10 minutes
@@ -212,6 +214,10 @@ def _probe(
 def test_each_rules_blocked_starts_are_exactly_its_breaches(name):
     problem = PROBLEMS[name]
     rules = [r for r in all_rules(problem.settings) if isinstance(r, SlotRule)]
+    # the soft per-session rules that price by spans too (S5): held to their `cost` alike
+    priced = [
+        r for r in all_rules(problem.settings) if isinstance(r, SlotPreference) and not r.by_day
+    ]
     content = ContentBuilder(problem)
     factory = CandidateFactory(problem, content)
     grid = factory.build()  # unscreened: every start the grid makes
@@ -220,6 +226,7 @@ def test_each_rules_blocked_starts_are_exactly_its_breaches(name):
         grid_by_day.setdefault(cand.day, []).append(cand.start)
     settings = problem.settings
     probed = disagreements = blocked_seen = 0
+    priced_seen = {False: 0, True: 0}
     failures: list[str] = []
     for day in problem.days():
         for kind, heavy, stand_in, built in _variants(problem, content, factory, day):
@@ -234,6 +241,10 @@ def test_each_rules_blocked_starts_are_exactly_its_breaches(name):
             for rule in rules:
                 if not rule.judges(kind, heavy):  # the screen will not ask it: it must agree
                     assert per_rule[rule.name] == [], (rule.name, kind, heavy)
+            for preference in priced:
+                spans = preference.priced_starts(problem, variant)
+                if spans is not None:
+                    per_rule[preference.name] = spans
             every_span = [s for spans in per_rule.values() for s in spans]
             for moment in _probe(problem, day, every_span, grid_by_day.get(day, []), length):
                 slot = Candidate(
@@ -258,6 +269,18 @@ def test_each_rules_blocked_starts_are_exactly_its_breaches(name):
                                 f"{rule.name} {kind} heavy={heavy} {moment.isoformat()}: "
                                 f"spans say {said}, breach says {rule.breach(problem, slot)!r}"
                             )
+                for preference in priced:
+                    if preference.name not in per_rule:
+                        continue
+                    said = blocks(per_rule[preference.name], moment.timestamp())
+                    priced_seen[said] += 1
+                    if said != (preference.cost(problem, slot) is not None):
+                        disagreements += 1
+                        if len(failures) < 5:
+                            failures.append(
+                                f"{preference.name} {kind} heavy={heavy} {moment.isoformat()}: "
+                                f"spans say {said}, cost says {preference.cost(problem, slot)!r}"
+                            )
     assert disagreements == 0, failures
     # a soft per-session rule never prices a kind of session it says it does not judge
     prices = [r for r in all_rules(problem.settings) if isinstance(r, SlotPreference)]
@@ -267,6 +290,7 @@ def test_each_rules_blocked_starts_are_exactly_its_breaches(name):
                 assert rule.cost(problem, cand) is None, (rule.name, cand)
     # the probes reached both answers many times (not a vacuous agreement)
     assert blocked_seen > 1000 and probed - blocked_seen > 1000
+    assert priced_seen[True] > 100 and priced_seen[False] > 100, priced_seen
 
 
 @pytest.mark.parametrize("name", sorted(PROBLEMS))
