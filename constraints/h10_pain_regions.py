@@ -21,6 +21,7 @@ from planner.variables import EVERY_START, SlotRule, Span, Variant
 class H10PainRegions(SlotRule):
     name = "H10"
     cost_rank = 2
+    reads_heavy = False
     strength_only = True
     title = "no loading of a painful region"
 

@@ -35,6 +35,8 @@ def cool_down_of(problem: Problem, slot: Slot) -> Ride | None:
 class H1Availability(SlotRule):
     name = "H1"
     cost_rank = 6
+    reads_heavy = False
+    reads_content = False
     title = "inside availability"
 
     def breach(self, problem: Problem, slot: Slot) -> str | None:

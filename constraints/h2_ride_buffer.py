@@ -16,6 +16,8 @@ class H2RideBuffer(SlotRule):
     ride_buffer_min: int
     name = "H2"
     cost_rank = 7
+    reads_heavy = False
+    reads_content = False
     title = "clear of rides and their buffer"
 
     def concerns(self, problem: Problem, slot: Slot) -> Ride | None:

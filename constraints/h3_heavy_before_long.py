@@ -16,6 +16,7 @@ class H3HeavyBeforeLong(SlotRule):
     heavy_before_long_h: int
     name = "H3"
     cost_rank = 3
+    reads_content = False
     heavy_only = True
     title = "heavy work well before long rides and races"
 

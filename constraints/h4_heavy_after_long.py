@@ -16,6 +16,7 @@ class H4HeavyAfterLong(SlotRule):
     heavy_after_long_h: int
     name = "H4"
     cost_rank = 3
+    reads_content = False
     heavy_only = True
     title = "heavy work only once long rides are well behind"
 

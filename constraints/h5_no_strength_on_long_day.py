@@ -13,6 +13,8 @@ from planner.variables import EVERY_START, SlotRule, Span, Variant
 class H5NoStrengthOnLongDay(SlotRule):
     name = "H5"
     cost_rank = 1
+    reads_heavy = False
+    reads_content = False
     strength_only = True
     title = "no strength on long-ride and race days"
 

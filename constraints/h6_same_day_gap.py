@@ -15,6 +15,8 @@ class H6SameDayGap(SlotRule):
     same_day_gap_h: int
     name = "H6"
     cost_rank = 4
+    reads_heavy = False
+    reads_content = False
     strength_only = True
     title = "same-day strength and ride kept apart"
 

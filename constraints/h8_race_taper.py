@@ -24,6 +24,7 @@ class H8RaceTaper(SlotRule):
     clear_before_C_h: int = 24
     name = "H8"
     cost_rank = 1
+    reads_content = False
     strength_only = True
     title = "no heavy work in the days before A and B races, no strength just before B and C races"
 

@@ -58,15 +58,16 @@ class CandidateFactory:
         # per-session hard rules asked once per day and variant (SlotRule.blocked_starts)
         self._screen: list[SlotRule] = []
         self._blocked: dict[tuple[object, ...], list[Span]] = {}
+        # each rule's answer by what it reads (blocked)
+        self._rule_spans: dict[tuple[object, ...], list[Span]] = {}
+        settings = problem.settings
+        self._lengths = {
+            SessionKind.strength: timedelta(minutes=settings.strength_session_min),
+            SessionKind.mobility: timedelta(minutes=settings.mobility_session_min),
+        }
 
     def _length(self, kind: SessionKind) -> timedelta:
-        settings = self.problem.settings
-        minutes = (
-            settings.strength_session_min
-            if kind == SessionKind.strength
-            else settings.mobility_session_min
-        )
-        return timedelta(minutes=minutes)
+        return self._lengths[kind]
 
     def _built(self, kind: SessionKind, heavy: bool, day: date, stand_in: bool) -> tuple | None:
         """The variant's (prescriptions, notes) on `day`, or None when it has none (a stand-in
@@ -124,15 +125,35 @@ class CandidateFactory:
     def blocked(
         self, day: date, kind: SessionKind, heavy: bool, stand_in: bool, built: tuple
     ) -> list[Span]:
-        """The starts on `day` some screening rule forbids for this variant, its content `built`."""
+        """The starts on `day` some screening rule forbids for this variant, its content `built`.
+
+        Each rule is asked once for what it reads (`reads_heavy`, `reads_content`), and none
+        after one forbids every start of the day: the cheap whole-day rules go first."""
         key = (day, kind, heavy, stand_in)
         found = self._blocked.get(key)
         if found is None:
-            variant = Variant(day, kind, heavy, built[0], self._length(kind))
+            variant = None
             found = []
             for rule in self._screen:
-                if rule.judges(kind, heavy):
-                    found += rule.blocked_starts(self.problem, variant)
+                if not rule.judges(kind, heavy):
+                    continue
+                asked = (
+                    rule.name,
+                    day,
+                    kind,
+                    heavy if rule.reads_heavy else None,
+                    id(built[0]) if rule.reads_content else None,
+                )
+                spans = self._rule_spans.get(asked)
+                if spans is None:
+                    if variant is None:
+                        variant = Variant(day, kind, heavy, built[0], self._length(kind))
+                    spans = rule.blocked_starts(self.problem, variant)
+                    self._rule_spans[asked] = spans
+                if EVERY_START in spans:
+                    found = [EVERY_START]
+                    break
+                found += spans
             self._blocked[key] = found
         return found
 
@@ -242,7 +263,7 @@ class CandidateFactory:
         *,
         stand_in: bool = False,
     ) -> None:
-        """One variant at each of a window's starts (UTC timestamps, on local `day`): its content
+        """One variant at each of a day's starts (UTC timestamps, on local `day`): its content
         and the screen's spans are looked up once for all of them, not once per start."""
         if not self._screen:
             for at in starts:
@@ -255,8 +276,10 @@ class CandidateFactory:
         blocked = self.blocked(day, kind, heavy, stand_in, built)
         if EVERY_START in blocked:
             return
-        length = self._length(kind).total_seconds()
-        seen = self._seen
+        length = self._length(kind)
+        prescriptions, notes = built
+        mobility = kind == SessionKind.mobility
+        seen, order = self._seen, self._order
         for at in starts:
             key = (kind, at, heavy, stand_in)
             if key in seen:
@@ -264,16 +287,23 @@ class CandidateFactory:
             seen.add(key)
             if blocked and blocks(blocked, at):
                 continue
-            self._offer(
+            start = datetime.fromtimestamp(at, UTC)
+            cand = Candidate(
+                -1,
                 kind,
-                at,
-                at + length,
+                start,
+                start + length,  # UTC: real time
                 heavy,
                 day,
                 week.index,
-                built,
-                stand_in=stand_in,
+                prescriptions,
+                self._ride_just_before(at, day) if mobility else None,
+                notes,
+                False,
+                False,
+                stand_in,
             )
+            order.append((at, kind, heavy, stand_in, len(order), cand))
 
     @staticmethod
     def _starts(
@@ -347,17 +377,23 @@ class CandidateFactory:
             anchors = [r.end.timestamp() + gap_s for r in rides] + [
                 r.start.timestamp() - (gap_s + strength_s) for r in rides
             ]
+            # a few starts per window: its opening, its last fitting start, an even grid of at
+            # most MAX_GRID between, and the first starts the day's rides allow (H6); every
+            # start lies between a window's opening and closing on `day`
+            strength_starts: list[float] = []
+            mobility_starts: list[float] = []
             for opens, closes in windows:
-                # a few starts per window: its opening, its last fitting start, an even grid
-                # of at most MAX_GRID between, and the first starts the day's rides allow (H6)
-                # every start lies between the window's opening and closing on `day`
-                starts = self._starts(opens, closes, strength_s, anchors)
-                self._grid(SessionKind.strength, False, starts, day)
-                self._grid(SessionKind.strength, True, starts, day)
+                strength_starts += self._starts(opens, closes, strength_s, anchors)
+                mobility_starts += self._starts(
+                    opens, closes, mobility_s, [], max_grid=MAX_MOBILITY_GRID
+                )
+            if strength_starts:
+                self._grid(SessionKind.strength, False, strength_starts, day)
+                self._grid(SessionKind.strength, True, strength_starts, day)
                 if stand_in_today:
-                    self._grid(SessionKind.strength, True, starts, day, stand_in=True)
-                starts = self._starts(opens, closes, mobility_s, [], max_grid=MAX_MOBILITY_GRID)
-                self._grid(SessionKind.mobility, False, starts, day)
+                    self._grid(SessionKind.strength, True, strength_starts, day, stand_in=True)
+            if mobility_starts:
+                self._grid(SessionKind.mobility, False, mobility_starts, day)
             # T2: mobility right after a ride, where a window allows or as the ride's cool-down
             # (H1 lets it start outside the windows within 30 min of the ride's end)
             for ride in rides:

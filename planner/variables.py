@@ -316,6 +316,11 @@ class SlotRule(Rule):
 
     # rules that settle most candidates cheaply go first (see planner.solve.build_model)
     cost_rank: ClassVar[int] = 5
+    # what `blocked_starts` reads of a variant besides its day, kind and length: a rule that
+    # reads neither the heavy flag nor the content gives one answer for all of a day's strength
+    # variants (the factory asks it once; tests/planner/test_screen.py holds each rule to it)
+    reads_heavy: ClassVar[bool] = True
+    reads_content: ClassVar[bool] = True
 
     def encode(self, ctx: ModelContext) -> None:
         for cand in ctx.candidates:
