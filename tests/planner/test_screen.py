@@ -11,6 +11,7 @@ would show.
 
 from __future__ import annotations
 
+import copy
 import random
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -330,3 +331,50 @@ def test_screening_leaves_out_only_forbidden_candidates_and_changes_no_plan(name
     assert [(s.start, s.kind, s.heavy, s.content_key()) for s in fast.sessions] == [
         (s.start, s.kind, s.heavy, s.content_key()) for s in slow.sessions
     ]
+
+
+@pytest.mark.parametrize("name", sorted(PROBLEMS))
+def test_a_rule_that_says_it_does_not_read_heavy_or_content_answers_the_same_without_them(name):
+    """The factory asks a screening rule once for all of a day's strength variants when it
+    declares it reads neither the heavy flag nor the content: the spans must not depend on them."""
+    problem = PROBLEMS[name]
+    rules = [r for r in all_rules(problem.settings) if isinstance(r, SlotRule)]
+    content = ContentBuilder(problem)
+    factory = CandidateFactory(problem, content)
+    # content written as if nothing hurt: where pain is logged, H10 refuses some of it
+    carefree = copy.copy(problem)
+    carefree.state = ProgressionState.starting(problem.athlete)
+    unaware = ContentBuilder(carefree)
+    length = timedelta(minutes=problem.settings.strength_session_min)
+    compared = differed = 0
+    for day in problem.days():
+        contents = [
+            built[0]
+            for kind, _, _, built in _variants(problem, content, factory, day)
+            if kind == SessionKind.strength
+        ]
+        contents += [
+            built[0]
+            for built in (unaware.strength(day, True), unaware.strength(day, False))
+            if built
+        ]
+        if not contents:
+            continue
+        for rule in rules:
+            answers = {
+                (heavy, position): rule.blocked_starts(
+                    problem, Variant(day, SessionKind.strength, heavy, prescriptions, length)
+                )
+                for heavy in (False, True)
+                for position, prescriptions in enumerate(contents)
+            }
+            for (heavy, position), spans in answers.items():
+                if not rule.reads_heavy:
+                    compared += 1
+                    assert spans == answers[(not heavy, position)], (rule.name, day, "heavy")
+                if not rule.reads_content:
+                    compared += 1
+                    assert spans == answers[(heavy, 0)], (rule.name, day, "content")
+                differed += spans != answers[(False, 0)]
+    # the variants asked about do get different answers from some rules (H3, H8, H10...)
+    assert compared > 100 and differed > 0
