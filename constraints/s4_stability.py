@@ -75,10 +75,13 @@ class S4Stability(Rule):
 
     def encode(self, ctx: ModelContext) -> None:
         problem = ctx.problem
+        keep = self.to_keep(problem)
+        if not keep:  # a first plan: nothing published to stay close to
+            return
         by_key: dict[tuple[object, ...], list] = {}
         for cand in ctx.live():
             by_key.setdefault(slot_key(cand), []).append(cand)
-        for session in self.to_keep(problem):
+        for session in keep:
             term = f"S4 moved[{session.start.isoformat()}]"
             cands = by_key.get(slot_key(session), [])
             weight = self.weight(problem, session)

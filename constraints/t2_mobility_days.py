@@ -48,6 +48,10 @@ class T2MobilityDays(Rule):
     hard = False
 
     def encode(self, ctx: ModelContext) -> None:
+        problem = ctx.problem
+        limit = problem.settings.mobility_after_ride_h * 3600
+        # per day: None without rides, else the stretches after each ride's end (after_ride_of)
+        followed: dict[object, list[tuple[float, float]] | None] = {}
         weekly = ctx.by_week(SessionKind.mobility)
         for week in ctx.problem.week_list:
             cands = weekly.get(week.index, [])
@@ -63,9 +67,15 @@ class T2MobilityDays(Rule):
                 # each session costs a little so the plan asks for the target, not more
                 weight = self.per_session_weight
                 x = ctx.x[cand.index]
-                if not ctx.problem.rides_on(cand.day):
+                if cand.day not in followed:
+                    rides = problem.rides_on(cand.day)
+                    ends = [ride.end.timestamp() for ride in rides]
+                    followed[cand.day] = [(end, end + limit) for end in ends] if rides else None
+                stretches = followed[cand.day]
+                at = cand.start.timestamp()
+                if stretches is None:
                     weight += self.not_after_ride_weight
-                elif not_after_ride(ctx.problem, cand) is not None:
+                elif not any(low <= at <= high for low, high in stretches):  # not_after_ride
                     ctx.penalize(
                         f"T2 not_after_ride[{cand.day.isoformat()}]", self.not_after_ride_weight, x
                     )

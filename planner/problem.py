@@ -123,8 +123,9 @@ class Problem:
     def at(self, day: date, clock: time) -> datetime | None:
         """The aware moment of a wall-clock time, or None when DST skips it."""
         moment = datetime.combine(day, clock, tzinfo=self.zone)
-        round_trip = moment.astimezone(ZoneInfo("UTC")).astimezone(self.zone)
-        if round_trip.replace(tzinfo=None) != moment.replace(tzinfo=None):
+        # in a gap the earlier fold reads the offset from before the clocks went forward, the
+        # later one the offset after (PEP 495); a repeated hour has them the other way round
+        if moment.utcoffset() < moment.replace(fold=1).utcoffset():  # type: ignore[operator]
             return None
         return moment
 

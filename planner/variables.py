@@ -17,6 +17,7 @@ from math import inf
 from typing import ClassVar
 
 from ortools.sat.python import cp_model
+from ortools.util.python.sorted_interval_list import Domain
 
 from planner.domain import Prescription, Ride, Session, SessionKind
 from planner.problem import Problem, Slot
@@ -26,6 +27,7 @@ from planner.problem import Problem, Slot
 # so that a forbidden start never becomes a candidate (see SlotRule.blocked_starts).
 Span = tuple[float, float, bool, bool]
 EVERY_START: Span = (-inf, inf, False, False)
+BOOLEAN = Domain(0, 1)
 
 
 def blocks(spans: list[Span], moment: float) -> bool:
@@ -125,10 +127,12 @@ class ModelContext:
     # --- building ---
 
     def create_variables(self) -> None:
+        proto = self.model.proto
         for cand in self.candidates:
             if cand.index in self.forbidden and not self.explain:
                 continue
-            var = self.model.new_bool_var(f"x{cand.index}")
+            # CpModel.new_bool_var, without making a new 0..1 domain for each variable
+            var = cp_model.IntVar(proto).with_name(f"x{cand.index}").with_domain(BOOLEAN)
             self.x[cand.index] = var
             if cand.fixed:
                 self.model.add(var == 1)

@@ -330,6 +330,33 @@ def test_no_session_starts_or_ends_at_a_time_the_clocks_skip(zone, night):
         assert real_minutes(session) in (15, 45)
 
 
+@pytest.mark.parametrize(
+    ("zone", "night", "skipped_minutes"),
+    [
+        ("Europe/Berlin", date(2027, 3, 28), 60),  # forward at 02:00
+        ("Europe/Berlin", date(2027, 10, 31), 0),  # back at 03:00: 02:00-03:00 twice
+        ("Australia/Lord_Howe", date(2027, 10, 3), 30),  # forward by half an hour
+        ("America/Havana", date(2027, 3, 14), 60),  # forward at midnight
+        ("Asia/Kathmandu", date(2027, 3, 14), 0),  # no change at all
+    ],
+)
+def test_a_wall_time_has_an_instant_exactly_when_it_survives_a_round_trip_through_utc(
+    zone, night, skipped_minutes
+):
+    who = _night_owl(zone, night, "00:00", "04:00")
+    problem = as_problem(who, [], night - timedelta(days=night.weekday()), 1)
+    tz = ZoneInfo(zone)
+    skipped = 0
+    for minute in range(0, 24 * 60, 5):
+        clock = time(minute // 60, minute % 60)
+        wall = datetime.combine(night, clock, tzinfo=tz)
+        back = wall.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
+        exists = back == wall.replace(tzinfo=None)
+        skipped += not exists
+        assert (problem.at(night, clock) is not None) == exists, clock
+    assert skipped * 5 == skipped_minutes
+
+
 def test_a_ride_across_the_change_of_clocks_ends_its_duration_in_real_time_later():
     zone = ZoneInfo("Europe/London")
     start = datetime.combine(date(2027, 10, 30), time(23, 0), tzinfo=zone)  # BST
