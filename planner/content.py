@@ -230,6 +230,9 @@ class ContentBuilder:
         ] = {}
         self._stretches: list[list[Exercise]] | None = None
         self._prescribed: dict[tuple[object, ...], Prescription] = {}
+        # per day: (phase, deload, taper, B-race week, no-heavy regions, rotation)
+        self._settings: dict[date, tuple[object, ...]] = {}
+        self._picked: dict[tuple[object, ...], Exercise | None] = {}
 
     def strength(
         self, day: date, heavy: bool
@@ -238,15 +241,22 @@ class ContentBuilder:
         by_day = self._by_day.get((day, heavy), False)
         if by_day is not False:
             return by_day  # type: ignore[return-value]
-        problem = self.problem
-        week = problem.week_of(day)
-        phase = week.phase if week else Phase.base
-        deload = bool(week and week.deload)
-        taper = problem.in_taper(day)
-        b_week = b_race_week(problem, day)
-        no_heavy = frozenset(problem.state.no_heavy_regions(day))
-        key = (phase, deload, taper, b_week, no_heavy, heavy, rotation(day))
+        setting = self._settings.get(day)
+        if setting is None:  # what the day's sessions depend on, light or heavy
+            problem = self.problem
+            week = problem.week_of(day)
+            setting = (
+                week.phase if week else Phase.base,
+                bool(week and week.deload),
+                problem.in_taper(day),
+                b_race_week(problem, day),
+                frozenset(problem.state.no_heavy_regions(day)),
+                rotation(day),
+            )
+            self._settings[day] = setting
+        key = (setting, heavy)
         if key not in self._cache:
+            phase, deload, taper, b_week, no_heavy, _ = setting
             self._cache[key] = self._build_strength(
                 phase, deload, taper, b_week, no_heavy, heavy, session_patterns(day)
             )
@@ -254,6 +264,19 @@ class ContentBuilder:
         return self._cache[key]
 
     def _pick(
+        self,
+        pattern: Pattern,
+        heavy: bool,
+        dosage: Dosage,
+        no_heavy: frozenset[Region],
+    ) -> Exercise | None:
+        key = (pattern, heavy, dosage, no_heavy)
+        if key in self._picked:
+            return self._picked[key]
+        self._picked[key] = found = self._pick_anew(pattern, heavy, dosage, no_heavy)
+        return found
+
+    def _pick_anew(
         self,
         pattern: Pattern,
         heavy: bool,
