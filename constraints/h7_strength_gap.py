@@ -19,25 +19,28 @@ class H7StrengthGap(Rule):
     hard = True
 
     def encode(self, ctx: ModelContext) -> None:
-        strength = sorted(ctx.live(SessionKind.strength), key=lambda c: utc(c.start))
-        gap = timedelta(hours=self.strength_gap_h)
-        starts = [utc(c.start) for c in strength]
+        # instants as timestamps: real time, whatever zone a pinned session carries
+        strength = sorted(ctx.live(SessionKind.strength), key=lambda c: c.start.timestamp())
+        gap = self.strength_gap_h * 3600
+        starts = [c.start.timestamp() for c in strength]
+        xs = [ctx.x[c.index] for c in strength]
+        count = len(strength)
         last_covered = -1
+        j = 0
         for i, first in enumerate(strength):
             # every session starting before `first` ends + gap clashes with it: at most one of them
-            clear = utc(first.end) + gap
-            j = i
-            while j + 1 < len(strength) and starts[j + 1] < clear:
+            clear = first.end.timestamp() + gap
+            j = max(j, i)  # the clear moments grow with i, up to a session's length: j never falls
+            while j + 1 < count and starts[j + 1] < clear:
                 j += 1
+            while j > i and starts[j] >= clear:  # a shorter session ends sooner: step back
+                j -= 1
             if j > last_covered and j > i:
-                ctx.add_hard(
-                    self.name,
-                    ctx.model.add_at_most_one(ctx.x[c.index] for c in strength[i : j + 1]),
-                )
+                ctx.add_hard(self.name, ctx.model.add_at_most_one(xs[i : j + 1]))
                 last_covered = j
         for cands in ctx.by_day(SessionKind.strength).values():
             if len(cands) > 1:
-                ctx.add_hard(self.name, ctx.model.add_at_most_one(ctx.x[c.index] for c in cands))
+                ctx.add_hard(self.name, ctx.model.add_at_most_one([ctx.x[c.index] for c in cands]))
 
     def check(self, problem: Problem, sessions: list[Session]) -> list[Violation]:
         strength = sorted(

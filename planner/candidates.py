@@ -60,6 +60,9 @@ class CandidateFactory:
         self._blocked: dict[tuple[object, ...], list[Span]] = {}
         # each rule's answer by what it reads (blocked)
         self._rule_spans: dict[tuple[object, ...], list[Span]] = {}
+        self._shared: dict[tuple[date, SessionKind], list[Span]] = {}
+        self._shared_rules: dict[SessionKind, list[SlotRule]] = {}
+        self._variant_rules: dict[tuple[SessionKind, bool], list[SlotRule]] = {}
         settings = problem.settings
         self._lengths = {
             SessionKind.strength: timedelta(minutes=settings.strength_session_min),
@@ -122,21 +125,38 @@ class CandidateFactory:
         # by instant: H9 reads "earlier" off this order, and wall clocks repeat when DST ends
         self._order.append((at, kind, heavy, stand_in, len(self._order), cand))
 
+    def _shared_spans(self, day: date, kind: SessionKind) -> list[Span]:
+        """The starts on `day` the screening rules that read neither the heavy flag nor the
+        content forbid to every session of `kind` (asked before any content is built)."""
+        key = (day, kind)
+        found = self._shared.get(key)
+        if found is None:
+            variant = Variant(day, kind, False, (), self._length(kind))
+            found = []
+            for rule in self._shared_rules[kind]:
+                spans = rule.blocked_starts(self.problem, variant)
+                if EVERY_START in spans:
+                    found = [EVERY_START]
+                    break
+                found += spans
+            self._shared[key] = found
+        return found
+
     def blocked(
         self, day: date, kind: SessionKind, heavy: bool, stand_in: bool, built: tuple
     ) -> list[Span]:
         """The starts on `day` some screening rule forbids for this variant, its content `built`.
 
-        Each rule is asked once for what it reads (`reads_heavy`, `reads_content`), and none
-        after one forbids every start of the day: the cheap whole-day rules go first."""
+        The rules that read neither the heavy flag nor the content answer once for the day and
+        kind (_shared_spans); the others once for what they read (`reads_heavy`,
+        `reads_content`). None is asked after one forbids every start of the day."""
         key = (day, kind, heavy, stand_in)
         found = self._blocked.get(key)
         if found is None:
+            shared = self._shared_spans(day, kind)
+            found = list(shared)
             variant = None
-            found = []
-            for rule in self._screen:
-                if not rule.judges(kind, heavy):
-                    continue
+            for rule in self._variant_rules[(kind, heavy)] if EVERY_START not in shared else ():
                 asked = (
                     rule.name,
                     day,
@@ -270,8 +290,10 @@ class CandidateFactory:
                 self._add(kind, datetime.fromtimestamp(at, UTC), heavy, stand_in=stand_in, day=day)
             return
         week = self.problem.week_of(day)
+        if week is None or EVERY_START in self._shared_spans(day, kind):
+            return  # no content needed where the day refuses every such session
         built = self._built(kind, heavy, day, stand_in)
-        if week is None or built is None:
+        if built is None:
             return
         blocked = self.blocked(day, kind, heavy, stand_in, built)
         if EVERY_START in blocked:
@@ -353,6 +375,19 @@ class CandidateFactory:
         explain mode, where every candidate needs its rule's literal)."""
         problem = self.problem
         self._screen = [] if explain else list(screen or [])
+        # the screening rules by what they read: the day and kind only, or the variant too
+        for kind in SessionKind:
+            self._shared_rules[kind] = [
+                r
+                for r in self._screen
+                if not (r.reads_heavy or r.reads_content or r.heavy_only) and r.judges(kind, False)
+            ]
+            for heavy in (False, True):
+                self._variant_rules[(kind, heavy)] = [
+                    r
+                    for r in self._screen
+                    if r not in self._shared_rules[kind] and r.judges(kind, heavy)
+                ]
         settings = problem.settings
         strength_len = timedelta(minutes=settings.strength_session_min)
         mobility_len = timedelta(minutes=settings.mobility_session_min)

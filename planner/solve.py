@@ -54,19 +54,25 @@ def _add_structure(ctx: ModelContext) -> None:
     """Not a coaching rule, just physics: one mobility a day, and sessions never overlap."""
     mobility_by_day = ctx.by_day(SessionKind.mobility)
     strength_by_day = ctx.by_day(SessionKind.strength)
+    model, x = ctx.model, ctx.x
     for day, cands in mobility_by_day.items():
         if len(cands) > 1:
-            ctx.model.add_at_most_one(ctx.x[c.index] for c in cands)
+            model.add_at_most_one([x[c.index] for c in cands])
         # instants: wall clocks sharing a ZoneInfo compare wrongly when DST ends
         strength = [
-            (st.start.timestamp(), st.end.timestamp(), ctx.x[st.index])
+            (st.start.timestamp(), st.end.timestamp(), x[st.index].Not())
             for st in strength_by_day.get(day, [])
         ]
+        if not strength:
+            continue
         for mob in cands:
             mob_start, mob_end = mob.start.timestamp(), mob.end.timestamp()
-            for st_start, st_end, st_x in strength:
+            mob_not = None
+            for st_start, st_end, st_not in strength:
                 if mob_start < st_end and st_start < mob_end:
-                    ctx.model.add_bool_or([ctx.x[mob.index].Not(), st_x.Not()])
+                    if mob_not is None:
+                        mob_not = x[mob.index].Not()
+                    model.add_bool_or([mob_not, st_not])
 
 
 def _minimize(model: cp_model.CpModel, penalties: list[Penalty]) -> None:
