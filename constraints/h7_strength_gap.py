@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from constraints._time import real_hours, utc
 from planner.domain import Session, SessionKind
