@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from constraints.h1_availability import COOL_DOWN
 from planner.content import ContentBuilder
-from planner.domain import Session, SessionKind
+from planner.domain import Ride, Session, SessionKind
 from planner.problem import Problem
 from planner.variables import (
     EVERY_START,
@@ -61,6 +61,7 @@ class CandidateFactory:
         # each rule's answer by what it reads (blocked)
         self._rule_spans: dict[tuple[object, ...], list[Span]] = {}
         self._shared: dict[tuple[date, SessionKind], list[Span]] = {}
+        self._after_rides: dict[date, list[tuple[float, float, Ride]]] = {}
         self._shared_rules: dict[SessionKind, list[SlotRule]] = {}
         self._variant_rules: dict[tuple[SessionKind, bool], list[SlotRule]] = {}
         settings = problem.settings
@@ -355,10 +356,17 @@ class CandidateFactory:
     def _ride_just_before(self, at: float, day: date) -> str | None:
         """T2 prefers mobility within a couple of hours of a ride's end (`day`: the start's local
         day, `at` its UTC timestamp)."""
-        limit = self.problem.settings.mobility_after_ride_h * 3600
-        for ride in self.problem.rides_on(day):
-            ends = ride.end.timestamp()
-            if ends <= at <= ends + limit:
+        after = self._after_rides.get(day)
+        if after is None:  # each of the day's rides: (its end, the end of the stretch after it)
+            limit = self.problem.settings.mobility_after_ride_h * 3600
+            ends = [ride.end.timestamp() for ride in self.problem.rides_on(day)]
+            after = [
+                (end, end + limit, ride)
+                for end, ride in zip(ends, self.problem.rides_on(day), strict=True)
+            ]
+            self._after_rides[day] = after
+        for ends, until, ride in after:
+            if ends <= at <= until:
                 return ride.label()
         return None
 

@@ -381,6 +381,8 @@ class SlotPreference(Rule):
         return None
 
     def encode(self, ctx: ModelContext) -> None:
+        if not any(self.judges(kind, heavy) for kind in SessionKind for heavy in (False, True)):
+            return  # it prices nothing (S2 with no preference given)
         column = ctx.preferences.index(self)
         for cand in ctx.live():
             if ctx.priced(cand)[column]:
