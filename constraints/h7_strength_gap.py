@@ -35,11 +35,18 @@ class H7StrengthGap(Rule):
             while j > i and starts[j] >= clear:  # a shorter session ends sooner: step back
                 j -= 1
             if j > last_covered and j > i:
-                ctx.add_hard(self.name, ctx.model.add_at_most_one(xs[i : j + 1]))
+                if any(c.fixed for c in strength[i : j + 1]):
+                    # a pinned session holds its stretch (ModelContext.at_most_one)
+                    constraint = ctx.at_most_one(strength[i : j + 1])
+                else:
+                    constraint = ctx.model.add_at_most_one(xs[i : j + 1])
+                if constraint is not None:
+                    ctx.add_hard(self.name, constraint)
                 last_covered = j
         for cands in ctx.by_day(SessionKind.strength).values():
-            if len(cands) > 1:
-                ctx.add_hard(self.name, ctx.model.add_at_most_one([ctx.x[c.index] for c in cands]))
+            constraint = ctx.at_most_one(cands)
+            if constraint is not None:
+                ctx.add_hard(self.name, constraint)
 
     def check(self, problem: Problem, sessions: list[Session]) -> list[Violation]:
         strength = sorted(

@@ -72,7 +72,8 @@ class H9FirstExposure(Rule):
             earlier_any = None  # literal: some earlier holder is picked
             for cand in holders:
                 x = ctx.x[cand.index]
-                if self.too_close(ctx.problem, cand) is not None:
+                # a pinned holder (done, or context before the start) is not the model's to undo
+                if not cand.fixed and self.too_close(ctx.problem, cand) is not None:
                     if earlier_any is None:
                         ctx.add_hard(self.name, ctx.model.add(x == 0))
                     else:

@@ -96,7 +96,8 @@ class T1StrengthPerWeek(Rule):
             cands = weekly.get(week.index, [])
             count = ctx.total(cands)
             # the upper end of the range is a cap: never plan more than the phase asks for
-            ctx.model.add(count <= high)
+            # (sessions already done count, and may alone be more: the cap is then theirs)
+            ctx.model.add(count <= max(high, sum(1 for c in cands if c.fixed)))
             if low:
                 short = ctx.model.new_int_var(0, low, f"t1_short_w{week.index}")
                 ctx.model.add(short >= low - count)

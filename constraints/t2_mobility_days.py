@@ -56,7 +56,8 @@ class T2MobilityDays(Rule):
         for week in ctx.problem.week_list:
             cands = weekly.get(week.index, [])
             count = ctx.total(cands)  # one mobility a day at most, so sessions = days
-            ctx.model.add(count <= self.mobility_days_max)
+            # sessions already done count, and may alone be more: the cap is then theirs
+            ctx.model.add(count <= max(self.mobility_days_max, sum(1 for c in cands if c.fixed)))
             if self.mobility_days_min:
                 short = ctx.model.new_int_var(0, self.mobility_days_min, f"t2_short_w{week.index}")
                 ctx.model.add(short >= self.mobility_days_min - count)

@@ -12,6 +12,7 @@ from planner.content import ContentBuilder
 from planner.domain import Ride, Session, SessionKind
 from planner.problem import Problem
 from planner.variables import (
+    CONTEXT_WEEK,
     EVERY_START,
     Candidate,
     ModelContext,
@@ -234,7 +235,11 @@ class CandidateFactory:
         if key in self._seen:
             return
         week = problem.week_of(day)
-        if week is None:
+        if week is not None:
+            week_index = week.index
+        elif fixed and session is not None and problem.in_context(day):
+            week_index = CONTEXT_WEEK  # just before the start: fixed context, not planned
+        else:
             return
         if session is not None:
             built = (tuple(session.prescriptions), tuple(session.notes))
@@ -265,7 +270,7 @@ class CandidateFactory:
             end.timestamp(),
             heavy,
             day,
-            week.index,
+            week_index,
             built,
             start=start,
             end=end,

@@ -29,6 +29,9 @@ from planner.errors import PlannerInputError
 from planner.phases import Week, in_taper, race_days, season_weeks
 
 MAX_WEEKS = 52
+# published sessions this many days before the start are fixed context in the model: H7's rest
+# (up to 120 h) and H9's first exposure reach across the start
+CONTEXT_DAYS = 7
 # H9: lifts whose first session leaves strength down for about three days (Coratella 2025)
 FIRST_EXPOSURE_EXERCISES = ("nordic_curl", "deadlift")
 
@@ -176,6 +179,18 @@ class Problem:
     def race_rides(self) -> list[Ride]:
         """Every ride of kind `race`, in time order (H8 looks for the B and C ones)."""
         return [r for r in self.rides if r.kind == RideKind.race]
+
+    @cached_property
+    def context(self) -> list[Session]:
+        """Published sessions of the CONTEXT_DAYS before the start (done or still ahead): the
+        model holds them fixed so that the rules between two sessions see them, and they are
+        never part of the new plan."""
+        first = self.start - timedelta(days=CONTEXT_DAYS)
+        return [s for s in self.previous if first <= self.local_day(s.start) < self.start]
+
+    def in_context(self, day: date) -> bool:
+        """Whether `day` is one of the days before the start whose sessions are context."""
+        return 0 < (self.start - day).days <= CONTEXT_DAYS
 
     @cached_property
     def new_exposures(self) -> tuple[str, ...]:

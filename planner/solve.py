@@ -36,7 +36,15 @@ from planner.errors import PlannerFailure
 from planner.explain import Diagnosis, broken_entries, explain_target
 from planner.problem import Problem
 from planner.stability import new_uid
-from planner.variables import Candidate, ModelContext, Penalty, Rule, SlotRule, Violation
+from planner.variables import (
+    CONTEXT_WEEK,
+    Candidate,
+    ModelContext,
+    Penalty,
+    Rule,
+    SlotRule,
+    Violation,
+)
 
 RULE_TITLES = {
     rule.name: rule.title for rule in all_rules(Athlete(name="x", timezone="UTC").settings)
@@ -56,11 +64,10 @@ def _add_structure(ctx: ModelContext) -> None:
     strength_by_day = ctx.by_day(SessionKind.strength)
     model, x = ctx.model, ctx.x
     for day, cands in mobility_by_day.items():
-        if len(cands) > 1:
-            model.add_at_most_one([x[c.index] for c in cands])
+        ctx.at_most_one(cands)
         # instants: wall clocks sharing a ZoneInfo compare wrongly when DST ends
         strength = [
-            (st.start.timestamp(), st.end.timestamp(), x[st.index].Not())
+            (st.start.timestamp(), st.end.timestamp(), x[st.index].Not(), st.fixed)
             for st in strength_by_day.get(day, [])
         ]
         if not strength:
@@ -68,7 +75,9 @@ def _add_structure(ctx: ModelContext) -> None:
         for mob in cands:
             mob_start, mob_end = mob.start.timestamp(), mob.end.timestamp()
             mob_not = None
-            for st_start, st_end, st_not in strength:
+            for st_start, st_end, st_not, st_fixed in strength:
+                if mob.fixed and st_fixed:
+                    continue  # both pinned: what happened stays, clash or not
                 if mob_start < st_end and st_start < mob_end:
                     if mob_not is None:
                         mob_not = x[mob.index].Not()
@@ -194,8 +203,10 @@ def solve_problem(
     rules = all_rules(problem.settings)
     began = clock.perf_counter()
     content = content_of(problem)
-    # sessions that already started are history: pinned, not re-planned
+    # sessions that already started are history: pinned, not re-planned; those of the days
+    # just before the start are context for the rules between two sessions (Problem.context)
     pinned = [s for s in problem.previous if problem.now is not None and s.start < problem.now]
+    pinned += [s for s in problem.context if not any(s is p for p in pinned)]
     ctx = build_model(problem, rules, fixed=pinned, content=content)
     built = clock.perf_counter()
     solver = _solver(settings)
@@ -206,7 +217,9 @@ def solve_problem(
             f"the solver found no plan ({solver.status_name(status)}) within "
             f"{settings.time_limit_s} s; try fewer weeks or a longer time limit"
         )
-    chosen = [c for c in ctx.live() if solver.boolean_value(ctx.x[c.index])]
+    chosen = [
+        c for c in ctx.live() if c.week != CONTEXT_WEEK and solver.boolean_value(ctx.x[c.index])
+    ]
     sessions = [_to_session(problem, c) for c in chosen]
     penalties: dict[str, int] = {}
     for p in ctx.penalties:
@@ -242,12 +255,13 @@ def solve_problem(
         # low-grade pain on 7 days running asks the coach to look (domain.md, Revision 2)
         warnings=problem.state.review_warnings(),
     )
+    # checked with the context before the start: H7's rest and H9 reach across it
     pinned_starts = {s.start for s in pinned}
     hard = [
         v
         for rule in rules
         if rule.hard
-        for v in rule.check(problem, sessions)
+        for v in rule.check(problem, problem.context + sessions)
         if not (isinstance(v.when, datetime) and v.when in pinned_starts)
     ]
     if hard:  # the model and the spec disagree: never hand out such a plan
@@ -417,7 +431,12 @@ def _blocking_rules(
         and abs((problem.local_day(s.start) - report.start).days) <= 10
     ]
     ctx = build_model(
-        problem, rules, explain=True, fixed=neighbours, days=week_days, content=content
+        problem,
+        rules,
+        explain=True,
+        fixed=neighbours + problem.context,
+        days=week_days,
+        content=content,
     )
     _add_structure(ctx)
     wanted = report.strength_min if target == "T1" else problem.settings.mobility_days_min

@@ -28,6 +28,9 @@ from planner.problem import Problem, Slot
 Span = tuple[float, float, bool, bool]
 EVERY_START: Span = (-inf, inf, False, False)
 BOOLEAN = Domain(0, 1)
+# the week index of a fixed session just before the plan's start (Problem.context): in the
+# model for the rules between two sessions, in no week's targets, never in the plan
+CONTEXT_WEEK = -1
 
 
 def blocks(spans: list[Span], moment: float) -> bool:
@@ -221,6 +224,21 @@ class ModelContext:
                 found[cand.index] = tuple(values)
         return found
 
+    def at_most_one(self, cands: list[Candidate]) -> cp_model.Constraint | None:
+        """At most one of `cands` (None when there is nothing to say).
+
+        With a pinned candidate among them (a session that happened, or context before the
+        start), none of the others: what is pinned holds the place. Two pinned ones may clash
+        (history under rules set later): they are not held to each other, so a plan is still
+        made around them.
+        """
+        free = [self.x[c.index] for c in cands if not c.fixed]
+        if len(free) == len(cands):
+            return self.model.add_at_most_one(free) if len(free) > 1 else None
+        if not free:
+            return None
+        return self.model.add_bool_and([var.Not() for var in free])
+
     def hint(self, cand: Candidate) -> None:
         """Suggest this candidate to the solver (S4: what was published)."""
         if cand.index not in self.hinted:
@@ -385,7 +403,7 @@ class SlotPreference(Rule):
             return  # it prices nothing (S2 with no preference given)
         column = ctx.preferences.index(self)
         for cand in ctx.live():
-            if ctx.priced(cand)[column]:
+            if cand.week != CONTEXT_WEEK and ctx.priced(cand)[column]:
                 ctx.penalize(self.term_name(ctx.problem, cand), self.weight, ctx.x[cand.index])
 
     def check(self, problem: Problem, sessions: list[Session]) -> list[Violation]:

@@ -504,6 +504,15 @@ async def test_a_replan_from_a_later_start_keeps_the_sessions_before_it_and_says
         f"to {before[-1].isoformat()}) stay in the calendar; re-plan from an earlier start to "
         "rearrange them"
     ]
+    # the kept sessions are context for the new plan: H7's rest holds across its start
+    strength = sorted(
+        (datetime.fromisoformat(s["start"]), datetime.fromisoformat(s["end"]))
+        for s in body["sessions"]
+        if s["kind"] == "strength"
+    )
+    kept_last = max(end for start, end in strength if start.astimezone(zone).date() < later)
+    first_new = min(start for start, _ in strength if start.astimezone(zone).date() >= later)
+    assert first_new - kept_last >= timedelta(hours=48), (kept_last, first_new)
 
 
 async def test_a_replan_far_ahead_says_which_published_sessions_it_removed(

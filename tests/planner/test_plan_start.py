@@ -1,0 +1,108 @@
+"""Published sessions just before a plan's start: the rules between two sessions reach across it.
+
+H7's rest is counted from the last strength session before the start, whether it already
+happened (history) or is published and still ahead (a re-plan from a later start). Those
+sessions are fixed context in the model: never moved, never part of the new plan.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, timedelta
+
+from factories import MONDAY, at, lifter, problem, ride, strength
+
+from planner.domain import ProgressionState, SessionKind
+from planner.solve import SolverSettings, hard_violations, solve_problem
+
+SUNDAY = MONDAY - timedelta(days=1)
+
+
+def _strength_starts(plan):
+    return sorted(s.start.astimezone(UTC) for s in plan.sessions if s.kind == SessionKind.strength)
+
+
+def test_the_first_strength_session_keeps_h7s_rest_after_one_published_the_day_before_start():
+    who = lifter()
+    before = problem(who, weeks=1, start=SUNDAY)
+    sunday = strength(before, at(SUNDAY, 18), heavy=True)
+    prob = problem(who, weeks=2, previous=[sunday])
+    result = solve_problem(prob, SolverSettings())
+    starts = _strength_starts(result)
+    assert starts, "the plan has strength sessions"
+    rest = timedelta(hours=who.settings.strength_gap_h)
+    assert starts[0] >= sunday.end.astimezone(UTC) + rest, starts[0]
+    # the Sunday session is context, not part of the new plan
+    assert all(s.start.astimezone(UTC) >= at(MONDAY, 0).astimezone(UTC) for s in result.sessions)
+
+
+def test_a_session_done_the_evening_before_start_takes_the_tuesday_morning_it_would_get():
+    mornings = [{"start": "06:00", "end": "09:00"}]
+    who = lifter(availability={"tuesday": mornings, "thursday": mornings})
+    before = problem(who, weeks=1, start=SUNDAY)
+    sunday = strength(before, at(SUNDAY, 20), heavy=False)
+    tuesday = MONDAY + timedelta(days=1)
+    alone = solve_problem(problem(who, weeks=1), SolverSettings())
+    assert any(s.date() == tuesday for s in _strength_starts(alone)), "Tuesday is used alone"
+    after = solve_problem(
+        problem(who, weeks=1, previous=[sunday], now=at(MONDAY, 6)), SolverSettings()
+    )
+    starts = _strength_starts(after)
+    assert starts and starts[0] >= sunday.end.astimezone(UTC) + timedelta(hours=48), starts
+
+
+def test_without_anything_published_the_plan_may_start_on_its_first_day():
+    """The counterpart: the same athlete with nothing before the start trains on Monday or
+    Tuesday, so the tests above are not passing for some other reason."""
+    result = solve_problem(problem(lifter(), weeks=2), SolverSettings())
+    first = _strength_starts(result)[0]
+    assert first < at(MONDAY, 18).astimezone(UTC) + timedelta(hours=48)
+
+
+def test_two_pinned_sessions_too_close_for_todays_rules_still_give_a_plan():
+    """History that breaks a rule set later (the coach raised strength_gap_h) cannot be undone:
+    the plan is made around it instead of failing."""
+    who = lifter()
+    base = problem(who, weeks=2)
+    done = [strength(base, at(MONDAY, 7)), strength(base, at(MONDAY + timedelta(days=1), 19))]
+    stricter = lifter(settings={"strength_gap_h": 72})
+    prob = problem(
+        stricter,
+        weeks=2,
+        previous=done,
+        now=at(MONDAY + timedelta(days=2), 8),
+        state=ProgressionState.starting(stricter),
+    )
+    result = solve_problem(prob, SolverSettings())
+    later = [s for s in _strength_starts(result) if s > at(MONDAY + timedelta(days=2), 8)]
+    assert later and later[0] >= done[1].end.astimezone(UTC) + timedelta(hours=72)
+    assert hard_violations(prob, [s for s in result.sessions if s.start >= prob.now]) == []
+
+
+def test_more_sessions_done_in_a_week_than_its_cap_still_give_a_plan_with_none_added():
+    """T1 caps a week's strength sessions; an athlete who did more (on their own, or under an
+    older plan) is not a failed re-plan: the week gets no new one, the next weeks are planned."""
+    who = lifter()
+    base = problem(who, weeks=2)
+    # four sessions 48 h apart (H7 holds between them), Monday to Sunday
+    done = [strength(base, at(MONDAY + timedelta(days=d), 7)) for d in (0, 2, 4, 6)]
+    high = max(high for _, high in (w.strength_range for w in base.week_list))
+    assert len(done) > high
+    prob = problem(who, weeks=2, previous=done, now=at(MONDAY + timedelta(days=6), 8))
+    result = solve_problem(prob, SolverSettings())
+    new = [s for s in result.sessions if s.start >= prob.now and s.kind == SessionKind.strength]
+    assert new and all(s.start >= at(MONDAY + timedelta(days=7), 0) for s in new)
+
+
+def test_a_first_nordic_already_done_too_near_a_long_ride_still_gives_a_plan():
+    """H9 keeps a first exposure away from a long ride; one that already happened too near one
+    cannot be moved, and the plan is made around it (not refused)."""
+    who = lifter()
+    base = problem(who, weeks=2)
+    first = strength(base, at(MONDAY, 7), heavy=True)
+    assert "nordic_curl" in first.exercise_ids()
+    long_ride = ride(MONDAY + timedelta(days=1), 9, 240, kind="long")
+    prob = problem(
+        who, [long_ride], weeks=2, previous=[first], now=at(MONDAY + timedelta(days=1), 20)
+    )
+    result = solve_problem(prob, SolverSettings())
+    assert [s for s in result.sessions if s.start >= prob.now]
