@@ -488,12 +488,13 @@ def thin(ctx: ModelContext, keep_per_group: int = 4) -> None:
     the per-candidate hard rules, so only feasible starts compete for the places.
     """
     published = ctx.problem.published
+    forbidden = ctx.forbidden
     groups: dict[tuple[object, ...], list[Candidate]] = defaultdict(list)
     for cand in ctx.candidates:
         if (
-            cand.index in ctx.forbidden
-            or cand.fixed
-            or (cand.kind, cand.start, cand.heavy) in published
+            cand.fixed
+            or (forbidden and cand.index in forbidden)
+            or (published and (cand.kind, cand.start, cand.heavy) in published)
         ):
             continue
         key = (
