@@ -91,29 +91,27 @@ class CandidateFactory:
         self,
         kind: SessionKind,
         at: float,
-        until: float,
+        start: datetime,
+        end: datetime,
         heavy: bool,
         day: date,
         week: int,
         built: tuple,
-        *,
-        start: datetime | None = None,
-        end: datetime | None = None,
         after_ride: str | None = None,
         outside: bool = False,
         fixed: bool = False,
         stand_in: bool = False,
     ) -> None:
-        """A candidate starting at `at` and ending at `until` (UTC timestamps; `start` and `end`
-        when the caller has them as datetimes already)."""
+        """The one place a candidate is made: `at` is its start as a UTC timestamp (positional
+        arguments: the grid calls this for every start it keeps)."""
         prescriptions, notes = built
-        if kind == SessionKind.mobility and after_ride is None:
+        if after_ride is None and kind == SessionKind.mobility:
             after_ride = self._ride_just_before(at, day)
         cand = Candidate(
             -1,
             kind,
-            start or datetime.fromtimestamp(at, UTC),
-            end or datetime.fromtimestamp(until, UTC),
+            start,
+            end,
             heavy,
             day,
             week,
@@ -267,13 +265,12 @@ class CandidateFactory:
         self._offer(
             kind,
             at,
-            end.timestamp(),
+            start,
+            end,
             heavy,
             day,
             week_index,
             built,
-            start=start,
-            end=end,
             after_ride=after_ride,
             outside=outside,
             fixed=fixed,
@@ -305,9 +302,7 @@ class CandidateFactory:
         if EVERY_START in blocked:
             return
         length = self._length(kind)
-        prescriptions, notes = built
-        mobility = kind == SessionKind.mobility
-        seen, order = self._seen, self._order
+        seen, offer, index = self._seen, self._offer, week.index
         for at in starts:
             key = (kind, at, heavy, stand_in)
             if key in seen:
@@ -316,22 +311,21 @@ class CandidateFactory:
             if blocked and blocks(blocked, at):
                 continue
             start = datetime.fromtimestamp(at, UTC)
-            cand = Candidate(
-                -1,
+            # UTC: start + length is real time
+            offer(
                 kind,
+                at,
                 start,
-                start + length,  # UTC: real time
+                start + length,
                 heavy,
                 day,
-                week.index,
-                prescriptions,
-                self._ride_just_before(at, day) if mobility else None,
-                notes,
+                index,
+                built,
+                None,
                 False,
                 False,
                 stand_in,
             )
-            order.append((at, kind, heavy, stand_in, len(order), cand))
 
     @staticmethod
     def _starts(
