@@ -102,8 +102,7 @@ class CandidateFactory:
         fixed: bool = False,
         stand_in: bool = False,
     ) -> None:
-        """The one place a candidate is made: `at` is its start as a UTC timestamp (positional
-        arguments: the grid calls this for every start it keeps)."""
+        """The one place a candidate is made: `at` is its start as a UTC timestamp."""
         prescriptions, notes = built
         if after_ride is None and kind == SessionKind.mobility:
             after_ride = self._ride_just_before(at, day)
@@ -312,20 +311,7 @@ class CandidateFactory:
                 continue
             start = datetime.fromtimestamp(at, UTC)
             # UTC: start + length is real time
-            offer(
-                kind,
-                at,
-                start,
-                start + length,
-                heavy,
-                day,
-                index,
-                built,
-                None,
-                False,
-                False,
-                stand_in,
-            )
+            offer(kind, at, start, start + length, heavy, day, index, built, stand_in=stand_in)
 
     @staticmethod
     def _starts(

@@ -450,7 +450,8 @@ def broken_entries(
     diagnose: bool = True,
 ) -> None:
     """Fill each report's `broken` list from the soft rules' checks, and say why each was paid."""
-    diagnosis = Diagnosis(problem, sessions, rules, content)
+    # the sessions just before the start count too: H7 and H9 reach across it (Problem.context)
+    diagnosis = Diagnosis(problem, problem.context + sessions, rules, content)
     for rule in rules:
         if rule.hard:
             continue

@@ -59,29 +59,36 @@ class SolverSettings(Model):
 
 
 def _add_structure(ctx: ModelContext) -> None:
-    """Not a coaching rule, just physics: one mobility a day, and sessions never overlap."""
+    """Not a coaching rule, just physics: one mobility a day, and sessions never overlap.
+
+    Sessions of neighbouring days are compared too: one may run past midnight (a session just
+    before the plan's start, late windows)."""
     mobility_by_day = ctx.by_day(SessionKind.mobility)
     strength_by_day = ctx.by_day(SessionKind.strength)
     model, x = ctx.model, ctx.x
+    one_day = timedelta(days=1)
+
+    def clash(first: Candidate, second: Candidate) -> None:
+        # both pinned: what happened stays, clash or not
+        if not (first.fixed and second.fixed):
+            model.add_bool_or([x[first.index].Not(), x[second.index].Not()])
+
     for day, cands in mobility_by_day.items():
         ctx.at_most_one(cands)
         # instants: wall clocks sharing a ZoneInfo compare wrongly when DST ends
         strength = [
-            (st.start.timestamp(), st.end.timestamp(), x[st.index].Not(), st.fixed)
-            for st in strength_by_day.get(day, [])
+            (st.start.timestamp(), st.end.timestamp(), st)
+            for near in (day - one_day, day, day + one_day)
+            for st in strength_by_day.get(near, [])
         ]
-        if not strength:
-            continue
         for mob in cands:
             mob_start, mob_end = mob.start.timestamp(), mob.end.timestamp()
-            mob_not = None
-            for st_start, st_end, st_not, st_fixed in strength:
-                if mob.fixed and st_fixed:
-                    continue  # both pinned: what happened stays, clash or not
+            for st_start, st_end, st in strength:
                 if mob_start < st_end and st_start < mob_end:
-                    if mob_not is None:
-                        mob_not = x[mob.index].Not()
-                    model.add_bool_or([mob_not, st_not])
+                    clash(mob, st)
+            for other in mobility_by_day.get(day + one_day, []):
+                if mob_start < other.end.timestamp() and other.start.timestamp() < mob_end:
+                    clash(mob, other)
 
 
 def _minimize(model: cp_model.CpModel, penalties: list[Penalty]) -> None:
@@ -153,10 +160,12 @@ def build_model(
         _minimize(ctx.model, ctx.penalties)
         # hint: no session unless a published one sits there (S4 adds those)
         if problem.previous:
-            # complete the hint: S4 hinted the published sessions to 1, the rest are 0
+            # complete the hint: S4 hinted the published sessions to 1, pinned ones are 1,
+            # the rest are 0
+            pinned = {c.index for c in ctx.candidates if c.fixed}
             for index, var in ctx.x.items():
                 if index not in ctx.hinted:
-                    ctx.model.add_hint(var, 0)
+                    ctx.model.add_hint(var, 1 if index in pinned else 0)
     return ctx
 
 
@@ -206,7 +215,8 @@ def solve_problem(
     # sessions that already started are history: pinned, not re-planned; those of the days
     # just before the start are context for the rules between two sessions (Problem.context)
     pinned = [s for s in problem.previous if problem.now is not None and s.start < problem.now]
-    pinned += [s for s in problem.context if not any(s is p for p in pinned)]
+    already = {id(s) for s in pinned}
+    pinned += [s for s in problem.context if id(s) not in already]
     ctx = build_model(problem, rules, fixed=pinned, content=content)
     built = clock.perf_counter()
     solver = _solver(settings)
@@ -257,16 +267,35 @@ def solve_problem(
     )
     # checked with the context before the start: H7's rest and H9 reach across it
     pinned_starts = {s.start for s in pinned}
-    hard = [
-        v
+    checked = problem.context + sessions
+    breaks = [
+        v.message
         for rule in rules
         if rule.hard
-        for v in rule.check(problem, problem.context + sessions)
+        for v in rule.check(problem, checked)
         if not (isinstance(v.when, datetime) and v.when in pinned_starts)
     ]
-    if hard:  # the model and the spec disagree: never hand out such a plan
-        raise PlannerFailure("internal error, plan breaks " + "; ".join(v.message for v in hard))
+    breaks += [
+        f"{late.start.isoformat()} overlaps {early.start.isoformat()}"
+        for early, late in _overlaps(checked)
+        if late.start not in pinned_starts or early.start not in pinned_starts
+    ]
+    if breaks:  # the model and the spec disagree: never hand out such a plan
+        raise PlannerFailure("internal error, plan breaks " + "; ".join(breaks))
     return result
+
+
+def _overlaps(sessions: list[Session]) -> list[tuple[Session, Session]]:
+    """Pairs of sessions that overlap in time (the structure the model keeps: never two at once)."""
+    ordered = sorted(sessions, key=lambda s: s.start.timestamp())
+    found = []
+    for i, early in enumerate(ordered):
+        ends = early.end.timestamp()
+        for late in ordered[i + 1 :]:
+            if late.start.timestamp() >= ends:
+                break
+            found.append((early, late))
+    return found
 
 
 def _to_session(problem: Problem, cand: Candidate) -> Session:
@@ -381,7 +410,7 @@ def explain(
     """For each missed weekly target, find the hard rules without which it could be met (the
     CP-SAT core), then the closest time tried among those rules and one change to make room."""
     rules = hard_rules(problem.settings)
-    diagnosis = Diagnosis(problem, sessions, all_rules(problem.settings), content)
+    diagnosis = Diagnosis(problem, problem.context + sessions, all_rules(problem.settings), content)
     for report in reports:
         for entry in report.broken:
             prefix = entry.term.split("[", 1)[0]

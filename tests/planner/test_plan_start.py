@@ -106,3 +106,28 @@ def test_a_first_nordic_already_done_too_near_a_long_ride_still_gives_a_plan():
     )
     result = solve_problem(prob, SolverSettings())
     assert [s for s in result.sessions if s.start >= prob.now]
+
+
+def test_a_week_short_of_sessions_because_of_one_before_the_start_says_so():
+    """The weekly report's diagnosis sees the context too: it names the session before the
+    start as what is in the way, not a window that would not help."""
+    mornings = [{"start": "06:00", "end": "09:00"}]
+    days = ("monday", "tuesday", "saturday", "sunday")
+    who = lifter(availability={day: mornings for day in days})
+    sunday = strength(problem(who, weeks=1, start=SUNDAY), at(SUNDAY, 8))
+    result = solve_problem(problem(who, weeks=1, previous=[sunday]), SolverSettings())
+    t1 = next(t for t in result.week_reports[0].targets if t.rule == "T1")
+    assert not t1.met and "H7" in t1.blocked_by
+    assert "from the strength session of Sun 03 Jan 08:00" in t1.reason, t1.reason
+
+
+def test_no_new_session_overlaps_one_before_the_start_that_runs_past_midnight():
+    window = [{"start": "00:00", "end": "00:30"}]
+    mornings = [{"start": "06:00", "end": "07:00"}]
+    who = lifter(availability={"monday": window, "wednesday": mornings, "friday": mornings})
+    late = strength(problem(who, weeks=1, start=SUNDAY), at(SUNDAY, 23, 40))
+    alone = solve_problem(problem(who, weeks=1), SolverSettings())
+    assert any(s.start.date() == MONDAY for s in alone.sessions), "Monday 00:00 is used alone"
+    result = solve_problem(problem(who, weeks=1, previous=[late]), SolverSettings())
+    for session in result.sessions:
+        assert session.start >= late.end or session.end <= late.start, session.start
