@@ -76,18 +76,28 @@ def _add_structure(ctx: ModelContext) -> None:
     for day, cands in mobility_by_day.items():
         ctx.at_most_one(cands)
         # instants: wall clocks sharing a ZoneInfo compare wrongly when DST ends
+        times = [(mob.start.timestamp(), mob.end.timestamp(), mob) for mob in cands]
+        first = min(start for start, _, _ in times)
+        last = max(end for _, end, _ in times)
+        # the day's strength, and the neighbours' that reach into the day's mobility hours
         strength = [
-            (st.start.timestamp(), st.end.timestamp(), st)
+            (st_start, st_end, st)
             for near in (day - one_day, day, day + one_day)
             for st in strength_by_day.get(near, [])
+            for st_start, st_end in [(st.start.timestamp(), st.end.timestamp())]
+            if near == day or (first < st_end and st_start < last)
         ]
-        for mob in cands:
-            mob_start, mob_end = mob.start.timestamp(), mob.end.timestamp()
+        tomorrow = [
+            (other.start.timestamp(), other.end.timestamp(), other)
+            for other in mobility_by_day.get(day + one_day, [])
+        ]
+        tomorrow = [entry for entry in tomorrow if entry[0] < last]
+        for mob_start, mob_end, mob in times:
             for st_start, st_end, st in strength:
                 if mob_start < st_end and st_start < mob_end:
                     clash(mob, st)
-            for other in mobility_by_day.get(day + one_day, []):
-                if mob_start < other.end.timestamp() and other.start.timestamp() < mob_end:
+            for other_start, other_end, other in tomorrow:
+                if mob_start < other_end and other_start < mob_end:
                     clash(mob, other)
 
 
