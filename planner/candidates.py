@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
+from math import inf
 
 from constraints.h1_availability import COOL_DOWN
 from planner.content import ContentBuilder
@@ -66,6 +67,8 @@ class CandidateFactory:
         self._shared_rules: dict[SessionKind, list[SlotRule]] = {}
         self._variant_rules: dict[tuple[SessionKind, bool], list[SlotRule]] = {}
         settings = problem.settings
+        # nothing new starts before `now` (a re-plan): what is past is pinned or gone
+        self._not_before = problem.now.timestamp() if problem.now is not None else -inf
         self._lengths = {
             SessionKind.strength: timedelta(minutes=settings.strength_session_min),
             SessionKind.mobility: timedelta(minutes=settings.mobility_session_min),
@@ -229,8 +232,8 @@ class CandidateFactory:
             start = start.astimezone(UTC)
         at = start.timestamp()
         key = (kind, at, heavy, stand_in)
-        if key in self._seen:
-            return
+        if key in self._seen or (not fixed and at < self._not_before):
+            return  # offered already, or in the past: only what lies ahead can be planned
         week = problem.week_of(day)
         if week is not None:
             week_index = week.index
@@ -287,7 +290,7 @@ class CandidateFactory:
     ) -> None:
         """One variant at each of a day's starts (UTC timestamps, on local `day`): its content
         and the screen's spans are looked up once for all of them, not once per start."""
-        if not self._screen:
+        if not self._screen:  # (_add leaves out the past)
             for at in starts:
                 self._add(kind, datetime.fromtimestamp(at, UTC), heavy, stand_in=stand_in, day=day)
             return
@@ -302,12 +305,13 @@ class CandidateFactory:
             return
         length = self._length(kind)
         seen, offer, index = self._seen, self._offer, week.index
+        not_before = self._not_before
         for at in starts:
             key = (kind, at, heavy, stand_in)
             if key in seen:
                 continue
             seen.add(key)
-            if blocked and blocks(blocked, at):
+            if at < not_before or (blocked and blocks(blocked, at)):
                 continue
             start = datetime.fromtimestamp(at, UTC)
             # UTC: start + length is real time
@@ -398,7 +402,10 @@ class CandidateFactory:
         strength_s = strength_len.total_seconds()
         mobility_s = mobility_len.total_seconds()
         gap_s = settings.same_day_gap_h * 3600
+        now_day = problem.local_day(problem.now) if problem.now is not None else None
         for day in days if days is not None else problem.days():
+            if now_day is not None and day < now_day:
+                continue  # a day gone by: nothing new is planned on it
             windows = problem.windows(day)
             rides = problem.rides_on(day)
             stand_in_today = stand_ins and self.needs_stand_in(day)

@@ -363,6 +363,8 @@ class Diagnosis:
                 if not any(p.exercise_id in problem.new_exposures for p in built[0]):
                     built = None
             for start in self.starts(day, timedelta(minutes=minutes)):
+                if problem.now is not None and start < problem.now:
+                    continue  # the past is no place to make room in
                 slot = self.slot(kind, start, heavy, built)
                 if slot is None or not self._free(slot, leave_out):
                     continue

@@ -131,3 +131,13 @@ def test_no_new_session_overlaps_one_before_the_start_that_runs_past_midnight():
     result = solve_problem(problem(who, weeks=1, previous=[late]), SolverSettings())
     for session in result.sessions:
         assert session.start >= late.end or session.end <= late.start, session.start
+
+
+def test_a_re_plan_late_in_the_week_offers_nothing_before_now_and_says_the_week_is_short():
+    """Only what lies ahead can still be planned: a session 'placed' earlier in the week would
+    be dropped from the calendar while the report counted it."""
+    now = at(MONDAY + timedelta(days=5), 12)  # Saturday noon: room for one more session at most
+    result = solve_problem(problem(lifter(), weeks=1, now=now), SolverSettings())
+    assert result.sessions and all(s.start >= now for s in result.sessions)
+    t1 = next(t for t in result.week_reports[0].targets if t.rule == "T1")
+    assert t1.planned == 1 and not t1.met, (t1.planned, t1.met)
