@@ -25,7 +25,12 @@ class S3Spread(Rule):
     hard = False
 
     def encode(self, ctx: ModelContext) -> None:
-        per_day = {day: ctx.total(cands) for day, cands in ctx.by_day(SessionKind.strength).items()}
+        # a day with a pinned session has one for certain (H7 keeps others off it); counted as
+        # one even where history put two there, so the penalty stays a yes or no
+        per_day = {
+            day: 1 if any(c.fixed for c in cands) else ctx.total(cands)
+            for day, cands in ctx.by_day(SessionKind.strength).items()
+        }
         for day, today in per_day.items():
             week = ctx.problem.week_of(day)
             spacing = min_spacing_days(ctx.problem, week.index) if week else 0
@@ -33,6 +38,8 @@ class S3Spread(Rule):
                 later = per_day.get(day + timedelta(days=k))
                 if later is None:
                     continue
+                if isinstance(today, int) and isinstance(later, int):
+                    continue  # both pinned: nothing to choose
                 both = ctx.model.new_bool_var(f"s3_{day}_{k}")
                 ctx.model.add(both >= today + later - 1)
                 ctx.penalize(f"S3 bunched[{day.isoformat()}+{k}d]", self.weight, both)

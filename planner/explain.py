@@ -180,10 +180,13 @@ class Diagnosis:
         """The days of the plan's other strength sessions (asked for every time S3 tries)."""
         found = self._strength_days.get(id(session))
         if found is None:
+            # S3 spaces the plan's own sessions: those before its start are not counted
             found = {
-                self.problem.local_day(s.start)
+                day
                 for s in self.sessions
                 if s.uid != session.uid and s.kind == SessionKind.strength
+                for day in (self.problem.local_day(s.start),)
+                if day >= self.problem.start
             }
             self._strength_days[id(session)] = found
         return found

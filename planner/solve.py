@@ -276,19 +276,21 @@ def solve_problem(
         warnings=problem.state.review_warnings(),
     )
     # checked with the context before the start: H7's rest and H9 reach across it
-    pinned_starts = {s.start for s in pinned}
+    # by instant: two wall clocks of one zone compare equal across the night clocks go back
+    pinned_starts = {s.start.timestamp() for s in pinned}
     checked = problem.context + sessions
     breaks = [
         v.message
         for rule in rules
         if rule.hard
         for v in rule.check(problem, checked)
-        if not (isinstance(v.when, datetime) and v.when in pinned_starts)
+        if not (isinstance(v.when, datetime) and v.when.timestamp() in pinned_starts)
     ]
     breaks += [
         f"{late.start.isoformat()} overlaps {early.start.isoformat()}"
         for early, late in _overlaps(checked)
-        if late.start not in pinned_starts or early.start not in pinned_starts
+        if late.start.timestamp() not in pinned_starts
+        or early.start.timestamp() not in pinned_starts
     ]
     if breaks:  # the model and the spec disagree: never hand out such a plan
         raise PlannerFailure("internal error, plan breaks " + "; ".join(breaks))
@@ -438,6 +440,11 @@ def explain(
             if blocked:
                 names = ", ".join(f"{r} ({RULE_TITLES.get(r, r)})" for r in blocked)
                 target.reason += f"; in the way: {names}"
+            elif problem.now is not None and problem.local_day(problem.now) > report.start:
+                target.reason += (
+                    f"; the re-plan came on {problem.now.astimezone(problem.zone):%a %d %b %H:%M}"
+                    ": too little of the week was left for it"
+                )
             else:
                 target.reason += (
                     "; no single hard rule blocks it: it was traded against other weeks"
@@ -469,17 +476,28 @@ def _blocking_rules(
         if problem.local_day(s.start) not in week_days
         and abs((problem.local_day(s.start) - report.start).days) <= 10
     ]
+    # the week's sessions before now happened (or stay): pinned here too, and counted
+    done = [
+        s
+        for s in sessions
+        if problem.now is not None
+        and s.start < problem.now
+        and problem.local_day(s.start) in week_days
+    ]
     ctx = build_model(
         problem,
         rules,
         explain=True,
-        fixed=neighbours + problem.context,
+        fixed=neighbours + problem.context + done,
         days=week_days,
         content=content,
     )
-    _add_structure(ctx)
     wanted = report.strength_min if target == "T1" else problem.settings.mobility_days_min
-    in_week = [c for c in ctx.candidates if c.kind == kind and c.day in week_days and not c.fixed]
+    in_week = [
+        c
+        for c in ctx.candidates
+        if c.kind == kind and c.day in week_days and c.week != CONTEXT_WEEK
+    ]
     if heavy:
         # the heavy part: one heavy session more, without giving up the sessions the week has
         ctx.model.add(ctx.total(c for c in in_week if c.heavy) >= report.heavy_planned + 1)
@@ -489,7 +507,9 @@ def _blocking_rules(
     other_kind = SessionKind.mobility if kind == SessionKind.strength else SessionKind.strength
     achieved = report.mobility_planned if kind == SessionKind.strength else report.strength_planned
     others = [
-        c for c in ctx.candidates if c.kind == other_kind and c.day in week_days and not c.fixed
+        c
+        for c in ctx.candidates
+        if c.kind == other_kind and c.day in week_days and c.week != CONTEXT_WEEK
     ]
     ctx.model.add(ctx.total(others) >= achieved)
     literals = list(ctx.enforce.values())

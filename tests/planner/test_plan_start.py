@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, timedelta
 
-from factories import MONDAY, at, lifter, problem, ride, strength
+from factories import MONDAY, at, lifter, mobility, problem, ride, strength
 
 from planner.domain import ProgressionState, SessionKind
 from planner.solve import SolverSettings, hard_violations, solve_problem
@@ -141,3 +141,19 @@ def test_a_re_plan_late_in_the_week_offers_nothing_before_now_and_says_the_week_
     assert result.sessions and all(s.start >= now for s in result.sessions)
     t1 = next(t for t in result.week_reports[0].targets if t.rule == "T1")
     assert t1.planned == 1 and not t1.met, (t1.planned, t1.met)
+
+
+def test_a_short_week_after_a_late_re_plan_names_what_keeps_the_rest_of_it_empty():
+    """The explanation counts what the week already holds: done Monday, re-planned Saturday
+    noon with no window left, the rule in the way is availability (not 'traded away')."""
+    mornings = [{"start": "06:00", "end": "09:00"}]
+    who = lifter(availability={d: mornings for d in ("monday", "tuesday", "wednesday", "saturday")})
+    base = problem(who, weeks=1)
+    done = [strength(base, at(MONDAY, 7))] + [
+        mobility(base, at(MONDAY + timedelta(days=i), 8)) for i in range(3)
+    ]
+    now = at(MONDAY + timedelta(days=5), 12)
+    result = solve_problem(problem(who, weeks=1, previous=done, now=now), SolverSettings())
+    t1 = next(t for t in result.week_reports[0].targets if t.rule == "T1")
+    assert not t1.met and t1.blocked_by == ["H1"], (t1.blocked_by, t1.reason)
+    assert "traded against other weeks" not in t1.reason
