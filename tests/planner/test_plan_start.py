@@ -157,3 +157,18 @@ def test_a_short_week_after_a_late_re_plan_names_what_keeps_the_rest_of_it_empty
     t1 = next(t for t in result.week_reports[0].targets if t.rule == "T1")
     assert not t1.met and t1.blocked_by == ["H1"], (t1.blocked_by, t1.reason)
     assert "traded against other weeks" not in t1.reason
+
+
+def test_two_sessions_done_on_one_day_and_one_the_next_still_give_a_plan():
+    """S3 counts a day with sessions as one, so history with two on a day is no contradiction."""
+    who = lifter()
+    base = problem(who, weeks=1)
+    tuesday, wednesday = MONDAY + timedelta(days=1), MONDAY + timedelta(days=2)
+    done = [
+        strength(base, at(tuesday, 7)),
+        strength(base, at(tuesday, 18)),
+        strength(base, at(wednesday, 19)),
+    ]
+    now = at(MONDAY + timedelta(days=3), 12)
+    result = solve_problem(problem(who, weeks=2, previous=done, now=now), SolverSettings())
+    assert [s for s in result.sessions if s.start >= now]
