@@ -27,9 +27,11 @@ class S3Spread(Rule):
     def encode(self, ctx: ModelContext) -> None:
         # a day with a pinned session has one for certain (H7 keeps others off it); counted as
         # one even where history put two there, so the penalty stays a yes or no
+        by_day = ctx.by_day(SessionKind.strength)
+        pinned = any(c.fixed for cands in by_day.values() for c in cands)
         per_day = {
-            day: 1 if any(c.fixed for c in cands) else ctx.total(cands)
-            for day, cands in ctx.by_day(SessionKind.strength).items()
+            day: 1 if pinned and any(c.fixed for c in cands) else ctx.total(cands)
+            for day, cands in by_day.items()
         }
         for day, today in per_day.items():
             week = ctx.problem.week_of(day)

@@ -73,25 +73,27 @@ def _add_structure(ctx: ModelContext) -> None:
         if not (first.fixed and second.fixed):
             model.add_bool_or([x[first.index].Not(), x[second.index].Not()])
 
-    for day, cands in mobility_by_day.items():
-        ctx.at_most_one(cands)
-        # instants: wall clocks sharing a ZoneInfo compare wrongly when DST ends
-        times = [(mob.start.timestamp(), mob.end.timestamp(), mob) for mob in cands]
+    # instants: wall clocks sharing a ZoneInfo compare wrongly when DST ends
+    strength_times = {
+        day: [(st.start.timestamp(), st.end.timestamp(), st) for st in cands]
+        for day, cands in strength_by_day.items()
+    }
+    mobility_times = {
+        day: [(mob.start.timestamp(), mob.end.timestamp(), mob) for mob in cands]
+        for day, cands in mobility_by_day.items()
+    }
+    for day, times in mobility_times.items():
+        ctx.at_most_one(mobility_by_day[day])
         first = min(start for start, _, _ in times)
         last = max(end for _, end, _ in times)
         # the day's strength, and the neighbours' that reach into the day's mobility hours
-        strength = [
-            (st_start, st_end, st)
-            for near in (day - one_day, day, day + one_day)
-            for st in strength_by_day.get(near, [])
-            for st_start, st_end in [(st.start.timestamp(), st.end.timestamp())]
-            if near == day or (first < st_end and st_start < last)
+        strength = strength_times.get(day, []) + [
+            entry
+            for near in (day - one_day, day + one_day)
+            for entry in strength_times.get(near, ())
+            if first < entry[1] and entry[0] < last
         ]
-        tomorrow = [
-            (other.start.timestamp(), other.end.timestamp(), other)
-            for other in mobility_by_day.get(day + one_day, [])
-        ]
-        tomorrow = [entry for entry in tomorrow if entry[0] < last]
+        tomorrow = [entry for entry in mobility_times.get(day + one_day, ()) if entry[0] < last]
         for mob_start, mob_end, mob in times:
             for st_start, st_end, st in strength:
                 if mob_start < st_end and st_start < mob_end:
