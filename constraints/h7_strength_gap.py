@@ -22,9 +22,7 @@ class H7StrengthGap(Rule):
         strength = sorted(ctx.live(SessionKind.strength), key=lambda c: c.start.timestamp())
         gap = self.strength_gap_h * 3600
         starts = [c.start.timestamp() for c in strength]
-        xs = [ctx.x[c.index] for c in strength]
         count = len(strength)
-        pinned = any(c.fixed for c in strength)
         last_covered = -1
         j = 0
         for i, first in enumerate(strength):
@@ -36,11 +34,8 @@ class H7StrengthGap(Rule):
             while j > i and starts[j] >= clear:  # a shorter session ends sooner: step back
                 j -= 1
             if j > last_covered and j > i:
-                if pinned and any(c.fixed for c in strength[i : j + 1]):
-                    # a pinned session holds its stretch (ModelContext.at_most_one)
-                    constraint = ctx.at_most_one(strength[i : j + 1])
-                else:
-                    constraint = ctx.model.add_at_most_one(xs[i : j + 1])
+                # a pinned session holds its stretch (ModelContext.at_most_one)
+                constraint = ctx.at_most_one(strength[i : j + 1])
                 if constraint is not None:
                     ctx.add_hard(self.name, constraint)
                 last_covered = j

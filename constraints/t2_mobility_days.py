@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
 
-from constraints._time import local, utc
+from constraints._time import local
 from planner.domain import Ride, Session, SessionKind
 from planner.problem import Problem, Slot
 from planner.variables import ModelContext, Rule, Violation
@@ -21,11 +20,7 @@ from planner.variables import ModelContext, Rule, Violation
 
 def after_ride_of(problem: Problem, slot: Slot) -> Ride | None:
     """The ride this mobility session follows within `mobility_after_ride_h` of its end."""
-    limit = timedelta(hours=problem.settings.mobility_after_ride_h)
-    for ride in problem.rides_on(problem.day_of(slot)):
-        if utc(ride.end) <= utc(slot.start) <= utc(ride.end) + limit:
-            return ride
-    return None
+    return problem.ride_followed(problem.day_of(slot), slot.start.timestamp())
 
 
 def not_after_ride(problem: Problem, slot: Slot) -> Ride | None:
@@ -49,9 +44,6 @@ class T2MobilityDays(Rule):
 
     def encode(self, ctx: ModelContext) -> None:
         problem = ctx.problem
-        limit = problem.settings.mobility_after_ride_h * 3600
-        # per day: None without rides, else the stretches after each ride's end (after_ride_of)
-        followed: dict[object, list[tuple[float, float]] | None] = {}
         weekly = ctx.by_week(SessionKind.mobility)
         for week in ctx.problem.week_list:
             cands = weekly.get(week.index, [])
@@ -68,15 +60,9 @@ class T2MobilityDays(Rule):
                 # each session costs a little so the plan asks for the target, not more
                 weight = self.per_session_weight
                 x = ctx.x[cand.index]
-                if cand.day not in followed:
-                    rides = problem.rides_on(cand.day)
-                    ends = [ride.end.timestamp() for ride in rides]
-                    followed[cand.day] = [(end, end + limit) for end in ends] if rides else None
-                stretches = followed[cand.day]
-                at = cand.start.timestamp()
-                if stretches is None:
+                if not problem.rides_on(cand.day):
                     weight += self.not_after_ride_weight
-                elif not any(low <= at <= high for low, high in stretches):  # not_after_ride
+                elif problem.ride_followed(cand.day, cand.start.timestamp()) is None:
                     ctx.penalize(
                         f"T2 not_after_ride[{cand.day.isoformat()}]", self.not_after_ride_weight, x
                     )

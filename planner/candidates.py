@@ -6,11 +6,12 @@ from __future__ import annotations
 import copy
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import chain
 from math import inf
 
 from constraints.h1_availability import COOL_DOWN
 from planner.content import ContentBuilder
-from planner.domain import Ride, Session, SessionKind
+from planner.domain import Session, SessionKind
 from planner.problem import Problem
 from planner.variables import (
     CONTEXT_WEEK,
@@ -21,6 +22,7 @@ from planner.variables import (
     Span,
     Variant,
     blocks,
+    union,
 )
 
 GRID_STEP = timedelta(minutes=60)
@@ -63,7 +65,6 @@ class CandidateFactory:
         # each rule's answer by what it reads (blocked)
         self._rule_spans: dict[tuple[object, ...], list[Span]] = {}
         self._shared: dict[tuple[date, SessionKind], list[Span]] = {}
-        self._after_rides: dict[date, list[tuple[float, float, Ride]]] = {}
         self._shared_rules: dict[SessionKind, list[SlotRule]] = {}
         self._variant_rules: dict[tuple[SessionKind, bool], list[SlotRule]] = {}
         settings = problem.settings
@@ -134,13 +135,9 @@ class CandidateFactory:
         found = self._shared.get(key)
         if found is None:
             variant = Variant(day, kind, False, (), self._length(kind))
-            found = []
-            for rule in self._shared_rules[kind]:
-                spans = rule.blocked_starts(self.problem, variant)
-                if EVERY_START in spans:
-                    found = [EVERY_START]
-                    break
-                found += spans
+            found = union(
+                rule.blocked_starts(self.problem, variant) for rule in self._shared_rules[kind]
+            )
             self._shared[key] = found
         return found
 
@@ -155,29 +152,30 @@ class CandidateFactory:
         key = (day, kind, heavy, stand_in)
         found = self._blocked.get(key)
         if found is None:
-            shared = self._shared_spans(day, kind)
-            found = list(shared)
-            variant = None
-            for rule in self._variant_rules[(kind, heavy)] if EVERY_START not in shared else ():
-                asked = (
-                    rule.name,
-                    day,
-                    kind,
-                    heavy if rule.reads_heavy else None,
-                    id(built[0]) if rule.reads_content else None,
+            variant = Variant(day, kind, heavy, built[0], self._length(kind))
+            rules = self._variant_rules[(kind, heavy)]
+            found = union(
+                chain(
+                    [self._shared_spans(day, kind)],
+                    (self._rule_answer(rule, variant) for rule in rules),
                 )
-                spans = self._rule_spans.get(asked)
-                if spans is None:
-                    if variant is None:
-                        variant = Variant(day, kind, heavy, built[0], self._length(kind))
-                    spans = rule.blocked_starts(self.problem, variant)
-                    self._rule_spans[asked] = spans
-                if EVERY_START in spans:
-                    found = [EVERY_START]
-                    break
-                found += spans
+            )
             self._blocked[key] = found
         return found
+
+    def _rule_answer(self, rule: SlotRule, variant: Variant) -> list[Span]:
+        """A screening rule's spans for `variant`, asked once for what the rule reads."""
+        asked = (
+            rule.name,
+            variant.day,
+            variant.kind,
+            variant.heavy if rule.reads_heavy else None,
+            id(variant.prescriptions) if rule.reads_content else None,
+        )
+        spans = self._rule_spans.get(asked)
+        if spans is None:
+            spans = self._rule_spans[asked] = rule.blocked_starts(self.problem, variant)
+        return spans
 
     def stand_in_content(self) -> ContentBuilder | None:
         """Content with every never-done first-exposure lift (H9) swapped for the rung below.
@@ -345,19 +343,8 @@ class CandidateFactory:
     def _ride_just_before(self, at: float, day: date) -> str | None:
         """T2 prefers mobility within a couple of hours of a ride's end (`day`: the start's local
         day, `at` its UTC timestamp)."""
-        after = self._after_rides.get(day)
-        if after is None:  # each of the day's rides: (its end, the end of the stretch after it)
-            limit = self.problem.settings.mobility_after_ride_h * 3600
-            ends = [ride.end.timestamp() for ride in self.problem.rides_on(day)]
-            after = [
-                (end, end + limit, ride)
-                for end, ride in zip(ends, self.problem.rides_on(day), strict=True)
-            ]
-            self._after_rides[day] = after
-        for ends, until, ride in after:
-            if ends <= at <= until:
-                return ride.label()
-        return None
+        ride = self.problem.ride_followed(day, at)
+        return ride.label() if ride is not None else None
 
     def build(
         self,

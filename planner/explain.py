@@ -181,13 +181,12 @@ class Diagnosis:
         found = self._strength_days.get(id(session))
         if found is None:
             # S3 spaces the plan's own sessions: those before its start are not counted
-            found = {
-                day
+            days = (
+                self.problem.local_day(s.start)
                 for s in self.sessions
                 if s.uid != session.uid and s.kind == SessionKind.strength
-                for day in (self.problem.local_day(s.start),)
-                if day >= self.problem.start
-            }
+            )
+            found = {day for day in days if day >= self.problem.start}
             self._strength_days[id(session)] = found
         return found
 

@@ -95,6 +95,7 @@ class Problem:
         self._ride_starts = [r.start.astimezone(UTC) for r in self.rides]
         self._spans: dict[date, list[tuple[datetime, datetime]]] = {}
         self._windows: dict[date, list[tuple[float, float]]] = {}
+        self._after_rides: dict[date, list[tuple[float, float, Ride]]] = {}
         self._rides_by_day: dict[date, list[Ride]] = {}
         self._rides_around: dict[date, list[Ride]] = {}
         self._long_ride_on: dict[date, Ride | None] = {}
@@ -185,8 +186,7 @@ class Problem:
         """Published sessions of the CONTEXT_DAYS before the start (done or still ahead): the
         model holds them fixed so that the rules between two sessions see them, and they are
         never part of the new plan."""
-        first = self.start - timedelta(days=CONTEXT_DAYS)
-        return [s for s in self.previous if first <= self.local_day(s.start) < self.start]
+        return [s for s in self.previous if self.in_context(self.local_day(s.start))]
 
     def in_context(self, day: date) -> bool:
         """Whether `day` is one of the days before the start whose sessions are context."""
@@ -202,6 +202,22 @@ class Problem:
     def rides_on(self, day: date) -> list[Ride]:
         """Rides that touch this local day."""
         return self._rides_by_day.get(day, [])
+
+    def ride_followed(self, day: date, at: float) -> Ride | None:
+        """The ride of local `day` that a session starting at `at` (a UTC timestamp) follows
+        within `mobility_after_ride_h` of its end (T2), or None."""
+        stretches = self._after_rides.get(day)
+        if stretches is None:
+            limit = self.settings.mobility_after_ride_h * 3600
+            stretches = [
+                (ride.end.timestamp(), ride.end.timestamp() + limit, ride)
+                for ride in self.rides_on(day)
+            ]
+            self._after_rides[day] = stretches
+        for ends, until, ride in stretches:
+            if ends <= at <= until:
+                return ride
+        return None
 
     def rides_around(self, day: date) -> list[Ride]:
         """Rides that touch the day before, this day or the day after (H2 asks per candidate)."""

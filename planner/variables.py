@@ -41,6 +41,17 @@ def blocks(spans: list[Span], moment: float) -> bool:
     return False
 
 
+def union(parts: Iterable[list[Span]]) -> list[Span]:
+    """The spans of all `parts`, or just EVERY_START as soon as one part forbids every start
+    (the parts after it are then not asked: pass a generator to skip their work)."""
+    found: list[Span] = []
+    for spans in parts:
+        if EVERY_START in spans:
+            return [EVERY_START]
+        found += spans
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class Variant:
     """A kind of session on one local day: what a start's screening depends on besides the
@@ -311,8 +322,6 @@ class SlotRule(Rule):
     """A hard rule that judges each session on its own (given the rides and the athlete)."""
 
     hard = True
-    # domain rules on candidates run before variables exist: a forbidden candidate gets none
-    per_candidate: ClassVar[bool] = True
 
     def breach(self, problem: Problem, slot: Slot) -> str | None:
         """Why this session breaks the rule, or None."""
@@ -374,7 +383,6 @@ class SlotPreference(Rule):
     """A soft rule that prices each session on its own."""
 
     hard = False
-    per_candidate: ClassVar[bool] = False
     weight: int
     term: ClassVar[str]
     # True when the price reads only the day, kind, heavy and prescriptions, never the time:

@@ -479,17 +479,22 @@ async def test_feed_across_a_dst_change_keeps_wall_times_and_breaks_no_hard_rule
     assert [v.message for v in hard_violations(problem, sessions_from_feed(body))] == []
 
 
+async def _one_week_from(client, coach_key, planned, start) -> dict:
+    """A one-week re-plan from `start`, as a coach's script posts it."""
+    answer = await client.post(
+        f"{planned['base']}/plan",
+        json={"start": start.isoformat(), "weeks": 1},
+        headers=auth(coach_key),
+    )
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
 async def test_a_replan_from_a_later_start_keeps_the_sessions_before_it_and_says_so(
     client, coach_key, planned
 ):
     later = planned["monday"] + timedelta(weeks=2)
-    answer = await client.post(
-        f"{planned['base']}/plan",
-        json={"start": later.isoformat(), "weeks": 1},
-        headers=auth(coach_key),
-    )
-    assert answer.status_code == 201, answer.text
-    body = answer.json()
+    body = await _one_week_from(client, coach_key, planned, later)
     zone = ZoneInfo(BERLIN)
     before = sorted(
         datetime.fromisoformat(s["start"]).astimezone(zone).date()
@@ -519,13 +524,7 @@ async def test_a_replan_far_ahead_says_which_published_sessions_it_removed(
     client, coach_key, planned
 ):
     later = planned["monday"] + timedelta(weeks=8)
-    answer = await client.post(
-        f"{planned['base']}/plan",
-        json={"start": later.isoformat(), "weeks": 1},
-        headers=auth(coach_key),
-    )
-    assert answer.status_code == 201, answer.text
-    body = answer.json()
+    body = await _one_week_from(client, coach_key, planned, later)
     zone = ZoneInfo(BERLIN)
     days = {datetime.fromisoformat(s["start"]).astimezone(zone).date() for s in body["sessions"]}
     assert min(days) >= later - timedelta(days=30)

@@ -226,7 +226,9 @@ def test_each_rules_blocked_starts_are_exactly_its_breaches(name):
     for cand in grid:
         grid_by_day.setdefault(cand.day, []).append(cand.start)
     settings = problem.settings
-    probed = disagreements = blocked_seen = 0
+    disagreements = 0
+    # answers seen, by what the spans said: hard rules' and preferences' apart
+    blocked_seen = {False: 0, True: 0}
     priced_seen = {False: 0, True: 0}
     failures: list[str] = []
     for day in problem.days():
@@ -246,6 +248,10 @@ def test_each_rules_blocked_starts_are_exactly_its_breaches(name):
                 spans = preference.priced_starts(problem, variant)
                 if spans is not None:
                     per_rule[preference.name] = spans
+            # each rule's spans against its definition: `breach`, or a preference's `cost`
+            judged = [(r.name, r.breach, blocked_seen) for r in rules] + [
+                (p.name, p.cost, priced_seen) for p in priced if p.name in per_rule
+            ]
             every_span = [s for spans in per_rule.values() for s in spans]
             for moment in _probe(problem, day, every_span, grid_by_day.get(day, []), length):
                 slot = Candidate(
@@ -259,28 +265,16 @@ def test_each_rules_blocked_starts_are_exactly_its_breaches(name):
                     prescriptions=built[0],
                     stand_in=stand_in,
                 )
-                for rule in rules:
-                    probed += 1
-                    said = blocks(per_rule[rule.name], moment.timestamp())
-                    blocked_seen += said
-                    if said != (rule.breach(problem, slot) is not None):
+                for name, definition, seen in judged:
+                    said = blocks(per_rule[name], moment.timestamp())
+                    seen[said] += 1
+                    why = definition(problem, slot)
+                    if said != (why is not None):
                         disagreements += 1
                         if len(failures) < 5:
                             failures.append(
-                                f"{rule.name} {kind} heavy={heavy} {moment.isoformat()}: "
-                                f"spans say {said}, breach says {rule.breach(problem, slot)!r}"
-                            )
-                for preference in priced:
-                    if preference.name not in per_rule:
-                        continue
-                    said = blocks(per_rule[preference.name], moment.timestamp())
-                    priced_seen[said] += 1
-                    if said != (preference.cost(problem, slot) is not None):
-                        disagreements += 1
-                        if len(failures) < 5:
-                            failures.append(
-                                f"{preference.name} {kind} heavy={heavy} {moment.isoformat()}: "
-                                f"spans say {said}, cost says {preference.cost(problem, slot)!r}"
+                                f"{name} {kind} heavy={heavy} {moment.isoformat()}: "
+                                f"spans say {said}, the rule says {why!r}"
                             )
     assert disagreements == 0, failures
     # a soft per-session rule never prices a kind of session it says it does not judge
@@ -290,7 +284,7 @@ def test_each_rules_blocked_starts_are_exactly_its_breaches(name):
             if not rule.judges(cand.kind, cand.heavy):
                 assert rule.cost(problem, cand) is None, (rule.name, cand)
     # the probes reached both answers many times (not a vacuous agreement)
-    assert blocked_seen > 1000 and probed - blocked_seen > 1000
+    assert blocked_seen[True] > 1000 and blocked_seen[False] > 1000, blocked_seen
     assert priced_seen[True] > 100 and priced_seen[False] > 100, priced_seen
 
 
