@@ -37,6 +37,7 @@ class H1Availability(SlotRule):
     cost_rank = 6
     reads_heavy = False
     reads_content = False
+    window_bound = True
     title = "inside availability"
 
     def breach(self, problem: Problem, slot: Slot) -> str | None:

@@ -66,6 +66,8 @@ class CandidateFactory:
         self._rule_spans: dict[tuple[object, ...], list[Span]] = {}
         self._shared: dict[tuple[date, SessionKind], list[Span]] = {}
         self._shared_rules: dict[SessionKind, list[SlotRule]] = {}
+        self._window_rules: dict[SessionKind, list[SlotRule]] = {}
+        self._pinned = False
         self._variant_rules: dict[tuple[SessionKind, bool], list[SlotRule]] = {}
         settings = problem.settings
         # nothing new starts before `now` (a re-plan): what is past is pinned or gone
@@ -130,7 +132,8 @@ class CandidateFactory:
 
     def _shared_spans(self, day: date, kind: SessionKind) -> list[Span]:
         """The starts on `day` the screening rules that read neither the heavy flag nor the
-        content forbid to every session of `kind` (asked before any content is built)."""
+        content forbid to every session of `kind` (asked before any content is built), the
+        windows' own rule (`window_bound`) left out: no grid start lies outside a window."""
         key = (day, kind)
         found = self._shared.get(key)
         if found is None:
@@ -144,22 +147,29 @@ class CandidateFactory:
     def blocked(
         self, day: date, kind: SessionKind, heavy: bool, stand_in: bool, built: tuple
     ) -> list[Span]:
-        """The starts on `day` some screening rule forbids for this variant, its content `built`.
+        """The starts on `day` some screening rule forbids for this variant, its content `built`
+        (a start anywhere: a published session offered again, a ride's cool-down)."""
+        variant = Variant(day, kind, heavy, built[0], self._length(kind))
+        return union(
+            chain(
+                [self._shared_spans(day, kind)],
+                (self._rule_answer(rule, variant) for rule in self._window_rules[kind]),
+                [self._variant_spans(day, kind, heavy, stand_in, built)],
+            )
+        )
 
-        The rules that read neither the heavy flag nor the content answer once for the day and
-        kind (_shared_spans); the others once for what they read (`reads_heavy`,
-        `reads_content`). None is asked after one forbids every start of the day."""
+    def _variant_spans(
+        self, day: date, kind: SessionKind, heavy: bool, stand_in: bool, built: tuple
+    ) -> list[Span]:
+        """The starts on `day` the rules that read the heavy flag or the content forbid to this
+        variant: each rule asked once for what it reads (`reads_heavy`, `reads_content`), and
+        none after one forbids every start of the day."""
         key = (day, kind, heavy, stand_in)
         found = self._blocked.get(key)
         if found is None:
             variant = Variant(day, kind, heavy, built[0], self._length(kind))
             rules = self._variant_rules[(kind, heavy)]
-            found = union(
-                chain(
-                    [self._shared_spans(day, kind)],
-                    (self._rule_answer(rule, variant) for rule in rules),
-                )
-            )
+            found = union(self._rule_answer(rule, variant) for rule in rules)
             self._blocked[key] = found
         return found
 
@@ -277,43 +287,67 @@ class CandidateFactory:
             stand_in=stand_in,
         )
 
+    def _screened(self, day: date, kind: SessionKind, starts: list[float]) -> list[float]:
+        """The day's grid starts of `kind` that lie ahead and that no rule reading only the day
+        and kind forbids: asked once for all of the day's variants of the kind."""
+        shared = self._shared_spans(day, kind)
+        if EVERY_START in shared:
+            return []
+        not_before = self._not_before
+        return [at for at in starts if at >= not_before and not (shared and blocks(shared, at))]
+
     def _grid(
         self,
         kind: SessionKind,
         heavy: bool,
         starts: list[float],
         day: date,
+        week_index: int,
         *,
         stand_in: bool = False,
     ) -> None:
-        """One variant at each of a day's starts (UTC timestamps, on local `day`): its content
-        and the screen's spans are looked up once for all of them, not once per start."""
-        if not self._screen:  # (_add leaves out the past)
-            for at in starts:
-                self._add(kind, datetime.fromtimestamp(at, UTC), heavy, stand_in=stand_in, day=day)
-            return
-        week = self.problem.week_of(day)
-        if week is None or EVERY_START in self._shared_spans(day, kind):
-            return  # no content needed where the day refuses every such session
+        """One variant at each of a day's starts (UTC timestamps on local `day`, screened by
+        `_screened`): its content and the spans of the rules that read it are looked up once
+        for all of them, not once per start."""
         built = self._built(kind, heavy, day, stand_in)
         if built is None:
             return
-        blocked = self.blocked(day, kind, heavy, stand_in, built)
-        if EVERY_START in blocked:
+        spans = self._variant_spans(day, kind, heavy, stand_in, built)
+        if EVERY_START in spans:
             return
+        seen = self._seen
+        if spans:
+            starts = [at for at in starts if not blocks(spans, at)]
+        if self._pinned:  # a pinned session at a grid start holds its place
+            starts = [at for at in starts if (kind, at, heavy, stand_in) not in seen]
+        seen.update([(kind, at, heavy, stand_in) for at in starts])
+        # each candidate made as `_offer` makes it, without a call per start
         length = self._length(kind)
-        seen, offer, index = self._seen, self._offer, week.index
-        not_before = self._not_before
+        prescriptions, notes = built
+        order = self._order
+        followed = self.problem.ride_followed if kind == SessionKind.mobility else None
         for at in starts:
-            key = (kind, at, heavy, stand_in)
-            if key in seen:
-                continue
-            seen.add(key)
-            if at < not_before or (blocked and blocks(blocked, at)):
-                continue
             start = datetime.fromtimestamp(at, UTC)
-            # UTC: start + length is real time
-            offer(kind, at, start, start + length, heavy, day, index, built, stand_in=stand_in)
+            after_ride = None
+            if followed is not None:
+                ride = followed(day, at)
+                after_ride = ride.label() if ride is not None else None
+            cand = Candidate(
+                -1,
+                kind,
+                start,
+                start + length,  # UTC: real time
+                heavy,
+                day,
+                week_index,
+                prescriptions,
+                after_ride,
+                notes,
+                False,
+                False,
+                stand_in,
+            )
+            order.append((at, kind, heavy, stand_in, len(order), cand))
 
     @staticmethod
     def _starts(
@@ -360,18 +394,20 @@ class CandidateFactory:
         problem = self.problem
         self._screen = [] if explain else list(screen or [])
         # the screening rules by what they read: the day and kind only, or the variant too
+        # (the windows' own rule apart: the grid needs no asking, a start off the grid does)
         for kind in SessionKind:
-            self._shared_rules[kind] = [
+            by_day = [
                 r
                 for r in self._screen
                 if not (r.reads_heavy or r.reads_content or r.heavy_only) and r.judges(kind, False)
             ]
+            self._window_rules[kind] = [r for r in by_day if r.window_bound]
+            self._shared_rules[kind] = [r for r in by_day if not r.window_bound]
             for heavy in (False, True):
                 self._variant_rules[(kind, heavy)] = [
-                    r
-                    for r in self._screen
-                    if r not in self._shared_rules[kind] and r.judges(kind, heavy)
+                    r for r in self._screen if r not in by_day and r.judges(kind, heavy)
                 ]
+        self._pinned = bool(fixed)
         settings = problem.settings
         strength_len = timedelta(minutes=settings.strength_session_min)
         mobility_len = timedelta(minutes=settings.mobility_session_min)
@@ -409,13 +445,24 @@ class CandidateFactory:
                 mobility_starts += self._starts(
                     opens, closes, mobility_s, [], max_grid=MAX_MOBILITY_GRID
                 )
-            if strength_starts:
-                self._grid(SessionKind.strength, False, strength_starts, day)
-                self._grid(SessionKind.strength, True, strength_starts, day)
-                if stand_in_today:
-                    self._grid(SessionKind.strength, True, strength_starts, day, stand_in=True)
-            if mobility_starts:
-                self._grid(SessionKind.mobility, False, mobility_starts, day)
+            variants = [(SessionKind.strength, False, False), (SessionKind.strength, True, False)]
+            if stand_in_today:
+                variants.append((SessionKind.strength, True, True))
+            if not self._screen:  # explain mode: every start, for the rules' literals to judge
+                for kind, heavy, stand_in in [*variants, (SessionKind.mobility, False, False)]:
+                    for at in mobility_starts if kind == SessionKind.mobility else strength_starts:
+                        moment = datetime.fromtimestamp(at, UTC)
+                        self._add(kind, moment, heavy, stand_in=stand_in, day=day)
+            elif (week := problem.week_of(day)) is not None:
+                if strength_starts:
+                    ahead = self._screened(day, SessionKind.strength, strength_starts)
+                    if ahead:
+                        for kind, heavy, stand_in in variants:
+                            self._grid(kind, heavy, ahead, day, week.index, stand_in=stand_in)
+                if mobility_starts:
+                    ahead = self._screened(day, SessionKind.mobility, mobility_starts)
+                    if ahead:
+                        self._grid(SessionKind.mobility, False, ahead, day, week.index)
             # T2: mobility right after a ride, where a window allows or as the ride's cool-down
             # (H1 lets it start outside the windows within 30 min of the ride's end)
             for ride in rides:

@@ -136,6 +136,7 @@ class ModelContext:
     _preferences: list[SlotPreference] | None = None
     _priced: list[tuple[bool, ...]] | None = None
     _live: dict[str, list[Candidate]] = field(default_factory=dict)
+    _groups: dict[str, dict] = field(default_factory=dict)
     _live_count: int = -1
 
     # --- building ---
@@ -270,6 +271,7 @@ class ModelContext:
         if cached is None or self._live_count != len(self.x):
             if self._live_count != len(self.x):
                 self._live.clear()
+                self._groups.clear()
                 self._live_count = len(self.x)
             cached = [
                 c for c in self.candidates if c.index in self.x and (kind is None or c.kind == kind)
@@ -278,16 +280,23 @@ class ModelContext:
         return cached
 
     def by_day(self, kind: SessionKind) -> dict[date, list[Candidate]]:
-        groups: dict[date, list[Candidate]] = defaultdict(list)
-        for cand in self.live(kind):
-            groups[cand.day].append(cand)
-        return groups
+        """The live candidates of `kind` by local day (shared: read, never change it)."""
+        return self._grouped(kind, "day")
 
     def by_week(self, kind: SessionKind) -> dict[int, list[Candidate]]:
-        groups: dict[int, list[Candidate]] = defaultdict(list)
-        for cand in self.live(kind):
-            groups[cand.week].append(cand)
-        return groups
+        """The live candidates of `kind` by week index (shared: read, never change it)."""
+        return self._grouped(kind, "week")
+
+    def _grouped(self, kind: SessionKind, field: str) -> dict:
+        live = self.live(kind)  # first: a change in the variables clears the caches
+        key = f"{kind.value} by {field}"
+        cached = self._groups.get(key)
+        if cached is None:
+            groups: dict[object, list[Candidate]] = defaultdict(list)
+            for cand in live:
+                groups[getattr(cand, field)].append(cand)
+            cached = self._groups[key] = dict(groups)
+        return cached
 
     def total(self, cands: Iterable[Candidate]) -> cp_model.LinearExpr:
         # flat: Python's sum() would nest one expression node per term
@@ -352,6 +361,9 @@ class SlotRule(Rule):
     # variants (the factory asks it once; tests/planner/test_screen.py holds each rule to it)
     reads_heavy: ClassVar[bool] = True
     reads_content: ClassVar[bool] = True
+    # True when the rule forbids no start whose session lies inside an availability window:
+    # the factory's grid (which makes only such starts) does not ask it
+    window_bound: ClassVar[bool] = False
 
     def encode(self, ctx: ModelContext) -> None:
         for cand in ctx.candidates:

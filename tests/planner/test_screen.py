@@ -372,3 +372,22 @@ def test_a_rule_that_says_it_does_not_read_heavy_or_content_answers_the_same_wit
                 differed += spans != answers[(False, 0)]
     # the variants asked about do get different answers from some rules (H3, H8, H10...)
     assert compared > 100 and differed > 0
+
+
+@pytest.mark.parametrize("name", sorted(PROBLEMS))
+def test_a_rule_that_says_it_is_window_bound_forbids_no_start_inside_a_window(name):
+    """The factory's grid does not ask a `window_bound` rule (H1): every grid start must pass
+    it, and it must still forbid the starts outside the windows (the cool-down, a published
+    session off the grid), which the factory asks it about."""
+    problem = PROBLEMS[name]
+    bound = [r for r in all_rules(problem.settings) if isinstance(r, SlotRule) and r.window_bound]
+    assert [r.name for r in bound] == ["H1"]
+    grid = CandidateFactory(problem).build()  # unscreened: every start the grid makes
+    assert len(grid) > 100
+    for cand in grid:
+        for rule in bound:
+            assert rule.breach(problem, cand) is None, (rule.name, cand.start)
+    # outside the windows the rule does forbid: it is bound to them, not silent
+    outside = CandidateFactory(problem).build(explain=True)
+    refused = [c for c in outside if c.outside_availability and bound[0].breach(problem, c)]
+    assert refused
