@@ -15,7 +15,7 @@ import bisect
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property, partial
 
 from constraints._time import local, utc
@@ -156,6 +156,8 @@ class Diagnosis:
         self.content = content
         self._slot_breaches: dict[tuple[object, ...], list] = {}
         self._spans_of: dict[tuple[object, ...], list[tuple[SlotRule, list[Span]]]] = {}
+        self._slots: dict[tuple[object, ...], tuple[list[Candidate], tuple]] = {}
+        self._priced: dict[tuple[object, ...], list[Span] | None] = {}
         # instants once: the tries compare against these thousands of times
         self._spans = [(s.start.timestamp(), s.end.timestamp(), s) for s in self.sessions]
         self._starts = [start for start, _, _ in self._spans]
@@ -251,11 +253,29 @@ class Diagnosis:
             self._spans_of[key] = found
         return found
 
-    def attempt(self, slot: Candidate, leave_out: Session | None = None) -> Attempt:
+    def priced(self, rule: SlotPreference, slot: Candidate) -> bool:
+        """Whether the preference prices `slot`: by its spans for the slot's day and variant
+        where it has them (the same answer as `cost`, tests/planner/test_screen.py)."""
+        key = (rule.name, slot.day, slot.kind, slot.heavy, id(slot.prescriptions))
+        spans = self._priced.get(key, False)
+        if spans is False:
+            variant = Variant(
+                slot.day, slot.kind, slot.heavy, slot.prescriptions, slot.end - slot.start
+            )
+            spans = self._priced[key] = rule.priced_starts(self.problem, variant)
+        if spans is None:
+            return rule.cost(self.problem, slot) is not None
+        return blocks(spans, slot.start.timestamp())
+
+    def attempt(
+        self, slot: Candidate, leave_out: Session | None = None, content: tuple | None = None
+    ) -> Attempt:
         """What the hard rules say about `slot`, with the plan's other sessions where they are.
 
-        `slot` comes from `slot()`: a UTC start on its local day, of the standard length."""
-        content = tuple((p.exercise_id, p.heavy) for p in slot.prescriptions)
+        `slot` comes from `slot()`: a UTC start on its local day, of the standard length.
+        `content`: the slot's (exercise, heavy) pairs, when the caller has them already."""
+        if content is None:
+            content = tuple((p.exercise_id, p.heavy) for p in slot.prescriptions)
         key = (slot.kind, slot.start, slot.heavy, content)
         found = self._slot_breaches.get(key)
         if found is None:
@@ -364,15 +384,33 @@ class Diagnosis:
             if content == "exposure" and built is not None:
                 if not any(p.exercise_id in problem.new_exposures for p in built[0]):
                     built = None
-            for start in self.starts(day, timedelta(minutes=minutes)):
-                if problem.now is not None and start < problem.now:
-                    continue  # the past is no place to make room in
-                slot = self.slot(kind, start, heavy, built)
-                if slot is None or not self._free(slot, leave_out):
+            slots, held = self._day_slots(day, kind, heavy, built, timedelta(minutes=minutes))
+            for slot in slots:
+                if not self._free(slot, leave_out):
                     continue
                 if wanted is not None and not wanted(slot):
                     continue
-                found.append(self.attempt(slot, leave_out))
+                found.append(self.attempt(slot, leave_out, held))
+        return found
+
+    def _day_slots(
+        self, day: date, kind: SessionKind, heavy: bool, built: tuple | None, length: timedelta
+    ) -> tuple[list[Candidate], tuple]:
+        """The slots tried on `day` for this variant (none in the past), and the content they
+        hold as `attempt` keys it: made once per diagnosis, whichever session is being moved."""
+        key = (day, kind, heavy, id(built))  # the builder keeps `built` alive: ids stay apart
+        found = self._slots.get(key)
+        if found is None:
+            problem = self.problem
+            slots: list[Candidate] = []
+            for start in self.starts(day, length):
+                if problem.now is not None and start < problem.now:
+                    continue  # the past is no place to make room in
+                slot = self.slot(kind, start, heavy, built)
+                if slot is not None:
+                    slots.append(slot)
+            held = tuple((p.exercise_id, p.heavy) for p in built[0]) if built else ()
+            found = self._slots[key] = (slots, held)
         return found
 
     # --- choosing the closest try ---
@@ -584,7 +622,7 @@ def _avoids(
         return not_after_ride(problem, slot) is None
     rule = diagnosis.soft.get(name)
     if isinstance(rule, SlotPreference):
-        return rule.cost(problem, slot) is None
+        return not diagnosis.priced(rule, slot)
     return False
 
 
