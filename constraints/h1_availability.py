@@ -60,7 +60,7 @@ class H1Availability(SlotRule):
         allowed = [(opens, closes - seconds) for opens, closes in problem.windows(day)]
         if kind == SessionKind.mobility:
             for ride in problem.rides_around(day):
-                ends = ride.end.timestamp()
+                ends = ride.ends_at
                 allowed.append((ends, ends + COOL_DOWN.total_seconds()))
         allowed = sorted((low, high) for low, high in allowed if low <= high)
         if not allowed:

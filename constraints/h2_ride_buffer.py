@@ -43,7 +43,7 @@ class H2RideBuffer(SlotRule):
         before = self.ride_buffer_min * 60 + length.total_seconds()
         after = self.ride_buffer_min * 60
         return [
-            (ride.start.timestamp() - before, ride.end.timestamp() + after, False, False)
+            (ride.starts_at - before, ride.ends_at + after, False, False)
             for ride in problem.rides_around(day)
         ]
 

@@ -37,7 +37,7 @@ class H3HeavyBeforeLong(SlotRule):
         before = length.total_seconds() + self.heavy_before_long_h * 3600
         first, last = around(day)
         return [
-            (ride.start.timestamp() - before, ride.start.timestamp(), False, True)
+            (ride.starts_at - before, ride.starts_at, False, True)
             for ride in problem.long_rides_between(first, last + timedelta(seconds=before))
         ]
 

@@ -40,7 +40,7 @@ class H4HeavyAfterLong(SlotRule):
         first, last = around(day)
         spans: list[Span] = []
         for ride in problem.long_rides_between(first - timedelta(seconds=gap + 86400), last):
-            starts, ends = ride.start.timestamp(), ride.end.timestamp()
+            starts, ends = ride.starts_at, ride.ends_at
             reach = starts + gap + 86400
             if ends + gap <= reach:
                 spans.append((starts, ends + gap, False, False))

@@ -41,7 +41,7 @@ class H6SameDayGap(SlotRule):
         gap = self.same_day_gap_h * 3600
         before = gap + length.total_seconds()
         return [
-            (ride.start.timestamp() - before, ride.end.timestamp() + gap, False, False)
+            (ride.starts_at - before, ride.ends_at + gap, False, False)
             for ride in problem.rides_on(day)
         ]
 

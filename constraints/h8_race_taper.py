@@ -81,7 +81,7 @@ class H8RaceTaper(SlotRule):
         for ride in problem.race_rides:
             needed = self._clear_h(ride)
             if needed:
-                latest = ride.start.timestamp() - length.total_seconds()
+                latest = ride.starts_at - length.total_seconds()
                 spans.append((latest - needed * 3600, latest, False, True))
         return spans
 

@@ -31,7 +31,7 @@ class S5StrengthBeforeRide(SlotPreference):
         if variant.kind != SessionKind.strength:
             return []
         # from the first end of a ride touching the day on, some ride ended at or before
-        ends = [ride.end.timestamp() for ride in problem.rides_on(variant.day)]
+        ends = [ride.ends_at for ride in problem.rides_on(variant.day)]
         return [(min(ends), inf, True, False)] if ends else []
 
     def cost(self, problem: Problem, slot: Slot) -> str | None:

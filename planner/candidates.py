@@ -432,8 +432,8 @@ class CandidateFactory:
             windows = problem.windows(day)
             rides = problem.rides_on(day)
             stand_in_today = stand_ins and self.needs_stand_in(day)
-            anchors = [r.end.timestamp() + gap_s for r in rides] + [
-                r.start.timestamp() - (gap_s + strength_s) for r in rides
+            anchors = [r.ends_at + gap_s for r in rides] + [
+                r.starts_at - (gap_s + strength_s) for r in rides
             ]
             # a few starts per window: its opening, its last fitting start, an even grid of at
             # most MAX_GRID between, and the first starts the day's rides allow (H6); every
@@ -470,7 +470,7 @@ class CandidateFactory:
                     continue
                 moment = _ceil_to(_later(ride.end, buffer), 5)
                 at = moment.timestamp()
-                if at <= ride.end.timestamp() + COOL_DOWN.total_seconds() or any(
+                if at <= ride.ends_at + COOL_DOWN.total_seconds() or any(
                     opens <= at and at + mobility_s <= closes for opens, closes in windows
                 ):
                     self._add(SessionKind.mobility, moment, False, after_ride=ride.label())

@@ -270,11 +270,12 @@ class ContentBuilder:
         dosage: Dosage,
         no_heavy: frozenset[Region],
     ) -> Exercise | None:
-        key = (pattern, heavy, dosage, no_heavy)
-        if key in self._picked:
-            return self._picked[key]
-        self._picked[key] = found = self._pick_anew(pattern, heavy, dosage, no_heavy)
-        return found
+        # of the dosage only `unloaded_only` matters here (hashing it all costs on this path)
+        key = (pattern, heavy, dosage.unloaded_only, no_heavy)
+        found = self._picked.get(key, False)
+        if found is False:
+            found = self._picked[key] = self._pick_anew(pattern, heavy, dosage, no_heavy)
+        return found  # type: ignore[return-value]
 
     def _pick_anew(
         self,

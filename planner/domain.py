@@ -397,6 +397,16 @@ class Ride(Model):
         elapsed = self.start.astimezone(UTC) + timedelta(minutes=self.duration_min)
         return elapsed.astimezone(self.start.tzinfo)
 
+    @cached_property
+    def starts_at(self) -> float:
+        """The start as a UTC timestamp (the rules compare thousands of these)."""
+        return self.start.timestamp()
+
+    @cached_property
+    def ends_at(self) -> float:
+        """The end as a UTC timestamp."""
+        return self.end.timestamp()
+
     def is_long(self, settings: RuleSettings) -> bool:
         return self.kind in (RideKind.long, RideKind.race) or (
             self.duration_min >= settings.long_ride_min

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, timedelta, tzinfo
 from functools import lru_cache
 from importlib import resources
@@ -111,6 +111,14 @@ class Dosage:
     heavy_hint: str
     other_sets: int  # other rungs: 0 their own sets, -1 one or two (about half), else this
     unloaded_only: bool = False
+
+    def __hash__(self) -> int:
+        # the content caches key on a dosage thousands of times per plan: hashed once
+        found = self.__dict__.get("_hash")
+        if found is None:
+            found = hash(tuple(getattr(self, f.name) for f in fields(self)))
+            object.__setattr__(self, "_hash", found)
+        return found
 
 
 TAPER = "taper"

@@ -209,10 +209,7 @@ class Problem:
         stretches = self._after_rides.get(day)
         if stretches is None:
             limit = self.settings.mobility_after_ride_h * 3600
-            stretches = [
-                (ride.end.timestamp(), ride.end.timestamp() + limit, ride)
-                for ride in self.rides_on(day)
-            ]
+            stretches = [(ride.ends_at, ride.ends_at + limit, ride) for ride in self.rides_on(day)]
             self._after_rides[day] = stretches
         for ends, until, ride in stretches:
             if ends <= at <= until:
@@ -264,7 +261,8 @@ def _in_utc(ride: Ride) -> Ride:
     if ride.start.tzinfo is UTC:
         return ride
     copied = ride.model_copy(update={"start": ride.start.astimezone(UTC)})
-    copied.__dict__.pop("end", None)  # a cached end in the old zone: recompute in UTC
+    for cached in ("end", "starts_at", "ends_at"):  # worked out again from the new start
+        copied.__dict__.pop(cached, None)
     return copied
 
 
