@@ -68,7 +68,8 @@ class CandidateFactory:
         self._shared_rules: dict[SessionKind, list[SlotRule]] = {}
         self._window_rules: dict[SessionKind, list[SlotRule]] = {}
         self._pinned = False
-        self._variant_rules: dict[tuple[SessionKind, bool], list[SlotRule]] = {}
+        self._heavy_rules: dict[tuple[SessionKind, bool], list[SlotRule]] = {}
+        self._content_rules: dict[tuple[SessionKind, bool], list[SlotRule]] = {}
         settings = problem.settings
         # nothing new starts before `now` (a re-plan): what is past is pinned or gone
         self._not_before = problem.now.timestamp() if problem.now is not None else -inf
@@ -162,13 +163,36 @@ class CandidateFactory:
         self, day: date, kind: SessionKind, heavy: bool, stand_in: bool, built: tuple
     ) -> list[Span]:
         """The starts on `day` the rules that read the heavy flag or the content forbid to this
-        variant: each rule asked once for what it reads (`reads_heavy`, `reads_content`), and
-        none after one forbids every start of the day."""
+        variant (its content `built`)."""
+        return union(
+            [
+                self._heavy_spans(day, kind, heavy),
+                self._content_spans(day, kind, heavy, stand_in, built),
+            ]
+        )
+
+    def _heavy_spans(self, day: date, kind: SessionKind, heavy: bool) -> list[Span]:
+        """The starts on `day` the rules that read the heavy flag but not the content forbid
+        (asked before any content is built), none asked after one forbids every start."""
+        key = (day, kind, heavy)
+        found = self._blocked.get(key)
+        if found is None:
+            variant = Variant(day, kind, heavy, (), self._length(kind))
+            rules = self._heavy_rules[(kind, heavy)]
+            found = union(self._rule_answer(rule, variant) for rule in rules)
+            self._blocked[key] = found
+        return found
+
+    def _content_spans(
+        self, day: date, kind: SessionKind, heavy: bool, stand_in: bool, built: tuple
+    ) -> list[Span]:
+        """The starts on `day` the rules that read the content forbid to this variant: each
+        asked once for what it reads (`reads_heavy`, `reads_content`)."""
         key = (day, kind, heavy, stand_in)
         found = self._blocked.get(key)
         if found is None:
             variant = Variant(day, kind, heavy, built[0], self._length(kind))
-            rules = self._variant_rules[(kind, heavy)]
+            rules = self._content_rules[(kind, heavy)]
             found = union(self._rule_answer(rule, variant) for rule in rules)
             self._blocked[key] = found
         return found
@@ -309,10 +333,19 @@ class CandidateFactory:
         """One variant at each of a day's starts (UTC timestamps on local `day`, screened by
         `_screened`): its content and the spans of the rules that read it are looked up once
         for all of them, not once per start."""
+        # the rules that read the heavy flag but not the content first: where they leave no
+        # start (the days before a long ride, say), no content is built
+        plain = self._heavy_spans(day, kind, heavy)
+        if EVERY_START in plain:
+            return
+        if plain:
+            starts = [at for at in starts if not blocks(plain, at)]
+            if not starts:
+                return
         built = self._built(kind, heavy, day, stand_in)
         if built is None:
             return
-        spans = self._variant_spans(day, kind, heavy, stand_in, built)
+        spans = self._content_spans(day, kind, heavy, stand_in, built)
         if EVERY_START in spans:
             return
         seen = self._seen
@@ -404,9 +437,11 @@ class CandidateFactory:
             self._window_rules[kind] = [r for r in by_day if r.window_bound]
             self._shared_rules[kind] = [r for r in by_day if not r.window_bound]
             for heavy in (False, True):
-                self._variant_rules[(kind, heavy)] = [
+                variant_rules = [
                     r for r in self._screen if r not in by_day and r.judges(kind, heavy)
                 ]
+                self._heavy_rules[(kind, heavy)] = [r for r in variant_rules if not r.reads_content]
+                self._content_rules[(kind, heavy)] = [r for r in variant_rules if r.reads_content]
         self._pinned = bool(fixed)
         settings = problem.settings
         strength_len = timedelta(minutes=settings.strength_session_min)
