@@ -18,6 +18,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED
 from pydantic import Field
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api import clock
@@ -31,7 +32,7 @@ from api.convert import (
     ride_from_row,
     session_from_row,
 )
-from api.db import AthleteRow, PlanRow, SessionRow
+from api.db import AthleteRow, FeedbackRow, PlanRow, SessionRow
 from api.deps import bearer_key_hash
 from api.errors import (
     JSON_BODY,
@@ -170,6 +171,17 @@ async def replan(
     # what already happened stays; what lies ahead of `now` is the solver's to rearrange
     plan_from = datetime.combine(start, datetime.min.time(), zone)
     history = [s for s in published if s.start < max(now, plan_from)]
+    # sessions reported as not done stay in the calendar's history, but hold no place in
+    # the week: the re-plan may use their time and their share of the week's target
+    skipped = frozenset(
+        await db.scalars(
+            select(FeedbackRow.session_uid).where(
+                FeedbackRow.athlete_id == athlete.id,
+                FeedbackRow.kind == "skipped",
+                FeedbackRow.session_uid.is_not(None),
+            )
+        )
+    )
     result: Plan = await sync_to_thread(
         plan,
         person,
@@ -179,6 +191,7 @@ async def replan(
         state=state,
         previous=published,
         now=now,
+        skipped=skipped,
         settings=SolverSettings(
             time_limit_s=settings.solver_time_limit_s, workers=settings.solver_workers
         ),

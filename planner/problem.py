@@ -59,6 +59,9 @@ class Problem:
     previous: list[Session] = field(default_factory=list)
     # re-plans: when "now" is; sessions before it are not the solver's to move
     now: datetime | None = None
+    # UIDs of published sessions the athlete reported as not done: they hold no place, count
+    # toward no target and leave no fatigue for the rules between two sessions (H7, H9)
+    skipped: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if not 1 <= self.weeks <= MAX_WEEKS:
@@ -186,7 +189,15 @@ class Problem:
         """Published sessions of the CONTEXT_DAYS before the start (done or still ahead): the
         model holds them fixed so that the rules between two sessions see them, and they are
         never part of the new plan."""
-        return [s for s in self.previous if self.in_context(self.local_day(s.start))]
+        return [
+            s
+            for s in self.previous
+            if self.in_context(self.local_day(s.start)) and not self.was_skipped(s)
+        ]
+
+    def was_skipped(self, session: Session) -> bool:
+        """Whether the athlete reported this published session as not done."""
+        return bool(session.uid) and session.uid in self.skipped
 
     def in_context(self, day: date) -> bool:
         """Whether `day` is one of the days before the start whose sessions are context."""

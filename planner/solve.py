@@ -202,9 +202,11 @@ def plan(
     state: ProgressionState | None = None,
     previous: list[Session] | None = None,
     now: datetime | None = None,
+    skipped: frozenset[str] = frozenset(),
     settings: SolverSettings | None = None,
     explain_misses: bool = True,
 ) -> Plan:
+    """`skipped`: UIDs of published sessions the athlete reported as not done."""
     settings = settings or SolverSettings()
     problem = Problem(
         athlete=athlete,
@@ -214,6 +216,7 @@ def plan(
         state=state or ProgressionState.starting(athlete),
         previous=previous or [],
         now=now,
+        skipped=frozenset(skipped),
     )
     return solve_problem(problem, settings, explain_misses=explain_misses)
 
@@ -226,7 +229,12 @@ def solve_problem(
     content = content_of(problem)
     # sessions that already started are history: pinned, not re-planned; those of the days
     # just before the start are context for the rules between two sessions (Problem.context)
-    pinned = [s for s in problem.previous if problem.now is not None and s.start < problem.now]
+    # (a session reported as not done is neither: it left nothing to work round)
+    pinned = [
+        s
+        for s in problem.previous
+        if problem.now is not None and s.start < problem.now and not problem.was_skipped(s)
+    ]
     already = {id(s) for s in pinned}
     pinned += [s for s in problem.context if id(s) not in already]
     ctx = build_model(problem, rules, fixed=pinned, content=content)

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -645,3 +646,41 @@ async def test_pain_and_feedback_are_stored_when_rides_overlap_and_the_coach_is_
     assert replanned.status_code == 422, replanned.text
     detail = replanned.json()["detail"]
     assert "rides overlap" in detail and "'Club ride'" in detail and repr(again) in detail
+
+
+async def test_a_skipped_session_frees_its_time_for_the_re_plan_and_stays_in_the_calendar(
+    client, coach_key, move_clock
+):
+    """Monday evening's session reported as not done: the re-plan may use Tuesday evening,
+    which H7's rest kept free while Monday's session stood; Monday stays in the calendar."""
+    evenings = [{"start": "18:00", "end": "20:00"}]
+    created = await support.create_athlete(
+        client,
+        coach_key,
+        availability={"monday": evenings, "tuesday": evenings},
+        starting_levels={"hinge": 9, "knee_flexion": 4},
+    )
+    base, headers = f"/api/v1/athletes/{created['id']}", auth(coach_key)
+    monday = support.next_monday()
+    made = await client.post(
+        f"{base}/plan", json={"start": monday.isoformat(), "weeks": 1}, headers=headers
+    )
+    assert made.status_code == 201, made.text
+
+    def strength_days(plan: dict[str, Any]) -> dict[Any, list[str]]:
+        days: dict[Any, list[str]] = {}
+        for s in plan["sessions"]:
+            if s["kind"] == "strength":
+                local = datetime.fromisoformat(s["start"]).astimezone(ZoneInfo(support.BERLIN))
+                days.setdefault(local.date(), []).append(s["uid"])
+        return days
+
+    before = strength_days(made.json())
+    tuesday = monday + timedelta(days=1)
+    assert monday in before and tuesday not in before, before
+    first = next(s for s in made.json()["sessions"] if s["uid"] == before[monday][0])
+    answer = await feedback_after(client, base, headers, first, {"completed": False}, move_clock)
+    assert answer.status_code == 201, answer.text
+    after = strength_days((await client.get(f"{base}/plan", headers=headers)).json())
+    assert after.get(monday) == [first["uid"]], "the skipped session stays as history"
+    assert tuesday in after, after

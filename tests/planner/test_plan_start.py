@@ -172,3 +172,31 @@ def test_two_sessions_done_on_one_day_and_one_the_next_still_give_a_plan():
     now = at(MONDAY + timedelta(days=3), 12)
     result = solve_problem(problem(who, weeks=2, previous=done, now=now), SolverSettings())
     assert [s for s in result.sessions if s.start >= now]
+
+
+def test_a_session_reported_as_not_done_frees_its_week_for_a_re_planned_one():
+    """Skipped on Monday evening: the re-plan may put a session on Tuesday evening (H7 would
+    keep it 48 h off a session that happened) and counts only what is done or planned."""
+    evenings = [{"start": "18:00", "end": "20:00"}]
+    who = lifter(availability={"monday": evenings, "tuesday": evenings})
+    base = problem(who, weeks=1)
+    monday = strength(base, at(MONDAY, 18))
+    monday.uid = "monday-evening"
+    tuesday = MONDAY + timedelta(days=1)
+    now = at(tuesday, 8)
+
+    def replan(skipped: frozenset[str]):
+        prob = problem(who, weeks=1, previous=[monday], now=now)
+        prob.skipped = skipped
+        return solve_problem(prob, SolverSettings())
+
+    done = replan(frozenset())
+    assert monday.start in [s.start for s in done.sessions], "a done session stays in the plan"
+    assert not [s for s in _strength_starts(done) if s.date() == tuesday], "H7 keeps Tuesday"
+    skipped = replan(frozenset({monday.uid}))
+    assert monday.start not in [s.start for s in skipped.sessions]
+    assert [s for s in _strength_starts(skipped) if s.date() == tuesday], skipped.sessions
+    # the week counts what happens: the skipped session is not one of them
+    t1 = next(t for t in skipped.week_reports[0].targets if t.rule == "T1")
+    assert t1.planned == len(_strength_starts(skipped)) == 1
+    assert not hard_violations(problem(who, weeks=1), skipped.sessions)
