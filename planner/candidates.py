@@ -354,33 +354,11 @@ class CandidateFactory:
         if self._pinned:  # a pinned session at a grid start holds its place
             starts = [at for at in starts if (kind, at, heavy, stand_in) not in seen]
         seen.update([(kind, at, heavy, stand_in) for at in starts])
-        # each candidate made as `_offer` makes it, without a call per start
-        length = self._length(kind)
-        prescriptions, notes = built
-        order = self._order
-        followed = self.problem.ride_followed if kind == SessionKind.mobility else None
+        length, offer = self._length(kind), self._offer
         for at in starts:
             start = datetime.fromtimestamp(at, UTC)
-            after_ride = None
-            if followed is not None:
-                ride = followed(day, at)
-                after_ride = ride.label() if ride is not None else None
-            cand = Candidate(
-                -1,
-                kind,
-                start,
-                start + length,  # UTC: real time
-                heavy,
-                day,
-                week_index,
-                prescriptions,
-                after_ride,
-                notes,
-                False,
-                False,
-                stand_in,
-            )
-            order.append((at, kind, heavy, stand_in, len(order), cand))
+            # UTC: start + length is real time
+            offer(kind, at, start, start + length, heavy, day, week_index, built, stand_in=stand_in)
 
     @staticmethod
     def _starts(
