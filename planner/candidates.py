@@ -220,13 +220,16 @@ class CandidateFactory:
         if self._stand_in_content is False:
             problem = self.problem
             library = self.content.library
-            state = problem.state.model_copy(deep=True)
+            # the state with the capped levels: a new patterns map, the rest shared (read only)
+            state = problem.state.model_copy(update={"patterns": dict(problem.state.patterns)})
             capped = False
             for exercise_id in problem.new_exposures:
                 exercise = library.by_id.get(exercise_id)
                 pattern = state.patterns.get(exercise.pattern) if exercise else None
                 if exercise and pattern and pattern.level >= exercise.level > 1:
-                    pattern.level = exercise.level - 1
+                    state.patterns[exercise.pattern] = pattern.model_copy(
+                        update={"level": exercise.level - 1}
+                    )
                     capped = True
             shadow = copy.copy(problem)
             shadow.state = state
