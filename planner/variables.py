@@ -137,6 +137,7 @@ class ModelContext:
     _priced: list[tuple[bool, ...]] | None = None
     _live: dict[str, list[Candidate]] = field(default_factory=dict)
     _groups: dict[str, dict] = field(default_factory=dict)
+    _by_column: list[list[Candidate]] | None = None
     _live_count: int = -1
 
     # --- building ---
@@ -187,6 +188,25 @@ class ModelContext:
         if self._priced is None:
             self._priced = self._price_all()
         return self._priced[cand.index]
+
+    def priced_by(self, column: int) -> list[Candidate]:
+        """The live candidates (context aside) the preference in `column` prices, in order:
+        sorted out for every column in one pass (most candidates are priced by none)."""
+        live = self.live()  # first: a change in the variables clears the caches
+        columns = self._by_column
+        if columns is None:
+            if self._priced is None:
+                self._priced = self._price_all()
+            priced = self._priced
+            found: list[list[Candidate]] = [[] for _ in self.preferences]
+            for cand in live:
+                row = priced[cand.index]
+                if True in row and cand.week != CONTEXT_WEEK:
+                    for at, flag in enumerate(row):
+                        if flag:
+                            found[at].append(cand)
+            columns = self._by_column = found
+        return columns[column]
 
     def _price_all(self) -> list[tuple[bool, ...]]:
         """Every candidate's prices, worked out per day and variant: a rule that reads only the
@@ -272,6 +292,7 @@ class ModelContext:
             if self._live_count != len(self.x):
                 self._live.clear()
                 self._groups.clear()
+                self._by_column = None
                 self._live_count = len(self.x)
             cached = [
                 c for c in self.candidates if c.index in self.x and (kind is None or c.kind == kind)
@@ -421,10 +442,8 @@ class SlotPreference(Rule):
     def encode(self, ctx: ModelContext) -> None:
         if not any(self.judges(kind, heavy) for kind in SessionKind for heavy in (False, True)):
             return  # it prices nothing (S2 with no preference given)
-        column = ctx.preferences.index(self)
-        for cand in ctx.live():
-            if cand.week != CONTEXT_WEEK and ctx.priced(cand)[column]:
-                ctx.penalize(self.term_name(ctx.problem, cand), self.weight, ctx.x[cand.index])
+        for cand in ctx.priced_by(ctx.preferences.index(self)):
+            ctx.penalize(self.term_name(ctx.problem, cand), self.weight, ctx.x[cand.index])
 
     def check(self, problem: Problem, sessions: list[Session]) -> list[Violation]:
         found = []
