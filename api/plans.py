@@ -147,6 +147,27 @@ def plan_etag(row: PlanRow) -> str:
     return f'"plan-{row.athlete_id}-v{row.version}"'
 
 
+async def not_done(db: AsyncSession, athlete: AthleteRow, uids: list[str]) -> frozenset[str]:
+    """Which of these sessions the athlete reported as not done, with no set of any exercise
+    logged. They stay in the calendar's history but hold no place in the week: the re-plan may
+    use their time and their share of the week's target. A session stopped part way (sets
+    logged) still counts, rest and all: the work done is work to recover from."""
+    if not uids:
+        return frozenset()
+    rows = await db.execute(
+        select(FeedbackRow.session_uid, FeedbackRow.body).where(
+            FeedbackRow.athlete_id == athlete.id,
+            FeedbackRow.kind == "skipped",
+            FeedbackRow.session_uid.in_(uids),
+        )
+    )
+    return frozenset(
+        uid
+        for uid, body in rows
+        if uid and not any((e.get("sets") or 0) > 0 for e in body.get("exercises") or [])
+    )
+
+
 async def replan(
     db: AsyncSession,
     athlete: AthleteRow,
@@ -171,17 +192,7 @@ async def replan(
     # what already happened stays; what lies ahead of `now` is the solver's to rearrange
     plan_from = datetime.combine(start, datetime.min.time(), zone)
     history = [s for s in published if s.start < max(now, plan_from)]
-    # sessions reported as not done stay in the calendar's history, but hold no place in
-    # the week: the re-plan may use their time and their share of the week's target
-    skipped = frozenset(
-        await db.scalars(
-            select(FeedbackRow.session_uid).where(
-                FeedbackRow.athlete_id == athlete.id,
-                FeedbackRow.kind == "skipped",
-                FeedbackRow.session_uid.is_not(None),
-            )
-        )
-    )
+    skipped = await not_done(db, athlete, [s.uid for s in history])
     result: Plan = await sync_to_thread(
         plan,
         person,

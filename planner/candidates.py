@@ -67,7 +67,6 @@ class CandidateFactory:
         self._shared: dict[tuple[date, SessionKind], list[Span]] = {}
         self._shared_rules: dict[SessionKind, list[SlotRule]] = {}
         self._window_rules: dict[SessionKind, list[SlotRule]] = {}
-        self._pinned = False
         self._heavy_rules: dict[tuple[SessionKind, bool], list[SlotRule]] = {}
         self._content_rules: dict[tuple[SessionKind, bool], list[SlotRule]] = {}
         settings = problem.settings
@@ -352,13 +351,14 @@ class CandidateFactory:
         if EVERY_START in spans:
             return
         seen = self._seen
-        if spans:
-            starts = [at for at in starts if not blocks(spans, at)]
-        if self._pinned:  # a pinned session at a grid start holds its place
-            starts = [at for at in starts if (kind, at, heavy, stand_in) not in seen]
-        seen.update([(kind, at, heavy, stand_in) for at in starts])
         length, offer = self._length(kind), self._offer
         for at in starts:
+            # once per start: overlapping windows give one start twice, and a pinned session or
+            # a ride's cool-down (from the day before, past midnight) may hold it already
+            key = (kind, at, heavy, stand_in)
+            if key in seen or (spans and blocks(spans, at)):
+                continue
+            seen.add(key)
             start = datetime.fromtimestamp(at, UTC)
             # UTC: start + length is real time
             offer(kind, at, start, start + length, heavy, day, week_index, built, stand_in=stand_in)
@@ -423,7 +423,6 @@ class CandidateFactory:
                 ]
                 self._heavy_rules[(kind, heavy)] = [r for r in variant_rules if not r.reads_content]
                 self._content_rules[(kind, heavy)] = [r for r in variant_rules if r.reads_content]
-        self._pinned = bool(fixed)
         settings = problem.settings
         strength_len = timedelta(minutes=settings.strength_session_min)
         mobility_len = timedelta(minutes=settings.mobility_session_min)

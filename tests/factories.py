@@ -67,6 +67,7 @@ def problem(
     state: ProgressionState | None = None,
     previous: list[Session] | None = None,
     now: datetime | None = None,
+    skipped: frozenset[str] = frozenset(),
 ) -> Problem:
     who = who or athlete()
     return Problem(
@@ -77,6 +78,7 @@ def problem(
         state=state or ProgressionState.starting(who),
         previous=previous or [],
         now=now,
+        skipped=skipped,
     )
 
 

@@ -648,19 +648,18 @@ async def test_pain_and_feedback_are_stored_when_rides_overlap_and_the_coach_is_
     assert "rides overlap" in detail and "'Club ride'" in detail and repr(again) in detail
 
 
-async def test_a_skipped_session_frees_its_time_for_the_re_plan_and_stays_in_the_calendar(
-    client, coach_key, move_clock
-):
-    """Monday evening's session reported as not done: the re-plan may use Tuesday evening,
-    which H7's rest kept free while Monday's session stood; Monday stays in the calendar."""
+async def _monday_reported(client, key: str, move_clock, body: dict[str, Any]):
+    """An athlete free on Monday and Tuesday evenings only, a one-week plan with its strength
+    session on Monday, then `body` as that session's feedback: (Monday, its UID, the strength
+    days and UIDs before the feedback and after it)."""
     evenings = [{"start": "18:00", "end": "20:00"}]
     created = await support.create_athlete(
         client,
-        coach_key,
+        key,
         availability={"monday": evenings, "tuesday": evenings},
         starting_levels={"hinge": 9, "knee_flexion": 4},
     )
-    base, headers = f"/api/v1/athletes/{created['id']}", auth(coach_key)
+    base, headers = f"/api/v1/athletes/{created['id']}", auth(key)
     monday = support.next_monday()
     made = await client.post(
         f"{base}/plan", json={"start": monday.isoformat(), "weeks": 1}, headers=headers
@@ -676,11 +675,29 @@ async def test_a_skipped_session_frees_its_time_for_the_re_plan_and_stays_in_the
         return days
 
     before = strength_days(made.json())
-    tuesday = monday + timedelta(days=1)
-    assert monday in before and tuesday not in before, before
+    assert monday in before and monday + timedelta(days=1) not in before, before
     first = next(s for s in made.json()["sessions"] if s["uid"] == before[monday][0])
-    answer = await feedback_after(client, base, headers, first, {"completed": False}, move_clock)
+    answer = await feedback_after(client, base, headers, first, body, move_clock)
     assert answer.status_code == 201, answer.text
     after = strength_days((await client.get(f"{base}/plan", headers=headers)).json())
-    assert after.get(monday) == [first["uid"]], "the skipped session stays as history"
-    assert tuesday in after, after
+    return monday, first["uid"], before, after
+
+
+async def test_a_skipped_session_frees_its_time_for_the_re_plan_and_stays_in_the_calendar(
+    client, coach_key, move_clock
+):
+    """Monday evening's session reported as not done: the re-plan may use Tuesday evening,
+    which H7's rest kept free while Monday's session stood; Monday stays in the calendar."""
+    monday, uid, _, after = await _monday_reported(
+        client, coach_key, move_clock, {"completed": False}
+    )
+    assert after.get(monday) == [uid], "the skipped session stays as history"
+    assert monday + timedelta(days=1) in after, after
+
+
+async def test_a_session_stopped_part_way_still_keeps_its_rest(client, coach_key, move_clock):
+    """Not completed, but sets were logged: the work done needs its rest, so Tuesday stays
+    free as it would after a completed session."""
+    body = {"completed": False, "exercises": [{"exercise_id": "romanian_deadlift", "sets": 2}]}
+    monday, uid, before, after = await _monday_reported(client, coach_key, move_clock, body)
+    assert after == before, after

@@ -186,8 +186,7 @@ def test_a_session_reported_as_not_done_frees_its_week_for_a_re_planned_one():
     now = at(tuesday, 8)
 
     def replan(skipped: frozenset[str]):
-        prob = problem(who, weeks=1, previous=[monday], now=now)
-        prob.skipped = skipped
+        prob = problem(who, weeks=1, previous=[monday], now=now, skipped=skipped)
         return solve_problem(prob, SolverSettings())
 
     done = replan(frozenset())

@@ -104,6 +104,66 @@ def _example(folder: str, rides_file: str, start: date, weeks: int) -> Problem:
     )
 
 
+def _replan_overlapping_windows() -> Problem:
+    """A re-plan (`now` mid-season) over sessions published under all-day windows, some now
+    outside the athlete's windows; windows that overlap (one start made twice); a late ride
+    whose cool-down lands on a grid start of the next day's window from midnight."""
+    start = date(2027, 5, 3)
+    late = [{"start": "06:00", "end": "10:00"}, {"start": "08:00", "end": "12:00"}]
+    evening = [{"start": "17:30", "end": "21:30"}, {"start": "17:30", "end": "21:30"}]
+    weekdays = ("monday", "tuesday", "wednesday", "thursday", "friday")
+    rider = _athlete(
+        availability={
+            **{d: late + evening for d in weekdays},
+            "saturday": [{"start": "00:00", "end": "19:00"}],
+            "sunday": [{"start": "00:00", "end": "23:59"}],
+        }
+    )
+    buffer = timedelta(minutes=rider.settings.ride_buffer_min)
+    rides = []
+    for week in range(4):
+        monday = start + timedelta(days=7 * week)
+        rides.append(
+            Ride(
+                start=datetime.combine(monday + timedelta(days=1), time(18, 0), BERLIN),
+                duration_min=75,
+                kind=RideKind.intervals,
+            )
+        )
+        # ends so that its cool-down starts at Saturday 00:00, the window's first grid start
+        saturday = datetime.combine(monday + timedelta(days=5), time(0, 0), BERLIN)
+        rides.append(Ride(start=saturday - buffer - timedelta(minutes=100), duration_min=100))
+        rides.append(
+            Ride(
+                start=datetime.combine(monday + timedelta(days=6), time(8, 30), BERLIN),
+                duration_min=300,
+                kind=RideKind.long,
+            )
+        )
+    days = (*weekdays, "saturday", "sunday")
+    anywhere = _athlete(availability={d: [{"start": "00:00", "end": "23:59"}] for d in days})
+    published = solve_problem(
+        Problem(
+            athlete=anywhere,
+            rides=rides,
+            start=start,
+            weeks=4,
+            state=ProgressionState.starting(anywhere),
+        ),
+        SolverSettings(),
+        explain_misses=False,
+    ).sessions
+    return Problem(
+        athlete=rider,
+        rides=rides,
+        start=start,
+        weeks=4,
+        state=ProgressionState.starting(rider),
+        previous=published,
+        now=datetime.combine(start + timedelta(days=10), time(12, 0), BERLIN),
+    )
+
+
 def _problems() -> dict[str, Problem]:
     # spring forward on 28 Mar 2027, fall back on 31 Oct 2027 in Berlin: both inside a season
     spring, autumn = date(2027, 3, 8), date(2027, 10, 11)
@@ -138,6 +198,7 @@ def _problems() -> dict[str, Problem]:
             weeks=6,
             state=ProgressionState.starting(rider),
         ),
+        "replan_overlapping_windows": _replan_overlapping_windows(),
         "random_autumn_dst_in_pain": Problem(
             athlete=rider,
             rides=_random_rides(autumn, 6, seed=2),
