@@ -227,6 +227,7 @@ async def replan(
     rows.extend(by_uid[s.uid] for s in kept_history if s.uid in by_uid)
     plan_row = await plan_of(db, athlete)
     report = result.model_dump(mode="json", include={"week_reports", "solver", "warnings"})
+    _name_stored_sessions(report, fresh, merged)
     ahead = sorted(s.start.astimezone(zone).date() for s in kept_history if s.start >= now)
     gone = sorted(
         s.start.astimezone(zone).date() for s in history if now <= s.start < plan_from - FEED_BACK
@@ -256,6 +257,20 @@ async def replan(
     HOT_READS.forget(athlete.id)
     await db.refresh(plan_row)
     return plan_row, sorted(rows, key=lambda r: r.start)
+
+
+def _name_stored_sessions(
+    report: dict[str, Any], fresh: list[Session], stored: list[Session]
+) -> None:
+    """The weekly reports name sessions by the planner's UIDs; the calendar keeps the UID of
+    the published session each one replaces (carry_over). Name them as stored."""
+    at = {(s.kind, s.start.timestamp()): s.uid for s in stored}
+    renamed = {f.uid: at.get((f.kind, f.start.timestamp()), f.uid) for f in fresh}
+    for week in report.get("week_reports", []):
+        for entry in week.get("broken", []):
+            uid = entry.get("session_id")
+            if uid in renamed:
+                entry["session_id"] = renamed[uid]
 
 
 def feed_bytes(

@@ -542,3 +542,35 @@ async def test_a_replan_far_ahead_says_which_published_sessions_it_removed(
     ], body["warnings"]
     kept = [w for w in body["warnings"] if "stay in the calendar" in w]
     assert len(kept) == 1
+
+
+async def test_every_weekly_report_entry_names_a_session_of_the_plan(client, coach_key):
+    """`weeks_report[].broken[].session_id` is the calendar UID of a session the plan holds
+    (GET .../sessions/{uid} finds it), on a first plan and on the re-plan that follows."""
+    # evenings only, before the rides: heavy work lands before intervals (S1), strength right
+    # after rides (S5), mobility not after them (T2): terms with a session behind them
+    evenings = [{"start": "17:00", "end": "21:00"}]
+    created = await create_athlete(
+        client,
+        coach_key,
+        availability={d: evenings for d in ("monday", "wednesday", "friday", "saturday")},
+        starting_levels={"hinge": 9, "knee_flexion": 4},
+    )
+    base, headers = f"/api/v1/athletes/{created['id']}", auth(coach_key)
+    monday = next_monday()
+    put = await client.put(f"{base}/rides", json=weekly_rides(monday, 4), headers=headers)
+    assert put.status_code == 200, put.text
+    for attempt in range(2):  # a first plan, then a re-plan over what it published
+        made = await client.post(
+            f"{base}/plan", json={"start": monday.isoformat(), "weeks": 4}, headers=headers
+        )
+        assert made.status_code == 201, made.text
+        plan = made.json()
+        uids = {s["uid"] for s in plan["sessions"]}
+        named = [
+            b["session_id"] for w in plan["weeks_report"] for b in w["broken"] if b["session_id"]
+        ]
+        assert named, "the plan pays terms with a session behind them"
+        assert set(named) <= uids, (attempt, sorted(set(named) - uids))
+        one = await client.get(f"{base}/sessions/{named[0]}", headers=headers)
+        assert one.status_code == 200, one.text
