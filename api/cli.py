@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from datetime import date, datetime, time, timedelta
 from importlib import resources
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -21,6 +23,9 @@ from planner.cli import add_plan_command, run
 from planner.domain import Athlete, ProgressionState
 
 DEMO_COACH = "Demo Coach"
+DEMO_ATHLETE = "Demo Athlete"
+# the demo coach's key between runs of `planner demo` (the database holds only its hash)
+DEMO_KEY_FILE = Path("var") / "demo_coach_key"
 # the demo amateur's week: (weekday offset, hour, minute, minutes, kind, title)
 DEMO_WEEK = (
     (1, 18, 0, 75, "intervals", "Turbo intervals"),
@@ -105,23 +110,50 @@ def demo_profile(name: str) -> Athlete:
     return Athlete.model_validate(profile)
 
 
-async def seed_demo(settings: Settings) -> tuple[str, str, str]:
-    """Demo coach (fresh key each run), demo athlete (fresh feed token), 12 weeks of rides, a plan."""
+def _stored_demo_key(path: Path) -> str:
+    try:
+        return path.read_text("utf-8").strip()
+    except FileNotFoundError:
+        return ""
+
+
+def _store_demo_key(path: Path, key: str) -> None:
+    """Readable by the owner only, beside the embedded database (var/, never committed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(key + "\n")
+
+
+async def seed_demo(settings: Settings, key_file: Path = DEMO_KEY_FILE) -> tuple[str, str, str]:
+    """Demo coach, demo athlete (fresh feed token), 12 weeks of rides, a plan.
+
+    Run again (each `make serve`), it keeps the coach's key (kept in `key_file`, since only its
+    hash is in the database) and replaces only the demo athlete: athletes the coach added
+    with that key stay, and scripts holding the key keep working."""
     engine, make = _session_maker(settings)
-    key, token = new_secret("coach"), new_secret("feed")
-    person = demo_profile("Demo Athlete")
+    token = new_secret("feed")
+    person = demo_profile(DEMO_ATHLETE)
     zone = ZoneInfo(person.timezone)
     async with make() as db, db.begin():
         coach = await db.scalar(select(Coach).where(Coach.name == DEMO_COACH))
+        key = _stored_demo_key(key_file)
+        if coach is None or not key or digest(key) != coach.key_hash:
+            key = new_secret("coach")
+            _store_demo_key(key_file, key)
         if coach is None:
             coach = Coach(name=DEMO_COACH, key_hash=digest(key))
             db.add(coach)
             await db.flush()
         coach.key_hash = digest(key)
-        athlete = await db.scalar(select(AthleteRow).where(AthleteRow.coach_id == coach.id))
-        if athlete is not None:
+        demo_athletes = await db.scalars(
+            select(AthleteRow).where(
+                AthleteRow.coach_id == coach.id, AthleteRow.name == DEMO_ATHLETE
+            )
+        )
+        for athlete in demo_athletes.all():
             await db.delete(athlete)
-            await db.flush()
+        await db.flush()
         today = datetime.now(zone).date()
         monday = today - timedelta(days=today.weekday())
         # planned as of Monday morning, so the days of this week already gone hold sessions

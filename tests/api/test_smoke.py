@@ -2,6 +2,8 @@
 
 from conftest import auth
 
+from api.cli import seed_demo
+
 
 async def test_health_reports_ok_and_database_ok(client):
     response = await client.get("/health")
@@ -24,3 +26,32 @@ async def test_exercise_library_needs_a_key_and_lists_every_ladder_rung(client, 
     assert response.status_code == 200
     ids = {e["id"] for e in response.json()}
     assert {"glute_bridge", "romanian_deadlift", "deadlift", "nordic_curl", "dead_bug"} <= ids
+
+
+async def test_seeding_the_demo_again_keeps_the_key_and_the_coachs_own_athletes(
+    client, settings, tmp_path
+):
+    """`make serve` seeds the demo on every start: the second run replaces the demo athlete
+    only, and the key the first run printed still opens the API."""
+    key_file = tmp_path / "demo_coach_key"
+    key, first, _ = await seed_demo(settings, key_file)
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    made = await client.post(
+        "/api/v1/athletes", json={"name": "Robin", "timezone": "Europe/Berlin"}, headers=auth(key)
+    )
+    assert made.status_code == 201, made.text
+    again, second, _ = await seed_demo(settings, key_file)
+    assert again == key
+    listed = await client.get("/api/v1/athletes", headers=auth(key))
+    assert listed.status_code == 200, listed.text
+    names = sorted(a["name"] for a in listed.json())
+    assert names == ["Demo Athlete", "Robin"], names
+    assert second != first
+    gone = await client.get(f"/api/v1/athletes/{first}", headers=auth(key))
+    assert gone.status_code == 404
+    # without the file (a fresh checkout beside an old database) a new key is made and kept
+    key_file.unlink()
+    fresh, _, _ = await seed_demo(settings, key_file)
+    assert fresh != key and key_file.read_text().strip() == fresh
+    refused = await client.get("/api/v1/athletes", headers=auth(key))
+    assert refused.status_code == 401
