@@ -41,6 +41,7 @@ from api.errors import (
     PreconditionFailed,
     Unprocessable,
     check_date,
+    invalid,
 )
 from api.plan_models import (
     PLAN_READS,
@@ -443,6 +444,20 @@ async def make_plan(
     if body.start is not None:
         check_date("start", body.start)
     athlete = await data_scope.athlete(athlete_id, lock=True)
+    if body.start is not None:
+        # a plan wholly in the past holds nothing that can still happen, and would replace
+        # the published calendar with nothing
+        today = clock.now().astimezone(ZoneInfo(athlete.timezone)).date()
+        ends = body.start + timedelta(weeks=body.weeks)
+        if ends <= today:
+            message = (
+                f"a plan of {body.weeks} week(s) from {body.start.isoformat()} ends on "
+                f"{(ends - timedelta(days=1)).isoformat()}, before today ({today.isoformat()}) "
+                "in the athlete's time zone: start later or plan more weeks"
+            )
+            raise invalid(
+                f"invalid input: start: {message}", [{"key": "start", "message": message}]
+            )
     current = await data_scope.plan(athlete)
     if current is not None and precondition is not None:
         precondition(plan_etag(current))

@@ -438,6 +438,35 @@ async def test_a_plan_start_at_the_edge_of_the_calendar_gets_422_not_500(
     assert await snapshot(client, coach_key, athlete["id"]) == before
 
 
+@pytest.mark.parametrize("start, weeks", [("1900-01-01", 1), (-14, 1), (-21, 2)])
+async def test_a_plan_wholly_before_today_gets_422_naming_start_and_keeps_the_calendar(
+    client, coach_key, athlete, start, weeks
+):
+    """Nothing in it could still happen: made, it would replace the published calendar with
+    an empty plan. (`start` as a number: days from next Monday.)"""
+    if isinstance(start, int):
+        start = (next_monday() + timedelta(days=start)).isoformat()
+    before = await snapshot(client, coach_key, athlete["id"])
+    answer = await client.post(
+        f"{athlete['base']}/plan", json={"start": start, "weeks": weeks}, headers=auth(coach_key)
+    )
+    body = assert_error(answer, 422, "start")
+    assert_names_field(body, "start")
+    assert "before today" in body["detail"], body
+    assert await snapshot(client, coach_key, athlete["id"]) == before
+
+
+async def test_a_plan_from_this_weeks_monday_is_still_made(client, coach_key, athlete):
+    """The counterpart: a plan that reaches today is a re-plan of what is left of it."""
+    this_monday = next_monday() - timedelta(days=7)
+    answer = await client.post(
+        f"{athlete['base']}/plan",
+        json={"start": this_monday.isoformat(), "weeks": 1},
+        headers=auth(coach_key),
+    )
+    assert answer.status_code == 201, answer.text
+
+
 async def test_a_plan_ending_on_the_last_day_the_service_takes_is_made(client, coach_key, athlete):
     answer = await client.post(
         f"{athlete['base']}/plan",
