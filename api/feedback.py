@@ -27,6 +27,7 @@ from api.errors import JSON_BODY, OWNED, Conflict, invalid
 from api.plans import replan, withdraw_after_failure
 from api.repository import CoachData
 from api.settings import Settings
+from planner.calendar_out import NOT_DONE_NOTE
 from planner.content import prescribed_load
 from planner.domain import (
     AwareDatetime,
@@ -362,6 +363,12 @@ async def adapt(
     )
 
 
+def not_done(data: FeedbackIn) -> bool:
+    """Reported as not done, with no set of any exercise logged (api.plans.not_done reads the
+    stored reports alike): the session holds no place in the re-plan."""
+    return not data.completed and not any(e.sets > 0 for e in data.exercises)
+
+
 async def record_feedback(
     athlete_id: uuid.UUID,
     session_id: str,
@@ -465,6 +472,13 @@ async def record_feedback(
     kind = "session" if strength else "mobility"
     if not data.completed:
         kind = "skipped"
+    if not_done(data):
+        # it stays in the calendar as history, marked: the re-plan leaves it out (api.plans)
+        notes = list(session_row.body.get("notes") or [])
+        if NOT_DONE_NOTE not in notes:
+            session_row.body = {**session_row.body, "notes": [NOT_DONE_NOTE, *notes]}
+            session_row.sequence += 1
+            session_row.changed_at = clock.now()
     data_scope.db.add(
         FeedbackRow(
             athlete_id=athlete.id,

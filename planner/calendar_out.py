@@ -13,6 +13,12 @@ from planner.library import load_library
 
 PRODID = "-//Periodization Planner//Strength around rides//EN"
 DISCLAIMER = "Coaching guidance, not medical advice."
+# the first note of a session the athlete reported as not done (api.feedback): it stays in the
+# calendar as history, titled as such
+NOT_DONE_NOTE = (
+    "Reported as not done: this session counts toward nothing, and the plan around it was made "
+    "again without it."
+)
 
 
 def cues_of(prescription: Prescription) -> list[str]:
@@ -65,6 +71,11 @@ def describe(session: Session) -> str:
 
 
 def summary(session: Session) -> str:
+    title = _summary(session)
+    return f"Not done: {title}" if NOT_DONE_NOTE in session.notes else title
+
+
+def _summary(session: Session) -> str:
     if session.kind == SessionKind.mobility:
         return "Mobility and stretching"
     lift = main_lift(session)

@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import icalendar
 import pytest
 import support
 from conftest import auth
@@ -679,8 +680,18 @@ async def _monday_reported(client, key: str, move_clock, body: dict[str, Any]):
     first = next(s for s in made.json()["sessions"] if s["uid"] == before[monday][0])
     answer = await feedback_after(client, base, headers, first, body, move_clock)
     assert answer.status_code == 201, answer.text
-    after = strength_days((await client.get(f"{base}/plan", headers=headers)).json())
-    return monday, first["uid"], before, after
+    plan = (await client.get(f"{base}/plan", headers=headers)).json()
+    after = strength_days(plan)
+    # the feedback's session as the calendar shows it now
+    shown = next(s for s in plan["sessions"] if s["uid"] == first["uid"])
+    feed = await client.get(f"{base}/plan.ics", headers=headers)
+    assert feed.status_code == 200, feed.text
+    event = next(
+        e
+        for e in icalendar.Calendar.from_ical(feed.content).walk("VEVENT")
+        if str(e["UID"]) == first["uid"]
+    )
+    return monday, first["uid"], before, after, (first, shown, str(event["SUMMARY"]))
 
 
 async def test_a_skipped_session_frees_its_time_for_the_re_plan_and_stays_in_the_calendar(
@@ -688,16 +699,24 @@ async def test_a_skipped_session_frees_its_time_for_the_re_plan_and_stays_in_the
 ):
     """Monday evening's session reported as not done: the re-plan may use Tuesday evening,
     which H7's rest kept free while Monday's session stood; Monday stays in the calendar."""
-    monday, uid, _, after = await _monday_reported(
+    monday, uid, _, after, (was, shown, title) = await _monday_reported(
         client, coach_key, move_clock, {"completed": False}
     )
     assert after.get(monday) == [uid], "the skipped session stays as history"
     assert monday + timedelta(days=1) in after, after
+    # marked as not done, and changed for calendars that already hold it
+    assert title.startswith("Not done: "), title
+    assert shown["notes"][0].startswith("Reported as not done"), shown["notes"]
+    assert shown["sequence"] == was["sequence"] + 1
 
 
 async def test_a_session_stopped_part_way_still_keeps_its_rest(client, coach_key, move_clock):
     """Not completed, but sets were logged: the work done needs its rest, so Tuesday stays
     free as it would after a completed session."""
     body = {"completed": False, "exercises": [{"exercise_id": "romanian_deadlift", "sets": 2}]}
-    monday, uid, before, after = await _monday_reported(client, coach_key, move_clock, body)
+    monday, uid, before, after, (was, shown, title) = await _monday_reported(
+        client, coach_key, move_clock, body
+    )
     assert after == before, after
+    assert not title.startswith("Not done"), title
+    assert shown["notes"] == was["notes"] and shown["sequence"] == was["sequence"]
