@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from pydantic import ValidationError
 
 from planner.domain import outside_calendar
@@ -50,12 +51,22 @@ def http_error_handler(
     detail = exc.detail
     if isinstance(exc.__cause__, SerializationException):
         detail = f"malformed JSON body: {detail}"
+    if isinstance(exc, RequestEntityTooLarge):  # Litestar's bare words: say what the limit is
+        limit = _body_limit(request)
+        if limit:
+            detail = f"the request body is over this endpoint's limit of {limit:,} bytes"
     # `extra` is always there (api.md's shape), empty when there is nothing more to say
     extra = exc.extra if exc.extra is not None else []
     body: dict[str, Any] = {"status_code": exc.status_code, "detail": detail, "extra": extra}
     return Response(
         body, status_code=exc.status_code, headers=exc.headers, media_type=MediaType.JSON
     )
+
+
+def _body_limit(request: Request[Any, Any, Any]) -> int | None:
+    handler = request.scope.get("route_handler")
+    resolve = getattr(handler, "resolve_request_max_body_size", None)
+    return resolve() if resolve is not None else None
 
 
 # --- documented error responses (api.md, Errors) -------------------------------------------

@@ -216,13 +216,13 @@ async def test_a_json_body_over_1_mib_gets_413_and_stores_nothing(client, coach_
     before = await snapshot(client, coach_key, athlete["id"])
     huge = athlete_body(name="x" * (MIB + 16))
     created = await client.post("/api/v1/athletes", json=huge, headers=auth(coach_key))
-    assert_error(created, 413, "Too Large")
+    assert_error(created, 413, f"limit of {MIB:,} bytes")
     many = [
         ride(at(next_monday() + timedelta(days=i), 8), 60, title="t" * 400) for i in range(3000)
     ]
     assert len(json.dumps(many)) > MIB
     replaced = await client.put(f"{athlete['base']}/rides", json=many, headers=auth(coach_key))
-    assert_error(replaced, 413, "Too Large")
+    assert_error(replaced, 413, f"limit of {MIB:,} bytes")
     assert await snapshot(client, coach_key, athlete["id"]) == before
 
 
@@ -239,7 +239,7 @@ async def test_an_ics_over_5_mib_gets_413_and_imports_nothing(client, coach_key,
     answer = await client.post(
         f"{athlete['base']}/rides/import", content=body, headers=ics_headers(coach_key)
     )
-    assert_error(answer, 413, "Too Large")
+    assert_error(answer, 413, f"limit of {5 * MIB:,} bytes")
     assert await snapshot(client, coach_key, athlete["id"]) == before
 
 
