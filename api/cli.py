@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from datetime import date, datetime, time, timedelta
 from importlib import resources
@@ -18,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from api.db import AthleteRow, Coach, RideRow
 from api.migrate import upgrade
 from api.security import digest, new_secret
-from api.settings import Settings
+from api.settings import Settings, read_secret, write_secret
 from planner.cli import add_plan_command, run
 from planner.domain import Athlete, ProgressionState
 
@@ -110,21 +109,6 @@ def demo_profile(name: str) -> Athlete:
     return Athlete.model_validate(profile)
 
 
-def _stored_demo_key(path: Path) -> str:
-    try:
-        return path.read_text("utf-8").strip()
-    except FileNotFoundError:
-        return ""
-
-
-def _store_demo_key(path: Path, key: str) -> None:
-    """Readable by the owner only, beside the embedded database (var/, never committed)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(key + "\n")
-
-
 async def seed_demo(settings: Settings, key_file: Path = DEMO_KEY_FILE) -> tuple[str, str, str]:
     """Demo coach, demo athlete (fresh feed token), 12 weeks of rides, a plan.
 
@@ -137,10 +121,10 @@ async def seed_demo(settings: Settings, key_file: Path = DEMO_KEY_FILE) -> tuple
     zone = ZoneInfo(person.timezone)
     async with make() as db, db.begin():
         coach = await db.scalar(select(Coach).where(Coach.name == DEMO_COACH))
-        key = _stored_demo_key(key_file)
+        key = read_secret(key_file)
         if coach is None or not key or digest(key) != coach.key_hash:
             key = new_secret("coach")
-            _store_demo_key(key_file, key)
+            write_secret(key_file, key)
         if coach is None:
             coach = Coach(name=DEMO_COACH, key_hash=digest(key))
             db.add(coach)

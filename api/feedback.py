@@ -24,7 +24,7 @@ from api.bodies import StrictBody
 from api.convert import athlete_from_row, progression_of, session_from_row
 from api.db import AthleteRow, FeedbackRow, RideRow
 from api.errors import JSON_BODY, OWNED, Conflict, invalid
-from api.plans import replan, withdraw_after_failure
+from api.plans import not_done, replan, withdraw_after_failure
 from api.repository import CoachData
 from api.settings import Settings
 from planner.calendar_out import NOT_DONE_NOTE
@@ -363,12 +363,6 @@ async def adapt(
     )
 
 
-def not_done(data: FeedbackIn) -> bool:
-    """Reported as not done, with no set of any exercise logged (api.plans.not_done reads the
-    stored reports alike): the session holds no place in the re-plan."""
-    return not data.completed and not any(e.sets > 0 for e in data.exercises)
-
-
 async def record_feedback(
     athlete_id: uuid.UUID,
     session_id: str,
@@ -472,7 +466,8 @@ async def record_feedback(
     kind = "session" if strength else "mobility"
     if not data.completed:
         kind = "skipped"
-    if not_done(data):
+    report = data.model_dump(mode="json")
+    if not_done(report):
         # it stays in the calendar as history, marked: the re-plan leaves it out (api.plans)
         notes = list(session_row.body.get("notes") or [])
         if NOT_DONE_NOTE not in notes:
@@ -485,7 +480,7 @@ async def record_feedback(
             session_uid=session.uid,
             kind=kind,
             at=at,
-            body=data.model_dump(mode="json"),
+            body=report,
         )
     )
     return await adapt(

@@ -148,11 +148,21 @@ def plan_etag(row: PlanRow) -> str:
     return f'"plan-{row.athlete_id}-v{row.version}"'
 
 
-async def not_done(db: AsyncSession, athlete: AthleteRow, uids: list[str]) -> frozenset[str]:
-    """Which of these sessions the athlete reported as not done, with no set of any exercise
-    logged. They stay in the calendar's history but hold no place in the week: the re-plan may
-    use their time and their share of the week's target. A session stopped part way (sets
-    logged) still counts, rest and all: the work done is work to recover from."""
+def not_done(report: dict[str, Any]) -> bool:
+    """A feedback report (as stored: FeedbackIn's JSON) saying the session was not done, with
+    no set of any exercise logged. A session stopped part way (sets logged) still counts, rest
+    and all: the work done is work to recover from."""
+    return not report.get("completed") and not any(
+        (e.get("sets") or 0) > 0 for e in report.get("exercises") or []
+    )
+
+
+async def sessions_not_done(
+    db: AsyncSession, athlete: AthleteRow, uids: list[str]
+) -> frozenset[str]:
+    """Which of these sessions the athlete reported as not done (`not_done`). They stay in the
+    calendar's history but hold no place in the week: the re-plan may use their time and their
+    share of the week's target."""
     if not uids:
         return frozenset()
     rows = await db.execute(
@@ -162,11 +172,7 @@ async def not_done(db: AsyncSession, athlete: AthleteRow, uids: list[str]) -> fr
             FeedbackRow.session_uid.in_(uids),
         )
     )
-    return frozenset(
-        uid
-        for uid, body in rows
-        if uid and not any((e.get("sets") or 0) > 0 for e in body.get("exercises") or [])
-    )
+    return frozenset(uid for uid, body in rows if uid and not_done(body))
 
 
 async def replan(
@@ -193,7 +199,7 @@ async def replan(
     # what already happened stays; what lies ahead of `now` is the solver's to rearrange
     plan_from = datetime.combine(start, datetime.min.time(), zone)
     history = [s for s in published if s.start < max(now, plan_from)]
-    skipped = await not_done(db, athlete, [s.uid for s in history])
+    skipped = await sessions_not_done(db, athlete, [s.uid for s in history])
     result: Plan = await sync_to_thread(
         plan,
         person,

@@ -17,19 +17,28 @@ def _default_database_url() -> str:
     return f"sqlite+aiosqlite:///{DEFAULT_SQLITE}"
 
 
-def stored_secret_key(path: Path = SECRET_KEY_FILE) -> str:
-    """The key in `path`, made (random, readable by the owner only) when there is none."""
+def read_secret(path: Path) -> str:
+    """The secret kept in `path`, or "" when there is none."""
     try:
-        key = path.read_text("utf-8").strip()
+        return path.read_text("utf-8").strip()
     except FileNotFoundError:
-        key = ""
-    if key:
-        return key
+        return ""
+
+
+def write_secret(path: Path, secret: str) -> None:
+    """Keep `secret` in `path`, readable by its owner only."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(key + "\n")
+        out.write(secret + "\n")
+
+
+def stored_secret_key(path: Path = SECRET_KEY_FILE) -> str:
+    """The key in `path`, made (random, readable by the owner only) when there is none."""
+    key = read_secret(path)
+    if not key:
+        key = secrets.token_urlsafe(48)
+        write_secret(path, key)
     return key
 
 

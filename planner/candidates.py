@@ -59,12 +59,12 @@ class CandidateFactory:
         self._seen: set[tuple[object, ...]] = set()
         self._stand_in_content: ContentBuilder | None | bool = False
         self._needs_stand_in: dict[date, bool] = {}
-        # per-session hard rules asked once per day and variant (SlotRule.blocked_starts)
+        # per-session hard rules asked once per day and variant (SlotRule.blocked_starts); the
+        # union of a group of them by (group, day, kind, ...) in _blocked (_answered)
         self._screen: list[SlotRule] = []
         self._blocked: dict[tuple[object, ...], list[Span]] = {}
         # each rule's answer by what it reads (blocked)
         self._rule_spans: dict[tuple[object, ...], list[Span]] = {}
-        self._shared: dict[tuple[date, SessionKind], list[Span]] = {}
         self._shared_rules: dict[SessionKind, list[SlotRule]] = {}
         self._window_rules: dict[SessionKind, list[SlotRule]] = {}
         self._heavy_rules: dict[tuple[SessionKind, bool], list[SlotRule]] = {}
@@ -130,19 +130,38 @@ class CandidateFactory:
         # by instant: H9 reads "earlier" off this order, and wall clocks repeat when DST ends
         self._order.append((at, kind, heavy, stand_in, len(self._order), cand))
 
+    def _answered(
+        self, key: tuple[object, ...], variant: Variant, rules: list[SlotRule]
+    ) -> list[Span]:
+        """The union of `rules`' spans for `variant`, kept under `key`; none is asked after one
+        forbids every start of the day."""
+        found = self._blocked.get(key)
+        if found is None:
+            found = self._blocked[key] = union(self._rule_answer(r, variant) for r in rules)
+        return found
+
     def _shared_spans(self, day: date, kind: SessionKind) -> list[Span]:
         """The starts on `day` the screening rules that read neither the heavy flag nor the
         content forbid to every session of `kind` (asked before any content is built), the
         windows' own rule (`window_bound`) left out: no grid start lies outside a window."""
-        key = (day, kind)
-        found = self._shared.get(key)
-        if found is None:
-            variant = Variant(day, kind, False, (), self._length(kind))
-            found = union(
-                rule.blocked_starts(self.problem, variant) for rule in self._shared_rules[kind]
-            )
-            self._shared[key] = found
-        return found
+        variant = Variant(day, kind, False, (), self._length(kind))
+        return self._answered(("shared", day, kind), variant, self._shared_rules[kind])
+
+    def _heavy_spans(self, day: date, kind: SessionKind, heavy: bool) -> list[Span]:
+        """The starts on `day` the rules that read the heavy flag but not the content forbid
+        (asked before any content is built)."""
+        variant = Variant(day, kind, heavy, (), self._length(kind))
+        return self._answered(
+            ("heavy", day, kind, heavy), variant, self._heavy_rules[(kind, heavy)]
+        )
+
+    def _content_spans(
+        self, day: date, kind: SessionKind, heavy: bool, stand_in: bool, built: tuple
+    ) -> list[Span]:
+        """The starts on `day` the rules that read the content forbid to this variant."""
+        variant = Variant(day, kind, heavy, built[0], self._length(kind))
+        rules = self._content_rules[(kind, heavy)]
+        return self._answered(("content", day, kind, heavy, stand_in), variant, rules)
 
     def blocked(
         self, day: date, kind: SessionKind, heavy: bool, stand_in: bool, built: tuple
@@ -154,47 +173,10 @@ class CandidateFactory:
             chain(
                 [self._shared_spans(day, kind)],
                 (self._rule_answer(rule, variant) for rule in self._window_rules[kind]),
-                [self._variant_spans(day, kind, heavy, stand_in, built)],
+                [self._heavy_spans(day, kind, heavy)],
+                [self._content_spans(day, kind, heavy, stand_in, built)],
             )
         )
-
-    def _variant_spans(
-        self, day: date, kind: SessionKind, heavy: bool, stand_in: bool, built: tuple
-    ) -> list[Span]:
-        """The starts on `day` the rules that read the heavy flag or the content forbid to this
-        variant (its content `built`)."""
-        return union(
-            [
-                self._heavy_spans(day, kind, heavy),
-                self._content_spans(day, kind, heavy, stand_in, built),
-            ]
-        )
-
-    def _heavy_spans(self, day: date, kind: SessionKind, heavy: bool) -> list[Span]:
-        """The starts on `day` the rules that read the heavy flag but not the content forbid
-        (asked before any content is built), none asked after one forbids every start."""
-        key = (day, kind, heavy)
-        found = self._blocked.get(key)
-        if found is None:
-            variant = Variant(day, kind, heavy, (), self._length(kind))
-            rules = self._heavy_rules[(kind, heavy)]
-            found = union(self._rule_answer(rule, variant) for rule in rules)
-            self._blocked[key] = found
-        return found
-
-    def _content_spans(
-        self, day: date, kind: SessionKind, heavy: bool, stand_in: bool, built: tuple
-    ) -> list[Span]:
-        """The starts on `day` the rules that read the content forbid to this variant: each
-        asked once for what it reads (`reads_heavy`, `reads_content`)."""
-        key = (day, kind, heavy, stand_in)
-        found = self._blocked.get(key)
-        if found is None:
-            variant = Variant(day, kind, heavy, built[0], self._length(kind))
-            rules = self._content_rules[(kind, heavy)]
-            found = union(self._rule_answer(rule, variant) for rule in rules)
-            self._blocked[key] = found
-        return found
 
     def _rule_answer(self, rule: SlotRule, variant: Variant) -> list[Span]:
         """A screening rule's spans for `variant`, asked once for what the rule reads."""
