@@ -43,7 +43,7 @@ from planner.domain import (
     Text,
 )
 from planner.errors import PlannerFailure, PlannerInputError
-from planner.library import load_library
+from planner.library import Library, load_library
 from planner.progression import (
     ExerciseLog,
     SessionFeedback,
@@ -145,6 +145,9 @@ class AdaptOut(BaseModel):
     sessions_changed: int
     needs_clearance: list[str]
     advice: list[str]
+    # logged exercises the engine did not count, each with why (an id the library does not
+    # know, or an exercise the session did not hold): stored with the report, never refused
+    not_counted: list[str] = Field(default_factory=list)
 
 
 class PatternOut(BaseModel):
@@ -379,12 +382,7 @@ async def record_feedback(
     session_row = await data_scope.session(athlete, session_id)
     session = session_from_row(session_row, zone)
     library = load_library()
-    unknown = [e.exercise_id for e in data.exercises if e.exercise_id not in library.by_id]
-    if unknown:
-        raise invalid(
-            f"unknown exercise_id: {', '.join(unknown)}",
-            [{"key": "exercises", "message": f"unknown exercise_id {u!r}"} for u in unknown],
-        )
+    counted, not_counted = counted_exercises(data.exercises, session, library)
     now = clock.now()
     if session.start > now:
         # logged ahead, it would move the ladder for work not done, and the re-plan could
@@ -438,9 +436,7 @@ async def record_feedback(
         rpe=data.rpe,
         pain=[PainReport(**p.model_dump(), reported_at=at) for p in data.pain],
         flags=list(data.flags),
-        exercises=[
-            ExerciseLog(e.exercise_id, e.sets, e.reps, e.load_kg, e.rpe) for e in data.exercises
-        ],
+        exercises=[ExerciseLog(e.exercise_id, e.sets, e.reps, e.load_kg, e.rpe) for e in counted],
         patterns=sorted(
             {p.pattern for p in session.prescriptions if p.pattern != Pattern.mobility}
         ),
@@ -483,7 +479,7 @@ async def record_feedback(
             body=report,
         )
     )
-    return await adapt(
+    answer = await adapt(
         data_scope,
         settings,
         athlete,
@@ -491,6 +487,35 @@ async def record_feedback(
         missed + changes,
         _reported(data.pain, data.flags),
     )
+    answer.not_counted = not_counted
+    return answer
+
+
+def counted_exercises(
+    logged: list[ExerciseIn], session: Session, library: Library
+) -> tuple[list[ExerciseIn], list[str]]:
+    """The logged exercises the progression engine counts: those the session held. An id the
+    library does not know (a typo, or an exercise since renamed) or an exercise the session did
+    not hold is stored with the report but moves no level, load or first exposure (H9): the
+    plan progresses on what it prescribed, and a lift it has not yet given (a deadlift before
+    the coach's sign-off) is not taken as done. Never a reason to refuse the report's pain."""
+    held = {p.exercise_id for p in session.prescriptions}
+    counted: list[ExerciseIn] = []
+    not_counted: list[str] = []
+    for entry in logged:
+        if entry.exercise_id not in library.by_id:
+            not_counted.append(
+                f"{entry.exercise_id}: not an exercise the planner knows (GET /api/v1/exercises "
+                "lists them); stored with the report, not counted"
+            )
+        elif entry.exercise_id not in held:
+            not_counted.append(
+                f"{entry.exercise_id}: not in this session; stored with the report, not counted "
+                "(levels, loads and first exposures move on what the plan prescribed)"
+            )
+        else:
+            counted.append(entry)
+    return counted, not_counted
 
 
 async def record_checkin(
