@@ -16,7 +16,8 @@ Zones, per region, for one session's reports (or one check-in), domain.md with i
 Effects: red steps every pattern loading the region down once (once per red spell: a region
 already in its 7-day red window, or awaiting clearance, is not stepped down again) and blocks
 heavy work on it for 7 days; a step down keeps a load (the rung below at its last load, or the
-same lift at 10 % less). A red flag does the same and marks the region `needs_clearance` until
+same lift at 10 % less); from a first-exposure lift never done (H9) it steps from the rung the
+sessions held in its place. A red flag does the same and marks the region `needs_clearance` until
 a coach calls `clear`. Amber holds. Green counts toward the 2-for-2 step up, which also needs
 RPE 8 or less when an RPE is given. Pain of 1-3 on 7 days running marks the region for the
 coach's review without moving a level. The first barbell Romanian deadlift and the deadlift
@@ -325,6 +326,9 @@ def _current_load(
     return _known_load(state, exercise, athlete)
 
 
+LESS = "10 % less, rounded down to the plates"
+
+
 def _step_down(
     state: ProgressionState,
     pattern: Pattern,
@@ -344,14 +348,29 @@ def _step_down(
     """
     level = pattern_state.level
     current = library.rung(pattern, level, athlete) if athlete else None
+    words = f"level {level} -> "
+    if (
+        current is not None
+        and current.id in FIRST_EXPOSURE_EXERCISES
+        and current.id not in state.exposures
+        and (below := library.below(current, athlete)) is not None
+    ):
+        # a first-exposure lift never done (H9): the sessions held the rung below in its place
+        # (a stand-in), so the step down is from what the athlete has been doing
+        words = f"level {level} ({current.name}, not yet done) -> "
+        current, level = below, below.level
     lower = library.below(current, athlete) if current and athlete else None
-    load = _current_load(state, pattern_state, current, athlete)
+    load = (
+        _current_load(state, pattern_state, current, athlete)
+        if level == pattern_state.level
+        else _known_load(state, current, athlete)
+    )
     if current is None or current.implement is None or load is None:
         lower_load = _known_load(state, lower, athlete)
-        return level - 1, lower_load, f"level {level} -> {level - 1}"
+        return level - 1, lower_load, f"{words}{level - 1}"
     assert athlete is not None
     if lower is not None and lower.implement is None:
-        return level - 1, None, f"level {level} -> {level - 1} ({lower.name})"
+        return level - 1, None, f"{words}{level - 1} ({lower.name})"
     lower_load = _known_load(state, lower, athlete)
     if lower is not None and lower_load is not None and lower.implement is not None:
         if layoff:
@@ -359,16 +378,17 @@ def _step_down(
             return (
                 level - 1,
                 lower_load,
-                f"level {level} -> {level - 1} ({lower.name} at {lower_load:g} kg, "
-                "10 % under its last load)",
+                f"{words}{level - 1} ({lower.name} at {lower_load:g} kg, 10 % under its last load)",
             )
         return (
             level - 1,
             lower_load,
-            f"level {level} -> {level - 1} ({lower.name} at its last load, {lower_load:g} kg)",
+            f"{words}{level - 1} ({lower.name} at its last load, {lower_load:g} kg)",
         )
     less = reduced_load(load, current.implement)
-    return level, less, f"{current.name} kept at 10 % less: {load:g} -> {less:g} kg"
+    if level != pattern_state.level:
+        return level, less, f"{words}{level} ({current.name} at {less:g} kg, {LESS})"
+    return level, less, f"{current.name} kept at {LESS}: {load:g} -> {less:g} kg"
 
 
 def _last_red(status: RegionStatus) -> date | None:
@@ -824,6 +844,13 @@ def apply_feedback(
         )
         return new, changes
 
+    # first: a red after the first Nordic or deadlift steps down from that lift (_step_down)
+    done = [log.exercise_id for log in feedback.exercises if log.sets > 0]
+    if not feedback.exercises:  # completed with no per-exercise log: done as prescribed
+        done = list(feedback.prescribed)
+    for exercise_id in FIRST_EXPOSURE_EXERCISES:
+        if exercise_id in done and exercise_id not in new.exposures:
+            new.exposures.append(exercise_id)
     changes, regressed, zones = _apply_pain(
         new,
         reports,
@@ -837,12 +864,6 @@ def apply_feedback(
     for log in feedback.exercises:
         if log.load_kg is not None and log.sets > 0:
             new.loads[log.exercise_id] = log.load_kg
-    done = [log.exercise_id for log in feedback.exercises if log.sets > 0]
-    if not feedback.exercises:  # completed with no per-exercise log: done as prescribed
-        done = list(feedback.prescribed)
-    for exercise_id in FIRST_EXPOSURE_EXERCISES:
-        if exercise_id in done and exercise_id not in new.exposures:
-            new.exposures.append(exercise_id)
     changes += _progress(new, feedback, zones, regressed, day, first_logged, library, athlete)
     _remember_loads(new, athlete, library)
     return new, changes

@@ -44,6 +44,8 @@ DOSE = {  # (sets, top of the range) as the library prescribes them
     "kickstand_rdl_light": (3, 10),
     "goblet_squat": (3, 12),
     "single_leg_bridge": (3, 12),
+    "ball_hamstring_curl": (3, 12),
+    "nordic_curl": (3, 6),
 }
 PATTERN_OF = {
     "romanian_deadlift": Pattern.hinge,
@@ -51,6 +53,8 @@ PATTERN_OF = {
     "kickstand_rdl_light": Pattern.hinge,
     "single_leg_bridge": Pattern.hinge,
     "goblet_squat": Pattern.squat,
+    "ball_hamstring_curl": Pattern.knee_flexion,
+    "nordic_curl": Pattern.knee_flexion,
 }
 
 
@@ -227,7 +231,51 @@ def test_red_keeps_the_same_lift_at_10_percent_less_when_the_rung_below_has_no_l
     state, changes = feed(rdl_state(), session(pain=[report("low_back", 7, "after")]))
     hinge = state.patterns[Pattern.hinge]
     assert (hinge.level, hinge.load_kg) == (9, 52.5)
-    assert "Romanian deadlift kept at 10 % less: 60 -> 52.5 kg" in changes[0].reason
+    assert (
+        "Romanian deadlift kept at 10 % less, rounded down to the plates: 60 -> 52.5 kg"
+        in changes[0].reason
+    )
+
+
+def test_red_before_the_first_nordic_steps_down_from_the_ball_curl_the_sessions_held():
+    """The Nordic never done (H9), the sessions held the ball curl in its place: a red drops
+    to the rung below the ball curl, so the plan changes what the athlete actually does."""
+    assert "nordic_curl" not in state_of().exposures
+    state, changes = feed(
+        state_of(),
+        session(logs=[top("ball_hamstring_curl")], pain=[report("hamstring", 6, "after")]),
+    )
+    change = next(c for c in changes if c.pattern == Pattern.knee_flexion)
+    assert (change.from_level, change.to_level) == (4, 2)
+    assert state.level(Pattern.knee_flexion) == 2
+    assert "level 4 (Nordic" in change.reason and "not yet done) -> 2" in change.reason
+
+
+def test_red_in_the_session_that_held_the_first_nordic_steps_down_one_rung_from_it():
+    state, changes = feed(
+        state_of(),
+        session(logs=[top("nordic_curl")], pain=[report("hamstring", 6, "after")]),
+    )
+    change = next(c for c in changes if c.pattern == Pattern.knee_flexion)
+    assert (change.from_level, change.to_level) == (4, 3)
+    assert "nordic_curl" in state.exposures
+
+
+def test_red_before_the_first_deadlift_steps_down_from_the_romanian_deadlift_load():
+    """At the deadlift's rung but never done: the sessions held the Romanian deadlift, so the
+    step keeps that lift at 10 % under its own load (not the deadlift's)."""
+    state = state_of(hinge={"level": 10, "load_kg": 80.0})
+    state.loads["romanian_deadlift"] = 60.0
+    state, changes = feed(
+        state,
+        session(logs=[top("romanian_deadlift", 60.0)], pain=[report("low_back", 6, "after")]),
+    )
+    hinge = state.patterns[Pattern.hinge]
+    assert (hinge.level, hinge.load_kg) == (9, 52.5)
+    assert changes[0].reason.endswith(
+        "level 10 (Deadlift, not yet done) -> 9 (Romanian deadlift at 52.5 kg, "
+        "10 % less, rounded down to the plates)"
+    )
 
 
 def test_a_layoff_drops_one_level_and_10_percent_of_that_rung_load():
