@@ -168,6 +168,8 @@ class ProgressionOut(BaseModel):
     patterns: list[PatternOut]
     regions: dict[str, dict[str, Any]]
     exposures: list[str]
+    # lifts in their build-up (the Nordic: 2 x 5, once a week) -> sessions with it logged
+    build_up: dict[str, int] = Field(default_factory=dict)
     needs_clearance: bool
     approvals: list[ApprovalOut] = Field(default_factory=list)
     # exercise ids whose first step waits for a coach's sign-off
@@ -588,6 +590,7 @@ async def progression_report(athlete_id: uuid.UUID, data_scope: CoachData) -> Pr
         patterns=patterns,
         regions={r.value: s.model_dump(mode="json") for r, s in state.regions.items()},
         exposures=list(state.exposures),
+        build_up={lift: state.build_up.get(lift, 0) for lift in sorted(state.building_up())},
         needs_clearance=bool(state.flagged_regions()),
         approvals=[
             ApprovalOut(exercise_id=exercise_id, at=a.at, note=a.note)

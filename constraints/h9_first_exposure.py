@@ -2,18 +2,23 @@
 
 A first eccentric-heavy bout leaves strength down for about three days (Coratella 2025), so
 the first session holding an exercise the athlete has never done must not sit in front of a
-key ride. Later sessions of the same exercise are free of this rule.
+key ride. Later sessions of the same exercise are free of this part.
+
+The Nordic's build-up (domain.md's knee-flexion ladder, Mjolsnes 2004: 2 x 5 once a week to
+start) is part of the same care: while a lift is in its build-up (BUILD_UP_SESSIONS logged
+sessions, the first included), at most one session a week holds it.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 
-from constraints._time import real_hours, utc
-from planner.domain import Ride, Session
+from constraints._time import local, real_hours, utc
+from planner.domain import Ride, Session, SessionKind
 from planner.problem import FIRST_EXPOSURE_EXERCISES, Problem, Slot
-from planner.variables import ModelContext, Rule, Violation
+from planner.variables import CONTEXT_WEEK, Candidate, ModelContext, Rule, Violation
 
 __all__ = ["FIRST_EXPOSURE_EXERCISES", "H9FirstExposure"]
 
@@ -22,7 +27,7 @@ __all__ = ["FIRST_EXPOSURE_EXERCISES", "H9FirstExposure"]
 class H9FirstExposure(Rule):
     first_exposure_gap_h: int
     name = "H9"
-    title = "first Nordic or deadlift well before key rides"
+    title = "first Nordic or deadlift well before key rides; the Nordic's build-up once a week"
     hard = True
 
     def concerns(self, problem: Problem, slot: Slot) -> Ride | None:
@@ -82,6 +87,24 @@ class H9FirstExposure(Rule):
                 members = [x] if earlier_any is None else [x, earlier_any]
                 ctx.model.add_max_equality(nxt, members)
                 earlier_any = nxt
+        # the build-up: one session a week holds the lift
+        for holders in self._weekly_holders(ctx):
+            once = ctx.at_most_one(holders)
+            if once is not None:
+                ctx.add_hard(self.name, once)
+
+    def _weekly_holders(self, ctx: ModelContext) -> list[list[Candidate]]:
+        """Per lift in its build-up and plan week, the live candidates that hold it."""
+        found: list[list[Candidate]] = []
+        for exercise in sorted(ctx.problem.building_up):
+            weeks: dict[int, list[Candidate]] = defaultdict(list)
+            for cand in ctx.live(SessionKind.strength):
+                if cand.week != CONTEXT_WEEK and any(
+                    p.exercise_id == exercise for p in cand.prescriptions
+                ):
+                    weeks[cand.week].append(cand)
+            found += weeks.values()
+        return found
 
     def check(self, problem: Problem, sessions: list[Session]) -> list[Violation]:
         found = []
@@ -101,4 +124,22 @@ class H9FirstExposure(Rule):
                         ride=self.concerns(problem, first),
                     )
                 )
+        for exercise in sorted(problem.building_up):
+            weekly: dict[int, list[Session]] = defaultdict(list)
+            for s in ordered:
+                week = problem.week_of(problem.local_day(s.start))
+                if week is not None and exercise in s.exercise_ids():
+                    weekly[week.index].append(s)
+            for index, holders in sorted(weekly.items()):
+                if len(holders) > 1:
+                    when = ", ".join(local(s.start, problem.zone) for s in holders)
+                    found.append(
+                        Violation(
+                            self.name,
+                            f"H9[{exercise} build-up, week {index + 1}]",
+                            f"{exercise} in {len(holders)} sessions of week {index + 1} ({when}) "
+                            "while it builds up (once a week)",
+                            when=holders[1].start,
+                        )
+                    )
         return found

@@ -8,7 +8,8 @@ maximal-strength blocks of Rønnestad 2010; peak and in-season: the one maintena
 Each heavy session short costs `missing_heavy_weight`. Heavy sessions hold
 the ladder's own lift; one that holds the rung below a never-done first-exposure lift (H9)
 in its place is a stand-in, priced so that the first exposure is placed as early as the
-calendar allows and the lift is used from then on.
+calendar allows and the lift is used from then on. While a lift builds up (once a week, H9),
+a stand-in for it is free in a week another session holds it, and priced in a week none does.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from datetime import timedelta
 
 from constraints._time import local
 from planner.content import ContentBuilder
-from planner.domain import Session, SessionKind
+from planner.domain import Prescription, Session, SessionKind
 from planner.phases import LIGHT_ONLY, Week
 from planner.problem import Problem, Slot
-from planner.variables import ModelContext, Rule, Violation
+from planner.variables import Candidate, ModelContext, Rule, Violation
 
 
 def content_of(problem: Problem) -> ContentBuilder:
@@ -64,18 +65,29 @@ def heavy_on_offer(problem: Problem, week: Week, content: ContentBuilder) -> str
     return None
 
 
-def stand_in_for(problem: Problem, slot: Slot, content: ContentBuilder) -> list[str]:
-    """The never-done first-exposure lifts this heavy session leaves out for a lower rung."""
-    if slot.kind != SessionKind.strength or not slot.heavy or not problem.new_exposures:
+def stand_in_for(problem: Problem, slot: Slot, content: ContentBuilder) -> list[Prescription]:
+    """The stand-in lifts (never done, or in their build-up) this heavy session leaves out for
+    a lower rung."""
+    if slot.kind != SessionKind.strength or not slot.heavy or not problem.stand_in_lifts:
         return []
     built = content.strength(problem.day_of(slot), True)
     if built is None:
         return []
-    wanted = [p for p in built[0] if p.exercise_id in problem.new_exposures]
+    wanted = [p for p in built[0] if p.exercise_id in problem.stand_in_lifts]
     held = {p.exercise_id for p in slot.prescriptions}
     if not wanted or any(p.exercise_id in held for p in wanted):
         return []
-    return [p.name for p in wanted]
+    return wanted
+
+
+def excused_by_build_up(
+    problem: Problem, missing: list[Prescription], week_holds: set[str]
+) -> bool:
+    """A stand-in costs nothing when each lift it leaves out is in its build-up and another
+    session of its week holds it: the build-up wants it once a week (H9), not in every session."""
+    return all(
+        p.exercise_id in problem.building_up and p.exercise_id in week_holds for p in missing
+    )
 
 
 @dataclass(frozen=True)
@@ -119,11 +131,25 @@ class T1StrengthPerWeek(Rule):
                 )
             for cand in cands:
                 if cand.stand_in:
-                    ctx.penalize(
-                        f"T1 stand_in[{cand.day.isoformat()}]",
-                        self.stand_in_weight,
-                        ctx.x[cand.index],
-                    )
+                    self._price_stand_in(ctx, content, cand, cands)
+
+    def _price_stand_in(
+        self, ctx: ModelContext, content: ContentBuilder, cand: Candidate, week: list[Candidate]
+    ) -> None:
+        """A stand-in pays `stand_in_weight`; one for lifts in their build-up only pays when no
+        session of its week holds them (excused_by_build_up)."""
+        problem = ctx.problem
+        term = f"T1 stand_in[{cand.day.isoformat()}]"
+        x = ctx.x[cand.index]
+        missing = stand_in_for(problem, cand, content)
+        if not missing or any(p.exercise_id not in problem.building_up for p in missing):
+            ctx.penalize(term, self.stand_in_weight, x)
+            return
+        paid = ctx.model.new_bool_var(f"t1_stand_in_{cand.index}")
+        for lift in {p.exercise_id for p in missing}:
+            holders = [c for c in week if any(p.exercise_id == lift for p in c.prescriptions)]
+            ctx.model.add(paid >= x - ctx.total(holders))
+        ctx.penalize(term, self.stand_in_weight, paid)
 
     def check(self, problem: Problem, sessions: list[Session]) -> list[Violation]:
         content = content_of(problem)
@@ -166,21 +192,37 @@ class T1StrengthPerWeek(Rule):
                             when=week.start,
                         )
                     )
+        holds: dict[int, set[str]] = {}
         for s in strength:
-            if problem.week_of(problem.local_day(s.start)) is None:
+            week = problem.week_of(problem.local_day(s.start))
+            if week is not None:
+                holds.setdefault(week.index, set()).update(s.exercise_ids())
+        for s in strength:
+            week = problem.week_of(problem.local_day(s.start))
+            if week is None:
                 continue
             missing = stand_in_for(problem, s, content)
-            if missing:
-                held = ", ".join(p.name for p in s.prescriptions if p.heavy)
-                found.append(
-                    Violation(
-                        self.name,
-                        f"T1 stand_in[{problem.local_day(s.start).isoformat()}]",
-                        f"heavy session {local(s.start, problem.zone)} holds {held or 'a lower rung'}"
-                        f" in place of the first {' and '.join(missing)} (H9 keeps a first "
-                        f"exposure {problem.settings.first_exposure_gap_h} h clear of key rides)",
-                        penalty=self.stand_in_weight,
-                        when=s.start,
-                    )
+            if not missing or excused_by_build_up(problem, missing, holds[week.index]):
+                continue
+            held = ", ".join(p.name for p in s.prescriptions if p.heavy) or "a lower rung"
+            names = " and ".join(p.name for p in missing)
+            if any(p.exercise_id in problem.new_exposures for p in missing):
+                why = (
+                    f"in place of the first {names} (H9 keeps a first exposure "
+                    f"{problem.settings.first_exposure_gap_h} h clear of key rides)"
                 )
+            else:
+                why = (
+                    f"in place of the {names}, and no session of week {week.index + 1} holds "
+                    "it (its build-up wants it once a week)"
+                )
+            found.append(
+                Violation(
+                    self.name,
+                    f"T1 stand_in[{problem.local_day(s.start).isoformat()}]",
+                    f"heavy session {local(s.start, problem.zone)} holds {held} {why}",
+                    penalty=self.stand_in_weight,
+                    when=s.start,
+                )
+            )
         return found

@@ -193,10 +193,11 @@ class CandidateFactory:
         return spans
 
     def stand_in_content(self) -> ContentBuilder | None:
-        """Content with every never-done first-exposure lift (H9) swapped for the rung below.
+        """Content with every stand-in lift (Problem.stand_in_lifts) swapped for the rung below.
 
         The first Nordic or deadlift then binds only the session that holds it: the other heavy
-        sessions hold the stand-in (the Romanian deadlift, the ball curl) until it has happened.
+        sessions hold the stand-in (the Romanian deadlift, the ball curl) until it has happened;
+        and a lift in its build-up goes into one session a week, the others holding the stand-in.
         """
         if self._stand_in_content is False:
             problem = self.problem
@@ -204,7 +205,7 @@ class CandidateFactory:
             # the state with the capped levels: a new patterns map, the rest shared (read only)
             state = problem.state.model_copy(update={"patterns": dict(problem.state.patterns)})
             capped = False
-            for exercise_id in problem.new_exposures:
+            for exercise_id in problem.stand_in_lifts:
                 exercise = library.by_id.get(exercise_id)
                 pattern = state.patterns.get(exercise.pattern) if exercise else None
                 if exercise and pattern and pattern.level >= exercise.level > 1:
@@ -218,11 +219,12 @@ class CandidateFactory:
         return self._stand_in_content  # type: ignore[return-value]
 
     def needs_stand_in(self, day: date) -> bool:
-        """Whether the day's heavy session would hold a lift the athlete has never done."""
+        """Whether the day's heavy session would hold a stand-in lift (never done, or in its
+        build-up)."""
         found = self._needs_stand_in.get(day)
         if found is None:
             built = self.content.strength(day, True)
-            new = self.problem.new_exposures
+            new = self.problem.stand_in_lifts
             found = bool(built and any(p.exercise_id in new for p in built[0]))
             self._needs_stand_in[day] = found
         return found
@@ -260,12 +262,12 @@ class CandidateFactory:
         if session is not None:
             built = (tuple(session.prescriptions), tuple(session.notes))
             end = session.end
-            # a given session is a stand-in when it leaves out the day's first-exposure lift
+            # a given session is a stand-in when it leaves out the day's stand-in lift
             stand_in = (
                 kind == SessionKind.strength
                 and heavy
                 and self.needs_stand_in(day)
-                and not any(p.exercise_id in problem.new_exposures for p in built[0])
+                and not any(p.exercise_id in problem.stand_in_lifts for p in built[0])
             )
         else:
             built = self._built(kind, heavy, day, stand_in)

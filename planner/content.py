@@ -23,6 +23,9 @@ from __future__ import annotations
 from datetime import date
 
 from planner.domain import (
+    BUILD_UP_REPS,
+    BUILD_UP_SESSIONS,
+    BUILD_UP_SETS,
     Athlete,
     Equipment,
     Pattern,
@@ -85,9 +88,19 @@ def session_patterns(day: date) -> tuple[Pattern, ...]:
     )
 
 
+BUILD_UP_NOTE = (
+    f"build-up: at most {BUILD_UP_SETS} x {BUILD_UP_REPS} until {{sessions}} sessions with it are "
+    "logged, while the muscles get used to the lowering"
+)
+
+
 def reduced(sets: int) -> int:
     """Half the sets, rounded to nearest, never below one (T3, B-race weeks)."""
     return max(1, round(sets / 2))
+
+
+def _top(reps: str) -> int:
+    return int(reps.split("-")[-1])
 
 
 def _bottom(reps: str | None) -> str | None:
@@ -129,9 +142,11 @@ def prescribe(
     load_kg: float | None,
     dosage: Dosage | None = None,
     ramp_up: bool = False,
+    build_up: bool = False,
 ) -> Prescription:
     """One exercise as prescribed. Without a dosage, the library's own dose (halved with
-    `reduce`)."""
+    `reduce`). `build_up`: a lift in its first sessions (BUILD_UP_SESSIONS) holds no more than
+    BUILD_UP_SETS x BUILD_UP_REPS, and says why."""
     if dosage is None:
         sets, reps = exercise.sets, exercise.reps
         if reduce:
@@ -139,6 +154,12 @@ def prescribe(
         hold_s, rest_s = exercise.hold_s, exercise.rest_s
     else:
         sets, reps, hold_s, rest_s = dose(exercise, dosage, halve=reduce)
+    hint = load_hint(exercise, load_kg, dosage, ramp_up=ramp_up)
+    if build_up:
+        sets = min(sets, reduced(BUILD_UP_SETS) if reduce else BUILD_UP_SETS)
+        if reps is None or _top(reps) > BUILD_UP_REPS:
+            reps = str(BUILD_UP_REPS)
+        hint = f"{hint}; {BUILD_UP_NOTE.format(sessions=BUILD_UP_SESSIONS[exercise.id])}"
     return Prescription(
         exercise_id=exercise.id,
         name=exercise.name,
@@ -147,7 +168,7 @@ def prescribe(
         sets=sets,
         reps=reps,
         hold_s=hold_s,
-        load_hint=load_hint(exercise, load_kg, dosage, ramp_up=ramp_up),
+        load_hint=hint,
         rest_s=rest_s,
         side=exercise.side,
         cue=exercise.key_cue,
@@ -368,6 +389,7 @@ class ContentBuilder:
                 load_kg=self.load_of(exercise),
                 dosage=dosage,
                 ramp_up=ramp_up,
+                build_up=exercise.id in self.problem.building_up,
             )
             self._prescribed[key] = found
         return found

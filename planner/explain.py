@@ -22,6 +22,7 @@ from constraints._time import local, utc
 from constraints.h7_strength_gap import H7StrengthGap
 from constraints.h9_first_exposure import H9FirstExposure
 from constraints.s3_spread import min_spacing_days
+from constraints.t1_strength_per_week import stand_in_for
 from constraints.t2_mobility_days import not_after_ride
 from planner.content import ContentBuilder
 from planner.domain import (
@@ -382,7 +383,7 @@ class Diagnosis:
             else:
                 built = self.content.mobility(day)
             if content == "exposure" and built is not None:
-                if not any(p.exercise_id in problem.new_exposures for p in built[0]):
+                if not any(p.exercise_id in problem.stand_in_lifts for p in built[0]):
                     built = None
             slots, held = self._day_slots(day, kind, heavy, built, timedelta(minutes=minutes))
             for slot in slots:
@@ -548,7 +549,10 @@ def _diagnose(
             ),
             None,
         )
-        if placed is not None:
+        missing = stand_in_for(problem, session, diagnosis.content)
+        if not any(p.exercise_id in problem.new_exposures for p in missing):
+            pass  # a lift in its build-up, done before: the week's own slots are the answer
+        elif placed is not None:
             entry.detail += (
                 f"; the first exposure is planned for {local(placed.start, problem.zone)}"
             )

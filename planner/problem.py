@@ -204,9 +204,21 @@ class Problem:
         return 0 < (self.start - day).days <= CONTEXT_DAYS
 
     @cached_property
+    def building_up(self) -> frozenset[str]:
+        """Lifts in their first sessions: prescribed at no more than the build-up dose."""
+        return self.state.building_up()
+
+    @cached_property
     def new_exposures(self) -> tuple[str, ...]:
         """First-exposure lifts (H9) the athlete has never done."""
         return tuple(e for e in FIRST_EXPOSURE_EXERCISES if e not in self.state.exposures)
+
+    @cached_property
+    def stand_in_lifts(self) -> tuple[str, ...]:
+        """Lifts a heavy session may hold the rung below in place of: a first exposure never
+        done (H9: only the session that holds it must keep clear of key rides) and a lift in
+        its build-up (H9: once a week)."""
+        return self.new_exposures + tuple(sorted(self.building_up - set(self.new_exposures)))
 
     # --- rides ---
 

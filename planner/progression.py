@@ -848,9 +848,7 @@ def apply_feedback(
     done = [log.exercise_id for log in feedback.exercises if log.sets > 0]
     if not feedback.exercises:  # completed with no per-exercise log: done as prescribed
         done = list(feedback.prescribed)
-    for exercise_id in FIRST_EXPOSURE_EXERCISES:
-        if exercise_id in done and exercise_id not in new.exposures:
-            new.exposures.append(exercise_id)
+    new.record_done(done, FIRST_EXPOSURE_EXERCISES)
     changes, regressed, zones = _apply_pain(
         new,
         reports,

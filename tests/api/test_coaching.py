@@ -373,3 +373,35 @@ async def test_patching_starting_levels_keeps_pain_sign_offs_and_loads(client, c
     assert progression["needs_clearance"] is True
     assert progression["regions"]["knee"]["needs_clearance"] is True
     assert [a["exercise_id"] for a in progression["approvals"]] == ["deadlift"]
+
+
+# --- the Nordic's build-up --------------------------------------------------------------------
+
+
+async def test_the_nordic_builds_up_at_2_x_5_once_a_week_and_the_count_moves_with_feedback(
+    client, coach_key, move_clock
+):
+    ctx = await planned(client, coach_key, weeks=3, starting_levels={"knee_flexion": 4})
+    base, headers = ctx["base"], auth(coach_key)
+    weekly: dict[int, int] = {}
+    nordic_sessions = []
+    for session in ctx["plan"]["sessions"]:
+        for p in session["prescriptions"]:
+            if p["exercise_id"] == "nordic_curl":
+                assert p["sets"] <= 2 and p["reps"] == "5", p
+                assert "build-up" in p["load_hint"]
+                week = datetime.fromisoformat(session["start"]).isocalendar().week
+                weekly[week] = weekly.get(week, 0) + 1
+                nordic_sessions.append(session)
+    assert nordic_sessions and max(weekly.values()) == 1, weekly
+    progression = (await client.get(f"{base}/progression", headers=headers)).json()
+    assert progression["build_up"] == {"nordic_curl": 0}
+    first = nordic_sessions[0]
+    move_clock(datetime.fromisoformat(first["end"]) + timedelta(minutes=5))
+    answer = await client.post(
+        f"{base}/sessions/{first['id']}/feedback", json={"completed": True}, headers=headers
+    )
+    assert answer.status_code == 201, answer.text
+    progression = (await client.get(f"{base}/progression", headers=headers)).json()
+    assert progression["build_up"] == {"nordic_curl": 1}
+    assert "nordic_curl" in progression["exposures"]

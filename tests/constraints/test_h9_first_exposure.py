@@ -73,8 +73,34 @@ def test_first_nordic_close_before_a_150_minute_endurance_ride_breaks_h9_in_both
 
 
 def test_later_nordic_close_to_a_key_ride_keeps_h9_when_the_first_was_far_from_key_rides():
-    prob = problem(lifter(), [ride(SATURDAY, 9, 60, "intervals")])
-    plan = [heavy(prob, MONDAY, 8), heavy(prob, THURSDAY, 8)]  # 120 h and 48 h before
+    next_saturday = SATURDAY + timedelta(weeks=1)
+    prob = problem(lifter(), [ride(next_saturday, 9, 60, "intervals")])
+    # 12 days and 48 h before, a week apart (the build-up's once a week)
+    plan = [heavy(prob, MONDAY, 8), heavy(prob, THURSDAY + timedelta(weeks=1), 8)]
+    assert faces(prob, plan) == ([], True)
+
+
+def test_two_nordics_in_one_week_of_its_build_up_break_h9_in_both_faces():
+    prob = problem(lifter())
+    plan = [heavy(prob, MONDAY, 8), heavy(prob, THURSDAY, 8)]
+    assert [v.term for v in RULE.check(prob, plan)] == ["H9[nordic_curl build-up, week 1]"]
+    assert not encode_plan(RULE, prob, plan).feasible
+
+
+def test_two_nordics_in_one_week_keep_h9_once_two_sessions_with_it_are_logged():
+    who = lifter()
+    once = exposed(who, "nordic_curl").model_copy(update={"build_up": {"nordic_curl": 1}})
+    plan_of = lambda state: [  # noqa: E731
+        heavy(problem(who, state=state), day, 8) for day in (MONDAY, THURSDAY)
+    ]
+    assert faces(problem(who, state=once), plan_of(once)) == (["H9"], False)
+    past = exposed(who, "nordic_curl")  # done, no count kept: past its build-up
+    assert faces(problem(who, state=past), plan_of(past)) == ([], True)
+
+
+def test_two_nordics_in_two_weeks_of_its_build_up_keep_h9_in_both_faces():
+    prob = problem(lifter())
+    plan = [heavy(prob, MONDAY, 8), heavy(prob, MONDAY + timedelta(weeks=1), 8)]
     assert faces(prob, plan) == ([], True)
 
 

@@ -47,9 +47,42 @@ def test_base_heavy_rung_is_4_x_4_6_with_2_to_3_reps_in_reserve_and_long_rest():
     assert "2-3 reps" in rdl.load_hint
 
 
+def past_build_up(who):
+    """The athlete's starting state with the Nordic done and its build-up behind it."""
+    return ProgressionState.starting(who).model_copy(update={"exposures": ["nordic_curl"]})
+
+
 def test_base_one_leg_or_eccentric_heavy_rung_takes_3_sets_of_4_6():
-    nordic = by_id(heavy_on(problem(lifter()), TUESDAY), "nordic_curl")
+    who = lifter()
+    nordic = by_id(heavy_on(problem(who, state=past_build_up(who)), TUESDAY), "nordic_curl")
     assert (nordic.sets, nordic.reps) == (3, "4-6")
+    assert "build-up" not in nordic.load_hint
+
+
+def test_the_nordic_holds_2_x_5_until_two_sessions_with_it_are_logged():
+    """The knee-flexion ladder's Nordic build-up (Mjolsnes 2004) starts at 2 x 5, whatever the
+    phase would give; the count moves with logged sessions only (ProgressionState.build_up)."""
+    who = lifter()
+    never = by_id(heavy_on(problem(who), TUESDAY), "nordic_curl")
+    assert (never.sets, never.reps) == (2, "5") and "build-up" in never.load_hint
+    once = ProgressionState.starting(who)
+    once.record_done(["nordic_curl"], ("nordic_curl", "deadlift"))
+    assert once.build_up == {"nordic_curl": 1} and "nordic_curl" in once.exposures
+    after_one = by_id(heavy_on(problem(who, state=once), TUESDAY), "nordic_curl")
+    assert (after_one.sets, after_one.reps) == (2, "5")
+    once.record_done(["nordic_curl"], ("nordic_curl", "deadlift"))
+    assert once.build_up == {} and not once.building_up()
+    after_two = by_id(heavy_on(problem(who, state=once), TUESDAY), "nordic_curl")
+    assert (after_two.sets, after_two.reps) == (3, "4-6")
+
+
+def test_the_nordic_build_up_never_exceeds_a_lighter_phase_dose():
+    """A deload week halves the build-up dose too: 1 set, the bottom of the range."""
+    prob = problem(lifter(), weeks=4)
+    deload_tuesday = TUESDAY + timedelta(weeks=3)
+    assert prob.week_of(deload_tuesday).deload
+    nordic = by_id(heavy_on(prob, deload_tuesday), "nordic_curl")
+    assert nordic.sets == 1 and int(nordic.reps.split("-")[-1]) <= 5
 
 
 def test_build_heavy_rung_is_3_x_4_6():

@@ -52,8 +52,13 @@ def test_a_session_done_the_evening_before_start_takes_the_tuesday_morning_it_wo
 
 def test_without_anything_published_the_plan_may_start_on_its_first_day():
     """The counterpart: the same athlete with nothing before the start trains on Monday or
-    Tuesday, so the tests above are not passing for some other reason."""
-    result = solve_problem(problem(lifter(), weeks=2), SolverSettings())
+    Tuesday, so the tests above are not passing for some other reason. (Past the Nordic's
+    build-up: with it, which day holds the week's one Nordic is a tie the solver breaks.)"""
+    who = lifter()
+    past = ProgressionState.starting(who).model_copy(
+        update={"exposures": ["nordic_curl", "deadlift"]}
+    )
+    result = solve_problem(problem(who, weeks=2, state=past), SolverSettings())
     first = _strength_starts(result)[0]
     assert first < at(MONDAY, 18).astimezone(UTC) + timedelta(hours=48)
 

@@ -17,8 +17,9 @@ def state_with(who, regions, exposures=()):
 
 
 def week_of_sessions(who):
-    """Heavy strength Mon (before NOW), Wed and Fri, mobility Tue; built with every region green."""
-    green = problem(who)
+    """Heavy strength Mon (before NOW), Wed and Fri, mobility Tue; built with every region green
+    and the Nordic's build-up behind the athlete (it would allow one Nordic a week)."""
+    green = problem(who, state=state_with(who, {}, ["nordic_curl", "deadlift"]))
     sessions = [
         strength(green, at(MONDAY, 9), heavy=True),
         mobility(green, at(MONDAY + timedelta(days=1), 18)),
