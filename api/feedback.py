@@ -6,6 +6,7 @@ future with the S4 stability preference, and answers what changed in the plan an
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import Counter
 from datetime import datetime, timedelta
@@ -16,7 +17,8 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.status_codes import HTTP_201_CREATED
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import select
 
 from api import clock
@@ -97,13 +99,65 @@ class ExerciseIn(BaseModel):
     )
 
 
+MAX_LOGGED = 30  # exercises one report counts (a session holds 5-7)
+
+
+class LeftOut(BaseModel):
+    """A logged exercise entry that did not validate, kept as why it was left out."""
+
+    left_out: str
+
+
 class FeedbackIn(BaseModel):
     completed: bool
     rpe: int | None = Field(None, ge=1, le=10)
     pain: list[PainIn] = Field(default_factory=list, max_length=20)
     flags: list[PainFlag] = Field(default_factory=list)
-    exercises: list[ExerciseIn] = Field(default_factory=list, max_length=30)
+    exercises: list[ExerciseIn | SkipJsonSchema[LeftOut]] = Field(
+        default_factory=list,
+        max_length=200,
+        description=f"At most {MAX_LOGGED} are counted. An entry that does not validate (a load "
+        "written as text, 25 sets) is left out and named in the answer's not_counted: it never "
+        "turns the report's pain away",
+    )
     at: AwareDatetime | None = None
+
+    @field_validator("exercises", mode="before")
+    @classmethod
+    def _take_what_validates(cls, value: Any) -> Any:
+        """Each logged exercise validated on its own, as JSON: one that fails stands as a LeftOut
+        with why, so a slip in a load or a count never costs the report its pain."""
+        if not isinstance(value, list):
+            return value
+        return [
+            item if (why := _exercise_error(index, item)) is None else {"left_out": why}
+            for index, item in enumerate(value)
+        ]
+
+    def logged(self) -> tuple[list[ExerciseIn], list[str]]:
+        """The exercise entries taken, and why each other one was left out."""
+        taken = [e for e in self.exercises if isinstance(e, ExerciseIn)]
+        return taken, [e.left_out for e in self.exercises if isinstance(e, LeftOut)]
+
+
+def _exercise_error(index: int, item: Any) -> str | None:
+    """Why a logged exercise entry is left out, or None when it validates."""
+    name = item.get("exercise_id") if isinstance(item, dict) else None
+    # the id as sent, printable only (a NUL would not store)
+    shown = "".join(c for c in name[:100] if c.isprintable()) if isinstance(name, str) else ""
+    label = f"{shown} (exercises.{index})" if shown else f"exercises.{index}"
+    if index >= MAX_LOGGED:
+        return f"{label}: more than {MAX_LOGGED} exercises logged; not counted"
+    try:
+        ExerciseIn.model_validate_json(json.dumps(item), strict=True)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'entry'}: {e['msg']}" for e in exc.errors()
+        )
+        return f"{label}: {problems}; not counted"
+    except (TypeError, ValueError):  # not JSON-encodable as sent (a 5,000-digit number)
+        return f"{label}: not a readable entry; not counted"
+    return None
 
 
 class CheckinIn(PainIn):
@@ -384,7 +438,8 @@ async def record_feedback(
     session_row = await data_scope.session(athlete, session_id)
     session = session_from_row(session_row, zone)
     library = load_library()
-    counted, not_counted = counted_exercises(data.exercises, session, library)
+    taken, left_out = data.logged()
+    counted, not_counted = counted_exercises(taken, session, library)
     now = clock.now()
     if session.start > now:
         # logged ahead, it would move the ladder for work not done, and the re-plan could
@@ -489,7 +544,7 @@ async def record_feedback(
         missed + changes,
         _reported(data.pain, data.flags),
     )
-    answer.not_counted = not_counted
+    answer.not_counted = left_out + not_counted
     return answer
 
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 import copy
 import logging
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any
 
+from litestar.exceptions import HTTPException
 from litestar.logging.config import LoggingConfig
 
 REDACTED = "<redacted>"
@@ -92,10 +94,29 @@ def server_log_config() -> dict[str, Any]:
     return config
 
 
+def log_server_error(logger: Any, scope: Any, traceback: list[str]) -> None:
+    """An uncaught exception (a 500) logged with its traceback, redacted by RedactSecrets; a
+    client's error (a 4xx, answered by the app's own handlers) is the client's, not logged."""
+    exc = sys.exc_info()[1]
+    if isinstance(exc, HTTPException) and exc.status_code < 500:
+        return
+    logger.error(
+        "Uncaught exception (%s %s):\n%s",
+        scope.get("method", ""),
+        scope.get("path", ""),
+        "".join(traceback),
+    )
+
+
 def app_logging_config() -> LoggingConfig:
     """Litestar's default logging (the `litestar` logger and the root logger through a queue),
-    with RedactSecrets on its handlers and its logger."""
-    config = LoggingConfig(filters=copy.deepcopy(FILTER))
+    with RedactSecrets on its handlers and its logger, and every 500's traceback logged (by
+    default Litestar logs them only in debug mode)."""
+    config = LoggingConfig(
+        filters=copy.deepcopy(FILTER),
+        log_exceptions="always",
+        exception_logging_handler=log_server_error,
+    )
     for handler in config.handlers.values():
         handler["filters"] = ["redact"]
     for logger in config.loggers.values():

@@ -153,7 +153,9 @@ def not_done(report: dict[str, Any]) -> bool:
     no set of any exercise logged. A session stopped part way (sets logged) still counts, rest
     and all: the work done is work to recover from."""
     return not report.get("completed") and not any(
-        (e.get("sets") or 0) > 0 for e in report.get("exercises") or []
+        # an entry left out as invalid may hide sets done: it is not taken as nothing done
+        (e.get("sets") or 0) > 0 or e.get("left_out")
+        for e in report.get("exercises") or []
     )
 
 

@@ -53,10 +53,13 @@ def texts(form: FormMultiDict, *keys: str) -> dict[str, str]:
 
 
 def _number(form: FormMultiDict, key: str) -> int | float | str | None:
-    """A number field: None when blank, else the number (or the text, for the model to refuse)."""
+    """A number field: None when blank, else the number (or the text, for the model to refuse).
+    A decimal comma reads as a point: "20,5" kg is 20.5."""
     text = str(form.get(key) or "").strip()
     if not text:
         return None
+    if text.count(",") == 1 and "." not in text:
+        text = text.replace(",", ".")
     try:
         number = float(text)
     except ValueError:

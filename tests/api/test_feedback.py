@@ -310,6 +310,55 @@ async def test_a_logged_exercise_the_library_or_session_lacks_is_named_not_count
     assert [e["exercise_id"] for e in report["exercises"]][:2] == ["leg_press_9000", "deadlift"]
 
 
+NUL = "\u0000"
+BAD_ENTRIES = [  # (entry, the field its note names)
+    ({"exercise_id": "goblet_squat", "sets": "3"}, "sets"),
+    ({"exercise_id": "goblet_squat", "sets": 3, "load_kg": "20"}, "load_kg"),
+    ({"exercise_id": "goblet_squat", "sets": 3, "load_kg": True}, "load_kg"),
+    ({"exercise_id": "goblet_squat", "sets": 3, "load_kg": 600}, "load_kg"),
+    ({"exercise_id": "goblet_squat", "sets": 25}, "sets"),
+    ({"exercise_id": "glute_bridge", "sets": 3, "reps": 15, "rpe": 11}, "rpe"),
+    ({"exercise_id": f"squat{NUL}", "sets": 3}, "exercise_id"),
+]
+
+
+async def test_a_logged_exercise_that_does_not_validate_is_left_out_and_the_pain_kept(
+    client, coach_key, move_clock, settings
+):
+    """A load written as text, 25 sets or an RPE of 11 is a slip in the log, not in the pain:
+    the entry is left out and named in not_counted, the rest of the report is taken."""
+    ctx = await planned(client, coach_key)
+    base, headers = ctx["base"], auth(coach_key)
+    session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
+    entries = [entry for entry, _ in BAD_ENTRIES] + [
+        {"exercise_id": "glute_bridge", "sets": 3}
+    ] * 25
+    body = {
+        "completed": True,
+        "pain": [{"region": "knee", "score": 6, "timing": "after"}],
+        "exercises": entries,
+    }
+    answer = await feedback_after(client, base, headers, session, body, move_clock)
+    assert answer.status_code == 201, answer.text
+    not_counted = answer.json()["not_counted"]
+    for index, (_, field) in enumerate(BAD_ENTRIES):
+        assert any(f"exercises.{index}" in line and field in line for line in not_counted), (
+            index,
+            not_counted,
+        )
+    # entries past the 30th are left out too, each named
+    assert sum("more than 30 exercises" in line for line in not_counted) == len(entries) - 30
+    assert any(line.startswith("knee in red") for line in answer.json()["advice"]), answer.text
+    engine = create_async_engine(settings.database_url)
+    async with engine.connect() as conn:
+        report = await conn.scalar(
+            select(FeedbackRow.body).where(FeedbackRow.session_uid == session["uid"])
+        )
+    await engine.dispose()
+    assert report["pain"][0]["score"] == 6
+    assert NUL not in repr(report)
+
+
 @pytest.fixture
 def live_url(settings) -> Iterator[str]:
     """The app behind a real uvicorn server: the in-process test client handles one request at
@@ -691,7 +740,7 @@ async def _monday_reported(client, key: str, move_clock, body: dict[str, Any]):
         client,
         key,
         availability={"monday": evenings, "tuesday": evenings},
-        starting_levels={"hinge": 9, "knee_flexion": 4},
+        starting_levels={"hinge": 9},
     )
     base, headers = f"/api/v1/athletes/{created['id']}", auth(key)
     monday = support.next_monday()

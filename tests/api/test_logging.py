@@ -215,3 +215,24 @@ async def test_a_path_no_route_matches_is_counted_and_logged_once_without_its_to
     logged = json.loads(lines[0])
     assert (logged["route"], logged["status"]) == ("unmatched", 404)
     assert SIGNED not in lines[0] and "<redacted>" in logged["path"]
+
+
+async def test_a_500_logs_its_traceback_redacted_and_a_client_error_logs_none(
+    client, coach_key, caplog, monkeypatch
+):
+    """Litestar logs uncaught exceptions only in debug mode by default: an operator would see a
+    bare 500 with nothing to go on. The traceback is logged, with secrets redacted."""
+    import api.system
+
+    def broken():
+        raise LookupError(f"library lost near /feeds/{FEED_TOKEN}.ics")
+
+    monkeypatch.setattr(api.system, "load_library", broken)
+    with caplog.at_level(logging.ERROR):
+        answer = await client.get("/api/v1/exercises", headers=auth(coach_key))
+        missing = await client.get("/api/v1/athletes/nope", headers=auth(coach_key))
+    assert answer.status_code == 500 and missing.status_code in (404, 422)
+    logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    assert "LookupError" in logged and "Traceback" in logged, logged
+    assert "/feeds/<redacted>.ics" in logged and FEED_TOKEN not in logged
+    assert "nope" not in logged, "a client's 4xx is not logged as an error"

@@ -19,6 +19,7 @@ from support import feed_path, next_monday
 from api import clock
 from api.app import create_app
 from api.web.signing import SESSION_COOKIE, checkin_token
+from planner.library import load_library
 
 CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
 
@@ -428,6 +429,35 @@ async def test_checkin_link_from_the_feed_records_feedback_for_its_own_athlete_o
     again = await client.post(link, data={"completed": "yes", "_csrf_token": token})
     assert again.status_code in (200, 409)
     assert "Thanks, this session is logged" in again.text or "already has feedback" in again.text
+
+
+async def test_a_checkin_takes_a_decimal_comma_and_a_bad_load_never_costs_the_pain(
+    client, coach_key, after
+):
+    """An athlete types "20,5" kg (a decimal comma) or "heavy" in a load box: the first is
+    20.5 kg, the second is left out with the answer saying so; the knee pain counts either way."""
+    made = await planned(client, coach_key, starting_levels={"squat": 3})
+    session = first_strength(made["plan"])
+    links = await feed_links(client, made["athlete"]["feed_url"])
+    link = path_of(links[session["uid"]])
+    after(session)
+    page = await client.get(link)
+    token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
+    ids = re.findall(r'name="ex_(\d+)_id" value="([a-z_]+)"', page.text)
+    library = load_library()
+    # a loaded exercise first (its load is remembered), then any other
+    ids.sort(key=lambda found: library.by_id[found[1]].implement is None)
+    assert len(ids) >= 2 and library.by_id[ids[0][1]].implement is not None, ids
+    data = {"completed": "yes", "pain_knee": "6", "timing_knee": "after", "_csrf_token": token}
+    data |= {f"ex_{index}_id": exercise_id for index, exercise_id in ids}  # the hidden fields
+    (first, first_id), (second, _) = ids[0], ids[1]
+    data |= {f"ex_{first}_sets": "3", f"ex_{first}_reps": "8", f"ex_{first}_load": "20,5"}
+    data |= {f"ex_{second}_sets": "3", f"ex_{second}_load": "heavy"}
+    sent = await client.post(link, data=data)
+    assert sent.status_code == 200, sent.text
+    progression = (await client.get(f"{made['base']}/progression", headers=auth(coach_key))).json()
+    assert progression["regions"]["knee"]["zone"] == "red", progression["regions"]
+    assert progression["loads"].get(first_id) == 20.5, progression["loads"]
 
 
 async def test_a_checkin_link_cannot_be_bent_to_another_athletes_session(
