@@ -250,6 +250,10 @@ class AvailabilityException(Model):
     windows: list[Window] = Field(default_factory=list)
 
 
+MAX_WINDOWS_A_DAY = 8
+MAX_EXCEPTIONS = 400  # a season of dated changes, and some
+
+
 class Availability(Model):
     monday: list[Window] = Field(default_factory=list)
     tuesday: list[Window] = Field(default_factory=list)
@@ -259,6 +263,25 @@ class Availability(Model):
     saturday: list[Window] = Field(default_factory=list)
     sunday: list[Window] = Field(default_factory=list)
     exceptions: list[AvailabilityException] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _bounded(self, info: ValidationInfo) -> Availability:
+        """A few windows a day and a year of dated exceptions: the planner's work grows with
+        each window (bound what one request can cause). What was stored stays readable."""
+        if _stored(info):
+            return self
+        days = [(name, getattr(self, name)) for name in WEEKDAYS]
+        days += [(f"exceptions[{e.date}]", e.windows) for e in self.exceptions]
+        for name, windows in days:
+            if len(windows) > MAX_WINDOWS_A_DAY:
+                raise ValueError(
+                    f"{name}: {len(windows)} windows, at most {MAX_WINDOWS_A_DAY} a day"
+                )
+        if len(self.exceptions) > MAX_EXCEPTIONS:
+            raise ValueError(
+                f"exceptions: {len(self.exceptions)} dated exceptions, at most {MAX_EXCEPTIONS}"
+            )
+        return self
 
     def windows_on(self, day: date) -> list[Window]:
         for exception in self.exceptions:

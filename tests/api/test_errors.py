@@ -313,6 +313,41 @@ async def test_a_window_ending_before_it_starts_gets_422_naming_the_day(client, 
     assert await snapshot(client, coach_key, athlete["id"]) == before
 
 
+async def test_more_windows_a_day_than_the_planner_takes_get_422_naming_the_day(
+    client, coach_key, athlete
+):
+    """Every minute of a day as a window made a 52-week plan take 17-33 s (a hostile-input
+    trial): a day takes at most 8 windows, the dated exceptions 400."""
+    before = await snapshot(client, coach_key, athlete["id"])
+    minutes = [{"start": f"{m // 60:02d}:{m % 60:02d}", "end": "23:59"} for m in range(0, 600, 60)]
+    crowded = {"tuesday": minutes}
+    created = await client.post(
+        "/api/v1/athletes", json=athlete_body(availability=crowded), headers=auth(coach_key)
+    )
+    assert_error(created, 422, "availability", "tuesday: 10 windows, at most 8 a day")
+    patched = await client.patch(
+        athlete["base"], json={"availability": crowded}, headers=auth(coach_key)
+    )
+    assert_error(patched, 422, "tuesday: 10 windows")
+    day = datetime(2027, 1, 1)
+    many = [
+        {"date": (day + timedelta(days=n)).date().isoformat(), "windows": []} for n in range(401)
+    ]
+    created = await client.post(
+        "/api/v1/athletes",
+        json=athlete_body(availability={"exceptions": many}),
+        headers=auth(coach_key),
+    )
+    assert_error(created, 422, "401 dated exceptions, at most 400")
+    assert await snapshot(client, coach_key, athlete["id"]) == before
+    eight = {"tuesday": minutes[:8]}
+    assert (
+        await client.post(
+            "/api/v1/athletes", json=athlete_body(availability=eight), headers=auth(coach_key)
+        )
+    ).status_code == 201
+
+
 @pytest.mark.parametrize("minutes", [0, -30])
 async def test_a_ride_with_no_positive_duration_gets_422_naming_duration_min(
     client, coach_key, athlete, minutes
