@@ -37,7 +37,7 @@ from api.repository import CoachData, plan_of
 from api.rides import import_calendar
 from api.runner import JobAccepted, Runner
 from api.settings import Settings
-from planner.domain import Ride, RideKind
+from planner.domain import Ride, RideKind, Text
 from planner.errors import PlannerFailure, PlannerInputError
 
 FETCH_LIMIT_BYTES = 5 * 1024 * 1024
@@ -78,6 +78,17 @@ def check_url(url: str) -> SplitResult:
         raise SourceRefused(f"only http and https sources are fetched, not {parts.scheme!r}")
     if not parts.hostname:
         raise SourceRefused("the URL has no host")
+    if any(c.isspace() or not c.isprintable() for c in url):
+        raise SourceRefused("the URL holds a space or a control character")
+    try:
+        ipaddress.ip_address(parts.hostname)
+    except ValueError:  # a name, not an address: each label 1-63 characters (IDNA)
+        try:
+            parts.hostname.encode("idna")
+        except UnicodeError:
+            raise SourceRefused(
+                f"not a host name: {parts.hostname[:100]!r} (empty or over-long label)"
+            ) from None
     if port == 0:
         raise SourceRefused("port 0 is not a port")
     return parts
@@ -220,7 +231,7 @@ async def _fetch(
 
 # --- kinds --------------------------------------------------------------------------------
 
-KindWord = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+KindWord = Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
 def relabel(kinds: dict[str, str]) -> Callable[[Ride], Ride]:

@@ -190,6 +190,40 @@ async def test_private_and_loopback_addresses_are_refused_without_the_flag(
         assert calendar.requests == []  # nothing was fetched
 
 
+@pytest.mark.parametrize(
+    "url, words",
+    [
+        (f"http://{'a' * 64}.com/a.ics", "over-long label"),
+        ("http://a..b.com/x.ics", "empty or over-long label"),
+        ("http://.com/x.ics", "not a host name"),
+        ("http://a\u0000b.com/x.ics", "control character"),
+        ("http://example.org/x\u0000.ics", "control character"),
+        ("http://exa mple.com/x.ics", "a space"),
+    ],
+    ids=["64-char label", "empty label", "leading dot", "NUL in host", "NUL in path", "space"],
+)
+async def test_a_url_no_host_could_answer_gets_422_naming_url_not_a_500(
+    client, coach_key, url, words
+):
+    """Each of these was a 500 (an uncaught IDNA error, or NUL refused by PostgreSQL), or a
+    space stored as it was (a hostile-input trial)."""
+    athlete = await create_athlete(client, coach_key)
+    path = f"/api/v1/athletes/{athlete['id']}/calendar-sources"
+    answer = await client.post(path, json={"url": url}, headers=auth(coach_key))
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["extra"][0]["key"] == "url" and words in answer.json()["detail"]
+    listed = await client.get(path, headers=auth(coach_key))
+    assert listed.json() == []
+
+
+async def test_a_nul_in_a_kinds_word_gets_422_naming_kinds(client, coach_key):
+    athlete = await create_athlete(client, coach_key)
+    path = f"/api/v1/athletes/{athlete['id']}/calendar-sources"
+    body = {"url": "http://example.org/x.ics", "kinds": {"tempo\u0000": "intervals"}}
+    answer = await client.post(path, json=body, headers=auth(coach_key))
+    assert answer.status_code == 422 and "kinds" in answer.text and "NUL" in answer.text
+
+
 async def test_every_resolved_address_is_checked_and_the_fetch_goes_to_a_checked_one(
     monkeypatch, calendar
 ):
