@@ -47,6 +47,9 @@ async def _serialize_sqlite_writer(db: AsyncSession, athlete_id: uuid.UUID) -> N
     event.listen(db.sync_session, "after_transaction_end", release)
 
 
+MAX_UID = 120  # SessionRow.uid's column
+
+
 class CoachData:
     def __init__(self, db: AsyncSession, coach: Coach) -> None:
         self.db = db
@@ -99,6 +102,9 @@ class CoachData:
 
     async def session(self, athlete: AthleteRow, session_id: str) -> SessionRow:
         """One of the athlete's sessions by its row id or its calendar UID."""
+        if "\x00" in session_id or len(session_id) > MAX_UID:
+            # no stored UID holds a NUL (PostgreSQL would refuse the comparison: a 500)
+            raise NotFoundException("session not found")
         match = SessionRow.uid == session_id
         try:
             match = or_(match, SessionRow.id == uuid.UUID(session_id))

@@ -329,7 +329,10 @@ class CoachPages(Controller):
             start = str(form.get("start") or "").strip() or None
             weeks = str(form.get("weeks") or "").strip() or "12"
             body = PlanRequest.model_validate(
-                {"start": start, "weeks": int(weeks) if weeks.isdigit() else weeks}
+                {
+                    "start": start,
+                    "weeks": int(weeks) if weeks.isascii() and weeks.isdigit() else weeks,
+                }
             )
             row, sessions, _ = await make_plan(web, settings, athlete_id, body)
             return {

@@ -865,3 +865,21 @@ async def test_openapi_schema_describes_the_import_body_as_text_calendar(client)
     schema = (await client.get("/schema/openapi.json")).json()
     body = schema["paths"]["/api/v1/athletes/{athlete_id}/rides/import"]["post"]["requestBody"]
     assert list(body["content"]) == ["text/calendar"]
+
+
+async def test_a_nul_or_an_over_long_session_id_in_the_path_is_a_404_not_a_500(
+    client, coach_key, athlete
+):
+    """PostgreSQL refuses a NUL in a compared string: these were 500s there (a hostile-input
+    trial); SQLite answered 404, as both do now."""
+    before = await snapshot(client, coach_key, athlete["id"])
+    for session_id in ("%00", "a%00b", "x" * 500):
+        read = await client.get(f"{athlete['base']}/sessions/{session_id}", headers=auth(coach_key))
+        assert read.status_code == 404, (session_id, read.text)
+        logged = await client.post(
+            f"{athlete['base']}/sessions/{session_id}/feedback",
+            json={"completed": True},
+            headers=auth(coach_key),
+        )
+        assert logged.status_code == 404, (session_id, logged.text)
+    assert await snapshot(client, coach_key, athlete["id"]) == before
