@@ -338,6 +338,12 @@ def _parse(text: str) -> list[icalendar.Calendar]:
         )
     try:
         components = icalendar.Calendar.from_ical(text, multiple=True)
+    except OSError:
+        # a TZID the tz database is asked to open as a file (one over 255 characters): the
+        # error names the server's paths, so it is not passed on
+        raise CalendarError(
+            "not a readable iCalendar file: a TZID is too long to be a time zone name"
+        ) from None
     except Exception as exc:  # icalendar raises ValueError, but be sure nothing else leaks
         raise CalendarError(f"not a readable iCalendar file: {exc}") from None
     calendars = [c for c in components if isinstance(c, icalendar.Calendar)]
@@ -349,14 +355,20 @@ def _parse(text: str) -> list[icalendar.Calendar]:
 
 
 def _zone(name: str, what: str) -> tzinfo:
+    unknown = CalendarError(
+        f"iCalendar file names an unknown time zone in {what}: {name[:60]!r}"
+        + (f" ({len(name)} characters)" if len(name) > 60 else "")
+    )
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         pass
+    except OSError:  # a name too long for a file name: the tz database cannot hold it
+        raise unknown from None
     # icalendar also knows Windows names such as "W. Europe Standard Time".
     zone = tzp.timezone(name)
     if zone is None:
-        raise CalendarError(f"iCalendar file names an unknown time zone in {what}: {name!r}")
+        raise unknown
     return zone
 
 

@@ -297,6 +297,27 @@ def test_a_time_zone_no_one_defines_is_skipped_naming_it_and_a_vtimezone_or_iana
     assert starts["ny-1"] == datetime(2026, 3, 18, 22, tzinfo=UTC)  # EDT from 8 March
 
 
+def test_a_time_zone_name_too_long_for_the_tz_database_is_named_without_a_server_path():
+    """ZoneInfo opens a name as a file: one over 255 characters raised OSError, read as an
+    exhausted memory budget (X-WR-TIMEZONE) or passed on with the tz database's path (TZID)."""
+    long_name = "B" * 300
+    ride = event(
+        "UID:r-1",
+        f"DTSTART;TZID={long_name}:20260316T180000",
+        "DURATION:PT1H",
+        "SUMMARY:Ride",
+    )
+    with pytest.raises(CalendarError) as refused:
+        read_calendar(calendar(ride), *WINDOW, default_tz="UTC")
+    assert "TZID is too long" in str(refused.value) and "/" not in str(refused.value)
+    header = (f"X-WR-TIMEZONE:{long_name}",)
+    plain = event("UID:r-2", "DTSTART:20260316T180000", "DURATION:PT1H", "SUMMARY:Ride")
+    with pytest.raises(CalendarError) as named:
+        read_calendar(calendar(plain, header=header), *WINDOW, default_tz="UTC")
+    assert "unknown time zone in X-WR-TIMEZONE" in str(named.value)
+    assert "(300 characters)" in str(named.value) and "/" not in str(named.value)
+
+
 def test_cancelled_endless_and_unreadable_events_are_skipped_and_the_rest_still_read():
     text = calendar(
         event(
