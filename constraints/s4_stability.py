@@ -2,11 +2,13 @@
 
 Two kinds of change, each priced in both faces:
 - moved: no session of the published kind at the published moment (dropped or moved);
-- changed: kept at its moment, but a strength session flipped between heavy and light while
-  the published variant could still be built that day. The solver picks the variant, so
-  without a price a re-plan may flip sessions far from what changed whenever the two variants
-  tie (deload weeks, a week's heavy sessions beyond T1's heavy part). Where pain or the
-  ladders took the published variant away, the flip follows the content and costs nothing.
+- changed: kept at its moment, but a strength session flipped between heavy and light, or a
+  heavy one between a lift and its stand-in (the week's one Nordic of its build-up moving to
+  another of its heavy sessions), while the published variant could still be built that day.
+  The solver picks the variant, so without a price a re-plan may flip sessions far from what
+  changed whenever the variants tie (deload weeks, a week's heavy sessions beyond T1's heavy
+  part, which session holds the Nordic). Where pain or the ladders took the published variant
+  away, the flip follows the content and costs nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from constraints._time import local, utc
-from constraints.t1_strength_per_week import content_of
+from constraints.t1_strength_per_week import content_of, stand_in_for
 from planner.domain import Session, SessionKind
 from planner.problem import Problem
 from planner.variables import ModelContext, Rule, Violation
@@ -33,6 +35,11 @@ def variant_on_offer(problem: Problem, session: Session) -> bool:
         return False  # mobility has one variant
     day = problem.local_day(session.start)
     return content_of(problem).strength(day, session.heavy) is not None
+
+
+def is_stand_in(problem: Problem, session: Session | object) -> bool:
+    """A heavy strength session holding the rung below a stand-in lift (T1) in its place."""
+    return bool(stand_in_for(problem, session, content_of(problem)))  # type: ignore[arg-type]
 
 
 def variant(heavy: bool) -> str:
@@ -93,7 +100,12 @@ class S4Stability(Rule):
             ctx.hint((same or cands)[0])
             # light and heavy at one moment exclude each other (H7, one mobility a day)
             ctx.penalize(term, weight, 1 - ctx.total(cands))
-            flipped = [c for c in cands if c.heavy != session.heavy]
+            was_stand_in = is_stand_in(problem, session)
+            flipped = [
+                c
+                for c in cands
+                if c.heavy != session.heavy or (c.heavy and c.stand_in != was_stand_in)
+            ]
             if flipped and variant_on_offer(problem, session):
                 ctx.penalize(
                     f"S4 changed[{session.start.isoformat()}]",
@@ -113,6 +125,26 @@ class S4Stability(Rule):
                         f"S4 moved[{s.start.isoformat()}]",
                         f"{s.kind.value} session of {s.start.isoformat()} moved or dropped",
                         penalty=self.weight(problem, s),
+                        when=s.start,
+                    )
+                )
+            elif (
+                kept.heavy == s.heavy
+                and s.heavy
+                and is_stand_in(problem, kept) != is_stand_in(problem, s)
+                and variant_on_offer(problem, s)
+            ):
+                lifts = " and ".join(
+                    p.name for p in stand_in_for(problem, kept, content_of(problem))
+                ) or " and ".join(p.name for p in stand_in_for(problem, s, content_of(problem)))
+                now = "leaves out" if is_stand_in(problem, kept) else "holds"
+                found.append(
+                    Violation(
+                        self.name,
+                        f"S4 changed[{s.start.isoformat()}]",
+                        f"heavy strength session of {local(s.start, problem.zone)} now {now} "
+                        f"the {lifts}, at the same time",
+                        penalty=self.change_weight(problem, s),
                         when=s.start,
                     )
                 )

@@ -8,6 +8,7 @@ from factories import MONDAY, at, athlete, lifter, problem, strength
 from harness import checked_terms, encoded_terms
 
 from constraints import S4Stability
+from planner.candidates import CandidateFactory
 
 RULE = S4Stability()
 NOW = at(MONDAY, 8)
@@ -141,3 +142,25 @@ def test_session_72_real_hours_away_across_the_spring_clock_change_is_far():
     prob = replan([session], now=now, start=SPRING_MONDAY)
     assert checked(prob, []) == encoded(prob, []) == {moved_term(session): 30}
     assert session.start.astimezone(UTC) - now.astimezone(UTC) == timedelta(hours=72)
+
+
+def stand_in_session(prob, start):
+    """A heavy session holding the ball curl in place of the Nordic (its build-up)."""
+    built = CandidateFactory(prob).stand_in_content().strength(prob.local_day(start), True)
+    return strength(prob, start, heavy=True).model_copy(
+        update={"prescriptions": list(built[0]), "notes": list(built[1])}
+    )
+
+
+def test_moving_the_weeks_nordic_to_its_other_heavy_session_is_a_change_in_both_faces():
+    """The Nordic's build-up puts it in one heavy session a week: which one is a tie the solver
+    may break either way on a re-plan, so the published choice is priced like a flip."""
+    base = problem(lifter())
+    holder = strength(base, at(TUESDAY, 9), heavy=True)
+    other = stand_in_session(base, at(FRIDAY, 9))
+    assert "nordic_curl" in holder.exercise_ids() and "nordic_curl" not in other.exercise_ids()
+    prob = replan([holder, other])
+    swapped = [stand_in_session(prob, at(TUESDAY, 9)), strength(prob, at(FRIDAY, 9), heavy=True)]
+    expected = {changed_term(holder): 9, changed_term(other): 3}
+    assert checked(prob, swapped) == encoded(prob, swapped) == expected
+    assert checked(prob, [holder, other]) == encoded(prob, [holder, other]) == {}

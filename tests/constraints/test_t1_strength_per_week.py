@@ -174,6 +174,25 @@ def test_stand_in_for_a_never_done_nordic_curl_costs_10_in_both_faces():
     assert soft_terms(prob, [session], STAND_IN_TERM) == (expected, expected)
 
 
+def test_a_stand_in_in_a_week_that_holds_the_building_up_nordic_is_free_in_both_faces():
+    """Once done, the Nordic builds up once a week (H9): the week's other heavy session holds
+    the ball curl for nothing; without a Nordic that week, each stand-in costs 10."""
+    who = lifter()
+    state = ProgressionState.starting(who).model_copy(
+        update={"exposures": ["nordic_curl"], "build_up": {"nordic_curl": 1}}
+    )
+    prob = problem(who, weeks=1, state=state)
+    holder = strength(prob, at(MONDAY, 9), heavy=True)
+    other = stand_in(prob, at(THURSDAY, 9))
+    assert "nordic_curl" in holder.exercise_ids() and "nordic_curl" not in other.exercise_ids()
+    assert soft_terms(prob, [holder, other], STAND_IN_TERM) == ({}, {})
+    alone = stand_in(prob, at(MONDAY, 9))
+    expected = {"T1 stand_in[2027-01-04]": 10}
+    assert soft_terms(prob, [alone], STAND_IN_TERM) == (expected, expected)
+    message = [v.message for v in RULE.check(prob, [alone]) if v.term.startswith(STAND_IN_TERM)]
+    assert "its build-up wants it once a week" in message[0]
+
+
 def test_heavy_session_with_the_nordic_curl_is_no_stand_in_in_either_face():
     prob = problem(lifter(), weeks=1)
     session = strength(prob, at(MONDAY, 9), heavy=True)
