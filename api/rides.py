@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, delete, get, post, put
-from litestar.concurrency import sync_to_thread
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
@@ -33,15 +35,44 @@ from api.errors import (
 )
 from api.repository import CoachData
 from planner.calendar_in import (
+    MAX_CONCURRENT_IMPORTS,
     CalendarError,
     CalendarOverBudget,
     CalendarTooSlow,
     ImportedRide,
+    ImportResult,
     read_calendar_bounded,
 )
-from planner.domain import Ride
+from planner.domain import Athlete, Ride
 from planner.errors import PlannerInputError
 from planner.problem import check_rides_do_not_overlap, ride_conflicts, rides_overlap
+
+# Calendar reads wait (for a slot, then for their child process) in threads of their own: in
+# the event loop's default pool (6 threads on 2 cores) six slow imports held every thread, and
+# every plan request queued behind them (a hostile-input trial). Beyond the slots, a few wait
+# their turn; more are told to come back.
+_READERS = ThreadPoolExecutor(max_workers=MAX_CONCURRENT_IMPORTS, thread_name_prefix="ics-read")
+MAX_WAITING_IMPORTS = 8
+_reading = 0  # imports reading or waiting to, in this process (its event loop's thread only)
+
+
+async def _read(body: bytes, start: datetime, end: datetime, person: Athlete) -> ImportResult:
+    global _reading
+    if _reading >= MAX_CONCURRENT_IMPORTS + MAX_WAITING_IMPORTS:
+        raise HTTPException(
+            status_code=503,
+            detail=f"{_reading} calendar imports are under way or waiting; try again in a minute",
+            headers={"Retry-After": "60"},
+        )
+    _reading += 1
+    try:
+        return await asyncio.get_running_loop().run_in_executor(
+            _READERS,
+            partial(read_calendar_bounded, body, start, end, person.settings, person.timezone),
+        )
+    finally:
+        _reading -= 1
+
 
 IMPORT_BACK = timedelta(days=30)
 IMPORT_AHEAD = timedelta(weeks=53)
@@ -229,24 +260,24 @@ async def import_calendar(
     body: bytes,
     *,
     adjust: Callable[[Ride], Ride] | None = None,
+    release: bool = True,
 ) -> ImportCounts:
     """Upsert the rides of an .ics export (POST .../rides/import, the dashboard's upload and a
     calendar source's refresh). `adjust` sees every ride read, before the import's checks (a
     source's kind mapping). Raises the API's errors: 400 not a calendar, 409 overlaps, 413/422
-    over budget."""
+    over budget. `release`: end the request's read-only transaction before the file is read,
+    so no pooled database connection waits with it (up to 20 s for a slot and the read); a
+    caller holding locks or unwritten changes (a source's refresh) keeps it."""
     # read without the athlete's lock: other writes for the athlete need not wait on it
     person = athlete_from_row(await data_scope.athlete(athlete_id))
+    if release and not (data_scope.db.new or data_scope.db.dirty or data_scope.db.deleted):
+        # sixty slow imports held sixty connections: other coaches' requests waited out the
+        # pool's timeout and got 500s (a hostile-input trial); nothing is written yet
+        await data_scope.db.commit()
     now = clock.now()
     try:
-        # a child process with a time and memory budget; this thread only waits for it
-        result = await sync_to_thread(
-            read_calendar_bounded,
-            body,
-            now - IMPORT_BACK,
-            now + IMPORT_AHEAD,
-            person.settings,
-            person.timezone,
-        )
+        # a child process with a time and memory budget; one of the readers' threads waits
+        result = await _read(body, now - IMPORT_BACK, now + IMPORT_AHEAD, person)
     except CalendarOverBudget as exc:
         raise over_budget(exc) from exc
     except CalendarError as exc:

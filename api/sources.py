@@ -391,7 +391,7 @@ async def _import(
         return mapped(ride)
 
     try:
-        counts = await import_calendar(data, athlete.id, fetched.body, adjust=adjust)
+        counts = await import_calendar(data, athlete.id, fetched.body, adjust=adjust, release=False)
     except HTTPException as exc:  # the import's own answers: 400, 409, 413, 422
         return {}, f"the import was refused ({exc.status_code}): {exc.detail}"
     # events gone from the source: their rides from now on go too (past rides are history)

@@ -276,3 +276,57 @@ async def test_an_import_whose_client_hangs_up_stops_at_the_time_budget(
         await asyncio.sleep(0.1)
     assert calendar_readers() == [], "the reader is killed at the time budget"
     assert await stored_rides(live_url, coach_key, athlete["id"]) == []
+
+
+async def test_slow_imports_leave_the_database_and_the_planners_threads_to_other_requests(
+    live_url, coach_key, monkeypatch
+):
+    """Sixty slow imports (a hostile-input trial) each held a pooled database connection and
+    one of the event loop's 6 shared threads while its file was read: other coaches' plans
+    queued behind them and got 500s when the pool ran dry. Imports now read in threads of their
+    own, without a connection: two read, eight wait, the rest are told to come back (503)."""
+    import threading
+
+    import api.rides
+    from planner.calendar_in import MAX_CONCURRENT_IMPORTS, ImportResult
+
+    sent = 16
+    entered = threading.Semaphore(0)
+    release = threading.Event()
+
+    def slow_read(*args: Any, **kwargs: Any) -> ImportResult:
+        entered.release()
+        release.wait(timeout=60)
+        return ImportResult()
+
+    monkeypatch.setattr(api.rides, "read_calendar_bounded", slow_read)
+    async with httpx.AsyncClient(base_url=live_url, timeout=60) as client:
+        athlete = await create_athlete(client, coach_key)
+        base = f"/api/v1/athletes/{athlete['id']}"
+        headers = {**auth(coach_key), "Content-Type": "text/calendar"}
+        imports = [
+            asyncio.create_task(
+                client.post(f"{base}/rides/import", content=vcalendar(), headers=headers)
+            )
+            for _ in range(sent)
+        ]
+        try:
+            for _ in range(MAX_CONCURRENT_IMPORTS):  # the readers are busy
+                assert await asyncio.to_thread(entered.acquire, True, 30), "no read began"
+            planned = await asyncio.wait_for(
+                client.post(f"{base}/plan", json={"weeks": 2}, headers=auth(coach_key)),
+                timeout=20,
+            )
+            assert planned.status_code == 201, planned.text
+            listed = await asyncio.wait_for(
+                client.get("/api/v1/athletes", headers=auth(coach_key)), timeout=20
+            )
+            assert listed.status_code == 200, listed.text
+        finally:
+            release.set()
+            answers = await asyncio.gather(*imports)
+    statuses = sorted(a.status_code for a in answers)
+    waiting = MAX_CONCURRENT_IMPORTS + api.rides.MAX_WAITING_IMPORTS
+    assert statuses == [200] * waiting + [503] * (sent - waiting), statuses
+    busy = next(a for a in answers if a.status_code == 503)
+    assert busy.headers["Retry-After"] == "60" and "try again" in busy.json()["detail"]
