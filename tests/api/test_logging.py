@@ -85,6 +85,12 @@ async def test_planner_serve_logs_feed_and_checkin_paths_redacted_and_never_a_co
                 assert (await client.get(f"/feeds/{FEED_TOKEN}.ics")).status_code == 404
                 await client.get(f"/checkin/{SIGNED}")
                 await client.get(f"/checkin/{SIGNED}/done?rpe=5")
+            # the request lines go through a queue to the log: wait for the last one before
+            # stopping the server (a busy machine may still hold it when SIGINT arrives)
+            for _ in range(100):
+                if "?rpe=5" in log_path.read_text(errors="replace"):
+                    break
+                time.sleep(0.1)
         finally:
             server.send_signal(signal.SIGINT)
             try:
