@@ -1,10 +1,17 @@
-"""T4: in the 14 days before an A race, strength volume cut 30-70 %, intensity kept."""
+"""T4: in the 14 days before an A race, strength volume cut 30-70 %, intensity kept.
+
+Intensity kept: an athlete on a heavy rung does the taper's strength as a heavy session at the
+taper dose (1-2 x 3 at the same load), not as a light one that swaps the lift for a lighter
+rung; a light taper session costs the same as a volume miss where the heavy variant could be
+built that day (H8 keeps heavy work out of the last days before the race regardless).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from constraints._time import local
+from constraints.t1_strength_per_week import content_of
 from constraints.t3_deload import volume_ratio
 from planner.domain import SessionKind
 from planner.problem import Problem, Slot
@@ -25,6 +32,12 @@ class T4Taper(SlotPreference):
     def cost(self, problem: Problem, slot: Slot) -> str | None:
         if slot.kind != SessionKind.strength or not problem.in_taper(problem.day_of(slot)):
             return None
+        day = problem.day_of(slot)
+        if not slot.heavy and content_of(problem).strength(day, True) is not None:
+            return (
+                f"taper session {local(slot.start, problem.zone)} is light: the heavy lift's "
+                "intensity is not kept (a heavy session at the taper dose keeps it)"
+            )
         ratio = volume_ratio(slot)
         low, high = TAPER_RATIO
         if not low <= ratio <= high:

@@ -3,7 +3,7 @@
 
 from datetime import timedelta
 
-from factories import MONDAY, at, problem, ride, strength
+from factories import MONDAY, at, lifter, problem, ride, strength
 from harness import checked_terms, encoded_terms
 
 from constraints import T4Taper
@@ -94,3 +94,35 @@ def test_volume_cut_to_exactly_30_percent_gets_no_t4_term_from_either_face():
 def test_volume_cut_to_27_percent_costs_50_in_both_faces():
     prob, plan = a_race(), [dead_bug_only(full_volume(7), sets=1, reps="11")]  # 11/40
     assert checked(prob, plan) == encoded(prob, plan) == {term(7): 50}
+
+
+# --- intensity kept ---------------------------------------------------------------------------
+
+
+def lifter_race():
+    return problem(lifter(), rides=[ride(RACE_DAY, 9, 180, "race", "A")], weeks=3)
+
+
+def test_a_light_taper_session_for_an_athlete_on_a_heavy_rung_costs_50_in_both_faces():
+    """T4 keeps intensity: a light session swaps the Romanian deadlift for the light kickstand
+    RDL, where a heavy one at the taper dose (2 x 3 at the same load) keeps it."""
+    prob = lifter_race()
+    light = strength(prob, at(before_race(10), 9))
+    assert "romanian_deadlift" not in light.exercise_ids()
+    assert checked(prob, [light]) == encoded(prob, [light]) == {term(10): 50}
+    message = RULE.check(prob, [light])[0].message
+    assert "is light" in message and "intensity is not kept" in message
+
+
+def test_a_heavy_taper_session_at_the_taper_dose_gets_no_t4_term_from_either_face():
+    prob = lifter_race()
+    heavy = strength(prob, at(before_race(10), 9), heavy=True)
+    rdl = next(p for p in heavy.prescriptions if p.exercise_id == "romanian_deadlift")
+    assert (rdl.sets, rdl.reps) == (2, "3")
+    assert checked(prob, [heavy]) == encoded(prob, [heavy]) == {}
+
+
+def test_a_light_taper_session_without_a_heavy_rung_gets_no_t4_term_from_either_face():
+    prob = a_race()  # a novice: no heavy variant to keep the intensity of
+    light = strength(prob, at(before_race(10), 9))
+    assert checked(prob, [light]) == encoded(prob, [light]) == {}
