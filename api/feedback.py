@@ -54,7 +54,7 @@ from planner.progression import (
     apply_missed_training,
     approve,
     clear,
-    full_dose,
+    target_dose,
 )
 
 CLINICIAN = (
@@ -497,11 +497,13 @@ async def record_feedback(
         patterns=sorted(
             {p.pattern for p in session.prescriptions if p.pattern != Pattern.mobility}
         ),
-        # what the session held, judged against the library's full dose: "top of the range"
-        # is the full range, so a deload or taper session (fewer sets, bottom of the range)
-        # holds; a session that held a lighter stand-in does not count at the athlete's rung
+        # what the session held, judged against the library's full dose or the session's own
+        # sets where it asked for more (a base-phase 4 x 4-6): "top of the range" is the full
+        # range, so a deload or taper session (fewer sets, bottom of the range) holds, and
+        # three sets of a prescribed four do not earn the step; a session that held a lighter
+        # stand-in does not count at the athlete's rung
         prescribed={
-            p.exercise_id: full_dose(library.by_id[p.exercise_id])
+            p.exercise_id: target_dose(library.by_id[p.exercise_id], p.sets)
             for p in session.prescriptions
             if p.pattern != Pattern.mobility and p.exercise_id in library.by_id
         },

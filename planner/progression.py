@@ -605,6 +605,13 @@ def full_dose(exercise: Exercise) -> tuple[int, int]:
     return exercise.sets, exercise.top_reps
 
 
+def target_dose(exercise: Exercise, prescribed_sets: int) -> tuple[int, int]:
+    """The top of the range a logged session is judged against: the library's full dose, or
+    the session's own sets where it asked for more (a base phase's 4 sets of a heavy lift)."""
+    sets, top = full_dose(exercise)
+    return max(sets, prescribed_sets), top
+
+
 def _target(exercise: Exercise, prescribed: dict[str, tuple[int, int]]) -> tuple[int, int]:
     return prescribed.get(exercise.id) or full_dose(exercise)
 

@@ -390,3 +390,56 @@ async def test_the_nordic_builds_up_at_2_x_5_once_a_week_and_the_count_moves_wit
     progression = (await client.get(f"{base}/progression", headers=headers)).json()
     assert progression["build_up"] == {"nordic_curl": 1}
     assert "nordic_curl" in progression["exposures"]
+
+
+# --- the 2-for-2 step counts the sets the session asked for ------------------------------------
+
+
+@pytest.mark.parametrize(("sets", "steps"), [(3, False), (4, True)])
+async def test_the_step_needs_every_set_a_base_phase_session_prescribed(
+    client, coach_key, move_clock, sets, steps
+):
+    """A base-phase Romanian deadlift is 4 x 4-6: three sets of six at the top were judged
+    against the library's 3 x 6 and earned the step (a coach's review)."""
+    ctx = await planned(
+        client,
+        coach_key,
+        weeks=3,
+        starting_levels={"hinge": 9},
+        starting_loads={"romanian_deadlift": 60},
+    )
+    base, headers = ctx["base"], auth(coach_key)
+    rdl_sessions = [
+        s
+        for s in ctx["plan"]["sessions"]
+        if any(
+            p["exercise_id"] == "romanian_deadlift" and p["sets"] == 4 for p in s["prescriptions"]
+        )
+    ][:2]
+    assert len(rdl_sessions) == 2, ctx["plan"]["sessions"]
+    changes = []
+    for session in rdl_sessions:
+        move_clock(after_end(session))
+        answer = await client.post(
+            f"{base}/sessions/{session['id']}/feedback",
+            json={
+                "completed": True,
+                "rpe": 7,
+                "exercises": [
+                    {
+                        "exercise_id": "romanian_deadlift",
+                        "sets": sets,
+                        "reps": 6,
+                        "load_kg": 60,
+                        "rpe": 7,
+                    }
+                ],
+            },
+            headers=headers,
+        )
+        assert answer.status_code == 201, answer.text
+        changes += answer.json()["progression_changes"]
+    stepped = [c for c in changes if c["rule"] == "2-for-2" and c["pattern"] == "hinge"]
+    assert bool(stepped) == steps, changes
+    if steps:
+        assert stepped[0]["to_load_kg"] == 62.5
