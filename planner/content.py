@@ -88,6 +88,9 @@ def session_patterns(day: date) -> tuple[Pattern, ...]:
     )
 
 
+# holds that stretch a second family besides their own (the library's `family`)
+ALSO_STRETCHES = {"downward_dog": "hamstrings"}
+
 BUILD_UP_NOTE = (
     f"build-up: at most {BUILD_UP_SETS} x {BUILD_UP_REPS} until {{sessions}} sessions with it are "
     "logged, while the muscles get used to the lowering"
@@ -418,20 +421,28 @@ class ContentBuilder:
         if cached is not None:
             return cached
         families = self._families()
-        # by date: one family's choice turns over daily, the families out of step
+        # by date, each family on its own period (daily, every 2 days, every 3...): with two
+        # or three holds a family, one shared period gave two sessions that alternated
         choice = tuple(
-            (day.toordinal() + offset) % len(choices) if choices else -1
-            for offset, choices in enumerate(families)
+            (day.toordinal() // (position + 1) + position) % len(choices) if choices else -1
+            for position, choices in enumerate(families)
         )
         cached = self._mobility_by_choice.get(choice)
         if cached is None:
             picks: list[Prescription] = []
             # the holds themselves fit the session; a hold that would not fits with one set
             budget = self.problem.settings.mobility_session_min * 60
-            for index, choices in zip(choice, families, strict=True):
-                if index < 0:
-                    continue
-                pick = prescribe(choices[index], reduce=False, load_kg=None)
+            chosen = [
+                choices[index]
+                for index, choices in zip(choice, families, strict=True)
+                if index >= 0
+            ]
+            # a hold that stretches the hamstrings besides its own family (downward dog) is the
+            # session's hamstring hold: seed 002 warns against over-stretching them
+            if any(ALSO_STRETCHES.get(e.id) == "hamstrings" for e in chosen):
+                chosen = [e for e in chosen if e.family != "hamstrings"]
+            for exercise in chosen:
+                pick = prescribe(exercise, reduce=False, load_kg=None)
                 if held_seconds(pick) > budget:
                     pick = pick.model_copy(update={"sets": 1})
                 if held_seconds(pick) <= budget:

@@ -364,6 +364,39 @@ def test_mobility_varies_from_day_to_day_and_is_stable_for_a_day():
     assert ContentBuilder(problem(weeks=3)).mobility(MONDAY)[0] == monday
 
 
+def test_mobility_rotates_each_family_on_its_own_period_across_weeks():
+    """With two or three holds a family on one shared daily period, sessions alternated
+    between two sets of holds (a coach's review); each family on its own period gives many."""
+    prob = problem(weeks=4)
+    builder = ContentBuilder(prob)
+    sessions = {
+        tuple(p.exercise_id for p in builder.mobility(MONDAY + timedelta(days=d))[0])
+        for d in range(28)
+    }
+    assert len(sessions) >= 12, sessions
+    for family in MOBILITY_FAMILIES:  # every family's holds all take their turn
+        held = {LIBRARY.by_id[i].family == family and i for s in sessions for i in s} - {False}
+        assert len(held) == len(
+            [e for e in LIBRARY.mobility(prob.athlete) if e.family == family]
+        ), family
+
+
+def test_a_downward_dog_is_the_sessions_hamstring_hold():
+    """The dog stretches the hamstrings as well as the calves: a session holding it takes no
+    other hamstring stretch (one hamstring hold at most, seed 002)."""
+    prob = problem(weeks=4)
+    builder = ContentBuilder(prob)
+    with_dog = [
+        ids
+        for d in range(28)
+        if "downward_dog"
+        in (ids := [p.exercise_id for p in builder.mobility(MONDAY + timedelta(days=d))[0]])
+    ]
+    assert with_dog
+    for ids in with_dog:
+        assert not any(LIBRARY.by_id[i].family == "hamstrings" for i in ids), ids
+
+
 def test_mobility_holds_fit_a_10_minute_session():
     prob = problem(athlete(settings={"mobility_session_min": 10}))
     for offset in range(7):
