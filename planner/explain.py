@@ -49,6 +49,21 @@ from planner.variables import (
 PROBE_HOURS = range(6, 23, 2)
 # a setting changed by more than this share reads as a rule given up, not a tweak
 MILD_CHANGE = 0.35
+# settings that are safety margins (domain.md's hard rules on recovery around long rides,
+# races and first exposures): loosening one is offered last, and says whose call it is
+SAFETY_SETTINGS = frozenset(
+    {
+        "heavy_before_long_h",
+        "heavy_after_long_h",
+        "strength_gap_h",
+        "first_exposure_gap_h",
+        "taper_days_A",
+        "taper_days_B",
+        "clear_before_B_h",
+        "clear_before_C_h",
+    }
+)
+SAFETY_NOTE = " (this loosens a safety margin: the coach's call)"
 
 
 class Breach:
@@ -424,7 +439,7 @@ class Diagnosis:
         current = getattr(settings, name, None)
         if isinstance(current, int) and value.isdigit() and current:
             change = abs(current - int(value)) / current
-            rank = 0 if change <= MILD_CHANGE else 2
+            rank = 0 if change <= MILD_CHANGE and name not in SAFETY_SETTINGS else 2
             return (len(attempt.breaches), rank, change)
         if attempt.rules == ["H1"]:
             return (len(attempt.breaches), 1, 0.0)
@@ -452,6 +467,8 @@ class Diagnosis:
         first = attempt.breaches[0]
         rule, why, ride, suggestion = first.rule, first.why, first.ride, first.suggestion
         text = f"tried {local(attempt.slot.start, problem.zone)}: {why} ({rule})"
+        if suggestion and suggestion.partition(" ")[0] in SAFETY_SETTINGS:
+            suggestion += SAFETY_NOTE
         if len(attempt.breaches) > 1:
             others = ", ".join(sorted({b.rule for b in attempt.breaches[1:]} - {rule}))
             if others:

@@ -70,3 +70,32 @@ def test_the_b_and_c_race_example_pays_and_says_something():
     result = plan(who, rides, date(2027, 4, 5), 8)
     entries = [b for week in result.week_reports for b in week.broken]
     assert entries and all(b.detail and b.suggestion for b in entries)
+
+
+def test_a_suggestion_that_loosens_a_safety_margin_says_whose_call_it_is(example):
+    """'heavy_before_long_h 24' halved the 48 h a heavy session keeps from a long ride, offered
+    as readily as a window (a coach's review): a safety setting is offered only when no window
+    or milder change would do, and says it is the coach's call."""
+    from planner.explain import SAFETY_NOTE, SAFETY_SETTINGS
+
+    _, result = example
+    for week in result.week_reports:
+        texts = [b.suggestion or "" for b in week.broken]
+        texts += [t.reason.rpartition("to make room: ")[2] for t in week.targets if not t.met]
+        for text in texts:
+            if text.partition(" ")[0] in SAFETY_SETTINGS:
+                assert text.endswith(SAFETY_NOTE), text
+
+
+def test_the_b_and_c_example_marks_its_safety_margin_suggestions():
+    """Its calendar leaves some compromises that only a looser safety margin would avoid (the
+    long ride two days after the week's heavy sessions): each says it is the coach's call."""
+    from planner.explain import SAFETY_NOTE, SAFETY_SETTINGS
+
+    who = load_athlete(EXAMPLES / "b_and_c_races" / "athlete.json")
+    start, weeks = date(2027, 4, 5), 8
+    rides, _ = load_calendar(EXAMPLES / "b_and_c_races" / "rides.json", who, start, weeks)
+    result = plan(who, rides, start, weeks)
+    suggestions = [b.suggestion for w in result.week_reports for b in w.broken if b.suggestion]
+    safety = [t for t in suggestions if t.partition(" ")[0] in SAFETY_SETTINGS]
+    assert safety and all(t.endswith(SAFETY_NOTE) for t in safety), suggestions
