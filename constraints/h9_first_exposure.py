@@ -98,10 +98,14 @@ class H9FirstExposure(Rule):
         found: list[list[Candidate]] = []
         for exercise in sorted(ctx.problem.building_up):
             weeks: dict[int, list[Candidate]] = defaultdict(list)
+            # the candidates of one day and variant share one prescriptions tuple: look once
+            holds: dict[int, bool] = {}
             for cand in ctx.live(SessionKind.strength):
-                if cand.week != CONTEXT_WEEK and any(
-                    p.exercise_id == exercise for p in cand.prescriptions
-                ):
+                held = holds.get(id(cand.prescriptions))
+                if held is None:
+                    held = any(p.exercise_id == exercise for p in cand.prescriptions)
+                    holds[id(cand.prescriptions)] = held
+                if held and cand.week != CONTEXT_WEEK:
                     weeks[cand.week].append(cand)
             found += weeks.values()
         return found
