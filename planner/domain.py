@@ -763,6 +763,28 @@ class ProgressionState(Model):
             if status.needs_review and status.review_reason
         ]
 
+    def pain_warnings(self, today: date) -> list[str]:
+        """What the pain state keeps out of a plan, for its warnings: a week whose sessions
+        shrank for it is otherwise reported as ok (no soft term was paid)."""
+        found = []
+        for region, status in sorted(self.regions.items()):
+            name = "pain elsewhere" if region == Region.other else region.value.replace("_", " ")
+            if status.needs_clearance:
+                kept_out = (
+                    "all strength work is stopped"
+                    if region == Region.other
+                    else "no exercise loading it is planned"
+                )
+                found.append(
+                    f"{name}: red flag awaiting the coach's clearance; {kept_out} until then"
+                )
+            elif status.no_heavy_until is not None and status.no_heavy_until > today:
+                found.append(
+                    f"{name} in red: no heavy work loading it until "
+                    f"{status.no_heavy_until.isoformat()}"
+                )
+        return found
+
     def no_heavy_regions(self, day: date) -> set[Region]:
         """Regions that may not carry heavy work on this day (red for 7 days, or flagged)."""
         blocked = self.flagged_regions()

@@ -282,8 +282,12 @@ def solve_problem(
             gap=gap,
             penalties=penalties,
         ),
-        # low-grade pain on 7 days running asks the coach to look (domain.md, Revision 2)
-        warnings=problem.state.review_warnings(),
+        # what the pain state keeps out, and low-grade pain on 7 days running that asks the
+        # coach to look (domain.md, Revision 2)
+        warnings=problem.state.pain_warnings(
+            problem.local_day(problem.now) if problem.now is not None else problem.start
+        )
+        + problem.state.review_warnings(),
     )
     # checked with the context before the start: H7's rest and H9 reach across it
     # by instant: two wall clocks of one zone compare equal across the night clocks go back

@@ -101,3 +101,21 @@ def test_session_that_becomes_the_first_deadlift_before_a_key_ride_is_dropped_h9
     assert [s.start for s in kept] == [first.start]
     assert "deadlift" not in kept[0].exercise_ids()
     assert hard_violations(prob, kept) == []
+
+
+def test_a_plan_under_a_red_flag_or_a_red_region_says_so_in_its_warnings():
+    """Sessions that shrank for the pain state paid no soft term, so their weeks read ok: the
+    plan's warnings say what is kept out and until when (a coach's review)."""
+    from planner.solve import SolverSettings, solve_problem
+
+    who = lifter()
+    red_until = MONDAY + timedelta(days=5)
+    regions = {
+        Region.knee: RegionStatus(zone=Zone.red_flag, needs_clearance=True),
+        Region.low_back: RegionStatus(zone=Zone.red, no_heavy_until=red_until),
+    }
+    result = solve_problem(problem(who, state=state_with(who, regions)), SolverSettings())
+    assert "knee: red flag awaiting the coach's clearance" in result.warnings[0]
+    assert result.warnings[1] == f"low back in red: no heavy work loading it until {red_until}"
+    calm = solve_problem(problem(who), SolverSettings())
+    assert calm.warnings == []
