@@ -599,7 +599,9 @@ def _diagnose(
         leave_out=session,
         wanted=lambda slot: _avoids(diagnosis, violation, slot, session, index),
     )
-    _explain_with(diagnosis, entry, avoid, ok_text="a time without this cost was free")
+    _explain_with(
+        diagnosis, entry, avoid, ok_text="a time without this cost was free", session=session
+    )
 
 
 def _explain_flip(diagnosis: Diagnosis, entry: Broken, session: Session) -> None:
@@ -647,13 +649,41 @@ def _avoids(
     return False
 
 
-def _explain_with(diagnosis: Diagnosis, entry: Broken, tries: list[Attempt], ok_text: str) -> None:
+def _traded(diagnosis: Diagnosis, slot: Candidate, session: Session | None) -> str:
+    """What the free time would have cost instead, as far as the per-session terms tell: the
+    preferences that price it, and S4 where the session is published where it is."""
+    problem = diagnosis.problem
+    costs = [
+        f"{name} ({rule.title})"
+        for name, rule in sorted(diagnosis.soft.items())
+        if isinstance(rule, SlotPreference)
+        and rule.judges(slot.kind, slot.heavy)
+        and diagnosis.priced(rule, slot)
+    ]
+    if (
+        session is not None
+        and "S4" in diagnosis.soft
+        and (session.kind, utc(session.start), session.heavy) in problem.published
+    ):
+        costs.append("S4 (it is published at its time)")
+    if not costs:
+        return "traded it against its other targets and preferences"
+    return f"kept it: there it would pay {', '.join(costs)}"
+
+
+def _explain_with(
+    diagnosis: Diagnosis,
+    entry: Broken,
+    tries: list[Attempt],
+    ok_text: str,
+    session: Session | None = None,
+) -> None:
     free = [t for t in tries if not t.breaches]
     if free:
         first = min(free, key=lambda t: t.slot.start.timestamp())
         entry.detail += (
             f"; {ok_text} ({local(first.slot.start, diagnosis.problem.zone)}) but the plan "
-            "traded it against its other targets and preferences"
+            f"{_traded(diagnosis, first.slot, session)}"
         )
         entry.suggestion = (
             entry.suggestion or f"move it to {local(first.slot.start, diagnosis.problem.zone)}"

@@ -5,7 +5,7 @@ other than the one it already has. Judged with the rules' solver-free checks."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -99,3 +99,38 @@ def test_the_b_and_c_example_marks_its_safety_margin_suggestions():
     suggestions = [b.suggestion for w in result.week_reports for b in w.broken if b.suggestion]
     safety = [t for t in suggestions if t.partition(" ")[0] in SAFETY_SETTINGS]
     assert safety and all(t.endswith(SAFETY_NOTE) for t in safety), suggestions
+
+
+def test_a_free_time_left_unused_names_what_it_would_have_cost(example):
+    """'a time without this cost was free (...) but the plan traded it' named nothing (a
+    coach's review). Where the preferences explain it, the entry names them, and each named
+    preference does price the session moved to that time (its solver-free check)."""
+    problem, result = example
+    by_uid = {s.uid: s for s in result.sessions}
+    rules = {r.name: r for r in soft_rules(problem.settings)}
+    named = 0
+    for week in result.week_reports:
+        for entry in week.broken:
+            found = re.search(
+                r"was free \((\w{3} \d{2} \w{3} \d{2}:\d{2})\) but the plan kept it: "
+                r"there it would pay (.+)$",
+                entry.detail,
+            )
+            if not found or entry.session_id not in by_uid:
+                continue
+            session = by_uid[entry.session_id]
+            local_start = session.start.astimezone(problem.zone)
+            moment = datetime.strptime(
+                f"{local_start.year} {found.group(1)}", "%Y %a %d %b %H:%M"
+            ).replace(tzinfo=problem.zone)
+            moved = session.model_copy(
+                update={"start": moment, "end": moment + (session.end - session.start)}
+            )
+            for name in re.findall(r"\b(S[1-5]|T[1-4]) \(", found.group(2)):
+                if name == "S4":
+                    continue
+                terms = [v.term for v in rules[name].check(problem, [moved])]
+                assert terms, (name, entry.detail)
+                named += 1
+    if problem.athlete.name.startswith("Robin Racer"):  # in_season_racer names some
+        assert named, "the in-season example names what its free times would cost"
