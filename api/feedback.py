@@ -17,7 +17,7 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.status_codes import HTTP_201_CREATED
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator
 from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import select
 
@@ -103,9 +103,11 @@ MAX_LOGGED = 30  # exercises one report counts (a session holds 5-7)
 
 
 class LeftOut(BaseModel):
-    """A logged exercise entry that did not validate, kept as why it was left out."""
+    """A logged exercise entry that did not validate, kept as why it was left out, and the sets
+    it gave where they read as a count (work done needs its rest: api.plans.not_done)."""
 
     left_out: str
+    sets: int | None = None
 
 
 class FeedbackIn(BaseModel):
@@ -124,13 +126,15 @@ class FeedbackIn(BaseModel):
 
     @field_validator("exercises", mode="before")
     @classmethod
-    def _take_what_validates(cls, value: Any) -> Any:
-        """Each logged exercise validated on its own, as JSON: one that fails stands as a LeftOut
-        with why, so a slip in a load or a count never costs the report its pain."""
+    def _take_what_validates(cls, value: Any, info: ValidationInfo) -> Any:
+        """Each logged exercise validated on its own, as the body is (strict JSON from the API,
+        a form's values from the pages): one that fails stands as a LeftOut with why, so a slip
+        in a load or a count never costs the report its pain."""
         if not isinstance(value, list):
             return value
+        as_json = info.mode == "json"
         return [
-            item if (why := _exercise_error(index, item)) is None else {"left_out": why}
+            item if (why := _exercise_error(index, item, as_json)) is None else _left_out(why, item)
             for index, item in enumerate(value)
         ]
 
@@ -140,7 +144,13 @@ class FeedbackIn(BaseModel):
         return taken, [e.left_out for e in self.exercises if isinstance(e, LeftOut)]
 
 
-def _exercise_error(index: int, item: Any) -> str | None:
+def _left_out(why: str, item: Any) -> dict[str, Any]:
+    sets = item.get("sets") if isinstance(item, dict) else None
+    readable = isinstance(sets, int) and not isinstance(sets, bool) and 0 <= sets <= 20
+    return {"left_out": why, "sets": sets if readable else None}
+
+
+def _exercise_error(index: int, item: Any, as_json: bool = True) -> str | None:
     """Why a logged exercise entry is left out, or None when it validates."""
     name = item.get("exercise_id") if isinstance(item, dict) else None
     # the id as sent, printable only (a NUL would not store)
@@ -149,7 +159,10 @@ def _exercise_error(index: int, item: Any) -> str | None:
     if index >= MAX_LOGGED:
         return f"{label}: more than {MAX_LOGGED} exercises logged; not counted"
     try:
-        ExerciseIn.model_validate_json(json.dumps(item), strict=True)
+        if as_json:
+            ExerciseIn.model_validate_json(json.dumps(item), strict=True)
+        else:
+            ExerciseIn.model_validate(item)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'entry'}: {e['msg']}" for e in exc.errors()
@@ -494,6 +507,7 @@ async def record_feedback(
         pain=[PainReport(**p.model_dump(), reported_at=at) for p in data.pain],
         flags=list(data.flags),
         exercises=[ExerciseLog(e.exercise_id, e.sets, e.reps, e.load_kg, e.rpe) for e in counted],
+        log_sent=bool(data.exercises),
         patterns=sorted(
             {p.pattern for p in session.prescriptions if p.pattern != Pattern.mobility}
         ),

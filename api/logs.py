@@ -18,6 +18,8 @@ from typing import Any
 from litestar.exceptions import HTTPException
 from litestar.logging.config import LoggingConfig
 
+from planner.errors import PlannerInputError
+
 REDACTED = "<redacted>"
 
 # path segments that are credentials; [^<>...] keeps an already redacted line as it is
@@ -99,6 +101,8 @@ def log_server_error(logger: Any, scope: Any, traceback: list[str]) -> None:
     client's error (a 4xx, answered by the app's own handlers) is the client's, not logged."""
     exc = sys.exc_info()[1]
     if isinstance(exc, HTTPException) and exc.status_code < 500:
+        return
+    if isinstance(exc, PlannerInputError):  # the app's own handler answers it with a 422
         return
     logger.error(
         "Uncaught exception (%s %s):\n%s",

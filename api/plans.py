@@ -152,10 +152,9 @@ def not_done(report: dict[str, Any]) -> bool:
     """A feedback report (as stored: FeedbackIn's JSON) saying the session was not done, with
     no set of any exercise logged. A session stopped part way (sets logged) still counts, rest
     and all: the work done is work to recover from."""
+    # an entry left out as invalid keeps the sets it gave where they read as a count
     return not report.get("completed") and not any(
-        # an entry left out as invalid may hide sets done: it is not taken as nothing done
-        (e.get("sets") or 0) > 0 or e.get("left_out")
-        for e in report.get("exercises") or []
+        (e.get("sets") or 0) > 0 for e in report.get("exercises") or []
     )
 
 

@@ -116,3 +116,10 @@ class H8RaceTaper(SlotRule):
             if hours >= 0:
                 return f"clear_before_{ride.priority}_h {int(hours)}"
         return None
+
+
+def race_keeps_heavy_out(problem: Problem, day: date) -> bool:
+    """Whether H8 keeps heavy work out of `day`: the heavy-free days before an A or B race."""
+    settings = problem.settings
+    rule = H8RaceTaper(taper_days_A=settings.taper_days_A, taper_days_B=settings.taper_days_B)
+    return rule._taper_on(problem, day) is not None

@@ -6,19 +6,21 @@ key ride. Later sessions of the same exercise are free of this part.
 
 The Nordic's build-up (domain.md's knee-flexion ladder, Mjolsnes 2004: 2 x 5 once a week to
 start) is part of the same care: while a lift is in its build-up (BUILD_UP_SESSIONS logged
-sessions, the first included), at most one session a week holds it.
+sessions, the first included), no two sessions holding it start within 7 days of each other
+(by local day; the sessions before the plan's start count).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 
 from constraints._time import local, real_hours, utc
 from planner.domain import Ride, Session, SessionKind
 from planner.problem import FIRST_EXPOSURE_EXERCISES, Problem, Slot
-from planner.variables import CONTEXT_WEEK, Candidate, ModelContext, Rule, Violation
+from planner.variables import Candidate, ModelContext, Rule, Violation
+
+BUILD_UP_DAYS = 7  # once a week: days between two sessions holding a lift in its build-up
 
 __all__ = ["FIRST_EXPOSURE_EXERCISES", "H9FirstExposure"]
 
@@ -87,27 +89,33 @@ class H9FirstExposure(Rule):
                 members = [x] if earlier_any is None else [x, earlier_any]
                 ctx.model.add_max_equality(nxt, members)
                 earlier_any = nxt
-        # the build-up: one session a week holds the lift
+        # the build-up: no two sessions holding the lift within 7 days (sessions before the
+        # start included: a Nordic on Sunday holds the new plan's first days)
         for holders in self._weekly_holders(ctx):
             once = ctx.at_most_one(holders)
             if once is not None:
                 ctx.add_hard(self.name, once)
 
     def _weekly_holders(self, ctx: ModelContext) -> list[list[Candidate]]:
-        """Per lift in its build-up and plan week, the live candidates that hold it."""
+        """Per lift in its build-up, each group of candidates holding it that start within 7
+        days of the group's first day (every pair closer than 7 days shares a group)."""
         found: list[list[Candidate]] = []
         for exercise in sorted(ctx.problem.building_up):
-            weeks: dict[int, list[Candidate]] = defaultdict(list)
             # the candidates of one day and variant share one prescriptions tuple: look once
             holds: dict[int, bool] = {}
+            holders: list[Candidate] = []
             for cand in ctx.live(SessionKind.strength):
                 held = holds.get(id(cand.prescriptions))
                 if held is None:
                     held = any(p.exercise_id == exercise for p in cand.prescriptions)
                     holds[id(cand.prescriptions)] = held
-                if held and cand.week != CONTEXT_WEEK:
-                    weeks[cand.week].append(cand)
-            found += weeks.values()
+                if held:
+                    holders.append(cand)
+            days = sorted({c.day for c in holders})
+            for first in days:
+                group = [c for c in holders if 0 <= (c.day - first).days < BUILD_UP_DAYS]
+                if len(group) > 1:
+                    found.append(group)
         return found
 
     def check(self, problem: Problem, sessions: list[Session]) -> list[Violation]:
@@ -129,21 +137,18 @@ class H9FirstExposure(Rule):
                     )
                 )
         for exercise in sorted(problem.building_up):
-            weekly: dict[int, list[Session]] = defaultdict(list)
-            for s in ordered:
-                week = problem.week_of(problem.local_day(s.start))
-                if week is not None and exercise in s.exercise_ids():
-                    weekly[week.index].append(s)
-            for index, holders in sorted(weekly.items()):
-                if len(holders) > 1:
-                    when = ", ".join(local(s.start, problem.zone) for s in holders)
+            holders = [s for s in ordered if exercise in s.exercise_ids()]
+            for earlier, later in zip(holders, holders[1:], strict=False):
+                apart = (problem.local_day(later.start) - problem.local_day(earlier.start)).days
+                if apart < BUILD_UP_DAYS:
                     found.append(
                         Violation(
                             self.name,
-                            f"H9[{exercise} build-up, week {index + 1}]",
-                            f"{exercise} in {len(holders)} sessions of week {index + 1} ({when}) "
-                            "while it builds up (once a week)",
-                            when=holders[1].start,
+                            f"H9[{exercise} build-up, {later.start.isoformat()}]",
+                            f"{exercise} on {local(later.start, problem.zone)}, {apart} day(s) "
+                            f"after {local(earlier.start, problem.zone)}, while it builds up "
+                            f"(once a week: {BUILD_UP_DAYS} days apart)",
+                            when=later.start,
                         )
                     )
         return found

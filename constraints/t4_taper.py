@@ -3,7 +3,7 @@
 Intensity kept: an athlete on a heavy rung does the taper's strength as a heavy session at the
 taper dose (1-2 x 3 at the same load), not as a light one that swaps the lift for a lighter
 rung; a light taper session costs the same as a volume miss where the heavy variant could be
-built that day (H8 keeps heavy work out of the last days before the race regardless).
+built that day and H8 allows heavy work (not in the last days before the race).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from constraints._time import local
+from constraints.h8_race_taper import race_keeps_heavy_out
 from constraints.t1_strength_per_week import content_of
 from constraints.t3_deload import volume_ratio
 from planner.domain import SessionKind
@@ -33,7 +34,11 @@ class T4Taper(SlotPreference):
         if slot.kind != SessionKind.strength or not problem.in_taper(problem.day_of(slot)):
             return None
         day = problem.day_of(slot)
-        if not slot.heavy and content_of(problem).strength(day, True) is not None:
+        if (
+            not slot.heavy
+            and content_of(problem).strength(day, True) is not None
+            and not race_keeps_heavy_out(problem, day)
+        ):
             return (
                 f"taper session {local(slot.start, problem.zone)} is light: the heavy lift's "
                 "intensity is not kept (a heavy session at the taper dose keeps it)"

@@ -726,8 +726,9 @@ class ProgressionState(Model):
         )
 
     def record_done(self, lifts: list[str], first_exposures: tuple[str, ...]) -> None:
-        """Lifts a logged session held: first exposures (H9) and build-up counts."""
-        for lift in lifts:
+        """Lifts a logged session held: first exposures (H9) and build-up counts (once per
+        session, however many entries a lift has in its log)."""
+        for lift in dict.fromkeys(lifts):
             if lift in self.build_up:
                 self.build_up[lift] += 1
                 if self.build_up[lift] >= BUILD_UP_SESSIONS[lift]:

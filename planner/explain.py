@@ -580,6 +580,11 @@ def _diagnose(
             update={"detail": entry.detail[len(before) :]}
         )
         return
+    if term.startswith("T4") and "is light" in violation.message and session is not None:
+        # intensity: where a heavy session could go this week, or what is in the way
+        heavy = diagnosis.attempts(index, SessionKind.strength, True, leave_out=session)
+        _explain_with(diagnosis, entry, heavy, ok_text="a heavy session was free", session=session)
+        return
     if term.startswith(("T3", "T4")):
         entry.suggestion = "fewer sets in this session"
         entry.detail += "; the session's content, not its time, sets its volume"

@@ -115,6 +115,9 @@ class SessionFeedback:
     exercises: list[ExerciseLog] = field(default_factory=list)
     patterns: list[Pattern] = field(default_factory=list)
     prescribed: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # the report logged exercises, though none was counted (api.feedback leaves out entries it
+    # cannot take): then nothing is done as prescribed, only what was counted
+    log_sent: bool = False
 
     def __post_init__(self) -> None:
         if self.at.tzinfo is None or self.at.utcoffset() is None:
@@ -853,8 +856,8 @@ def apply_feedback(
 
     # first: a red after the first Nordic or deadlift steps down from that lift (_step_down)
     done = [log.exercise_id for log in feedback.exercises if log.sets > 0]
-    if not feedback.exercises:  # completed with no per-exercise log: done as prescribed
-        done = list(feedback.prescribed)
+    if not feedback.exercises and not feedback.log_sent:
+        done = list(feedback.prescribed)  # completed with no per-exercise log: as prescribed
     new.record_done(done, FIRST_EXPOSURE_EXERCISES)
     changes, regressed, zones = _apply_pain(
         new,

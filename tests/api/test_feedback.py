@@ -310,6 +310,49 @@ async def test_a_logged_exercise_the_library_or_session_lacks_is_named_not_count
     assert [e["exercise_id"] for e in report["exercises"]][:2] == ["leg_press_9000", "deadlift"]
 
 
+async def test_a_log_whose_every_entry_is_left_out_credits_no_lift_as_done(
+    client, coach_key, move_clock
+):
+    """With nothing counted, the session was not 'done as prescribed': its never-done Nordic
+    stays never done, so H9 still guards the real first one (a review found it credited)."""
+    ctx = await planned(client, coach_key, starting_levels={"knee_flexion": 4})
+    base, headers = ctx["base"], auth(coach_key)
+    session = next(
+        s
+        for s in ctx["plan"]["sessions"]
+        if any(p["exercise_id"] == "nordic_curl" for p in s["prescriptions"])
+    )
+    body = {
+        "completed": True,
+        "exercises": [
+            {"exercise_id": "ball_hamstring_curl", "sets": 3},  # not in this session
+            {"exercise_id": "nordic_curl", "sets": "2"},  # does not validate
+        ],
+    }
+    answer = await feedback_after(client, base, headers, session, body, move_clock)
+    assert answer.status_code == 201, answer.text
+    assert len(answer.json()["not_counted"]) == 2
+    progression = (await client.get(f"{base}/progression", headers=headers)).json()
+    assert "nordic_curl" not in progression["exposures"]
+    assert progression["build_up"] == {"nordic_curl": 0}
+
+
+async def test_a_session_not_completed_with_sets_in_a_left_out_entry_keeps_its_rest(
+    client, coach_key, move_clock
+):
+    """Sets given in an entry left out (a load as text) are still work done: the session is
+    not taken as skipped, and its place and rest stay (api.plans.not_done)."""
+    body = {
+        "completed": False,
+        "exercises": [{"exercise_id": "romanian_deadlift", "sets": 2, "load_kg": "60"}],
+    }
+    monday, uid, before, after, (was, shown, title) = await _monday_reported(
+        client, coach_key, move_clock, body
+    )
+    assert after == before, after
+    assert not title.startswith("Not done"), title
+
+
 NUL = "\u0000"
 BAD_ENTRIES = [  # (entry, the field its note names)
     ({"exercise_id": "goblet_squat", "sets": "3"}, "sets"),

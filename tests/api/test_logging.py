@@ -242,3 +242,19 @@ async def test_a_500_logs_its_traceback_redacted_and_a_client_error_logs_none(
     assert "LookupError" in logged and "Traceback" in logged, logged
     assert "/feeds/<redacted>.ics" in logged and FEED_TOKEN not in logged
     assert "nope" not in logged, "a client's 4xx is not logged as an error"
+
+
+async def test_a_planner_input_error_is_a_422_and_not_logged_as_a_server_error(
+    client, coach_key, caplog, monkeypatch
+):
+    import api.system
+    from planner.errors import PlannerInputError
+
+    def refused():
+        raise PlannerInputError("rides overlap: 'A' and 'B'", field="rides")
+
+    monkeypatch.setattr(api.system, "load_library", refused)
+    with caplog.at_level(logging.ERROR):
+        answer = await client.get("/api/v1/exercises", headers=auth(coach_key))
+    assert answer.status_code == 422, answer.text
+    assert not [r for r in caplog.records if "Uncaught exception" in r.getMessage()]

@@ -83,8 +83,35 @@ def test_later_nordic_close_to_a_key_ride_keeps_h9_when_the_first_was_far_from_k
 def test_two_nordics_in_one_week_of_its_build_up_break_h9_in_both_faces():
     prob = problem(lifter())
     plan = [heavy(prob, MONDAY, 8), heavy(prob, THURSDAY, 8)]
-    assert [v.term for v in RULE.check(prob, plan)] == ["H9[nordic_curl build-up, week 1]"]
+    assert [v.term for v in RULE.check(prob, plan)] == [
+        f"H9[nordic_curl build-up, {plan[1].start.isoformat()}]"
+    ]
     assert not encode_plan(RULE, prob, plan).feasible
+
+
+def test_two_nordics_two_days_apart_across_the_plan_weeks_break_h9_in_both_faces():
+    """Once a week means 7 days apart, not one per plan week: Sunday then Tuesday is two days
+    (a review found the plan-week reading allowed it)."""
+    prob = problem(lifter())
+    sunday, next_tuesday = MONDAY + timedelta(days=6), MONDAY + timedelta(days=8)
+    plan = [heavy(prob, sunday, 8), heavy(prob, next_tuesday, 8)]
+    assert faces(prob, plan) == (["H9"], False)
+    six_days = [heavy(prob, MONDAY, 8), heavy(prob, sunday, 8)]
+    assert faces(prob, six_days) == (["H9"], False)
+
+
+def test_a_nordic_before_the_plan_start_keeps_the_next_one_7_days_off():
+    """The sessions just before the start are context: a Nordic on the Sunday before holds
+    the new plan's first days (both faces see it as the planner gives it to them)."""
+    who = lifter()
+    once = exposed(who, "nordic_curl").model_copy(update={"build_up": {"nordic_curl": 1}})
+    sunday_before = MONDAY - timedelta(days=1)
+    before = heavy(problem(who, start=sunday_before, state=once), sunday_before, 8)
+    prob = problem(who, state=once, previous=[before])
+    too_soon = heavy(prob, THURSDAY, 8)
+    assert faces(prob, [before, too_soon]) == (["H9"], False)
+    a_week_on = heavy(prob, sunday_before + timedelta(days=7), 8)
+    assert faces(prob, [before, a_week_on]) == ([], True)
 
 
 def test_two_nordics_in_one_week_keep_h9_once_two_sessions_with_it_are_logged():

@@ -7,6 +7,7 @@ from factories import MONDAY, at, lifter, problem, ride, strength
 from harness import checked_terms, encoded_terms
 
 from constraints import T4Taper
+from planner.content import ContentBuilder
 from planner.domain import Session
 
 RULE = T4Taper()
@@ -126,3 +127,17 @@ def test_a_light_taper_session_without_a_heavy_rung_gets_no_t4_term_from_either_
     prob = a_race()  # a novice: no heavy variant to keep the intensity of
     light = strength(prob, at(before_race(10), 9))
     assert checked(prob, [light]) == encoded(prob, [light]) == {}
+
+
+def test_a_light_session_in_h8s_heavy_free_days_before_the_race_costs_nothing_for_intensity():
+    """H8 keeps heavy work out of the 7 days before an A race: a light session there is the
+    only kind there is, so T4's intensity term does not charge it (a review found it did)."""
+    race_monday = MONDAY + timedelta(weeks=2)
+    prob = problem(lifter(), rides=[ride(race_monday, 9, 180, "race", "A")], weeks=3)
+    friday_before = race_monday - timedelta(days=3)  # week 2: not the race week
+    assert ContentBuilder(prob).strength(friday_before, True) is not None
+    light = strength(prob, at(friday_before, 9))
+    assert "romanian_deadlift" not in light.exercise_ids()
+    terms = checked(prob, [light])
+    assert terms == encoded(prob, [light])
+    assert all("is light" not in v.message for v in RULE.check(prob, [light])), terms

@@ -70,6 +70,9 @@ def test_the_nordic_holds_2_x_5_until_two_sessions_with_it_are_logged():
     assert once.build_up == {"nordic_curl": 1} and "nordic_curl" in once.exposures
     after_one = by_id(heavy_on(problem(who, state=once), TUESDAY), "nordic_curl")
     assert (after_one.sets, after_one.reps) == (2, "5")
+    twice_in_one = ProgressionState.starting(who)
+    twice_in_one.record_done(["nordic_curl", "nordic_curl"], ("nordic_curl", "deadlift"))
+    assert twice_in_one.build_up == {"nordic_curl": 1}, "two log entries are one session"
     once.record_done(["nordic_curl"], ("nordic_curl", "deadlift"))
     assert once.build_up == {} and not once.building_up()
     after_two = by_id(heavy_on(problem(who, state=once), TUESDAY), "nordic_curl")
