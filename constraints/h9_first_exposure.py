@@ -66,16 +66,7 @@ class H9FirstExposure(Rule):
 
     def encode(self, ctx: ModelContext) -> None:
         for exercise in self.new_exercises(ctx.problem):
-            # the candidates of one day and variant share one prescriptions tuple: look once
-            holds: dict[int, bool] = {}
-            holders = []
-            for c in ctx.live():
-                held = holds.get(id(c.prescriptions))
-                if held is None:
-                    held = any(p.exercise_id == exercise for p in c.prescriptions)
-                    holds[id(c.prescriptions)] = held
-                if held:
-                    holders.append(c)
+            holders = self._holders(ctx, exercise)
             earlier_any = None  # literal: some earlier holder is picked
             for cand in holders:
                 x = ctx.x[cand.index]
@@ -96,21 +87,27 @@ class H9FirstExposure(Rule):
             if once is not None:
                 ctx.add_hard(self.name, once)
 
+    @staticmethod
+    def _holders(ctx: ModelContext, exercise: str) -> list[Candidate]:
+        """The live strength candidates holding `exercise`, in order (only strength holds it)."""
+        # the candidates of one day and variant share one prescriptions tuple: look once
+        holds: dict[int, bool] = {}
+        holders: list[Candidate] = []
+        for cand in ctx.live(SessionKind.strength):
+            held = holds.get(id(cand.prescriptions))
+            if held is None:
+                held = any(p.exercise_id == exercise for p in cand.prescriptions)
+                holds[id(cand.prescriptions)] = held
+            if held:
+                holders.append(cand)
+        return holders
+
     def _weekly_holders(self, ctx: ModelContext) -> list[list[Candidate]]:
         """Per lift in its build-up, each group of candidates holding it that start within 7
         days of the group's first day (every pair closer than 7 days shares a group)."""
         found: list[list[Candidate]] = []
         for exercise in sorted(ctx.problem.building_up):
-            # the candidates of one day and variant share one prescriptions tuple: look once
-            holds: dict[int, bool] = {}
-            holders: list[Candidate] = []
-            for cand in ctx.live(SessionKind.strength):
-                held = holds.get(id(cand.prescriptions))
-                if held is None:
-                    held = any(p.exercise_id == exercise for p in cand.prescriptions)
-                    holds[id(cand.prescriptions)] = held
-                if held:
-                    holders.append(cand)
+            holders = self._holders(ctx, exercise)
             days = sorted({c.day for c in holders})
             for first in days:
                 group = [c for c in holders if 0 <= (c.day - first).days < BUILD_UP_DAYS]

@@ -115,6 +115,7 @@ class S4Stability(Rule):
 
     def check(self, problem: Problem, sessions: list[Session]) -> list[Violation]:
         present = {slot_key(s): s for s in sessions}
+        content = content_of(problem)
         found = []
         for s in self.to_keep(problem):
             kept = present.get(slot_key(s))
@@ -128,33 +129,25 @@ class S4Stability(Rule):
                         when=s.start,
                     )
                 )
-            elif (
-                kept.heavy == s.heavy
-                and s.heavy
-                and is_stand_in(problem, kept) != is_stand_in(problem, s)
-                and variant_on_offer(problem, s)
-            ):
-                lifts = " and ".join(
-                    p.name for p in stand_in_for(problem, kept, content_of(problem))
-                ) or " and ".join(p.name for p in stand_in_for(problem, s, content_of(problem)))
-                now = "leaves out" if is_stand_in(problem, kept) else "holds"
-                found.append(
-                    Violation(
-                        self.name,
-                        f"S4 changed[{s.start.isoformat()}]",
-                        f"heavy strength session of {local(s.start, problem.zone)} now {now} "
-                        f"the {lifts}, at the same time",
-                        penalty=self.change_weight(problem, s),
-                        when=s.start,
-                    )
+                continue
+            message, when = None, local(s.start, problem.zone)
+            if kept.heavy != s.heavy:
+                message = (
+                    f"{variant(s.heavy)} strength session of {when} is now {variant(kept.heavy)}"
                 )
-            elif kept.heavy != s.heavy and variant_on_offer(problem, s):
+            elif s.heavy:
+                left_out = stand_in_for(problem, kept, content)
+                published_left_out = stand_in_for(problem, s, content)
+                if bool(left_out) != bool(published_left_out):
+                    lifts = " and ".join(p.name for p in left_out or published_left_out)
+                    now = "leaves out" if left_out else "holds"
+                    message = f"heavy strength session of {when} now {now} the {lifts}"
+            if message is not None and variant_on_offer(problem, s):
                 found.append(
                     Violation(
                         self.name,
                         f"S4 changed[{s.start.isoformat()}]",
-                        f"{variant(s.heavy)} strength session of {local(s.start, problem.zone)} "
-                        f"is now {variant(kept.heavy)}, at the same time",
+                        f"{message}, at the same time",
                         penalty=self.change_weight(problem, s),
                         when=s.start,
                     )

@@ -127,3 +127,23 @@ async def planned(client: Any, key: str, weeks: int, **athlete: Any) -> dict[str
     )
     assert plan.status_code == 201, plan.text
     return {"athlete": created, "base": base, "plan": plan.json()}
+
+
+def after_end(session: dict[str, Any]) -> datetime:
+    """A moment just after the session: feedback is taken once a session has happened."""
+    return datetime.fromisoformat(session["end"]) + timedelta(minutes=5)
+
+
+async def feedback_after(
+    client: Any,
+    base: str,
+    headers: dict[str, str],
+    session: dict[str, Any],
+    body: dict[str, Any],
+    move_clock: Any,
+) -> Any:
+    """Post feedback on a session with the service's clock moved just after its end."""
+    move_clock(after_end(session))
+    return await client.post(
+        f"{base}/sessions/{session['id']}/feedback", json=body, headers=headers
+    )

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,7 +12,7 @@ import support
 from conftest import auth
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import create_async_engine
-from support import athlete_body, create_athlete
+from support import after_end, athlete_body, create_athlete, feedback_after
 
 from api import clock
 from api.convert import upgrade_ladders
@@ -43,10 +43,6 @@ def prescriptions_of(plan: dict[str, Any], exercise_id: str) -> list[dict[str, A
     return [
         p for s in plan["sessions"] for p in s["prescriptions"] if p["exercise_id"] == exercise_id
     ]
-
-
-def after_end(session: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(session["end"]) + timedelta(minutes=5)
 
 
 # --- starting loads ---------------------------------------------------------------------------
@@ -181,16 +177,12 @@ async def test_the_first_barbell_rdl_waits_for_a_sign_off_then_enters_the_plan(
     ][:2]
     assert len(kickstand) == 2
     for session in kickstand:
-        move_clock(after_end(session))
-        answer = await client.post(
-            f"{base}/sessions/{session['id']}/feedback",
-            json={
-                "completed": True,
-                "rpe": 6,
-                "exercises": [{"exercise_id": "kickstand_rdl_light", "sets": 3, "reps": 10}],
-            },
-            headers=headers,
-        )
+        body = {
+            "completed": True,
+            "rpe": 6,
+            "exercises": [{"exercise_id": "kickstand_rdl_light", "sets": 3, "reps": 10}],
+        }
+        answer = await feedback_after(client, base, headers, session, body, move_clock)
         assert answer.status_code == 201, answer.text
     progression = (await client.get(f"{base}/progression", headers=headers)).json()
     assert progression["awaiting_approval"] == ["romanian_deadlift"]
@@ -382,10 +374,7 @@ async def test_the_nordic_builds_up_at_2_x_5_once_a_week_and_the_count_moves_wit
     progression = (await client.get(f"{base}/progression", headers=headers)).json()
     assert progression["build_up"] == {"nordic_curl": 0}
     first = nordic_sessions[0]
-    move_clock(datetime.fromisoformat(first["end"]) + timedelta(minutes=5))
-    answer = await client.post(
-        f"{base}/sessions/{first['id']}/feedback", json={"completed": True}, headers=headers
-    )
+    answer = await feedback_after(client, base, headers, first, {"completed": True}, move_clock)
     assert answer.status_code == 201, answer.text
     progression = (await client.get(f"{base}/progression", headers=headers)).json()
     assert progression["build_up"] == {"nordic_curl": 1}
@@ -419,24 +408,9 @@ async def test_the_step_needs_every_set_a_base_phase_session_prescribed(
     assert len(rdl_sessions) == 2, ctx["plan"]["sessions"]
     changes = []
     for session in rdl_sessions:
-        move_clock(after_end(session))
-        answer = await client.post(
-            f"{base}/sessions/{session['id']}/feedback",
-            json={
-                "completed": True,
-                "rpe": 7,
-                "exercises": [
-                    {
-                        "exercise_id": "romanian_deadlift",
-                        "sets": sets,
-                        "reps": 6,
-                        "load_kg": 60,
-                        "rpe": 7,
-                    }
-                ],
-            },
-            headers=headers,
-        )
+        logged = {"exercise_id": "romanian_deadlift", "sets": sets, "reps": 6, "load_kg": 60}
+        body = {"completed": True, "rpe": 7, "exercises": [{**logged, "rpe": 7}]}
+        answer = await feedback_after(client, base, headers, session, body, move_clock)
         assert answer.status_code == 201, answer.text
         changes += answer.json()["progression_changes"]
     stepped = [c for c in changes if c["rule"] == "2-for-2" and c["pattern"] == "hinge"]

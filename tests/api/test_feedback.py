@@ -17,7 +17,7 @@ from conftest import auth
 from live import serving
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
-from support import feed_path
+from support import after_end, feed_path, feedback_after
 
 from api import clock
 from api.app import create_app
@@ -56,24 +56,15 @@ def move_clock(monkeypatch):
     return move
 
 
-def after_end(session: dict[str, Any]) -> datetime:
-    """A moment just after the session: feedback is taken once a session has happened."""
-    return datetime.fromisoformat(session["end"]) + timedelta(minutes=5)
-
-
-async def feedback_after(
-    client: Any,
-    base: str,
-    headers: dict[str, str],
-    session: dict[str, Any],
-    body: dict[str, Any],
-    move_clock: Any,
-) -> Any:
-    """Post feedback on a session with the service's clock moved just after its end."""
-    move_clock(after_end(session))
-    return await client.post(
-        f"{base}/sessions/{session['id']}/feedback", json=body, headers=headers
-    )
+async def stored_report(settings: Any, session_uid: str) -> dict[str, Any]:
+    """The feedback report as stored for a session."""
+    engine = create_async_engine(settings.database_url)
+    async with engine.connect() as conn:
+        report = await conn.scalar(
+            select(FeedbackRow.body).where(FeedbackRow.session_uid == session_uid)
+        )
+    await engine.dispose()
+    return report
 
 
 def ahead(plan: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -301,12 +292,7 @@ async def test_a_logged_exercise_the_library_or_session_lacks_is_named_not_count
     assert "deadlift" not in progression.get("loads", {})
     # the pain counted: knee 6/10 after a session is red, and heavy work loading it stops
     assert any(line.startswith("knee in red") for line in answer.json()["advice"]), answer.text
-    engine = create_async_engine(settings.database_url)
-    async with engine.connect() as conn:
-        report = await conn.scalar(
-            select(FeedbackRow.body).where(FeedbackRow.session_uid == session["uid"])
-        )
-    await engine.dispose()
+    report = await stored_report(settings, session["uid"])
     assert [e["exercise_id"] for e in report["exercises"]][:2] == ["leg_press_9000", "deadlift"]
 
 
@@ -392,12 +378,7 @@ async def test_a_logged_exercise_that_does_not_validate_is_left_out_and_the_pain
     # entries past the 30th are left out too, each named
     assert sum("more than 30 exercises" in line for line in not_counted) == len(entries) - 30
     assert any(line.startswith("knee in red") for line in answer.json()["advice"]), answer.text
-    engine = create_async_engine(settings.database_url)
-    async with engine.connect() as conn:
-        report = await conn.scalar(
-            select(FeedbackRow.body).where(FeedbackRow.session_uid == session["uid"])
-        )
-    await engine.dispose()
+    report = await stored_report(settings, session["uid"])
     assert report["pain"][0]["score"] == 6
     assert NUL not in repr(report)
 
