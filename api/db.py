@@ -113,7 +113,8 @@ class FeedbackRow(UUIDAuditBase):
     )
     session_uid: Mapped[str | None] = mapped_column(String(120), nullable=True)
     # "session" (a completed strength session: strength logged), "mobility" (a completed
-    # mobility session), "skipped" (not done) or "checkin" (a pain score on its own)
+    # mobility session), "skipped" (not done), "unsaid" (pain with a session whose report did
+    # not say whether it was done) or "checkin" (a pain score on its own)
     kind: Mapped[str] = mapped_column(String(20))
     at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), index=True)
     body: Mapped[dict[str, Any]] = mapped_column(JsonB)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -17,7 +18,15 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.status_codes import HTTP_201_CREATED
-from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import select
 
@@ -110,9 +119,37 @@ class LeftOut(BaseModel):
     sets: int | None = None
 
 
+# what a report without a readable `completed` or `rpe` still does, in the answer's not_counted
+COMPLETED_UNREAD = (
+    "the pain is recorded with the session; its exercises are not counted and it is not marked "
+    "done or missed until feedback with completed (true or false) is sent for it"
+)
+RPE_UNREAD = "an effort that cannot be read earns no step up: the levels hold"
+# the effort an unreadable RPE counts as (planner.progression: 9-10 holds)
+RPE_HOLD = 10
+
+
+@dataclass(frozen=True)
+class _Unread:
+    """A `completed` or `rpe` that could not be read, with why (FeedbackIn, until validated)."""
+
+    why: str
+
+
 class FeedbackIn(BaseModel):
-    completed: bool
-    rpe: int | None = Field(None, ge=1, le=10)
+    completed: bool | None = Field(
+        None,
+        validate_default=True,
+        description="Whether the session was done. Needed to count it: a report without it (or "
+        "with one that cannot be read) is taken for its pain only, and says so in not_counted",
+    )
+    rpe: int | None = Field(
+        None,
+        ge=1,
+        le=10,
+        description="Effort of the session (RPE 1-10). One that cannot be read is named in "
+        "not_counted and holds the levels",
+    )
     pain: list[PainIn] = Field(default_factory=list, max_length=20)
     flags: list[PainFlag] = Field(default_factory=list)
     exercises: list[ExerciseIn | SkipJsonSchema[LeftOut]] = Field(
@@ -123,6 +160,37 @@ class FeedbackIn(BaseModel):
         "turns the report's pain away",
     )
     at: AwareDatetime | None = None
+    # set only by the server (_named): what of the report was not read, and why
+    unread: SkipJsonSchema[list[str]] = Field(default_factory=list)
+    rpe_unread: SkipJsonSchema[bool] = False
+
+    @field_validator("completed", "rpe", mode="wrap")
+    @classmethod
+    def _unreadable_left_out(
+        cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> Any:
+        """A `completed` or `rpe` that is missing or cannot be read (a string, an RPE of 11) is
+        left out, as a logged exercise is (validated in the body's own mode): a pain report is
+        never turned away for a reason unrelated to the pain. `_named` says what it counts for."""
+        if value is None:
+            return _Unread("not given") if info.field_name == "completed" else None
+        try:
+            return handler(value)
+        except ValidationError as exc:
+            return _Unread("; ".join(e["msg"] for e in exc.errors()))
+
+    @model_validator(mode="after")
+    def _named(self) -> FeedbackIn:
+        unread: list[str] = []
+        if isinstance(self.completed, _Unread):
+            unread.append(f"completed: {self.completed.why}; {COMPLETED_UNREAD}")
+            self.completed = None
+        self.rpe_unread = isinstance(self.rpe, _Unread)
+        if isinstance(self.rpe, _Unread):
+            unread.append(f"rpe: {self.rpe.why}; {RPE_UNREAD}")
+            self.rpe = None
+        self.unread = unread
+        return self
 
     @field_validator("exercises", mode="before")
     @classmethod
@@ -347,6 +415,9 @@ def rides_without_overlaps(rows: list[RideRow]) -> list[RideRow]:
 
 # feedback rows about a session (one per session); "checkin" rows stand on their own
 SESSION_KINDS = ("session", "mobility", "skipped")
+# a session's report that did not say whether it was done: its pain counted, and the session's
+# own feedback (with `completed`) still taken later
+UNSAID = "unsaid"
 
 
 # clocks of phones and servers differ by a little; more than this ahead is a mistake
@@ -453,6 +524,9 @@ async def record_feedback(
     library = load_library()
     taken, left_out = data.logged()
     counted, not_counted = counted_exercises(taken, session, library)
+    said = data.completed is not None
+    if not said:  # only the pain counts (FeedbackIn._unreadable_left_out)
+        counted = []
     now = clock.now()
     if session.start > now:
         # logged ahead, it would move the ladder for work not done, and the re-plan could
@@ -503,7 +577,7 @@ async def record_feedback(
         session_uid=session.uid,
         at=at,
         completed=data.completed,
-        rpe=data.rpe,
+        rpe=RPE_HOLD if data.rpe_unread else data.rpe,
         pain=[PainReport(**p.model_dump(), reported_at=at) for p in data.pain],
         flags=list(data.flags),
         exercises=[ExerciseLog(e.exercise_id, e.sets, e.reps, e.load_kg, e.rpe) for e in counted],
@@ -533,10 +607,12 @@ async def record_feedback(
         first.astimezone(zone).date() if first else None,
     )
     kind = "session" if strength else "mobility"
-    if not data.completed:
+    if not said:
+        kind = UNSAID  # the session's feedback is still to come: this row holds no place
+    elif not data.completed:
         kind = "skipped"
     report = data.model_dump(mode="json")
-    if not_done(report):
+    if said and not_done(report):
         # it stays in the calendar as history, marked: the re-plan leaves it out (api.plans)
         notes = list(session_row.body.get("notes") or [])
         if NOT_DONE_NOTE not in notes:
@@ -560,7 +636,7 @@ async def record_feedback(
         missed + changes,
         _reported(data.pain, data.flags),
     )
-    answer.not_counted = left_out + not_counted
+    answer.not_counted = data.unread + left_out + not_counted
     return answer
 
 

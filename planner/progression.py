@@ -108,7 +108,9 @@ class SessionFeedback:
 
     session_uid: str
     at: datetime
-    completed: bool
+    # None: the report did not say whether the session was done (api.feedback takes its pain
+    # all the same): the pain counts as reported with the session, nothing else does
+    completed: bool | None
     rpe: int | None = None
     pain: list[PainReport] = field(default_factory=list)
     flags: list[PainFlag] = field(default_factory=list)
@@ -131,7 +133,7 @@ class SessionFeedback:
 class _Source:
     """Where reports came from, for the reasons: a session, a skipped session or a check-in."""
 
-    kind: str  # "session", "skipped", "check-in", ""
+    kind: str  # "session", "skipped", "unsaid" (done or not not said), "check-in", ""
     day: date | None = None
 
     def when(self, timing: PainTiming) -> str:
@@ -148,6 +150,8 @@ class _Source:
         }[timing]
         if self.kind == "skipped":
             return f"{word}, reported with the skipped session of {self.day}"
+        if self.kind == "unsaid":
+            return f"{word}, reported with the session of {self.day}"
         if self.kind == "check-in":
             return f"{word}, check-in of {self.day}"
         return word
@@ -422,7 +426,7 @@ def _with_session_flags(feedback: SessionFeedback) -> list[PainReport]:
 
 def _morning_of(report: PainReport, day: date, source: _Source) -> date:
     """The local day a report speaks for: a session's next-morning report is the day after."""
-    if report.timing == PainTiming.next_morning and source.kind in ("session", "skipped"):
+    if report.timing == PainTiming.next_morning and source.kind in ("session", "skipped", "unsaid"):
         return day + timedelta(days=1)
     return day
 
@@ -831,7 +835,8 @@ def apply_feedback(
     """One session's log: pain zones and their effects, first exposures (H9), 2-for-2 steps.
 
     `first_logged`: the day of the athlete's first logged strength session (deadlift gate).
-    A skipped session (completed=False) only has its pain reports applied, as a check-in.
+    A skipped session (completed=False), or one whose report did not say (None), only has its
+    pain reports applied, as a check-in.
     """
     library = library or load_library()
     new = state.model_copy(deep=True)
@@ -847,7 +852,7 @@ def apply_feedback(
             reports,
             feedback.at,
             day,
-            _Source("skipped", day),
+            _Source("skipped" if feedback.completed is False else "unsaid", day),
             session=False,
             athlete=athlete,
             library=library,

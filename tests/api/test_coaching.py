@@ -417,3 +417,41 @@ async def test_the_step_needs_every_set_a_base_phase_session_prescribed(
     assert bool(stepped) == steps, changes
     if steps:
         assert stepped[0]["to_load_kg"] == 62.5
+
+
+@pytest.mark.parametrize(("second_rpe", "steps"), [(8, True), (11, False), ("hard", False)])
+async def test_an_rpe_that_cannot_be_read_is_named_and_holds_the_load(
+    client, coach_key, move_clock, second_rpe, steps
+):
+    """A session RPE of 11 or "hard" does not turn the report away: it is named in not_counted
+    and counts as all-out, so two top sessions step nothing up (with RPE 8 they do)."""
+    ctx = await planned(
+        client, coach_key, starting_levels={"hinge": 9}, starting_loads={"romanian_deadlift": 60}
+    )
+    base, headers = ctx["base"], auth(coach_key)
+    heavy = [
+        s
+        for s in ctx["plan"]["sessions"]
+        if any(p["exercise_id"] == "romanian_deadlift" for p in s["prescriptions"])
+    ][:2]
+    assert len(heavy) == 2
+    answers = []
+    for session, rpe in zip(heavy, (8, second_rpe), strict=True):
+        body = {
+            "completed": True,
+            "rpe": rpe,
+            "pain": [{"region": "knee", "score": 1, "timing": "after"}],
+            "exercises": [
+                {"exercise_id": "romanian_deadlift", "sets": 4, "reps": 6, "load_kg": 60}
+            ],
+        }
+        answer = await feedback_after(client, base, headers, session, body, move_clock)
+        assert answer.status_code == 201, answer.text
+        answers.append(answer.json())
+    unread = [line for line in answers[1]["not_counted"] if line.startswith("rpe:")]
+    assert bool(unread) == (not steps), answers[1]["not_counted"]
+    if unread:
+        assert "levels hold" in unread[0]
+    progression = (await client.get(f"{base}/progression", headers=headers)).json()
+    hinge = next(p for p in progression["patterns"] if p["pattern"] == "hinge")
+    assert (hinge["load_kg"] > 60.0) == steps, hinge

@@ -22,6 +22,7 @@ from support import after_end, feed_path, feedback_after
 from api import clock
 from api.app import create_app
 from api.db import AthleteRow, FeedbackRow, RideRow
+from planner.calendar_out import NOT_DONE_NOTE
 from planner.errors import PlannerFailure
 from planner.library import load_library
 
@@ -826,3 +827,53 @@ async def test_a_session_stopped_part_way_still_keeps_its_rest(client, coach_key
     assert after == before, after
     assert not title.startswith("Not done"), title
     assert shown["notes"] == was["notes"] and shown["sequence"] == was["sequence"]
+
+
+@pytest.mark.parametrize("completed", ["missing", None, "yes"])
+async def test_a_report_without_a_readable_completed_keeps_its_pain_and_leaves_the_session_open(
+    client, coach_key, move_clock, settings, completed
+):
+    """Pain is never turned away for a reason unrelated to it: a report without `completed`
+    (or with one that is not a boolean) counts its pain, counts none of its exercises (the
+    Nordic logged is not its first exposure), marks the session neither done nor missed, and
+    takes the session's own feedback later."""
+    ctx = await planned(client, coach_key, starting_levels={"knee_flexion": 4})
+    base, headers = ctx["base"], auth(coach_key)
+    session = next(
+        s
+        for s in ctx["plan"]["sessions"]
+        if any(p["exercise_id"] == "nordic_curl" for p in s["prescriptions"])
+    )
+    body: dict[str, Any] = {
+        "pain": [{"region": "low_back", "score": 6, "timing": "after"}],
+        "exercises": [{"exercise_id": "nordic_curl", "sets": 2, "reps": 5}],
+    }
+    if completed != "missing":
+        body["completed"] = completed
+    answer = await feedback_after(client, base, headers, session, body, move_clock)
+    assert answer.status_code == 201, answer.text
+    not_counted = answer.json()["not_counted"]
+    assert not_counted[0].startswith("completed:") and "pain is recorded" in not_counted[0]
+    # the pain counted: low back 6/10 after training is red, and heavy work loading it stops
+    assert any(line.startswith("low back in red") for line in answer.json()["advice"]), answer.text
+    progression = (await client.get(f"{base}/progression", headers=headers)).json()
+    assert "nordic_curl" not in progression["exposures"]
+    assert progression["build_up"] == {"nordic_curl": 0}
+    # neither done nor missed: no "not done" note, and the session's feedback is still taken
+    plan = (await client.get(f"{base}/plan", headers=headers)).json()
+    same = next(s for s in plan["sessions"] if s["uid"] == session["uid"])
+    assert NOT_DONE_NOTE not in same["notes"]
+    report = await stored_report(settings, session["uid"])
+    assert report["pain"][0]["region"] == "low_back"
+    later = await client.post(
+        f"{base}/sessions/{session['id']}/feedback",
+        json={
+            "completed": True,
+            "exercises": [{"exercise_id": "nordic_curl", "sets": 2, "reps": 5}],
+        },
+        headers=headers,
+    )
+    assert later.status_code == 201, later.text
+    assert later.json()["not_counted"] == []
+    progression = (await client.get(f"{base}/progression", headers=headers)).json()
+    assert "nordic_curl" in progression["exposures"]

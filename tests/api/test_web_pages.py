@@ -246,6 +246,32 @@ async def test_coach_feedback_with_red_knee_pain_steps_the_ladder_down(client, c
     )
 
 
+async def test_the_session_form_lists_what_it_did_not_count(client, coach_key, after):
+    """A form whose RPE is out of range (a hand-made post: the page offers 1-10) or whose load is
+    no number is saved with its pain, and the page lists what was left out and why."""
+    made = await planned(client, coach_key)
+    session = first_strength(made["plan"])
+    await sign_in(client, coach_key)
+    page = f"/app/athletes/{made['athlete']['id']}/sessions/{session['id']}"
+    after(session)
+    token = await csrf_of(client, page)
+    saved = await client.post(
+        page,
+        data={
+            "completed": "yes",
+            "rpe": "15",
+            "ex_0_id": session["prescriptions"][0]["exercise_id"],
+            "ex_0_sets": "3",
+            "ex_0_load": "heavy",
+            "pain_knee": "2",
+            "_csrf_token": token,
+        },
+    )
+    assert saved.status_code == 200, saved.text
+    assert "What changed" in saved.text and "Not counted" in saved.text
+    assert "rpe:" in saved.text and "exercises.0" in saved.text
+
+
 async def test_invalid_form_values_are_the_apis_422_shown_in_place(client, coach_key):
     made = await planned(client, coach_key)
     await sign_in(client, coach_key)
