@@ -442,9 +442,7 @@ class ContentBuilder:
             if any(ALSO_STRETCHES.get(e.id) == "hamstrings" for e in chosen):
                 chosen = [e for e in chosen if e.family != "hamstrings"]
             for exercise in chosen:
-                pick = prescribe(exercise, reduce=False, load_kg=None)
-                if held_seconds(pick) > budget:
-                    pick = pick.model_copy(update={"sets": 1})
+                pick = self._stretch(exercise, budget)
                 if held_seconds(pick) <= budget:
                     budget -= held_seconds(pick)
                     picks.append(pick)
@@ -453,6 +451,21 @@ class ContentBuilder:
             self._mobility_by_choice[choice] = cached
         self._mobility[day] = cached
         return cached
+
+    def _stretch(self, exercise: Exercise, budget: int) -> Prescription:
+        """A hold as prescribed, with one set where its full dose would not fit in `budget`
+        seconds: made once per builder for each, as the days' sessions share their holds."""
+        full = self._prescribed.get((exercise.id,))
+        if full is None:
+            full = self._prescribed[(exercise.id,)] = prescribe(
+                exercise, reduce=False, load_kg=None
+            )
+        if held_seconds(full) <= budget:
+            return full
+        one = self._prescribed.get((exercise.id, 1))
+        if one is None:
+            one = self._prescribed[(exercise.id, 1)] = full.model_copy(update={"sets": 1})
+        return one
 
     def clearance_note(self) -> str:
         return clearance_note(self.problem.state)
