@@ -20,10 +20,11 @@ from functools import cached_property, partial
 
 from constraints._time import local, utc
 from constraints.h7_strength_gap import H7StrengthGap
-from constraints.h9_first_exposure import H9FirstExposure
+from constraints.h9_first_exposure import BUILD_UP_DAYS, H9FirstExposure
 from constraints.s3_spread import min_spacing_days
 from constraints.t1_strength_per_week import stand_in_for
 from constraints.t2_mobility_days import not_after_ride
+from planner.candidates import CandidateFactory
 from planner.content import ContentBuilder
 from planner.domain import (
     Broken,
@@ -185,6 +186,16 @@ class Diagnosis:
             for exercise_id in problem.new_exposures:
                 if exercise_id in s.exercise_ids():
                     self._first_holder.setdefault(exercise_id, start)
+        # H9's build-up: the sessions holding each lift in it, those before the start included
+        self._build_up: dict[str, list[tuple[date, Session]]] = {
+            lift: [
+                (problem.local_day(s.start), s)
+                for s in [*problem.context, *self.sessions]
+                if lift in s.exercise_ids()
+            ]
+            for lift in problem.building_up
+        }
+        self._factory: CandidateFactory | None = None
 
     def _near(self, slot: Candidate, days: int = 3) -> list[tuple[float, float, Session]]:
         """The plan's sessions within `days` of the slot (by start: bisected, not scanned)."""
@@ -223,10 +234,12 @@ class Diagnosis:
         gap = timedelta(hours=settings.same_day_gap_h)
         buffer = timedelta(minutes=settings.ride_buffer_min)
         for ride in problem.rides_on(day):  # type: ignore[arg-type]
+            # on whole minutes, the side away from the ride: a time tried is a time a coach
+            # can type (a ride ending at 07:43:27 gives 08:14, not 08:13:27 shown as 08:13)
             moments += [
-                utc(ride.end) + gap,
-                utc(ride.start) - gap - length,
-                utc(ride.end) + buffer,
+                _minute(utc(ride.end) + gap, up=True),
+                _minute(utc(ride.start) - gap - length, up=False),
+                _minute(utc(ride.end) + buffer, up=True),
             ]
         return sorted({m for m in moments if problem.local_day(m) == day}, key=lambda m: m)
 
@@ -305,6 +318,7 @@ class Diagnosis:
         breaches = list(found)
         breaches += self._gap_breaches(slot, leave_out)
         breaches += self._first_exposure_breaches(slot, leave_out)
+        breaches += self._build_up_breaches(slot, leave_out)
         return Attempt(slot, breaches)
 
     def _gap_breaches(self, slot: Candidate, leave_out: Session | None) -> list:
@@ -349,6 +363,32 @@ class Diagnosis:
                     )
                 ]
         return []
+
+    def _build_up_breaches(self, slot: Candidate, leave_out: Session | None) -> list:
+        """H9's build-up: a lift in it goes into one session a week (7 days apart)."""
+        if self.h9 is None:
+            return []
+        for lift in slot.prescriptions:
+            for day, other in self._build_up.get(lift.exercise_id, ()):
+                apart = abs((slot.day - day).days)
+                if other is not leave_out and apart < BUILD_UP_DAYS:
+                    when = local(other.start, self.problem.zone)
+                    why = (
+                        f"the {lift.name} builds up once a week ({BUILD_UP_DAYS} days apart) and "
+                        f"is in the session of {when}, {apart} day(s) away"
+                    )
+                    return [Breach("H9", why, lambda: None, lambda: None)]
+        return []
+
+    def stand_in(self, day: date) -> tuple | None:
+        """The day's heavy content with the stand-in lift (the rung below) where the day's
+        heavy session would hold a lift in its first sessions (CandidateFactory), else None."""
+        if self._factory is None:
+            self._factory = CandidateFactory(self.problem, self.content)
+        builder = self._factory.stand_in_content()
+        if builder is None or not self._factory.needs_stand_in(day):
+            return None
+        return builder.strength(day, True)
 
     def _free(self, slot: Candidate, leave_out: Session | None) -> bool:
         """No planned session (other than the one being moved) overlaps the slot, and a
@@ -400,13 +440,27 @@ class Diagnosis:
             if content == "exposure" and built is not None:
                 if not any(p.exercise_id in problem.stand_in_lifts for p in built[0]):
                     built = None
-            slots, held = self._day_slots(day, kind, heavy, built, timedelta(minutes=minutes))
-            for slot in slots:
-                if not self._free(slot, leave_out):
-                    continue
-                if wanted is not None and not wanted(slot):
-                    continue
-                found.append(self.attempt(slot, leave_out, held))
+            variants = [built]
+            if content == "plan" and kind == SessionKind.strength and heavy:
+                # a heavy session may hold the stand-in (the rung below) where the day's would
+                # hold a lift in its first sessions: tried as the session being moved is, or
+                # both ways for a session still to place
+                other = self.stand_in(day)
+                if other is not None and leave_out is not None:
+                    holds = any(
+                        p.exercise_id in problem.stand_in_lifts for p in leave_out.prescriptions
+                    )
+                    variants = [built] if holds else [other]
+                elif other is not None:
+                    variants.append(other)
+            for variant in variants:
+                slots, held = self._day_slots(day, kind, heavy, variant, timedelta(minutes=minutes))
+                for slot in slots:
+                    if not self._free(slot, leave_out):
+                        continue
+                    if wanted is not None and not wanted(slot):
+                        continue
+                    found.append(self.attempt(slot, leave_out, held))
         return found
 
     def _day_slots(
@@ -474,6 +528,12 @@ class Diagnosis:
             if others:
                 text += f"; also {others}"
         return text, suggestion or "", ride
+
+
+def _minute(moment: datetime, *, up: bool) -> datetime:
+    """`moment` on a whole minute: the next one (`up`) or the one before."""
+    whole = moment.replace(second=0, microsecond=0)
+    return whole + timedelta(minutes=1) if up and whole != moment else whole
 
 
 def _session_at(sessions: list[Session], problem: Problem, when: object) -> Session | None:
