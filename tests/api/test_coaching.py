@@ -123,19 +123,24 @@ async def test_an_unknown_pain_kind_is_refused(client, coach_key):
     assert answer.status_code in (400, 422), answer.text
 
 
-async def test_rpe_9_on_the_lift_holds_the_load_even_at_the_top_of_the_range(
-    client, coach_key, move_clock
-):
+async def two_rdl_sessions(client, coach_key) -> tuple[str, dict[str, str], list[dict]]:
+    """An athlete on the Romanian deadlift at 60 kg, planned: the first two sessions with it."""
     ctx = await planned(
         client, coach_key, starting_levels={"hinge": 9}, starting_loads={"romanian_deadlift": 60}
     )
-    base, headers = ctx["base"], auth(coach_key)
     heavy = [
         s
         for s in ctx["plan"]["sessions"]
         if any(p["exercise_id"] == "romanian_deadlift" for p in s["prescriptions"])
     ][:2]
     assert len(heavy) == 2
+    return ctx["base"], auth(coach_key), heavy
+
+
+async def test_rpe_9_on_the_lift_holds_the_load_even_at_the_top_of_the_range(
+    client, coach_key, move_clock
+):
+    base, headers, heavy = await two_rdl_sessions(client, coach_key)
     for session, rpe in zip(heavy, (8, 9), strict=True):
         move_clock(after_end(session))
         answer = await client.post(
@@ -425,16 +430,7 @@ async def test_an_rpe_that_cannot_be_read_is_named_and_holds_the_load(
 ):
     """A session RPE of 11 or "hard" does not turn the report away: it is named in not_counted
     and counts as all-out, so two top sessions step nothing up (with RPE 8 they do)."""
-    ctx = await planned(
-        client, coach_key, starting_levels={"hinge": 9}, starting_loads={"romanian_deadlift": 60}
-    )
-    base, headers = ctx["base"], auth(coach_key)
-    heavy = [
-        s
-        for s in ctx["plan"]["sessions"]
-        if any(p["exercise_id"] == "romanian_deadlift" for p in s["prescriptions"])
-    ][:2]
-    assert len(heavy) == 2
+    base, headers, heavy = await two_rdl_sessions(client, coach_key)
     answers = []
     for session, rpe in zip(heavy, (8, second_rpe), strict=True):
         body = {
