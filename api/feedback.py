@@ -526,6 +526,12 @@ async def record_feedback(
     counted, not_counted = counted_exercises(taken, session, library)
     said = data.completed is not None
     if not said:  # only the pain counts (FeedbackIn._unreadable_left_out)
+        if not (data.pain or data.flags):
+            # no pain to keep: nothing in the report can be taken
+            why = "needed (true or false): a report without it is taken only for its pain"
+            raise invalid(
+                f"invalid input: completed: {why}", [{"key": "completed", "message": why}]
+            )
         counted = []
     now = clock.now()
     if session.start > now:

@@ -877,3 +877,24 @@ async def test_a_report_without_a_readable_completed_keeps_its_pain_and_leaves_t
     assert later.json()["not_counted"] == []
     progression = (await client.get(f"{base}/progression", headers=headers)).json()
     assert "nordic_curl" in progression["exposures"]
+
+
+@pytest.mark.parametrize("body", [{}, {"rpe": 7}, {"completed": "yes", "pain": []}])
+async def test_a_report_with_neither_completed_nor_pain_is_refused_naming_completed(
+    client, coach_key, move_clock, body
+):
+    ctx = await planned(client, coach_key)
+    base, headers = ctx["base"], auth(coach_key)
+    session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
+    answer = await feedback_after(client, base, headers, session, body, move_clock)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["extra"] == [
+        {
+            "key": "completed",
+            "message": "needed (true or false): a report without it is taken only for its pain",
+        }
+    ]
+    again = await client.post(
+        f"{base}/sessions/{session['id']}/feedback", json={"completed": True}, headers=headers
+    )
+    assert again.status_code == 201, "the refused post stored nothing"
