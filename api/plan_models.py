@@ -146,7 +146,14 @@ class SolverOut(Out):
     best_bound: float = Field(0.0, description="Solver's best bound on the objective")
     gap: float = Field(0.0, description="Relative gap between objective and bound")
     penalties: dict[str, int] = Field(
-        default_factory=dict, description="Soft terms paid, by name, e.g. 'S1 ...[2027-03-14]'"
+        default_factory=dict,
+        description="Soft terms paid, by name, e.g. 'S1 ...[2027-03-14]': each is an entry of "
+        "its week's `broken` list",
+    )
+    bookkeeping: int = Field(
+        0,
+        description="The rest of the objective: small costs that only keep the plan from asking "
+        "for more than a target (each mobility session, T2), no preference given up",
     )
 
 

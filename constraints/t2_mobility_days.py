@@ -66,7 +66,7 @@ class T2MobilityDays(Rule):
                     ctx.penalize(
                         f"T2 not_after_ride[{cand.day.isoformat()}]", self.not_after_ride_weight, x
                     )
-                ctx.penalize(f"T2 mobility[{cand.day.isoformat()}]", weight, x)
+                ctx.penalize(f"T2 mobility[{cand.day.isoformat()}]", weight, x, bookkeeping=True)
 
     def check(self, problem: Problem, sessions: list[Session]) -> list[Violation]:
         days: dict[int, set] = defaultdict(set)

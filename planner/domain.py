@@ -557,7 +557,11 @@ class SolverReport(Model):
     objective: float = 0.0
     best_bound: float = 0.0
     gap: float = 0.0
+    # the soft terms the plan paid, by term: the weekly reports' `broken` entries say each
     penalties: dict[str, int] = Field(default_factory=dict)
+    # what the objective holds besides: costs that only keep the plan from asking for more
+    # than a target (T2's small cost per mobility session), no preference given up
+    bookkeeping: int = 0
 
 
 class Plan(Model):

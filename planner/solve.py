@@ -252,9 +252,12 @@ def solve_problem(
     ]
     sessions = [_to_session(problem, c) for c in chosen]
     penalties: dict[str, int] = {}
+    bookkeeping = 0
     for p in ctx.penalties:
         value = solver.value(p.var) if not isinstance(p.var, int) else p.var
-        if value:
+        if value and p.bookkeeping:
+            bookkeeping += p.weight * int(value)
+        elif value:
             penalties[p.term] = penalties.get(p.term, 0) + p.weight * int(value)
     objective = solver.objective_value
     bound = solver.best_objective_bound
@@ -281,6 +284,7 @@ def solve_problem(
             best_bound=bound,
             gap=gap,
             penalties=penalties,
+            bookkeeping=bookkeeping,
         ),
         # what the pain state keeps out, and low-grade pain on 7 days running that asks the
         # coach to look (domain.md, Revision 2)

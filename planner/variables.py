@@ -119,6 +119,9 @@ class Penalty:
     term: str
     weight: int
     var: cp_model.IntVar | int
+    # a cost that only keeps the plan from asking for more than a target: in the objective,
+    # not reported as a term paid (SolverReport.bookkeeping)
+    bookkeeping: bool = False
 
 
 @dataclass
@@ -277,8 +280,10 @@ class ModelContext:
             self.hinted.add(cand.index)
             self.model.add_hint(self.x[cand.index], 1)
 
-    def penalize(self, term: str, weight: int, var: cp_model.IntVar | int) -> None:
-        self.penalties.append(Penalty(term, weight, var))
+    def penalize(
+        self, term: str, weight: int, var: cp_model.IntVar | int, *, bookkeeping: bool = False
+    ) -> None:
+        self.penalties.append(Penalty(term, weight, var, bookkeeping))
 
     # --- looking up ---
 

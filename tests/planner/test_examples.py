@@ -134,3 +134,15 @@ def test_a_free_time_left_unused_names_what_it_would_have_cost(example):
                 named += 1
     if problem.athlete.name.startswith("Robin Racer"):  # in_season_racer names some
         assert named, "the in-season example names what its free times would cost"
+
+
+def test_every_penalty_the_solver_reports_is_a_broken_entry_of_its_week(example):
+    """solver.penalties listed T2's per-session bookkeeping ('T2 mobility[date]') beside weeks
+    that read ok (a new user's trial): it now lists only the terms the weeks report, and the
+    bookkeeping is its own figure, the two making up the objective."""
+    _, result = example
+    broken = {b.term for week in result.week_reports for b in week.broken}
+    assert set(result.solver.penalties) <= broken
+    total = sum(result.solver.penalties.values()) + result.solver.bookkeeping
+    assert total == result.solver.objective
+    assert result.solver.bookkeeping > 0  # every example plans mobility
