@@ -21,6 +21,7 @@ from litestar.status_codes import HTTP_201_CREATED
 from pydantic import (
     BaseModel,
     Field,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
     ValidatorFunctionWrapHandler,
@@ -160,9 +161,18 @@ class FeedbackIn(BaseModel):
         "turns the report's pain away",
     )
     at: AwareDatetime | None = None
-    # set only by the server (_named): what of the report was not read, and why
-    unread: SkipJsonSchema[list[str]] = Field(default_factory=list)
-    rpe_unread: SkipJsonSchema[bool] = False
+    # set by _named, never by a client (private: in no schema, in no stored body)
+    _unread: list[str] = PrivateAttr(default_factory=list)
+    _rpe_unread: bool = PrivateAttr(False)
+
+    @property
+    def unread(self) -> list[str]:
+        """What of the report was not read, and what the report counts for without it."""
+        return self._unread
+
+    @property
+    def rpe_unread(self) -> bool:
+        return self._rpe_unread
 
     @field_validator("completed", "rpe", mode="wrap")
     @classmethod
@@ -185,11 +195,11 @@ class FeedbackIn(BaseModel):
         if isinstance(self.completed, _Unread):
             unread.append(f"completed: {self.completed.why}; {COMPLETED_UNREAD}")
             self.completed = None
-        self.rpe_unread = isinstance(self.rpe, _Unread)
+        self._rpe_unread = isinstance(self.rpe, _Unread)
         if isinstance(self.rpe, _Unread):
             unread.append(f"rpe: {self.rpe.why}; {RPE_UNREAD}")
             self.rpe = None
-        self.unread = unread
+        self._unread = unread
         return self
 
     @field_validator("exercises", mode="before")

@@ -898,3 +898,20 @@ async def test_a_report_with_neither_completed_nor_pain_is_refused_naming_comple
         f"{base}/sessions/{session['id']}/feedback", json={"completed": True}, headers=headers
     )
     assert again.status_code == 201, "the refused post stored nothing"
+
+
+async def test_what_the_server_notes_of_a_report_is_neither_in_the_schema_nor_settable(
+    client, coach_key, move_clock
+):
+    """The report's unread fields are the server's own: the OpenAPI schema offers only what a
+    client sends, and an `unread` sent along is not echoed into not_counted."""
+    schema = (await client.get("/schema/openapi.json")).json()
+    fields = set(schema["components"]["schemas"]["FeedbackIn"]["properties"])
+    assert fields == {"completed", "rpe", "pain", "flags", "exercises", "at"}
+    ctx = await planned(client, coach_key)
+    base, headers = ctx["base"], auth(coach_key)
+    session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
+    body = {"completed": True, "unread": ["injected"], "rpe_unread": True, "_unread": ["x"]}
+    answer = await feedback_after(client, base, headers, session, body, move_clock)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["not_counted"] == []
