@@ -406,3 +406,59 @@ def test_mobility_holds_fit_a_10_minute_session():
         picks, _ = ContentBuilder(prob).mobility(MONDAY + timedelta(days=offset))
         assert sum(held_seconds(p) for p in picks) <= 600
         assert len(picks) >= 4
+
+
+@pytest.mark.parametrize(
+    ("region", "left_out"),
+    [
+        (
+            "hamstring",
+            {
+                "box_hamstring_stretch",
+                "strap_hamstring_stretch",
+                "seated_forward_fold",
+                "downward_dog",
+                "foam_roll_posterior_chain",
+            },
+        ),
+        (
+            "low_back",
+            {
+                "box_hamstring_stretch",
+                "strap_hamstring_stretch",
+                "seated_forward_fold",
+                "downward_dog",
+                "open_book",
+            },
+        ),
+        (
+            "hip",
+            {
+                "half_kneeling_hip_flexor_stretch",
+                "foam_roll_posterior_chain",
+                "figure_four_stretch",
+            },
+        ),
+    ],
+)
+def test_a_red_flag_leaves_out_every_hold_that_stretches_or_bears_on_the_region(region, left_out):
+    """Mobility stays under a red flag, but not on the flagged tissue: a sharp hamstring kept
+    its hamstring stretches, and a low back with numbness its straight-leg holds and forward
+    fold, which tension the sciatic nerve (a new user's trial). The other families stay."""
+    from planner.domain import Region, RegionStatus, Zone
+
+    who = athlete()
+    state = ProgressionState.starting(who)
+    state.regions[Region(region)] = RegionStatus(zone=Zone.red_flag, needs_clearance=True)
+    prob = problem(who, weeks=4, state=state)
+    builder = ContentBuilder(prob)
+    held = set()
+    for offset in range(28):
+        picks, notes = builder.mobility(MONDAY + timedelta(days=offset))
+        held |= {p.exercise_id for p in picks}
+        assert len(picks) >= 3 and notes
+    assert not held & left_out
+    free = ContentBuilder(problem(who, weeks=4))
+    assert left_out <= {
+        p.exercise_id for d in range(28) for p in free.mobility(MONDAY + timedelta(days=d))[0]
+    }
