@@ -161,18 +161,27 @@ class FeedbackIn(BaseModel):
         "turns the report's pain away",
     )
     at: AwareDatetime | None = None
-    # set by _named, never by a client (private: in no schema, in no stored body)
-    _unread: list[str] = PrivateAttr(default_factory=list)
-    _rpe_unread: bool = PrivateAttr(False)
+    # set by _named, never by a client (private: in no schema, in no stored body): each field
+    # not read, with why
+    _unread: list[tuple[str, str]] = PrivateAttr(default_factory=list)
 
     @property
     def unread(self) -> list[str]:
         """What of the report was not read, and what the report counts for without it."""
-        return self._unread
+        then = {"completed": COMPLETED_UNREAD, "rpe": RPE_UNREAD}
+        return [f"{key}: {why}; {then[key]}" for key, why in self._unread]
 
     @property
     def rpe_unread(self) -> bool:
-        return self._rpe_unread
+        return any(key == "rpe" for key, _ in self._unread)
+
+    def refuse_unread_without_pain(self) -> None:
+        """422 naming each field not read, where the report has no pain or flag to keep: the
+        slip is then all there is to say (with pain, the pain is taken and the slip named)."""
+        if self._unread and not (self.pain or self.flags):
+            extra = [{"key": key, "message": why} for key, why in self._unread]
+            detail = "; ".join(f"{key}: {why}" for key, why in self._unread)
+            raise invalid(f"invalid input: {detail}", extra)
 
     @field_validator("completed", "rpe", mode="wrap")
     @classmethod
@@ -183,7 +192,7 @@ class FeedbackIn(BaseModel):
         left out, as a logged exercise is (validated in the body's own mode): a pain report is
         never turned away for a reason unrelated to the pain. `_named` says what it counts for."""
         if value is None:
-            return _Unread("not given") if info.field_name == "completed" else None
+            return _Unread("needed (true or false)") if info.field_name == "completed" else None
         try:
             return handler(value)
         except ValidationError as exc:
@@ -191,13 +200,12 @@ class FeedbackIn(BaseModel):
 
     @model_validator(mode="after")
     def _named(self) -> FeedbackIn:
-        unread: list[str] = []
+        unread: list[tuple[str, str]] = []
         if isinstance(self.completed, _Unread):
-            unread.append(f"completed: {self.completed.why}; {COMPLETED_UNREAD}")
+            unread.append(("completed", self.completed.why))
             self.completed = None
-        self._rpe_unread = isinstance(self.rpe, _Unread)
         if isinstance(self.rpe, _Unread):
-            unread.append(f"rpe: {self.rpe.why}; {RPE_UNREAD}")
+            unread.append(("rpe", self.rpe.why))
             self.rpe = None
         self._unread = unread
         return self
@@ -340,13 +348,23 @@ def _changes_out(changes: list[Any]) -> list[ChangeOut]:
     ]
 
 
-def describe_plan_changes(before: list[Session], after: list[Session], why: str) -> list[str]:
-    """Sentences a coach can pass on: swaps counted over sessions, moves, drops and additions."""
+def describe_plan_changes(
+    before: list[Session],
+    after: list[Session],
+    why: str,
+    by_pattern: dict[Pattern, str] | None = None,
+) -> list[str]:
+    """Sentences a coach can pass on: swaps counted over sessions, moves, drops and additions.
+
+    A line about one pattern's exercise gives that pattern's reason (`by_pattern`: the level
+    change behind it) where it has one, else `why` (the report itself): a knee's step down is
+    no reason for the hinge's swap."""
     old = {s.uid: s for s in before}
     new = {s.uid: s for s in after}
-    swaps: Counter[tuple[str, str]] = Counter()
-    dropped: Counter[str] = Counter()
-    returned: Counter[str] = Counter()
+    reasons = by_pattern or {}
+    swaps: Counter[tuple[str, str, Pattern]] = Counter()
+    dropped: Counter[tuple[str, Pattern]] = Counter()
+    returned: Counter[tuple[str, Pattern]] = Counter()
     notes_changed = 0
     moved = 0
     for uid, now in new.items():
@@ -360,25 +378,33 @@ def describe_plan_changes(before: list[Session], after: list[Session], why: str)
         for pattern, name in before_by_pattern.items():
             replacement = after_by_pattern.get(pattern)
             if replacement is None:
-                dropped[name] += 1
+                dropped[(name, pattern)] += 1
             elif replacement != name:
-                swaps[(name, replacement)] += 1
+                swaps[(name, replacement, pattern)] += 1
         for pattern, name in after_by_pattern.items():
             if pattern not in before_by_pattern:
-                returned[name] += 1
+                returned[(name, pattern)] += 1
         if was.notes != now.notes:
             notes_changed += 1
+
+    def because(pattern: Pattern) -> str:
+        reason = reasons.get(pattern, why)
+        return f": {reason}" if reason else ""
+
+    def sessions(n: int) -> str:
+        return f"{n} session{'s' if n > 1 else ''}"
+
     lines = [
-        f"{a} replaced by {b} in {n} session{'s' if n > 1 else ''}" + (f": {why}" if why else "")
-        for (a, b), n in sorted(swaps.items())
+        f"{a} replaced by {b} in {sessions(n)}{because(pattern)}"
+        for (a, b, pattern), n in sorted(swaps.items())
     ]
     lines += [
-        f"{name} removed from {n} session{'s' if n > 1 else ''}" + (f": {why}" if why else "")
-        for name, n in sorted(dropped.items())
+        f"{name} removed from {sessions(n)}{because(pattern)}"
+        for (name, pattern), n in sorted(dropped.items())
     ]
     lines += [
-        f"{name} added to {n} session{'s' if n > 1 else ''}" + (f": {why}" if why else "")
-        for name, n in sorted(returned.items())
+        f"{name} added to {sessions(n)}{because(pattern)}"
+        for (name, pattern), n in sorted(returned.items())
     ]
     if notes_changed:
         # e.g. a red flag's "see a clinician" note in every session, beside the exercises removed
@@ -493,8 +519,10 @@ async def adapt(
                 "POST .../plan"
             ]
         after = [session_from_row(r, zone) for r in rows if r.start >= now]
-        why = "; ".join(c.reason for c in changes) or reported
-        plan_changes = failed + describe_plan_changes(before, after, why)
+        why = reported or "; ".join(c.reason for c in changes)
+        # each pattern's own change explains its swaps (the last, where a report made two)
+        by_pattern = {c.pattern: c.reason for c in changes}
+        plan_changes = failed + describe_plan_changes(before, after, why, by_pattern)
         old = {s.uid: s.content_key() for s in before}
         changed = sum(1 for s in after if old.get(s.uid) != s.content_key()) + len(
             set(old) - {s.uid for s in after}
@@ -524,6 +552,7 @@ async def record_feedback(
     settings: Settings,
 ) -> AdaptOut:
     """POST .../sessions/{id}/feedback, for the API, the dashboard and the check-in page."""
+    data.refuse_unread_without_pain()
     # the athlete row is locked (PostgreSQL) / writes serialized (SQLite) for the whole
     # read-modify-write, so concurrent feedback for one athlete loses nothing
     athlete = await data_scope.athlete(athlete_id, lock=True)
@@ -536,12 +565,6 @@ async def record_feedback(
     counted, not_counted = counted_exercises(taken, session, library)
     said = data.completed is not None
     if not said:  # only the pain counts (FeedbackIn._unreadable_left_out)
-        if not (data.pain or data.flags):
-            # no pain to keep: nothing in the report can be taken
-            why = "needed (true or false): a report without it is taken only for its pain"
-            raise invalid(
-                f"invalid input: completed: {why}", [{"key": "completed", "message": why}]
-            )
         counted = []
     now = clock.now()
     if session.start > now:

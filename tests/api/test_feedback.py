@@ -880,7 +880,7 @@ async def test_a_report_without_a_readable_completed_keeps_its_pain_and_leaves_t
 
 
 @pytest.mark.parametrize("body", [{}, {"rpe": 7}, {"completed": "yes", "pain": []}])
-async def test_a_report_with_neither_completed_nor_pain_is_refused_naming_completed(
+async def test_a_report_with_no_readable_completed_and_no_pain_is_refused_naming_completed(
     client, coach_key, move_clock, body
 ):
     ctx = await planned(client, coach_key)
@@ -888,12 +888,8 @@ async def test_a_report_with_neither_completed_nor_pain_is_refused_naming_comple
     session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
     answer = await feedback_after(client, base, headers, session, body, move_clock)
     assert answer.status_code == 422, answer.text
-    assert answer.json()["extra"] == [
-        {
-            "key": "completed",
-            "message": "needed (true or false): a report without it is taken only for its pain",
-        }
-    ]
+    assert [e["key"] for e in answer.json()["extra"]] == ["completed"]
+    assert "completed" in answer.json()["detail"]
     again = await client.post(
         f"{base}/sessions/{session['id']}/feedback", json={"completed": True}, headers=headers
     )
@@ -915,3 +911,41 @@ async def test_what_the_server_notes_of_a_report_is_neither_in_the_schema_nor_se
     answer = await feedback_after(client, base, headers, session, body, move_clock)
     assert answer.status_code == 201, answer.text
     assert answer.json()["not_counted"] == []
+
+
+def test_each_plan_change_line_gives_its_own_patterns_reason():
+    """Two patterns stepped down by one report: each swap line said both reasons joined, so a
+    hinge line read 'kept at 10 % less' of another lift (a new user's trial). Each line now
+    gives its own pattern's change, and a line no level change explains gives the report."""
+    from factories import MONDAY, at, lifter, problem, strength
+
+    from api.feedback import describe_plan_changes
+    from planner.domain import Pattern
+
+    prob = problem(lifter())
+    session = strength(prob, at(MONDAY, 9), heavy=True)
+    library = load_library()
+    swapped = []
+    for p in session.prescriptions:
+        if p.pattern in (Pattern.hinge, Pattern.knee_flexion):
+            lower = library.below(library.by_id[p.exercise_id], prob.athlete)
+            p = p.model_copy(update={"exercise_id": lower.id, "name": lower.name})
+        swapped.append(p)
+    dropped_core = [p for p in swapped if not p.pattern.value.startswith("core")]
+    after = session.model_copy(update={"prescriptions": dropped_core})
+    lines = describe_plan_changes(
+        [session],
+        [after],
+        "knee pain 6/10 after",
+        {Pattern.hinge: "hinge reason", Pattern.knee_flexion: "knee flexion reason"},
+    )
+    hinge = next(p.name for p in session.prescriptions if p.pattern == Pattern.hinge)
+    knee = next(p.name for p in session.prescriptions if p.pattern == Pattern.knee_flexion)
+    core = next(p.name for p in session.prescriptions if p.pattern.value.startswith("core"))
+    assert next(line for line in lines if line.startswith(f"{hinge} replaced")).endswith(
+        ": hinge reason"
+    )
+    assert next(line for line in lines if line.startswith(f"{knee} replaced")).endswith(
+        ": knee flexion reason"
+    )
+    assert f"{core} removed from 1 session: knee pain 6/10 after" in lines
