@@ -420,7 +420,7 @@ def describe_plan_changes(
     return lines or ["no change to the planned sessions"]
 
 
-def _reported(pain: list[PainIn], flags: list[PainFlag]) -> str:
+def reported(pain: list[PainIn], flags: list[PainFlag]) -> str:
     """The athlete's words back: "knee pain 6/10 after; flags: numbness"."""
     parts = [
         f"{p.region.value.replace('_', ' ')} pain {p.score}/10 {p.timing.value.replace('_', ' ')}"
@@ -673,7 +673,7 @@ async def record_feedback(
         athlete,
         new_state,
         missed + changes,
-        _reported(data.pain, data.flags),
+        reported(data.pain, data.flags),
     )
     answer.not_counted = data.unread + left_out + not_counted
     return answer
@@ -740,7 +740,7 @@ async def record_checkin(
         )
     )
     return await adapt(
-        data_scope, settings, athlete, new_state, changes, _reported([data], data.flags)
+        data_scope, settings, athlete, new_state, changes, reported([data], data.flags)
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,9 +18,16 @@ from litestar.exceptions import HTTPException
 from pydantic import ValidationError
 
 from api import clock
-from api.convert import session_from_row
+from api.convert import athlete_from_row, progression_of, session_from_row
 from api.db import AthleteRow
-from api.feedback import AdaptOut, CheckinIn, FeedbackIn, record_checkin, record_feedback
+from api.feedback import (
+    AdaptOut,
+    CheckinIn,
+    FeedbackIn,
+    record_checkin,
+    record_feedback,
+    reported,
+)
 from api.repository import CoachData
 from api.settings import Settings
 from api.web.views import swaps
@@ -126,6 +134,28 @@ class Outcome:
     answer: AdaptOut
     changed: list[str]
     red_flag: bool
+    # what the pain state now asks, in the athlete's words (the API's advice is the coach's)
+    for_athlete: list[str] = field(default_factory=list)
+
+
+def athlete_advice(athlete: AthleteRow, today: date) -> list[str]:
+    """The pain state after a report, told to the athlete: a region in red and until when, and
+    low-grade pain the coach will look at. A red flag has its own block on the page."""
+    state = progression_of(athlete, athlete_from_row(athlete))
+    lines = []
+    for region, status in sorted(state.regions.items()):
+        name = "pain elsewhere" if region == Region.other else region.value.replace("_", " ")
+        if status.needs_clearance:
+            continue
+        if status.no_heavy_until is not None and status.no_heavy_until > today:
+            until = status.no_heavy_until
+            lines.append(
+                f"Your {name}: no heavy work for it until {until:%A} {until.day} {until:%B}; "
+                "the coming sessions are lighter meanwhile."
+            )
+        if status.needs_review:
+            lines.append(f"Your {name} has ached a little for a week: your coach will take a look.")
+    return lines
 
 
 async def _upcoming(data: CoachData, athlete: AthleteRow) -> list[Any]:
@@ -134,13 +164,21 @@ async def _upcoming(data: CoachData, athlete: AthleteRow) -> list[Any]:
     return [session_from_row(r, zone) for r in await data.sessions(athlete) if r.start >= now]
 
 
-def _outcome(answer: AdaptOut, before: list[Any], after: list[Any], zone: ZoneInfo) -> Outcome:
-    # one reason per cause: a red knee steps three patterns down for the same report
+def _outcome(
+    answer: AdaptOut, before: list[Any], after: list[Any], athlete: AthleteRow, reported: str
+) -> Outcome:
+    zone = ZoneInfo(athlete.timezone)
+    # one reason per cause: a red knee steps three patterns down for the same report; with
+    # no level moved, the report itself (the API's advice is worded for the coach)
     reasons = list(dict.fromkeys(c.reason.split(": level")[0] for c in answer.progression_changes))
-    why = "; ".join(reasons[:2])
-    if not why and answer.advice:
-        why = answer.advice[0]
-    return Outcome(answer, swaps(before, after, zone, why), bool(answer.needs_clearance))
+    why = "; ".join(reasons[:2]) or (f"you reported {reported}" if reported else "")
+    today = clock.now().astimezone(zone).date()
+    return Outcome(
+        answer,
+        swaps(before, after, zone, why),
+        bool(answer.needs_clearance),
+        athlete_advice(athlete, today),
+    )
 
 
 async def submit_feedback(
@@ -157,7 +195,7 @@ async def submit_feedback(
         athlete_id=athlete.id, session_id=session_id, data=body, data_scope=data, settings=settings
     )
     after = await _upcoming(data, athlete)
-    return _outcome(answer, before, after, ZoneInfo(athlete.timezone))
+    return _outcome(answer, before, after, athlete, reported(body.pain, body.flags))
 
 
 async def submit_morning(
@@ -176,7 +214,7 @@ async def submit_morning(
         )
     after = await _upcoming(data, athlete)
     assert answer is not None
-    return _outcome(answer, before, after, ZoneInfo(athlete.timezone))
+    return _outcome(answer, before, after, athlete, reported(bodies, []))
 
 
 def flags_of(values: list[str]) -> list[PainFlag]:

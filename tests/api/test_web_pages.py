@@ -488,6 +488,34 @@ async def test_a_checkin_takes_a_decimal_comma_and_a_bad_load_never_costs_the_pa
     assert progression["loads"].get(first_id) == 20.5, progression["loads"]
 
 
+async def test_the_checkin_page_tells_the_athlete_in_their_own_words(client, coach_key, after):
+    """A red-flagged hamstring and a red knee: the athlete reads the clinician block, the
+    knee's lighter days with their end, and why the sessions changed, never the coach's
+    'refer the athlete' (a new user's trial saw it on every line, and the knee not at all)."""
+    made = await planned(client, coach_key, starting_levels={"squat": 3})
+    session = first_strength(made["plan"])
+    links = await feed_links(client, made["athlete"]["feed_url"])
+    link = path_of(links[session["uid"]])
+    after(session)
+    page = await client.get(link)
+    assert "Any warning signs (somewhere else)?" in page.text
+    token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
+    data = {
+        "completed": "yes",
+        "pain_knee": "6",
+        "timing_knee": "after",
+        "pain_hamstring": "5",
+        "flags_hamstring": "sharp",
+        "_csrf_token": token,
+    }
+    sent = await client.post(link, data=data)
+    assert sent.status_code == 200, sent.text
+    text = sent.text
+    assert "Please see a clinician" in text
+    assert "Refer the athlete" not in text and "the athlete" not in text.lower()
+    assert re.search(r"Your knee: no heavy work for it until \w+day \d+ \w+", text), text
+
+
 async def test_a_checkin_link_cannot_be_bent_to_another_athletes_session(
     client, settings, coach_key, other_key
 ):
