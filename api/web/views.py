@@ -442,7 +442,9 @@ def exercise_fields(session: Session) -> list[ExerciseField]:
                 p.dose(),
                 p.load_hint,
                 p.sets,
-                (p.reps or "").split("-")[-1],
+                # the range as a hint only: a prefilled top of the range would credit a
+                # tap-through with every rep made (the 2-for-2 step)
+                p.reps or "",
                 load.group(1) if load else "",
                 p.cue,
             )

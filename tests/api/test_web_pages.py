@@ -516,6 +516,34 @@ async def test_the_checkin_page_tells_the_athlete_in_their_own_words(client, coa
     assert re.search(r"Your knee: no heavy work for it until \w+day \d+ \w+", text), text
 
 
+async def test_sending_the_checkin_form_as_it_comes_logs_no_reps_and_steps_nothing_up(
+    client, coach_key, after
+):
+    """The form came with every rep box at the top of its range, so an athlete who only tapped
+    Send logged a top-of-range session, and two of them stepped the ladder up. The reps now
+    come empty (the range is the placeholder): the sets and loads still log, no level moves."""
+    made = await planned(client, coach_key)
+    sessions = [s for s in made["plan"]["sessions"] if s["kind"] == "strength"][:2]
+    links = await feed_links(client, made["athlete"]["feed_url"])
+    for session in sessions:
+        link = path_of(links[session["uid"]])
+        after(session)
+        page = (await client.get(link)).text
+        reps = re.findall(r'name="ex_\d+_reps" placeholder="([^"]*)" value="([^"]*)"', page)
+        assert reps and all(hint and value == "" for hint, value in reps), reps
+        # what a browser sends for the form as it comes: each input's value, Done ticked
+        data = dict(
+            re.findall(
+                r'<input type="(?:hidden|number)"[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page
+            )
+        )
+        data |= {"completed": "yes", "_csrf_token": CSRF.search(page).group(1)}  # type: ignore[union-attr]
+        sent = await client.post(link, data=data)
+        assert sent.status_code == 200, sent.text
+    progression = (await client.get(f"{made['base']}/progression", headers=auth(coach_key))).json()
+    assert all(p["history"] == [] for p in progression["patterns"]), progression["patterns"]
+
+
 async def test_a_checkin_link_cannot_be_bent_to_another_athletes_session(
     client, settings, coach_key, other_key
 ):
