@@ -253,6 +253,8 @@ async def replan(
             f"({ahead[0].isoformat()} to {ahead[-1].isoformat()}) stay in the calendar; "
             "re-plan from an earlier start to rearrange them"
         )
+    if plan_row is not None:
+        report["warnings"] += _span_changes(plan_row, start, weeks, future_published, zone)
     if plan_row is None:
         plan_row = PlanRow(
             athlete_id=athlete.id, start=start, weeks=weeks, report=report, version=1
@@ -265,6 +267,33 @@ async def replan(
     HOT_READS.forget(athlete.id)
     await db.refresh(plan_row)
     return plan_row, sorted(rows, key=lambda r: r.start)
+
+
+def _span_changes(
+    old: PlanRow, start: date, weeks: int, ahead: list[Session], zone: ZoneInfo
+) -> list[str]:
+    """What a re-plan changed in the plan's span, for its warnings: a `POST .../plan {}` plans
+    from today for 12 weeks, which may move where the weeks begin and cut off the end of the
+    plan it replaces (a new user's trial saw both happen without a word)."""
+    found = []
+    end = start + timedelta(weeks=weeks)
+    old_end = old.start + timedelta(weeks=old.weeks)
+    cut = [s for s in ahead if s.start.astimezone(zone).date() >= end]
+    if cut:
+        found.append(
+            f"{len(cut)} published session(s) after this plan's last day "
+            f"({(end - timedelta(days=1)).isoformat()}) were removed: the plan it replaces ran "
+            f"to {(old_end - timedelta(days=1)).isoformat()}; give `weeks` (and `start`) to "
+            "keep that stretch planned"
+        )
+    if start.weekday() != old.start.weekday():
+        first, last = start.strftime("%A"), (start - timedelta(days=1)).strftime("%A")
+        found.append(
+            f"this plan's weeks run {first} to {last} (from its start, {start.isoformat()}); "
+            f"the plan it replaces began them on {old.start.strftime('%A')}s: give `start` to "
+            "keep its weeks"
+        )
+    return found
 
 
 def _name_stored_sessions(

@@ -574,3 +574,30 @@ async def test_every_weekly_report_entry_names_a_session_of_the_plan(client, coa
         assert set(named) <= uids, (attempt, sorted(set(named) - uids))
         one = await client.get(f"{base}/sessions/{named[0]}", headers=headers)
         assert one.status_code == 200, one.text
+
+
+async def test_a_replan_that_moves_the_weeks_or_cuts_the_end_says_so(client, coach_key, planned):
+    """`POST .../plan {}` plans from today for 12 weeks: on a Tuesday its weeks run Tuesday to
+    Monday and a longer plan's last weeks go. A new user's trial saw both happen with empty
+    warnings; the plan now says what went and how to keep it."""
+    made = planned
+    tuesday = made["monday"] + timedelta(days=1)
+    answer = await client.post(
+        f"{made['base']}/plan",
+        json={"start": tuesday.isoformat(), "weeks": 4},
+        headers=auth(coach_key),
+    )
+    assert answer.status_code == 201, answer.text
+    warnings = answer.json()["warnings"]
+    last_day = tuesday + timedelta(weeks=4, days=-1)
+    old_last = made["monday"] + timedelta(weeks=WEEKS, days=-1)
+    cut = next(w for w in warnings if "were removed" in w)
+    assert f"after this plan's last day ({last_day.isoformat()})" in cut
+    assert f"ran to {old_last.isoformat()}" in cut
+    assert any("weeks run Tuesday to Monday" in w for w in warnings), warnings
+    same = await client.post(
+        f"{made['base']}/plan",
+        json={"start": tuesday.isoformat(), "weeks": 4},
+        headers=auth(coach_key),
+    )
+    assert not any("were removed" in w or "weeks run" in w for w in same.json()["warnings"])
