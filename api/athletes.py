@@ -65,6 +65,20 @@ def athlete_out(row: AthleteRow, feed_url: str | None = None) -> AthleteOut:
     )
 
 
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386: an object merges into the target key by key (`null` removes the key); any
+    other value, a list included, replaces what was there."""
+    if not isinstance(patch, dict):
+        return patch
+    merged = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge_patch(merged.get(key), value)
+    return merged
+
+
 def etag_of(row: AthleteRow) -> str:
     return f'"athlete-{row.id}-v{row.version}"'
 
@@ -135,7 +149,15 @@ class AthleteController(Controller):
         row = await data_scope.athlete(athlete_id)
         return Response(athlete_out(row), headers={"ETag": etag_of(row)})
 
-    @patch("/{athlete_id:uuid}", raises=OWNED + JSON_BODY + [PreconditionFailed])
+    @patch(
+        "/{athlete_id:uuid}",
+        raises=OWNED + JSON_BODY + [PreconditionFailed],
+        description="JSON merge patch (RFC 7386): an object merges key by key, so "
+        '`{"availability": {"tuesday": [...]}}` changes Tuesday only and `{"settings": '
+        '{"strength_gap_h": 60}}` one setting; `null` removes a key (its default returns); a '
+        "list replaces the list. Honours If-Match. The plan is not re-made: re-plan with "
+        "POST .../plan after changing availability, equipment or settings",
+    )
     async def change(
         self,
         athlete_id: uuid.UUID,
@@ -152,7 +174,7 @@ class AthleteController(Controller):
                 f"unknown field(s): {', '.join(sorted(unknown))}",
                 [{"key": k, "message": "unknown field"} for k in sorted(unknown)],
             )
-        merged = {**current, **data}
+        merged = merge_patch(current, data)
         try:
             athlete = validate_json(Athlete, merged)
         except ValidationError as exc:

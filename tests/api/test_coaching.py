@@ -438,7 +438,8 @@ async def test_an_rpe_that_cannot_be_read_is_named_and_holds_the_load(
             "rpe": rpe,
             "pain": [{"region": "knee", "score": 1, "timing": "after"}],
             "exercises": [
-                {"exercise_id": "romanian_deadlift", "sets": 4, "reps": 6, "load_kg": 60}
+                # the lift's own RPE 7 does not outweigh a session RPE that cannot be read
+                {"exercise_id": "romanian_deadlift", "sets": 4, "reps": 6, "load_kg": 60, "rpe": 7}
             ],
         }
         answer = await feedback_after(client, base, headers, session, body, move_clock)
@@ -451,3 +452,35 @@ async def test_an_rpe_that_cannot_be_read_is_named_and_holds_the_load(
     progression = (await client.get(f"{base}/progression", headers=headers)).json()
     hinge = next(p for p in progression["patterns"] if p["pattern"] == "hinge")
     assert (hinge["load_kg"] > 60.0) == steps, hinge
+
+
+async def test_patch_merges_objects_key_by_key_and_null_removes_a_key(client, coach_key):
+    """A new user's trial sent `{"availability": {"tuesday": [...]}}` and lost every other
+    day; a settings object of one key reset the rest the same way. PATCH is a JSON merge patch
+    (RFC 7386): objects merge, null removes a key (its default returns), lists replace."""
+    created = await create_athlete(
+        client, coach_key, starting_loads={"romanian_deadlift": 50, "goblet_squat": 16}
+    )
+    base, headers = f"/api/v1/athletes/{created['id']}", auth(coach_key)
+    before = (await client.get(base, headers=headers)).json()
+    tuesday = [{"start": "06:30", "end": "08:00"}]
+    patched = await client.patch(
+        base,
+        json={
+            "availability": {"tuesday": tuesday},
+            "settings": {"strength_gap_h": 60},
+            "starting_loads": {"goblet_squat": None},
+            "equipment": ["bodyweight", "band"],
+        },
+        headers=headers,
+    )
+    assert patched.status_code == 200, patched.text
+    after = patched.json()
+    assert after["availability"]["tuesday"] == tuesday
+    for day in ("monday", "wednesday", "saturday"):
+        assert after["availability"][day] == before["availability"][day], day
+    assert after["settings"]["strength_gap_h"] == 60
+    others = {k: v for k, v in after["settings"].items() if k != "strength_gap_h"}
+    assert others == {k: v for k, v in before["settings"].items() if k != "strength_gap_h"}
+    assert after["starting_loads"] == {"romanian_deadlift": 50.0}
+    assert after["equipment"] == ["bodyweight", "band"]
