@@ -619,7 +619,14 @@ async def record_feedback(
         rpe=RPE_HOLD if data.rpe_unread else data.rpe,
         pain=[PainReport(**p.model_dump(), reported_at=at) for p in data.pain],
         flags=list(data.flags),
-        exercises=[ExerciseLog(e.exercise_id, e.sets, e.reps, e.load_kg, e.rpe) for e in counted],
+        # an unreadable session RPE holds every lift, those logged with their own RPE too:
+        # not_counted says the levels hold, and an entry's own 7 is no reason to doubt it
+        exercises=[
+            ExerciseLog(
+                e.exercise_id, e.sets, e.reps, e.load_kg, RPE_HOLD if data.rpe_unread else e.rpe
+            )
+            for e in counted
+        ],
         log_sent=bool(data.exercises),
         patterns=sorted(
             {p.pattern for p in session.prescriptions if p.pattern != Pattern.mobility}

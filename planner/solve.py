@@ -315,6 +315,19 @@ def solve_problem(
     return result
 
 
+def _taper_span(days: list[date], monday: date) -> str:
+    """'taper', or which of the week's days it covers: the 14 days before an A race may begin
+    mid-week, and end mid-week on race day (which is not part of it)."""
+    first, last = days[0], days[-1]
+    if first == monday and last == monday + timedelta(days=6):
+        return "taper"
+    if first == monday:
+        return f"taper until {last:%a %d %b}"
+    if last == monday + timedelta(days=6):
+        return f"taper from {first:%a %d %b}"
+    return f"taper {first:%a %d %b} to {last:%a %d %b}"
+
+
 def _overlaps(sessions: list[Session]) -> list[tuple[Session, Session]]:
     """Pairs of sessions that overlap in time (the structure the model keeps: never two at once)."""
     ordered = sorted(sessions, key=lambda s: s.start.timestamp())
@@ -390,12 +403,8 @@ def week_reports(problem: Problem, sessions: list[Session], rules: list[Rule]) -
                 TargetResult(
                     rule="T4",
                     met=True,
-                    # T4 judges by day: a week reaching into the 14 days says where they start
-                    wanted=(
-                        "taper: volume cut 30-70 %"
-                        if taper_days[0] == week.start
-                        else f"taper from {taper_days[0]:%a %d %b}: volume cut 30-70 %"
-                    ),
+                    # T4 judges by day: a week only partly in the 14 days says which days
+                    wanted=f"{_taper_span(taper_days, week.start)}: volume cut 30-70 %",
                     planned=len(strength),
                 )
             )

@@ -99,7 +99,8 @@ def pain_entries(form: FormMultiDict, default_timing: PainTiming) -> list[dict[s
 
 def feedback_body(form: FormMultiDict) -> FeedbackIn:
     """The session form as the API's FeedbackIn (raises pydantic's ValidationError)."""
-    completed = str(form.get("completed") or "") == "yes"
+    # as the API reads it: neither answer ticked is no answer (pain kept, the session open)
+    completed = {"yes": True, "no": False}.get(str(form.get("completed") or ""))
     exercises = []
     if completed:
         for index in range(30):

@@ -197,9 +197,10 @@ def test_a_missed_heavy_target_leads_with_a_rule_the_core_names_not_a_movable_ga
         assert not entry.suggestion.startswith("strength_gap_h"), entry.suggestion
 
 
-def test_a_week_reaching_into_the_taper_says_from_which_day():
-    """T4 judges by day (the 14 days before the A race): a week whose first days are before
-    them says where the taper starts, so its peak-dosed early sessions do not read as taper."""
+def test_a_week_partly_in_the_taper_says_which_days():
+    """T4 judges by day (the 14 days before the A race, race day not among them): a week whose
+    first days are before them says where the taper starts, and race week where it ends, so
+    sessions outside it do not read as taper."""
     who = heavy_lifter()
     race_day = MONDAY + timedelta(days=7 * 3 + 5)  # Saturday of week 4
     rides = [ride(race_day, 9, 180, "race", priority="A", title="A race")]
@@ -210,3 +211,6 @@ def test_a_week_reaching_into_the_taper_says_from_which_day():
     first = race_day - timedelta(days=14)  # a Saturday: week 2's sixth day
     assert taper_rows[2] == f"taper from {first:%a %d %b}: volume cut 30-70 %"
     assert taper_rows[3] == "taper: volume cut 30-70 %"
+    # race week: the taper ends the day before the race (a review saw it read as all taper)
+    eve = race_day - timedelta(days=1)
+    assert taper_rows[4] == f"taper until {eve:%a %d %b}: volume cut 30-70 %"
