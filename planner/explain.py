@@ -756,7 +756,7 @@ def _explain_with(
         return
     best = diagnosis.closest(tries)
     if best is None:
-        entry.detail += "; no other time in the week was tried"
+        entry.detail += _none_tried(diagnosis.problem, session)
         return
     entry.blocked_by = in_the_way(tries)
     text, suggestion, ride = diagnosis.describe(best)
@@ -764,6 +764,19 @@ def _explain_with(
     entry.suggestion = suggestion
     if entry.ride is None and ride is not None:
         entry.ride = ride_of(ride, diagnosis.problem)
+
+
+def _none_tried(problem: Problem, session: Session | None) -> str:
+    """Why no other time was tried: a re-plan late in the week leaves none of it ahead (the
+    past is no place to make room in)."""
+    now = problem.now
+    week = problem.week_of(problem.local_day(session.start)) if session is not None else None
+    if now is not None and week is not None and problem.local_day(now) > week.start:
+        return (
+            f"; no other time in the week lies ahead of the re-plan ({local(now, problem.zone)}): "
+            "it came too late in the week to move this"
+        )
+    return "; no other time in the week was tried"
 
 
 def explain_target(

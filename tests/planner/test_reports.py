@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from factories import MONDAY, athlete, ride
+from factories import MONDAY, at, athlete, ride
 
 from constraints import soft_rules
 from constraints.t1_strength_per_week import heavy_allowed
@@ -214,3 +214,17 @@ def test_a_week_partly_in_the_taper_says_which_days():
     # race week: the taper ends the day before the race (a review saw it read as all taper)
     eve = race_day - timedelta(days=1)
     assert taper_rows[4] == f"taper until {eve:%a %d %b}: volume cut 30-70 %"
+
+
+def test_a_plan_made_late_in_its_first_week_says_so_where_no_time_is_left_to_try():
+    """Made on Thursday evening for a plan starting that Monday, the week's bunched sessions
+    have nowhere ahead to go: the entry says the plan came too late in the week, where it said
+    'no other time in the week was tried' (a new user's trial)."""
+    who = heavy_lifter()
+    now = at(MONDAY + timedelta(days=3), 20)
+    result = plan(who, hard_tue_thu_sat(3), MONDAY, 3, now=now)
+    entries = [b for b in result.week_reports[0].broken if b.term.startswith("S3")]
+    assert entries, result.week_reports[0].broken
+    for entry in entries:
+        assert "came too late in the week" in entry.detail, entry.detail
+        assert "Thu 07 Jan 20:00" in entry.detail
