@@ -56,7 +56,7 @@ def describe(session: Session) -> str:
     )
     lines.append(f"{title}, {minutes} min")
     if session.after_ride:
-        lines.append(f"Right after: {session.after_ride}")
+        lines.append(f"After your ride: {session.after_ride}")
     lines.append("")
     for p in session.prescriptions:
         rest = f", rest {p.rest_s} s" if p.rest_s else ""

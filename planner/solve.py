@@ -26,6 +26,7 @@ from planner.domain import (
     Plan,
     ProgressionState,
     Ride,
+    RideKind,
     Session,
     SessionKind,
     SolverReport,
@@ -291,7 +292,8 @@ def solve_problem(
         warnings=problem.state.pain_warnings(
             problem.local_day(problem.now) if problem.now is not None else problem.start
         )
-        + problem.state.review_warnings(),
+        + problem.state.review_warnings()
+        + _ride_warnings(problem),
     )
     # checked with the context before the start: H7's rest and H9 reach across it
     # by instant: two wall clocks of one zone compare equal across the night clocks go back
@@ -313,6 +315,29 @@ def solve_problem(
     if breaks:  # the model and the spec disagree: never hand out such a plan
         raise PlannerFailure("internal error, plan breaks " + "; ".join(breaks))
     return result
+
+
+def _ride_warnings(problem: Problem) -> list[str]:
+    """Rides whose priority says nothing to the planner: a race without one is kept clear of
+    heavy work as a long ride but tapered for by no rule; a priority on another kind of ride
+    is not read (a new user's trial saw both taken without a word)."""
+    found = []
+    for ride in problem.rides:
+        day = problem.local_day(ride.start)
+        if not problem.start <= day < problem.end:
+            continue
+        if ride.kind == RideKind.race and ride.priority is None:
+            found.append(
+                f"race {ride.label()!r} on {day.isoformat()} has no priority: it is kept clear "
+                "of heavy work as a long ride, but no taper or race-week rule plans for it; "
+                "give it priority A, B or C"
+            )
+        elif ride.kind != RideKind.race and ride.priority is not None:
+            found.append(
+                f"{ride.kind.value} ride {ride.label()!r} on {day.isoformat()} has priority "
+                f"{ride.priority}: priorities count only on rides of kind race"
+            )
+    return found
 
 
 def _taper_span(days: list[date], monday: date) -> str:

@@ -228,3 +228,25 @@ def test_a_plan_made_late_in_its_first_week_says_so_where_no_time_is_left_to_try
     for entry in entries:
         assert "came too late in the week" in entry.detail, entry.detail
         assert "Thu 07 Jan 20:00" in entry.detail
+
+
+def test_a_race_without_a_priority_or_a_priority_on_another_ride_is_named_in_the_warnings():
+    """A race with no priority is planned around as a long ride but tapered for by no rule; a
+    priority on an endurance ride is not read. Both were taken without a word."""
+    who = heavy_lifter()
+    race_day, ride_day = MONDAY + timedelta(days=12), MONDAY + timedelta(days=5)
+    rides = [
+        ride(race_day, 9, 180, "race", title="Club race"),
+        ride(ride_day, 9, 120, "endurance", priority="A", title="Gran fondo"),
+    ]
+    warnings = plan(who, rides, MONDAY, 3).warnings
+    assert any(
+        w.startswith(f"race 'Club race' on {race_day.isoformat()} has no priority")
+        for w in warnings
+    ), warnings
+    assert any(
+        w.startswith(f"endurance ride 'Gran fondo' on {ride_day.isoformat()} has priority A")
+        for w in warnings
+    ), warnings
+    clean = [ride(race_day, 9, 180, "race", priority="B", title="Club race")]
+    assert not plan(who, clean, MONDAY, 3).warnings
