@@ -644,3 +644,17 @@ async def test_a_refused_morning_checkin_comes_back_as_the_athlete_left_it(clien
     assert 'value="soreness" selected' in region
     progression = await client.get(f"{made['base']}/progression", headers=auth(coach_key))
     assert "knee" not in progression.json()["regions"]
+
+
+async def test_the_pages_assets_and_icon_come_from_the_package(client):
+    """The stylesheet and the icon are served by the app itself (no CDN), and a page names its
+    icon, so browsers stop asking for a /favicon.ico that is not there (a new user's trial)."""
+    page = await client.get("/app/sign-in")
+    assets = re.findall(r'<link [^>]*href="([^"]+)"', page.text)
+    assert "/app/static/favicon.svg" in assets and "/app/static/style.css" in assets
+    for path in assets:
+        assert path.startswith("/app/static/"), path
+        served = await client.get(path)
+        assert served.status_code == 200, path
+    icon = await client.get("/app/static/favicon.svg")
+    assert icon.headers["content-type"].startswith("image/svg+xml")
