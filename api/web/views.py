@@ -74,6 +74,11 @@ def when(moment: datetime, zone: ZoneInfo) -> str:
     return f"{local:%a} {local.day} {local:%b} {local:%H:%M}"
 
 
+def when_zoned(moment: datetime, zone: ZoneInfo) -> str:
+    """`when` with the zone's abbreviation: the roster lists athletes of several zones."""
+    return f"{when(moment, zone)} {moment.astimezone(zone):%Z}"
+
+
 # --- pain reports as stored ---------------------------------------------------------------------
 
 
@@ -220,13 +225,13 @@ async def roster(data: CoachData) -> list[RosterLine]:
         upcoming = next((s for s in mine if s.start >= now), None)
         if upcoming is not None:
             kind = "heavy strength" if upcoming.heavy else upcoming.kind
-            line.next_session = f"{when(upcoming.start, zone)}, {kind}"
+            line.next_session = f"{when_zoned(upcoming.start, zone)}, {kind}"
         pains = [p for row in feedback if row.athlete_id == athlete.id for p in pain_points(row)]
         if pains:
             last = pains[-1]
             line.last_pain = (
                 f"{words(last.region.value)} {last.score}/10 {words(last.timing)}"
-                f"{' (soreness)' if last.kind == 'soreness' else ''}, {when(last.at, zone)}"
+                f"{' (soreness)' if last.kind == 'soreness' else ''}, {when_zoned(last.at, zone)}"
             )
         lines.append(line)
     lines.sort(key=lambda line: (line.rank, line.name.lower()))

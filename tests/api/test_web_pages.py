@@ -658,3 +658,13 @@ async def test_the_pages_assets_and_icon_come_from_the_package(client):
         assert served.status_code == 200, path
     icon = await client.get("/app/static/favicon.svg")
     assert icon.headers["content-type"].startswith("image/svg+xml")
+
+
+async def test_the_roster_gives_each_time_with_its_zone(client, coach_key):
+    """Athletes keep their own time zones: the roster's times name theirs (a new user's trial
+    read 08:42 and 15:40 as different minutes; they were the same)."""
+    made = await planned(client, coach_key)
+    await sign_in(client, coach_key)
+    roster = await client.get("/app/")
+    assert re.search(r"Next: \w{3} \d+ \w{3} \d{2}:\d{2} CES?T, ", roster.text), roster.text
+    assert made["athlete"]["timezone"] == "Europe/Berlin"
