@@ -92,6 +92,7 @@ async def athlete_page(
         if r.start <= now and r.start >= now - timedelta(days=UNLOGGED_DAYS) and r.uid not in logged
     ]
     flagged = sorted(progression.regions.items())
+    races = await races_by_week(web, athlete, reports, zone)
     library = load_library()
     signed = {a.exercise_id for a in progression.approvals}
     to_approve = [
@@ -106,6 +107,7 @@ async def athlete_page(
         today=today,
         days=days,
         weeks=reports,
+        races=races,
         this_week=next(
             (w["index"] for w in reports if w["start"] <= today.isoformat() <= w["end"]), None
         ),
@@ -130,6 +132,23 @@ async def athlete_page(
         # followed calendars and their last refresh (issue 11, api.sources)
         sources=await sources_of(web.db, athlete),
     )
+
+
+async def races_by_week(
+    web: CoachData, athlete: Any, reports: list[dict[str, Any]], zone: ZoneInfo
+) -> dict[str, list[str]]:
+    """Each report week's races by its start ("B race 'Club race' Sat 24"): the weekly table
+    showed a B-race week only as its phase (a new user's trial)."""
+    found: dict[str, list[str]] = {}
+    rides = [r for r in await web.rides(athlete) if r.kind == "race"]
+    for week in reports:
+        for ride in rides:
+            local = ride.start.astimezone(zone)
+            if week["start"] <= local.date().isoformat() <= week["end"]:
+                grade = f"{ride.priority} race" if ride.priority else "race"
+                title = f" {ride.title!r}" if ride.title else ""
+                found.setdefault(week["start"], []).append(f"{grade}{title} {local:%a} {local.day}")
+    return found
 
 
 async def rolled_back(web: CoachData) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import icalendar
@@ -668,3 +668,26 @@ async def test_the_roster_gives_each_time_with_its_zone(client, coach_key):
     roster = await client.get("/app/")
     assert re.search(r"Next: \w{3} \d+ \w{3} \d{2}:\d{2} CES?T, ", roster.text), roster.text
     assert made["athlete"]["timezone"] == "Europe/Berlin"
+
+
+async def test_the_weekly_table_names_each_weeks_races(client, coach_key):
+    """A B-race week read only 'build deload' (a new user's trial): the table names the race."""
+    made = await planned(client, coach_key)
+    monday = date.fromisoformat(made["plan"]["start"])
+    saturday = monday + timedelta(days=5)
+    rides = support.weekly_rides(monday, 2)
+    rides = [r for r in rides if not r["start"].startswith(saturday.isoformat())]
+    rides.append(
+        support.ride(support.at(saturday, 9), 180, "race", title="Club race", priority="B")
+    )
+    headers = auth(coach_key)
+    assert (
+        await client.put(f"{made['base']}/rides", json=rides, headers=headers)
+    ).status_code == 200
+    body = {"start": monday.isoformat(), "weeks": 2}
+    assert (
+        await client.post(f"{made['base']}/plan", json=body, headers=headers)
+    ).status_code == 201
+    await sign_in(client, coach_key)
+    page = await client.get(f"/app/athletes/{made['athlete']['id']}")
+    assert f"B race &#39;Club race&#39; Sat {saturday.day}" in page.text, page.text
