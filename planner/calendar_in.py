@@ -638,6 +638,13 @@ def _recurrence_id(component: icalendar.cal.Component) -> str | None:
     return value.isoformat()
 
 
+# an all-day event is not a ride; a day away or off belongs in the athlete's availability
+ALL_DAY = (
+    "all-day event: no time of day (a day off or away goes in the athlete's availability "
+    'exceptions: PATCH {"availability": {"exceptions": [{"date": ..., "windows": []}]}})'
+)
+
+
 def _occurrence(
     component: icalendar.cal.Component,
     recurring: set[str],
@@ -650,7 +657,7 @@ def _occurrence(
         return Skipped(uid, title, "cancelled")
     start = component["DTSTART"].dt
     if not isinstance(start, datetime):
-        return Skipped(uid, title, "all-day event: no time of day")
+        return Skipped(uid, title, ALL_DAY)
     looks_like = _not_a_ride(title)
     if looks_like:
         return Skipped(uid, title, f"not a ride: looks like {looks_like}")

@@ -6,6 +6,7 @@ import pytest
 
 from planner import calendar_in
 from planner.calendar_in import (
+    ALL_DAY,
     CalendarError,
     CalendarTooLarge,
     CalendarTooSlow,
@@ -165,7 +166,8 @@ def test_all_day_event_is_skipped_with_a_reason():
     )
     result = read_calendar(text, *WINDOW)
     assert result.rides == []
-    assert result.skipped == [Skipped("rest-1", "Rest day", "all-day event: no time of day")]
+    assert result.skipped == [Skipped("rest-1", "Rest day", ALL_DAY)]
+    assert "availability exceptions" in ALL_DAY
 
 
 def test_morning_run_is_skipped_as_not_a_ride_but_a_bike_ride_is_kept():
