@@ -849,7 +849,7 @@ async def approve_exercise(
         clock.now().astimezone(ZoneInfo(athlete.timezone)),
         person,
     )
-    return await adapt(
+    answer = await adapt(
         data_scope,
         settings,
         athlete,
@@ -857,6 +857,14 @@ async def approve_exercise(
         changes,
         f"{data.exercise_id} signed off by the coach",
     )
+    if not changes:
+        # nothing moved: say what was recorded and what the lift still waits for
+        exercise = load_library().by_id[data.exercise_id]
+        waits = f"it enters the plan once the athlete earns the step to it (level {exercise.level})"
+        if exercise.pattern in new_state.blocked_patterns():
+            waits += f"; {exercise.pattern.value} is stopped by a red flag until a coach clears it"
+        answer.advice.append(f"{exercise.name} signed off and recorded: {waits}")
+    return answer
 
 
 class AdaptController(Controller):

@@ -484,3 +484,26 @@ async def test_patch_merges_objects_key_by_key_and_null_removes_a_key(client, co
     assert others == {k: v for k, v in before["settings"].items() if k != "strength_gap_h"}
     assert after["starting_loads"] == {"romanian_deadlift": 50.0}
     assert after["equipment"] == ["bodyweight", "band"]
+
+
+async def test_a_sign_off_that_moves_nothing_says_what_it_recorded_and_what_it_waits_for(
+    client, coach_key
+):
+    """Signed off while the hinge is stopped by a red flag, the answer said only 'no change to
+    the planned sessions' (a new user's trial): it now says the sign-off is recorded, the rung
+    it waits for, and the red flag in the way."""
+    ctx = await planned(client, coach_key, starting_levels={"hinge": 9})
+    headers = auth(coach_key)
+    flagged = await client.post(
+        f"{ctx['base']}/pain",
+        json={"region": "low_back", "score": 3, "timing": "next_morning", "flags": ["numbness"]},
+        headers=headers,
+    )
+    assert flagged.status_code == 201, flagged.text
+    body = {"exercise_id": "deadlift", "note": "ready when the gate opens"}
+    answer = await client.post(f"{ctx['base']}/approvals", json=body, headers=headers)
+    assert answer.status_code == 201, answer.text
+    deadlift = load_library().by_id["deadlift"]
+    line = next(a for a in answer.json()["advice"] if "signed off and recorded" in a)
+    assert f"(level {deadlift.level})" in line
+    assert "hinge is stopped by a red flag" in line
