@@ -535,10 +535,21 @@ async def test_a_replan_far_ahead_says_which_published_sessions_it_removed(
         if datetime.fromisoformat(s["start"]) < cut
     )
     removed = [w for w in body["warnings"] if "were removed" in w]
+    # a week from week 9: the 12-week plan's last weeks go too, and say so
+    end = later + timedelta(weeks=1)
+    after = [
+        s
+        for s in planned["created"].json()["sessions"]
+        if datetime.fromisoformat(s["start"]).astimezone(zone).date() >= end
+    ]
+    old_last = planned["monday"] + timedelta(weeks=WEEKS, days=-1)
     assert removed == [
         f"{len(before)} published session(s) from {before[0].isoformat()} to "
         f"{before[-1].isoformat()} were removed: they lie more than 30 days before this "
-        "plan's start"
+        "plan's start",
+        f"{len(after)} published session(s) after this plan's last day "
+        f"({(end - timedelta(days=1)).isoformat()}) were removed: the plan it replaces ran to "
+        f"{old_last.isoformat()}; give `weeks` (and `start`) to keep that stretch planned",
     ], body["warnings"]
     kept = [w for w in body["warnings"] if "stay in the calendar" in w]
     assert len(kept) == 1
