@@ -42,6 +42,7 @@ from api.settings import Settings
 from planner.calendar_out import NOT_DONE_NOTE
 from planner.content import prescribed_load
 from planner.domain import (
+    Athlete,
     AwareDatetime,
     PainFlag,
     PainKind,
@@ -57,6 +58,9 @@ from planner.domain import (
 from planner.errors import PlannerFailure, PlannerInputError
 from planner.library import Library, load_library
 from planner.progression import (
+    GATE_DAYS_LOGGED,
+    GATE_GREEN_AT_RDL,
+    GATE_RED_DAYS,
     ExerciseLog,
     SessionFeedback,
     apply_checkin,
@@ -858,13 +862,33 @@ async def approve_exercise(
         f"{data.exercise_id} signed off by the coach",
     )
     if not changes:
-        # nothing moved: say what was recorded and what the lift still waits for
-        exercise = load_library().by_id[data.exercise_id]
-        waits = f"it enters the plan once the athlete earns the step to it (level {exercise.level})"
-        if exercise.pattern in new_state.blocked_patterns():
-            waits += f"; {exercise.pattern.value} is stopped by a red flag until a coach clears it"
-        answer.advice.append(f"{exercise.name} signed off and recorded: {waits}")
+        answer.advice.append(_sign_off_waits(data.exercise_id, new_state, person))
     return answer
+
+
+def _sign_off_waits(exercise_id: str, state: ProgressionState, athlete: Athlete) -> str:
+    """A sign-off that moved no level: what was recorded and what the lift still waits for
+    (the step to its rung, the equipment, the deadlift's gate, a red flag)."""
+    library = load_library()
+    exercise = library.by_id[exercise_id]
+    reached = library.rung(exercise.pattern, exercise.level, athlete)
+    if reached is None or reached.id != exercise.id:
+        instead = reached.name if reached is not None else "no exercise"
+        waits = (
+            f"with the athlete's equipment, level {exercise.level} of the ladder is {instead}, "
+            "so it enters no plan until the equipment has a barbell"
+        )
+    else:
+        waits = f"it enters the plan once the athlete earns the step to it (level {exercise.level})"
+        if exercise_id == "deadlift":
+            waits += (
+                f" and its gate opens ({GATE_DAYS_LOGGED // 7} weeks of logged training, "
+                f"{GATE_GREEN_AT_RDL} green sessions in a row at the Romanian deadlift, no red "
+                f"in {GATE_RED_DAYS} days for low back, hamstring or knee)"
+            )
+    if exercise.pattern in state.blocked_patterns():
+        waits += f"; {exercise.pattern.value} is stopped by a red flag until a coach clears it"
+    return f"{exercise.name} signed off and recorded: {waits}"
 
 
 class AdaptController(Controller):

@@ -286,7 +286,8 @@ def _span_changes(
             f"to {(old_end - timedelta(days=1)).isoformat()}; give `weeks` (and `start`) to "
             "keep that stretch planned"
         )
-    if start.weekday() != old.start.weekday():
+    # an old plan that ended before this one starts has no weeks to keep
+    if start.weekday() != old.start.weekday() and old_end > start:
         first, last = start.strftime("%A"), (start - timedelta(days=1)).strftime("%A")
         found.append(
             f"this plan's weeks run {first} to {last} (from its start, {start.isoformat()}); "

@@ -148,11 +148,13 @@ def athlete_advice(athlete: AthleteRow, today: date) -> list[str]:
         name = "pain elsewhere" if region == Region.other else region.value.replace("_", " ")
         if status.needs_clearance:
             continue
-        if status.no_heavy_until is not None and status.no_heavy_until > today:
+        if region == Region.other and status.no_heavy_until and status.no_heavy_until > today:
+            # no exercise is known to load it: nothing in the plan changes for it
+            lines.append(f"Your {name} is logged: your coach will see it.")
+        elif status.no_heavy_until is not None and status.no_heavy_until > today:
             until = status.no_heavy_until
             lines.append(
-                f"Your {name}: no heavy work for it until {until:%A} {until.day} {until:%B}; "
-                "the coming sessions are lighter meanwhile."
+                f"Your {name}: no heavy work for it until {until:%A} {until.day} {until:%B}."
             )
         if status.needs_review:
             lines.append(f"Your {name} has ached a little for a week: your coach will take a look.")

@@ -507,3 +507,21 @@ async def test_a_sign_off_that_moves_nothing_says_what_it_recorded_and_what_it_w
     line = next(a for a in answer.json()["advice"] if "signed off and recorded" in a)
     assert f"(level {deadlift.level})" in line
     assert "hinge is stopped by a red flag" in line
+
+
+async def test_a_sign_off_names_the_barbell_it_lacks_and_the_deadlifts_gate(client, coach_key):
+    """Without a barbell the ladder never reaches the barbell RDL: the sign-off says so rather
+    than 'once the athlete earns the step'; the deadlift's names its gate."""
+    no_barbell = ["bodyweight", "band", "ball", "box", "dumbbell", "bench"]
+    ctx = await planned(client, coach_key, starting_levels={"hinge": 5}, equipment=no_barbell)
+    headers = auth(coach_key)
+    body = {"exercise_id": "romanian_deadlift", "note": "when ready"}
+    answer = await client.post(f"{ctx['base']}/approvals", json=body, headers=headers)
+    assert answer.status_code == 201, answer.text
+    line = next(a for a in answer.json()["advice"] if "signed off and recorded" in a)
+    assert "until the equipment has a barbell" in line, line
+    lifter_ctx = await planned(client, coach_key, starting_levels={"hinge": 9})
+    body = {"exercise_id": "deadlift", "note": "when the gate opens"}
+    answer = await client.post(f"{lifter_ctx['base']}/approvals", json=body, headers=headers)
+    line = next(a for a in answer.json()["advice"] if "signed off and recorded" in a)
+    assert "its gate opens (6 weeks of logged training" in line, line

@@ -612,3 +612,19 @@ async def test_a_replan_that_moves_the_weeks_or_cuts_the_end_says_so(client, coa
         headers=auth(coach_key),
     )
     assert not any("were removed" in w or "weeks run" in w for w in same.json()["warnings"])
+
+
+async def test_a_plan_after_an_old_one_ended_says_nothing_of_its_weeks(client, coach_key, planned):
+    """The weekday warning is for a plan replacing weeks still planned: after a one-week plan
+    has run out, a plan from a Tuesday keeps no weeks of it (a review saw the roster job,
+    which cannot give a start, told to give one)."""
+    headers = auth(coach_key)
+    monday = planned["monday"]
+    short = {"start": monday.isoformat(), "weeks": 1}
+    assert (
+        await client.post(f"{planned['base']}/plan", json=short, headers=headers)
+    ).status_code == 201
+    later = {"start": (monday + timedelta(days=15)).isoformat(), "weeks": 2}
+    answer = await client.post(f"{planned['base']}/plan", json=later, headers=headers)
+    assert answer.status_code == 201, answer.text
+    assert not any("weeks run" in w for w in answer.json()["warnings"]), answer.json()["warnings"]

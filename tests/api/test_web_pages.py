@@ -544,6 +544,23 @@ async def test_sending_the_checkin_form_as_it_comes_logs_no_reps_and_steps_nothi
     assert all(p["history"] == [] for p in progression["patterns"]), progression["patterns"]
 
 
+async def test_pain_elsewhere_is_told_as_logged_not_as_lighter_sessions(client, coach_key, after):
+    """No exercise is known to load pain 'elsewhere', so a red score there changes no session:
+    the page says it is logged for the coach (it said the sessions would be lighter)."""
+    made = await planned(client, coach_key)
+    session = first_strength(made["plan"])
+    links = await feed_links(client, made["athlete"]["feed_url"])
+    link = path_of(links[session["uid"]])
+    after(session)
+    page = await client.get(link)
+    token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
+    data = {"completed": "yes", "pain_other": "6", "timing_other": "after", "_csrf_token": token}
+    sent = await client.post(link, data=data)
+    assert sent.status_code == 200, sent.text
+    assert "Your pain elsewhere is logged: your coach will see it." in sent.text
+    assert "no heavy work for it" not in sent.text
+
+
 async def test_a_checkin_link_cannot_be_bent_to_another_athletes_session(
     client, settings, coach_key, other_key
 ):
