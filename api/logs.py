@@ -29,6 +29,10 @@ _CHECKIN_PATH = re.compile(r"/checkin/[^\s?#\"'<>]+")
 _SECRET = re.compile(r"\b(feed|coach)_[A-Za-z0-9_\-]{20,}")
 _BEARER = re.compile(r"(?i)\b(bearer)\s+[^\s<]+")
 
+# an absolute URL: a followed calendar's address carries its credential in the user part, the
+# path (a "private-..." segment) or the query; only the scheme and host are kept
+_URL = re.compile(r"\b(https?|webcal)://([^\s/\"'<>?#]+)([^\s\"'<>]*)")
+
 _NUMBERS = (int, float, type(None))
 _traceback = logging.Formatter()
 
@@ -38,8 +42,22 @@ def _feed_path(match: re.Match[str]) -> str:
     return f"/feeds/{REDACTED}{suffix}"
 
 
+def _url(match: re.Match[str]) -> str:
+    scheme, authority, rest = match.groups()
+    host = authority.rsplit("@", 1)[-1]
+    user = f"{REDACTED}@" if host != authority else ""
+    if rest.startswith(("/feeds/", "/checkin/")):
+        kept = rest  # the service's own links: their tokens are redacted below, shape kept
+    else:
+        kept = f"/{REDACTED}" if rest.strip("/") else rest
+    return f"{scheme}://{user}{host}{kept}"
+
+
 def redact(text: str) -> str:
-    """`text` with every feed token, check-in token and coach key replaced by <redacted>."""
+    """`text` with every feed token, check-in token and coach key replaced by <redacted>, and
+    every other absolute URL cut to its scheme and host (a followed calendar's address)."""
+    if "://" in text:
+        text = _URL.sub(_url, text)
     if "/feeds/" in text:
         text = _FEED_PATH.sub(_feed_path, text)
     if "/checkin/" in text:

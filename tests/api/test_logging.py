@@ -16,9 +16,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from calendar_server import CalendarServer, amateur_weeks, ics
 from conftest import auth
 from live import free_port
-from support import athlete_body
+from support import athlete_body, next_monday
 
 from api.app import create_app
 from api.logs import RedactSecrets, redact
@@ -54,8 +55,14 @@ async def test_planner_serve_logs_feed_and_checkin_paths_redacted_and_never_a_co
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "DATABASE_URL": database_url, "PUBLIC_URL": base, "DEBUG": ""}
+    env["ALLOW_PRIVATE_SOURCES"] = "1"  # the followed calendar below is on this machine
     log_path = tmp_path / "serve.log"
-    with log_path.open("wb") as log:
+    calendar = CalendarServer()
+    calendar.serve(ics(amateur_weeks(next_monday(), 1)))
+    # a followed calendar's address carries its own credentials (a new user's trial saw
+    # httpx log it whole): user, password and a token in the query
+    source_url = calendar.url.replace("http://", "http://rider:CALPASS@") + "?token=CALTOKEN"
+    with calendar, log_path.open("wb") as log:
         server = subprocess.Popen(
             [*planner_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
             cwd=ROOT,
@@ -85,6 +92,21 @@ async def test_planner_serve_logs_feed_and_checkin_paths_redacted_and_never_a_co
                 assert (await client.get(f"/feeds/{FEED_TOKEN}.ics")).status_code == 404
                 await client.get(f"/checkin/{SIGNED}")
                 await client.get(f"/checkin/{SIGNED}/done?rpe=5")
+                athlete_base = f"/api/v1/athletes/{created.json()['id']}"
+                added = await client.post(
+                    f"{athlete_base}/calendar-sources",
+                    json={"url": source_url},
+                    headers=auth(coach_key),
+                )
+                assert added.status_code == 201, added.text
+                for _ in range(150):  # the API runs the refresh itself (no REDIS_URL)
+                    listed = await client.get(
+                        f"{athlete_base}/calendar-sources", headers=auth(coach_key)
+                    )
+                    if listed.json()[0]["status"] != "pending":
+                        break
+                    time.sleep(0.1)
+                assert listed.json()[0]["status"] == "ok", listed.text
             # the request lines go through a queue to the log: wait for the last one before
             # stopping the server (a busy machine may still hold it when SIGINT arrives)
             for _ in range(100):
@@ -113,8 +135,9 @@ async def test_planner_serve_logs_feed_and_checkin_paths_redacted_and_never_a_co
     assert any(m == "GET" and p == "/checkin/<redacted>?rpe=5" for m, p, _ in seen), output
     # one line per request: uvicorn's access line is off under planner serve
     assert 'HTTP/1.1" 200' not in output, output
-    assert len(requests) == 7, output
-    for secret in (token, FEED_TOKEN, SIGNED, coach_key):
+    # the calendar-source requests (one add, a few polls) aside
+    assert len([r for r in requests if "calendar-sources" not in r["route"]]) == 7, output
+    for secret in (token, FEED_TOKEN, SIGNED, coach_key, "CALPASS", "CALTOKEN"):
         assert secret not in output, (secret, output)
 
 
@@ -132,6 +155,15 @@ async def test_planner_serve_logs_feed_and_checkin_paths_redacted_and_never_a_co
         (f"key coach_{'k' * 43} minted", "key coach_<redacted> minted"),
         ("GET /feeds/<redacted>.ics", "GET /feeds/<redacted>.ics"),
         ("GET /api/v1/athletes HTTP/1.1", "GET /api/v1/athletes HTTP/1.1"),
+        (
+            "HTTP Request: GET http://user:pw@127.0.0.1:8332/cal.ics?token=SECRET1 200",
+            "HTTP Request: GET http://<redacted>@127.0.0.1:8332/<redacted> 200",
+        ),
+        (
+            "GET https://calendar.google.com/calendar/ical/a%40b.c/private-9f8e7d/basic.ics",
+            "GET https://calendar.google.com/<redacted>",
+        ),
+        ("webcal://example.org/ical/tok123.ics failed", "webcal://example.org/<redacted> failed"),
     ],
     ids=[
         "feed path",
@@ -142,6 +174,9 @@ async def test_planner_serve_logs_feed_and_checkin_paths_redacted_and_never_a_co
         "bare coach key",
         "already redacted",
         "no secret",
+        "followed calendar: user and query",
+        "followed calendar: private path",
+        "followed calendar: webcal",
     ],
 )
 def test_redact_replaces_each_kind_of_secret_and_leaves_the_rest(line, kept):
