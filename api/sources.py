@@ -373,6 +373,9 @@ async def _replan_pending(
     return {"outcome": "ok", "replanned": replanned}
 
 
+SKIPPED_SHOWN = 20  # skipped events a source's last_result names (the count says them all)
+
+
 async def _import(
     data: CoachData,
     db: AsyncSession,
@@ -394,6 +397,15 @@ async def _import(
         counts = await import_calendar(data, athlete.id, fetched.body, adjust=adjust, release=False)
     except HTTPException as exc:  # the import's own answers: 400, 409, 413, 422
         return {}, f"the import was refused ({exc.status_code}): {exc.detail}"
+    if source.event_ids and b"BEGIN:VEVENT" not in fetched.body.upper():
+        # a calendar that comes back with no event at all is far likelier a hiccup of the
+        # publisher than a season given up (a new user's trial saw an empty answer remove
+        # every ride, the A race with them): nothing is removed, and the coach is told
+        return {}, (
+            f"the calendar came back with no events; its {len(source.event_ids)} known event(s) "
+            "and their rides are kept. If it was emptied on purpose, delete the rides "
+            "(DELETE .../rides/{ride_id}) or this source"
+        )
     # events gone from the source: their rides from now on go too (past rides are history)
     gone = sorted(set(source.event_ids or []) - set(seen))
     removed = 0
@@ -414,6 +426,8 @@ async def _import(
         "updated": counts.updated,
         "unchanged": counts.unchanged,
         "skipped": counts.skipped,
+        # what was skipped and why (an all-day event: where a day off belongs instead)
+        "skipped_events": [e.model_dump() for e in counts.skipped_events[:SKIPPED_SHOWN]],
         "removed": removed,
         "replanned": False,
         "replan_pending": False,

@@ -134,6 +134,39 @@ async def test_a_source_is_imported_and_a_change_replans_keeping_published_sessi
     assert "sat-3@test" not in {r["external_id"] for r in rides}
 
 
+async def test_a_calendar_that_comes_back_empty_removes_no_ride_and_says_so(
+    jobs_client, coach_key, calendar
+):
+    """An empty VCALENDAR removed every ride of the source, the A race with them, and answered
+    ok (a new user's trial). It is now a failure that keeps the rides and names what to do if
+    the calendar was emptied on purpose; a last_result lists what an import skipped, and why."""
+    client, key = jobs_client, coach_key
+    events = amateur_weeks(next_monday(), 2)
+    all_day = (
+        "BEGIN:VEVENT\r\nUID:off@test\r\nDTSTAMP:20260101T000000Z\r\n"
+        f"DTSTART;VALUE=DATE:{next_monday():%Y%m%d}\r\nSUMMARY:Ski trip\r\nEND:VEVENT\r\n"
+    ).encode()
+    calendar.serve(ics(events).replace(b"END:VCALENDAR", all_day + b"END:VCALENDAR"))
+    athlete = await create_athlete(client, key)
+    base = f"/api/v1/athletes/{athlete['id']}"
+    added = await client.post(
+        f"{base}/calendar-sources", json={"url": calendar.url}, headers=auth(key)
+    )
+    assert (await job_done(client, key, added.json()["job_id"]))["state"] == "done"
+    source = await source_of(client, key, athlete["id"])
+    skipped = source["last_result"]["skipped_events"]
+    assert [e["title"] for e in skipped] == ["Ski trip"], source
+    assert "availability" in skipped[0]["reason"]
+    count = len((await client.get(f"{base}/rides", headers=auth(key))).json())
+    assert count == len(events)
+    calendar.serve(ics([]))
+    job = await refresh(client, key, athlete["id"], source["id"])
+    assert job["state"] == "failed", job
+    source = await source_of(client, key, athlete["id"])
+    assert source["status"] == "error" and "came back with no events" in source["reason"], source
+    assert len((await client.get(f"{base}/rides", headers=auth(key))).json()) == count
+
+
 async def test_a_failing_source_is_recorded_retried_and_paused_after_five(
     jobs_client, coach_key, calendar
 ):
