@@ -154,21 +154,25 @@ async def _scope(db: AsyncSession, athlete_id: uuid.UUID) -> tuple[CoachData, At
 
 @job
 async def refresh_athlete(
-    ctx: Context, *, athlete_id: str, job_id: str | None = None, force: bool = False
+    ctx: Context,
+    *,
+    athlete_id: str,
+    job_id: str | None = None,
+    force: bool = False,
+    source_id: str | None = None,
 ) -> dict[str, Any]:
-    """Refresh each of the athlete's calendar sources (paused ones only when `force`)."""
+    """Refresh each of the athlete's calendar sources (paused ones only when `force`), or only
+    `source_id`: a coach's refresh of one source leaves the others, paused ones above all, as
+    they are (a new user's trial saw one refresh push another source to its pause)."""
     settings: Settings = ctx["settings"]
     await _start(ctx, job_id, athlete_id)
     async with _sessions(ctx)() as db:
-        ids = list(
-            (
-                await db.scalars(
-                    select(CalendarSourceRow.id)
-                    .where(CalendarSourceRow.athlete_id == uuid.UUID(athlete_id))
-                    .order_by(CalendarSourceRow.created_at)
-                )
-            ).all()
+        query = select(CalendarSourceRow.id).where(
+            CalendarSourceRow.athlete_id == uuid.UUID(athlete_id)
         )
+        if source_id is not None:
+            query = query.where(CalendarSourceRow.id == uuid.UUID(source_id))
+        ids = list((await db.scalars(query.order_by(CalendarSourceRow.created_at))).all())
     results = []
     retry_in: float | None = None
     failures = 0
@@ -189,7 +193,11 @@ async def refresh_athlete(
             athlete_id=athlete_id,
         )
     failed = [r for r in results if r.get("outcome") in ("error", "paused")]
-    detail = "; ".join(f"{r['outcome']}: {r.get('reason', '')}" for r in failed) or None
+    # which source each failure is (an athlete may follow several)
+    detail = (
+        "; ".join(f"source {r['source_id']}: {r['outcome']}: {r.get('reason', '')}" for r in failed)
+        or None
+    )
     await _mark(
         ctx,
         job_id,

@@ -83,8 +83,14 @@ class Runner:
         raise NotImplementedError
 
     async def enqueue_refresh(
-        self, athlete_id: uuid.UUID, *, job_id: uuid.UUID | None = None, force: bool = False
+        self,
+        athlete_id: uuid.UUID,
+        *,
+        job_id: uuid.UUID | None = None,
+        force: bool = False,
+        source_id: uuid.UUID | None = None,
     ) -> None:
+        """The athlete's sources refreshed, or only `source_id` (a coach's refresh of one)."""
         if job_id is None:
             await self.enqueue(
                 "refresh_athlete", key=f"refresh:{athlete_id}", athlete_id=str(athlete_id)
@@ -98,6 +104,7 @@ class Runner:
             athlete_id=str(athlete_id),
             job_id=str(job_id),
             force=force,
+            source_id=str(source_id) if source_id else None,
         )
 
     async def enqueue_replans(self, athlete_ids: Iterable[uuid.UUID], job_id: uuid.UUID) -> None:

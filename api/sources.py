@@ -524,12 +524,17 @@ async def _source(db: AsyncSession, athlete: AthleteRow, source_id: uuid.UUID) -
 
 
 async def enqueue_refresh(
-    runner: Runner, db: AsyncSession, coach: Coach, athlete: AthleteRow, *, force: bool
+    runner: Runner,
+    db: AsyncSession,
+    coach: Coach,
+    athlete: AthleteRow,
+    source: CalendarSourceRow,
 ) -> uuid.UUID:
-    """Commit what the request wrote (the worker reads it), then queue the athlete's refresh."""
+    """Commit what the request wrote (the worker reads it), then queue a refresh of this one
+    source, paused or not (a success resumes it)."""
     job_id = await runner.record(db, coach, [athlete.id], "refresh")
     await db.commit()
-    await runner.enqueue_refresh(athlete.id, job_id=job_id, force=force)
+    await runner.enqueue_refresh(athlete.id, job_id=job_id, force=True, source_id=source.id)
     return job_id
 
 
@@ -581,7 +586,7 @@ class SourceController(Controller):
         data_scope.db.add(row)
         await data_scope.db.flush()
         out = source_out(row)
-        job_id = await enqueue_refresh(jobs, data_scope.db, data_scope.coach, athlete, force=True)
+        job_id = await enqueue_refresh(jobs, data_scope.db, data_scope.coach, athlete, row)
         return RefreshAccepted(job_id=job_id, state="queued", source=out)
 
     @get("/", raises=OWNED)
@@ -615,9 +620,10 @@ class SourceController(Controller):
         data_scope: NamedDependency[CoachData],
         jobs: NamedDependency[Runner],
     ) -> RefreshAccepted:
-        """Refresh the athlete's sources now, a paused one too (a success resumes it)."""
+        """Refresh this source now, a paused one too (a success resumes it); the athlete's
+        other sources keep their own schedule."""
         athlete = await data_scope.athlete(athlete_id)
         row = await _source(data_scope.db, athlete, source_id)
         out = source_out(row)
-        job_id = await enqueue_refresh(jobs, data_scope.db, data_scope.coach, athlete, force=True)
+        job_id = await enqueue_refresh(jobs, data_scope.db, data_scope.coach, athlete, row)
         return RefreshAccepted(job_id=job_id, state="queued", source=out)

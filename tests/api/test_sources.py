@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from calendar_server import amateur_weeks, ics
+from calendar_server import CalendarServer, amateur_weeks, ics
 from conftest import auth
 from litestar.testing import AsyncTestClient
 from support import create_athlete, next_monday
@@ -165,6 +165,37 @@ async def test_a_calendar_that_comes_back_empty_removes_no_ride_and_says_so(
     source = await source_of(client, key, athlete["id"])
     assert source["status"] == "error" and "came back with no events" in source["reason"], source
     assert len((await client.get(f"{base}/rides", headers=auth(key))).json()) == count
+
+
+async def test_refreshing_one_source_leaves_the_athletes_others_alone(
+    jobs_client, coach_key, calendar
+):
+    """The refresh of one source fetched every source of the athlete, paused ones too, so a
+    failing one crept toward its pause and the job's detail mixed their errors (a new user's
+    trial). A coach's refresh fetches that source only."""
+    client, key = jobs_client, coach_key
+    calendar.serve(ics(amateur_weeks(next_monday(), 1)))
+    athlete = await create_athlete(client, key)
+    base = f"/api/v1/athletes/{athlete['id']}/calendar-sources"
+    with CalendarServer() as broken:
+        broken.serve(b"")
+        broken.status = 500
+        good = await client.post(base, json={"url": calendar.url}, headers=auth(key))
+        assert (await job_done(client, key, good.json()["job_id"]))["state"] == "done"
+        bad = await client.post(base, json={"url": broken.url}, headers=auth(key))
+        failed = await job_done(client, key, bad.json()["job_id"])
+        assert failed["state"] == "failed", failed
+        assert f"source {bad.json()['source']['id']}: error" in failed["athletes"][0]["detail"]
+
+        async def paused() -> bool:
+            listed = (await client.get(base, headers=auth(key))).json()
+            return any(row["status"] == "paused" for row in listed)
+
+        await wait_for(paused)  # the failing source retries by itself, then pauses
+        tries = len(broken.requests)
+        job = await refresh(client, key, athlete["id"], good.json()["source"]["id"])
+        assert job["state"] == "done", job
+        assert len(broken.requests) == tries, "the other source was fetched too"
 
 
 async def test_a_failing_source_is_recorded_retried_and_paused_after_five(
