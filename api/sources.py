@@ -451,7 +451,10 @@ async def _import(
 
 
 class SourceIn(StrictBody):
-    url: str = Field(max_length=2000, description="The calendar's http(s) iCal address")
+    url: str = Field(
+        max_length=2000,
+        description="The calendar's http(s) iCal address; a webcal:// link is taken as https",
+    )
     kinds: dict[KindWord, RideKind] = Field(
         default_factory=dict,
         max_length=50,
@@ -462,6 +465,10 @@ class SourceIn(StrictBody):
     @field_validator("url")
     @classmethod
     def _http(cls, value: str) -> str:
+        # calendar apps hand out webcal:// links: the same address over https (RFC-less but
+        # universal: Apple, Google, Outlook and TrainingPeaks all mean it so)
+        if value[:9].lower() == "webcal://":
+            value = "https://" + value[9:]
         try:
             check_url(value)
         except SourceRefused as exc:

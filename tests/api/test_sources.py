@@ -280,6 +280,17 @@ async def test_a_url_no_host_could_answer_gets_422_naming_url_not_a_500(
     assert listed.json() == []
 
 
+async def test_a_webcal_link_is_followed_over_https(jobs_client, coach_key, calendar):
+    """Calendar apps hand out webcal:// links (a new user's trial had one refused): the source
+    is stored as the same address over https."""
+    athlete = await create_athlete(jobs_client, coach_key)
+    path = f"/api/v1/athletes/{athlete['id']}/calendar-sources"
+    link = "webcal://calendar.example.org/ical/rider.ics"
+    added = await jobs_client.post(path, json={"url": link}, headers=auth(coach_key))
+    assert added.status_code == 201, added.text
+    assert added.json()["source"]["url"] == "https://calendar.example.org/ical/rider.ics"
+
+
 async def test_a_nul_in_a_kinds_word_gets_422_naming_kinds(client, coach_key):
     athlete = await create_athlete(client, coach_key)
     path = f"/api/v1/athletes/{athlete['id']}/calendar-sources"
