@@ -652,6 +652,9 @@ def _diagnose(
     if term.startswith("S4 changed") and session is not None:
         _explain_flip(diagnosis, entry, session)
         return
+    if term.startswith("S4 moved") and session is not None:
+        _explain_moved(diagnosis, entry, session)
+        return
     if session is None:
         if term.startswith("S4"):
             entry.detail += "; a change elsewhere in the plan needed its place"
@@ -688,6 +691,35 @@ def _explain_flip(diagnosis: Diagnosis, entry: Broken, session: Session) -> None
     entry.blocked_by = sorted(set(tried.rules), key=_rule_order)
     text, suggestion, ride = diagnosis.describe(tried)
     entry.detail += f"; {text}"
+    entry.suggestion = suggestion
+    if entry.ride is None and ride is not None:
+        entry.ride = ride_of(ride, problem)
+
+
+def _explain_moved(diagnosis: Diagnosis, entry: Broken, session: Session) -> None:
+    """S4 moved: a published session that is not at its time any more. The session is tried
+    at that time as published: what is in the way now (a ride moved onto it, say), or the
+    preferences that kept it elsewhere. ("no other time in the week was tried" read as a
+    failure where the calendar had changed: a new user's trial.)"""
+    problem = diagnosis.problem
+    day = problem.local_day(session.start)
+    built = (
+        diagnosis.content.strength(day, session.heavy)
+        if session.kind == SessionKind.strength
+        else diagnosis.content.mobility(day)
+    )
+    slot = diagnosis.slot(session.kind, utc(session.start), session.heavy, built)
+    tried = diagnosis.attempt(slot, leave_out=session) if slot is not None else None
+    if tried is None:
+        entry.detail += "; the session as published cannot be made any more (its content is gone)"
+        return
+    if not tried.breaches:
+        traded = _traded(diagnosis, slot, None).removeprefix("kept it: ")
+        entry.detail += f"; its time was still free, but {traded}"
+        return
+    entry.blocked_by = sorted(set(tried.rules), key=_rule_order)
+    text, suggestion, ride = diagnosis.describe(tried)
+    entry.detail += f"; at its published time now: {text.removeprefix('tried ')}"
     entry.suggestion = suggestion
     if entry.ride is None and ride is not None:
         entry.ride = ride_of(ride, problem)

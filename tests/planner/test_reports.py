@@ -250,3 +250,32 @@ def test_a_race_without_a_priority_or_a_priority_on_another_ride_is_named_in_the
     ), warnings
     clean = [ride(race_day, 9, 180, "race", priority="B", title="Club race")]
     assert not plan(who, clean, MONDAY, 3).warnings
+
+
+def test_a_published_session_a_new_ride_displaced_says_what_now_stands_at_its_time():
+    """A ride moved onto a published session: the re-plan's S4 entry said 'moved or dropped;
+    no other time in the week was tried' (a new user's trial). It now tries the session at
+    its published time and names what stands there now (H2: the ride and its buffer)."""
+    from datetime import datetime
+
+    who = heavy_lifter()
+    rides = hard_tue_thu_sat(2)
+    first = plan(who, rides, MONDAY, 2)
+    target = next(
+        s
+        for s in first.sessions
+        if s.kind == SessionKind.strength and s.start.date() > MONDAY + timedelta(days=7)
+    )
+    local_start = target.start.astimezone(first.sessions[0].start.tzinfo)
+    moved = ride(local_start.date(), local_start.hour, 90, "endurance", title="Moved club ride")
+    now = datetime.combine(MONDAY, datetime.min.time(), tzinfo=target.start.tzinfo)
+    again = plan(who, [*rides, moved], MONDAY, 2, previous=first.sessions, now=now)
+    entries = [
+        b
+        for w in again.week_reports
+        for b in w.broken
+        if b.term == f"S4 moved[{target.start.isoformat()}]"
+    ]
+    assert entries, [b.term for w in again.week_reports for b in w.broken]
+    assert "at its published time now" in entries[0].detail, entries[0].detail
+    assert "Moved club ride" in entries[0].detail and "H2" in entries[0].blocked_by
