@@ -149,6 +149,22 @@ async def _scope(db: AsyncSession, athlete_id: uuid.UUID) -> tuple[CoachData, At
         return None
 
 
+DETAIL_MAX = 1000  # JobRunRow.detail
+
+
+def _replan_detail(plan_row: Any) -> str | None:
+    """A roster re-plan's line for one athlete: the plan's version and its warnings (the
+    first in full), so a coach sees which athletes need a look without opening every plan."""
+    if plan_row is None:
+        return None
+    warnings = (plan_row.report or {}).get("warnings", [])
+    if not warnings:
+        return f"plan version {plan_row.version}"
+    more = f" (and {len(warnings) - 1} more)" if len(warnings) > 1 else ""
+    line = f"plan version {plan_row.version}; warning: {warnings[0]}"
+    return line[: DETAIL_MAX - len(more)] + more  # the column holds DETAIL_MAX characters
+
+
 # --- the jobs -----------------------------------------------------------------------------
 
 
@@ -204,7 +220,7 @@ async def refresh_athlete(
         athlete_id,
         {
             "state": "failed" if failed else "done",
-            "detail": detail[:1000] if detail else None,
+            "detail": detail[:DETAIL_MAX] if detail else None,
             "finished_at": clock.now(),
         },
     )
@@ -266,7 +282,7 @@ async def replan_athlete(ctx: Context, *, athlete_id: str, job_id: str) -> dict[
                 warnings = [*plan_row.report.get("warnings", []), *missed]
                 plan_row.report = {**plan_row.report, "warnings": warnings}
             row.state, row.finished_at = "done", clock.now()
-            row.detail = f"plan version {plan_row.version}" if plan_row else None
+            row.detail = _replan_detail(plan_row)
             return {"outcome": "ok", "version": plan_row.version if plan_row else None}
     except (PlannerFailure, PlannerInputError) as exc:  # the same calendar fails again: no retry
         await _mark(

@@ -371,6 +371,14 @@ async def test_a_roster_replan_is_a_job_and_metrics_count_it(jobs_client, coach_
     for name in ("Ana", "Ben"):
         athlete = await create_athlete(client, key, name=name)
         ids.append(athlete["id"])
+        if name == "Ben":
+            race = {"start": f"{monday + timedelta(days=5)}T09:00:00+01:00", "duration_min": 120}
+            put = await client.put(
+                f"/api/v1/athletes/{athlete['id']}/rides",
+                json=[{**race, "kind": "race", "title": "Club race"}],
+                headers=auth(key),
+            )
+            assert put.status_code == 200, put.text
         made = await client.post(
             f"/api/v1/athletes/{athlete['id']}/plan",
             json={"start": monday.isoformat(), "weeks": 2},
@@ -385,6 +393,11 @@ async def test_a_roster_replan_is_a_job_and_metrics_count_it(jobs_client, coach_
         plan = (await client.get(f"/api/v1/athletes/{athlete_id}/plan", headers=auth(key))).json()
         assert plan["version"] == versions[athlete_id] + 1
         assert plan["weeks"] == 2
+    # each athlete's line: the plan's version, and its warnings where it has any (Ben's race
+    # has no priority)
+    details = {a["athlete_id"]: a["detail"] for a in job["athletes"]}
+    assert details[ids[0]] == f"plan version {versions[ids[0]] + 1}"
+    assert details[ids[1]].startswith(f"plan version {versions[ids[1]] + 1}; warning: race")
     metrics = await client.get("/metrics")
     assert metrics.status_code == 200
     text = metrics.text
