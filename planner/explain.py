@@ -688,12 +688,18 @@ def _explain_flip(diagnosis: Diagnosis, entry: Broken, session: Session) -> None
             "traded it against its targets and preferences"
         )
         return
+    _tell(diagnosis, entry, tried)
+
+
+def _tell(diagnosis: Diagnosis, entry: Broken, tried: Attempt, lead: str = "") -> None:
+    """The try's rules in the way, its account ("tried ...", or after `lead`) and suggestion,
+    and the ride behind it where the entry names none."""
     entry.blocked_by = sorted(set(tried.rules), key=_rule_order)
     text, suggestion, ride = diagnosis.describe(tried)
-    entry.detail += f"; {text}"
+    entry.detail += f"; {lead}{text.removeprefix('tried ') if lead else text}"
     entry.suggestion = suggestion
     if entry.ride is None and ride is not None:
-        entry.ride = ride_of(ride, problem)
+        entry.ride = ride_of(ride, diagnosis.problem)
 
 
 def _explain_moved(diagnosis: Diagnosis, entry: Broken, session: Session) -> None:
@@ -717,12 +723,7 @@ def _explain_moved(diagnosis: Diagnosis, entry: Broken, session: Session) -> Non
         traded = _traded(diagnosis, slot, None).removeprefix("kept it: ")
         entry.detail += f"; its time was still free, but {traded}"
         return
-    entry.blocked_by = sorted(set(tried.rules), key=_rule_order)
-    text, suggestion, ride = diagnosis.describe(tried)
-    entry.detail += f"; at its published time now: {text.removeprefix('tried ')}"
-    entry.suggestion = suggestion
-    if entry.ride is None and ride is not None:
-        entry.ride = ride_of(ride, problem)
+    _tell(diagnosis, entry, tried, lead="at its published time now: ")
 
 
 def _avoids(

@@ -82,6 +82,21 @@ def path_of(link: str) -> str:
     return "/checkin/" + link.split("/checkin/", 1)[1]
 
 
+async def checkin_page(
+    client: AsyncTestClient, key: str, after: Any, **athlete: Any
+) -> tuple[dict[str, Any], str, Any, str]:
+    """A planned athlete's first strength session opened from its feed link once it is over:
+    the plan, the link, the page and its CSRF token."""
+    made = await planned(client, key, **athlete)
+    session = first_strength(made["plan"])
+    links = await feed_links(client, made["athlete"]["feed_url"])
+    link = path_of(links[session["uid"]])
+    after(session)
+    page = await client.get(link)
+    token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
+    return made, link, page, token
+
+
 # --- sign-in, cookie, CSRF --------------------------------------------------------------------
 
 
@@ -464,13 +479,9 @@ async def test_a_checkin_takes_a_decimal_comma_and_a_bad_load_never_costs_the_pa
 ):
     """An athlete types "20,5" kg (a decimal comma) or "heavy" in a load box: the first is
     20.5 kg, the second is left out with the answer saying so; the knee pain counts either way."""
-    made = await planned(client, coach_key, starting_levels={"squat": 3})
-    session = first_strength(made["plan"])
-    links = await feed_links(client, made["athlete"]["feed_url"])
-    link = path_of(links[session["uid"]])
-    after(session)
-    page = await client.get(link)
-    token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
+    made, link, page, token = await checkin_page(
+        client, coach_key, after, starting_levels={"squat": 3}
+    )
     ids = re.findall(r'name="ex_(\d+)_id" value="([a-z_]+)"', page.text)
     library = load_library()
     # a loaded exercise first (its load is remembered), then any other
@@ -492,14 +503,10 @@ async def test_the_checkin_page_tells_the_athlete_in_their_own_words(client, coa
     """A red-flagged hamstring and a red knee: the athlete reads the clinician block, the
     knee's lighter days with their end, and why the sessions changed, never the coach's
     'refer the athlete' (a new user's trial saw it on every line, and the knee not at all)."""
-    made = await planned(client, coach_key, starting_levels={"squat": 3})
-    session = first_strength(made["plan"])
-    links = await feed_links(client, made["athlete"]["feed_url"])
-    link = path_of(links[session["uid"]])
-    after(session)
-    page = await client.get(link)
+    made, link, page, token = await checkin_page(
+        client, coach_key, after, starting_levels={"squat": 3}
+    )
     assert "Any warning signs (somewhere else)?" in page.text
-    token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
     data = {
         "completed": "yes",
         "pain_knee": "6",
@@ -547,13 +554,7 @@ async def test_sending_the_checkin_form_as_it_comes_logs_no_reps_and_steps_nothi
 async def test_pain_elsewhere_is_told_as_logged_not_as_lighter_sessions(client, coach_key, after):
     """No exercise is known to load pain 'elsewhere', so a red score there changes no session:
     the page says it is logged for the coach (it said the sessions would be lighter)."""
-    made = await planned(client, coach_key)
-    session = first_strength(made["plan"])
-    links = await feed_links(client, made["athlete"]["feed_url"])
-    link = path_of(links[session["uid"]])
-    after(session)
-    page = await client.get(link)
-    token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
+    made, link, page, token = await checkin_page(client, coach_key, after)
     data = {"completed": "yes", "pain_other": "6", "timing_other": "after", "_csrf_token": token}
     sent = await client.post(link, data=data)
     assert sent.status_code == 200, sent.text
