@@ -169,7 +169,6 @@ class Diagnosis:
         self.h7 = next((r for r in rules if isinstance(r, H7StrengthGap)), None)
         self.h9 = next((r for r in rules if isinstance(r, H9FirstExposure)), None)
         self.soft = {r.name: r for r in rules if not r.hard}
-        self.stand_in_answers: dict[int, Broken] = {}
         self.content = content
         self._slot_breaches: dict[tuple[object, ...], list] = {}
         self._spans_of: dict[tuple[object, ...], list[tuple[SlotRule, list[Span]]]] = {}
@@ -607,14 +606,8 @@ def _diagnose(
         # the weekly target's explanation fills this in (planner.solve.explain), with the core
         return
     if term.startswith("T1 stand_in") and session is not None:
-        # every stand-in of a week has the same answer: where the first exposure could go
-        known = diagnosis.stand_in_answers.get(index)
-        if known is not None:
-            entry.detail += known.detail
-            entry.blocked_by, entry.suggestion = list(known.blocked_by), known.suggestion
-            entry.ride = entry.ride or known.ride
-            return
-        before = entry.detail
+        # where the lift could go instead, this stand-in's own place free (a shared answer per
+        # week, made with the week's first stand-in left out, named a later one as in its way)
         tries = diagnosis.attempts(
             index, SessionKind.strength, True, content="exposure", leave_out=session
         )
@@ -636,9 +629,6 @@ def _diagnose(
         else:
             entry.detail += "; no week of this plan can hold the first exposure"
         _explain_with(diagnosis, entry, tries, ok_text="a heavy slot with the lift was free")
-        diagnosis.stand_in_answers[index] = entry.model_copy(
-            update={"detail": entry.detail[len(before) :]}
-        )
         return
     if term.startswith("T4") and "is light" in violation.message and session is not None:
         # intensity: where a heavy session could go this week, or what is in the way

@@ -279,3 +279,28 @@ def test_a_published_session_a_new_ride_displaced_says_what_now_stands_at_its_ti
     assert entries, [b.term for w in again.week_reports for b in w.broken]
     assert "at its published time now" in entries[0].detail, entries[0].detail
     assert "Moved club ride" in entries[0].detail and "H2" in entries[0].blocked_by
+
+
+def test_a_stand_ins_explanation_never_names_that_stand_in_as_in_the_way():
+    """Each stand-in's answer is its own, its place left free: one answer per week, made with
+    the week's first stand-in left out, told a later one 'only 1 h from the strength session
+    of Sun 10 Jan 16:00', the very session it was about."""
+    from zoneinfo import ZoneInfo
+
+    from planner.explain import local
+
+    who = heavy_lifter()
+    first = plan(who, hard_tue_thu_sat(3), MONDAY, 3)
+    checked = 0
+    for day, hour in ((1, 10), (3, 12), (4, 22), (5, 12)):
+        now = at(MONDAY + timedelta(days=day), hour)
+        again = plan(who, hard_tue_thu_sat(3), MONDAY, 3, previous=first.sessions, now=now)
+        by_uid = {s.uid: s for s in again.sessions}
+        for week in again.week_reports:
+            for entry in week.broken:
+                if not entry.term.startswith("T1 stand_in") or entry.session_id not in by_uid:
+                    continue
+                own = local(by_uid[entry.session_id].start, ZoneInfo(again.timezone))
+                assert f"strength session of {own}" not in entry.detail, entry.detail
+                checked += 1
+    assert checked
