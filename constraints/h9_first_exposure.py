@@ -13,7 +13,7 @@ sessions, the first included), no two sessions holding it start within 7 days of
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from constraints._time import local, real_hours, utc
 from planner.domain import Ride, Session, SessionKind
@@ -107,10 +107,15 @@ class H9FirstExposure(Rule):
         days of the group's first day (every pair closer than 7 days shares a group)."""
         found: list[list[Candidate]] = []
         for exercise in sorted(ctx.problem.building_up):
-            holders = self._holders(ctx, exercise)
-            days = sorted({c.day for c in holders})
-            for first in days:
-                group = [c for c in holders if 0 <= (c.day - first).days < BUILD_UP_DAYS]
+            by_day: dict[date, list[Candidate]] = {}  # in order: candidates run by instant
+            for cand in self._holders(ctx, exercise):
+                by_day.setdefault(cand.day, []).append(cand)
+            for first in sorted(by_day):
+                group = [
+                    c
+                    for offset in range(BUILD_UP_DAYS)
+                    for c in by_day.get(first + timedelta(days=offset), ())
+                ]
                 if len(group) > 1:
                     found.append(group)
         return found

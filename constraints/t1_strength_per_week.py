@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from constraints._time import local
 from planner.content import ContentBuilder
@@ -129,12 +130,18 @@ class T1StrengthPerWeek(Rule):
                     self.missing_heavy_weight,
                     short_heavy,
                 )
+            held: dict[str, Any] = {}  # lift -> the week's sessions holding it, summed once
             for cand in cands:
                 if cand.stand_in:
-                    self._price_stand_in(ctx, content, cand, cands)
+                    self._price_stand_in(ctx, content, cand, cands, held)
 
     def _price_stand_in(
-        self, ctx: ModelContext, content: ContentBuilder, cand: Candidate, week: list[Candidate]
+        self,
+        ctx: ModelContext,
+        content: ContentBuilder,
+        cand: Candidate,
+        week: list[Candidate],
+        held: dict[str, Any],
     ) -> None:
         """A stand-in pays `stand_in_weight`; one for lifts in their build-up only pays when no
         session of its week holds them (excused_by_build_up)."""
@@ -147,8 +154,11 @@ class T1StrengthPerWeek(Rule):
             return
         paid = ctx.model.new_bool_var(f"t1_stand_in_{cand.index}")
         for lift in {p.exercise_id for p in missing}:
-            holders = [c for c in week if any(p.exercise_id == lift for p in c.prescriptions)]
-            ctx.model.add(paid >= x - ctx.total(holders))
+            if lift not in held:
+                held[lift] = ctx.total(
+                    c for c in week if any(p.exercise_id == lift for p in c.prescriptions)
+                )
+            ctx.model.add(paid >= x - held[lift])
         ctx.penalize(term, self.stand_in_weight, paid)
 
     def check(self, problem: Problem, sessions: list[Session]) -> list[Violation]:
@@ -156,11 +166,13 @@ class T1StrengthPerWeek(Rule):
         strength = [s for s in sessions if s.kind == SessionKind.strength]
         counts: Counter[int] = Counter()
         heavy: Counter[int] = Counter()
+        holds: dict[int, set[str]] = {}  # the lifts each week's sessions hold
         for s in strength:
             week = problem.week_of(problem.local_day(s.start))
             if week is not None:
                 counts[week.index] += 1
                 heavy[week.index] += s.heavy
+                holds.setdefault(week.index, set()).update(s.exercise_ids())
         found = []
         for week in problem.week_list:
             low, high = week.strength_range
@@ -192,11 +204,6 @@ class T1StrengthPerWeek(Rule):
                             when=week.start,
                         )
                     )
-        holds: dict[int, set[str]] = {}
-        for s in strength:
-            week = problem.week_of(problem.local_day(s.start))
-            if week is not None:
-                holds.setdefault(week.index, set()).update(s.exercise_ids())
         for s in strength:
             week = problem.week_of(problem.local_day(s.start))
             if week is None:

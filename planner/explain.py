@@ -185,16 +185,18 @@ class Diagnosis:
             for exercise_id in problem.new_exposures:
                 if exercise_id in s.exercise_ids():
                     self._first_holder.setdefault(exercise_id, start)
-        # H9's build-up: the sessions holding each lift in it, those before the start included
+        # H9's build-up: the sessions holding each lift in it (those before the start are
+        # among `sessions`: the callers pass the context with the plan)
         self._build_up: dict[str, list[tuple[date, Session]]] = {
-            lift: [
-                (problem.local_day(s.start), s)
-                for s in [*problem.context, *self.sessions]
-                if lift in s.exercise_ids()
-            ]
+            lift: [(self._days[id(s)], s) for s in self.sessions if lift in s.exercise_ids()]
             for lift in problem.building_up
         }
         self._factory: CandidateFactory | None = None
+
+    def first_exposure_at(self) -> datetime | None:
+        """The start of the plan's first session holding a never-done lift (H9), if any."""
+        first = min(self._first_holder.values(), default=None)
+        return datetime.fromtimestamp(first, UTC) if first is not None else None
 
     def _near(self, slot: Candidate, days: int = 3) -> list[tuple[float, float, Session]]:
         """The plan's sessions within `days` of the slot (by start: bisected, not scanned)."""
@@ -606,28 +608,19 @@ def _diagnose(
         # the weekly target's explanation fills this in (planner.solve.explain), with the core
         return
     if term.startswith("T1 stand_in") and session is not None:
-        # where the lift could go instead, this stand-in's own place free (a shared answer per
-        # week, made with the week's first stand-in left out, named a later one as in its way)
+        # where the lift could go instead, this stand-in's own place left free
         tries = diagnosis.attempts(
             index, SessionKind.strength, True, content="exposure", leave_out=session
         )
-        placed = next(
-            (
-                s
-                for s in diagnosis.sessions
-                if any(p.exercise_id in problem.new_exposures for p in s.prescriptions)
-            ),
-            None,
-        )
         missing = stand_in_for(problem, session, diagnosis.content)
-        if not any(p.exercise_id in problem.new_exposures for p in missing):
-            pass  # a lift in its build-up, done before: the week's own slots are the answer
-        elif placed is not None:
+        # a lift in its build-up, done before, has the week's own slots as its whole answer
+        if any(p.exercise_id in problem.new_exposures for p in missing):
+            placed = diagnosis.first_exposure_at()
             entry.detail += (
-                f"; the first exposure is planned for {local(placed.start, problem.zone)}"
+                f"; the first exposure is planned for {local(placed, problem.zone)}"
+                if placed is not None
+                else "; no week of this plan can hold the first exposure"
             )
-        else:
-            entry.detail += "; no week of this plan can hold the first exposure"
         _explain_with(diagnosis, entry, tries, ok_text="a heavy slot with the lift was free")
         return
     if term.startswith("T4") and "is light" in violation.message and session is not None:
@@ -781,12 +774,8 @@ def _explain_with(
     if best is None:
         entry.detail += _none_tried(diagnosis.problem, session)
         return
-    entry.blocked_by = in_the_way(tries)
-    text, suggestion, ride = diagnosis.describe(best)
-    entry.detail += f"; {text}"
-    entry.suggestion = suggestion
-    if entry.ride is None and ride is not None:
-        entry.ride = ride_of(ride, diagnosis.problem)
+    _tell(diagnosis, entry, best)
+    entry.blocked_by = in_the_way(tries)  # the few rules that block every try, not one try's
 
 
 def _none_tried(problem: Problem, session: Session | None) -> str:
@@ -825,13 +814,9 @@ def explain_target(
         if any(not t.breaches for t in tries):
             entry.detail += "; free times remained: it was traded against other weeks"
         return
-    text, suggestion, ride = diagnosis.describe(best)
-    entry.detail += f"; {text}"
-    entry.suggestion = suggestion
-    if entry.ride is None and ride is not None:
-        entry.ride = ride_of(ride, diagnosis.problem)
-    if not core:
-        entry.blocked_by = sorted(set(best.rules), key=_rule_order)
+    _tell(diagnosis, entry, best)
+    if core:
+        entry.blocked_by = list(core)
 
 
 def in_the_way(tries: list[Attempt]) -> list[str]:
