@@ -28,7 +28,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import select
 
 from api import clock
@@ -54,13 +53,16 @@ from planner.domain import (
     Session,
     SessionKind,
     Text,
+    region_words,
 )
 from planner.errors import PlannerFailure, PlannerInputError
 from planner.library import Library, load_library
 from planner.progression import (
+    DEADLIFT_ID,
     GATE_DAYS_LOGGED,
     GATE_GREEN_AT_RDL,
     GATE_RED_DAYS,
+    GATE_REGIONS,
     ExerciseLog,
     SessionFeedback,
     apply_checkin,
@@ -103,9 +105,12 @@ class PainIn(BaseModel):
     )
 
 
+MAX_SETS = 20  # sets one logged exercise may give
+
+
 class ExerciseIn(BaseModel):
     exercise_id: Text = Field(max_length=100)
-    sets: int = Field(ge=0, le=20)
+    sets: int = Field(ge=0, le=MAX_SETS)
     reps: int | None = Field(None, ge=0, le=300)
     load_kg: float | None = Field(None, ge=0, le=500)
     rpe: int | None = Field(
@@ -157,7 +162,7 @@ class FeedbackIn(BaseModel):
     )
     pain: list[PainIn] = Field(default_factory=list, max_length=20)
     flags: list[PainFlag] = Field(default_factory=list)
-    exercises: list[ExerciseIn | SkipJsonSchema[LeftOut]] = Field(
+    exercises: list[ExerciseIn | LeftOut] = Field(
         default_factory=list,
         max_length=200,
         description=f"At most {MAX_LOGGED} are counted. An entry that does not validate (a load "
@@ -236,7 +241,7 @@ class FeedbackIn(BaseModel):
 
 def _left_out(why: str, item: Any) -> dict[str, Any]:
     sets = item.get("sets") if isinstance(item, dict) else None
-    readable = isinstance(sets, int) and not isinstance(sets, bool) and 0 <= sets <= 20
+    readable = isinstance(sets, int) and not isinstance(sets, bool) and 0 <= sets <= MAX_SETS
     return {"left_out": why, "sets": sets if readable else None}
 
 
@@ -616,20 +621,17 @@ async def record_feedback(
         athlete=person,
     )
     strength = session.kind == SessionKind.strength
+    # an unreadable session RPE holds every lift, those logged with their own RPE too
+    hold = RPE_HOLD if data.rpe_unread else None
     feedback = SessionFeedback(
         session_uid=session.uid,
         at=at,
         completed=data.completed,
-        rpe=RPE_HOLD if data.rpe_unread else data.rpe,
+        rpe=hold or data.rpe,
         pain=[PainReport(**p.model_dump(), reported_at=at) for p in data.pain],
         flags=list(data.flags),
-        # an unreadable session RPE holds every lift, those logged with their own RPE too:
-        # not_counted says the levels hold, and an entry's own 7 is no reason to doubt it
         exercises=[
-            ExerciseLog(
-                e.exercise_id, e.sets, e.reps, e.load_kg, RPE_HOLD if data.rpe_unread else e.rpe
-            )
-            for e in counted
+            ExerciseLog(e.exercise_id, e.sets, e.reps, e.load_kg, hold or e.rpe) for e in counted
         ],
         log_sent=bool(data.exercises),
         patterns=sorted(
@@ -880,11 +882,12 @@ def _sign_off_waits(exercise_id: str, state: ProgressionState, athlete: Athlete)
         )
     else:
         waits = f"it enters the plan once the athlete earns the step to it (level {exercise.level})"
-        if exercise_id == "deadlift":
+        if exercise_id == DEADLIFT_ID:
+            *most, last = [region_words(r) for r in GATE_REGIONS]
             waits += (
                 f" and its gate opens ({GATE_DAYS_LOGGED // 7} weeks of logged training, "
                 f"{GATE_GREEN_AT_RDL} green sessions in a row at the Romanian deadlift, no red "
-                f"in {GATE_RED_DAYS} days for low back, hamstring or knee)"
+                f"in {GATE_RED_DAYS} days for {', '.join(most)} or {last})"
             )
     if exercise.pattern in state.blocked_patterns():
         waits += f"; {exercise.pattern.value} is stopped by a red flag until a coach clears it"

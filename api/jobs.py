@@ -149,7 +149,7 @@ async def _scope(db: AsyncSession, athlete_id: uuid.UUID) -> tuple[CoachData, At
         return None
 
 
-DETAIL_MAX = 1000  # JobRunRow.detail
+DETAIL_MAX = JobRunRow.detail.type.length  # what the column holds
 
 
 def _replan_detail(plan_row: Any) -> str | None:
@@ -192,9 +192,9 @@ async def refresh_athlete(
     results = []
     retry_in: float | None = None
     failures = 0
-    for source_id in ids:
-        result = await refresh_source(_sessions(ctx), settings, source_id, force=force)
-        results.append({"source_id": str(source_id), **result})
+    for each in ids:
+        result = await refresh_source(_sessions(ctx), settings, each, force=force)
+        results.append({"source_id": str(each), **result})
         if "retry_in" in result:
             retry_in = min(retry_in or result["retry_in"], result["retry_in"])
             failures = max(failures, result["failures"])
@@ -289,7 +289,7 @@ async def replan_athlete(ctx: Context, *, athlete_id: str, job_id: str) -> dict[
             ctx,
             job_id,
             athlete_id,
-            {"state": "failed", "detail": str(exc)[:1000], "finished_at": clock.now()},
+            {"state": "failed", "detail": str(exc)[:DETAIL_MAX], "finished_at": clock.now()},
         )
         return {"outcome": "failed", "reason": str(exc)}
     except Exception as exc:
@@ -299,7 +299,7 @@ async def replan_athlete(ctx: Context, *, athlete_id: str, job_id: str) -> dict[
                 ctx,
                 job_id,
                 athlete_id,
-                {"state": "failed", "detail": repr(exc)[:1000], "finished_at": clock.now()},
+                {"state": "failed", "detail": repr(exc)[:DETAIL_MAX], "finished_at": clock.now()},
             )
         raise
 

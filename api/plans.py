@@ -253,14 +253,13 @@ async def replan(
             f"({ahead[0].isoformat()} to {ahead[-1].isoformat()}) stay in the calendar; "
             "re-plan from an earlier start to rearrange them"
         )
-    if plan_row is not None:
-        report["warnings"] += _span_changes(plan_row, start, weeks, future_published, zone)
     if plan_row is None:
         plan_row = PlanRow(
             athlete_id=athlete.id, start=start, weeks=weeks, report=report, version=1
         )
         db.add(plan_row)
     else:
+        report["warnings"] += _span_changes(plan_row, start, weeks, future_published, zone)
         plan_row.start, plan_row.weeks, plan_row.report = start, weeks, report
         plan_row.version += 1
     await db.flush()

@@ -90,6 +90,11 @@ class Region(StrEnum):
     other = "other"
 
 
+def region_words(region: Region) -> str:
+    """A region as a coach or athlete reads it: "low back", and "pain elsewhere" for `other`."""
+    return "pain elsewhere" if region == Region.other else region.value.replace("_", " ")
+
+
 # domain.md, "Regions to patterns"; the patterns of Revision 2 follow the joints they bend under
 # load: the step-up loads knee and hip like the squat, side-lying and banded abduction the hip.
 # Calf raises and the supported one-arm row load none of the five regions.
@@ -773,7 +778,7 @@ class ProgressionState(Model):
         shrank for it is otherwise reported as ok (no soft term was paid)."""
         found = []
         for region, status in sorted(self.regions.items()):
-            name = "pain elsewhere" if region == Region.other else region.value.replace("_", " ")
+            name = region_words(region)
             if status.needs_clearance:
                 kept_out = (
                     "all strength work is stopped"

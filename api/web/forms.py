@@ -31,7 +31,7 @@ from api.feedback import (
 from api.repository import CoachData
 from api.settings import Settings
 from api.web.views import swaps
-from planner.domain import PainFlag, PainTiming, Region
+from planner.domain import PainFlag, PainTiming, Region, region_words
 
 
 @dataclass
@@ -145,7 +145,7 @@ def athlete_advice(athlete: AthleteRow, today: date) -> list[str]:
     state = progression_of(athlete, athlete_from_row(athlete))
     lines = []
     for region, status in sorted(state.regions.items()):
-        name = "pain elsewhere" if region == Region.other else region.value.replace("_", " ")
+        name = region_words(region)
         if status.needs_clearance:
             continue
         if region == Region.other and status.no_heavy_until and status.no_heavy_until > today:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -139,15 +139,20 @@ async def races_by_week(
 ) -> dict[str, list[str]]:
     """Each report week's races by its start ("B race 'Club race' Sat 24"): the weekly table
     showed a B-race week only as its phase (a new user's trial)."""
+    # each day of the reports -> its week's start (ISO dates, as the stored reports keep them)
+    week_of = {
+        (date.fromisoformat(week["start"]) + timedelta(days=offset)).isoformat(): week["start"]
+        for week in reports
+        for offset in range(7)
+    }
     found: dict[str, list[str]] = {}
-    rides = [r for r in await web.rides(athlete) if r.kind == "race"]
-    for week in reports:
-        for ride in rides:
-            local = ride.start.astimezone(zone)
-            if week["start"] <= local.date().isoformat() <= week["end"]:
-                grade = f"{ride.priority} race" if ride.priority else "race"
-                title = f" {ride.title!r}" if ride.title else ""
-                found.setdefault(week["start"], []).append(f"{grade}{title} {local:%a} {local.day}")
+    for ride in await web.rides(athlete):
+        local = ride.start.astimezone(zone)
+        week = week_of.get(local.date().isoformat()) if ride.kind == "race" else None
+        if week is not None:
+            grade = f"{ride.priority} race" if ride.priority else "race"
+            title = f" {ride.title!r}" if ride.title else ""
+            found.setdefault(week, []).append(f"{grade}{title} {local:%a} {local.day}")
     return found
 
 
