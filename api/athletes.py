@@ -79,6 +79,15 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return merged
 
 
+def _progressed(progression: dict[str, Any]) -> bool:
+    """Whether a stored progression has moved a level or a load (a red on the easiest rung
+    records a halving that moves neither: the starting levels may still be placed)."""
+    return any(
+        (c.get("from_level"), c.get("from_load_kg")) != (c.get("to_level"), c.get("to_load_kg"))
+        for c in progression.get("history") or []
+    )
+
+
 def etag_of(row: AthleteRow) -> str:
     return f'"athlete-{row.id}-v{row.version}"'
 
@@ -182,7 +191,7 @@ class AthleteController(Controller):
         row.name = athlete.name
         row.timezone = athlete.timezone
         row.profile = profile_of(athlete)
-        if "starting_levels" in data and not row.progression.get("history"):
+        if "starting_levels" in data and not _progressed(row.progression):
             # the ladders move to the new levels; pain, sign-offs, exposures and loads stay
             before = progression_of(row, athlete)
             placed = ProgressionState.starting(athlete, clock.now())
@@ -190,6 +199,7 @@ class AthleteController(Controller):
             placed.approvals = {**placed.approvals, **before.approvals}
             placed.exposures = before.exposures
             placed.loads = before.loads
+            placed.history = before.history
             row.progression = placed.model_dump(mode="json")
         row.version += 1
         HOT_READS.forget(row.id)

@@ -10,7 +10,7 @@ import json
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -323,6 +323,8 @@ class PatternOut(BaseModel):
     suspended: bool = False
     # the next rung's exercise, earned and waiting for a coach's sign-off (POST .../approvals)
     awaiting_approval: str | None = None
+    # red on the easiest rung (nothing to step down to): its sets are halved before this day
+    reduced_until: date | None = None
     history: list[ChangeOut]
 
 
@@ -374,6 +376,8 @@ def describe_plan_changes(
     swaps: Counter[tuple[str, str, Pattern]] = Counter()
     dropped: Counter[tuple[str, Pattern]] = Counter()
     returned: Counter[tuple[str, Pattern]] = Counter()
+    # the same exercise at another dose (a red on the easiest rung halves its sets)
+    dosed: Counter[tuple[str, str, str, Pattern]] = Counter()
     notes_changed = 0
     moved = 0
     for uid, now in new.items():
@@ -384,12 +388,16 @@ def describe_plan_changes(
             moved += 1
         before_by_pattern = {p.pattern: p.name for p in was.prescriptions}
         after_by_pattern = {p.pattern: p.name for p in now.prescriptions}
+        doses = {p.pattern: p.dose() for p in was.prescriptions}
         for pattern, name in before_by_pattern.items():
             replacement = after_by_pattern.get(pattern)
             if replacement is None:
                 dropped[(name, pattern)] += 1
             elif replacement != name:
                 swaps[(name, replacement, pattern)] += 1
+        for p in now.prescriptions:
+            if before_by_pattern.get(p.pattern) == p.name and doses[p.pattern] != p.dose():
+                dosed[(p.name, doses[p.pattern], p.dose(), p.pattern)] += 1
         for pattern, name in after_by_pattern.items():
             if pattern not in before_by_pattern:
                 returned[(name, pattern)] += 1
@@ -414,6 +422,10 @@ def describe_plan_changes(
     lines += [
         f"{name} added to {sessions(n)}{because(pattern)}"
         for (name, pattern), n in sorted(returned.items())
+    ]
+    lines += [
+        f"{name} at {dose} instead of {was} in {sessions(n)}{because(pattern)}"
+        for (name, was, dose, pattern), n in sorted(dosed.items())
     ]
     if notes_changed:
         # e.g. a red flag's "see a clinician" note in every session, beside the exercises removed
@@ -544,6 +556,7 @@ async def adapt(
                 f"{region.value.replace('_', ' ')} in red: no heavy work loading it until "
                 f"{status.no_heavy_until.isoformat()}"
             )
+    advice += new_state.reduced_warnings(today)
     return AdaptOut(
         progression_changes=_changes_out(changes),
         plan_changes=plan_changes,
@@ -782,6 +795,7 @@ async def progression_report(athlete_id: uuid.UUID, data_scope: CoachData) -> Pr
                 ),
                 load_kg=prescribed_load(state, person, library, exercise) if exercise else None,
                 awaiting_approval=pattern_state.awaiting_approval,
+                reduced_until=pattern_state.reduced_until,
                 history=_changes_out([c for c in state.history if c.pattern == pattern]),
             )
         )

@@ -33,6 +33,7 @@ from planner.domain import (
     Prescription,
     ProgressionState,
     Region,
+    region_words,
 )
 from planner.library import Exercise, Library, load_library
 from planner.phases import LIGHT_ONLY, Dosage, dosage_for
@@ -42,6 +43,15 @@ DELOAD_NOTE = "Deload week: about half the usual volume, same technique focus."
 TAPER_NOTE = "Taper before your race: fewer sets, keep the load; you should finish fresh."
 RACE_NOTE = "Race week: light session only, nothing to failure."
 B_RACE_NOTE = "B race this week: about half the usual sets at the same loads."
+RED_MOBILITY_NOTE = (
+    "Holds that stretch or press on your {regions} are left out until {until:%A} {until.day} "
+    "{until:%B}, after pain there in the red zone."
+)
+REDUCED_NOTE = (
+    "{names}: half the usual sets until {until:%A} {until.day} {until:%B}. The pain you "
+    "reported was in the red zone and this is already the easiest version; tell your coach if "
+    "it hurts again."
+)
 TRANSITION_NOTE = "Transition after your race: light, bodyweight only, two sets of each."
 CLEARANCE_NOTE = (
     "{regions}: red flag reported. Loading of this area is stopped until the coach clears it. "
@@ -249,10 +259,9 @@ class ContentBuilder:
             tuple[object, ...], tuple[tuple[Prescription, ...], tuple[str, ...]] | None
         ] = {}
         self._mobility: dict[date, tuple[tuple[Prescription, ...], tuple[str, ...]]] = {}
-        self._mobility_by_choice: dict[
-            tuple[int, ...], tuple[tuple[Prescription, ...], tuple[str, ...]]
-        ] = {}
-        self._stretches: list[list[Exercise]] | None = None
+        # the holds by (regions left out, each family's pick)
+        self._mobility_by_choice: dict[tuple[object, ...], tuple[Prescription, ...]] = {}
+        self._stretches: dict[frozenset[Region], list[list[Exercise]]] = {}
         self._prescribed: dict[tuple[object, ...], Prescription] = {}
         # per day: (phase, deload, taper, B-race week, no-heavy regions, rotation)
         self._settings: dict[date, tuple[object, ...]] = {}
@@ -275,14 +284,15 @@ class ContentBuilder:
                 problem.in_taper(day),
                 b_race_week(problem, day),
                 frozenset(problem.state.no_heavy_regions(day)),
+                problem.state.reduced_patterns(day),
                 rotation(day),
             )
             self._settings[day] = setting
         key = (setting, heavy)
         if key not in self._cache:
-            phase, deload, taper, b_week, no_heavy, _ = setting
+            phase, deload, taper, b_week, no_heavy, reduced, _ = setting
             self._cache[key] = self._build_strength(
-                phase, deload, taper, b_week, no_heavy, heavy, session_patterns(day)
+                phase, deload, taper, b_week, no_heavy, reduced, heavy, session_patterns(day)
             )
         self._by_day[(day, heavy)] = self._cache[key]
         return self._cache[key]
@@ -329,9 +339,11 @@ class ContentBuilder:
         taper: bool,
         b_week: bool,
         no_heavy: frozenset[Region],
+        reduced: frozenset[Pattern],
         heavy: bool,
         patterns: tuple[Pattern, ...],
     ) -> tuple[tuple[Prescription, ...], tuple[str, ...]] | None:
+        """`reduced`: patterns a red left on their easiest rung, at half their sets."""
         if heavy and phase in LIGHT_ONLY:
             return None
         athlete = self.problem.athlete
@@ -360,7 +372,12 @@ class ContentBuilder:
         # the main lift first: max-strength lifts lead, the rest keep their slot order
         chosen.sort(key=lambda e: not e.max_strength)
         prescriptions = tuple(
-            self._prescription(exercise, halve, dosage, ramp_up=heavy and exercise.max_strength)
+            self._prescription(
+                exercise,
+                halve or exercise.pattern in reduced,
+                dosage,
+                ramp_up=heavy and exercise.max_strength,
+            )
             for exercise in chosen
         )
         notes: list[str] = []
@@ -376,6 +393,12 @@ class ContentBuilder:
             notes.append(DELOAD_NOTE)
         if flagged:
             notes.append(self.clearance_note())
+        halved = [e for e in chosen if e.pattern in reduced]
+        if halved and not halve:
+            state = self.problem.state
+            until = min(state.patterns[e.pattern].reduced_until for e in halved)  # type: ignore[type-var]
+            names = " and ".join(e.name for e in halved)
+            notes.append(REDUCED_NOTE.format(names=names, until=until))
         return prescriptions, tuple(notes)
 
     def _prescription(
@@ -400,41 +423,60 @@ class ContentBuilder:
     def load_of(self, exercise: Exercise) -> float | None:
         return prescribed_load(self.problem.state, self.problem.athlete, self.library, exercise)
 
-    def _families(self) -> list[list[Exercise]]:
-        """The stretches of each family the athlete can do today, in file order."""
-        if self._stretches is None:
-            flagged = self.problem.flagged_regions
-            # mobility stays during a red flag, but not a position that bears on the flagged
-            # area (kneeling on a swollen knee, say): such stretches list it under `regions`
+    def _families(self, excluded: frozenset[Region]) -> list[list[Exercise]]:
+        """The stretches of each family the athlete can do while `excluded` hurt, in file order.
+
+        Mobility stays during a red or a red flag, but not a hold that stretches or bears on the
+        painful area (a straight-leg hamstring hold on a red hamstring, kneeling on a swollen
+        knee): such holds list it under `regions`."""
+        found = self._stretches.get(excluded)
+        if found is None:
             stretches = [
                 e
                 for e in self.library.mobility(self.problem.athlete)
-                if not set(e.regions) & flagged
+                if not set(e.regions) & excluded
             ]
-            self._stretches = [
-                [e for e in stretches if e.family == family] for family in MOBILITY_FAMILIES
-            ]
-        return self._stretches
+            found = [[e for e in stretches if e.family == family] for family in MOBILITY_FAMILIES]
+            self._stretches[excluded] = found
+        return found
 
     def mobility(self, day: date) -> tuple[tuple[Prescription, ...], tuple[str, ...]]:
         cached = self._mobility.get(day)
         if cached is not None:
             return cached
-        families = self._families()
+        # red regions (their 7 days) and red-flagged ones: their holds are left out
+        state = self.problem.state
+        flagged = self.problem.flagged_regions
+        excluded = frozenset(state.no_heavy_regions(day)) if state.regions else frozenset()
+        picks = self._picks(day, excluded)
+        notes = (self.clearance_note(),) if flagged else ()
+        red = sorted(excluded - flagged - {Region.other})
+        # said where the red changed the day's holds (a day whose rotation held none of the
+        # region's holds stays as it was)
+        if red and picks != self._picks(day, frozenset(flagged)):
+            until = max(state.region(r).no_heavy_until for r in red)  # type: ignore[type-var]
+            names = " and ".join(region_words(r) for r in red)
+            notes += (RED_MOBILITY_NOTE.format(regions=names, until=until),)
+        cached = self._mobility[day] = (picks, notes)
+        return cached
+
+    def _picks(self, day: date, excluded: frozenset[Region]) -> tuple[Prescription, ...]:
+        """The day's holds with those bearing on `excluded` regions left out."""
+        families = self._families(excluded)
         # by date, each family on its own period (daily, every 2 days, every 3...): with two
         # or three holds a family, one shared period gave two sessions that alternated
-        choice = tuple(
+        choice = (excluded,) + tuple(
             (day.toordinal() // (position + 1) + position) % len(choices) if choices else -1
             for position, choices in enumerate(families)
         )
-        cached = self._mobility_by_choice.get(choice)
-        if cached is None:
+        found = self._mobility_by_choice.get(choice)
+        if found is None:
             picks: list[Prescription] = []
             # the holds themselves fit the session; a hold that would not fits with one set
             budget = self.problem.settings.mobility_session_min * 60
             chosen = [
                 choices[index]
-                for index, choices in zip(choice, families, strict=True)
+                for index, choices in zip(choice[1:], families, strict=True)
                 if index >= 0
             ]
             # a hold that stretches the hamstrings besides its own family (downward dog) is the
@@ -446,11 +488,8 @@ class ContentBuilder:
                 if held_seconds(pick) <= budget:
                     budget -= held_seconds(pick)
                     picks.append(pick)
-            notes = (self.clearance_note(),) if self.problem.flagged_regions else ()
-            cached = (tuple(picks), notes)
-            self._mobility_by_choice[choice] = cached
-        self._mobility[day] = cached
-        return cached
+            found = self._mobility_by_choice[choice] = tuple(picks)
+        return found
 
     def _stretch(self, exercise: Exercise, budget: int) -> Prescription:
         """A hold as prescribed, with one set where its full dose would not fit in `budget`

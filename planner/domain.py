@@ -90,6 +90,16 @@ class Region(StrEnum):
     other = "other"
 
 
+def _listed(names: list[str]) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 2 else names)
+
+
+def pattern_words(pattern: Pattern) -> str:
+    """A pattern as a coach or athlete reads it: "knee flexion"."""
+    return pattern.value.replace("_", " ")
+
+
 def region_words(region: Region) -> str:
     """A region as a coach or athlete reads it: "low back", and "pain elsewhere" for `other`."""
     return "pain elsewhere" if region == Region.other else region.value.replace("_", " ")
@@ -664,6 +674,8 @@ class PatternState(Model):
     last_step_up: date | None = None
     # the exercise of the next rung, earned but waiting for a coach's sign-off
     awaiting_approval: str | None = None
+    # red on the easiest rung (nothing to step down to): half the sets before this day
+    reduced_until: date | None = None
 
 
 class Approval(Model):
@@ -793,7 +805,27 @@ class ProgressionState(Model):
                     f"{name} in red: no heavy work loading it until "
                     f"{status.no_heavy_until.isoformat()}"
                 )
-        return found
+        return found + self.reduced_warnings(today)
+
+    def reduced_patterns(self, day: date) -> frozenset[Pattern]:
+        """Patterns held at half their sets on this day: red on their easiest rung."""
+        return frozenset(
+            pattern
+            for pattern, status in self.patterns.items()
+            if status.reduced_until is not None and day < status.reduced_until
+        )
+
+    def reduced_warnings(self, today: date) -> list[str]:
+        """The patterns a red left on their easiest rung, halved for now (plan warnings and
+        the feedback's advice)."""
+        by_day: dict[date, list[str]] = {}
+        for pattern, status in self.patterns.items():
+            if status.reduced_until is not None and status.reduced_until > today:
+                by_day.setdefault(status.reduced_until, []).append(pattern_words(pattern))
+        return [
+            f"{_listed(names)}: red on the easiest rung, so half the sets until {until.isoformat()}"
+            for until, names in sorted(by_day.items())
+        ]
 
     def no_heavy_regions(self, day: date) -> set[Region]:
         """Regions that may not carry heavy work on this day (red for 7 days, or flagged)."""

@@ -17,7 +17,10 @@ Effects: red steps every pattern loading the region down once (once per red spel
 already in its 7-day red window, or awaiting clearance, is not stepped down again) and blocks
 heavy work on it for 7 days; a step down keeps a load (the rung below at its last load, or the
 same lift at 10 % less); from a first-exposure lift never done (H9) it steps from the rung the
-sessions held in its place. A red flag does the same and marks the region `needs_clearance` until
+sessions held in its place. A pattern with nothing easier to step to (its easiest rung, or a load
+already at the empty bar) is held at half its sets for the 7 days instead (`reduced_until`,
+recorded in the history with the same level): a red that changed nothing would leave the same
+work in the plan. A red flag does the same and marks the region `needs_clearance` until
 a coach calls `clear`. Amber holds. Green counts toward the 2-for-2 step up, which also needs
 RPE 8 or less when an RPE is given. Pain of 1-3 on 7 days running marks the region for the
 coach's review without moving a level. The first barbell Romanian deadlift and the deadlift
@@ -545,6 +548,10 @@ def _apply_pain(
                 status.reason = reason
             for pattern in REGION_PATTERNS[region]:
                 hold.add(pattern)
+                halved = state.patterns.get(pattern)
+                if already and halved and halved.reduced_until and halved.reduced_until > day:
+                    # a red inside the window extends the halving with the heavy block
+                    halved.reduced_until = max(halved.reduced_until, until)
                 if not already:
                     regress[pattern].extend(finding.reasons)
                     if regress_rule.get(pattern) != RULE_RED_FLAG:
@@ -587,7 +594,15 @@ def _apply_pain(
             state, pattern, pattern_state, athlete, library, layoff=False
         )
         if level < 1 or (level == pattern_state.level and load == pattern_state.load_kg):
-            continue
+            # nothing easier to step down to: the red window halves the pattern's sets instead
+            # (a red that changed nothing would leave the same work in the plan)
+            until = day + timedelta(days=NO_HEAVY_DAYS)
+            pattern_state.reduced_until = max(until, pattern_state.reduced_until or until)
+            level, load = pattern_state.level, pattern_state.load_kg
+            words = (
+                "already on the easiest rung, half the sets until "
+                f"{pattern_state.reduced_until.isoformat()}"
+            )
         changes.append(
             _change(
                 state,

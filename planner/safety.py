@@ -22,10 +22,11 @@ from planner.solve import hard_violations
 
 
 def _allowed(problem: Problem, session: Session, item: Prescription) -> bool:
-    if session.kind != SessionKind.strength:
-        # mobility stays under a red flag, but not a stretch bearing on the flagged area
-        return not set(item.regions) & problem.flagged_regions
     no_heavy = problem.state.no_heavy_regions(problem.local_day(session.start))
+    if session.kind != SessionKind.strength:
+        # mobility stays under a red or a red flag, but not a hold that stretches or bears on
+        # the painful area (planner.content leaves the same out)
+        return not set(item.regions) & no_heavy
     return H10PainRegions.forbids(problem, item, no_heavy) is None
 
 

@@ -31,7 +31,7 @@ from api.feedback import (
 from api.repository import CoachData
 from api.settings import Settings
 from api.web.views import swaps
-from planner.domain import PainFlag, PainTiming, Region, region_words
+from planner.domain import REGION_PATTERNS, PainFlag, PainTiming, Region, region_words
 
 
 @dataclass
@@ -153,8 +153,12 @@ def athlete_advice(athlete: AthleteRow, today: date) -> list[str]:
             lines.append(f"Your {name} is logged: your coach will see it.")
         elif status.no_heavy_until is not None and status.no_heavy_until > today:
             until = status.no_heavy_until
+            # on the easiest rung a red halves the sets instead of stepping down (the sessions'
+            # notes name the exercises)
+            halved = bool(set(REGION_PATTERNS[region]) & state.reduced_patterns(today))
             lines.append(
-                f"Your {name}: no heavy work for it until {until:%A} {until.day} {until:%B}."
+                f"Your {name}: no heavy work for it until {until:%A} {until.day} {until:%B}"
+                + (", and its easiest exercises at half their sets." if halved else ".")
             )
         if status.needs_review:
             lines.append(f"Your {name} has ached a little for a week: your coach will take a look.")

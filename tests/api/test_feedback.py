@@ -23,6 +23,7 @@ from api import clock
 from api.app import create_app
 from api.db import AthleteRow, FeedbackRow, RideRow
 from planner.calendar_out import NOT_DONE_NOTE
+from planner.domain import REGION_PATTERNS, Region
 from planner.errors import PlannerFailure
 from planner.library import load_library
 
@@ -206,8 +207,11 @@ async def test_red_knee_pain_after_a_session_regresses_knee_patterns_and_says_wh
     )
     assert response.status_code == 201, response.text
     answer = response.json()
-    moved = {c["pattern"]: (c["from_level"], c["to_level"]) for c in answer["progression_changes"]}
-    assert moved == {"knee_flexion": (3, 2), "squat": (3, 2)}
+    changes = {
+        c["pattern"]: (c["from_level"], c["to_level"]) for c in answer["progression_changes"]
+    }
+    # single leg sits on its easiest rung: halved for the red window instead of moved
+    assert changes == {"knee_flexion": (3, 2), "squat": (3, 2), "single_leg": (1, 1)}
     assert all("knee pain 6/10" in c["reason"] for c in answer["progression_changes"])
     assert any(
         "replaced by" in line and "knee pain 6/10" in line for line in answer["plan_changes"]
@@ -217,6 +221,59 @@ async def test_red_knee_pain_after_a_session_regresses_knee_patterns_and_says_wh
     assert levels["knee_flexion"] == 2 and levels["squat"] == 2
     history = next(p for p in progression["patterns"] if p["pattern"] == "squat")["history"]
     assert history and history[-1]["rule"] == "red"
+
+
+async def test_red_knee_on_the_easiest_rungs_halves_their_sets_for_7_days_and_says_so(
+    client, coach_key, move_clock
+):
+    ctx = await planned(client, coach_key)
+    base, headers = ctx["base"], auth(coach_key)
+    session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
+    response = await feedback_after(
+        client,
+        base,
+        headers,
+        session,
+        {"completed": True, "rpe": 7, "pain": [{"region": "knee", "score": 6, "timing": "after"}]},
+        move_clock,
+    )
+    assert response.status_code == 201, response.text
+    answer = response.json()
+    # nothing easier to step down to: each knee pattern is recorded as halved, not moved
+    halved = {c["pattern"] for c in answer["progression_changes"]}
+    assert {"knee_flexion", "squat"} <= halved
+    assert all(
+        c["from_level"] == c["to_level"] == 1 and "half the sets until" in c["reason"]
+        for c in answer["progression_changes"]
+    )
+    assert any("red on the easiest rung" in line for line in answer["advice"])
+    assert any(
+        " instead of " in line and "knee pain 6/10" in line for line in answer["plan_changes"]
+    )
+    plan = (await client.get(f"{base}/plan", headers=headers)).json()
+    progression = (await client.get(f"{base}/progression", headers=headers)).json()
+    until = {p["pattern"]: p["reduced_until"] for p in progression["patterns"]}
+    assert until["knee_flexion"] == until["squat"] is not None
+    ends = datetime.fromisoformat(until["squat"]).date()
+    published = {s["uid"]: s for s in ctx["plan"]["sessions"]}
+    seen_inside = seen_after = 0
+    for s in plan["sessions"]:
+        was = published.get(s["uid"])
+        if s["kind"] != "strength" or was is None or s["start"] <= session["start"]:
+            continue
+        sets = {p["exercise_id"]: p["sets"] for p in was["prescriptions"]}
+        knee = [p for p in s["prescriptions"] if p["pattern"] in ("knee_flexion", "squat")]
+        inside = datetime.fromisoformat(s["start"]).date() < ends
+        for p in knee:
+            if p["exercise_id"] in sets:
+                full = sets[p["exercise_id"]]
+                assert p["sets"] == (max(1, round(full / 2)) if inside else full), (s["start"], p)
+        if knee:
+            seen_inside += inside
+            seen_after += not inside
+        if inside and knee:
+            assert any("half the usual sets" in note for note in s["notes"])
+    assert seen_inside and seen_after
 
 
 async def test_feedback_endpoints_answer_404_to_another_coach_and_401_without_a_key(
@@ -613,10 +670,16 @@ async def test_red_knee_changes_only_sessions_holding_knee_patterns_and_moves_no
     assert set(after) == set(before), "no session added, dropped or re-identified"
     assert [uid for uid in after if after[uid][0] != before[uid][0]] == [], "none moves"
     changed = {uid for uid in after if after[uid] != before[uid]}
+    # the knee's patterns (a level down, or halved on the easiest rung) and the mobility holds
+    # that press on the knee (left out while it is red)
+    patterns = {p.value for p in REGION_PATTERNS[Region.knee]}
     knee = {
         s["uid"]
         for s in ctx["plan"]["sessions"]
-        if any(p["pattern"] in ("knee_flexion", "squat") for p in s["prescriptions"])
+        if any(
+            p["pattern"] in patterns or (s["kind"] == "mobility" and "knee" in p["regions"])
+            for p in s["prescriptions"]
+        )
     }
     assert changed and changed <= knee
     assert answer.json()["sessions_changed"] == len(changed)

@@ -521,6 +521,12 @@ async def test_the_checkin_page_tells_the_athlete_in_their_own_words(client, coa
     assert "Please see a clinician" in text
     assert "Refer the athlete" not in text and "the athlete" not in text.lower()
     assert re.search(r"Your knee: no heavy work for it until \w+day \d+ \w+", text), text
+    # knee flexion sits on its easiest rung: the knee's red halves it instead of a step down
+    assert re.search(
+        r"Your knee: no heavy work for it until \w+day \d+ \w+, and its easiest exercises at "
+        r"half their sets\.",
+        text,
+    ), text
 
 
 async def test_sending_the_checkin_form_as_it_comes_logs_no_reps_and_steps_nothing_up(

@@ -161,6 +161,32 @@ def test_deload_week_halves_the_sets_at_the_same_load():
     assert rdl.sets == 2 and "70 kg" in rdl.load_hint
 
 
+def test_a_red_on_the_easiest_rung_halves_that_patterns_sets_until_its_day_and_tells_why():
+    who = athlete()
+    plain = ProgressionState.starting(who)
+    state = ProgressionState.starting(who)
+    until = TUESDAY + timedelta(days=7)
+    state.patterns[Pattern.knee_flexion].reduced_until = until
+    before = strength(problem(who, state=plain), at(TUESDAY, 9))
+    during = strength(problem(who, state=state), at(TUESDAY, 9))
+    after = strength(problem(who, state=state), at(until, 9))
+    full = {p.pattern: p.sets for p in before.prescriptions}
+    curl = next(p for p in during.prescriptions if p.pattern == Pattern.knee_flexion)
+    assert full[Pattern.knee_flexion] == 3 and curl.sets == 2
+    # the other patterns keep their sets; the athlete is told which exercise and until when
+    assert {p.pattern: p.sets for p in during.prescriptions if p is not curl} == {
+        pattern: sets for pattern, sets in full.items() if pattern != Pattern.knee_flexion
+    }
+    [note] = [n for n in during.notes if "half the usual sets" in n]
+    assert note.startswith(
+        f"{curl.name}: half the usual sets until {until:%A} {until.day} {until:%B}."
+    )
+    assert not before.notes
+    # on the day the window ends, the full dose is back
+    after_curl = next(p for p in after.prescriptions if p.pattern == Pattern.knee_flexion)
+    assert after_curl.sets == 3 and not any("half the usual" in n for n in after.notes)
+
+
 def test_b_race_week_halves_the_strength_volume_at_the_same_load():
     state = ProgressionState.starting(lifter())
     state.patterns[Pattern.hinge].load_kg = 70.0
@@ -462,3 +488,40 @@ def test_a_red_flag_leaves_out_every_hold_that_stretches_or_bears_on_the_region(
     assert left_out <= {
         p.exercise_id for d in range(28) for p in free.mobility(MONDAY + timedelta(days=d))[0]
     }
+
+
+def test_a_red_region_leaves_out_its_holds_for_its_7_days_then_they_return():
+    """Red is not a red flag, but stretching a hamstring that hurt at 6/10 yesterday (or
+    kneeling on a red knee) is what a coach holds back: the region's holds stay out while it
+    is in red (its no-heavy days), the athlete reads why, and they come back after."""
+    from planner.domain import Region, RegionStatus, Zone
+
+    who = athlete()
+    until = MONDAY + timedelta(days=10)
+    state = ProgressionState.starting(who)
+    state.regions[Region.hamstring] = RegionStatus(zone=Zone.red, no_heavy_until=until)
+    builder = ContentBuilder(problem(who, weeks=4, state=state))
+    free = ContentBuilder(problem(who, weeks=4))
+    hamstring = {e.id for e in LIBRARY.mobility(who) if Region.hamstring in e.regions}
+    inside, after, usual = set(), set(), set()
+    for offset in range(28):
+        day = MONDAY + timedelta(days=offset)
+        picks, notes = builder.mobility(day)
+        ids = {p.exercise_id for p in picks}
+        usual |= {p.exercise_id for p in free.mobility(day)[0]} & hamstring
+        if day < until:
+            inside |= ids
+            assert len(picks) >= 3
+            # told where the red changed the day's holds, and only there
+            plain = {p.exercise_id for p in free.mobility(day)[0]}
+            said = (
+                "Holds that stretch or press on your hamstring are left out until "
+                f"{until:%A} {until.day} {until:%B}, after pain there in the red zone.",
+            )
+            assert notes == (said if plain != ids else ())
+        else:
+            after |= ids
+            assert notes == ()
+    assert usual, "the free plan holds no hamstring stretch: the test shows nothing"
+    assert not inside & hamstring
+    assert after & hamstring

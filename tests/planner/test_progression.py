@@ -107,6 +107,12 @@ def state_of(who=WHO, **patterns):
     return state
 
 
+def stepped(changes):
+    """The changes that move a level or a load (a red on the easiest rung records a halving
+    that moves neither)."""
+    return [c for c in changes if (c.from_level, c.from_load_kg) != (c.to_level, c.to_load_kg)]
+
+
 def feed(state, *feedbacks, who=WHO, first_logged=LONG_AGO):
     changes = []
     for fb in feedbacks:
@@ -236,6 +242,7 @@ def test_amber_in_the_same_region_two_sessions_running_regresses_as_red():
     assert first == [] and state.region(Region.knee).zone == Zone.amber
     state, second = feed(state, session(DAY + timedelta(days=2), pain_reports=[pain("knee", 5)]))
     assert state.region(Region.knee).zone == Zone.red
+    second = stepped(second)
     assert [(c.pattern, c.rule, c.to_level) for c in second] == [(Pattern.squat, RULE_RED, 1)]
     assert second[0].reason == (
         "knee pain 5/10 after the session of 2027-03-04 (amber for the second session running: red)"
@@ -269,7 +276,7 @@ def test_amber_session_at_the_top_holds_level_and_voids_the_count_toward_a_step(
 def test_red_knee_regresses_knee_flexion_and_squat_one_level_and_blocks_heavy_for_7_days():
     state = state_of(knee_flexion={"level": 3}, squat={"level": 3}, hinge={"level": 5})
     state, changes = feed(state, session(pain_reports=[pain("knee", 6)]))
-    assert {c.pattern: (c.from_level, c.to_level) for c in changes} == {
+    assert {c.pattern: (c.from_level, c.to_level) for c in stepped(changes)} == {
         Pattern.knee_flexion: (3, 2),
         Pattern.squat: (3, 2),
     }
@@ -292,11 +299,32 @@ def test_red_low_back_and_hamstring_in_one_session_regress_hinge_once():
     ]
 
 
-def test_red_on_a_pattern_at_level_1_records_no_change_and_still_blocks_heavy():
-    state, changes = feed(state_of(), session(pain_reports=[pain("knee", 7)]))
-    assert changes == []
-    assert state.level(Pattern.squat) == 1
+def test_red_on_the_easiest_rung_halves_the_pattern_for_7_days_and_says_so():
+    state = state_of(squat={"level": 3})
+    state, changes = feed(state, session(pain_reports=[pain("knee", 7)]))
+    # knee flexion and single leg sit on their first rung: nothing easier to step down to
+    assert state.level(Pattern.knee_flexion) == 1 and state.level(Pattern.squat) == 2
     assert state.region(Region.knee).no_heavy_until == DAY + timedelta(days=7)
+    halved = {c.pattern: c for c in changes if c.from_level == c.to_level}
+    assert set(halved) == {Pattern.knee_flexion, Pattern.single_leg}
+    assert all(c.rule == RULE_RED for c in halved.values())
+    assert all(
+        "knee pain 7/10" in c.reason and "easiest rung, half the sets until 2027-03-09" in c.reason
+        for c in halved.values()
+    )
+    assert state.reduced_patterns(DAY + timedelta(days=6)) == set(halved)
+    assert state.reduced_patterns(DAY + timedelta(days=7)) == frozenset()
+    assert state.reduced_warnings(DAY) == [
+        "knee flexion and single leg: red on the easiest rung, so half the sets until 2027-03-09"
+    ]
+
+
+def test_a_second_red_inside_the_window_extends_the_halving_with_the_heavy_block():
+    state, _ = feed(state_of(), session(pain_reports=[pain("knee", 6)]))
+    state, changes = feed(state, session(DAY + timedelta(days=3), pain_reports=[pain("knee", 6)]))
+    assert changes == []
+    assert state.patterns[Pattern.knee_flexion].reduced_until == DAY + timedelta(days=10)
+    assert state.region(Region.knee).no_heavy_until == DAY + timedelta(days=10)
 
 
 def test_a_second_red_inside_the_7_day_window_extends_the_block_without_regressing_again():
@@ -312,7 +340,7 @@ def test_a_red_after_the_7_day_window_regresses_again():
     state = state_of(squat={"level": 3})
     state, _ = feed(state, session(pain_reports=[pain("knee", 6)]))
     state, changes = feed(state, session(DAY + timedelta(days=7), pain_reports=[pain("knee", 6)]))
-    assert [(c.pattern, c.to_level) for c in changes] == [(Pattern.squat, 1)]
+    assert [(c.pattern, c.to_level) for c in stepped(changes)] == [(Pattern.squat, 1)]
 
 
 def test_red_resets_the_count_toward_a_step_of_the_region_patterns():
@@ -335,7 +363,9 @@ def test_red_flag_marks_the_region_for_clearance_with_the_report_as_reason():
         "hamstring pain 3/10 during the session of 2027-03-02, with sharp (red flag)"
     )
     assert state.flagged_regions() == {Region.hamstring}
-    assert [(c.pattern, c.rule) for c in changes] == [(Pattern.knee_flexion, RULE_RED_FLAG)]
+    assert [(c.pattern, c.rule) for c in stepped(changes)] == [
+        (Pattern.knee_flexion, RULE_RED_FLAG)
+    ]
 
 
 def test_a_score_of_8_is_a_red_flag_with_clearance_needed():
@@ -462,6 +492,7 @@ def test_skipped_session_changes_no_count_and_records_no_exposure():
 def test_skipped_session_still_applies_its_pain_reports():
     state = state_of(squat={"level": 2})
     state, changes = feed(state, session(pain_reports=[pain("knee", 6)], completed=False))
+    changes = stepped(changes)
     assert [(c.pattern, c.to_level) for c in changes] == [(Pattern.squat, 1)]
     assert changes[0].reason == (
         "knee pain 6/10 after training, reported with the skipped session of 2027-03-02 (red)"
@@ -764,7 +795,7 @@ def test_history_names_the_report_and_the_rule_of_a_red():
     state = state_of(knee_flexion={"level": 2})
     state, changes = feed(state, session(pain_reports=[pain("knee", 6)]))
     assert state.history == changes
-    (change,) = changes
+    (change,) = stepped(changes)
     assert (change.rule, change.reason) == (
         RULE_RED,
         "knee pain 6/10 after the session of 2027-03-02 (red): level 2 -> 1",

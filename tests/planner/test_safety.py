@@ -66,6 +66,26 @@ def test_red_region_loses_heavy_work_only_until_no_heavy_until():
     assert kept[sessions[3].start] == sessions[3], "Friday is the no_heavy_until day: untouched"
 
 
+def test_red_region_takes_its_holds_out_of_mobility_in_its_window_only():
+    who = lifter()
+    sessions = week_of_sessions(who)
+    tuesday = sessions[1]
+    hamstring = [p for p in tuesday.prescriptions if Region.hamstring in p.regions]
+    assert hamstring, "the fixture's mobility holds no hamstring stretch: nothing to show"
+    for until, kept_out in (
+        (MONDAY + timedelta(days=4), True),
+        (MONDAY + timedelta(days=1), False),
+    ):
+        red = {Region.hamstring: RegionStatus(zone=Zone.red, no_heavy_until=until)}
+        prob = problem(who, state=state_with(who, red, ["nordic_curl", "deadlift"]))
+        kept = {s.start: s for s in withdraw_loading(prob, sessions, NOW)}
+        left = kept[tuesday.start].prescriptions
+        if kept_out:
+            assert left and not [p for p in left if Region.hamstring in p.regions]
+        else:
+            assert kept[tuesday.start] == tuesday, "Tuesday is the no_heavy_until day: untouched"
+
+
 def test_strength_session_left_with_nothing_is_dropped_and_mobility_stays():
     who = lifter()
     sessions = week_of_sessions(who)
