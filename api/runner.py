@@ -32,6 +32,7 @@ ATTEMPTS = 3
 JOB_TIMEOUT_S = 600  # one athlete's refresh or re-plan; a roster is one job per athlete
 JOB_TTL_S = 24 * 3600  # how long Redis keeps a finished job
 NIGHTLY_CRON = "0 3 * * *"  # the missed-training check, UTC
+HEALTH_WAIT_S = 2.0  # /health waits this long for Redis before calling the queue unreachable
 
 
 class JobAccepted(BaseModel):
@@ -123,6 +124,10 @@ class Runner:
     async def depth(self) -> dict[str, int]:
         return {}
 
+    async def health(self) -> dict[str, Any]:
+        """What /health says of background work: `jobs` is "ok" when something runs them."""
+        return {"jobs": "ok", "runs_in": "this process"}
+
     async def start(self) -> None:
         pass
 
@@ -164,11 +169,30 @@ class SaqRunner(Runner):
             ),
         }
 
+    async def health(self) -> dict[str, Any]:
+        """The live workers SAQ knows of (each writes its info every 10 s, kept 11 s): none
+        means queued jobs wait, which GET /api/v1/jobs/{id} alone would show only as waiting."""
+        try:
+            info = await asyncio.wait_for(self.queue.info(), HEALTH_WAIT_S)
+        except Exception:  # noqa: BLE001 - Redis down or slow: either way no job can start
+            return {"jobs": "queue unreachable", "runs_in": "workers"}
+        workers = len(info.get("workers") or {})
+        return {
+            "jobs": "ok" if workers else "no worker running: queued jobs wait (planner worker)",
+            "runs_in": "workers",
+            "workers": workers,
+            "queued": info.get("queued", 0),
+        }
+
     async def start(self) -> None:
         await self.queue.connect()
 
     async def stop(self) -> None:
-        await self.queue.disconnect()
+        try:
+            await self.queue.disconnect()
+        except Exception as exc:  # noqa: BLE001 - Redis gone at shutdown: nothing left to close
+            # the class only: a connection error may carry the URL, and with it a password
+            log.warning("queue disconnect failed at shutdown: %s", type(exc).__name__)
 
 
 class LocalRunner(Runner):

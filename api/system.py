@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import Coach
+from api.runner import Runner
 from planner.library import load_library
 
 
@@ -18,12 +19,21 @@ class SystemController(Controller):
     tags = ["system"]
 
     @get("/health")
-    async def health(self, db_session: NamedDependency[AsyncSession]) -> Response[dict[str, str]]:
+    async def health(
+        self, db_session: NamedDependency[AsyncSession], jobs: NamedDependency[Runner]
+    ) -> Response[dict[str, Any]]:
+        """503 when the database is unreachable (nothing can be served); 200 with status
+        `degraded` when only background work is stuck (no worker, or Redis unreachable): plans,
+        feeds and feedback are still served, roster re-plans and source refreshes wait."""
+        background = await jobs.health()
         try:
             await db_session.execute(text("SELECT 1"))
         except Exception:  # noqa: BLE001 - any database failure means "not healthy"
-            return Response({"status": "degraded", "database": "unreachable"}, status_code=503)
-        return Response({"status": "ok", "database": "ok"})
+            return Response(
+                {"status": "degraded", "database": "unreachable", **background}, status_code=503
+            )
+        status = "ok" if background["jobs"] == "ok" else "degraded"
+        return Response({"status": status, "database": "ok", **background})
 
 
 class ExerciseController(Controller):

@@ -6,9 +6,15 @@ from api.cli import seed_demo
 
 
 async def test_health_reports_ok_and_database_ok(client):
+    """api.md's two keys, and where jobs run: without REDIS_URL, in this process."""
     response = await client.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "jobs": "ok",
+        "runs_in": "this process",
+    }
 
 
 async def test_created_athlete_is_listed_with_a_feed_url(client, coach_key):

@@ -299,3 +299,33 @@ async def test_a_worker_killed_mid_job_is_replaced_and_nothing_is_planned_twice(
     await asyncio.sleep(1.5)
     again = (await client.get(f"{base}/plan", headers=auth(key))).json()
     assert again["version"] == plan["version"] + 1
+
+
+async def test_health_says_when_no_worker_runs_the_queue_and_when_one_does(queue_client, workers):
+    # the API alone: plans and feeds are served, queued jobs would wait
+    alone = await queue_client.get("/health")
+    assert alone.status_code == 200, alone.text
+    assert alone.json()["status"] == "degraded"
+    assert alone.json()["workers"] == 0 and "no worker" in alone.json()["jobs"]
+    workers.start()
+
+    async def healthy() -> dict[str, Any] | None:
+        body = (await queue_client.get("/health")).json()
+        return body if body["status"] == "ok" else None
+
+    body = await wait_for(healthy, 30.0)
+    assert body["workers"] == 1 and body["jobs"] == "ok" and body["database"] == "ok"
+
+
+async def test_health_says_when_the_queue_is_unreachable(queue_settings):
+    # a closed port: Redis gone
+    gone = dataclasses.replace(queue_settings, redis_url="redis://127.0.0.1:9/0")
+    async with AsyncTestClient(create_app(gone)) as client:
+        answer = await client.get("/health")
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {
+        "status": "degraded",
+        "database": "ok",
+        "jobs": "queue unreachable",
+        "runs_in": "workers",
+    }
