@@ -138,6 +138,9 @@ class CalendarSourceRow(UUIDAuditBase):
     content_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # the event UIDs of the last import: an event gone from the source is a ride to remove
     event_ids: Mapped[list[Any]] = mapped_column(JsonB)
+    # event UIDs whose ride the coach deleted (DELETE .../rides/{id}) while the source still
+    # had them: a refresh leaves them out instead of bringing the ride back (null: none)
+    dismissed: Mapped[list[Any] | None] = mapped_column(JsonB, nullable=True)
     # pending, ok, not_modified, error or paused; reason says why for error and paused
     status: Mapped[str] = mapped_column(String(20), default="pending")
     reason: Mapped[str | None] = mapped_column(String(1000), nullable=True)

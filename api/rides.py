@@ -19,10 +19,12 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Requ
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import clock
 from api.convert import athlete_from_row, ride_from_row
-from api.db import AthleteRow, RideRow
+from api.db import AthleteRow, CalendarSourceRow, RideRow
 from api.errors import (
     JSON_BODY,
     OWNED,
@@ -238,8 +240,13 @@ class RideController(Controller):
     async def remove(
         self, athlete_id: uuid.UUID, ride_id: uuid.UUID, data_scope: NamedDependency[CoachData]
     ) -> None:
+        """Delete a ride. One a calendar source brought stays deleted: the source's next
+        refreshes leave its event out (the source's `dismissed` lists it)."""
         athlete = await data_scope.athlete(athlete_id, lock=True)
-        await data_scope.db.delete(await data_scope.ride(athlete, ride_id))
+        ride = await data_scope.ride(athlete, ride_id)
+        if ride.external_id:
+            await dismiss_event(data_scope.db, athlete, ride.external_id)
+        await data_scope.db.delete(ride)
 
     @post(
         "/import",
@@ -254,6 +261,23 @@ class RideController(Controller):
         return await import_calendar(data_scope, athlete_id, await request.body())
 
 
+async def dismiss_event(db: AsyncSession, athlete: AthleteRow, external_id: str) -> None:
+    """The coach deleted the ride of this event: each source listing it leaves it out from
+    now on (before, the source's next change brought the ride back)."""
+    sources = await db.scalars(
+        select(CalendarSourceRow).where(CalendarSourceRow.athlete_id == athlete.id)
+    )
+    for source in sources:
+        if external_id in (source.event_ids or []):
+            source.dismissed = sorted({*(source.dismissed or []), external_id})
+
+
+DISMISSED = (
+    "its ride was deleted by the coach; DELETE .../calendar-sources/{id}/dismissed brings the "
+    "deleted events back"
+)
+
+
 async def import_calendar(
     data_scope: CoachData,
     athlete_id: uuid.UUID,
@@ -261,13 +285,15 @@ async def import_calendar(
     *,
     adjust: Callable[[Ride], Ride] | None = None,
     release: bool = True,
+    dismissed: frozenset[str] = frozenset(),
 ) -> ImportCounts:
     """Upsert the rides of an .ics export (POST .../rides/import, the dashboard's upload and a
     calendar source's refresh). `adjust` sees every ride read, before the import's checks (a
     source's kind mapping). Raises the API's errors: 400 not a calendar, 409 overlaps, 413/422
     over budget. `release`: end the request's read-only transaction before the file is read,
     so no pooled database connection waits with it (up to 20 s for a slot and the read); a
-    caller holding locks or unwritten changes (a source's refresh) keeps it."""
+    caller holding locks or unwritten changes (a source's refresh) keeps it. `dismissed`: event
+    UIDs left out (a source's events whose rides the coach deleted)."""
     # read without the athlete's lock: other writes for the athlete need not wait on it
     person = athlete_from_row(await data_scope.athlete(athlete_id))
     if release and not (data_scope.db.new or data_scope.db.dirty or data_scope.db.deleted):
@@ -291,6 +317,9 @@ async def import_calendar(
     for item in result.rides:  # sorted by start
         if adjust is not None:
             item = replace(item, ride=adjust(item.ride))
+        if item.ride.external_id in dismissed:
+            skipped.append(SkippedOut(uid=item.uid, title=item.ride.title or "", reason=DISMISSED))
+            continue
         if item.ride.external_id in seen:  # one event twice: a second row could not be stored
             skipped.append(
                 SkippedOut(uid=item.uid, title=item.ride.title or "", reason="the same event twice")

@@ -396,7 +396,14 @@ async def _import(
         return mapped(ride)
 
     try:
-        counts = await import_calendar(data, athlete.id, fetched.body, adjust=adjust, release=False)
+        counts = await import_calendar(
+            data,
+            athlete.id,
+            fetched.body,
+            adjust=adjust,
+            release=False,
+            dismissed=frozenset(source.dismissed or ()),
+        )
     except HTTPException as exc:  # the import's own answers: 400, 409, 413, 422
         return {}, f"the import was refused ({exc.status_code}): {exc.detail}"
     if source.event_ids and not _ANY_EVENT.search(fetched.body):
@@ -422,6 +429,8 @@ async def _import(
         removed = outcome.rowcount or 0  # type: ignore[attr-defined]
     changed = counts.created + counts.updated + removed
     source.event_ids = sorted(set(seen))
+    if source.dismissed:  # an event gone from the source is no longer left out
+        source.dismissed = sorted(set(source.dismissed) & set(seen))
     source.etag, source.last_modified = fetched.etag, fetched.last_modified
     result: dict[str, Any] = {
         "created": counts.created,
@@ -492,6 +501,11 @@ class SourceOut(BaseModel):
     last_result: dict[str, Any] = Field(
         description="The last import: created, updated, unchanged, skipped, removed, replanned"
     )
+    dismissed: list[str] = Field(
+        default_factory=list,
+        description="Event UIDs whose rides the coach deleted: refreshes leave them out "
+        "(DELETE .../dismissed brings them back)",
+    )
 
 
 class RefreshAccepted(JobAccepted):
@@ -509,6 +523,7 @@ def source_out(row: CalendarSourceRow) -> SourceOut:
         changed_at=row.changed_at,
         failures=row.failures,
         last_result=dict(row.last_result or {}),
+        dismissed=list(row.dismissed or []),
     )
 
 
@@ -538,13 +553,14 @@ async def enqueue_refresh(
     coach: Coach,
     athlete: AthleteRow,
     source: CalendarSourceRow,
-) -> uuid.UUID:
+) -> RefreshAccepted:
     """Commit what the request wrote (the worker reads it), then queue a refresh of this one
-    source, paused or not (a success resumes it)."""
+    source, paused or not (a success resumes it). The answer shows the source as committed."""
+    out = source_out(source)  # before the commit, which expires the row
     job_id = await runner.record(db, coach, [athlete.id], "refresh")
     await db.commit()
     await runner.enqueue_refresh(athlete.id, job_id=job_id, force=True, source_id=source.id)
-    return job_id
+    return RefreshAccepted(job_id=job_id, state="queued", source=out)
 
 
 class SourceController(Controller):
@@ -594,9 +610,7 @@ class SourceController(Controller):
         )
         data_scope.db.add(row)
         await data_scope.db.flush()
-        out = source_out(row)
-        job_id = await enqueue_refresh(jobs, data_scope.db, data_scope.coach, athlete, row)
-        return RefreshAccepted(job_id=job_id, state="queued", source=out)
+        return await enqueue_refresh(jobs, data_scope.db, data_scope.coach, athlete, row)
 
     @get("/", raises=OWNED)
     async def list_sources(
@@ -621,6 +635,24 @@ class SourceController(Controller):
         athlete = await data_scope.athlete(athlete_id, lock=True)
         await data_scope.db.delete(await _source(data_scope.db, athlete, source_id))
 
+    @delete("/{source_id:uuid}/dismissed", status_code=HTTP_202_ACCEPTED, raises=OWNED)
+    async def undismiss(
+        self,
+        athlete_id: uuid.UUID,
+        source_id: uuid.UUID,
+        data_scope: NamedDependency[CoachData],
+        jobs: NamedDependency[Runner],
+    ) -> RefreshAccepted:
+        """Bring back the events whose rides you deleted: the list is cleared and the source
+        is read again in full now (a job, as POST .../refresh)."""
+        athlete = await data_scope.athlete(athlete_id, lock=True)
+        row = await _source(data_scope.db, athlete, source_id)
+        row.dismissed = []
+        # the calendar itself may not have changed: the next fetch must not answer "as before"
+        row.content_hash = row.etag = row.last_modified = None
+        await data_scope.db.flush()
+        return await enqueue_refresh(jobs, data_scope.db, data_scope.coach, athlete, row)
+
     @post("/{source_id:uuid}/refresh", status_code=HTTP_202_ACCEPTED, raises=OWNED)
     async def refresh(
         self,
@@ -633,6 +665,4 @@ class SourceController(Controller):
         other sources keep their own schedule."""
         athlete = await data_scope.athlete(athlete_id)
         row = await _source(data_scope.db, athlete, source_id)
-        out = source_out(row)
-        job_id = await enqueue_refresh(jobs, data_scope.db, data_scope.coach, athlete, row)
-        return RefreshAccepted(job_id=job_id, state="queued", source=out)
+        return await enqueue_refresh(jobs, data_scope.db, data_scope.coach, athlete, row)

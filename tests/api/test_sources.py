@@ -167,6 +167,64 @@ async def test_a_calendar_that_comes_back_empty_removes_no_ride_and_says_so(
     assert len((await client.get(f"{base}/rides", headers=auth(key))).json()) == count
 
 
+async def test_a_ride_the_coach_deleted_stays_deleted_through_the_sources_changes(
+    jobs_client, coach_key, calendar
+):
+    """A ride from a source, deleted by the coach, came back with the source's next change
+    (its event was still there). The source now lists the event as dismissed and leaves it
+    out, says so in last_result, and DELETE .../dismissed brings it back."""
+    client, key = jobs_client, coach_key
+    events = amateur_weeks(next_monday(), 2)
+    calendar.serve(ics(events))
+    athlete = await create_athlete(client, key)
+    base = f"/api/v1/athletes/{athlete['id']}"
+    added = await client.post(
+        f"{base}/calendar-sources", json={"url": calendar.url}, headers=auth(key)
+    )
+    assert (await job_done(client, key, added.json()["job_id"]))["state"] == "done"
+    rides = (await client.get(f"{base}/rides", headers=auth(key))).json()
+    [commute] = [r for r in rides if r["external_id"] == "thu-0@test"]
+    gone = await client.delete(f"{base}/rides/{commute['id']}", headers=auth(key))
+    assert gone.status_code == 204, gone.text
+    source = await source_of(client, key, athlete["id"])
+    assert source["dismissed"] == ["thu-0@test"]
+
+    # the athlete moves another ride: the calendar changes, the deleted ride stays deleted
+    uid, start, minutes, title = events[0]
+    events[0] = (uid, start + timedelta(hours=1), minutes, title)
+    calendar.serve(ics(events))
+    job = await refresh(client, key, athlete["id"], source["id"])
+    assert job["state"] == "done", job
+    source = await source_of(client, key, athlete["id"])
+    assert source["last_result"]["updated"] == 1 and source["last_result"]["created"] == 0
+    [left_out] = [e for e in source["last_result"]["skipped_events"] if e["uid"] == "thu-0@test"]
+    assert "deleted by the coach" in left_out["reason"]
+    rides = (await client.get(f"{base}/rides", headers=auth(key))).json()
+    assert "thu-0@test" not in {r["external_id"] for r in rides}
+    assert len(rides) == len(events) - 1
+
+    # the coach changes their mind: the source is read again in full and the ride returns
+    back = await client.delete(
+        f"{base}/calendar-sources/{source['id']}/dismissed", headers=auth(key)
+    )
+    assert back.status_code == 202, back.text
+    assert (await job_done(client, key, back.json()["job_id"]))["state"] == "done"
+    source = await source_of(client, key, athlete["id"])
+    assert source["dismissed"] == [] and source["last_result"]["created"] == 1, source
+    rides = (await client.get(f"{base}/rides", headers=auth(key))).json()
+    assert "thu-0@test" in {r["external_id"] for r in rides}
+
+    # an event gone from the source is no longer remembered as dismissed
+    rides = (await client.get(f"{base}/rides", headers=auth(key))).json()
+    [again] = [r for r in rides if r["external_id"] == "thu-0@test"]
+    assert (
+        await client.delete(f"{base}/rides/{again['id']}", headers=auth(key))
+    ).status_code == 204
+    calendar.serve(ics([e for e in events if e[0] != "thu-0@test"]))
+    await refresh(client, key, athlete["id"], source["id"])
+    assert (await source_of(client, key, athlete["id"]))["dismissed"] == []
+
+
 async def test_refreshing_one_source_leaves_the_athletes_others_alone(
     jobs_client, coach_key, calendar
 ):
