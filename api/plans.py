@@ -121,7 +121,10 @@ async def plan_response(
         body = plan_json(row, chosen, zone)
         PLAN_READS.put(key, body)
     return Response(  # type: ignore[return-value]  # the bytes are a PlanOut, encoded
-        body, status_code=status_code, media_type=MediaType.JSON, headers={"ETag": plan_etag(row)}
+        body,
+        status_code=status_code,
+        media_type=MediaType.JSON,
+        headers={"ETag": plan_etag(row, zone)},
     )
 
 
@@ -144,8 +147,12 @@ def etag_matches(header: str | None, etag: str) -> bool:
     return False
 
 
-def plan_etag(row: PlanRow) -> str:
-    return f'"plan-{row.athlete_id}-v{row.version}"'
+def plan_etag(row: PlanRow | Any, zone: ZoneInfo) -> str:
+    """The plan's version, and the zone its times are written in: a PATCH of the athlete's
+    time zone rewrites every session's offset without a re-plan, and a client holding the
+    old bytes must not be told they are current."""
+    digest = hashlib.sha256(zone.key.encode()).hexdigest()[:8]
+    return f'"plan-{row.athlete_id}-v{row.version}-{digest}"'
 
 
 def not_done(report: dict[str, Any]) -> bool:
@@ -496,7 +503,7 @@ async def make_plan(
             )
     current = await data_scope.plan(athlete)
     if current is not None and precondition is not None:
-        precondition(plan_etag(current))
+        precondition(plan_etag(current, ZoneInfo(athlete.timezone)))
     missed = await drop_for_missed_training(data_scope, athlete)
     rides = await data_scope.rides(athlete)
     try:
@@ -565,10 +572,12 @@ class PlanController(Controller):
             raise NotFoundException(NOT_FOUND)
         if row.plan_id is None:
             raise NotFoundException("no plan yet: POST /api/v1/athletes/{id}/plan first")
-        if etag_matches(request.headers.get("if-none-match"), plan_etag(row)):
-            return Response(b"", status_code=304, headers={"ETag": plan_etag(row)})  # type: ignore[arg-type]
+        zone = ZoneInfo(row.timezone)
+        etag = plan_etag(row, zone)
+        if etag_matches(request.headers.get("if-none-match"), etag):
+            return Response(b"", status_code=304, headers={"ETag": etag})  # type: ignore[arg-type]
         return await plan_response(
-            row, lambda: sessions_fast(db_engine, athlete_id), ZoneInfo(row.timezone), days=days
+            row, lambda: sessions_fast(db_engine, athlete_id), zone, days=days
         )
 
     @get("/sessions/{session_id:str}", raises=OWNED)

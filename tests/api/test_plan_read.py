@@ -117,6 +117,31 @@ async def test_plan_with_its_etag_in_if_none_match_answers_304(client, coach_key
     assert again.status_code == 304 and again.content == b""
 
 
+async def test_a_time_zone_change_makes_the_plans_etag_stale(client, coach_key, planned):
+    """The plan's bytes write every time in the athlete's zone: a PATCH of the zone rewrites
+    them without a re-plan, and the old ETag answered 304 to a client holding Berlin times."""
+    base, headers = planned["base"], auth(coach_key)
+    first = await client.get(f"{base}/plan", headers=headers)
+    patched = await client.patch(base, json={"timezone": "Europe/London"}, headers=headers)
+    assert patched.status_code == 200, patched.text
+    again = await client.get(
+        f"{base}/plan", headers={**headers, "If-None-Match": first.headers["etag"]}
+    )
+    assert again.status_code == 200, again.status_code
+    assert again.headers["etag"] != first.headers["etag"]
+    assert again.json()["version"] == first.json()["version"], "no re-plan: only the zone"
+    # the same instants, each written an hour behind (London is Berlin less an hour, DST alike)
+    was = {s["id"]: datetime.fromisoformat(s["start"]) for s in first.json()["sessions"]}
+    for session in again.json()["sessions"]:
+        start = datetime.fromisoformat(session["start"])
+        assert start == was[session["id"]]
+        assert start.utcoffset() == was[session["id"]].utcoffset() - timedelta(hours=1)
+    cached = await client.get(
+        f"{base}/plan", headers={**headers, "If-None-Match": again.headers["etag"]}
+    )
+    assert cached.status_code == 304
+
+
 async def test_a_replan_changes_what_get_plan_answers(client, coach_key, planned):
     base = planned["base"]
     before = (await client.get(f"{base}/plan", headers=auth(coach_key))).json()
