@@ -2,7 +2,10 @@
 
 A first eccentric-heavy bout leaves strength down for about three days (Coratella 2025), so
 the first session holding an exercise the athlete has never done must not sit in front of a
-key ride. Later sessions of the same exercise are free of this part.
+key ride. Later sessions of the same exercise are free of this part. Where domain.md is silent,
+as a coach would have it: nothing new in the 14-day taper before an A race or in the week of a
+B race (the soreness and the strength lost would land on the days meant for freshness); the
+heavy sessions there hold the rung below (a stand-in) and the first exposure waits.
 
 The Nordic's build-up (domain.md's knee-flexion ladder, Mjolsnes 2004: 2 x 5 once a week to
 start) is part of the same care: while a lift is in its build-up (BUILD_UP_SESSIONS logged
@@ -16,7 +19,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from constraints._time import local, real_hours, utc
+from planner.content import B_RACE_WEEK_DAYS
 from planner.domain import Ride, Session, SessionKind
+from planner.phases import TAPER_DAYS
 from planner.problem import FIRST_EXPOSURE_EXERCISES, Problem, Slot
 from planner.variables import Candidate, ModelContext, Rule, Violation
 
@@ -44,13 +49,27 @@ class H9FirstExposure(Rule):
         return None
 
     def too_close(self, problem: Problem, slot: Slot) -> str | None:
+        """Why a session may not be the first to hold a lift never done: too close to a key
+        ride, or in a race's days of freshness (an A race's taper, a B race's week)."""
         ride = self.concerns(problem, slot)
         if ride is None:
-            return None
+            return self.race_days(problem, problem.day_of(slot))
         return (
             f"first exposure ends {real_hours(slot.end, ride.start):.0f} h before key ride "
             f"{ride.label()!r} (needs {self.first_exposure_gap_h} h)"
         )
+
+    @staticmethod
+    def race_days(problem: Problem, day: date) -> str | None:
+        """Why `day` is no day for a first exposure: the taper before an A race, or the week
+        of a B race (B_RACE_WEEK_DAYS, as the halved volume), or None."""
+        for race in problem.a_races:
+            if race - timedelta(days=TAPER_DAYS) <= day < race:
+                return f"first exposure in the taper before the A race on {race.isoformat()}"
+        for race in problem.b_races:
+            if 0 <= (race - day).days < B_RACE_WEEK_DAYS:
+                return f"first exposure in the week of the B race on {race.isoformat()}"
+        return None
 
     def suggest(self, problem: Problem, slot: Slot) -> str | None:
         ride = self.concerns(problem, slot)

@@ -216,7 +216,8 @@ class T1StrengthPerWeek(Rule):
             if any(p.exercise_id in problem.new_exposures for p in missing):
                 why = (
                     f"in place of the first {names} (H9 keeps a first exposure "
-                    f"{problem.settings.first_exposure_gap_h} h clear of key rides)"
+                    f"{problem.settings.first_exposure_gap_h} h clear of key rides, and out of "
+                    "an A race's taper and a B race's week)"
                 )
             else:
                 why = (

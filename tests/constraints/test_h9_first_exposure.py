@@ -178,3 +178,36 @@ def test_first_nordic_71_real_hours_before_a_key_ride_across_the_spring_clock_ch
 def test_first_nordic_72_real_hours_before_a_key_ride_across_the_spring_clock_change_keeps_h9():
     prob = problem(lifter(), [ride(SPRING_NEXT_MONDAY, 9, 60, "intervals")], start=SPRING_MONDAY)
     assert faces(prob, [heavy(prob, SPRING_FRIDAY, 7, 15)]) == ([], True)
+
+
+# --- nothing new in a race's days of freshness ---------------------------------------------
+
+
+def test_first_nordic_in_the_week_of_a_b_race_breaks_h9_in_both_faces():
+    race_day = MONDAY + timedelta(days=13)  # the second Sunday
+    prob = problem(lifter(), [ride(race_day, 9, 180, "race", "B")])
+    inside = [heavy(prob, MONDAY + timedelta(days=7), 9)]  # 6 days before: far from the race
+    outside = [heavy(prob, MONDAY, 9)]  # 13 days before
+    assert faces(prob, inside) == (["H9"], False)
+    [breach] = RULE.check(prob, inside)
+    assert breach.message == (
+        f"nordic_curl: first exposure in the week of the B race on {race_day.isoformat()}"
+    )
+    assert faces(prob, outside) == ([], True)
+
+
+def test_first_nordic_in_the_taper_before_an_a_race_breaks_h9_in_both_faces():
+    race_day = MONDAY + timedelta(days=19)  # the third Saturday
+    prob = problem(lifter(), [ride(race_day, 9, 240, "race", "A")])
+    inside = [heavy(prob, MONDAY + timedelta(days=7), 9)]  # 12 days before
+    outside = [heavy(prob, MONDAY + timedelta(days=4), 9)]  # 15 days before
+    assert faces(prob, inside) == (["H9"], False)
+    assert "taper before the A race" in RULE.check(prob, inside)[0].message
+    assert faces(prob, outside) == ([], True)
+
+
+def test_a_nordic_done_before_keeps_h9_in_a_b_race_week_in_both_faces():
+    race_day = MONDAY + timedelta(days=6)
+    who = lifter()
+    prob = problem(who, [ride(race_day, 9, 180, "race", "B")], state=exposed(who, "nordic_curl"))
+    assert faces(prob, [heavy(prob, MONDAY, 9)]) == ([], True)

@@ -304,3 +304,25 @@ def test_a_stand_ins_explanation_never_names_that_stand_in_as_in_the_way():
                 assert f"strength session of {own}" not in entry.detail, entry.detail
                 checked += 1
     assert checked
+
+
+def test_the_first_nordic_waits_until_after_a_b_race_week_and_the_week_says_why():
+    """Nothing new in a B race's week (H9, where domain.md is silent): the week's heavy work
+    holds the stand-in, the report names the race as what kept the Nordic out, and the first
+    Nordic comes after the race."""
+    who, weeks = heavy_lifter(), 3
+    race_day = MONDAY + timedelta(days=6)
+    rides = [ride(race_day, 9, 180, "race", "B", title="Gravel fondo")]
+    rides += [ride(MONDAY + timedelta(days=d), 18, 60, "endurance") for d in (9, 16)]
+    result = plan(who, rides, MONDAY, weeks)
+    prob = problem_of(who, rides, weeks)
+    assert hard_violations(prob, result.sessions) == []
+    holders = [s for s in result.sessions if "nordic_curl" in s.exercise_ids()]
+    assert holders, "no Nordic in three weeks: the test shows nothing"
+    assert prob.local_day(holders[0].start) > race_day
+    first_week = [s for s in result.sessions if s.heavy and prob.local_day(s.start) < race_day]
+    assert first_week, "the B race week allows heavy work before its last 3 days"
+    assert all("nordic_curl" not in s.exercise_ids() for s in first_week)
+    stand_ins = [b for b in result.week_reports[0].broken if b.term.startswith("T1 stand_in")]
+    assert stand_ins and all("H9" in b.blocked_by for b in stand_ins)
+    assert any("week of the B race" in b.detail for b in stand_ins), stand_ins
