@@ -448,6 +448,11 @@ class JobOut(BaseModel):
     queued_at: datetime
     finished_at: datetime | None
     athletes: list[JobAthleteOut]
+    waiting: str | None = Field(
+        default=None,
+        description="Why an unfinished job does not move: no worker running, or the queue "
+        "out of reach (as GET /health says)",
+    )
 
 
 def job_out(rows: list[JobRunRow]) -> JobOut:
@@ -522,8 +527,14 @@ class JobController(Controller):
         return JobAccepted(job_id=job_id, state="queued")
 
     @get("/jobs/{job_id:uuid}", raises=OWNED)
-    async def read_job(self, job_id: uuid.UUID, data_scope: NamedDependency[CoachData]) -> JobOut:
-        """A job's state, with each athlete's part (state, error, times)."""
+    async def read_job(
+        self,
+        job_id: uuid.UUID,
+        data_scope: NamedDependency[CoachData],
+        jobs: NamedDependency[Runner],
+    ) -> JobOut:
+        """A job's state, with each athlete's part (state, error, times), and while it is
+        unfinished, why it waits when nothing can run it (`waiting`)."""
         rows = list(
             (
                 await data_scope.db.scalars(
@@ -535,4 +546,9 @@ class JobController(Controller):
         )
         if not rows:
             raise NotFoundException("job not found")
-        return job_out(rows)
+        out = job_out(rows)
+        if out.state in ("queued", "running"):
+            background = await jobs.health()
+            if background["jobs"] != "ok":
+                out.waiting = background["jobs"]
+        return out

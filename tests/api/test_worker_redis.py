@@ -301,13 +301,25 @@ async def test_a_worker_killed_mid_job_is_replaced_and_nothing_is_planned_twice(
     assert again["version"] == plan["version"] + 1
 
 
-async def test_health_says_when_no_worker_runs_the_queue_and_when_one_does(queue_client, workers):
-    # the API alone: plans and feeds are served, queued jobs would wait
+async def test_health_and_a_waiting_job_say_when_no_worker_runs_the_queue(
+    queue_client, coach_key, workers
+):
+    # the API alone: plans and feeds are served, queued jobs wait, and say why
     alone = await queue_client.get("/health")
     assert alone.status_code == 200, alone.text
     assert alone.json()["status"] == "degraded"
     assert alone.json()["workers"] == 0 and "no worker" in alone.json()["jobs"]
+    athlete = await create_athlete(queue_client, coach_key)
+    accepted = await queue_client.post(
+        "/api/v1/replan", json={"athlete_ids": [athlete["id"]]}, headers=auth(coach_key)
+    )
+    assert accepted.status_code == 202, accepted.text
+    job_path = f"/api/v1/jobs/{accepted.json()['job_id']}"
+    waiting = (await queue_client.get(job_path, headers=auth(coach_key))).json()
+    assert waiting["state"] == "queued" and "no worker running" in waiting["waiting"], waiting
     workers.start()
+    finished = await job_done(queue_client, coach_key, accepted.json()["job_id"])
+    assert finished["waiting"] is None, finished
 
     async def healthy() -> dict[str, Any] | None:
         body = (await queue_client.get("/health")).json()
