@@ -48,11 +48,13 @@ from planner.domain import (
     PainReport,
     PainTiming,
     Pattern,
+    Prescription,
     ProgressionState,
     Region,
     Session,
     SessionKind,
     Text,
+    last_day,
     region_words,
 )
 from planner.errors import PlannerFailure, PlannerInputError
@@ -359,6 +361,11 @@ def _changes_out(changes: list[Any]) -> list[ChangeOut]:
     ]
 
 
+def slot_of(item: Prescription) -> str:
+    """Where an exercise sits in its session: its pattern, or for a mobility hold the hold."""
+    return item.exercise_id if item.pattern == Pattern.mobility else item.pattern.value
+
+
 def describe_plan_changes(
     before: list[Session],
     after: list[Session],
@@ -386,21 +393,21 @@ def describe_plan_changes(
             continue
         if was.start != now.start:
             moved += 1
-        before_by_pattern = {p.pattern: p.name for p in was.prescriptions}
-        after_by_pattern = {p.pattern: p.name for p in now.prescriptions}
-        doses = {p.pattern: p.dose() for p in was.prescriptions}
-        for pattern, name in before_by_pattern.items():
-            replacement = after_by_pattern.get(pattern)
-            if replacement is None:
-                dropped[(name, pattern)] += 1
-            elif replacement != name:
-                swaps[(name, replacement, pattern)] += 1
-        for p in now.prescriptions:
-            if before_by_pattern.get(p.pattern) == p.name and doses[p.pattern] != p.dose():
-                dosed[(p.name, doses[p.pattern], p.dose(), p.pattern)] += 1
-        for pattern, name in after_by_pattern.items():
-            if pattern not in before_by_pattern:
-                returned[(name, pattern)] += 1
+        # a strength session holds one exercise per pattern (a swap is its exercise changing);
+        # a mobility session holds several holds of pattern `mobility`: each is its own slot
+        before_by_slot = {slot_of(p): p for p in was.prescriptions}
+        after_by_slot = {slot_of(p): p for p in now.prescriptions}
+        for slot, gone in before_by_slot.items():
+            kept = after_by_slot.get(slot)
+            if kept is None:
+                dropped[(gone.name, gone.pattern)] += 1
+            elif kept.name != gone.name:
+                swaps[(gone.name, kept.name, gone.pattern)] += 1
+            elif kept.dose() != gone.dose():
+                dosed[(kept.name, gone.dose(), kept.dose(), kept.pattern)] += 1
+        for slot, new_one in after_by_slot.items():
+            if slot not in before_by_slot:
+                returned[(new_one.name, new_one.pattern)] += 1
         if was.notes != now.notes:
             notes_changed += 1
 
@@ -553,8 +560,8 @@ async def adapt(
     for region, status in sorted(new_state.regions.items()):
         if status.no_heavy_until and status.no_heavy_until > today and not status.needs_clearance:
             advice.append(
-                f"{region.value.replace('_', ' ')} in red: no heavy work loading it until "
-                f"{status.no_heavy_until.isoformat()}"
+                f"{region_words(region)} in red: no heavy work loading it through "
+                f"{last_day(status.no_heavy_until).isoformat()}"
             )
     advice += new_state.reduced_warnings(today)
     return AdaptOut(

@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,13 +16,25 @@ from api.runner import Runner
 from planner.library import load_library
 
 
+class HealthOut(BaseModel):
+    status: str = Field(description="ok, or degraded when the database or the jobs cannot work")
+    database: str = Field(description="ok or unreachable (then the answer is a 503)")
+    jobs: str = Field(
+        description="ok when something runs background jobs; else why not ('no worker "
+        "running: ...', 'queue unreachable')"
+    )
+    runs_in: str = Field(description="'this process' (no REDIS_URL) or 'workers' (SAQ)")
+    workers: int | None = Field(None, description="Live SAQ workers (with REDIS_URL)")
+    queued: int | None = Field(None, description="Jobs waiting on the queue (with REDIS_URL)")
+
+
 class SystemController(Controller):
     tags = ["system"]
 
     @get("/health")
     async def health(
         self, db_session: NamedDependency[AsyncSession], jobs: NamedDependency[Runner]
-    ) -> Response[dict[str, Any]]:
+    ) -> Response[HealthOut]:
         """503 when the database is unreachable (nothing can be served); 200 with status
         `degraded` when only background work is stuck (no worker, or Redis unreachable): plans,
         feeds and feedback are still served, roster re-plans and source refreshes wait."""
@@ -29,11 +42,11 @@ class SystemController(Controller):
         try:
             await db_session.execute(text("SELECT 1"))
         except Exception:  # noqa: BLE001 - any database failure means "not healthy"
-            return Response(
-                {"status": "degraded", "database": "unreachable", **background}, status_code=503
-            )
+            body = HealthOut(status="degraded", database="unreachable", **background)
+            return Response(body.model_dump(exclude_none=True), status_code=503)  # type: ignore[arg-type]
         status = "ok" if background["jobs"] == "ok" else "degraded"
-        return Response({"status": status, "database": "ok", **background})
+        body = HealthOut(status=status, database="ok", **background)
+        return Response(body.model_dump(exclude_none=True))  # type: ignore[arg-type]
 
 
 class ExerciseController(Controller):

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from planner.domain import Prescription, Region, SessionKind
+from planner.domain import Prescription, Region, SessionKind, last_day
 from planner.problem import Problem, Slot
 from planner.variables import EVERY_START, SlotRule, Span, Variant
 
@@ -54,7 +54,7 @@ class H10PainRegions(SlotRule):
             names = ", ".join(sorted(r.value for r in problem.flagged_regions))
             return f"the coach clears {names} once a clinician has seen it"
         days = [s.no_heavy_until for s in problem.state.regions.values() if s.no_heavy_until]
-        return f"a light session until {max(days)}" if days else None
+        return f"light sessions through {last_day(max(days))}" if days else None
 
     @staticmethod
     def forbids(problem: Problem, item: Prescription, no_heavy: set[Region]) -> str | None:

@@ -33,6 +33,7 @@ from planner.domain import (
     Prescription,
     ProgressionState,
     Region,
+    last_day,
     region_words,
 )
 from planner.library import Exercise, Library, load_library
@@ -44,11 +45,11 @@ TAPER_NOTE = "Taper before your race: fewer sets, keep the load; you should fini
 RACE_NOTE = "Race week: light session only, nothing to failure."
 B_RACE_NOTE = "B race this week: about half the usual sets at the same loads."
 RED_MOBILITY_NOTE = (
-    "Holds that stretch or press on your {regions} are left out until {until:%A} {until.day} "
-    "{until:%B}, after pain there in the red zone."
+    "Holds that stretch or press on your {regions} are left out through {last:%A} {last.day} "
+    "{last:%B}, after pain there in the red zone."
 )
 REDUCED_NOTE = (
-    "{names}: half the usual sets until {until:%A} {until.day} {until:%B}. The pain you "
+    "{names}: half the usual sets through {last:%A} {last.day} {last:%B}. The pain you "
     "reported was in the red zone and this is already the easiest version; tell your coach if "
     "it hurts again."
 )
@@ -398,7 +399,7 @@ class ContentBuilder:
             state = self.problem.state
             until = min(state.patterns[e.pattern].reduced_until for e in halved)  # type: ignore[type-var]
             names = " and ".join(e.name for e in halved)
-            notes.append(REDUCED_NOTE.format(names=names, until=until))
+            notes.append(REDUCED_NOTE.format(names=names, last=last_day(until)))
         return prescriptions, tuple(notes)
 
     def _prescription(
@@ -456,7 +457,7 @@ class ContentBuilder:
         if red and picks != self._picks(day, frozenset(flagged)):
             until = max(state.region(r).no_heavy_until for r in red)  # type: ignore[type-var]
             names = " and ".join(region_words(r) for r in red)
-            notes += (RED_MOBILITY_NOTE.format(regions=names, until=until),)
+            notes += (RED_MOBILITY_NOTE.format(regions=names, last=last_day(until)),)
         cached = self._mobility[day] = (picks, notes)
         return cached
 

@@ -90,6 +90,12 @@ class Region(StrEnum):
     other = "other"
 
 
+def last_day(until: date) -> date:
+    """The last day a window ending before `until` holds (no_heavy_until, reduced_until are
+    exclusive): what a coach or athlete reads in "through Monday" """
+    return until - timedelta(days=1)
+
+
 def _listed(names: list[str]) -> str:
     """ "a", "a and b", "a, b and c"."""
     return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 2 else names)
@@ -802,8 +808,8 @@ class ProgressionState(Model):
                 )
             elif status.no_heavy_until is not None and status.no_heavy_until > today:
                 found.append(
-                    f"{name} in red: no heavy work loading it until "
-                    f"{status.no_heavy_until.isoformat()}"
+                    f"{name} in red: no heavy work loading it through "
+                    f"{last_day(status.no_heavy_until).isoformat()}"
                 )
         return found + self.reduced_warnings(today)
 
@@ -823,7 +829,8 @@ class ProgressionState(Model):
             if status.reduced_until is not None and status.reduced_until > today:
                 by_day.setdefault(status.reduced_until, []).append(pattern_words(pattern))
         return [
-            f"{_listed(names)}: red on the easiest rung, so half the sets until {until.isoformat()}"
+            f"{_listed(names)}: red on the easiest rung, so half the sets through "
+            f"{last_day(until).isoformat()}"
             for until, names in sorted(by_day.items())
         ]
 

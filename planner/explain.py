@@ -785,8 +785,8 @@ def _none_tried(problem: Problem, session: Session | None) -> str:
     week = problem.week_of(problem.local_day(session.start)) if session is not None else None
     if now is not None and week is not None and problem.local_day(now) > week.start:
         return (
-            f"; no time left in the week after the re-plan ({local(now, problem.zone)}) avoids "
-            "this: it came late in the week"
+            f"; no time left in the week after the plan was made ({local(now, problem.zone)}) "
+            "avoids this: it came late in the week"
         )
     return "; no other time in the week was tried"
 

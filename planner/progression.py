@@ -49,6 +49,7 @@ from planner.domain import (
     Region,
     RegionStatus,
     Zone,
+    last_day,
 )
 from planner.library import Exercise, Library, load_library
 from planner.loads import next_load, reduced_load
@@ -538,6 +539,8 @@ def _apply_pain(
         if finding.zone in (Zone.red, Zone.red_flag):
             already = _in_red(status, day)
             until = day + timedelta(days=NO_HEAVY_DAYS)
+            # a report dated before the region's latest red (logged late) does not rename it
+            latest = status.no_heavy_until is None or until >= status.no_heavy_until
             status.no_heavy_until = max(until, status.no_heavy_until or until)
             if finding.zone == Zone.red_flag:
                 status.zone = Zone.red_flag
@@ -545,7 +548,8 @@ def _apply_pain(
                 status.reason = reason
             elif not status.needs_clearance:
                 status.zone = Zone.red
-                status.reason = reason
+                if latest:
+                    status.reason = reason
             for pattern in REGION_PATTERNS[region]:
                 hold.add(pattern)
                 halved = state.patterns.get(pattern)
@@ -599,9 +603,12 @@ def _apply_pain(
             until = day + timedelta(days=NO_HEAVY_DAYS)
             pattern_state.reduced_until = max(until, pattern_state.reduced_until or until)
             level, load = pattern_state.level, pattern_state.load_kg
+            last = last_day(pattern_state.reduced_until).isoformat()
             words = (
-                "already on the easiest rung, half the sets until "
-                f"{pattern_state.reduced_until.isoformat()}"
+                f"already on the easiest rung, half the sets through {last}"
+                if regress_rule[pattern] != RULE_RED_FLAG
+                else "already on the easiest rung: stopped until the coach clears the red flag, "
+                f"then half the sets through {last}"
             )
         changes.append(
             _change(

@@ -505,7 +505,8 @@ def explain(
                 target.reason += f"; in the way: {names}"
             elif problem.now is not None and problem.local_day(problem.now) > report.start:
                 target.reason += (
-                    f"; the re-plan came on {problem.now.astimezone(problem.zone):%a %d %b %H:%M}"
+                    f"; the plan was made on "
+                    f"{problem.now.astimezone(problem.zone):%a %d %b %H:%M}"
                     ": too little of the week was left for it"
                 )
             else:

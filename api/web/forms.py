@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from litestar.datastructures import FormMultiDict
 from litestar.exceptions import HTTPException
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from api import clock
 from api.convert import athlete_from_row, progression_of, session_from_row
@@ -31,7 +31,14 @@ from api.feedback import (
 from api.repository import CoachData
 from api.settings import Settings
 from api.web.views import swaps
-from planner.domain import REGION_PATTERNS, PainFlag, PainTiming, Region, region_words
+from planner.domain import (
+    REGION_PATTERNS,
+    PainFlag,
+    PainTiming,
+    Region,
+    last_day,
+    region_words,
+)
 
 
 @dataclass
@@ -41,6 +48,28 @@ class Problem:
     status: int
     message: str
     fields: list[str] = field(default_factory=list)
+
+
+def by_region(
+    exc: ValidationError, entries: list[dict[str, Any]], at: tuple[str, ...] = ("pain",)
+) -> HTTPException:
+    """A 422 naming a pain entry's errors by region ("knee score: ..."), not by their place in
+    the list ("pain.0.score" or "score"): the form has a row per region, not a list. `at`:
+    where the entries sit in the validated body (() for a list of entries)."""
+    extra = []
+    for error in exc.errors():
+        loc = error["loc"]
+        rest = loc[len(at) :]
+        if loc[: len(at)] == at and rest and isinstance(rest[0], int) and rest[0] < len(entries):
+            region = region_words(Region(entries[rest[0]]["region"]))
+            key = f"{region} {'.'.join(str(p) for p in rest[1:]) or 'pain'}"
+        else:
+            key = ".".join(str(p) for p in loc)
+        extra.append({"key": key, "message": error["msg"].removeprefix("Value error, ")})
+    said = "; ".join(f"{e['key']}: {e['message']}" for e in extra[:5])
+    return HTTPException(
+        status_code=422, detail=f"Some answers could not be taken: {said}", extra=extra
+    )
 
 
 def problem_of(exc: HTTPException | ValidationError) -> Problem:
@@ -98,7 +127,7 @@ def pain_entries(form: FormMultiDict, default_timing: PainTiming) -> list[dict[s
 
 
 def feedback_body(form: FormMultiDict) -> FeedbackIn:
-    """The session form as the API's FeedbackIn (raises pydantic's ValidationError)."""
+    """The session form as the API's FeedbackIn; a 422 names a bad pain entry by region."""
     # as the API reads it: neither answer ticked is no answer (pain kept, the session open)
     completed = {"yes": True, "no": False}.get(str(form.get("completed") or ""))
     exercises = []
@@ -118,14 +147,18 @@ def feedback_body(form: FormMultiDict) -> FeedbackIn:
                     "load_kg": _number(form, f"ex_{index}_load"),
                 }
             )
-    return FeedbackIn.model_validate(
-        {
-            "completed": completed,
-            "rpe": _number(form, "rpe"),
-            "pain": pain_entries(form, PainTiming.after),
-            "exercises": exercises,
-        }
-    )
+    pain = pain_entries(form, PainTiming.after)
+    try:
+        return FeedbackIn.model_validate(
+            {
+                "completed": completed,
+                "rpe": _number(form, "rpe"),
+                "pain": pain,
+                "exercises": exercises,
+            }
+        )
+    except ValidationError as exc:
+        raise by_region(exc, pain) from None
 
 
 @dataclass
@@ -152,12 +185,12 @@ def athlete_advice(athlete: AthleteRow, today: date) -> list[str]:
             # no exercise is known to load it: nothing in the plan changes for it
             lines.append(f"Your {name} is logged: your coach will see it.")
         elif status.no_heavy_until is not None and status.no_heavy_until > today:
-            until = status.no_heavy_until
+            last = last_day(status.no_heavy_until)
             # on the easiest rung a red halves the sets instead of stepping down (the sessions'
             # notes name the exercises)
             halved = bool(set(REGION_PATTERNS[region]) & state.reduced_patterns(today))
             lines.append(
-                f"Your {name}: no heavy work for it until {until:%A} {until.day} {until:%B}"
+                f"Your {name}: no heavy work for it through {last:%A} {last.day} {last:%B}"
                 + (", and its easiest exercises at half their sets." if halved else ".")
             )
         if status.needs_review:
@@ -177,7 +210,12 @@ def _outcome(
     zone = ZoneInfo(athlete.timezone)
     # one reason per cause: a red knee steps three patterns down for the same report; with
     # no level moved, the report itself (the API's advice is worded for the coach)
-    reasons = list(dict.fromkeys(c.reason.split(": level")[0] for c in answer.progression_changes))
+    reasons = list(
+        dict.fromkeys(
+            c.reason.split(": level")[0].split(": already on the easiest rung")[0]
+            for c in answer.progression_changes
+        )
+    )
     why = "; ".join(reasons[:2]) or (f"you reported {reported}" if reported else "")
     today = clock.now().astimezone(zone).date()
     return Outcome(
@@ -210,7 +248,12 @@ async def submit_morning(
 ) -> Outcome | None:
     """POST .../pain once per region scored on the morning form; None when nothing was scored."""
     entries = pain_entries(form, PainTiming.next_morning)
-    bodies = [CheckinIn.model_validate({**e, "timing": "next_morning"}) for e in entries]
+    try:  # every region's row at once, each error under its region's name
+        bodies = TypeAdapter(list[CheckinIn]).validate_python(
+            [{**e, "timing": "next_morning"} for e in entries]
+        )
+    except ValidationError as exc:
+        raise by_region(exc, entries, at=()) from None
     if not bodies:
         return None
     before = await _upcoming(data, athlete)

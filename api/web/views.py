@@ -19,10 +19,10 @@ from sqlalchemy import select
 from api import clock
 from api.convert import athlete_from_row, progression_of, session_from_row
 from api.db import AthleteRow, FeedbackRow, SessionRow
-from api.feedback import SESSION_KINDS
+from api.feedback import SESSION_KINDS, slot_of
 from api.repository import CoachData
 from planner.calendar_out import summary
-from planner.domain import PainFlag, Pattern, Region, Session, Zone
+from planner.domain import PainFlag, Pattern, Region, Session
 
 # how far back a session without feedback counts as unlogged on the roster
 UNLOGGED_DAYS = 14
@@ -198,14 +198,12 @@ async def roster(data: CoachData) -> list[RosterLine]:
         state = progression_of(athlete, athlete_from_row(athlete))
         line = RosterLine(athlete.id, athlete.name, 3)
         flagged = sorted(r.value for r in state.flagged_regions())
+        # red while its 7 days last: the stored zone stays red until a green session, which
+        # put an athlete whose red ended weeks ago at the top of the roster
         red = sorted(
             r.value
             for r, s in state.regions.items()
-            if not s.needs_clearance
-            and (
-                s.zone in (Zone.red, Zone.red_flag)
-                or (s.no_heavy_until and s.no_heavy_until > today)
-            )
+            if not s.needs_clearance and s.no_heavy_until and s.no_heavy_until > today
         )
         mine = [s for s in sessions if s.athlete_id == athlete.id]
         unlogged = [s for s in mine if s.end <= now and (athlete.id, s.uid) not in logged]
@@ -461,30 +459,33 @@ def exercise_fields(session: Session) -> list[ExerciseField]:
 
 
 def swaps(before: list[Session], after: list[Session], zone: ZoneInfo, why: str) -> list[str]:
-    """ "Tue 14 May: split squat instead of goblet squat, because ..." for the next few sessions
-    whose content changed."""
+    """ "Tue 14 May, strength: split squat instead of goblet squat, because ..." for the next
+    few sessions whose content changed (a mobility session's holds one by one, as
+    api.feedback.describe_plan_changes tells them apart)."""
     old = {s.uid: s for s in before}
     lines = []
     for session in sorted(after, key=lambda s: s.start):
         was = old.get(session.uid)
         if was is None or was.content_key() == session.content_key():
             continue
-        before_names = {p.pattern: p.name for p in was.prescriptions}
-        after_names = {p.pattern: p.name for p in session.prescriptions}
+        before_by = {slot_of(p): p for p in was.prescriptions}
+        after_by = {slot_of(p): p for p in session.prescriptions}
         changes = []
-        for pattern, name in after_names.items():
-            previous = before_names.get(pattern)
+        for slot, item in after_by.items():
+            previous = before_by.get(slot)
             if previous is None:
-                changes.append(f"{name} added")
-            elif previous != name:
-                changes.append(f"{name} instead of {previous}")
-        changes += [f"no {name}" for p, name in before_names.items() if p not in after_names]
+                changes.append(f"{item.name} added")
+            elif previous.name != item.name:
+                changes.append(f"{item.name} instead of {previous.name}")
+            elif previous.dose() != item.dose():
+                changes.append(f"{item.name} at {item.dose()} (was {previous.dose()})")
+        changes += [f"no {item.name}" for slot, item in before_by.items() if slot not in after_by]
         if was.start != session.start:
             changes.append(f"moved from {when(was.start, zone)}")
         if not changes:
-            changes.append("dose or advice adjusted")
+            changes.append("advice updated")
         local = session.start.astimezone(zone)
-        line = f"{local:%A} {local.day} {local:%b}: " + "; ".join(changes)
+        line = f"{local:%A} {local.day} {local:%b}, {session.kind.value}: " + "; ".join(changes)
         lines.append(line + (f", because {why}" if why else ""))
         if len(lines) == 3:
             break

@@ -243,7 +243,7 @@ async def test_red_knee_on_the_easiest_rungs_halves_their_sets_for_7_days_and_sa
     halved = {c["pattern"] for c in answer["progression_changes"]}
     assert {"knee_flexion", "squat"} <= halved
     assert all(
-        c["from_level"] == c["to_level"] == 1 and "half the sets until" in c["reason"]
+        c["from_level"] == c["to_level"] == 1 and "half the sets through" in c["reason"]
         for c in answer["progression_changes"]
     )
     assert any("red on the easiest rung" in line for line in answer["advice"])
@@ -1012,3 +1012,33 @@ def test_each_plan_change_line_gives_its_own_patterns_reason():
         ": knee flexion reason"
     )
     assert f"{core} removed from 1 session: knee pain 6/10 after" in lines
+
+
+def test_a_mobility_hold_left_out_is_named_in_the_plan_changes():
+    """A mobility session holds several holds of one pattern: they were told apart by pattern
+    only, so a hold left out for a red region read as 'advice in 3 sessions updated'."""
+    from factories import MONDAY, at, lifter, mobility, problem
+
+    from api.feedback import describe_plan_changes
+
+    prob = problem(lifter())
+    sessions = [
+        mobility(prob, at(MONDAY + timedelta(days=d), 19)).model_copy(update={"uid": f"m{d}"})
+        for d in (0, 2)
+    ]
+    assert all(len(s.prescriptions) >= 3 for s in sessions)
+    gone = sessions[0].prescriptions[1]
+    after = [
+        s.model_copy(
+            update={
+                "prescriptions": [p for p in s.prescriptions if p.exercise_id != gone.exercise_id]
+            }
+        )
+        for s in sessions
+    ]
+    held = sum(gone.exercise_id in s.exercise_ids() for s in sessions)
+    lines = describe_plan_changes(sessions, after, "hamstring pain 6/10 after (red)")
+    assert lines == [
+        f"{gone.name} removed from {held} session{'s' if held > 1 else ''}: "
+        "hamstring pain 6/10 after (red)"
+    ]

@@ -9,7 +9,15 @@ import pytest
 from conftest import auth
 from support import athlete_body
 
-TYPED = ("PlanOut", "SessionOut", "PrescriptionOut", "WeekReportOut", "TargetOut", "SolverOut")
+TYPED = (
+    "PlanOut",
+    "SessionOut",
+    "PrescriptionOut",
+    "WeekReportOut",
+    "TargetOut",
+    "SolverOut",
+    "HealthOut",
+)
 
 
 @pytest.fixture
@@ -53,6 +61,13 @@ async def test_plan_read_and_session_read_declare_their_models(schema):
     }
     names = {p["name"] for p in plan["get"]["parameters"]}
     assert {"from", "to"} <= names
+
+
+async def test_health_declares_its_model(schema):
+    health = schema["paths"]["/health"]["get"]["responses"]["200"]
+    assert health["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/HealthOut"
+    }
 
 
 async def test_availability_times_are_declared_as_hh_mm_strings(schema):

@@ -435,6 +435,33 @@ async def test_roster_puts_clearance_waiting_first(client, coach_key, after):
     assert "Clearance waiting" in page.text and "<svg" in page.text
 
 
+async def test_roster_shows_red_only_while_its_7_days_last(client, coach_key):
+    """The stored zone stays red until a green session: an athlete whose red ended weeks ago
+    was listed 'red' at the top of the roster, while the plan's warnings said nothing."""
+    old = await planned(client, coach_key)
+    fresh = await planned(client, coach_key)
+    now = clock.now()
+    for made, at in ((old, now - timedelta(days=20)), (fresh, now - timedelta(hours=2))):
+        answer = await client.post(
+            f"{made['base']}/pain",
+            json={"region": "hamstring", "score": 6, "timing": "after", "at": at.isoformat()},
+            headers=auth(coach_key),
+        )
+        assert answer.status_code == 201, answer.text
+    await sign_in(client, coach_key)
+    roster = (await client.get("/app/")).text
+
+    def line(made: dict[str, Any]) -> str:
+        start = roster.index(made["athlete"]["id"])
+        end = roster.find("</li>", start)
+        assert end > start
+        return roster[start:end]
+
+    assert "red: hamstring" in line(fresh)
+    assert "red:" not in line(old)
+    assert roster.index(fresh["athlete"]["id"]) < roster.index(old["athlete"]["id"])
+
+
 # --- check-in links -----------------------------------------------------------------------------
 
 
@@ -520,13 +547,23 @@ async def test_the_checkin_page_tells_the_athlete_in_their_own_words(client, coa
     text = sent.text
     assert "Please see a clinician" in text
     assert "Refer the athlete" not in text and "the athlete" not in text.lower()
-    assert re.search(r"Your knee: no heavy work for it until \w+day \d+ \w+", text), text
+    assert re.search(r"Your knee: no heavy work for it through \w+day \d+ \w+", text), text
     # knee flexion sits on its easiest rung: the knee's red halves it instead of a step down
     assert re.search(
-        r"Your knee: no heavy work for it until \w+day \d+ \w+, and its easiest exercises at "
+        r"Your knee: no heavy work for it through \w+day \d+ \w+, and its easiest exercises at "
         r"half their sets\.",
         text,
     ), text
+    # what changed, session by session: a strength and a mobility session of one day were
+    # two alike 'dose or advice adjusted' lines, and the reason carried the coach's rung words
+    changed = re.findall(r'<ul class="changes">(.*?)</ul>', text, re.S)
+    lines = re.findall(r"<li>(.*?)</li>", changed[0], re.S) if changed else []
+    assert lines and len(set(lines)) == len(lines), lines
+    heads = [line.split(":")[0] for line in lines]
+    assert len(set(heads)) == len(heads), heads
+    assert all(re.match(r"\w+day \d+ \w+, (strength|mobility): ", line) for line in lines), lines
+    assert not any("easiest rung" in line for line in lines), lines
+    assert "dose or advice adjusted" not in text
 
 
 async def test_sending_the_checkin_form_as_it_comes_logs_no_reps_and_steps_nothing_up(
@@ -668,6 +705,26 @@ async def test_a_refused_morning_checkin_comes_back_as_the_athlete_left_it(clien
     assert 'value="soreness" selected' in region
     progression = await client.get(f"{made['base']}/progression", headers=auth(coach_key))
     assert "knee" not in progression.json()["regions"]
+
+
+async def test_a_refused_checkin_names_each_bad_region_not_a_list_place(client, coach_key, after):
+    """Two bad scores on the morning form read 'score: Input should be a valid integer': one
+    error, and no region named. Each region's error now names it; the session form alike."""
+    made = await planned(client, coach_key)
+    link = path_of(next(iter((await feed_links(client, made["athlete"]["feed_url"])).values())))
+    token = await csrf_of(client, f"{link}/morning")
+    refused = await client.post(
+        f"{link}/morning",
+        data={"pain_knee": "abc", "pain_hip": "12", "_csrf_token": token},
+    )
+    assert refused.status_code == 422
+    assert "knee score:" in refused.text and "hip score:" in refused.text, refused.text
+    made, link, page, token = await checkin_page(client, coach_key, after)
+    sent = await client.post(
+        link, data={"completed": "yes", "pain_low_back": "lots", "_csrf_token": token}
+    )
+    assert sent.status_code == 422
+    assert "low back score:" in sent.text and "pain.0" not in sent.text, sent.text
 
 
 async def test_the_pages_assets_and_icon_come_from_the_package(client):

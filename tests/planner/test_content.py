@@ -178,8 +178,11 @@ def test_a_red_on_the_easiest_rung_halves_that_patterns_sets_until_its_day_and_t
         pattern: sets for pattern, sets in full.items() if pattern != Pattern.knee_flexion
     }
     [note] = [n for n in during.notes if "half the usual sets" in n]
+    last = until - timedelta(days=1)  # the last day halved: the note names it, not `until`
+    on_last = strength(problem(who, state=state), at(last, 9))
+    assert next(p for p in on_last.prescriptions if p.pattern == Pattern.knee_flexion).sets == 2
     assert note.startswith(
-        f"{curl.name}: half the usual sets until {until:%A} {until.day} {until:%B}."
+        f"{curl.name}: half the usual sets through {last:%A} {last.day} {last:%B}."
     )
     assert not before.notes
     # on the day the window ends, the full dose is back
@@ -498,6 +501,7 @@ def test_a_red_region_leaves_out_its_holds_for_its_7_days_then_they_return():
 
     who = athlete()
     until = MONDAY + timedelta(days=10)
+    last = until - timedelta(days=1)  # the last day left out, as the note names it
     state = ProgressionState.starting(who)
     state.regions[Region.hamstring] = RegionStatus(zone=Zone.red, no_heavy_until=until)
     builder = ContentBuilder(problem(who, weeks=4, state=state))
@@ -515,8 +519,8 @@ def test_a_red_region_leaves_out_its_holds_for_its_7_days_then_they_return():
             # told where the red changed the day's holds, and only there
             plain = {p.exercise_id for p in free.mobility(day)[0]}
             said = (
-                "Holds that stretch or press on your hamstring are left out until "
-                f"{until:%A} {until.day} {until:%B}, after pain there in the red zone.",
+                "Holds that stretch or press on your hamstring are left out through "
+                f"{last:%A} {last.day} {last:%B}, after pain there in the red zone.",
             )
             assert notes == (said if plain != ids else ())
         else:

@@ -309,14 +309,25 @@ def test_red_on_the_easiest_rung_halves_the_pattern_for_7_days_and_says_so():
     assert set(halved) == {Pattern.knee_flexion, Pattern.single_leg}
     assert all(c.rule == RULE_RED for c in halved.values())
     assert all(
-        "knee pain 7/10" in c.reason and "easiest rung, half the sets until 2027-03-09" in c.reason
+        "knee pain 7/10" in c.reason
+        and "easiest rung, half the sets through 2027-03-08" in c.reason
         for c in halved.values()
     )
     assert state.reduced_patterns(DAY + timedelta(days=6)) == set(halved)
     assert state.reduced_patterns(DAY + timedelta(days=7)) == frozenset()
     assert state.reduced_warnings(DAY) == [
-        "knee flexion and single leg: red on the easiest rung, so half the sets until 2027-03-09"
+        "knee flexion and single leg: red on the easiest rung, so half the sets through 2027-03-08"
     ]
+
+
+def test_a_red_flag_on_the_easiest_rung_says_the_work_stops_before_it_is_halved():
+    state, changes = feed(state_of(), session(pain_reports=[pain("hamstring", 8)]))
+    hinge = next(c for c in changes if c.pattern == Pattern.hinge)
+    assert hinge.rule == RULE_RED_FLAG and hinge.from_level == hinge.to_level == 1
+    assert hinge.reason.endswith(
+        "already on the easiest rung: stopped until the coach clears the red flag, "
+        "then half the sets through 2027-03-08"
+    )
 
 
 def test_a_second_red_inside_the_window_extends_the_halving_with_the_heavy_block():
@@ -427,6 +438,16 @@ def test_checkin_of_6_regresses_the_region_patterns_like_a_session():
     assert changes[0].reason == (
         "low back pain 6/10 in the morning, check-in of 2027-03-02 (red): level 3 -> 2"
     )
+
+
+def test_a_red_logged_late_keeps_the_reason_of_the_regions_latest_red():
+    state, _ = apply_checkin(state_of(), pain("hamstring", 6, "after"), at(DAY, 7))
+    latest = state.region(Region.hamstring).reason
+    old_day = DAY - timedelta(days=400)
+    state, _ = apply_checkin(state, pain("hamstring", 7, "after"), at(old_day, 7))
+    hamstring = state.region(Region.hamstring)
+    assert hamstring.reason == latest and str(DAY) in latest
+    assert hamstring.no_heavy_until == DAY + timedelta(days=7)
 
 
 def test_checkin_amber_two_mornings_running_is_red():

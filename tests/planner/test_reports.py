@@ -218,7 +218,7 @@ def test_a_week_partly_in_the_taper_says_which_days():
 
 def test_a_plan_made_late_in_its_first_week_says_so_where_no_time_is_left_to_try():
     """Made on Thursday evening for a plan starting that Monday, the week's bunched sessions
-    have nowhere ahead to go: the entry says no time left after the re-plan avoids it, where it said
+    have nowhere ahead to go: the entry says no time left after the plan was made avoids it, where it said
     'no other time in the week was tried' (a new user's trial)."""
     who = heavy_lifter()
     now = at(MONDAY + timedelta(days=3), 20)
@@ -226,7 +226,7 @@ def test_a_plan_made_late_in_its_first_week_says_so_where_no_time_is_left_to_try
     entries = [b for b in result.week_reports[0].broken if b.term.startswith("S3")]
     assert entries, result.week_reports[0].broken
     for entry in entries:
-        assert "no time left in the week after the re-plan" in entry.detail, entry.detail
+        assert "no time left in the week after the plan was made" in entry.detail, entry.detail
         assert "Thu 07 Jan 20:00" in entry.detail
 
 

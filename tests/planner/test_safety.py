@@ -136,6 +136,8 @@ def test_a_plan_under_a_red_flag_or_a_red_region_says_so_in_its_warnings():
     }
     result = solve_problem(problem(who, state=state_with(who, regions)), SolverSettings())
     assert "knee: red flag awaiting the coach's clearance" in result.warnings[0]
-    assert result.warnings[1] == f"low back in red: no heavy work loading it until {red_until}"
+    # the last day the block holds, as a coach reads "through" (no_heavy_until is exclusive)
+    last = red_until - timedelta(days=1)
+    assert result.warnings[1] == f"low back in red: no heavy work loading it through {last}"
     calm = solve_problem(problem(who), SolverSettings())
     assert calm.warnings == []
