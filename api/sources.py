@@ -75,6 +75,8 @@ def check_url(url: str) -> SplitResult:
         port = parts.port
     except ValueError as exc:
         raise SourceRefused(f"not a URL: {exc}") from None
+    if not parts.scheme:
+        raise SourceRefused("not a URL: give the calendar's address, https://...")
     if parts.scheme not in ("http", "https"):
         raise SourceRefused(f"only http and https sources are fetched, not {parts.scheme!r}")
     if not parts.hostname:

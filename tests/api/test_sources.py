@@ -321,8 +321,17 @@ async def test_private_and_loopback_addresses_are_refused_without_the_flag(
         ("http://a\u0000b.com/x.ics", "control character"),
         ("http://example.org/x\u0000.ics", "control character"),
         ("http://exa mple.com/x.ics", "a space"),
+        ("not a url", "not a URL: give the calendar's address"),
     ],
-    ids=["64-char label", "empty label", "leading dot", "NUL in host", "NUL in path", "space"],
+    ids=[
+        "64-char label",
+        "empty label",
+        "leading dot",
+        "NUL in host",
+        "NUL in path",
+        "space",
+        "no scheme",
+    ],
 )
 async def test_a_url_no_host_could_answer_gets_422_naming_url_not_a_500(
     client, coach_key, url, words

@@ -435,6 +435,24 @@ async def test_roster_puts_clearance_waiting_first(client, coach_key, after):
     assert "Clearance waiting" in page.text and "<svg" in page.text
 
 
+async def test_the_athlete_page_tells_a_missed_target_once_a_week(client, coach_key):
+    """A missed T1 was listed twice a week: as a missed target and as the paid term that
+    explains it (with the time tried and a fix). The paid term alone stays."""
+    weeks = 2
+    made = await planned(
+        client, coach_key, weeks, availability={"monday": [{"start": "06:00", "end": "07:00"}]}
+    )
+    missed = [
+        report
+        for report in made["plan"]["weeks_report"]
+        if any(t["rule"] == "T1" and not t["met"] for t in report["targets"])
+    ]
+    assert len(missed) == weeks, "one window a week: T1 (2-3) is missed every week"
+    await sign_in(client, coach_key)
+    page = (await client.get(f"/app/athletes/{made['athlete']['id']}")).text
+    assert page.count("<strong>T1</strong>") == weeks, page
+
+
 async def test_roster_shows_red_only_while_its_7_days_last(client, coach_key):
     """The stored zone stays red until a green session: an athlete whose red ended weeks ago
     was listed 'red' at the top of the roster, while the plan's warnings said nothing."""
