@@ -200,6 +200,10 @@ class AthleteController(Controller):
             placed.exposures = before.exposures
             placed.loads = before.loads
             placed.history = before.history
+            for pattern, was in before.patterns.items():
+                now = placed.patterns.get(pattern)
+                if now is not None and now.level == was.level:
+                    now.reduced_until = was.reduced_until  # a red's halving still holds there
             row.progression = placed.model_dump(mode="json")
         row.version += 1
         HOT_READS.forget(row.id)

@@ -331,6 +331,9 @@ async def refresh_source(
             return {"outcome": "gone"}
         data = CoachData(db, coach)
         athlete = await data.athlete(athlete_row.id, lock=True)
+        # read again under the lock: a ride deleted meanwhile has dismissed its event, and a
+        # list read before the lock would bring the ride back (and forget the dismissal)
+        await db.refresh(source)
         source.checked_at = now
         result: dict[str, Any] = {"outcome": "not_modified"}
         if failure is None and fetched is not None:

@@ -178,7 +178,12 @@ def replan_figures(runs: int, settings: SolverSettings, fresh_median_ms: float) 
         )
         moved = sum(1 for s in merged if s.uid in before and before[s.uid].start != s.start)
     timings = timings[1:]  # the first run warms caches
-    stepped = ", ".join(f"{c.pattern} {c.from_level}->{c.to_level}" for c in changes)
+    stepped = ", ".join(
+        f"{c.pattern} {c.from_level}->{c.to_level}"
+        if c.from_level != c.to_level
+        else f"{c.pattern} halved (easiest rung)"
+        for c in changes
+    )
     print(
         f"re-plan 12 weeks after one feedback (knee 6/10: {stepped}): "
         f"median {statistics.median(timings):.1f} ms, p95 {p95(timings):.1f} ms; "

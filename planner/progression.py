@@ -608,7 +608,7 @@ def _apply_pain(
                 f"already on the easiest rung, half the sets through {last}"
                 if regress_rule[pattern] != RULE_RED_FLAG
                 else "already on the easiest rung: stopped until the coach clears the red flag, "
-                f"then half the sets through {last}"
+                f"then half the sets for {NO_HEAVY_DAYS} days"
             )
         changes.append(
             _change(
@@ -1037,6 +1037,17 @@ def clear(state: ProgressionState, region: Region, note: str, at: datetime) -> P
     if status is None or not status.needs_clearance:
         return new
     day = at.date()
+    # the flag's easiest-rung patterns were stopped, not halved: they come back at half their
+    # sets for NO_HEAVY_DAYS from the clearance (as their history said), however long it took
+    for pattern in REGION_PATTERNS[region]:
+        halved = new.patterns.get(pattern)
+        if (
+            halved is not None
+            and halved.reduced_until is not None
+            and status.no_heavy_until is not None
+            and halved.reduced_until >= status.no_heavy_until
+        ):
+            halved.reduced_until = max(halved.reduced_until, day + timedelta(days=NO_HEAVY_DAYS))
     status.needs_clearance = False
     status.zone = Zone.red if _in_red(status, day) else Zone.green
     status.reason = f"red flag cleared by the coach on {day}: {note}"

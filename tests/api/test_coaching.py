@@ -334,6 +334,30 @@ async def test_an_athlete_stored_under_looser_rules_still_reads_and_plans(
     assert refused.status_code == 422
 
 
+async def test_patching_starting_levels_keeps_a_reds_halving_where_the_level_stays(
+    client, coach_key
+):
+    ctx = await planned(client, coach_key)
+    base, headers = ctx["base"], auth(coach_key)
+    red = await client.post(
+        f"{base}/pain", json={"region": "knee", "score": 6, "timing": "after"}, headers=headers
+    )
+    assert red.status_code == 201, red.text
+
+    async def halved() -> dict[str, Any]:
+        progression = (await client.get(f"{base}/progression", headers=headers)).json()
+        return {p["pattern"]: p["reduced_until"] for p in progression["patterns"]}
+
+    before = await halved()
+    assert before["squat"] and before["knee_flexion"], before
+    patched = await client.patch(base, json={"starting_levels": {"squat": 3}}, headers=headers)
+    assert patched.status_code == 200, patched.text
+    after = await halved()
+    # knee flexion stays on its easiest rung: still halved; the squat was placed higher
+    assert after["knee_flexion"] == before["knee_flexion"]
+    assert after["squat"] is None
+
+
 async def test_patching_starting_levels_keeps_pain_sign_offs_and_loads(client, coach_key):
     ctx = await planned(client, coach_key)
     base, headers = ctx["base"], auth(coach_key)

@@ -326,8 +326,12 @@ def test_a_red_flag_on_the_easiest_rung_says_the_work_stops_before_it_is_halved(
     assert hinge.rule == RULE_RED_FLAG and hinge.from_level == hinge.to_level == 1
     assert hinge.reason.endswith(
         "already on the easiest rung: stopped until the coach clears the red flag, "
-        "then half the sets through 2027-03-08"
+        "then half the sets for 7 days"
     )
+    # cleared ten days on (a clinician's visit): the hinge comes back at half its sets
+    cleared = clear(state, Region.hamstring, "seen by a physio", at(DAY + timedelta(days=10), 9))
+    assert cleared.patterns[Pattern.hinge].reduced_until == DAY + timedelta(days=17)
+    assert Pattern.hinge in cleared.reduced_patterns(DAY + timedelta(days=16))
 
 
 def test_a_second_red_inside_the_window_extends_the_halving_with_the_heavy_block():

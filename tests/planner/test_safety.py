@@ -141,3 +141,35 @@ def test_a_plan_under_a_red_flag_or_a_red_region_says_so_in_its_warnings():
     assert result.warnings[1] == f"low back in red: no heavy work loading it through {last}"
     calm = solve_problem(problem(who), SolverSettings())
     assert calm.warnings == []
+
+
+def test_a_red_on_the_easiest_rung_halves_the_kept_sessions_sets_with_its_note():
+    """The re-plan failed: a knee red on the easiest rung still halves the knee's easiest
+    lifts in the sessions kept (no solver needed), as a re-plan would, and says so."""
+    who = athlete()
+    green = problem(who)
+    sessions = [
+        strength(green, at(MONDAY + timedelta(days=d), 9)).model_copy(update={"uid": f"s{d}"})
+        for d in (1, 4)
+    ]
+    state = ProgressionState.starting(who)
+    until = MONDAY + timedelta(days=3)  # Tuesday halved, Friday back to full
+    state.regions[Region.knee] = RegionStatus(zone=Zone.red, no_heavy_until=until)
+    for pattern in (Pattern.knee_flexion, Pattern.squat, Pattern.single_leg):
+        state.patterns[pattern].reduced_until = until
+    kept = {s.uid: s for s in withdraw_loading(problem(who, state=state), sessions, NOW)}
+    for uid, halved in (("s1", True), ("s4", False)):
+        was = {
+            p.exercise_id: p.sets for p in next(s for s in sessions if s.uid == uid).prescriptions
+        }
+        knee = [
+            p
+            for p in kept[uid].prescriptions
+            if p.pattern in (Pattern.knee_flexion, Pattern.squat, Pattern.single_leg)
+        ]
+        assert knee
+        for p in knee:
+            assert p.sets == (
+                max(1, round(was[p.exercise_id] / 2)) if halved else was[p.exercise_id]
+            )
+        assert any("half the usual sets" in n for n in kept[uid].notes) == halved
