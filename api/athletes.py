@@ -20,6 +20,7 @@ from api.errors import AUTH, JSON_BODY, OWNED, PreconditionFailed, invalid
 from api.repository import HOT_READS, CoachData
 from api.security import digest, new_secret
 from api.settings import Settings
+from api.staleness import flag_stale_plan
 from planner.domain import Athlete, ProgressionState
 
 
@@ -208,6 +209,7 @@ class AthleteController(Controller):
         row.version += 1
         HOT_READS.forget(row.id)
         await data_scope.db.flush()
+        await flag_stale_plan(data_scope, row)  # a window taken away may hold a session
         await data_scope.db.refresh(row)
         return Response(athlete_out(row), headers={"ETag": etag_of(row)})
 

@@ -36,6 +36,7 @@ from api.errors import (
     invalid,
 )
 from api.repository import CoachData
+from api.staleness import flag_stale_plan
 from planner.calendar_in import (
     MAX_CONCURRENT_IMPORTS,
     CalendarError,
@@ -199,6 +200,7 @@ class RideController(Controller):
         rows = [new_row(athlete, ride) for ride in data]
         data_scope.db.add_all(rows)
         await data_scope.db.flush()
+        await flag_stale_plan(data_scope, athlete)
         zone = ZoneInfo(athlete.timezone)
         return [ride_out(row, zone) for row in sorted(rows, key=lambda r: r.start)]
 
@@ -219,6 +221,7 @@ class RideController(Controller):
         row = new_row(athlete, data)
         data_scope.db.add(row)
         await data_scope.db.flush()
+        await flag_stale_plan(data_scope, athlete)
         return ride_out(row, zone)
 
     @get("/", raises=OWNED + [Unprocessable])
@@ -247,6 +250,8 @@ class RideController(Controller):
         if ride.external_id:
             await dismiss_event(data_scope.db, athlete, ride.external_id)
         await data_scope.db.delete(ride)
+        await data_scope.db.flush()
+        await flag_stale_plan(data_scope, athlete)
 
     @post(
         "/import",
@@ -258,7 +263,9 @@ class RideController(Controller):
     async def import_ics(
         self, athlete_id: uuid.UUID, request: Request, data_scope: NamedDependency[CoachData]
     ) -> ImportCounts:
-        return await import_calendar(data_scope, athlete_id, await request.body())
+        counts = await import_calendar(data_scope, athlete_id, await request.body())
+        await flag_stale_plan(data_scope, await data_scope.athlete(athlete_id))
+        return counts
 
 
 async def dismiss_event(db: AsyncSession, athlete: AthleteRow, external_id: str) -> None:

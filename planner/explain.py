@@ -698,12 +698,25 @@ def _explain_moved(diagnosis: Diagnosis, entry: Broken, session: Session) -> Non
         else diagnosis.content.mobility(day)
     )
     slot = diagnosis.slot(session.kind, utc(session.start), session.heavy, built)
-    tried = diagnosis.attempt(slot, leave_out=session) if slot is not None else None
+    # the session itself, where it went that day, is not in its own way (an H7 gap of 0 h
+    # "from the strength session" 45 minutes earlier was the moved session: a new user's trial)
+    moved = min(
+        (
+            s
+            for s in diagnosis.sessions
+            if s.kind == session.kind and problem.local_day(s.start) == day
+        ),
+        key=lambda s: abs(s.start.timestamp() - session.start.timestamp()),
+        default=None,
+    )
+    tried = diagnosis.attempt(slot, leave_out=moved) if slot is not None else None
     if tried is None:
         entry.detail += "; the session as published cannot be made any more (its content is gone)"
         return
     if not tried.breaches:
         traded = _traded(diagnosis, slot, None).removeprefix("kept it: ")
+        if traded.startswith("traded"):
+            traded = f"the plan {traded}"  # where no preference prices it: say who traded
         entry.detail += f"; its time was still free, but {traded}"
         return
     _tell(diagnosis, entry, tried, lead="at its published time now: ")

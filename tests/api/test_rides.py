@@ -485,3 +485,74 @@ async def test_an_import_meeting_a_hand_entered_ride_adopts_the_same_slot_and_re
     assert answer.status_code == 409, answer.text
     assert [c["ride_id"] for c in answer.json()["extra"]] == [other.json()["id"]]
     assert await list_rides(client, coach_key, athlete["id"]) == before
+
+
+async def test_a_race_added_over_a_published_session_warns_on_the_plan_until_it_goes(
+    client, coach_key
+):
+    """Rides changed by hand re-plan nothing: a race added over a published strength session
+    left the plan at its version with no warning (a new user's trial). The plan now says the
+    sessions ahead break a hard rule and asks for a re-plan; the warning goes with the race."""
+    import support
+    from conftest import auth as headers_of
+
+    made = await support.planned(client, coach_key, 2)
+    base, headers = made["base"], headers_of(coach_key)
+    first = await client.get(f"{base}/plan", headers=headers)
+    session = next(s for s in first.json()["sessions"] if s["kind"] == "strength")
+    start = datetime.fromisoformat(session["start"]) - timedelta(minutes=30)
+    race = await client.post(
+        f"{base}/rides",
+        json={"start": start.isoformat(), "duration_min": 120, "kind": "race", "priority": "C"},
+        headers=headers,
+    )
+    assert race.status_code == 201, race.text
+    stale = await client.get(
+        f"{base}/plan", headers={**headers, "If-None-Match": first.headers["etag"]}
+    )
+    assert stale.status_code == 200, "the plan's body changed: its ETag must too"
+    assert stale.json()["version"] == first.json()["version"] + 1
+    [warning] = [w for w in stale.json()["warnings"] if w.startswith("the rides or the")]
+    assert "break the hard rules" in warning and "POST .../plan" in warning
+    # the session's time and the rules it breaks: the race overlaps it (H2), on its day (H5)
+    when = datetime.fromisoformat(session["start"]).astimezone(
+        ZoneInfo(made["athlete"]["timezone"])
+    )
+    assert f"{when:%a %d %b %H:%M}: " in warning, warning
+    assert "(H2)" in warning and "(H5)" in warning, warning
+    gone = await client.delete(f"{base}/rides/{race.json()['id']}", headers=headers)
+    assert gone.status_code == 204
+    again = (await client.get(f"{base}/plan", headers=headers)).json()
+    assert not [w for w in again["warnings"] if w.startswith("the rides or the")]
+    # a ride that breaks nothing leaves the plan as it was
+    quiet = await client.post(
+        f"{base}/rides",
+        json={
+            "start": (start + timedelta(days=40)).isoformat(),
+            "duration_min": 60,
+            "kind": "endurance",
+        },
+        headers=headers,
+    )
+    assert quiet.status_code == 201, quiet.text
+    assert (await client.get(f"{base}/plan", headers=headers)).json()["version"] == again["version"]
+
+
+async def test_availability_taken_away_under_published_sessions_warns_on_the_plan(
+    client, coach_key
+):
+    import support
+    from conftest import auth as headers_of
+
+    made = await support.planned(client, coach_key, 2)
+    base, headers = made["base"], headers_of(coach_key)
+    before = (await client.get(f"{base}/plan", headers=headers)).json()
+    days = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    patched = await client.patch(
+        base, json={"availability": {day: [] for day in days}}, headers=headers
+    )
+    assert patched.status_code == 200, patched.text
+    after = (await client.get(f"{base}/plan", headers=headers)).json()
+    assert after["version"] == before["version"] + 1
+    [warning] = [w for w in after["warnings"] if w.startswith("the rides or the")]
+    assert "(H1)" in warning, warning

@@ -114,3 +114,23 @@ def test_the_diagnosis_keeps_a_second_nordic_of_the_build_up_a_week_off():
         and "nordic_curl" in {p.exercise_id for p in t.slot.prescriptions}
         for t in moved
     )
+
+
+def test_a_session_moved_within_its_day_is_not_named_in_its_own_way():
+    """S4 moved: a published Tuesday 06:15 session now at 05:30 (a Thursday 06:15 session came
+    within 48 h of its old time). Tried at its published time, the explanation named the moved
+    session itself ('0 h from the strength session of Tue 05:30'), not Thursday's."""
+    from planner.domain import Broken
+    from planner.explain import _explain_moved
+
+    prob = problem(lifter(), weeks=1)
+    tuesday, thursday = MONDAY + timedelta(days=1), MONDAY + timedelta(days=3)
+    published = strength(prob, at(tuesday, 6, 15))
+    moved = strength(prob, at(tuesday, 5, 30))
+    other = strength(prob, at(thursday, 6, 15))
+    diagnosis = Diagnosis(prob, [moved, other], all_rules(prob.settings), ContentBuilder(prob))
+    entry = Broken(rule="S4", detail="strength session moved")
+    _explain_moved(diagnosis, entry, published)
+    assert "Thu" in entry.detail and "06:15" in entry.detail, entry.detail
+    assert "05:30" not in entry.detail, entry.detail
+    assert entry.blocked_by == ["H7"], entry

@@ -1,0 +1,71 @@
+"""A plan the coach's later changes have made wrong says so.
+
+Changing rides by hand (PUT, POST, DELETE, an .ics upload) or the athlete's availability re-plans
+nothing: POST .../plan does that (a calendar source's refresh re-plans by itself). Until then the
+published sessions ahead may break a hard rule: a race added over a strength session (H2, H5),
+a window taken away (H1). Each such change checks the sessions ahead with the rules' solver-free
+checks, and where one breaks, the plan's warnings name the breaches and ask for a re-plan; the
+plan's version rises, so its ETag changes and a polling client sees the warning.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from api import clock
+from api.convert import athlete_from_row, progression_of, ride_from_row, session_from_row
+from api.db import AthleteRow
+from api.repository import HOT_READS, CoachData, plan_of, sessions_of
+from constraints._time import local
+from planner.errors import PlannerInputError
+from planner.problem import Problem
+from planner.solve import hard_violations
+
+STALE = "the rides or the availability changed after this plan was made"
+LISTED = 5  # breaches named in the warning; the count says them all
+
+
+async def flag_stale_plan(data: CoachData, athlete: AthleteRow) -> None:
+    """Warn on the plan where its sessions still ahead break a hard rule now (and drop an
+    earlier such warning that no longer holds)."""
+    plan_row = await plan_of(data.db, athlete)
+    if plan_row is None:
+        return
+    person = athlete_from_row(athlete)
+    zone = ZoneInfo(person.timezone)
+    now = clock.now()
+    try:
+        problem = Problem(
+            athlete=person,
+            rides=[ride_from_row(r, zone) for r in await data.rides(athlete)],
+            start=plan_row.start,
+            weeks=plan_row.weeks,
+            state=progression_of(athlete, person),
+            now=now,
+        )
+    except PlannerInputError:
+        return  # rides the planner refuses: the next POST .../plan names them
+    sessions = [session_from_row(r, zone) for r in await sessions_of(data.db, athlete)]
+    breaks = [
+        f"{local(v.when, zone)}: {v.message} ({v.rule})"
+        for v in hard_violations(problem, sessions)
+        if isinstance(v.when, datetime) and v.when >= now
+    ]
+    report = dict(plan_row.report or {})
+    before = list(report.get("warnings", []))
+    warnings = [w for w in before if not w.startswith(STALE)]
+    if breaks:
+        more = f" (and {len(breaks) - LISTED} more)" if len(breaks) > LISTED else ""
+        warnings.append(
+            f"{STALE}: the sessions ahead now break the hard rules {len(breaks)} time(s): "
+            + "; ".join(breaks[:LISTED])
+            + more
+            + ". Re-plan (POST .../plan) to fit them"
+        )
+    if warnings != before:
+        report["warnings"] = warnings
+        plan_row.report = report
+        plan_row.version += 1
+        await data.db.flush()
+        HOT_READS.forget(athlete.id)
