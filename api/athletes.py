@@ -209,7 +209,9 @@ class AthleteController(Controller):
         row.version += 1
         HOT_READS.forget(row.id)
         await data_scope.db.flush()
-        await flag_stale_plan(data_scope, row)  # a window taken away may hold a session
+        if {"availability", "timezone", "settings"} & set(data):
+            # what the hard rules read of the athlete: a window taken away may hold a session
+            await flag_stale_plan(data_scope, row)
         await data_scope.db.refresh(row)
         return Response(athlete_out(row), headers={"ETag": etag_of(row)})
 

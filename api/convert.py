@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from api.db import AthleteRow, RideRow, SessionRow
+from api.db import AthleteRow, PlanRow, RideRow, SessionRow
 from planner.domain import STORED, Athlete, ProgressionState, Ride, Session
+from planner.problem import Problem
 
 
 def athlete_from_row(row: AthleteRow) -> Athlete:
@@ -53,6 +54,23 @@ def progression_of(row: AthleteRow, athlete: Athlete) -> ProgressionState:
     if row.progression:
         return ProgressionState.model_validate(upgrade_ladders(row.progression))
     return ProgressionState.starting(athlete)
+
+
+def problem_of_plan(
+    athlete: AthleteRow, rides: list[RideRow], plan_row: PlanRow, now: datetime
+) -> Problem:
+    """The stored plan's problem as of `now` (its start and weeks, the rides and pain state
+    stored): what the solver-free checks of a kept plan read (planner.safety, api.staleness)."""
+    person = athlete_from_row(athlete)
+    zone = ZoneInfo(person.timezone)
+    return Problem(
+        athlete=person,
+        rides=[ride_from_row(r, zone) for r in rides],
+        start=plan_row.start,
+        weeks=plan_row.weeks,
+        state=progression_of(athlete, person),
+        now=now,
+    )
 
 
 def ride_from_row(row: RideRow, zone: ZoneInfo) -> Ride:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
@@ -54,7 +55,6 @@ from planner.domain import (
     Session,
     SessionKind,
     Text,
-    last_day,
     region_words,
 )
 from planner.errors import PlannerFailure, PlannerInputError
@@ -366,6 +366,25 @@ def slot_of(item: Prescription) -> str:
     return item.exercise_id if item.pattern == Pattern.mobility else item.pattern.value
 
 
+def slot_changes(
+    was: Session, now: Session
+) -> Iterator[tuple[Prescription | None, Prescription | None]]:
+    """(before, after) for each slot of a session that changed, in the new session's order,
+    then the slots it lost: (None, p) added, (p, q) another exercise or dose, (p, None) gone.
+
+    A strength session holds one exercise per pattern (a swap is its exercise changing); a
+    mobility session holds several holds of pattern `mobility`: each is its own slot."""
+    before = {slot_of(p): p for p in was.prescriptions}
+    after = {slot_of(p): p for p in now.prescriptions}
+    for slot, item in after.items():
+        previous = before.get(slot)
+        if previous is None or previous.name != item.name or previous.dose() != item.dose():
+            yield previous, item
+    for slot, item in before.items():
+        if slot not in after:
+            yield item, None
+
+
 def describe_plan_changes(
     before: list[Session],
     after: list[Session],
@@ -393,21 +412,15 @@ def describe_plan_changes(
             continue
         if was.start != now.start:
             moved += 1
-        # a strength session holds one exercise per pattern (a swap is its exercise changing);
-        # a mobility session holds several holds of pattern `mobility`: each is its own slot
-        before_by_slot = {slot_of(p): p for p in was.prescriptions}
-        after_by_slot = {slot_of(p): p for p in now.prescriptions}
-        for slot, gone in before_by_slot.items():
-            kept = after_by_slot.get(slot)
-            if kept is None:
+        for gone, kept in slot_changes(was, now):
+            if gone is None:
+                returned[(kept.name, kept.pattern)] += 1  # type: ignore[union-attr]
+            elif kept is None:
                 dropped[(gone.name, gone.pattern)] += 1
             elif kept.name != gone.name:
                 swaps[(gone.name, kept.name, gone.pattern)] += 1
-            elif kept.dose() != gone.dose():
+            else:
                 dosed[(kept.name, gone.dose(), kept.dose(), kept.pattern)] += 1
-        for slot, new_one in after_by_slot.items():
-            if slot not in before_by_slot:
-                returned[(new_one.name, new_one.pattern)] += 1
         if was.notes != now.notes:
             notes_changed += 1
 
@@ -557,13 +570,7 @@ async def adapt(
         )
     advice = clinician_advice(new_state) + new_state.review_warnings()
     today = clock.now().astimezone(zone).date()
-    for region, status in sorted(new_state.regions.items()):
-        if status.no_heavy_until and status.no_heavy_until > today and not status.needs_clearance:
-            advice.append(
-                f"{region_words(region)} in red: no heavy work loading it through "
-                f"{last_day(status.no_heavy_until).isoformat()}"
-            )
-    advice += new_state.reduced_warnings(today)
+    advice += new_state.red_warnings(today)
     return AdaptOut(
         progression_changes=_changes_out(changes),
         plan_changes=plan_changes,

@@ -28,6 +28,7 @@ from api.cache import Rendered
 from api.convert import (
     apply_session,
     athlete_from_row,
+    problem_of_plan,
     progression_of,
     ride_from_row,
     session_from_row,
@@ -64,7 +65,7 @@ from api.web.signing import CheckinLinks
 from planner.calendar_out import to_ical
 from planner.domain import Day, Plan, Session
 from planner.errors import PlannerFailure, PlannerInputError
-from planner.problem import MAX_WEEKS, Problem
+from planner.problem import MAX_WEEKS
 from planner.progression import apply_missed_training
 from planner.safety import withdraw_loading
 from planner.solve import SolverSettings, plan
@@ -369,21 +370,13 @@ async def withdraw_after_failure(
     """The re-plan after feedback failed: keep the published times, take out what the new pain
     state forbids (planner.safety), so a red flag never stays in the calendar for want of a
     solution. The feedback itself is stored by the caller; the coach is told to re-plan."""
-    person = athlete_from_row(athlete)
-    zone = ZoneInfo(person.timezone)
+    zone = ZoneInfo(athlete.timezone)
     now = clock.now()
     plan_row = await plan_of(db, athlete)
     existing = await sessions_of(db, athlete)
     if plan_row is None:
         return existing
-    problem = Problem(
-        athlete=person,
-        rides=[ride_from_row(r, zone) for r in rides],
-        start=plan_row.start,
-        weeks=plan_row.weeks,
-        state=progression_of(athlete, person),
-        now=now,
-    )
+    problem = problem_of_plan(athlete, rides, plan_row, now)
     kept = {
         s.uid: s
         for s in withdraw_loading(problem, [session_from_row(r, zone) for r in existing], now)

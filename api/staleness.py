@@ -14,12 +14,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from api import clock
-from api.convert import athlete_from_row, progression_of, ride_from_row, session_from_row
+from api.convert import problem_of_plan, session_from_row
 from api.db import AthleteRow
 from api.repository import HOT_READS, CoachData, plan_of, sessions_of
 from constraints._time import local
 from planner.errors import PlannerInputError
-from planner.problem import Problem
 from planner.solve import hard_violations
 
 STALE = "the rides or the availability changed after this plan was made"
@@ -32,18 +31,10 @@ async def flag_stale_plan(data: CoachData, athlete: AthleteRow) -> None:
     plan_row = await plan_of(data.db, athlete)
     if plan_row is None:
         return
-    person = athlete_from_row(athlete)
-    zone = ZoneInfo(person.timezone)
+    zone = ZoneInfo(athlete.timezone)
     now = clock.now()
     try:
-        problem = Problem(
-            athlete=person,
-            rides=[ride_from_row(r, zone) for r in await data.rides(athlete)],
-            start=plan_row.start,
-            weeks=plan_row.weeks,
-            state=progression_of(athlete, person),
-            now=now,
-        )
+        problem = problem_of_plan(athlete, await data.rides(athlete), plan_row, now)
     except PlannerInputError:
         return  # rides the planner refuses: the next POST .../plan names them
     sessions = [session_from_row(r, zone) for r in await sessions_of(data.db, athlete)]

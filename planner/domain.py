@@ -96,6 +96,10 @@ def last_day(until: date) -> date:
     return until - timedelta(days=1)
 
 
+def _red_line(region: Region, until: date) -> str:
+    return f"{region_words(region)} in red: no heavy work loading it through {last_day(until)}"
+
+
 def _listed(names: list[str]) -> str:
     """ "a", "a and b", "a, b and c"."""
     return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 2 else names)
@@ -807,11 +811,19 @@ class ProgressionState(Model):
                     f"{name}: red flag awaiting the coach's clearance; {kept_out} until then"
                 )
             elif status.no_heavy_until is not None and status.no_heavy_until > today:
-                found.append(
-                    f"{name} in red: no heavy work loading it through "
-                    f"{last_day(status.no_heavy_until).isoformat()}"
-                )
+                found.append(_red_line(region, status.no_heavy_until))
         return found + self.reduced_warnings(today)
+
+    def red_warnings(self, today: date) -> list[str]:
+        """The pain warnings of the regions in red (a red flag's have their own words): what
+        a feedback's advice says."""
+        return [
+            _red_line(region, status.no_heavy_until)
+            for region, status in sorted(self.regions.items())
+            if not status.needs_clearance
+            and status.no_heavy_until is not None
+            and status.no_heavy_until > today
+        ] + self.reduced_warnings(today)
 
     def reduced_patterns(self, day: date) -> frozenset[Pattern]:
         """Patterns held at half their sets on this day: red on their easiest rung."""

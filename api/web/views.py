@@ -19,7 +19,7 @@ from sqlalchemy import select
 from api import clock
 from api.convert import athlete_from_row, progression_of, session_from_row
 from api.db import AthleteRow, FeedbackRow, SessionRow
-from api.feedback import SESSION_KINDS, slot_of
+from api.feedback import SESSION_KINDS, slot_changes
 from api.repository import CoachData
 from planner.calendar_out import summary
 from planner.domain import PainFlag, Pattern, Region, Session
@@ -468,18 +468,16 @@ def swaps(before: list[Session], after: list[Session], zone: ZoneInfo, why: str)
         was = old.get(session.uid)
         if was is None or was.content_key() == session.content_key():
             continue
-        before_by = {slot_of(p): p for p in was.prescriptions}
-        after_by = {slot_of(p): p for p in session.prescriptions}
         changes = []
-        for slot, item in after_by.items():
-            previous = before_by.get(slot)
+        for previous, item in slot_changes(was, session):
             if previous is None:
-                changes.append(f"{item.name} added")
+                changes.append(f"{item.name} added")  # type: ignore[union-attr]
+            elif item is None:
+                changes.append(f"no {previous.name}")
             elif previous.name != item.name:
                 changes.append(f"{item.name} instead of {previous.name}")
-            elif previous.dose() != item.dose():
+            else:
                 changes.append(f"{item.name} at {item.dose()} (was {previous.dose()})")
-        changes += [f"no {item.name}" for slot, item in before_by.items() if slot not in after_by]
         if was.start != session.start:
             changes.append(f"moved from {when(was.start, zone)}")
         if not changes:
