@@ -123,6 +123,11 @@ class WeekReportOut(Out):
     phase: Phase = Field(description="Season phase of the week")
     deload: bool = Field(False, description="A deload week (T3)")
     taper: bool = Field(False, description="A taper week before an A race (T4)")
+    races: list[str] = Field(
+        default_factory=list,
+        description="The week's races, each with what it does to the strength work before it "
+        "(H8, T4; a B race's week: about half the sets)",
+    )
     strength_min: int = Field(description="Strength sessions wanted, at least (T1)")
     strength_max: int = Field(description="Strength sessions wanted, at most (T1)")
     strength_planned: int = Field(0, description="Strength sessions planned")

@@ -560,6 +560,9 @@ class WeekReport(Model):
     phase: Phase
     deload: bool = False
     taper: bool = False
+    # the races of the week and what each does to the strength work around it (H8, T4,
+    # domain.md Revision 2 race weeks): a B race's week reads half volume, not a deload
+    races: list[str] = Field(default_factory=list)
     strength_min: int
     strength_max: int
     strength_planned: int = 0

@@ -33,6 +33,8 @@ def table(plan: Plan, rides: list[Ride], skipped: Sequence[NotUsed] = ()) -> str
             flags.append("deload")
         if week.taper:
             flags.append("taper")
+        # "B race Sat 17 Apr 09:00 (...): ..." flags the week "B race"
+        flags += [line[: line.index("race") + 4] for line in week.races]
         verdict = "ok" if not week.broken else f"{len(week.broken)} paid"
         out.append(
             f"Week {week.index} ({week.start} to {week.end}) [{', '.join(flags)}]"
@@ -64,6 +66,8 @@ def table(plan: Plan, rides: list[Ride], skipped: Sequence[NotUsed] = ()) -> str
             if items:
                 out.append(f"  {day:%a %d %b}")
                 out.extend(f"    {text}" for _, text in sorted(items))
+        for line in week.races:
+            out.append(f"  race   {line}")
         for target in week.targets:
             mark = "ok " if target.met else "MISSED"
             line = f"  {mark} {target.rule} {target.wanted}: planned {target.planned}"

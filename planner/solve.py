@@ -24,6 +24,7 @@ from planner.domain import (
     Athlete,
     Model,
     Plan,
+    Priority,
     ProgressionState,
     Ride,
     RideKind,
@@ -340,6 +341,40 @@ def _ride_warnings(problem: Problem) -> list[str]:
     return found
 
 
+def _race_lines(problem: Problem, monday: date, next_monday: date) -> list[str]:
+    """The week's races, each with what it does to the strength work before it."""
+    settings = problem.settings
+    lines = []
+    for ride in sorted(problem.race_rides, key=lambda r: r.start):
+        day = problem.local_day(ride.start)
+        if not monday <= day < next_monday:
+            continue
+        kind = f"{ride.priority} race" if ride.priority else "race"
+        named = f"{kind} {day:%a %d %b} {ride.start.astimezone(problem.zone):%H:%M}"
+        if ride.title:
+            named += f" ({ride.title})"
+        if ride.priority == Priority.A:
+            what = (
+                f"no heavy work in the {settings.taper_days_A} days before it (H8), strength "
+                "volume cut 30-70 % in the 14 days before it (T4)"
+            )
+        elif ride.priority == Priority.B:
+            what = (
+                f"about half the strength sets from {day - timedelta(days=6):%a %d %b}, no heavy "
+                f"work in the {settings.taper_days_B} days before it and no strength in the "
+                "48 h before it (H8)"
+            )
+        elif ride.priority == Priority.C:
+            what = "no strength in the 24 h before it (H8)"
+        else:
+            what = (
+                "no priority given: kept clear as a long ride is (H3-H5); give it A, B or C "
+                "for its race week"
+            )
+        lines.append(f"{named}: {what}")
+    return lines
+
+
 def _taper_span(days: list[date], monday: date) -> str:
     """'taper', or which of the week's days it covers: the 14 days before an A race may begin
     mid-week, and end mid-week on race day (which is not part of it)."""
@@ -441,6 +476,7 @@ def week_reports(problem: Problem, sessions: list[Session], rules: list[Rule]) -
                 phase=week.phase,
                 deload=week.deload,
                 taper=taper,
+                races=_race_lines(problem, week.start, week.end),
                 strength_min=low,
                 strength_max=high,
                 strength_planned=len(strength),

@@ -148,3 +148,23 @@ def test_every_penalty_the_solver_reports_is_a_broken_entry_of_its_week(example)
     total = sum(result.solver.penalties.values()) + result.solver.bookkeeping
     assert total == result.solver.objective
     assert result.solver.bookkeeping > 0  # every example plans mobility
+
+
+def test_each_race_is_named_in_its_weeks_report_with_what_it_changes():
+    """A B race's week reads half volume, which the week's line showed nowhere (deload and taper
+    were flagged, a B or C race not). Each race of the example is named in the report of the
+    week it falls in, with its priority, day and the rule it brings (H8), and in no other."""
+    problem, result = solved("b_and_c_races")
+    races = [r for r in problem.rides if r.kind == "race"]
+    assert {r.priority for r in races} >= {"B", "C"}
+    for race in races:
+        day = race.start.astimezone(problem.zone).date()
+        holding = [w for w in result.week_reports if any(race.title in line for line in w.races)]
+        assert [(w.start <= day <= w.end) for w in holding] == [True], (race.title, holding)
+        (line,) = [line for line in holding[0].races if race.title in line]
+        assert line.startswith(f"{race.priority} race {day:%a %d %b}"), line
+        assert "(H8)" in line, line
+        if race.priority == "B":
+            assert "half the strength sets" in line and "48 h" in line, line
+        else:
+            assert "24 h" in line, line
