@@ -52,9 +52,12 @@ from planner.domain import (
     Prescription,
     ProgressionState,
     Region,
+    RegionStatus,
     Session,
     SessionKind,
     Text,
+    Zone,
+    last_day,
     region_words,
 )
 from planner.errors import PlannerFailure, PlannerInputError
@@ -784,11 +787,29 @@ async def record_checkin(
     )
 
 
+def _region_today(status: RegionStatus, today: date) -> dict[str, Any]:
+    """A region's status as it stands today: a red whose 7 days are over reads green (the
+    stored zone stays red until the next report, which the planner no longer acts on), its
+    reason saying the red is over."""
+    out = status.model_dump(mode="json")
+    if (
+        status.zone == Zone.red
+        and not status.needs_clearance
+        and (status.no_heavy_until is None or status.no_heavy_until <= today)
+    ):
+        out["zone"] = Zone.green.value
+        if status.no_heavy_until is not None:
+            over = f"red through {last_day(status.no_heavy_until)}, over"
+            out["reason"] = f"{status.reason} ({over})" if status.reason else over
+    return out
+
+
 async def progression_report(athlete_id: uuid.UUID, data_scope: CoachData) -> ProgressionOut:
     """GET .../progression: each ladder's rung, load and history."""
     athlete = await data_scope.athlete(athlete_id)
     person = athlete_from_row(athlete)
     state = progression_of(athlete, person)
+    today = clock.now().astimezone(ZoneInfo(athlete.timezone)).date()
     library = load_library()
     patterns = []
     blocked = state.blocked_patterns()
@@ -815,7 +836,7 @@ async def progression_report(athlete_id: uuid.UUID, data_scope: CoachData) -> Pr
         )
     return ProgressionOut(
         patterns=patterns,
-        regions={r.value: s.model_dump(mode="json") for r, s in state.regions.items()},
+        regions={r.value: _region_today(s, today) for r, s in state.regions.items()},
         exposures=list(state.exposures),
         build_up={lift: state.build_up.get(lift, 0) for lift in sorted(state.building_up())},
         needs_clearance=bool(state.flagged_regions()),

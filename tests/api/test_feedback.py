@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -1042,3 +1042,29 @@ def test_a_mobility_hold_left_out_is_named_in_the_plan_changes():
         f"{gone.name} removed from {held} session{'s' if held > 1 else ''}: "
         "hamstring pain 6/10 after (red)"
     ]
+
+
+async def test_progression_reads_a_region_green_once_its_red_days_are_over(
+    client, coach_key, move_clock
+):
+    """The stored zone stays red until the next report; GET .../progression showed 'red' weeks
+    after the 7 days without heavy work had ended (the plan and the roster had moved on)."""
+    ctx = await planned(client, coach_key)
+    base, headers = ctx["base"], auth(coach_key)
+    reported = move_clock(datetime.fromisoformat(ctx["plan"]["sessions"][0]["start"]))
+    red = await client.post(
+        f"{base}/pain", json={"region": "knee", "score": 6, "timing": "during"}, headers=headers
+    )
+    assert red.status_code == 201, red.text
+    knee = (await client.get(f"{base}/progression", headers=headers)).json()["regions"]["knee"]
+    assert knee["zone"] == "red", knee
+    until = date.fromisoformat(knee["no_heavy_until"])
+
+    move_clock(reported + timedelta(days=3))
+    knee = (await client.get(f"{base}/progression", headers=headers)).json()["regions"]["knee"]
+    assert knee["zone"] == "red", "three days on, the red still holds"
+
+    move_clock(datetime.combine(until, time(12), reported.tzinfo))
+    knee = (await client.get(f"{base}/progression", headers=headers)).json()["regions"]["knee"]
+    assert knee["zone"] == "green", knee
+    assert knee["reason"].endswith(f"(red through {until - timedelta(days=1)}, over)"), knee
