@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import clock
 from api.athletes import new_feed_token
-from api.convert import session_from_row
+from api.convert import athlete_from_row, session_from_row
 from api.feedback import (
     ApprovalIn,
     ClearanceIn,
@@ -95,10 +95,12 @@ async def athlete_page(
     races = await races_by_week(web, athlete, reports, zone)
     library = load_library()
     signed = {a.exercise_id for a in progression.approvals}
+    person = athlete_from_row(athlete)
+    # a barbell lift the athlete has no barbell for is never prescribed: nothing to sign off
     to_approve = [
         (exercise_id, library.by_id[exercise_id].name, exercise_id in progression.awaiting_approval)
         for exercise_id in SIGN_OFF
-        if exercise_id not in signed
+        if exercise_id not in signed and person.has_equipment(library.by_id[exercise_id].equipment)
     ]
     return page(
         "athlete.html",

@@ -384,6 +384,21 @@ async def test_the_coach_signs_off_the_first_barbell_rdl_from_the_athlete_page(
     assert again.status_code == 409 and "already signed off" in again.text
 
 
+async def test_no_barbell_sign_off_is_offered_for_an_athlete_without_a_barbell(client, coach_key):
+    """The barbell hinges are never prescribed without a barbell: the page offered to sign them
+    off all the same. With a barbell it offers both."""
+    await sign_in(client, coach_key)
+    bare = await planned(client, coach_key, equipment=["bodyweight", "band", "dumbbell"])
+    page = await client.get(f"/app/athletes/{bare['athlete']['id']}")
+    assert page.status_code == 200
+    assert "Sign off a barbell hinge" not in page.text
+    assert '<option value="romanian_deadlift"' not in page.text
+    barbell = await planned(client, coach_key, equipment=["bodyweight", "dumbbell", "barbell"])
+    page = await client.get(f"/app/athletes/{barbell['athlete']['id']}")
+    assert '<option value="romanian_deadlift"' in page.text
+    assert '<option value="deadlift"' in page.text
+
+
 async def test_ride_import_and_rotation_from_the_athlete_page(client, coach_key):
     made = await planned(client, coach_key)
     await sign_in(client, coach_key)
