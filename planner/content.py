@@ -280,7 +280,7 @@ class ContentBuilder:
             problem = self.problem
             week = problem.week_of(day)
             setting = (
-                week.phase if week else Phase.base,
+                problem.phase_on(day) or Phase.base,
                 bool(week and week.deload),
                 problem.in_taper(day),
                 b_race_week(problem, day),

@@ -163,8 +163,14 @@ class Problem:
         return None
 
     def phase_on(self, day: date) -> Phase | None:
+        """The phase a day's sessions follow: its week's, except that the days after an A race
+        in its race week are already transition (nothing there is "race week" any more)."""
         week = self.week_of(day)
-        return week.phase if week else None
+        if week is None:
+            return None
+        if week.phase == Phase.race and any(week.start <= r < day for r in self.a_races):
+            return Phase.transition
+        return week.phase
 
     def in_taper(self, day: date) -> bool:
         return in_taper(day, self.a_races)

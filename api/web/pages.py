@@ -129,11 +129,20 @@ async def athlete_page(
         problems=problems or {},
         words=words,
         region_words={r.value: w for r, w in REGION_WORDS.items()},
-        default_start=today.isoformat(),
+        # the current plan's span while it lasts: a re-plan from today would move where its
+        # weeks begin (and so its race week) and stretch its end (a new user's trial)
+        default_start=(
+            plan_row.start if plan_row and _plan_end(plan_row) > today else today
+        ).isoformat(),
         default_weeks=plan_row.weeks if plan_row else 12,
         # followed calendars and their last refresh (issue 11, api.sources)
         sources=await sources_of(web.db, athlete),
     )
+
+
+def _plan_end(plan_row: Any) -> date:
+    """The day after a stored plan's last day."""
+    return plan_row.start + timedelta(weeks=plan_row.weeks)
 
 
 async def races_by_week(

@@ -399,6 +399,20 @@ async def test_no_barbell_sign_off_is_offered_for_an_athlete_without_a_barbell(c
     assert '<option value="deadlift"' in page.text
 
 
+async def test_the_re_plan_form_keeps_the_current_plans_start_and_length(client, coach_key):
+    """Prefilled with today, a re-plan moved where the plan's weeks begin (a Saturday race then
+    opened a Saturday-to-Friday week and its sessions read 'race week' after the race) and
+    stretched its end. The form now holds the plan's own start and weeks while it lasts."""
+    made = await planned(client, coach_key, weeks=3)
+    await sign_in(client, coach_key)
+    page = (await client.get(f"/app/athletes/{made['athlete']['id']}")).text
+    start = re.search(r'id="plan-start" name="start" type="date" value="([^"]+)"', page)
+    weeks = re.search(r'id="plan-weeks" name="weeks" [^>]*value="(\d+)"', page)
+    assert start and weeks, page
+    assert start.group(1) == made["plan"]["start"] != date.today().isoformat()
+    assert int(weeks.group(1)) == made["plan"]["weeks"] == 3
+
+
 async def test_ride_import_and_rotation_from_the_athlete_page(client, coach_key):
     made = await planned(client, coach_key)
     await sign_in(client, coach_key)
