@@ -75,6 +75,7 @@ from planner.progression import (
     apply_missed_training,
     approve,
     clear,
+    lighter_doses,
     target_dose,
 )
 
@@ -669,7 +670,7 @@ async def record_feedback(
         ),
         # what the session held, judged against the library's full dose or the session's own
         # sets where it asked for more (a base-phase 4 x 4-6): "top of the range" is the full
-        # range, so a deload or taper session (fewer sets, bottom of the range) holds, and
+        # range, so a deload or taper session (fewer sets) does not earn it (`lighter`), and
         # three sets of a prescribed four do not earn the step; a session that held a lighter
         # stand-in does not count at the athlete's rung
         prescribed={
@@ -677,6 +678,7 @@ async def record_feedback(
             for p in session.prescriptions
             if p.pattern != Pattern.mobility and p.exercise_id in library.by_id
         },
+        lighter=lighter_doses(session.prescriptions, library),
     )
     # the deadlift gate's weeks of logged training start at the first completed strength
     # session (this one, when it is the first or was logged late)

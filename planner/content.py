@@ -145,7 +145,9 @@ def dose(
     else:
         sets = exercise.sets
     if halve:
-        sets, reps = reduced(sets), _bottom(reps)
+        # half the sets, the same reps and load (domain.md's dosage table): the reps' range
+        # stays, so a deload done as prescribed is no step back in the count toward a step
+        sets = reduced(sets)
     return sets, reps, hold_s, rest_s
 
 
@@ -164,7 +166,7 @@ def prescribe(
     if dosage is None:
         sets, reps = exercise.sets, exercise.reps
         if reduce:
-            sets, reps = reduced(sets), _bottom(reps)
+            sets = reduced(sets)
         hold_s, rest_s = exercise.hold_s, exercise.rest_s
     else:
         sets, reps, hold_s, rest_s = dose(exercise, dosage, halve=reduce)

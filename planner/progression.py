@@ -45,6 +45,7 @@ from planner.domain import (
     PainTiming,
     Pattern,
     PatternState,
+    Prescription,
     ProgressionState,
     Region,
     RegionStatus,
@@ -121,6 +122,9 @@ class SessionFeedback:
     exercises: list[ExerciseLog] = field(default_factory=list)
     patterns: list[Pattern] = field(default_factory=list)
     prescribed: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # exercises the session held below their full dose (a deload, taper or race week, a B
+    # race's half volume, a red's halving): (sets, top of the prescribed range) as prescribed
+    lighter: dict[str, tuple[int, int]] = field(default_factory=dict)
     # the report logged exercises, though none was counted (api.feedback leaves out entries it
     # cannot take): then nothing is done as prescribed, only what was counted
     log_sent: bool = False
@@ -634,6 +638,23 @@ def full_dose(exercise: Exercise) -> tuple[int, int]:
     return exercise.sets, exercise.top_reps
 
 
+def lighter_doses(
+    prescriptions: list[Prescription], library: Library
+) -> dict[str, tuple[int, int]]:
+    """The strength exercises held below their full dose, each (sets, top of the range) as
+    prescribed (seconds for holds): what a deload or taper session asked (SessionFeedback)."""
+    found = {}
+    for p in prescriptions:
+        exercise = library.by_id.get(p.exercise_id)
+        if exercise is None or p.pattern == Pattern.mobility:
+            continue
+        top = int(p.reps.split("-")[-1]) if p.reps else (p.hold_s or 0)
+        full_sets, full_top = full_dose(exercise)
+        if p.sets < full_sets or top < full_top:
+            found[p.exercise_id] = (p.sets, top)
+    return found
+
+
 def target_dose(exercise: Exercise, prescribed_sets: int) -> tuple[int, int]:
     """The top of the range a logged session is judged against: the library's full dose, or
     the session's own sets where it asked for more (a base phase's 4 sets of a heavy lift)."""
@@ -769,6 +790,34 @@ def _effort(log: ExerciseLog, session_rpe: int | None) -> int | None:
     return log.rpe if log.rpe is not None else session_rpe
 
 
+def _lighter_as_prescribed(
+    feedback: SessionFeedback,
+    pattern: Pattern,
+    entries: list[tuple[ExerciseLog, Exercise, tuple[int, int]]],
+    library: Library,
+) -> bool:
+    """Whether the session prescribed the pattern below its full dose (`feedback.lighter`) and
+    the athlete did what it asked: each logged exercise at its prescribed sets and reps, or the
+    session completed with no exercise logged (taken as done as prescribed)."""
+    lighter = feedback.lighter
+    if not lighter:
+        return False
+    if not entries:
+        held = [
+            exercise_id
+            for exercise_id in feedback.prescribed
+            if (e := library.by_id.get(exercise_id)) is not None and e.pattern == pattern
+        ]
+        return bool(held) and not feedback.log_sent and all(i in lighter for i in held)
+    return all(
+        log.exercise_id in lighter
+        and log.sets >= lighter[log.exercise_id][0]
+        and log.reps is not None
+        and log.reps >= lighter[log.exercise_id][1]
+        for log, _, _ in entries
+    )
+
+
 def _progress(
     state: ProgressionState,
     feedback: SessionFeedback,
@@ -826,6 +875,14 @@ def _progress(
             (_effort(log, feedback.rpe) or 0) <= RPE_STEP_MAX for log, _, _ in entries
         )
         if not (green and at_top and easy_enough):
+            if (
+                green
+                and easy_enough
+                and _lighter_as_prescribed(feedback, pattern, entries, library)
+            ):
+                # a deload, taper or race-week session done as prescribed cannot reach the top
+                # of the full range: it neither counts toward the step nor breaks the count
+                continue
             pattern_state.green_at_top = 0
             continue
         pattern_state.green_at_top += 1

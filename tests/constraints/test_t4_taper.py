@@ -8,7 +8,7 @@ from harness import checked_terms, encoded_terms
 
 from constraints import T4Taper
 from planner.content import ContentBuilder
-from planner.domain import Session
+from planner.domain import Phase, Session
 
 RULE = T4Taper()
 RACE_DAY = MONDAY + timedelta(days=19)  # Saturday of week 3
@@ -132,9 +132,10 @@ def test_a_light_taper_session_without_a_heavy_rung_gets_no_t4_term_from_either_
 def test_a_light_session_in_h8s_heavy_free_days_before_the_race_costs_nothing_for_intensity():
     """H8 keeps heavy work out of the 7 days before an A race: a light session there is the
     only kind there is, so T4's intensity term does not charge it (a review found it did)."""
-    race_monday = MONDAY + timedelta(weeks=2)
-    prob = problem(lifter(), rides=[ride(race_monday, 9, 180, "race", "A")], weeks=3)
-    friday_before = race_monday - timedelta(days=3)  # week 2: not the race week
+    race_thursday = MONDAY + timedelta(weeks=2, days=3)
+    prob = problem(lifter(), rides=[ride(race_thursday, 9, 180, "race", "A")], weeks=3)
+    friday_before = race_thursday - timedelta(days=6)  # week 2: not the race week
+    assert prob.week_of(friday_before).phase != Phase.race
     assert ContentBuilder(prob).strength(friday_before, True) is not None
     light = strength(prob, at(friday_before, 9))
     assert "romanian_deadlift" not in light.exercise_ids()

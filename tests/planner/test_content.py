@@ -188,6 +188,22 @@ def test_deload_week_halves_the_sets_at_the_same_load():
     assert rdl.sets == 2 and "70 kg" in rdl.load_hint
 
 
+def test_deload_week_keeps_each_exercises_reps():
+    """Half the sets, the same reps (domain.md's table): the deload cut the reps to the bottom
+    of the range too (3 x 8-10 became 2 x 8), a second cut no table asks for."""
+    prob = problem(lifter(), weeks=4)
+    ordinary = strength(prob, at(TUESDAY, 9))
+    deload_day = TUESDAY + timedelta(weeks=3)
+    assert prob.week_of(deload_day).deload
+    deload = strength(prob, at(deload_day, 9))
+    usual = {p.exercise_id: p for p in ordinary.prescriptions}
+    compared = [p for p in deload.prescriptions if p.exercise_id in usual]
+    assert compared
+    for p in compared:
+        assert (p.reps, p.hold_s) == (usual[p.exercise_id].reps, usual[p.exercise_id].hold_s)
+        assert p.sets == max(1, round(usual[p.exercise_id].sets / 2)), p
+
+
 def test_a_red_on_the_easiest_rung_halves_that_patterns_sets_until_its_day_and_tells_why():
     who = athlete()
     plain = ProgressionState.starting(who)

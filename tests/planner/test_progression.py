@@ -1,11 +1,13 @@
 """The progression engine alone: pain zones, their effects, 2-for-2, the deadlift gate, missed
 training, first exposures and the history (domain.md, "Pain and progression")."""
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
-from factories import at, athlete, lifter
+from factories import MONDAY, at, athlete, lifter, problem
 
+from planner.content import ContentBuilder
 from planner.domain import (
     STRENGTH_PATTERNS,
     Approval,
@@ -18,6 +20,7 @@ from planner.domain import (
     RegionStatus,
     Zone,
 )
+from planner.library import load_library
 from planner.progression import (
     RULE_DEADLIFT_GATE,
     RULE_MISSED_TRAINING,
@@ -31,8 +34,10 @@ from planner.progression import (
     apply_missed_training,
     classify,
     clear,
+    lighter_doses,
 )
 
+LIBRARY = load_library()
 DAY = date(2027, 3, 2)  # a Tuesday, Europe/London winter time
 WHO = athlete()
 LIFTER = lifter()
@@ -582,6 +587,51 @@ def test_the_top_is_judged_against_the_prescribed_dose_not_the_library_dose():
         ),
     )
     assert [(c.from_level, c.to_level) for c in changes] == [(4, 5)]
+
+
+def test_a_lighter_session_done_as_prescribed_neither_counts_nor_breaks_the_count():
+    """A deload week's 2 x 10 of a 3 x 10-12 exercise cannot reach the top of the full range:
+    logged as prescribed, it reset the count toward the step (a new user's trial), so every
+    deload week set the athlete back a session. It holds the count instead."""
+    deload = replace(
+        session(DAY + timedelta(days=3), logs=[ExerciseLog("single_leg_bridge", 2, 10, None)]),
+        lighter={"single_leg_bridge": (2, 10)},
+    )
+    state, changes = feed(
+        state_of(hinge={"level": 4}),
+        session(logs=[top("single_leg_bridge")]),
+        deload,
+        session(DAY + timedelta(days=7), logs=[top("single_leg_bridge")]),
+    )
+    assert [(c.from_level, c.to_level) for c in changes] == [(4, 5)]
+
+
+def test_a_lighter_session_done_short_of_its_own_dose_still_resets_the_count():
+    short = replace(
+        session(DAY + timedelta(days=3), logs=[ExerciseLog("single_leg_bridge", 2, 8, None)]),
+        lighter={"single_leg_bridge": (2, 10)},
+    )
+    state, changes = feed(
+        state_of(hinge={"level": 4}), session(logs=[top("single_leg_bridge")]), short
+    )
+    assert changes == [] and state.patterns[Pattern.hinge].green_at_top == 0
+
+
+def test_the_lighter_doses_of_a_deload_session_are_its_halved_exercises():
+    """What the API passes as `lighter`: a deload week's exercises at their halved dose, and
+    none from an ordinary base week."""
+    prob = problem(lifter(), weeks=4)
+    builder = ContentBuilder(prob)
+    base_day, deload_day = MONDAY + timedelta(days=1), MONDAY + timedelta(weeks=3, days=1)
+    assert prob.week_of(deload_day).deload and not prob.week_of(base_day).deload
+    ordinary, _ = builder.strength(base_day, heavy=False)
+    assert lighter_doses(list(ordinary), LIBRARY) == {}
+    halved, _ = builder.strength(deload_day, heavy=False)
+    found = lighter_doses(list(halved), LIBRARY)
+    assert set(found) == {p.exercise_id for p in halved}
+    for p in halved:
+        assert found[p.exercise_id] == (p.sets, int((p.reps or str(p.hold_s)).split("-")[-1]))
+        assert p.sets < LIBRARY.by_id[p.exercise_id].sets, p
 
 
 def test_hold_exercises_reach_the_top_when_the_logged_seconds_reach_the_prescribed_hold():
