@@ -382,11 +382,26 @@ def slot_changes(
     after = {slot_of(p): p for p in now.prescriptions}
     for slot, item in after.items():
         previous = before.get(slot)
-        if previous is None or previous.name != item.name or previous.dose() != item.dose():
+        if (
+            previous is None
+            or previous.name != item.name
+            or previous.dose() != item.dose()
+            or previous.load_hint != item.load_hint
+        ):
             yield previous, item
     for slot, item in before.items():
         if slot not in after:
             yield item, None
+
+
+def dose_words(item: Prescription, other: Prescription) -> str:
+    """An exercise's dose, with its load where the load is what differs from `other` (a step
+    of load keeps the sets and reps: "3 x 8-12 reps, 14 kg")."""
+    if item.load_hint == other.load_hint:
+        return item.dose()
+    if item.dose() == other.dose():
+        return item.load_hint
+    return f"{item.dose()}, {item.load_hint}"
 
 
 def describe_plan_changes(
@@ -424,7 +439,9 @@ def describe_plan_changes(
             elif kept.name != gone.name:
                 swaps[(gone.name, kept.name, gone.pattern)] += 1
             else:
-                dosed[(kept.name, gone.dose(), kept.dose(), kept.pattern)] += 1
+                dosed[
+                    (kept.name, dose_words(gone, kept), dose_words(kept, gone), kept.pattern)
+                ] += 1
         if was.notes != now.notes:
             notes_changed += 1
 
@@ -912,7 +929,7 @@ async def approve_exercise(
         athlete,
         new_state,
         changes,
-        f"{data.exercise_id} signed off by the coach",
+        f"{load_library().by_id[data.exercise_id].name} signed off by the coach",
     )
     if not changes:
         answer.advice.append(_sign_off_waits(data.exercise_id, new_state, person))

@@ -712,7 +712,7 @@ def _step_up(
     (other) rung above it for this athlete or is a max-strength lift short of its gate."""
     log, exercise, (sets, top) = logged[0]
     evidence = (
-        f"{exercise.id} at the top of its range ({sets} x {top}) on every set, green"
+        f"{exercise.name} at the top of its range ({sets} x {top}) on every set, green"
         f"{', RPE 8 or less' if _effort(log, None) is not None else ''}, "
         f"in {pattern_state.green_at_top} sessions running (latest {day})"
     )

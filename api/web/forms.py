@@ -208,19 +208,18 @@ def _outcome(
     answer: AdaptOut, before: list[Any], after: list[Any], athlete: AthleteRow, reported: str
 ) -> Outcome:
     zone = ZoneInfo(athlete.timezone)
-    # one reason per cause: a red knee steps three patterns down for the same report; with
-    # no level moved, the report itself (the API's advice is worded for the coach)
-    reasons = list(
-        dict.fromkeys(
-            c.reason.split(": level")[0].split(": already on the easiest rung")[0]
-            for c in answer.progression_changes
-        )
-    )
-    why = "; ".join(reasons[:2]) or (f"you reported {reported}" if reported else "")
+    # each exercise's change says its own pattern's reason (the level change behind it, its
+    # "level 4 -> 3" left to the coach); any other change, the report itself (the API's
+    # advice is worded for the coach)
+    why = f"you reported {reported}" if reported else ""
+    by_pattern = {
+        c.pattern: c.reason.split(": level")[0].split(": already on the easiest rung")[0]
+        for c in answer.progression_changes
+    }
     today = clock.now().astimezone(zone).date()
     return Outcome(
         answer,
-        swaps(before, after, zone, why),
+        swaps(before, after, zone, why, by_pattern),
         bool(answer.needs_clearance),
         athlete_advice(athlete, today),
     )

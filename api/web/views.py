@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from html import escape
+from itertools import groupby
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -19,7 +20,7 @@ from sqlalchemy import select
 from api import clock
 from api.convert import athlete_from_row, progression_of, session_from_row
 from api.db import AthleteRow, FeedbackRow, SessionRow
-from api.feedback import SESSION_KINDS, slot_changes
+from api.feedback import SESSION_KINDS, dose_words, slot_changes
 from api.repository import CoachData
 from planner.calendar_out import summary
 from planner.domain import PainFlag, Pattern, Region, Session
@@ -458,33 +459,77 @@ def exercise_fields(session: Session) -> list[ExerciseField]:
 # --- what changed, in the athlete's words ----------------------------------------------------------
 
 
-def swaps(before: list[Session], after: list[Session], zone: ZoneInfo, why: str) -> list[str]:
+def swaps(
+    before: list[Session],
+    after: list[Session],
+    zone: ZoneInfo,
+    why: str,
+    by_pattern: dict[str, str] | None = None,
+    shown: int = 3,
+) -> list[str]:
     """ "Tue 14 May, strength: split squat instead of goblet squat, because ..." for the next
     few sessions whose content changed (a mobility session's holds one by one, as
-    api.feedback.describe_plan_changes tells them apart)."""
+    api.feedback.describe_plan_changes tells them apart), then the sessions added and taken
+    out (a skipped session's work put elsewhere).
+
+    Each exercise's change gives its own pattern's reason (`by_pattern`: the level change
+    behind it) where it has one, else `why` (the report): a step-up of the step-up is no reason
+    for a mobility hold left out for a sore back."""
+    reasons = by_pattern or {}
     old = {s.uid: s for s in before}
+    new = {s.uid for s in after}
     lines = []
     for session in sorted(after, key=lambda s: s.start):
         was = old.get(session.uid)
         if was is None or was.content_key() == session.content_key():
             continue
-        changes = []
+        changes: list[tuple[str, str]] = []
         for previous, item in slot_changes(was, session):
+            pattern = (item or previous).pattern.value  # type: ignore[union-attr]
+            reason = reasons.get(pattern, why)
             if previous is None:
-                changes.append(f"{item.name} added")  # type: ignore[union-attr]
+                changes.append((f"{item.name} added", reason))  # type: ignore[union-attr]
             elif item is None:
-                changes.append(f"no {previous.name}")
+                changes.append((f"no {previous.name}", reason))
             elif previous.name != item.name:
-                changes.append(f"{item.name} instead of {previous.name}")
+                changes.append((f"{item.name} instead of {previous.name}", reason))
             else:
-                changes.append(f"{item.name} at {item.dose()} (was {previous.dose()})")
+                changes.append(
+                    (
+                        f"{item.name} at {dose_words(item, previous)} "
+                        f"(was {dose_words(previous, item)})",
+                        reason,
+                    )
+                )
         if was.start != session.start:
-            changes.append(f"moved from {when(was.start, zone)}")
+            changes.append((f"moved from {when(was.start, zone)}", ""))
         if not changes:
-            changes.append("advice updated")
+            changes.append(("advice updated", why))
         local = session.start.astimezone(zone)
-        line = f"{local:%A} {local.day} {local:%b}, {session.kind.value}: " + "; ".join(changes)
-        lines.append(line + (f", because {why}" if why else ""))
-        if len(lines) == 3:
+        lines.append(
+            f"{local:%A} {local.day} {local:%b}, {session.kind.value}: " + _because(changes)
+        )
+        if len(lines) == shown:
             break
+    added = sorted((s for s in after if s.uid not in old), key=lambda s: s.start)
+    removed = sorted((s for s in before if s.uid not in new), key=lambda s: s.start)
+    moves = [(s, "new session") for s in added] + [(s, "taken out") for s in removed]
+    for session, what in moves[:shown]:
+        lines.append(f"{_day_and_time(session.start, zone)}, {session.kind.value}: {what}")
+    if len(moves) > shown:
+        lines.append(f"and {len(moves) - shown} more sessions added or taken out")
     return lines
+
+
+def _because(changes: list[tuple[str, str]]) -> str:
+    """The changes joined, each run of changes with one reason followed by it once."""
+    parts: list[str] = []
+    for reason, run in groupby(changes, key=lambda c: c[1]):
+        said = ", ".join(text for text, _ in run)
+        parts.append(f"{said}, because {reason}" if reason else said)
+    return "; ".join(parts)
+
+
+def _day_and_time(moment: datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    return f"{local:%A} {local.day} {local:%b} {local:%H:%M}"

@@ -1068,3 +1068,37 @@ async def test_progression_reads_a_region_green_once_its_red_days_are_over(
     knee = (await client.get(f"{base}/progression", headers=headers)).json()["regions"]["knee"]
     assert knee["zone"] == "green", knee
     assert knee["reason"].endswith(f"(red through {until - timedelta(days=1)}, over)"), knee
+
+
+async def test_a_new_load_in_the_coming_sessions_is_named_in_the_plan_changes(
+    client, coach_key, move_clock
+):
+    """A logged load changes the kilograms of every coming session with the lift; the answer
+    said 'no change to the planned sessions' beside sessions_changed 8 (a new user's trial)."""
+    ctx = await planned(client, coach_key, weeks=3, starting_levels={"squat": 2})
+    base, headers = ctx["base"], auth(coach_key)
+    session = next(
+        s
+        for s in ctx["plan"]["sessions"]
+        if any(p["exercise_id"] == "goblet_squat" for p in s["prescriptions"])
+    )
+    goblet = next(p for p in session["prescriptions"] if p["exercise_id"] == "goblet_squat")
+    assert "kg" not in goblet["load_hint"], goblet
+    answer = await feedback_after(
+        client,
+        base,
+        headers,
+        session,
+        {
+            "completed": True,
+            "rpe": 6,
+            "exercises": [{"exercise_id": "goblet_squat", "sets": 3, "reps": 8, "load_kg": 12}],
+        },
+        move_clock,
+    )
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    assert body["sessions_changed"] > 0
+    assert "no change to the planned sessions" not in body["plan_changes"], body
+    named = [line for line in body["plan_changes"] if line.startswith("Goblet squat (dumbbell)")]
+    assert named and "12 kg" in named[0], body["plan_changes"]

@@ -819,3 +819,50 @@ async def test_the_weekly_table_names_each_weeks_races(client, coach_key):
     await sign_in(client, coach_key)
     page = await client.get(f"/app/athletes/{made['athlete']['id']}")
     assert f"B race &#39;Club race&#39; Sat {saturday.day}" in page.text, page.text
+
+
+def test_what_changed_names_sessions_added_and_taken_out_and_each_changes_own_reason():
+    """After a skip the check-in page said 'Your coming sessions stay as they were' while a
+    strength session had been added (only new and changed sessions of the same UID were told);
+    and every change carried every reason of the report (a mobility hold left out 'because
+    ... step_up at the top of its range'). Judged on views.swaps, which the page shows."""
+    from factories import MONDAY, at, mobility, problem, strength
+
+    from api.web.views import swaps
+    from planner.domain import Pattern
+
+    prob = problem()
+    zone = prob.zone
+    kept = strength(prob, at(MONDAY, 18)).model_copy(update={"uid": "kept"})
+    gone = strength(prob, at(MONDAY + timedelta(days=2), 18)).model_copy(update={"uid": "gone"})
+    added = strength(prob, at(MONDAY + timedelta(days=6), 16)).model_copy(update={"uid": "new"})
+    assert swaps([kept, gone], [kept, added], zone, "") == [
+        f"Sunday {added.start.day} {added.start:%b} 16:00, strength: new session",
+        f"Wednesday {gone.start.day} {gone.start:%b} 18:00, strength: taken out",
+    ]
+
+    stretch = mobility(prob, at(MONDAY + timedelta(days=1), 20)).model_copy(update={"uid": "m"})
+    fewer = stretch.model_copy(update={"prescriptions": stretch.prescriptions[1:]})
+    hinge = next(p for p in kept.prescriptions if p.pattern == Pattern.hinge)
+    lighter = kept.model_copy(
+        update={
+            "prescriptions": [
+                p.model_copy(update={"sets": 1}) if p is hinge else p for p in kept.prescriptions
+            ]
+        }
+    )
+    lines = swaps(
+        [kept, stretch],
+        [lighter, fewer],
+        zone,
+        "you reported low back pain 6/10 after",
+        {"single_leg": "Step-up at the top of its range"},
+    )
+    assert lines == [
+        f"Monday {kept.start.day} {kept.start:%b}, strength: {hinge.name} at "
+        f"1 x {hinge.dose().split(' x ', 1)[1]} (was {hinge.dose()}), because you reported low "
+        "back pain 6/10 after",
+        f"Tuesday {stretch.start.day} {stretch.start:%b}, mobility: no "
+        f"{stretch.prescriptions[0].name}, because you reported low back pain 6/10 after",
+    ]
+    assert not any("Step-up" in line for line in lines)

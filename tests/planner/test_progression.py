@@ -552,7 +552,7 @@ def test_two_green_sessions_running_at_the_top_step_a_bodyweight_rung_up_one_lev
     hinge = state.patterns[Pattern.hinge]
     assert (hinge.level, hinge.green_at_top, hinge.last_step_up) == (5, 0, DAY + timedelta(days=3))
     assert changes[0].reason == (
-        "single_leg_bridge at the top of its range (3 x 12) on every set, green, "
+        "Single-leg bridge at the top of its range (3 x 12) on every set, green, "
         "in 2 sessions running (latest 2027-03-05): level 4 -> 5"
     )
     assert state.history == changes
