@@ -471,15 +471,37 @@ def describe_plan_changes(
     if notes_changed:
         # e.g. a red flag's "see a clinician" note in every session, beside the exercises removed
         lines.append(f"advice in {notes_changed} session{'s' if notes_changed > 1 else ''} updated")
-    if moved:
-        lines.append(f"{moved} session{'s' if moved > 1 else ''} moved in time")
-    removed = len(set(old) - set(new))
-    added = len(set(new) - set(old))
-    if removed:
-        lines.append(f"{removed} session{'s' if removed > 1 else ''} removed")
-    if added:
-        lines.append(f"{added} session{'s' if added > 1 else ''} added")
+    # moves, removals and additions one by one while they are few (a skipped session's work
+    # put elsewhere: which day it went to), counted when a re-plan moved many
+    shifted = sorted(
+        ((old[uid], s) for uid, s in new.items() if uid in old and old[uid].start != s.start),
+        key=lambda pair: pair[1].start,
+    )
+    removed = sorted((s for uid, s in old.items() if uid not in new), key=lambda s: s.start)
+    added = sorted((s for uid, s in new.items() if uid not in old), key=lambda s: s.start)
+    if len(shifted) + len(removed) + len(added) <= NAMED_MOVES:
+        lines += [
+            f"{was.kind.value} of {_at(was.start)} moved to {_at(now.start)}"
+            for was, now in shifted
+        ]
+        lines += [f"{s.kind.value} of {_at(s.start)} removed" for s in removed]
+        lines += [f"{s.kind.value} added on {_at(s.start)}" for s in added]
+    else:
+        for count, what in ((moved, "moved in time"), (len(removed), "removed")):
+            if count:
+                lines.append(f"{count} session{'s' if count > 1 else ''} {what}")
+        if added:
+            lines.append(f"{len(added)} session{'s' if len(added) > 1 else ''} added")
     return lines or ["no change to the planned sessions"]
+
+
+# moves, removals and additions named one by one up to this many in all (else counted)
+NAMED_MOVES = 6
+
+
+def _at(moment: datetime) -> str:
+    """A session's start as the athlete reads it (sessions carry the athlete's zone)."""
+    return f"{moment:%a} {moment.day} {moment:%b} {moment:%H:%M}"
 
 
 def reported(pain: list[PainIn], flags: list[PainFlag]) -> str:

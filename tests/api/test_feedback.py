@@ -1102,3 +1102,32 @@ async def test_a_new_load_in_the_coming_sessions_is_named_in_the_plan_changes(
     assert "no change to the planned sessions" not in body["plan_changes"], body
     named = [line for line in body["plan_changes"] if line.startswith("Goblet squat (dumbbell)")]
     assert named and "12 kg" in named[0], body["plan_changes"]
+
+
+def test_plan_changes_name_each_session_moved_removed_or_added_while_they_are_few():
+    """After a skip the answer gave counts only ('1 session moved in time', '2 sessions added'),
+    naming no day: the coach could not tell where the work went."""
+    from factories import MONDAY, at, problem, strength
+
+    from api.feedback import NAMED_MOVES, describe_plan_changes
+
+    prob = problem()
+    base = strength(prob, at(MONDAY, 18))
+
+    def session(uid: str, day: int, hour: int) -> Any:
+        moment = at(MONDAY + timedelta(days=day), hour)
+        return base.model_copy(
+            update={"uid": uid, "start": moment, "end": moment + timedelta(minutes=45)}
+        )
+
+    before = [session("a", 0, 6), session("b", 2, 18)]
+    after = [session("a", 0, 18), session("c", 6, 16)]
+    lines = describe_plan_changes(before, after, "")
+    assert lines == [
+        f"strength of Mon {MONDAY.day} {MONDAY:%b} 06:00 moved to Mon {MONDAY.day} {MONDAY:%b} "
+        "18:00",
+        f"strength of Wed {MONDAY.day + 2} {MONDAY:%b} 18:00 removed",
+        f"strength added on Sun {MONDAY.day + 6} {MONDAY:%b} 16:00",
+    ], lines
+    many = [session(f"n{i}", i % 7, 7 + i) for i in range(NAMED_MOVES + 1)]
+    assert describe_plan_changes([], many, "") == [f"{NAMED_MOVES + 1} sessions added"]
