@@ -316,6 +316,9 @@ class AdaptOut(BaseModel):
     # logged exercises the engine did not count, each with why (an id the library does not
     # know, or an exercise the session did not hold): stored with the report, never refused
     not_counted: list[str] = Field(default_factory=list)
+    # exercises logged at the top of their range whose step did not come, each with why (a
+    # region not green, RPE over 8, one step a week): no level moved, so no change says it
+    held: list[str] = Field(default_factory=list)
 
 
 class PatternOut(BaseModel):
@@ -723,11 +726,13 @@ async def record_feedback(
     # session (this one, when it is the first or was logged late)
     if data.completed and strength:
         first = min(first, at) if first else at
+    held: list[str] = []
     new_state, changes = apply_feedback(
         state,
         feedback,
         person,
         first.astimezone(zone).date() if first else None,
+        held=held,
     )
     kind = "session" if strength else "mobility"
     if not said:
@@ -760,6 +765,7 @@ async def record_feedback(
         reported(data.pain, data.flags),
     )
     answer.not_counted = data.unread + left_out + not_counted
+    answer.held = held
     return answer
 
 

@@ -790,6 +790,38 @@ def _effort(log: ExerciseLog, session_rpe: int | None) -> int | None:
     return log.rpe if log.rpe is not None else session_rpe
 
 
+def _listed_names(entries: list[tuple[ExerciseLog, Exercise, tuple[int, int]]]) -> str:
+    return " and ".join(dict.fromkeys(exercise.name for _, exercise, _ in entries))
+
+
+def _held_line(
+    state: ProgressionState,
+    entries: list[tuple[ExerciseLog, Exercise, tuple[int, int]]],
+    regions: tuple[Region, ...],
+    zones: dict[Region, Zone],
+    session_rpe: int | None,
+    green: bool,
+) -> str:
+    """Why a log at the top of its range did not count toward the step."""
+    names = _listed_names(entries)
+    if not green:
+        why = [
+            f"{_region_name(r)} "
+            + ("awaits clearance" if state.region(r).needs_clearance else zones[r].value)
+            for r in regions
+            if state.region(r).needs_clearance or zones.get(r, Zone.green) != Zone.green
+        ]
+        return (
+            f"{names}: top of the range, held because {' and '.join(why)} (the step needs "
+            "green); the count starts again"
+        )
+    hardest = max((_effort(log, session_rpe) or 0) for log, _, _ in entries)
+    return (
+        f"{names}: top of the range at RPE {hardest}, held (the step needs RPE {RPE_STEP_MAX} or "
+        "less: 2 reps in reserve); the count starts again"
+    )
+
+
 def _lighter_as_prescribed(
     feedback: SessionFeedback,
     pattern: Pattern,
@@ -827,7 +859,11 @@ def _progress(
     first_logged: date | None,
     library: Library,
     athlete: Athlete,
+    held: list[str],
 ) -> list[LevelChange]:
+    """The 2-for-2 steps this session earned; `held` gets a line for each pattern whose log
+    reached the top of its range but did not count (a region not green, RPE over 8) or whose
+    step waits for the week to pass."""
     logged: dict[Pattern, list[tuple[ExerciseLog, Exercise, tuple[int, int]]]] = defaultdict(list)
     for log in feedback.exercises:
         exercise = library.by_id.get(log.exercise_id)
@@ -883,6 +919,8 @@ def _progress(
                 # a deload, taper or race-week session done as prescribed cannot reach the top
                 # of the full range: it neither counts toward the step nor breaks the count
                 continue
+            if at_top:
+                held.append(_held_line(state, entries, regions, zones, feedback.rpe, green))
             pattern_state.green_at_top = 0
             continue
         pattern_state.green_at_top += 1
@@ -890,6 +928,11 @@ def _progress(
             continue
         last = pattern_state.last_step_up
         if last is not None and (day - last).days < STEP_UP_DAYS:
+            names = _listed_names(entries)
+            held.append(
+                f"{names}: the step is earned but waits until {last + timedelta(STEP_UP_DAYS)} "
+                f"(one step a week; the last was on {last})"
+            )
             continue
         change = _step_up(
             state, pattern, pattern_state, entries, feedback.at, day, first_logged, library, athlete
@@ -910,14 +953,18 @@ def apply_feedback(
     first_logged: date | None,
     *,
     library: Library | None = None,
+    held: list[str] | None = None,
 ) -> tuple[ProgressionState, list[LevelChange]]:
     """One session's log: pain zones and their effects, first exposures (H9), 2-for-2 steps.
 
     `first_logged`: the day of the athlete's first logged strength session (deadlift gate).
     A skipped session (completed=False), or one whose report did not say (None), only has its
-    pain reports applied, as a check-in.
+    pain reports applied, as a check-in. `held`, when given, gets a line for each exercise
+    logged at the top of its range that did not count toward its step, and why (no change of
+    level or load, so nothing in the history says it).
     """
     library = library or load_library()
+    held = held if held is not None else []
     new = state.model_copy(deep=True)
     for pattern in STRENGTH_PATTERNS:
         new.patterns.setdefault(
@@ -956,7 +1003,7 @@ def apply_feedback(
     for log in feedback.exercises:
         if log.load_kg is not None and log.sets > 0:
             new.loads[log.exercise_id] = log.load_kg
-    changes += _progress(new, feedback, zones, regressed, day, first_logged, library, athlete)
+    changes += _progress(new, feedback, zones, regressed, day, first_logged, library, athlete, held)
     _remember_loads(new, athlete, library)
     return new, changes
 

@@ -1131,3 +1131,26 @@ def test_plan_changes_name_each_session_moved_removed_or_added_while_they_are_fe
     ], lines
     many = [session(f"n{i}", i % 7, 7 + i) for i in range(NAMED_MOVES + 1)]
     assert describe_plan_changes([], many, "") == [f"{NAMED_MOVES + 1} sessions added"]
+
+
+async def test_the_feedback_answer_says_which_steps_a_hard_rpe_held(client, coach_key, move_clock):
+    ctx = await planned(client, coach_key)
+    base, headers = ctx["base"], auth(coach_key)
+    session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
+    at_top = [
+        {"exercise_id": p["exercise_id"], "sets": p["sets"], "reps": int(p["reps"].split("-")[-1])}
+        for p in session["prescriptions"]
+        if p["reps"]
+    ]
+    assert at_top
+    answer = await feedback_after(
+        client,
+        base,
+        headers,
+        session,
+        {"completed": True, "rpe": 9, "exercises": at_top},
+        move_clock,
+    )
+    assert answer.status_code == 201, answer.text
+    held = answer.json()["held"]
+    assert held and all("at RPE 9, held" in line for line in held), held

@@ -278,6 +278,54 @@ def test_amber_session_at_the_top_holds_level_and_voids_the_count_toward_a_step(
     assert state.patterns[Pattern.hinge].green_at_top == 0
 
 
+def test_a_step_held_by_amber_pain_or_a_hard_rpe_says_why():
+    """Knee 4/10 or RPE 9 held a step the reps had earned, and the answer said nothing of it
+    (a new user's trial): no level moved, so no change recorded it. `held` says why."""
+    held: list[str] = []
+    apply_feedback(
+        state_of(hinge={"level": 4, "green_at_top": 1}),
+        session(logs=[top("single_leg_bridge")], pain_reports=[pain("hamstring", 4)]),
+        WHO,
+        LONG_AGO,
+        held=held,
+    )
+    assert held == [
+        "Single-leg bridge: top of the range, held because hamstring amber (the step needs "
+        "green); the count starts again"
+    ]
+    held = []
+    hard = replace(session(logs=[top("single_leg_bridge")]), rpe=9)
+    _, changes = apply_feedback(
+        state_of(hinge={"level": 4, "green_at_top": 1}), hard, WHO, LONG_AGO, held=held
+    )
+    assert changes == []
+    assert held == [
+        "Single-leg bridge: top of the range at RPE 9, held (the step needs RPE 8 or less: 2 "
+        "reps in reserve); the count starts again"
+    ]
+    held = []
+    apply_feedback(
+        state_of(hinge={"level": 4, "green_at_top": 1}),
+        session(logs=[below_top("single_leg_bridge")], pain_reports=[pain("hamstring", 4)]),
+        WHO,
+        LONG_AGO,
+        held=held,
+    )
+    assert held == [], "below the top, nothing was held back"
+    held = []
+    apply_feedback(
+        state_of(hinge={"level": 4, "green_at_top": 1, "last_step_up": DAY - timedelta(days=6)}),
+        session(logs=[top("single_leg_bridge")]),
+        WHO,
+        LONG_AGO,
+        held=held,
+    )
+    assert held == [
+        f"Single-leg bridge: the step is earned but waits until {DAY + timedelta(days=1)} (one "
+        f"step a week; the last was on {DAY - timedelta(days=6)})"
+    ]
+
+
 def test_red_knee_regresses_knee_flexion_and_squat_one_level_and_blocks_heavy_for_7_days():
     state = state_of(knee_flexion={"level": 3}, squat={"level": 3}, hinge={"level": 5})
     state, changes = feed(state, session(pain_reports=[pain("knee", 6)]))
