@@ -59,6 +59,9 @@ from planner.loads import next_load, reduced_load
 RULE_RED = "red"
 RULE_RED_FLAG = "red_flag"
 RULE_TWO_FOR_TWO = "2-for-2"
+# a loaded rung below a max-strength lift takes this many load steps before the next rung
+# (domain.md: +5-10 % load on loaded rungs; then the harder variation)
+LOAD_STEPS_PER_RUNG = 2
 RULE_DEADLIFT_GATE = "deadlift_gate"
 RULE_MISSED_TRAINING = "missed_training"
 RULE_APPROVAL = "approval"
@@ -771,6 +774,18 @@ def _step_up(
     if after is None or (exercise.max_strength and load is not None):
         # a max-strength lift grows by load; so does a loaded top rung
         return raise_load()
+    if (
+        exercise.implement is not None
+        and load is not None
+        and not after.needs_approval
+        and (steps := _load_steps_at(state, pattern, level)) < LOAD_STEPS_PER_RUNG
+    ):
+        # a loaded rung grows by load first (domain.md: +5-10 % on loaded rungs), then climbs;
+        # not the light technique rung before a lift that needs the coach's sign-off: it stays
+        # light, its step is the sign-off
+        return raise_load(
+            f" (step {steps + 1} of {LOAD_STEPS_PER_RUNG} at this rung before {after.name})"
+        )
     if _awaits_sign_off(state, after):
         return wait_for(after)
     return _change(
@@ -783,6 +798,19 @@ def _step_up(
         rule=RULE_TWO_FOR_TWO,
         reason=f"{evidence}: level {level} -> {level + 1}",
     )
+
+
+def _load_steps_at(state: ProgressionState, pattern: Pattern, level: int) -> int:
+    """Load steps taken on the pattern's current rung since it was reached (the history)."""
+    steps = 0
+    for change in reversed(state.history):
+        if change.pattern != pattern:
+            continue
+        if change.from_level != level or change.to_level != level:
+            break  # the rung was reached here (or the history is of another rung)
+        if (change.to_load_kg or 0) > (change.from_load_kg or 0):
+            steps += 1
+    return steps
 
 
 def _effort(log: ExerciseLog, session_rpe: int | None) -> int | None:

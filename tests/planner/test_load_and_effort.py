@@ -21,6 +21,7 @@ from planner.domain import (
 from planner.library import load_library
 from planner.loads import next_load, reduced_load, round_load
 from planner.progression import (
+    LOAD_STEPS_PER_RUNG,
     RULE_APPROVAL,
     RULE_DEADLIFT_GATE,
     RULE_MISSED_TRAINING,
@@ -301,6 +302,34 @@ def test_a_later_step_up_lands_on_the_load_last_used_on_that_rung():
     )[0].approvals["romanian_deadlift"]
     state, changes = feed(state, session(logs=[top("kickstand_rdl_light", 14.0)]))
     assert [(c.to_level, c.to_load_kg) for c in changes] == [(9, 57.5)]
+
+
+def test_a_loaded_rung_takes_its_load_steps_before_the_next_rung():
+    """domain.md: the next rung on bodyweight ladders, +5-10 % load on loaded rungs. The goblet
+    squat at 12 kg, 2-for-2 at RPE 6-7, jumped to the split squat with no kilograms (a coach
+    in a new user's trial expected about 14 kg). It takes LOAD_STEPS_PER_RUNG plate steps,
+    each after its own 2-for-2 a week apart, then climbs."""
+    state = state_of(squat={"level": 2, "load_kg": 12.0})
+    loads, levels = [12.0], [2]
+    day = DAY
+    for _ in range(LOAD_STEPS_PER_RUNG + 1):
+        load = loads[-1]
+        state, changes = feed(
+            state,
+            session(day, logs=[top("goblet_squat", load)], rpe=7),
+            session(day + timedelta(days=3), logs=[top("goblet_squat", load)], rpe=7),
+        )
+        (change,) = changes
+        loads.append(change.to_load_kg)
+        levels.append(change.to_level)
+        day += timedelta(days=7)
+    assert levels == [2] * (LOAD_STEPS_PER_RUNG + 1) + [3], (levels, loads)
+    steps = loads[: LOAD_STEPS_PER_RUNG + 1]
+    assert all(
+        b == next_load(a, Equipment.dumbbell) and 0.05 <= (b - a) / a <= 0.2
+        for a, b in zip(steps, steps[1:], strict=False)
+    ), loads
+    assert LIBRARY.rung(Pattern.squat, 3, LIFTER).implement is not None
 
 
 # --- the coach's sign-off ---------------------------------------------------------------------
