@@ -72,6 +72,32 @@ class SessionOut(Out):
     changed_at: datetime | None = Field(None, description="When the session last changed")
 
 
+class LoggedOut(Out):
+    """A report sent for a session: what the athlete logged, as sent."""
+
+    at: datetime = Field(description="When it was reported")
+    outcome: str = Field(
+        description="'done', 'skipped', or 'unsaid' (pain sent without saying whether the "
+        "session was done)"
+    )
+    report: dict[str, Any] = Field(
+        description="The report as sent (completed, rpe, pain, flags, exercises)"
+    )
+
+
+def logged_outcome(kind: str) -> str:
+    """A stored report's kind (api.db.FeedbackRow) as LoggedOut.outcome."""
+    return {"session": "done", "mobility": "done"}.get(kind, kind)
+
+
+class SessionReadOut(SessionOut):
+    """One session, with the reports the athlete or coach sent for it."""
+
+    feedback: list[LoggedOut] = Field(
+        default_factory=list, description="The reports sent for this session, oldest first"
+    )
+
+
 class TargetOut(Out):
     """A weekly target (T1-T4) and whether the plan meets it."""
 

@@ -46,8 +46,10 @@ from api.errors import (
 )
 from api.plan_models import (
     PLAN_READS,
+    LoggedOut,
     PlanOut,
-    SessionOut,
+    SessionReadOut,
+    logged_outcome,
     plan_json,
     session_json,
 )
@@ -576,11 +578,19 @@ class PlanController(Controller):
     @get("/sessions/{session_id:str}", raises=OWNED)
     async def read_session(
         self, athlete_id: uuid.UUID, session_id: str, data_scope: NamedDependency[CoachData]
-    ) -> SessionOut:
-        """One session of the plan, by its id or its calendar UID."""
+    ) -> SessionReadOut:
+        """One session of the plan, by its id or its calendar UID, with what was logged for it."""
         athlete = await data_scope.athlete(athlete_id)
         row = await data_scope.session(athlete, session_id)
-        return SessionOut.model_validate(session_json(row, ZoneInfo(athlete.timezone)))
+        return SessionReadOut.model_validate(
+            {
+                **session_json(row, ZoneInfo(athlete.timezone)),
+                "feedback": [
+                    LoggedOut(at=f.at, outcome=logged_outcome(f.kind), report=f.body)
+                    for f in await data_scope.session_feedback(athlete, row.uid)
+                ],
+            }
+        )
 
     @get("/plan.ics", media_type="text/calendar", raises=OWNED, responses=NOT_MODIFIED)
     async def read_plan_ics(

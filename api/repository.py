@@ -117,6 +117,19 @@ class CoachData:
             raise NotFoundException("session not found")
         return row
 
+    async def session_feedback(self, athlete: AthleteRow, uid: str) -> list[FeedbackRow]:
+        """The reports sent for one session (not the check-ins), oldest first."""
+        query = (
+            select(FeedbackRow)
+            .where(
+                FeedbackRow.athlete_id == athlete.id,
+                FeedbackRow.session_uid == uid,
+                FeedbackRow.kind != "checkin",
+            )
+            .order_by(FeedbackRow.at)
+        )
+        return list((await self.db.scalars(query)).all())
+
     async def strength_logged(self, athlete: AthleteRow) -> tuple[datetime | None, datetime | None]:
         """The first and latest completed strength session logged (deadlift gate, missed training)."""
         first, last = (

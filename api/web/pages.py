@@ -42,6 +42,7 @@ from api.web.views import (
     exercise_fields,
     feedback_since,
     fortnight,
+    logged_lines,
     logged_uids,
     pain_chart,
     roster,
@@ -241,6 +242,7 @@ class CoachPages(Controller):
         row = await web.session(athlete, session_id)
         session = session_from_row(row, zone)
         logged = row.uid in await logged_uids(web, athlete)
+        reports = [logged_lines(f, zone) for f in await web.session_feedback(athlete, row.uid)]
         return page(
             "session.html",
             status,
@@ -250,6 +252,7 @@ class CoachPages(Controller):
             when=when(session.start, zone),
             started=session.start <= clock.now(),
             logged=logged,
+            reports=reports,
             exercises=exercise_fields(session),
             action=f"/app/athletes/{athlete.id}/sessions/{row.id}",
             form=form,

@@ -24,6 +24,7 @@ from api.feedback import SESSION_KINDS, dose_words, slot_changes
 from api.repository import CoachData
 from planner.calendar_out import summary
 from planner.domain import PainFlag, Pattern, Region, Session
+from planner.library import load_library
 
 # how far back a session without feedback counts as unlogged on the roster
 UNLOGGED_DAYS = 14
@@ -164,6 +165,40 @@ async def logged_uids(data: CoachData, athlete: AthleteRow) -> set[str]:
         FeedbackRow.athlete_id == athlete.id, FeedbackRow.kind.in_(SESSION_KINDS)
     )
     return {uid for uid in (await data.db.scalars(query)).all() if uid}
+
+
+def logged_lines(row: FeedbackRow, zone: ZoneInfo) -> list[str]:
+    """A session's stored report in words for the coach: done or not, effort, pain, and each
+    exercise logged (as sent: an entry the engine left out is shown as it came)."""
+    body = row.body or {}
+    library = load_library()
+    outcome = {True: "done", False: "skipped"}.get(body.get("completed"), "not said if done")
+    head = f"{when(row.at, zone)}: {outcome}"
+    if body.get("rpe") is not None:
+        head += f", RPE {body['rpe']}"
+    lines = [head]
+    for point in pain_points(row):
+        what = "soreness" if point.kind == "soreness" else "pain"
+        flags = f" ({', '.join(f.replace('_', ' ') for f in point.flags)})" if point.flags else ""
+        timing = point.timing.replace("_", " ")
+        lines.append(f"{REGION_WORDS[point.region]} {what} {point.score}/10 {timing}{flags}")
+    if body.get("flags"):
+        lines.append("flags: " + ", ".join(str(f).replace("_", " ") for f in body["flags"]))
+    for entry in body.get("exercises") or []:
+        if not isinstance(entry, dict):
+            continue
+        exercise = library.by_id.get(str(entry.get("exercise_id")))
+        name = exercise.name if exercise else str(entry.get("exercise_id", "an exercise"))
+        parts = [f"{entry.get('sets', '?')} x {entry.get('reps', '?')}"]
+        load = entry.get("load_kg")
+        if isinstance(load, int | float) and not isinstance(load, bool):
+            parts.append(f"at {load:g} kg")
+        elif load is not None:
+            parts.append(f"at {load!s} (not read as kilograms)")
+        if entry.get("rpe") is not None:
+            parts.append(f"RPE {entry['rpe']}")
+        lines.append(f"{name}: {' '.join(parts)}")
+    return lines
 
 
 # --- the roster ---------------------------------------------------------------------------------

@@ -1154,3 +1154,30 @@ async def test_the_feedback_answer_says_which_steps_a_hard_rpe_held(client, coac
     assert answer.status_code == 201, answer.text
     held = answer.json()["held"]
     assert held and all("at RPE 9, held" in line for line in held), held
+
+
+async def test_a_session_read_shows_what_was_logged_for_it(client, coach_key, move_clock):
+    """The coach could not see what the athlete logged: GET .../sessions/{id} had no report,
+    and the dashboard's session page said only 'Feedback for this session is in'."""
+    ctx = await planned(client, coach_key)
+    base, headers = ctx["base"], auth(coach_key)
+    session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
+    first = session["prescriptions"][0]
+    sent = {
+        "completed": True,
+        "rpe": 7,
+        "pain": [{"region": "knee", "score": 3, "timing": "after"}],
+        "exercises": [{"exercise_id": first["exercise_id"], "sets": 2, "reps": 9, "load_kg": 14}],
+    }
+    answer = await feedback_after(client, base, headers, session, sent, move_clock)
+    assert answer.status_code == 201, answer.text
+    read = await client.get(f"{base}/sessions/{session['id']}", headers=headers)
+    assert read.status_code == 200, read.text
+    (logged,) = read.json()["feedback"]
+    assert logged["outcome"] == "done"
+    assert logged["report"]["rpe"] == 7 and logged["report"]["pain"][0]["score"] == 3
+    assert logged["report"]["exercises"][0]["load_kg"] == 14
+    other = next(s for s in ctx["plan"]["sessions"] if s["id"] != session["id"])
+    assert (await client.get(f"{base}/sessions/{other['id']}", headers=headers)).json()[
+        "feedback"
+    ] == []

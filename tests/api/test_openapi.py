@@ -57,8 +57,10 @@ async def test_plan_read_and_session_read_declare_their_models(schema):
         }
     session = paths["/api/v1/athletes/{athlete_id}/sessions/{session_id}"]["get"]
     assert session["responses"]["200"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/SessionOut"
+        "$ref": "#/components/schemas/SessionReadOut"
     }
+    read = schema["components"]["schemas"]["SessionReadOut"]["properties"]
+    assert read["feedback"]["items"] == {"$ref": "#/components/schemas/LoggedOut"}
     names = {p["name"] for p in plan["get"]["parameters"]}
     assert {"from", "to"} <= names
 

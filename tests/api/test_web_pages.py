@@ -261,6 +261,36 @@ async def test_coach_feedback_with_red_knee_pain_steps_the_ladder_down(client, c
     )
 
 
+async def test_the_session_page_shows_what_was_logged(client, coach_key, after):
+    """The page said only 'Feedback for this session is in': the coach could not see the
+    athlete's effort, pain or loads."""
+    made = await planned(client, coach_key)
+    session = first_strength(made["plan"])
+    first = session["prescriptions"][0]
+    after(session)
+    sent = await client.post(
+        f"{made['base']}/sessions/{session['id']}/feedback",
+        json={
+            "completed": True,
+            "rpe": 7,
+            "pain": [{"region": "knee", "score": 3, "timing": "after"}],
+            "exercises": [
+                {"exercise_id": first["exercise_id"], "sets": 2, "reps": 9, "load_kg": 14}
+            ],
+        },
+        headers=auth(coach_key),
+    )
+    assert sent.status_code == 201, sent.text
+    await sign_in(client, coach_key)
+    page = await client.get(f"/app/athletes/{made['athlete']['id']}/sessions/{session['id']}")
+    assert page.status_code == 200
+    assert "What was logged" in page.text
+    assert "done, RPE 7" in page.text and "Knee pain 3/10 after" in page.text
+    assert f"{first['name']}: 2 x 9 at 14 kg" in page.text, page.text[page.text.find("What was") :][
+        :900
+    ]
+
+
 async def test_the_session_form_lists_what_it_did_not_count(client, coach_key, after):
     """A form whose RPE is out of range (a hand-made post: the page offers 1-10) or whose load is
     no number is saved with its pain, and the page lists what was left out and why."""
