@@ -154,6 +154,7 @@ def planner_input_handler(
 
 
 JSON_TYPES = ("application/json",)
+MERGE_PATCH = "application/merge-patch+json"
 CALENDAR_TYPES = ("text/calendar", "application/octet-stream", "text/plain")
 
 
@@ -166,6 +167,8 @@ async def require_content_type(request: Request[Any, Any, Any]) -> None:
         return
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     wanted = CALENDAR_TYPES if request.url.path.endswith("/rides/import") else JSON_TYPES
+    if request.method == "PATCH":
+        wanted = (*wanted, MERGE_PATCH)  # a PATCH is a JSON merge patch (RFC 7386's own type)
     if content_type not in wanted:
         raise HTTPException(
             status_code=415,
