@@ -804,6 +804,39 @@ def _none_tried(problem: Problem, session: Session | None) -> str:
     return "; no other time in the week was tried"
 
 
+def late_reason(problem: Problem, monday: date, kind: SessionKind) -> str:
+    """Why a week that had begun when the plan was made (or re-made) misses its target: the
+    sessions of the kind reported as not done, then how much of the week was left. A re-plan
+    weeks later said of every past week 'the plan was made on <today>: too little of the week
+    was left', hiding the skipped sessions (a new user's trial)."""
+    now = problem.now
+    assert now is not None
+    end = monday + timedelta(days=7)
+    skipped = sorted(
+        (
+            s
+            for s in problem.previous
+            if s.kind == kind
+            and problem.was_skipped(s)
+            and monday <= problem.local_day(s.start) < end
+        ),
+        key=lambda s: s.start,
+    )
+    parts = []
+    if skipped:
+        times = ", ".join(local(s.start, problem.zone) for s in skipped)
+        parts.append(
+            f"{len(skipped)} {kind.value} session{'s' if len(skipped) > 1 else ''} of the week "
+            f"reported not done ({times})"
+        )
+    made = local(now, problem.zone)
+    if problem.local_day(now) >= end:
+        parts.append(f"the week was over when the plan was made ({made})")
+    else:
+        parts.append(f"the plan was made on {made}: too little of the week was left for it")
+    return "; ".join(parts)
+
+
 def explain_target(
     diagnosis: Diagnosis,
     entry: Broken,

@@ -35,7 +35,7 @@ from planner.domain import (
     WeekReport,
 )
 from planner.errors import PlannerFailure
-from planner.explain import Diagnosis, broken_entries, explain_target
+from planner.explain import Diagnosis, broken_entries, explain_target, late_reason
 from planner.problem import Problem
 from planner.stability import new_uid
 from planner.variables import (
@@ -540,11 +540,7 @@ def explain(
                 names = ", ".join(f"{r} ({RULE_TITLES.get(r, r)})" for r in blocked)
                 target.reason += f"; in the way: {names}"
             elif problem.now is not None and problem.local_day(problem.now) > report.start:
-                target.reason += (
-                    f"; the plan was made on "
-                    f"{problem.now.astimezone(problem.zone):%a %d %b %H:%M}"
-                    ": too little of the week was left for it"
-                )
+                target.reason += f"; {late_reason(problem, report.start, kind)}"
             else:
                 target.reason += (
                     "; no single hard rule blocks it: it was traded against other weeks"

@@ -326,3 +326,39 @@ def test_the_first_nordic_waits_until_after_a_b_race_week_and_the_week_says_why(
     stand_ins = [b for b in result.week_reports[0].broken if b.term.startswith("T1 stand_in")]
     assert stand_ins and all("H9" in b.blocked_by for b in stand_ins)
     assert any("week of the B race" in b.detail for b in stand_ins), stand_ins
+
+
+def test_a_past_weeks_miss_names_the_sessions_reported_not_done():
+    """Re-planned a week later, a week whose mobility sessions were skipped said 'the plan was
+    made on <the re-plan's day>: too little of the week was left for it', which was not why
+    (a new user's trial). It names the sessions reported not done and that the week was over."""
+    from factories import at
+
+    from planner.stability import carry_over
+
+    who, weeks = heavy_lifter(), 3
+    rides = hard_tue_thu_sat(weeks)
+    first = plan(who, rides, MONDAY, weeks)
+    published = carry_over([], first.sessions, owner="athlete-1", now=at(MONDAY, 0))
+    week_one = [
+        s
+        for s in published
+        if s.kind == SessionKind.mobility and s.start.date() < MONDAY + timedelta(days=7)
+    ]
+    assert len(week_one) >= 3, "the first week holds its mobility days"
+    skipped = sorted(week_one, key=lambda s: s.start)[:2]
+    now = at(MONDAY + timedelta(days=8), 12)
+    again = plan(
+        who,
+        rides,
+        MONDAY,
+        weeks,
+        previous=published,
+        now=now,
+        skipped=frozenset(s.uid for s in skipped),
+    )
+    (t2,) = [t for t in again.week_reports[0].targets if t.rule == "T2"]
+    assert not t2.met
+    assert "2 mobility sessions of the week reported not done" in t2.reason, t2.reason
+    assert "the week was over when the plan was made" in t2.reason, t2.reason
+    assert "too little of the week was left" not in t2.reason
