@@ -123,6 +123,8 @@ class ImportCounts(BaseModel):
     created: int
     updated: int
     unchanged: int
+    # occurrences of a recurring series the calendar no longer holds (from now on)
+    removed: int = 0
     skipped: int
     skipped_events: list[SkippedOut]
 
@@ -345,6 +347,11 @@ async def import_calendar(
             continue
         accepted.append(item)
         seen.add(item.ride.external_id)
+    # a series' occurrences the calendar no longer holds (an EXDATE, a changed RRULE) go from
+    # now on: the series, read again, says what it holds (a race moved onto a date the long
+    # ride's series now leaves out was refused with a 409 against that ride)
+    stale = stale_occurrences(result.rides, rows, now)
+    rows = [row for row in rows if row not in stale]
     matches = match_stored(accepted, rows)
     claimed = {row.id for row in matches.values()}
     unclaimed = [ride_from_row(row, zone) for row in rows if row.id not in claimed]
@@ -352,7 +359,9 @@ async def import_calendar(
     conflicts = ride_conflicts(incoming, unclaimed)
     if conflicts:
         raise overlapping_import(conflicts, accepted, zone)
-    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    for row in stale:
+        await data_scope.db.delete(row)
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "removed": len(stale)}
     for item in accepted:
         fresh = new_row(athlete, item.ride)
         row = matches.get(id(item))
@@ -369,6 +378,25 @@ async def import_calendar(
         counts["updated"] += 1
     await data_scope.db.flush()
     return ImportCounts(**counts, skipped=len(skipped), skipped_events=skipped)
+
+
+def stale_occurrences(
+    read: list[ImportedRide], rows: list[RideRow], now: datetime
+) -> list[RideRow]:
+    """Stored rides from now on that were occurrences of a recurring series the calendar holds,
+    but which the series no longer produces."""
+    series = {item.uid for item in read if item.recurrence_id is not None}
+    if not series:
+        return []
+    produced = {item.ride.external_id for item in read}
+    return [
+        row
+        for row in rows
+        if row.external_id
+        and row.start >= now
+        and row.external_id not in produced
+        and row.external_id.rpartition("#")[0] in series
+    ]
 
 
 def match_stored(accepted: list[ImportedRide], rows: list[RideRow]) -> dict[int, RideRow]:

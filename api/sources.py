@@ -432,7 +432,7 @@ async def _import(
             )
         )
         removed = outcome.rowcount or 0  # type: ignore[attr-defined]
-    changed = counts.created + counts.updated + removed
+    changed = counts.created + counts.updated + counts.removed + removed
     source.event_ids = sorted(set(seen))
     if source.dismissed:  # an event gone from the source is no longer left out
         source.dismissed = sorted(set(source.dismissed) & set(seen))
@@ -444,7 +444,7 @@ async def _import(
         "skipped": counts.skipped,
         # what was skipped and why (an all-day event: where a day off belongs instead)
         "skipped_events": [e.model_dump() for e in counts.skipped_events[:SKIPPED_SHOWN]],
-        "removed": removed,
+        "removed": removed + counts.removed,
         "replanned": False,
         "replan_pending": False,
     }

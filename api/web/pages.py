@@ -419,11 +419,15 @@ class CoachPages(Controller):
                 raise HTTPException(status_code=400, detail="choose an .ics file to import")
             body = await upload.read()
             counts = await import_calendar(web, athlete_id, body)
+            removed = f", {counts.removed} removed" if counts.removed else ""
             lines = [
-                f"{counts.created} created, {counts.updated} updated, "
+                f"{counts.created} created, {counts.updated} updated{removed}, "
                 f"{counts.unchanged} unchanged, {counts.skipped} skipped"
             ] + [f"skipped {s.title or s.uid}: {s.reason}" for s in counts.skipped_events[:20]]
-            lines.append("Re-plan to fit the sessions around the new rides.")
+            if counts.created or counts.updated or counts.removed:
+                lines.append("Re-plan to fit the sessions around the changed rides.")
+            else:
+                lines.append("No ride changed: the plan stands as it is.")
             return {"title": "Rides imported", "lines": lines}
 
         return await self._act(web, athlete_id, "rides", load)

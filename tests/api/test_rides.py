@@ -556,3 +556,64 @@ async def test_availability_taken_away_under_published_sessions_warns_on_the_pla
     assert after["version"] == before["version"] + 1
     [warning] = [w for w in after["warnings"] if w.startswith("the rides or the")]
     assert "(H1)" in warning, warning
+
+
+def _season_ics(saturdays: list[date], excluded: date | None, race: date | None) -> str:
+    """A Saturday long-ride series, maybe with one Saturday excluded and a race on it."""
+    stamp = "%Y%m%dT%H%M%SZ"
+
+    def utc(day: date, hour: int) -> str:
+        return (
+            datetime.combine(day, datetime.min.time(), BERLIN)
+            .replace(hour=hour)
+            .astimezone(UTC)
+            .strftime(stamp)
+        )
+
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//coach//season//EN",
+        "BEGIN:VEVENT",
+        "UID:long-series@coach",
+        "DTSTAMP:20261101T120000Z",
+        f"DTSTART:{utc(saturdays[0], 8)}",
+        f"DTEND:{utc(saturdays[0], 12)}",
+        f"RRULE:FREQ=WEEKLY;COUNT={len(saturdays)};BYDAY=SA",
+        "SUMMARY:Long ride with the club",
+    ]
+    if excluded is not None:
+        lines.append(f"EXDATE:{utc(excluded, 8)}")
+    lines.append("END:VEVENT")
+    if race is not None:
+        lines += [
+            "BEGIN:VEVENT",
+            "UID:a-race@coach",
+            "DTSTAMP:20261101T120000Z",
+            f"DTSTART:{utc(race, 9)}",
+            f"DTEND:{utc(race, 14)}",
+            "SUMMARY:Gran fondo (A race)",
+            "END:VEVENT",
+        ]
+    return "\r\n".join([*lines, "END:VCALENDAR"]) + "\r\n"
+
+
+async def test_a_re_export_whose_series_now_leaves_a_date_out_removes_that_ride(client, coach_key):
+    """A race moved onto a Saturday that the long-ride series now excludes (EXDATE) was refused
+    with a 409 against the stored long ride of that Saturday (a new user's trial): the series,
+    read again, no longer holds it, so it goes, and the race comes in."""
+    athlete = await create_athlete(client, coach_key)
+    first = next_monday() + timedelta(days=5)
+    saturdays = [first + timedelta(weeks=i) for i in range(4)]
+    await import_ics(client, coach_key, athlete["id"], _season_ics(saturdays, None, None))
+    stored = (await client.get(rides_url(athlete["id"]), headers=auth(coach_key))).json()
+    assert len(stored) == 4
+    moved = saturdays[2]
+    answer = await import_ics(
+        client, coach_key, athlete["id"], _season_ics(saturdays, moved, moved)
+    )
+    assert (answer["created"], answer["removed"]) == (1, 1), answer
+    stored = (await client.get(rides_url(athlete["id"]), headers=auth(coach_key))).json()
+    on_the_day = [r for r in stored if datetime.fromisoformat(r["start"]).date() == moved]
+    assert [r["title"] for r in on_the_day] == ["Gran fondo (A race)"]
+    assert len(stored) == 4
