@@ -10,7 +10,7 @@ plan's version rises, so its ETag changes and a polling client sees the warning.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from api import clock
@@ -19,6 +19,7 @@ from api.db import AthleteRow
 from api.repository import HOT_READS, CoachData, plan_of, sessions_of
 from constraints._time import local
 from planner.errors import PlannerInputError
+from planner.problem import Problem
 from planner.solve import hard_violations
 
 STALE = "the rides or the availability changed after this plan was made"
@@ -54,9 +55,33 @@ async def flag_stale_plan(data: CoachData, athlete: AthleteRow) -> None:
             + more
             + ". Re-plan (POST .../plan) to fit them"
         )
+    phases = _phase_changes(report, problem, now.astimezone(zone).date())
+    if phases:
+        warnings.append(
+            f"{STALE}: the season's phases changed with the A races ("
+            + "; ".join(phases[:LISTED])
+            + (f", and {len(phases) - LISTED} more" if len(phases) > LISTED else "")
+            + "): the sessions ahead still follow the old ones. Re-plan (POST .../plan)"
+        )
     if warnings != before:
         report["warnings"] = warnings
         plan_row.report = report
         plan_row.version += 1
         await data.db.flush()
         HOT_READS.forget(athlete.id)
+
+
+def _phase_changes(report: dict, problem: Problem, today: date) -> list[str]:
+    """The weeks not yet over whose phase the current rides give otherwise than the plan has
+    (an A race moved, added or removed): 'week 10 (from 2027-03-13): race, now transition'."""
+    changes = []
+    for stored, week in zip(report.get("week_reports", []), problem.week_list, strict=False):
+        if week.end <= today:
+            continue
+        was = stored.get("phase")
+        if was is not None and was != week.phase.value:
+            changes.append(
+                f"week {week.index + 1} (from {week.start.isoformat()}): {was}, now "
+                f"{week.phase.value}"
+            )
+    return changes

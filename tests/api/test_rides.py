@@ -617,3 +617,36 @@ async def test_a_re_export_whose_series_now_leaves_a_date_out_removes_that_ride(
     on_the_day = [r for r in stored if datetime.fromisoformat(r["start"]).date() == moved]
     assert [r["title"] for r in on_the_day] == ["Gran fondo (A race)"]
     assert len(stored) == 4
+
+
+async def test_an_a_race_added_after_the_plan_warns_that_the_phases_moved(client, coach_key):
+    """An A race moved (or added) after the plan was made left its old phases in place with no
+    word beyond any hard-rule breach (a new user's trial). The warning names the weeks whose
+    phase changed, and goes when the race does."""
+    import support
+    from conftest import auth as headers_of
+
+    made = await support.planned(client, coach_key, 4)
+    base, headers = made["base"], headers_of(coach_key)
+    first = (await client.get(f"{base}/plan", headers=headers)).json()
+    assert {w["phase"] for w in first["weeks_report"]} == {"base"}
+    race_day = date.fromisoformat(first["start"]) + timedelta(weeks=3, days=6)
+    race = await client.post(
+        f"{base}/rides",
+        json={
+            "start": at(race_day, 9).isoformat(),
+            "duration_min": 240,
+            "kind": "race",
+            "priority": "A",
+        },
+        headers=headers,
+    )
+    assert race.status_code == 201, race.text
+    plan = (await client.get(f"{base}/plan", headers=headers)).json()
+    [warning] = [w for w in plan["warnings"] if "phases changed" in w]
+    assert "week 4 (from " in warning and "base, now race" in warning, warning
+    assert "POST .../plan" in warning
+    gone = await client.delete(f"{base}/rides/{race.json()['id']}", headers=headers)
+    assert gone.status_code == 204
+    plan = (await client.get(f"{base}/plan", headers=headers)).json()
+    assert not [w for w in plan["warnings"] if "phases changed" in w]
