@@ -124,7 +124,8 @@ class S4Stability(Rule):
                     Violation(
                         self.name,
                         f"S4 moved[{s.start.isoformat()}]",
-                        f"{s.kind.value} session of {s.start.isoformat()} moved or dropped",
+                        f"{s.kind.value} session of {local(s.start, problem.zone)} moved or "
+                        "dropped",
                         penalty=self.weight(problem, s),
                         when=s.start,
                     )
