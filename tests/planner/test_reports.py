@@ -279,6 +279,11 @@ def test_a_published_session_a_new_ride_displaced_says_what_now_stands_at_its_ti
     assert entries, [b.term for w in again.week_reports for b in w.broken]
     assert "at its published time now" in entries[0].detail, entries[0].detail
     assert "Moved club ride" in entries[0].detail and "H2" in entries[0].blocked_by
+    # the session by its local day and time, as every other entry names one (not UTC ISO)
+    assert entries[0].detail.startswith(f"strength session of {local_start:%a %d %b %H:%M} "), (
+        entries[0].detail
+    )
+    assert target.start.isoformat() not in entries[0].detail
 
 
 def test_a_stand_ins_explanation_never_names_that_stand_in_as_in_the_way():
