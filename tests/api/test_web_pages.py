@@ -443,6 +443,36 @@ async def test_the_re_plan_form_keeps_the_current_plans_start_and_length(client,
     assert int(weeks.group(1)) == made["plan"]["weeks"] == 3
 
 
+async def test_the_week_table_writes_a_one_number_target_once(client, coach_key):
+    """A peak week wants 1 strength session: the table read '1 of 1-1'."""
+    made = await planned(client, coach_key, weeks=3)
+    race_day = date.fromisoformat(made["plan"]["start"]) + timedelta(weeks=5, days=6)
+    race = await client.post(
+        f"{made['base']}/rides",
+        json={
+            "start": support.at(race_day, 9).isoformat(),
+            "duration_min": 240,
+            "kind": "race",
+            "priority": "A",
+        },
+        headers=auth(coach_key),
+    )
+    assert race.status_code == 201, race.text
+    replanned = await client.post(
+        f"{made['base']}/plan",
+        json={"start": made["plan"]["start"], "weeks": 3},
+        headers=auth(coach_key),
+    )
+    assert replanned.status_code == 201, replanned.text
+    assert "peak" in {w["phase"] for w in replanned.json()["weeks_report"]}
+    await sign_in(client, coach_key)
+    page = (await client.get(f"/app/athletes/{made['athlete']['id']}")).text
+    targets = re.findall(r"<td>(\d+) of (\d+)(?:-(\d+))?", page)
+    assert targets, page
+    assert all(high != low for _, low, high in targets if high), targets
+    assert any(not high for _, _, high in targets), targets
+
+
 async def test_ride_import_and_rotation_from_the_athlete_page(client, coach_key):
     made = await planned(client, coach_key)
     await sign_in(client, coach_key)
