@@ -177,42 +177,7 @@ class AthleteController(Controller):
     ) -> Response[AthleteOut]:
         row = await data_scope.athlete(athlete_id, lock=True)
         check_if_match(request, etag_of(row))
-        current = athlete_from_row(row).model_dump(mode="json")
-        unknown = set(data) - set(current)
-        if unknown:
-            raise invalid(
-                f"unknown field(s): {', '.join(sorted(unknown))}",
-                [{"key": k, "message": "unknown field"} for k in sorted(unknown)],
-            )
-        merged = merge_patch(current, data)
-        try:
-            athlete = validate_json(Athlete, merged)
-        except ValidationError as exc:
-            raise invalid.from_validation(exc) from exc
-        row.name = athlete.name
-        row.timezone = athlete.timezone
-        row.profile = profile_of(athlete)
-        if "starting_levels" in data and not _progressed(row.progression):
-            # the ladders move to the new levels; pain, sign-offs, exposures and loads stay
-            before = progression_of(row, athlete)
-            placed = ProgressionState.starting(athlete, clock.now())
-            placed.regions = before.regions
-            placed.approvals = {**placed.approvals, **before.approvals}
-            placed.exposures = before.exposures
-            placed.loads = before.loads
-            placed.history = before.history
-            for pattern, was in before.patterns.items():
-                now = placed.patterns.get(pattern)
-                if now is not None and now.level == was.level:
-                    now.reduced_until = was.reduced_until  # a red's halving still holds there
-            row.progression = placed.model_dump(mode="json")
-        row.version += 1
-        HOT_READS.forget(row.id)
-        await data_scope.db.flush()
-        if {"availability", "timezone", "settings"} & set(data):
-            # what the hard rules read of the athlete: a window taken away may hold a session
-            await flag_stale_plan(data_scope, row)
-        await data_scope.db.refresh(row)
+        row = await patch_athlete(data_scope, row, data)
         return Response(athlete_out(row), headers={"ETag": etag_of(row)})
 
     @delete("/{athlete_id:uuid}", status_code=HTTP_204_NO_CONTENT, raises=OWNED)
@@ -231,3 +196,46 @@ class AthleteController(Controller):
     ) -> FeedUrl:
         token = await new_feed_token(data_scope, athlete_id)
         return FeedUrl(feed_url=feed_url(settings, request, token))
+
+
+async def patch_athlete(data_scope: CoachData, row: AthleteRow, data: dict[str, Any]) -> AthleteRow:
+    """A JSON merge patch applied to a locked athlete row (PATCH .../athletes/{id} and the
+    dashboard's forms): validated whole, stored, and the plan checked where the patch touches
+    what the hard rules read. Raises the API's 422 naming the field."""
+    current = athlete_from_row(row).model_dump(mode="json")
+    unknown = set(data) - set(current)
+    if unknown:
+        raise invalid(
+            f"unknown field(s): {', '.join(sorted(unknown))}",
+            [{"key": k, "message": "unknown field"} for k in sorted(unknown)],
+        )
+    merged = merge_patch(current, data)
+    try:
+        athlete = validate_json(Athlete, merged)
+    except ValidationError as exc:
+        raise invalid.from_validation(exc) from exc
+    row.name = athlete.name
+    row.timezone = athlete.timezone
+    row.profile = profile_of(athlete)
+    if "starting_levels" in data and not _progressed(row.progression):
+        # the ladders move to the new levels; pain, sign-offs, exposures and loads stay
+        before = progression_of(row, athlete)
+        placed = ProgressionState.starting(athlete, clock.now())
+        placed.regions = before.regions
+        placed.approvals = {**placed.approvals, **before.approvals}
+        placed.exposures = before.exposures
+        placed.loads = before.loads
+        placed.history = before.history
+        for pattern, was in before.patterns.items():
+            now = placed.patterns.get(pattern)
+            if now is not None and now.level == was.level:
+                now.reduced_until = was.reduced_until  # a red's halving still holds there
+        row.progression = placed.model_dump(mode="json")
+    row.version += 1
+    HOT_READS.forget(row.id)
+    await data_scope.db.flush()
+    if {"availability", "timezone", "settings"} & set(data):
+        # what the hard rules read of the athlete: a window taken away may hold a session
+        await flag_stale_plan(data_scope, row)
+    await data_scope.db.refresh(row)
+    return row

@@ -642,7 +642,8 @@ def _recurrence_id(component: icalendar.cal.Component) -> str | None:
 ALL_DAY = (
     "all-day event: no time of day (a day off or away goes in the athlete's availability "
     "exceptions: PATCH availability.exceptions with the whole list, the new day added, as "
-    'a list replaces the list: {"date": ..., "windows": []})'
+    'a list replaces the list: {"date": ..., "windows": []}; or Days off on the athlete\'s '
+    "dashboard page)"
 )
 
 

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import clock
-from api.athletes import new_feed_token
+from api.athletes import new_feed_token, patch_athlete
 from api.convert import athlete_from_row, session_from_row
 from api.feedback import (
     ApprovalIn,
@@ -30,6 +30,7 @@ from api.rides import import_calendar
 from api.security import digest
 from api.settings import Settings
 from api.sources import sources_of
+from api.staleness import STALE
 from api.web.forms import Problem, problem_of, submit_feedback, texts
 from api.web.routes import secure
 from api.web.signing import SESSION_COOKIE, SESSION_MAX_AGE_S, sign_session
@@ -50,6 +51,7 @@ from api.web.views import (
     words,
 )
 from planner.calendar_out import summary
+from planner.domain import AvailabilityException
 from planner.library import load_library
 
 # the lifts a coach signs off before their first session (domain.md Revision 2)
@@ -58,6 +60,13 @@ SIGN_OFF = ("romanian_deadlift", "deadlift")
 
 def page(name: str, status: int = 200, **context: Any) -> Template:
     return Template(name, context=context, status_code=status, media_type=MediaType.HTML)
+
+
+class DayOffIn(BaseModel):
+    """The days-off form: a date, and whether it becomes a day off or follows the week again."""
+
+    date: date
+    action: Literal["add", "remove"]
 
 
 def safe_next(target: str | None) -> str:
@@ -136,6 +145,11 @@ async def athlete_page(
             plan_row.start if plan_row and _plan_end(plan_row) > today else today
         ).isoformat(),
         default_weeks=plan_row.weeks if plan_row else 12,
+        days_off=sorted(
+            e.date
+            for e in athlete_from_row(athlete).availability.exceptions
+            if not e.windows and e.date >= today
+        ),
         # followed calendars and their last refresh (issue 11, api.sources)
         sources=await sources_of(web.db, athlete),
     )
@@ -402,6 +416,38 @@ class CoachPages(Controller):
             }
 
         return await self._act(web, athlete_id, "feed", rotate)
+
+    @post("/athletes/{athlete_id:uuid}/days-off", media_type=MediaType.HTML)
+    async def days_off(
+        self, athlete_id: uuid.UUID, request: Request, web: NamedDependency[CoachData]
+    ) -> Template:
+        """A day off added (the day's windows emptied) or taken back, through the same merge
+        patch as PATCH .../athletes/{id}: the import's all-day events and the coach's own
+        days off need no API call."""
+        form = await request.form()
+
+        async def change() -> dict[str, Any]:
+            day = DayOffIn.model_validate(texts(form, "date", "action"))
+            row = await web.athlete(athlete_id, lock=True)
+            kept = [e for e in athlete_from_row(row).availability.exceptions if e.date != day.date]
+            if day.action == "add":
+                kept.append(AvailabilityException(date=day.date, windows=[]))
+            exceptions = [e.model_dump(mode="json") for e in sorted(kept, key=lambda e: e.date)]
+            row = await patch_athlete(web, row, {"availability": {"exceptions": exceptions}})
+            said = f"{day.date:%A} {day.date.day} {day.date:%B}"
+            lines = [
+                f"{said} is a day off: no session goes there."
+                if day.action == "add"
+                else f"{said} follows the weekly windows again."
+            ]
+            plan_row = await web.plan(row)
+            stale = [w for w in (plan_row.report or {}).get("warnings", [])] if plan_row else []
+            lines += [w for w in stale if w.startswith(STALE)]
+            if plan_row is not None:
+                lines.append("Re-plan to move the sessions to fit it.")
+            return {"title": "Days off changed", "lines": lines}
+
+        return await self._act(web, athlete_id, "days_off", change)
 
     @post(
         "/athletes/{athlete_id:uuid}/rides",

@@ -119,6 +119,7 @@ async def test_every_coach_page_without_a_cookie_redirects_to_sign_in(client, co
         f"/app/athletes/{athlete}/clearance",
         f"/app/athletes/{athlete}/approvals",
         f"/app/athletes/{athlete}/feed-token",
+        f"/app/athletes/{athlete}/days-off",
         f"/app/athletes/{athlete}/sessions/{session['id']}",
     ):
         answer = await client.post(path, data={"_csrf_token": token})
@@ -203,6 +204,7 @@ async def test_another_coachs_athlete_answers_404_on_every_page(client, coach_ke
         (f"/app/athletes/{athlete}/clearance", {"region": "knee", "note": "x"}),
         (f"/app/athletes/{athlete}/approvals", {"exercise_id": "deadlift", "note": "x"}),
         (f"/app/athletes/{athlete}/feed-token", {}),
+        (f"/app/athletes/{athlete}/days-off", {"date": "2030-01-07", "action": "add"}),
         (f"/app/athletes/{athlete}/sessions/{session['id']}", {"completed": "yes"}),
     ):
         answer = await client.post(path, data={**data, "_csrf_token": token})
@@ -213,6 +215,8 @@ async def test_another_coachs_athlete_answers_404_on_every_page(client, coach_ke
     assert (await client.get(feed_path(theirs["athlete"]["feed_url"]))).status_code == 200
     plan = await client.get(f"{theirs['base']}/plan", headers=auth(other_key))
     assert plan.json()["version"] == theirs["plan"]["version"]
+    mine = await client.get(theirs["base"], headers=auth(other_key))
+    assert mine.json()["availability"]["exceptions"] == []
 
 
 # --- the coach's forms go through the API's services ----------------------------------------------
@@ -471,6 +475,48 @@ async def test_the_week_table_writes_a_one_number_target_once(client, coach_key)
     assert targets, page
     assert all(high != low for _, low, high in targets if high), targets
     assert any(not high for _, _, high in targets), targets
+
+
+async def test_a_day_off_from_the_athlete_page_empties_that_day_and_warns_the_plan(
+    client, coach_key
+):
+    """The import told the coach to PATCH availability.exceptions for an all-day event, and the
+    page had no way to (a new user's trial). A day off added on the page empties that day's
+    windows (the API shows the exception), the plan warns of its sessions there, and taking
+    the day back restores the weekly windows."""
+    made = await planned(client, coach_key, weeks=2)
+    session = first_strength(made["plan"])
+    day = datetime.fromisoformat(session["start"]).date()
+    await sign_in(client, coach_key)
+    page = f"/app/athletes/{made['athlete']['id']}"
+    token = await csrf_of(client, page)
+    added = await client.post(
+        f"{page}/days-off",
+        data={"date": day.isoformat(), "action": "add", "_csrf_token": token},
+    )
+    assert added.status_code == 200, added.text
+    assert "is a day off" in added.text and "Re-plan" in added.text
+    assert "break the hard rules" in added.text, "its session there breaks H1 now"
+    athlete = (await client.get(made["base"], headers=auth(coach_key))).json()
+    assert {"date": day.isoformat(), "windows": []} in athlete["availability"]["exceptions"]
+    plan = (await client.get(f"{made['base']}/plan", headers=auth(coach_key))).json()
+    assert any("break the hard rules" in w for w in plan["warnings"])
+    assert f'name="date" value="{day.isoformat()}"' in added.text, "listed with a take-back"
+
+    back = await client.post(
+        f"{page}/days-off",
+        data={"date": day.isoformat(), "action": "remove", "_csrf_token": token},
+    )
+    assert back.status_code == 200, back.text
+    athlete = (await client.get(made["base"], headers=auth(coach_key))).json()
+    assert athlete["availability"]["exceptions"] == []
+    plan = (await client.get(f"{made['base']}/plan", headers=auth(coach_key))).json()
+    assert not any("break the hard rules" in w for w in plan["warnings"])
+
+    refused = await client.post(
+        f"{page}/days-off", data={"date": "31.12.", "action": "add", "_csrf_token": token}
+    )
+    assert refused.status_code == 422 and "Not saved" in refused.text
 
 
 async def test_ride_import_and_rotation_from_the_athlete_page(client, coach_key):
