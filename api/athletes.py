@@ -234,7 +234,7 @@ async def patch_athlete(data_scope: CoachData, row: AthleteRow, data: dict[str, 
     row.version += 1
     HOT_READS.forget(row.id)
     await data_scope.db.flush()
-    if {"availability", "timezone", "settings"} & set(data):
+    if {"availability", "timezone", "settings", "phase"} & set(data):
         # what the hard rules read of the athlete: a window taken away may hold a session
         await flag_stale_plan(data_scope, row)
     await data_scope.db.refresh(row)

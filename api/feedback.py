@@ -765,6 +765,11 @@ async def record_feedback(
         reported(data.pain, data.flags),
     )
     answer.not_counted = data.unread + left_out + not_counted
+    if hold is not None:  # the RPE no one could read holds the levels: say that, not "RPE 10"
+        held = [
+            line.replace(f"at RPE {RPE_HOLD}, held", "with an RPE that could not be read, held")
+            for line in held
+        ]
     answer.held = held
     return answer
 

@@ -350,7 +350,7 @@ async def import_calendar(
     # a series' occurrences the calendar no longer holds (an EXDATE, a changed RRULE) go from
     # now on: the series, read again, says what it holds (a race moved onto a date the long
     # ride's series now leaves out was refused with a 409 against that ride)
-    stale = stale_occurrences(result.rides, rows, now)
+    stale = stale_occurrences(result, rows, now - IMPORT_BACK, now + IMPORT_AHEAD, now)
     rows = [row for row in rows if row not in stale]
     matches = match_stored(accepted, rows)
     claimed = {row.id for row in matches.values()}
@@ -381,21 +381,22 @@ async def import_calendar(
 
 
 def stale_occurrences(
-    read: list[ImportedRide], rows: list[RideRow], now: datetime
+    result: ImportResult, rows: list[RideRow], start: datetime, end: datetime, now: datetime
 ) -> list[RideRow]:
-    """Stored rides from now on that were occurrences of a recurring series the calendar holds,
-    but which the series no longer produces."""
-    series = {item.uid for item in read if item.recurrence_id is not None}
-    if not series:
+    """Stored rides from now on, inside the window the import read (`start`, `end`), that were
+    occurrences of a series whose master event the calendar holds (`ImportResult.series`), but
+    which the series no longer produces. Only a whole series says what it holds: a file with one
+    edited occurrence (an invitation update) removes nothing."""
+    if not result.series:
         return []
-    produced = {item.ride.external_id for item in read}
+    produced = {item.ride.external_id for item in result.rides}
     return [
         row
         for row in rows
         if row.external_id
-        and row.start >= now
+        and max(now, start) <= row.start < end
         and row.external_id not in produced
-        and row.external_id.rpartition("#")[0] in series
+        and row.external_id.rpartition("#")[0] in result.series
     ]
 
 

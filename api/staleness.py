@@ -58,10 +58,11 @@ async def flag_stale_plan(data: CoachData, athlete: AthleteRow) -> None:
     phases = _phase_changes(report, problem, now.astimezone(zone).date())
     if phases:
         warnings.append(
-            f"{STALE}: the season's phases changed with the A races ("
+            f"{STALE}: the season's phases changed ("
             + "; ".join(phases[:LISTED])
             + (f", and {len(phases) - LISTED} more" if len(phases) > LISTED else "")
-            + "): the sessions ahead still follow the old ones. Re-plan (POST .../plan)"
+            + "), with an A race moved, added or removed or the athlete's phase changed: the "
+            "sessions ahead still follow the old ones. Re-plan (POST .../plan)"
         )
     if warnings != before:
         report["warnings"] = warnings

@@ -113,6 +113,10 @@ class Skipped:
 class ImportResult:
     rides: list[ImportedRide] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    # UIDs of the series whose master event (its RRULE or RDATE) the file holds: for these the
+    # file says every occurrence, so one it no longer produces is gone (an edited occurrence
+    # alone, as an invitation update sends it, says nothing of the others)
+    series: set[str] = field(default_factory=set)
 
 
 # --- titles -------------------------------------------------------------------------------
@@ -750,10 +754,16 @@ def read_calendar(
     calendars = _parse(text)
     rides: list[ImportedRide] = []
     skipped: list[Skipped] = []
+    series: set[str] = set()
     counted = [0]
     for calendar in calendars:
         progress("the events' properties")
         recurring = _prepare(calendar, start, end, skipped)
+        series |= {
+            str(c.get("UID"))
+            for c in calendar.subcomponents
+            if c.name == "VEVENT" and ("RRULE" in c or "RDATE" in c)
+        }
         x_wr = str(calendar.get(x_wr_timezone.X_WR_TIMEZONE, "") or "").strip()
         x_wr_zone = _zone(x_wr, x_wr_timezone.X_WR_TIMEZONE) if x_wr else None
         progress("the time zones")
@@ -774,7 +784,7 @@ def read_calendar(
             else:
                 rides.append(outcome)
     rides.sort(key=lambda r: (r.ride.start, r.ride.external_id or ""))
-    return ImportResult(rides=rides, skipped=_unique(skipped))
+    return ImportResult(rides=rides, skipped=_unique(skipped), series=series)
 
 
 # --- bounded reading ----------------------------------------------------------------------
@@ -851,6 +861,7 @@ def _child_main() -> None:
                     [r.uid, r.recurrence_id, r.ride.model_dump(mode="json")] for r in result.rides
                 ],
                 "skipped": [[s.uid, s.title, s.reason] for s in result.skipped],
+                "series": sorted(result.series),
             }
         }
     except CalendarTooLarge as exc:
@@ -957,6 +968,7 @@ def _result(outcome: dict[str, Any], reading: str, memory_limit_bytes: int) -> I
                 for uid, recurrence_id, ride in done["rides"]
             ],
             skipped=[Skipped(*item) for item in done["skipped"]],
+            series=set(done["series"]),
         )
     if "too_large" in outcome:
         message, uid, title = outcome["too_large"]

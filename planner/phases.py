@@ -11,11 +11,6 @@ from importlib import resources
 from planner.domain import Phase, Priority, Ride, RideKind
 
 TAPER_DAYS = 14  # domain.md T4: the 14 days before an A race
-# the race week is the plan week holding the day this many days before the race (the middle of
-# its 7-day lead-up); the 2 transition weeks are those that start after the race week and at
-# most TRANSITION_REACH days after the race
-RACE_WEEK_LEAD = timedelta(days=3)
-TRANSITION_REACH = timedelta(days=11)
 
 # domain.md T1: strength sessions a week by phase, (min, max)
 STRENGTH_PER_WEEK: dict[Phase, tuple[int, int]] = {
@@ -64,18 +59,14 @@ def race_days(rides: list[Ride], zone: tzinfo, priority: Priority) -> list[date]
 def phase_for(week_start: date, a_races: list[date], override: Phase | None) -> Phase:
     """domain.md Phases: base > 12 weeks out, build 12-4, peak 4-1, race week, 2 weeks transition.
 
-    The race week is the plan week that holds most of the race's lead-up (the race day and the 6
-    days before it): the one holding the day 3 days before the race. Weeks run from the plan's
-    start, which may be any weekday: a Saturday race that opens a Saturday-to-Friday week gets
-    the week before as its race week, and its own week, the 6 days after it, is transition (it
-    was the race week, and its sessions read "race week" after the race)."""
+    The race week is the plan week the race falls in (weeks run from the plan's start, any
+    weekday); its days after the race are already transition (Problem.phase_on)."""
     week_end = week_start + timedelta(days=7)
     for race in a_races:
-        if week_start <= race - RACE_WEEK_LEAD < week_end:
+        if week_start <= race < week_end:
             return Phase.race
     for race in a_races:
-        # the two weeks after the race week
-        if race - RACE_WEEK_LEAD < week_start <= race + TRANSITION_REACH:
+        if race < week_start <= race + timedelta(days=14):
             return Phase.transition
     if override is not None:
         return override

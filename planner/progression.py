@@ -801,16 +801,19 @@ def _step_up(
 
 
 def _load_steps_at(state: ProgressionState, pattern: Pattern, level: int) -> int:
-    """Load steps taken on the pattern's current rung since it was reached (the history)."""
-    steps = 0
-    for change in reversed(state.history):
-        if change.pattern != pattern:
-            continue
-        if change.from_level != level or change.to_level != level:
-            break  # the rung was reached here (or the history is of another rung)
-        if (change.to_load_kg or 0) > (change.from_load_kg or 0):
-            steps += 1
-    return steps
+    """2-for-2 load steps the pattern has taken on this rung, over its whole history: a rung
+    returned to after a step down has its earlier steps behind it (counted from the return, the
+    athlete would climb 2 steps past the load they had before the pain)."""
+    return sum(
+        1
+        for change in state.history
+        if change.pattern == pattern
+        and change.rule == RULE_TWO_FOR_TWO
+        and change.from_level == change.to_level == level
+        and change.from_load_kg is not None
+        and change.to_load_kg is not None
+        and change.to_load_kg > change.from_load_kg
+    )
 
 
 def _effort(log: ExerciseLog, session_rpe: int | None) -> int | None:

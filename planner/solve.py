@@ -362,10 +362,10 @@ def _race_lines(problem: Problem, monday: date, next_monday: date) -> list[str]:
             what = (
                 f"about half the strength sets from {day - timedelta(days=6):%a %d %b}, no heavy "
                 f"work in the {settings.taper_days_B} days before it and no strength in the "
-                "48 h before it (H8)"
+                f"{settings.clear_before_B_h} h before it (H8)"
             )
         elif ride.priority == Priority.C:
-            what = "no strength in the 24 h before it (H8)"
+            what = f"no strength in the {settings.clear_before_C_h} h before it (H8)"
         else:
             what = (
                 "no priority given: kept clear as a long ride is (H3-H5); give it A, B or C "

@@ -429,7 +429,13 @@ class CoachPages(Controller):
         async def change() -> dict[str, Any]:
             day = DayOffIn.model_validate(texts(form, "date", "action"))
             row = await web.athlete(athlete_id, lock=True)
-            kept = [e for e in athlete_from_row(row).availability.exceptions if e.date != day.date]
+            # taking a day back removes only a day off (a date with windows of its own, set
+            # through the API, is not listed here and stays); adding one replaces the date's
+            kept = [
+                e
+                for e in athlete_from_row(row).availability.exceptions
+                if e.date != day.date or (day.action == "remove" and e.windows)
+            ]
             if day.action == "add":
                 kept.append(AvailabilityException(date=day.date, windows=[]))
             exceptions = [e.model_dump(mode="json") for e in sorted(kept, key=lambda e: e.date)]

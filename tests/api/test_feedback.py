@@ -1181,3 +1181,34 @@ async def test_a_session_read_shows_what_was_logged_for_it(client, coach_key, mo
     assert (await client.get(f"{base}/sessions/{other['id']}", headers=headers)).json()[
         "feedback"
     ] == []
+
+
+async def test_a_step_held_by_an_unreadable_rpe_does_not_say_rpe_10(client, coach_key, move_clock):
+    """An RPE that cannot be read holds the levels as an all-out effort; the held line said
+    'at RPE 10', a number the athlete never sent (a review)."""
+    ctx = await planned(client, coach_key)
+    base, headers = ctx["base"], auth(coach_key)
+    session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
+    at_top = [
+        {"exercise_id": p["exercise_id"], "sets": p["sets"], "reps": int(p["reps"].split("-")[-1])}
+        for p in session["prescriptions"]
+        if p["reps"]
+    ]
+    answer = await feedback_after(
+        client,
+        base,
+        headers,
+        session,
+        {
+            "completed": True,
+            "rpe": "hard",
+            "exercises": at_top,
+            # with a pain entry the report is kept whatever else is unreadable
+            "pain": [{"region": "knee", "score": 1, "timing": "after"}],
+        },
+        move_clock,
+    )
+    assert answer.status_code == 201, answer.text
+    held = answer.json()["held"]
+    assert held and all("with an RPE that could not be read, held" in line for line in held)
+    assert not any("RPE 10" in line for line in held), held

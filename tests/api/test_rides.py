@@ -650,3 +650,47 @@ async def test_an_a_race_added_after_the_plan_warns_that_the_phases_moved(client
     assert gone.status_code == 204
     plan = (await client.get(f"{base}/plan", headers=headers)).json()
     assert not [w for w in plan["warnings"] if "phases changed" in w]
+    # the coach setting the athlete's phase moves them too
+    patched = await client.patch(base, json={"phase": "in_season"}, headers=headers)
+    assert patched.status_code == 200, patched.text
+    plan = (await client.get(f"{base}/plan", headers=headers)).json()
+    [warning] = [w for w in plan["warnings"] if "phases changed" in w]
+    assert "base, now in_season" in warning, warning
+
+
+async def test_a_file_with_one_edited_occurrence_removes_none_of_the_series(client, coach_key):
+    """An invitation update holds only the edited occurrence (its RECURRENCE-ID), not the
+    series' master: it says nothing of the other dates, which stay (a review found such an
+    upload deleted them)."""
+    athlete = await create_athlete(client, coach_key)
+    first = next_monday() + timedelta(days=5)
+    saturdays = [first + timedelta(weeks=i) for i in range(4)]
+    await import_ics(client, coach_key, athlete["id"], _season_ics(saturdays, None, None))
+    edited = saturdays[1]
+
+    def utc(hour: int) -> str:
+        moment = datetime.combine(edited, datetime.min.time(), BERLIN).replace(hour=hour)
+        return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+    update = "\r\n".join(
+        [
+            "BEGIN:VCALENDAR",
+            "VERSION:2.0",
+            "PRODID:-//coach//season//EN",
+            "METHOD:REQUEST",
+            "BEGIN:VEVENT",
+            "UID:long-series@coach",
+            "DTSTAMP:20261101T120000Z",
+            f"RECURRENCE-ID:{utc(8)}",
+            f"DTSTART:{utc(9)}",
+            f"DTEND:{utc(13)}",
+            "SUMMARY:Long ride with the club (an hour later)",
+            "END:VEVENT",
+            "END:VCALENDAR",
+        ]
+    )
+    answer = await import_ics(client, coach_key, athlete["id"], update + "\r\n")
+    assert answer["removed"] == 0, answer
+    stored = (await client.get(rides_url(athlete["id"]), headers=auth(coach_key))).json()
+    assert len(stored) == 4
+    assert sorted(datetime.fromisoformat(r["start"]).date() for r in stored) == saturdays

@@ -22,15 +22,16 @@ def next_monday() -> str:
     return (today + timedelta(days=7 - today.weekday())).isoformat()
 
 
-def planned(api: httpx.Client, key: str, name: str) -> dict[str, Any]:
+def planned(api: httpx.Client, key: str, name: str, *, barbell: bool = False) -> dict[str, Any]:
     """An athlete on the middle rungs (so red pain has a rung to step down to), with two weeks
-    of rides and a plan from next Monday."""
+    of rides and a plan from next Monday; `barbell`: one who has a barbell."""
     headers = {"Authorization": f"Bearer {key}"}
     body = {
         "name": name,
         "timezone": "Europe/Berlin",
         "availability": {d: [{"start": "06:00", "end": "21:00"}] for d in WEEKDAYS},
-        "equipment": ["bodyweight", "band", "ball", "box", "dumbbell", "bench"],
+        "equipment": ["bodyweight", "band", "ball", "box", "dumbbell", "bench"]
+        + (["barbell"] if barbell else []),
         "starting_levels": {"squat": 2, "knee_flexion": 2, "single_leg": 2},
     }
     athlete = api.post("/api/v1/athletes", json=body, headers=headers).json()
@@ -209,7 +210,7 @@ def test_a_rotated_feed_token_makes_the_old_checkin_link_404(
 def test_coach_signs_off_the_deadlift_ahead_of_its_gate_from_the_athlete_page(
     page: Page, server, api, coach_key, shot
 ):
-    made = planned(api, coach_key, "Dana Hinge")
+    made = planned(api, coach_key, "Dana Hinge", barbell=True)
     sign_in(page, server["url"], coach_key)
     page.get_by_role("link", name="Dana Hinge").click()
     expect(page.get_by_role("heading", name="Dana Hinge")).to_be_visible()

@@ -13,6 +13,7 @@ from planner.content import (
     KNEE_DOMINANT,
     MOBILITY_FAMILIES,
     RACE_NOTE,
+    TRANSITION_NOTE,
     ContentBuilder,
     held_seconds,
     rotation,
@@ -138,29 +139,30 @@ def test_race_week_has_no_heavy_session_and_light_ones_at_1_or_2_sets():
 
 
 @pytest.mark.parametrize("race_offset", range(7))
-def test_the_race_week_is_the_plan_week_that_holds_most_of_the_races_lead_up(race_offset):
+def test_the_days_after_an_a_race_in_its_race_week_are_transition(race_offset):
     """Weeks run from the plan's start, any weekday. A Saturday race opening a Saturday-to-
     Friday week made that week, the 6 days after the race, the race week: its sessions read
-    'Race week' after the race, and transition began a week late (a new user's trial). The race
-    week holds the day 3 days before the race; the two weeks after it are transition."""
+    'Race week: light session only' after the race (a new user's trial). The week the race
+    falls in is still its race week, but the days after the race take the transition's
+    content and note; the days before it keep the race week's."""
     saturday = MONDAY + timedelta(days=5)
     race = ride(saturday + timedelta(weeks=3, days=race_offset), 9, 180, "race", "A")
     prob = problem(lifter(), [race], weeks=7, start=saturday)
     race_day = race.start.date()
-    phases = [w.phase for w in prob.week_list]
-    race_week = phases.index(Phase.race)
-    assert phases.count(Phase.race) == 1
-    held = prob.week_list[race_week]
-    # at least 4 of the race's 7-day lead-up (the race day and the 6 before) lie in its week
-    lead_up = {race_day - timedelta(days=d) for d in range(7)}
-    assert sum(held.contains(day) for day in lead_up) >= 4, (race_offset, held.start)
-    assert phases[race_week + 1 : race_week + 3] == [Phase.transition] * 2, phases
-    assert Phase.transition not in phases[race_week + 3 :], phases
-    # no session after the race reads "race week"
-    for offset in range(1, 7):
-        day = race_day + timedelta(days=offset)
-        built = ContentBuilder(prob).strength(day, heavy=False)
-        assert built is not None and RACE_NOTE not in built[1], (race_offset, day)
+    assert prob.week_of(race_day).phase == Phase.race
+    builder = ContentBuilder(prob)
+    week = prob.week_of(race_day)
+    day = week.start
+    while day < week.end:
+        built = builder.strength(day, heavy=False)
+        assert built is not None, day
+        if day > race_day:
+            assert prob.phase_on(day) == Phase.transition
+            assert TRANSITION_NOTE in built[1] and RACE_NOTE not in built[1], (race_offset, day)
+        else:
+            assert prob.phase_on(day) == Phase.race
+            assert RACE_NOTE in built[1], (race_offset, day)
+        day += timedelta(days=1)
 
 
 def test_transition_is_light_bodyweight_only_at_2_sets():

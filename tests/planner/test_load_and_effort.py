@@ -332,6 +332,34 @@ def test_a_loaded_rung_takes_its_load_steps_before_the_next_rung():
     assert LIBRARY.rung(Pattern.squat, 3, LIFTER).implement is not None
 
 
+def test_a_rung_returned_to_after_a_step_down_keeps_the_load_steps_it_took():
+    """Goblet squat 12 -> 14 -> 16 kg, then the split squat, then a red knee back to the goblet
+    squat at 16 kg: counted from the return, it went 16 -> 18 -> 20 kg before climbing again,
+    25 % past the load before the pain (a review). Its earlier steps count: it climbs at its
+    next 2-for-2."""
+    state = state_of(squat={"level": 2, "load_kg": 12.0})
+    day = DAY
+    for _ in range(LOAD_STEPS_PER_RUNG + 1):
+        load = state.patterns[Pattern.squat].load_kg
+        state, _ = feed(
+            state,
+            session(day, logs=[top("goblet_squat", load)], rpe=7),
+            session(day + timedelta(days=3), logs=[top("goblet_squat", load)], rpe=7),
+        )
+        day += timedelta(days=7)
+    assert state.patterns[Pattern.squat].level == 3
+    state, changes = feed(state, session(day, pain=[report("knee", 6, "after")]))
+    squat = state.patterns[Pattern.squat]
+    assert squat.level == 2, changes
+    day += timedelta(days=8)
+    state, changes = feed(
+        state,
+        session(day, logs=[top("goblet_squat", squat.load_kg)], rpe=7),
+        session(day + timedelta(days=3), logs=[top("goblet_squat", squat.load_kg)], rpe=7),
+    )
+    assert [(c.from_level, c.to_level) for c in changes] == [(2, 3)], changes
+
+
 # --- the coach's sign-off ---------------------------------------------------------------------
 
 
