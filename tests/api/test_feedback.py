@@ -1133,15 +1133,20 @@ def test_plan_changes_name_each_session_moved_removed_or_added_while_they_are_fe
     assert describe_plan_changes([], many, "") == [f"{NAMED_MOVES + 1} sessions added"]
 
 
-async def test_the_feedback_answer_says_which_steps_a_hard_rpe_held(client, coach_key, move_clock):
-    ctx = await planned(client, coach_key)
-    base, headers = ctx["base"], auth(coach_key)
-    session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
-    at_top = [
+def logged_at_top(session: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each exercise of the session with reps, logged at its sets and the top of its range."""
+    return [
         {"exercise_id": p["exercise_id"], "sets": p["sets"], "reps": int(p["reps"].split("-")[-1])}
         for p in session["prescriptions"]
         if p["reps"]
     ]
+
+
+async def test_the_feedback_answer_says_which_steps_a_hard_rpe_held(client, coach_key, move_clock):
+    ctx = await planned(client, coach_key)
+    base, headers = ctx["base"], auth(coach_key)
+    session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
+    at_top = logged_at_top(session)
     assert at_top
     answer = await feedback_after(
         client,
@@ -1189,11 +1194,7 @@ async def test_a_step_held_by_an_unreadable_rpe_does_not_say_rpe_10(client, coac
     ctx = await planned(client, coach_key)
     base, headers = ctx["base"], auth(coach_key)
     session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
-    at_top = [
-        {"exercise_id": p["exercise_id"], "sets": p["sets"], "reps": int(p["reps"].split("-")[-1])}
-        for p in session["prescriptions"]
-        if p["reps"]
-    ]
+    at_top = logged_at_top(session)
     answer = await feedback_after(
         client,
         base,
