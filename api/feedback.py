@@ -510,11 +510,14 @@ def _at(moment: datetime) -> str:
 def reported(pain: list[PainIn], flags: list[PainFlag]) -> str:
     """The athlete's words back: "knee pain 6/10 after; flags: numbness"."""
     parts = [
-        f"{p.region.value.replace('_', ' ')} pain {p.score}/10 {p.timing.value.replace('_', ' ')}"
+        f"{p.region.value.replace('_', ' ')} {p.kind.value} {p.score}/10 "
+        f"{p.timing.value.replace('_', ' ')}"
         for p in pain
     ]
+    # a flag sent on a region and on the session is one flag ("night pain, night_pain")
     every_flag = sorted(
-        {f.value.replace("_", " ") for p in pain for f in p.flags} | {f.value for f in flags}
+        {f.value.replace("_", " ") for p in pain for f in p.flags}
+        | {f.value.replace("_", " ") for f in flags}
     )
     if every_flag:
         parts.append("flags: " + ", ".join(every_flag))
@@ -675,6 +678,11 @@ async def record_feedback(
             FeedbackRow.kind.in_(SESSION_KINDS),
         )
     )
+    if logged is not None and (data.pain or data.flags):
+        # a pain report is never refused for a reason unrelated to the pain: sent twice (a
+        # second tab, a back-and-send), its pain is kept as check-ins; the rest is not
+        # counted again
+        return await _pain_of_repeat(data_scope, settings, athlete, person, data, at, logged)
     if logged is not None:
         # counted twice, one session would count double toward 2-for-2 and the deadlift gate
         raise HTTPException(
@@ -799,6 +807,54 @@ def counted_exercises(
         else:
             counted.append(entry)
     return counted, not_counted
+
+
+async def _pain_of_repeat(
+    data_scope: CoachData,
+    settings: Settings,
+    athlete: AthleteRow,
+    person: Athlete,
+    data: FeedbackIn,
+    at: datetime,
+    logged: datetime,
+) -> AdaptOut:
+    """A session's second report with pain: each pain entry (the report's own flags on every
+    region it names, or on `other`) goes in as a check-in at `at`, stored as one; done, RPE
+    and exercises are not counted twice (2-for-2, the deadlift gate)."""
+    entries = [p.model_copy(update={"flags": [*p.flags, *data.flags]}) for p in data.pain]
+    if not entries:  # flags alone: a warning sign with no region named
+        entries = [PainIn(region=Region.other, score=0, timing=PainTiming.after, flags=data.flags)]
+    local = at.astimezone(ZoneInfo(athlete.timezone))
+    state = progression_of(athlete, person)
+    changes: list[Any] = []
+    for entry in entries:
+        state, made = apply_checkin(
+            state,
+            PainReport(**entry.model_dump(), reported_at=at),
+            local,
+            athlete=person,
+        )
+        changes += made
+        data_scope.db.add(
+            FeedbackRow(
+                athlete_id=athlete.id,
+                session_uid=None,
+                kind="checkin",
+                at=at,
+                body=CheckinIn(**entry.model_dump(), at=at).model_dump(mode="json"),
+            )
+        )
+    answer = await adapt(
+        data_scope, settings, athlete, state, changes, reported(entries, data.flags)
+    )
+    first = logged.astimezone(ZoneInfo(athlete.timezone))
+    answer.not_counted = [
+        f"this session already has its feedback (logged for {first:%a %d %b %H:%M}): this "
+        "report's pain is kept as a check-in; whether it was done, its RPE and its exercises "
+        "are not counted twice",
+        *data.unread,
+    ]
+    return answer
 
 
 async def record_checkin(

@@ -1213,3 +1213,59 @@ async def test_a_step_held_by_an_unreadable_rpe_does_not_say_rpe_10(client, coac
     held = answer.json()["held"]
     assert held and all("with an RPE that could not be read, held" in line for line in held)
     assert not any("RPE 10" in line for line in held), held
+
+
+async def test_a_second_report_for_a_session_keeps_its_pain_as_a_check_in(
+    client, coach_key, move_clock
+):
+    """Sent twice (a second tab, back and send again), the second report was a 409 and its
+    pain was lost: a pain report is never refused for a reason unrelated to the pain. Its pain
+    goes in as a check-in; done, RPE and exercises are not counted twice."""
+    ctx = await planned(client, coach_key)
+    base, headers = ctx["base"], auth(coach_key)
+    session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
+    move_clock(after_end(session))
+    url = f"{base}/sessions/{session['id']}/feedback"
+    assert (
+        await client.post(url, json={"completed": True, "rpe": 5}, headers=headers)
+    ).status_code == 201
+    before = (await client.get(f"{base}/progression", headers=headers)).json()
+    again = await client.post(
+        url,
+        json={
+            "completed": True,
+            "rpe": 5,
+            "pain": [{"region": "knee", "score": 6, "timing": "after", "flags": ["night_pain"]}],
+            "flags": ["night_pain"],
+        },
+        headers=headers,
+    )
+    assert again.status_code == 201, again.text
+    answer = again.json()
+    assert "pain is kept as a check-in" in answer["not_counted"][0], answer
+    after = (await client.get(f"{base}/progression", headers=headers)).json()
+    assert after["regions"]["knee"]["needs_clearance"] is True, "night pain is a red flag"
+    assert answer["needs_clearance"] == ["knee"]
+    # the session's own counts did not move: the same patterns' green counts as before
+    for was, now in zip(before["patterns"], after["patterns"], strict=True):
+        assert now["level"] <= was["level"]
+    read = (await client.get(f"{base}/sessions/{session['id']}", headers=headers)).json()
+    assert len(read["feedback"]) == 1, "one report for the session; the pain is a check-in"
+    # no pain: still the 409, nothing to keep
+    plain = await client.post(url, json={"completed": True, "rpe": 5}, headers=headers)
+    assert plain.status_code == 409
+
+
+def test_the_reports_words_name_each_flag_once_and_soreness_as_soreness():
+    """'flags: night pain, night_pain' for a flag sent on the region and on the session, and
+    soreness told back as pain (a new user's trial)."""
+    from api.feedback import PainIn, reported
+    from planner.domain import PainFlag, PainKind, PainTiming
+
+    knee = PainIn(region=Region.knee, score=6, timing=PainTiming.after, flags=[PainFlag.night_pain])
+    sore = PainIn(
+        region=Region.hamstring, score=3, timing=PainTiming.next_morning, kind=PainKind.soreness
+    )
+    assert reported([knee, sore], [PainFlag.night_pain]) == (
+        "knee pain 6/10 after; hamstring soreness 3/10 next morning; flags: night pain"
+    )
