@@ -429,6 +429,12 @@ class CoachPages(Controller):
         async def change() -> dict[str, Any]:
             day = DayOffIn.model_validate(texts(form, "date", "action"))
             row = await web.athlete(athlete_id, lock=True)
+            today = clock.now().astimezone(ZoneInfo(row.timezone)).date()
+            if day.action == "add" and day.date < today:
+                raise HTTPException(
+                    status_code=422,
+                    detail=f"date: {day.date.isoformat()} is past: a day off is for a day ahead",
+                )
             # taking a day back removes only a day off (a date with windows of its own, set
             # through the API, is not listed here and stays); adding one replaces the date's
             kept = [

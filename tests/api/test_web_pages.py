@@ -517,6 +517,12 @@ async def test_a_day_off_from_the_athlete_page_empties_that_day_and_warns_the_pl
         f"{page}/days-off", data={"date": "31.12.", "action": "add", "_csrf_token": token}
     )
     assert refused.status_code == 422 and "Not saved" in refused.text
+    past = await client.post(
+        f"{page}/days-off", data={"date": "2020-01-06", "action": "add", "_csrf_token": token}
+    )
+    assert past.status_code == 422 and "is past" in past.text
+    athlete = (await client.get(made["base"], headers=auth(coach_key))).json()
+    assert athlete["availability"]["exceptions"] == []
 
 
 async def test_ride_import_and_rotation_from_the_athlete_page(client, coach_key):

@@ -230,3 +230,31 @@ def test_coach_signs_off_the_deadlift_ahead_of_its_gate_from_the_athlete_page(
     shot(page, "5-signed-off")
     progression = api.get(f"{made['base']}/progression", headers=made["headers"]).json()
     assert [a["exercise_id"] for a in progression["approvals"]] == ["deadlift"]
+
+
+def test_a_load_typed_with_a_decimal_comma_is_kept_as_kilograms(
+    browser, server, api, coach_key, after
+):
+    """A number field in an English-language Chromium turned '12,5' into 125 before the form
+    was sent: ten times the load, stored and shown to the coach (a new user's trial). The
+    field is text with a decimal keypad, and the server reads the comma."""
+    made = planned(api, coach_key, "Kim Komma")
+    session = first_strength(made["plan"])
+    link = checkin_links(api, made["athlete"]["feed_url"])[session["uid"]]
+    after(session)
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, locale="en-US"
+    )
+    athlete = phone.new_page()
+    athlete.goto(link)
+    athlete.get_by_label("Done").check()
+    load = athlete.get_by_label("Load kg").first
+    load.fill("")
+    load.type("12,5")
+    athlete.get_by_role("button", name="Send").click()
+    expect(athlete.get_by_role("heading", name="Saved. What changed")).to_be_visible()
+    phone.close()
+    read = api.get(f"{made['base']}/sessions/{session['id']}", headers=made["headers"]).json()
+    (report,) = read["feedback"]
+    loads = [e.get("load_kg") for e in report["report"]["exercises"]]
+    assert loads[0] == 12.5, loads
