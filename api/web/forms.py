@@ -34,8 +34,10 @@ from api.web.views import swaps
 from planner.domain import (
     REGION_PATTERNS,
     PainFlag,
+    PainKind,
     PainTiming,
     Region,
+    Zone,
     last_day,
     region_words,
 )
@@ -204,8 +206,48 @@ async def _upcoming(data: CoachData, athlete: AthleteRow) -> list[Any]:
     return [session_from_row(r, zone) for r in await data.sessions(athlete) if r.start >= now]
 
 
+def noted_for_athlete(
+    athlete: AthleteRow, pain: list[Any], rpe: int | None, held: list[str], today: date
+) -> list[str]:
+    """What this report holds back, in the athlete's words: a region left amber by it (red and
+    red flags have their own lines), soreness, and a step held by a hard effort. The coach's
+    `held` lines name rules and counts; the athlete needs the gist."""
+    state = progression_of(athlete, athlete_from_row(athlete))
+    lines = []
+    for entry in pain:
+        status = state.regions.get(entry.region)
+        name = region_words(entry.region)
+        if entry.kind == PainKind.soreness:
+            lines.append(
+                f"Your {name} soreness ({entry.score}/10) is noted: soreness changes nothing "
+                "unless it stays at 6 or more two mornings running."
+            )
+        elif (
+            status is not None
+            and status.zone == Zone.amber
+            and not status.needs_clearance
+            and not (status.no_heavy_until and status.no_heavy_until > today)
+        ):
+            lines.append(
+                f"Your {name} ({entry.score}/10) is noted: its exercises stay where they are "
+                "until a session without that pain."
+            )
+    if held and rpe is not None and rpe >= 9:
+        lines.append(
+            f"It felt very hard (RPE {rpe}): the exercises stay where they are until they feel "
+            "a little easier (RPE 8 or less)."
+        )
+    return lines
+
+
 def _outcome(
-    answer: AdaptOut, before: list[Any], after: list[Any], athlete: AthleteRow, reported: str
+    answer: AdaptOut,
+    before: list[Any],
+    after: list[Any],
+    athlete: AthleteRow,
+    reported: str,
+    pain: list[Any] | None = None,
+    rpe: int | None = None,
 ) -> Outcome:
     zone = ZoneInfo(athlete.timezone)
     # each exercise's change says its own pattern's reason (the level change behind it, its
@@ -221,7 +263,8 @@ def _outcome(
         answer,
         swaps(before, after, zone, why, by_pattern),
         bool(answer.needs_clearance),
-        athlete_advice(athlete, today),
+        athlete_advice(athlete, today)
+        + noted_for_athlete(athlete, pain or [], rpe, answer.held, today),
     )
 
 
@@ -239,7 +282,9 @@ async def submit_feedback(
         athlete_id=athlete.id, session_id=session_id, data=body, data_scope=data, settings=settings
     )
     after = await _upcoming(data, athlete)
-    return _outcome(answer, before, after, athlete, reported(body.pain, body.flags))
+    return _outcome(
+        answer, before, after, athlete, reported(body.pain, body.flags), body.pain, body.rpe
+    )
 
 
 async def submit_morning(
@@ -263,7 +308,7 @@ async def submit_morning(
         )
     after = await _upcoming(data, athlete)
     assert answer is not None
-    return _outcome(answer, before, after, athlete, reported(bodies, []))
+    return _outcome(answer, before, after, athlete, reported(bodies, []), bodies)
 
 
 def flags_of(values: list[str]) -> list[PainFlag]:

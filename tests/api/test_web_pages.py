@@ -725,6 +725,33 @@ async def test_the_checkin_page_tells_the_athlete_in_their_own_words(client, coa
     assert "dose or advice adjusted" not in text
 
 
+async def test_the_checkin_page_says_what_amber_pain_and_soreness_hold_in_plain_words(
+    client, coach_key, after
+):
+    """Knee 5/10 held the knee's exercises and the page said only the coach's 'held because
+    knee amber (the step needs green); the count starts again', or nothing about the knee (a
+    new user's trial). The athlete reads that the pain is noted and what it holds; soreness
+    is told apart; the coach's held lines stay on the coach's pages."""
+    made, link, page, token = await checkin_page(client, coach_key, after)
+    sent = await client.post(
+        link,
+        data={
+            "completed": "yes",
+            "pain_knee": "5",
+            "timing_knee": "after",
+            "pain_hamstring": "3",
+            "timing_hamstring": "after",
+            "kind_hamstring": "soreness",
+            "_csrf_token": token,
+        },
+    )
+    assert sent.status_code == 200, sent.text
+    text = sent.text
+    assert "Your knee (5/10) is noted: its exercises stay where they are" in text, text
+    assert "Your hamstring soreness (3/10) is noted: soreness changes nothing" in text, text
+    assert "the step needs green" not in text and "count starts again" not in text
+
+
 async def test_sending_the_checkin_form_as_it_comes_logs_no_reps_and_steps_nothing_up(
     client, coach_key, after
 ):
