@@ -680,9 +680,20 @@ async def record_feedback(
     )
     if logged is not None and (data.pain or data.flags):
         # a pain report is never refused for a reason unrelated to the pain: sent twice (a
-        # second tab, a back-and-send), its pain is kept as check-ins; the rest is not
-        # counted again
-        return await _pain_of_repeat(data_scope, settings, athlete, person, data, at, logged)
+        # second tab, a back-and-send), its new pain is kept as check-ins; the rest is not
+        # counted again. Pain the session's report already holds (the same form sent again)
+        # is not counted twice either: amber twice would read as amber two sessions running
+        told = await _pain_told(data_scope, athlete, session.uid)
+        fresh = data.model_copy(
+            update={
+                "pain": [p for p in data.pain if _pain_key(p) not in told],
+                "flags": [f for f in data.flags if ("flag", f.value) not in told],
+            }
+        )
+        if fresh.pain or fresh.flags:
+            return await _pain_of_repeat(
+                data_scope, settings, athlete, person, fresh, at, logged, session.uid
+            )
     if logged is not None:
         # counted twice, one session would count double toward 2-for-2 and the deadlift gate
         raise HTTPException(
@@ -809,6 +820,33 @@ def counted_exercises(
     return counted, not_counted
 
 
+def _pain_key(entry: PainIn) -> tuple[object, ...]:
+    flags = tuple(sorted(f.value for f in entry.flags))
+    return (entry.region.value, entry.score, entry.timing.value, entry.kind.value, flags)
+
+
+async def _pain_told(data_scope: CoachData, athlete: AthleteRow, uid: str) -> set[object]:
+    """The pain entries (and session flags) the session's stored reports already hold: its
+    feedback, and the check-ins a repeated report left (stored under the session's UID)."""
+    rows = await data_scope.db.scalars(
+        select(FeedbackRow).where(
+            FeedbackRow.athlete_id == athlete.id, FeedbackRow.session_uid == uid
+        )
+    )
+    told: set[object] = set()
+    for row in rows:
+        body = row.body or {}
+        entries = [body] if row.kind == "checkin" else body.get("pain") or []
+        for entry in entries:
+            try:
+                told.add(_pain_key(PainIn.model_validate(entry)))
+            except ValidationError:
+                continue
+        if row.kind != "checkin":
+            told.update(("flag", f) for f in body.get("flags") or [])
+    return told
+
+
 async def _pain_of_repeat(
     data_scope: CoachData,
     settings: Settings,
@@ -817,6 +855,7 @@ async def _pain_of_repeat(
     data: FeedbackIn,
     at: datetime,
     logged: datetime,
+    uid: str,
 ) -> AdaptOut:
     """A session's second report with pain: each pain entry (the report's own flags on every
     region it names, or on `other`) goes in as a check-in at `at`, stored as one; done, RPE
@@ -838,7 +877,8 @@ async def _pain_of_repeat(
         data_scope.db.add(
             FeedbackRow(
                 athlete_id=athlete.id,
-                session_uid=None,
+                # the session it was sent for: the same report sent again adds nothing
+                session_uid=uid,
                 kind="checkin",
                 at=at,
                 body=CheckinIn(**entry.model_dump(), at=at).model_dump(mode="json"),

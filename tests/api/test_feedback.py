@@ -1254,6 +1254,16 @@ async def test_a_second_report_for_a_session_keeps_its_pain_as_a_check_in(
     # no pain: still the 409, nothing to keep
     plain = await client.post(url, json={"completed": True, "rpe": 5}, headers=headers)
     assert plain.status_code == 409
+    # the same pain sent again (a reload) is kept once: amber twice would read as amber two
+    # sessions running
+    twice = {"completed": True, "pain": [{"region": "hip", "score": 4, "timing": "after"}]}
+    assert (await client.post(url, json=twice, headers=headers)).status_code == 201
+    hip = (await client.get(f"{base}/progression", headers=headers)).json()["regions"]["hip"]
+    assert hip["zone"] == "amber", hip
+    again = await client.post(url, json=twice, headers=headers)
+    assert again.status_code == 409, again.text
+    hip = (await client.get(f"{base}/progression", headers=headers)).json()["regions"]["hip"]
+    assert hip["zone"] == "amber", hip
 
 
 def test_the_reports_words_name_each_flag_once_and_soreness_as_soreness():
