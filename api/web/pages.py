@@ -145,6 +145,7 @@ async def athlete_page(
             plan_row.start if plan_row and _plan_end(plan_row) > today else today
         ).isoformat(),
         default_weeks=plan_row.weeks if plan_row else 12,
+        link_of=link_of(athlete),
         days_off=sorted(
             e.date
             for e in athlete_from_row(athlete).availability.exceptions
@@ -153,6 +154,12 @@ async def athlete_page(
         # followed calendars and their last refresh (issue 11, api.sources)
         sources=await sources_of(web.db, athlete),
     )
+
+
+def link_of(athlete: Any) -> str:
+    """Names the athlete's current calendar link in the renewal form, so a form sent twice
+    does not renew twice (a digest of the token's digest: nothing of the token itself)."""
+    return digest(f"link-of:{athlete.feed_token_hash}")[:16]
 
 
 def _plan_end(plan_row: Any) -> date:
@@ -403,7 +410,19 @@ class CoachPages(Controller):
         web: NamedDependency[CoachData],
         settings: Settings,
     ) -> Template:
+        form = await request.form()
+
         async def rotate() -> dict[str, Any]:
+            row = await web.athlete(athlete_id, lock=True)
+            if str(form.get("link_of") or "") != link_of(row):
+                # the form sent again (a reload of its answer, a second tab): renewing twice
+                # would end the link just handed out
+                raise HTTPException(
+                    status_code=409,
+                    detail="this calendar link was renewed already since the page was shown "
+                    "(the form was sent again): the link shown then works. Renew again from "
+                    "this page for another",
+                )
             token = await new_feed_token(web, athlete_id)
             base = settings.base_url(str(request.base_url))
             return {

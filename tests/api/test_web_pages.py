@@ -549,11 +549,20 @@ async def test_ride_import_and_rotation_from_the_athlete_page(client, coach_key)
         files={"calendar": ("rides.ics", b"not a calendar", "text/calendar")},
     )
     assert broken.status_code == 400 and "Not saved" in broken.text
-    rotated = await client.post(f"{page}/feed-token", data={"_csrf_token": token})
+    shown = (await client.get(page)).text
+    link_of = re.search(r'name="link_of" value="([^"]+)"', shown)
+    assert link_of, "the renewal form names the link it renews"
+    form = {"_csrf_token": token, "link_of": link_of.group(1)}
+    rotated = await client.post(f"{page}/feed-token", data=form)
     assert rotated.status_code == 200
     link = re.search(r'value="(http[^"]+/feeds/[^"]+\.ics)"', rotated.text)
     assert link
     assert (await client.get(feed_path(made["athlete"]["feed_url"]))).status_code == 404
+    assert (await client.get(feed_path(link.group(1)))).status_code == 200
+    # the same form sent again (a reload of the answer) renews nothing: the link just handed
+    # out keeps working (a new user's trial saw a reload end it)
+    again = await client.post(f"{page}/feed-token", data=form)
+    assert again.status_code == 409 and "renewed already" in again.text
     assert (await client.get(feed_path(link.group(1)))).status_code == 200
 
 
