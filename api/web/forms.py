@@ -200,7 +200,7 @@ def athlete_advice(athlete: AthleteRow, today: date) -> list[str]:
     return lines
 
 
-async def _upcoming(data: CoachData, athlete: AthleteRow) -> list[Any]:
+async def upcoming(data: CoachData, athlete: AthleteRow) -> list[Any]:
     zone = ZoneInfo(athlete.timezone)
     now = clock.now()
     return [session_from_row(r, zone) for r in await data.sessions(athlete) if r.start >= now]
@@ -277,11 +277,11 @@ async def submit_feedback(
 ) -> Outcome:
     """POST .../sessions/{id}/feedback from a form. Raises HTTPException or ValidationError."""
     body = feedback_body(form)
-    before = await _upcoming(data, athlete)
+    before = await upcoming(data, athlete)
     answer = await record_feedback(
         athlete_id=athlete.id, session_id=session_id, data=body, data_scope=data, settings=settings
     )
-    after = await _upcoming(data, athlete)
+    after = await upcoming(data, athlete)
     return _outcome(
         answer, before, after, athlete, reported(body.pain, body.flags), body.pain, body.rpe
     )
@@ -300,13 +300,13 @@ async def submit_morning(
         raise by_region(exc, entries, at=()) from None
     if not bodies:
         return None
-    before = await _upcoming(data, athlete)
+    before = await upcoming(data, athlete)
     answer: AdaptOut | None = None
     for body in bodies:
         answer = await record_checkin(
             athlete_id=athlete.id, data=body, data_scope=data, settings=settings
         )
-    after = await _upcoming(data, athlete)
+    after = await upcoming(data, athlete)
     assert answer is not None
     return _outcome(answer, before, after, athlete, reported(bodies, []), bodies)
 

@@ -22,6 +22,7 @@ from api.feedback import (
     ClearanceIn,
     approve_exercise,
     clear_red_flag,
+    describe_plan_changes,
     progression_report,
 )
 from api.plans import PlanRequest, make_plan
@@ -31,7 +32,7 @@ from api.security import digest
 from api.settings import Settings
 from api.sources import sources_of
 from api.staleness import STALE
-from api.web.forms import Problem, problem_of, submit_feedback, texts
+from api.web.forms import Problem, problem_of, submit_feedback, texts, upcoming
 from api.web.routes import secure
 from api.web.signing import SESSION_COOKIE, SESSION_MAX_AGE_S, sign_session
 from api.web.views import (
@@ -393,11 +394,14 @@ class CoachPages(Controller):
                     "weeks": int(weeks) if weeks.isascii() and weeks.isdigit() else weeks,
                 }
             )
+            athlete = await web.athlete(athlete_id)
+            before = await upcoming(web, athlete)
             row, sessions, _ = await make_plan(web, settings, athlete_id, body)
+            # what moved, as the feedback answers say it: the coach re-plans to see it
+            moved = describe_plan_changes(before, await upcoming(web, athlete), "")
             return {
                 "title": f"Re-planned: {row.weeks} weeks from {row.start.isoformat()}",
-                "lines": [f"{len(sessions)} sessions, version {row.version}"]
-                + row.report.get("warnings", []),
+                "lines": [f"{len(sessions)} sessions", *moved] + row.report.get("warnings", []),
             }
 
         return await self._act(web, athlete_id, "plan", plan)

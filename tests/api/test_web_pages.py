@@ -502,6 +502,17 @@ async def test_a_day_off_from_the_athlete_page_empties_that_day_and_warns_the_pl
     plan = (await client.get(f"{made['base']}/plan", headers=auth(coach_key))).json()
     assert any("break the hard rules" in w for w in plan["warnings"])
     assert f'name="date" value="{day.isoformat()}"' in added.text, "listed with a take-back"
+    # the re-plan says where the session went (it said '61 sessions, version 8')
+    replanned = await client.post(
+        f"{page}/plan",
+        data={"start": made["plan"]["start"], "weeks": "2", "_csrf_token": token},
+    )
+    assert replanned.status_code == 200, replanned.text
+    gone = datetime.fromisoformat(session["start"])
+    assert f"strength of {gone:%a} {gone.day} {gone:%b} {gone:%H:%M}" in replanned.text, (
+        replanned.text
+    )
+    assert "version" not in replanned.text.split("Re-planned", 1)[1][:300]
 
     back = await client.post(
         f"{page}/days-off",
