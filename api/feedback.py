@@ -828,13 +828,8 @@ def _pain_key(entry: PainIn) -> tuple[object, ...]:
 async def _pain_told(data_scope: CoachData, athlete: AthleteRow, uid: str) -> set[object]:
     """The pain entries (and session flags) the session's stored reports already hold: its
     feedback, and the check-ins a repeated report left (stored under the session's UID)."""
-    rows = await data_scope.db.scalars(
-        select(FeedbackRow).where(
-            FeedbackRow.athlete_id == athlete.id, FeedbackRow.session_uid == uid
-        )
-    )
     told: set[object] = set()
-    for row in rows:
+    for row in await data_scope.session_feedback(athlete, uid, checkins=True):
         body = row.body or {}
         entries = [body] if row.kind == "checkin" else body.get("pain") or []
         for entry in entries:
@@ -863,27 +858,14 @@ async def _pain_of_repeat(
     entries = [p.model_copy(update={"flags": [*p.flags, *data.flags]}) for p in data.pain]
     if not entries:  # flags alone: a warning sign with no region named
         entries = [PainIn(region=Region.other, score=0, timing=PainTiming.after, flags=data.flags)]
-    local = at.astimezone(ZoneInfo(athlete.timezone))
     state = progression_of(athlete, person)
     changes: list[Any] = []
     for entry in entries:
-        state, made = apply_checkin(
-            state,
-            PainReport(**entry.model_dump(), reported_at=at),
-            local,
-            athlete=person,
+        # stored under the session it was sent for: the same report sent again adds nothing
+        state, made = _take_checkin(
+            data_scope, athlete, person, state, CheckinIn(**entry.model_dump(), at=at), at, uid
         )
         changes += made
-        data_scope.db.add(
-            FeedbackRow(
-                athlete_id=athlete.id,
-                # the session it was sent for: the same report sent again adds nothing
-                session_uid=uid,
-                kind="checkin",
-                at=at,
-                body=CheckinIn(**entry.model_dump(), at=at).model_dump(mode="json"),
-            )
-        )
     answer = await adapt(
         data_scope, settings, athlete, state, changes, reported(entries, data.flags)
     )
@@ -897,6 +879,32 @@ async def _pain_of_repeat(
     return answer
 
 
+def _take_checkin(
+    data_scope: CoachData,
+    athlete: AthleteRow,
+    person: Athlete,
+    state: ProgressionState,
+    data: CheckinIn,
+    at: datetime,
+    session_uid: str | None,
+) -> tuple[ProgressionState, list[Any]]:
+    """One pain score into the state as a check-in at `at`, stored as sent."""
+    report = PainReport(**data.model_dump(exclude={"at"}), reported_at=at)
+    # the engine takes the check-in's day from `at`: give it in the athlete's zone
+    local = at.astimezone(ZoneInfo(athlete.timezone))
+    new_state, changes = apply_checkin(state, report, local, athlete=person)
+    data_scope.db.add(
+        FeedbackRow(
+            athlete_id=athlete.id,
+            session_uid=session_uid,
+            kind="checkin",
+            at=at,
+            body=data.model_dump(mode="json"),
+        )
+    )
+    return new_state, changes
+
+
 async def record_checkin(
     athlete_id: uuid.UUID,
     data: CheckinIn,
@@ -908,27 +916,8 @@ async def record_checkin(
     person = athlete_from_row(athlete)
     at = data.at or clock.now()
     check_not_ahead(at, clock.now())
-    report = PainReport(
-        region=data.region,
-        score=data.score,
-        timing=data.timing,
-        flags=data.flags,
-        reported_at=at,
-        kind=data.kind,
-    )
-    # the engine takes the check-in's day from `at`: give it in the athlete's zone
-    local = at.astimezone(ZoneInfo(athlete.timezone))
-    new_state, changes = apply_checkin(
-        progression_of(athlete, person), report, local, athlete=person
-    )
-    data_scope.db.add(
-        FeedbackRow(
-            athlete_id=athlete.id,
-            session_uid=None,
-            kind="checkin",
-            at=at,
-            body=data.model_dump(mode="json"),
-        )
+    new_state, changes = _take_checkin(
+        data_scope, athlete, person, progression_of(athlete, person), data, at, None
     )
     return await adapt(
         data_scope, settings, athlete, new_state, changes, reported([data], data.flags)

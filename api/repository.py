@@ -117,17 +117,18 @@ class CoachData:
             raise NotFoundException("session not found")
         return row
 
-    async def session_feedback(self, athlete: AthleteRow, uid: str) -> list[FeedbackRow]:
-        """The reports sent for one session (not the check-ins), oldest first."""
+    async def session_feedback(
+        self, athlete: AthleteRow, uid: str, *, checkins: bool = False
+    ) -> list[FeedbackRow]:
+        """The reports sent for one session, oldest first; with `checkins`, also the check-ins
+        a repeated report of it left (api.feedback)."""
         query = (
             select(FeedbackRow)
-            .where(
-                FeedbackRow.athlete_id == athlete.id,
-                FeedbackRow.session_uid == uid,
-                FeedbackRow.kind != "checkin",
-            )
+            .where(FeedbackRow.athlete_id == athlete.id, FeedbackRow.session_uid == uid)
             .order_by(FeedbackRow.at)
         )
+        if not checkins:
+            query = query.where(FeedbackRow.kind != "checkin")
         return list((await self.db.scalars(query)).all())
 
     async def strength_logged(self, athlete: AthleteRow) -> tuple[datetime | None, datetime | None]:

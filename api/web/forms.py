@@ -36,6 +36,7 @@ from planner.domain import (
     PainFlag,
     PainKind,
     PainTiming,
+    ProgressionState,
     Region,
     Zone,
     last_day,
@@ -174,10 +175,9 @@ class Outcome:
     for_athlete: list[str] = field(default_factory=list)
 
 
-def athlete_advice(athlete: AthleteRow, today: date) -> list[str]:
+def athlete_advice(state: ProgressionState, today: date) -> list[str]:
     """The pain state after a report, told to the athlete: a region in red and until when, and
     low-grade pain the coach will look at. A red flag has its own block on the page."""
-    state = progression_of(athlete, athlete_from_row(athlete))
     lines = []
     for region, status in sorted(state.regions.items()):
         name = region_words(region)
@@ -207,12 +207,11 @@ async def upcoming(data: CoachData, athlete: AthleteRow) -> list[Any]:
 
 
 def noted_for_athlete(
-    athlete: AthleteRow, pain: list[Any], rpe: int | None, held: list[str], today: date
+    state: ProgressionState, pain: list[Any], rpe: int | None, held: list[str], today: date
 ) -> list[str]:
     """What this report holds back, in the athlete's words: a region left amber by it (red and
     red flags have their own lines), soreness, and a step held by a hard effort. The coach's
     `held` lines name rules and counts; the athlete needs the gist."""
-    state = progression_of(athlete, athlete_from_row(athlete))
     lines = []
     for entry in pain:
         status = state.regions.get(entry.region)
@@ -259,12 +258,14 @@ def _outcome(
         for c in answer.progression_changes
     }
     today = clock.now().astimezone(zone).date()
+    # the pain state after the report, read once for both kinds of line
+    state = progression_of(athlete, athlete_from_row(athlete))
     return Outcome(
         answer,
         swaps(before, after, zone, why, by_pattern),
         bool(answer.needs_clearance),
-        athlete_advice(athlete, today)
-        + noted_for_athlete(athlete, pain or [], rpe, answer.held, today),
+        athlete_advice(state, today)
+        + noted_for_athlete(state, pain or [], rpe, answer.held, today),
     )
 
 

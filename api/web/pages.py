@@ -476,9 +476,9 @@ class CoachPages(Controller):
                 else f"{said} follows the weekly windows again."
             ]
             plan_row = await web.plan(row)
-            stale = [w for w in (plan_row.report or {}).get("warnings", [])] if plan_row else []
-            lines += [w for w in stale if w.startswith(STALE)]
             if plan_row is not None:
+                warnings = (plan_row.report or {}).get("warnings", [])
+                lines += [w for w in warnings if w.startswith(STALE)]
                 lines.append("Re-plan to move the sessions to fit it.")
             return {"title": "Days off changed", "lines": lines}
 

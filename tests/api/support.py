@@ -147,3 +147,8 @@ async def feedback_after(
     return await client.post(
         f"{base}/sessions/{session['id']}/feedback", json=body, headers=headers
     )
+
+
+def first_strength(plan: dict[str, Any]) -> dict[str, Any]:
+    """The plan's first strength session."""
+    return next(s for s in plan["sessions"] if s["kind"] == "strength")

@@ -17,7 +17,7 @@ from conftest import auth
 from live import serving
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
-from support import after_end, feed_path, feedback_after
+from support import after_end, feed_path, feedback_after, first_strength
 
 from api import clock
 from api.app import create_app
@@ -120,7 +120,7 @@ async def test_flag_with_no_region_stops_all_strength_work_until_cleared(
 ):
     ctx = await planned(client, coach_key)
     base, headers = ctx["base"], auth(coach_key)
-    session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
+    session = first_strength(ctx["plan"])
     now = after_end(session)
     answer = await feedback_after(
         client,
@@ -192,7 +192,7 @@ async def test_red_knee_pain_after_a_session_regresses_knee_patterns_and_says_wh
 ):
     ctx = await planned(client, coach_key, starting_levels={"knee_flexion": 3, "squat": 3})
     base, headers = ctx["base"], auth(coach_key)
-    session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
+    session = first_strength(ctx["plan"])
     response = await feedback_after(
         client,
         base,
@@ -228,7 +228,7 @@ async def test_red_knee_on_the_easiest_rungs_halves_their_sets_for_7_days_and_sa
 ):
     ctx = await planned(client, coach_key)
     base, headers = ctx["base"], auth(coach_key)
-    session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
+    session = first_strength(ctx["plan"])
     response = await feedback_after(
         client,
         base,
@@ -300,7 +300,7 @@ async def test_feedback_endpoints_answer_404_to_another_coach_and_401_without_a_
 async def test_bad_feedback_is_refused_with_the_field_named_and_nothing_stored(client, coach_key):
     ctx = await planned(client, coach_key)
     base, headers = ctx["base"], auth(coach_key)
-    session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")["id"]
+    session = first_strength(ctx["plan"])["id"]
     before = (await client.get(f"{base}/progression", headers=headers)).json()
     score = await client.post(
         f"{base}/sessions/{session}/feedback",
@@ -328,7 +328,7 @@ async def test_a_logged_exercise_the_library_or_session_lacks_is_named_not_count
     taken as the deadlift done."""
     ctx = await planned(client, coach_key)
     base, headers = ctx["base"], auth(coach_key)
-    session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
+    session = first_strength(ctx["plan"])
     held = {p["exercise_id"] for p in session["prescriptions"]}
     assert "deadlift" not in held
     body = {
@@ -416,7 +416,7 @@ async def test_a_logged_exercise_that_does_not_validate_is_left_out_and_the_pain
     the entry is left out and named in not_counted, the rest of the report is taken."""
     ctx = await planned(client, coach_key)
     base, headers = ctx["base"], auth(coach_key)
-    session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
+    session = first_strength(ctx["plan"])
     entries = [entry for entry, _ in BAD_ENTRIES] + [
         {"exercise_id": "glute_bridge", "sets": 3}
     ] * 25
@@ -624,7 +624,7 @@ async def test_feedback_that_changes_no_level_leaves_every_session_as_published(
 ):
     ctx = await planned(client, coach_key, starting_levels={"hinge": 9, "squat": 3})
     base, headers = ctx["base"], auth(coach_key)
-    session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
+    session = first_strength(ctx["plan"])
     answer = await feedback_after(
         client,
         base,
@@ -651,7 +651,7 @@ async def test_red_knee_changes_only_sessions_holding_knee_patterns_and_moves_no
         client, coach_key, starting_levels={"hinge": 9, "knee_flexion": 3, "squat": 3}
     )
     base, headers = ctx["base"], auth(coach_key)
-    session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
+    session = first_strength(ctx["plan"])
     answer = await feedback_after(
         client,
         base,
@@ -688,7 +688,7 @@ async def test_red_knee_changes_only_sessions_holding_knee_patterns_and_moves_no
 async def test_feedback_before_its_session_starts_is_refused_and_stores_nothing(client, coach_key):
     ctx = await planned(client, coach_key)  # the plan starts next Monday: nothing started yet
     base, headers = ctx["base"], auth(coach_key)
-    session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
+    session = first_strength(ctx["plan"])
     early = await client.post(
         f"{base}/sessions/{session['id']}/feedback", json={"completed": True}, headers=headers
     )
@@ -703,7 +703,7 @@ async def test_feedback_before_its_session_starts_is_refused_and_stores_nothing(
 async def test_reports_dated_ahead_of_now_are_refused(client, coach_key, move_clock):
     ctx = await planned(client, coach_key)
     base, headers = ctx["base"], auth(coach_key)
-    session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
+    session = first_strength(ctx["plan"])
     now = move_clock(after_end(session))
     tomorrow = (now + timedelta(days=1)).isoformat()
     answers = [
@@ -735,7 +735,7 @@ async def test_a_plan_made_after_two_weeks_without_strength_starts_a_level_lower
 ):
     ctx = await planned(client, coach_key, starting_levels={"hinge": 5})
     base, headers = ctx["base"], auth(coach_key)
-    session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
+    session = first_strength(ctx["plan"])
     done = await feedback_after(client, base, headers, session, {"completed": True}, move_clock)
     assert done.status_code == 201, done.text
     later = move_clock(after_end(session) + timedelta(days=15))
@@ -948,7 +948,7 @@ async def test_a_report_with_no_readable_completed_and_no_pain_is_refused_naming
 ):
     ctx = await planned(client, coach_key)
     base, headers = ctx["base"], auth(coach_key)
-    session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
+    session = first_strength(ctx["plan"])
     answer = await feedback_after(client, base, headers, session, body, move_clock)
     assert answer.status_code == 422, answer.text
     assert [e["key"] for e in answer.json()["extra"]] == ["completed"]
@@ -969,7 +969,7 @@ async def test_what_the_server_notes_of_a_report_is_neither_in_the_schema_nor_se
     assert fields == {"completed", "rpe", "pain", "flags", "exercises", "at"}
     ctx = await planned(client, coach_key)
     base, headers = ctx["base"], auth(coach_key)
-    session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
+    session = first_strength(ctx["plan"])
     body = {"completed": True, "unread": ["injected"], "rpe_unread": True, "_unread": ["x"]}
     answer = await feedback_after(client, base, headers, session, body, move_clock)
     assert answer.status_code == 201, answer.text
@@ -1145,7 +1145,7 @@ def logged_at_top(session: dict[str, Any]) -> list[dict[str, Any]]:
 async def test_the_feedback_answer_says_which_steps_a_hard_rpe_held(client, coach_key, move_clock):
     ctx = await planned(client, coach_key)
     base, headers = ctx["base"], auth(coach_key)
-    session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
+    session = first_strength(ctx["plan"])
     at_top = logged_at_top(session)
     assert at_top
     answer = await feedback_after(
@@ -1166,7 +1166,7 @@ async def test_a_session_read_shows_what_was_logged_for_it(client, coach_key, mo
     and the dashboard's session page said only 'Feedback for this session is in'."""
     ctx = await planned(client, coach_key)
     base, headers = ctx["base"], auth(coach_key)
-    session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
+    session = first_strength(ctx["plan"])
     first = session["prescriptions"][0]
     sent = {
         "completed": True,
@@ -1193,7 +1193,7 @@ async def test_a_step_held_by_an_unreadable_rpe_does_not_say_rpe_10(client, coac
     'at RPE 10', a number the athlete never sent (a review)."""
     ctx = await planned(client, coach_key)
     base, headers = ctx["base"], auth(coach_key)
-    session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
+    session = first_strength(ctx["plan"])
     at_top = logged_at_top(session)
     answer = await feedback_after(
         client,
@@ -1223,7 +1223,7 @@ async def test_a_second_report_for_a_session_keeps_its_pain_as_a_check_in(
     goes in as a check-in; done, RPE and exercises are not counted twice."""
     ctx = await planned(client, coach_key)
     base, headers = ctx["base"], auth(coach_key)
-    session = next(s for s in ctx["plan"]["sessions"] if s["kind"] == "strength")
+    session = first_strength(ctx["plan"])
     move_clock(after_end(session))
     url = f"{base}/sessions/{session['id']}/feedback"
     assert (

@@ -14,7 +14,7 @@ import pytest
 import support
 from conftest import auth
 from litestar.testing import AsyncTestClient
-from support import feed_path, next_monday
+from support import feed_path, first_strength, next_monday
 
 from api import clock
 from api.app import create_app
@@ -42,10 +42,6 @@ async def sign_in(client: AsyncTestClient, key: str) -> None:
 
 async def planned(client, key: str, weeks: int = 2, **athlete: Any) -> dict[str, Any]:
     return await support.planned(client, key, weeks, **athlete)
-
-
-def first_strength(plan: dict[str, Any]) -> dict[str, Any]:
-    return next(s for s in plan["sessions"] if s["kind"] == "strength")
 
 
 @pytest.fixture
