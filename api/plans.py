@@ -65,7 +65,7 @@ from api.rides import query_days
 from api.settings import Settings
 from api.web.signing import CheckinLinks
 from planner.calendar_out import to_ical
-from planner.domain import Day, Plan, Session
+from planner.domain import Day, Plan, ProgressionState, Session
 from planner.errors import PlannerFailure, PlannerInputError
 from planner.problem import MAX_WEEKS
 from planner.progression import apply_missed_training
@@ -195,15 +195,20 @@ async def replan(
     weeks: int,
     *,
     now: datetime | None = None,
+    backfill: bool = False,
 ) -> tuple[PlanRow, list[SessionRow]]:
     """Solve, then write the new sessions over the published ones keeping UIDs and SEQUENCE.
 
     Sessions before `now` (the service's clock unless given) are history: kept as published.
+    `backfill`: a start in the past that no plan covered yet (see `_backfills`) has its days
+    up to now planned as they would have been on the start day, for the coach to log a block
+    already under way (api.md).
     """
     person = athlete_from_row(athlete)
     zone = ZoneInfo(person.timezone)
     now = now or clock.now()
-    start = start or now.astimezone(zone).date()
+    today = now.astimezone(zone).date()
+    start = start or today
     existing = await sessions_of(db, athlete)
     published = [session_from_row(r, zone) for r in existing]
     state = progression_of(athlete, person)
@@ -211,6 +216,10 @@ async def replan(
     plan_from = datetime.combine(start, datetime.min.time(), zone)
     history = [s for s in published if s.start < max(now, plan_from)]
     skipped = await sessions_not_done(db, athlete, [s.uid for s in history])
+    plan_row = await plan_of(db, athlete)
+    back = backfill and _backfills(plan_row, start, today, history, plan_from)
+    # planned as of the start, the past days get their sessions; the rest is as of now
+    planned_at = plan_from if back else now
     result: Plan = await sync_to_thread(
         plan,
         person,
@@ -219,13 +228,13 @@ async def replan(
         weeks,
         state=state,
         previous=published,
-        now=now,
+        now=planned_at,
         skipped=skipped,
         settings=SolverSettings(
             time_limit_s=settings.solver_time_limit_s, workers=settings.solver_workers
         ),
     )
-    fresh = [s for s in result.sessions if s.start >= max(now, plan_from)]
+    fresh = [s for s in result.sessions if s.start >= max(planned_at, plan_from)]
     kept_history = [s for s in history if s.start >= plan_from - FEED_BACK]
     future_published = [s for s in published if s.start >= max(now, plan_from)]
     merged = carry_over(future_published, fresh, owner=str(athlete.id), now=now)
@@ -243,9 +252,10 @@ async def replan(
         apply_session(row, session, now)
         rows.append(row)
     rows.extend(by_uid[s.uid] for s in kept_history if s.uid in by_uid)
-    plan_row = await plan_of(db, athlete)
     report = result.model_dump(mode="json", include={"week_reports", "solver", "warnings"})
     _name_stored_sessions(report, fresh, merged)
+    if back:
+        report["warnings"] = _backfill_warnings(report["warnings"], state, fresh, now, start, zone)
     ahead = sorted(s.start.astimezone(zone).date() for s in kept_history if s.start >= now)
     gone = sorted(
         s.start.astimezone(zone).date() for s in history if now <= s.start < plan_from - FEED_BACK
@@ -276,6 +286,52 @@ async def replan(
     HOT_READS.forget(athlete.id)
     await db.refresh(plan_row)
     return plan_row, sorted(rows, key=lambda r: r.start)
+
+
+def _backfills(
+    current: PlanRow | None,
+    start: date,
+    today: date,
+    history: list[Session],
+    plan_from: datetime,
+) -> bool:
+    """Whether a plan from `start` plans its past days: the start lies before today and
+    nothing covers those days yet, neither a plan (the current one ran before or starts
+    after them) nor a published session. A re-plan keeping a plan's start, or one that moves
+    the start back over days some plan already held, plans nothing in the past: a day whose
+    sessions were never published did not have them."""
+    if start >= today or any(s.start >= plan_from for s in history):
+        return False
+    if current is None:
+        return True
+    current_end = current.start + timedelta(weeks=current.weeks)
+    return current_end <= start or current.start > today
+
+
+def _backfill_warnings(
+    warnings: list[str],
+    state: ProgressionState,
+    fresh: list[Session],
+    now: datetime,
+    start: date,
+    zone: ZoneInfo,
+) -> list[str]:
+    """A backfilled plan's warnings: the pain state's as of today (the solver judged it as of
+    the start), and what the coach is to do with the sessions already in the past."""
+    today = now.astimezone(zone).date()
+    as_of_start = set(state.pain_warnings(start))
+    kept = [w for w in warnings if w not in as_of_start]
+    past = [s for s in fresh if s.start < now]
+    told = []
+    if past:
+        first, last = (s.start.astimezone(zone).date().isoformat() for s in (past[0], past[-1]))
+        told.append(
+            f"{len(past)} session(s) from {first} to {last} lie in the past: planned as they "
+            f"would have been on {start.isoformat()}, for the block already under way: log "
+            "each as done or not done (its page on the dashboard, or POST "
+            ".../sessions/{session_id}/feedback) so that progression starts from what happened"
+        )
+    return state.pain_warnings(today) + kept + told
 
 
 def _span_changes(
@@ -503,7 +559,13 @@ async def make_plan(
     rides = await data_scope.rides(athlete)
     try:
         row, sessions = await replan(
-            data_scope.db, athlete, rides, settings, body.start, body.weeks
+            data_scope.db,
+            athlete,
+            rides,
+            settings,
+            body.start,
+            body.weeks,
+            backfill=body.start is not None,
         )
     except PlannerInputError as exc:
         raise HTTPException(

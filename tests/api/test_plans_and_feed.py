@@ -628,3 +628,124 @@ async def test_a_plan_after_an_old_one_ended_says_nothing_of_its_weeks(client, c
     answer = await client.post(f"{planned['base']}/plan", json=later, headers=headers)
     assert answer.status_code == 201, answer.text
     assert not any("weeks run" in w for w in answer.json()["warnings"]), answer.json()["warnings"]
+
+
+async def _block_under_way(client, coach_key) -> dict[str, Any]:
+    """A new athlete whose block began three weeks ago: rides from then, a plan from then."""
+    athlete = await create_athlete(client, coach_key, name="Mid Block")
+    base = f"/api/v1/athletes/{athlete['id']}"
+    began = next_monday() - timedelta(weeks=3)
+    rides = await client.put(f"{base}/rides", json=weekly_rides(began, 8), headers=auth(coach_key))
+    assert rides.status_code == 200, rides.text
+    answer = await client.post(
+        f"{base}/plan",
+        json={"start": began.isoformat(), "weeks": 8},
+        headers=auth(coach_key),
+    )
+    assert answer.status_code == 201, answer.text
+    return {"base": base, "began": began, "plan": answer.json()}
+
+
+def _past(body: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
+    return [s for s in body["sessions"] if datetime.fromisoformat(s["start"]) < now]
+
+
+async def test_a_first_plan_started_in_the_past_plans_its_past_weeks_for_logging(client, coach_key):
+    """api.md: `start` may lie in the past, "to log a block already under way": the weeks gone
+    by hold the sessions they would have held, each one open to feedback, and the plan says
+    what the coach is to do with them."""
+    block = await _block_under_way(client, coach_key)
+    now = datetime.now(UTC)
+    past = _past(block["plan"], now)
+    zone = ZoneInfo(BERLIN)
+    days = {datetime.fromisoformat(s["start"]).astimezone(zone).date() for s in past}
+    # the three whole weeks gone by each hold strength work, as T1 asks of any week
+    for week in range(3):
+        monday = block["began"] + timedelta(weeks=week)
+        assert any(
+            s["kind"] == "strength"
+            and monday
+            <= datetime.fromisoformat(s["start"]).astimezone(zone).date()
+            < monday + timedelta(days=7)
+            for s in past
+        ), (week, sorted(days))
+    # the past sessions keep the hard rules, as any plan does: no heavy work the day before
+    # the Saturday long ride
+    for s in past:
+        if s["heavy"]:
+            assert datetime.fromisoformat(s["start"]).astimezone(zone).weekday() != 4, s["start"]
+    first, last = (
+        datetime.fromisoformat(s["start"]).astimezone(zone).date().isoformat()
+        for s in (past[0], past[-1])
+    )
+    told = [w for w in block["plan"]["warnings"] if "lie in the past" in w]
+    assert told == [
+        f"{len(past)} session(s) from {first} to {last} lie in the past: planned as they would "
+        f"have been on {block['began'].isoformat()}, for the block already under way: log each "
+        "as done or not done (its page on the dashboard, or POST .../sessions/{session_id}/"
+        "feedback) so that progression starts from what happened"
+    ]
+    # and a past session takes its feedback
+    strength = next(s for s in past if s["kind"] == "strength")
+    logged = await client.post(
+        f"{block['base']}/sessions/{strength['id']}/feedback",
+        json={"completed": True, "rpe": 6},
+        headers=auth(coach_key),
+    )
+    assert logged.status_code == 201, logged.text
+
+
+async def test_a_replan_keeping_a_past_start_adds_nothing_to_the_days_gone_by(client, coach_key):
+    """Days a plan already held are not planned again: a day whose sessions were never
+    published did not have them. The second plan keeps the first one's past sessions as they
+    were, and adds none."""
+    block = await _block_under_way(client, coach_key)
+    now = datetime.now(UTC)
+    before = {s["id"]: s["start"] for s in _past(block["plan"], now)}
+    again = await client.post(
+        f"{block['base']}/plan",
+        json={"start": block["began"].isoformat(), "weeks": 8},
+        headers=auth(coach_key),
+    )
+    assert again.status_code == 201, again.text
+    after = {s["id"]: s["start"] for s in _past(again.json(), datetime.now(UTC))}
+    assert after == before
+    assert not [w for w in again.json()["warnings"] if "lie in the past" in w]
+
+
+async def test_moving_a_future_plans_start_back_plans_the_days_gone_by(client, coach_key, planned):
+    """The current plan starts next Monday: the days before today were in no plan, so a
+    start two weeks back plans them, as for a first plan."""
+    back = planned["monday"] - timedelta(weeks=2)
+    answer = await client.post(
+        f"{planned['base']}/plan",
+        json={"start": back.isoformat(), "weeks": WEEKS},
+        headers=auth(coach_key),
+    )
+    assert answer.status_code == 201, answer.text
+    past = _past(answer.json(), datetime.now(UTC))
+    assert past
+    assert [w for w in answer.json()["warnings"] if "lie in the past" in w]
+
+
+async def test_moving_a_plan_that_began_today_back_plans_no_past_days(client, coach_key):
+    """A plan made from today held today's hours before it was made: moved back, the past
+    stays empty (what the solver would put there now was never in the athlete's calendar)."""
+    athlete = await create_athlete(client, coach_key, name="Late Starter")
+    base = f"/api/v1/athletes/{athlete['id']}"
+    today = datetime.now(ZoneInfo(BERLIN)).date()
+    back = today - timedelta(weeks=2)
+    rides = await client.put(
+        f"{base}/rides",
+        json=weekly_rides(back - timedelta(days=back.weekday()), 6),
+        headers=auth(coach_key),
+    )
+    assert rides.status_code == 200, rides.text
+    first = await client.post(f"{base}/plan", json={"weeks": 4}, headers=auth(coach_key))
+    assert first.status_code == 201, first.text
+    moved = await client.post(
+        f"{base}/plan", json={"start": back.isoformat(), "weeks": 6}, headers=auth(coach_key)
+    )
+    assert moved.status_code == 201, moved.text
+    assert _past(moved.json(), datetime.now(UTC)) == []
+    assert not [w for w in moved.json()["warnings"] if "lie in the past" in w]
