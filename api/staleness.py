@@ -50,10 +50,11 @@ async def flag_stale_plan(data: CoachData, athlete: AthleteRow) -> None:
     if breaks:
         more = f" (and {len(breaks) - LISTED} more)" if len(breaks) > LISTED else ""
         warnings.append(
-            f"{STALE}: the sessions ahead now break the hard rules {len(breaks)} time(s): "
+            f"{STALE}: the sessions ahead now break the hard rules {len(breaks)} "
+            f"{'time' if len(breaks) == 1 else 'times'}: "
             + "; ".join(breaks[:LISTED])
             + more
-            + ". Re-plan (POST .../plan) to fit them"
+            + ". Re-plan to fit them (the dashboard's Re-plan, or POST .../plan)"
         )
     phases = _phase_changes(report, problem, now.astimezone(zone).date())
     if phases:
@@ -62,7 +63,8 @@ async def flag_stale_plan(data: CoachData, athlete: AthleteRow) -> None:
             + "; ".join(phases[:LISTED])
             + (f", and {len(phases) - LISTED} more" if len(phases) > LISTED else "")
             + "), with an A race moved, added or removed or the athlete's phase changed: the "
-            "sessions ahead still follow the old ones. Re-plan (POST .../plan)"
+            "sessions ahead still follow the old ones. Re-plan to follow the new ones (the "
+            "dashboard's Re-plan, or POST .../plan)"
         )
     if warnings != before:
         report["warnings"] = warnings

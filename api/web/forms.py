@@ -53,6 +53,49 @@ class Problem:
     fields: list[str] = field(default_factory=list)
 
 
+# pydantic's words for a refused field, as a coach or athlete reads a form ("Input should be
+# a valid integer, unable to parse string as an integer" was what a bad weeks value showed)
+_PLAIN = {
+    "int_parsing": "a whole number, please",
+    "int_from_float": "a whole number, please",
+    "int_type": "a whole number, please",
+    "float_parsing": "a number, please",
+    "float_type": "a number, please",
+    "date_parsing": "a date, please (YYYY-MM-DD)",
+    "date_from_datetime_parsing": "a date, please (YYYY-MM-DD)",
+    "date_type": "a date, please (YYYY-MM-DD)",
+    "missing": "this one is needed",
+}
+_BOUNDS = {
+    "less_than_equal": ("le", "at most {}"),
+    "less_than": ("lt", "less than {}"),
+    "greater_than_equal": ("ge", "at least {}"),
+    "greater_than": ("gt", "more than {}"),
+    "string_too_long": ("max_length", "at most {} characters"),
+    "string_too_short": ("min_length", "at least {} character(s)"),
+    "enum": ("expected", "one of {}"),
+    "literal_error": ("expected", "one of {}"),
+}
+
+
+def plain(error: Any) -> str:
+    """A pydantic error in the form's words, with what was given (cut short): the service's
+    own checks (value errors) already speak plainly."""
+    kind = error.get("type", "")
+    context = error.get("ctx") or {}
+    words = _PLAIN.get(kind)
+    if words is None and kind in _BOUNDS and _BOUNDS[kind][0] in context:
+        key, template = _BOUNDS[kind]
+        words = template.format(context[key])
+    if words is None:
+        return str(error.get("msg", "")).removeprefix("Value error, ")
+    given = error.get("input")
+    if kind != "missing" and isinstance(given, str | int | float) and str(given).strip():
+        shown = str(given) if len(str(given)) <= 30 else str(given)[:29] + "…"
+        words += f" (not “{shown}”)"
+    return words
+
+
 def by_region(
     exc: ValidationError, entries: list[dict[str, Any]], at: tuple[str, ...] = ("pain",)
 ) -> HTTPException:
@@ -68,7 +111,7 @@ def by_region(
             key = f"{region} {'.'.join(str(p) for p in rest[1:]) or 'pain'}"
         else:
             key = ".".join(str(p) for p in loc)
-        extra.append({"key": key, "message": error["msg"].removeprefix("Value error, ")})
+        extra.append({"key": key, "message": plain(error)})
     said = "; ".join(f"{e['key']}: {e['message']}" for e in extra[:5])
     return HTTPException(
         status_code=422, detail=f"Some answers could not be taken: {said}", extra=extra
@@ -78,7 +121,7 @@ def by_region(
 def problem_of(exc: HTTPException | ValidationError) -> Problem:
     if isinstance(exc, ValidationError):
         items = [
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
+            f"{' '.join(str(p).replace('_', ' ') for p in e['loc'])}: {plain(e)}"
             for e in exc.errors()
         ]
         return Problem(422, "Some answers could not be taken: " + "; ".join(items[:5]), items)

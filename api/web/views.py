@@ -394,18 +394,20 @@ def pain_chart(
     def y(score: float) -> float:
         return top + plot_h * (1 - score / 10)
 
-    daily: dict[Region, dict[date, int]] = {}
+    # pain and soreness apart: soreness (muscle ache easing when warm) moves no level below 6
+    # two mornings running, so it is drawn hollow and dashed, not as pain in the bands
+    daily: dict[tuple[Region, bool], dict[date, int]] = {}
     for row in rows:
         for point in pain_points(row):
             day = point.at.astimezone(zone).date()
             if first <= day <= today:
-                scores = daily.setdefault(point.region, {})
+                scores = daily.setdefault((point.region, point.kind == "soreness"), {})
                 scores[day] = max(scores.get(day, 0), point.score)
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
         f'aria-labelledby="pain-chart-title" xmlns="http://www.w3.org/2000/svg">',
         f'<title id="pain-chart-title">Pain per region, highest score per day, '
-        f"{first.isoformat()} to {today.isoformat()}</title>",
+        f"{first.isoformat()} to {today.isoformat()}; soreness hollow and dashed</title>",
         # bands: green 0-3, amber 4-5, red 6-10
         f'<rect x="{left}" y="{y(10):.1f}" width="{plot_w}" height="{y(5.5) - y(10):.1f}" fill="#fee2e2"/>',
         f'<rect x="{left}" y="{y(5.5):.1f}" width="{plot_w}" height="{y(3.5) - y(5.5):.1f}" fill="#fef3c7"/>',
@@ -426,15 +428,21 @@ def pain_chart(
                 f'<text x="{x(day):.1f}" y="{height - 8}" text-anchor="middle" class="axis">'
                 f"{day.day} {day:%b}</text>"
             )
-    for region, scores in sorted(daily.items()):
+    for (region, soreness), scores in sorted(daily.items()):
         colour = REGION_COLOURS[region]
         points = sorted(scores.items())
         path = " ".join(f"{x(day):.1f},{y(score):.1f}" for day, score in points)
-        parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        dashed = ' stroke-dasharray="5 4"' if soreness else ""
+        parts.append(
+            f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"{dashed}/>'
+        )
+        what = "soreness" if soreness else "pain"
+        fill = f'fill="#fff" stroke="{colour}" stroke-width="2"' if soreness else f'fill="{colour}"'
         for day, score in points:
             parts.append(
-                f'<circle cx="{x(day):.1f}" cy="{y(score):.1f}" r="3.5" fill="{colour}">'
-                f"<title>{escape(REGION_WORDS[region])} {score}/10 on {day.isoformat()}</title></circle>"
+                f'<circle cx="{x(day):.1f}" cy="{y(score):.1f}" r="3.5" {fill} class="{what}">'
+                f"<title>{escape(REGION_WORDS[region])} {what} {score}/10 on {day.isoformat()}"
+                "</title></circle>"
             )
     if not daily:
         parts.append(

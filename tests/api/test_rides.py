@@ -514,6 +514,8 @@ async def test_a_race_added_over_a_published_session_warns_on_the_plan_until_it_
     assert stale.json()["version"] == first.json()["version"] + 1
     [warning] = [w for w in stale.json()["warnings"] if w.startswith("the rides or the")]
     assert "break the hard rules" in warning and "POST .../plan" in warning
+    # in words a coach reads on the dashboard too: a count with its plural, and where to re-plan
+    assert "time(s)" not in warning and "the dashboard's Re-plan" in warning, warning
     # the session's time and the rules it breaks: the race overlaps it (H2), on its day (H5)
     when = datetime.fromisoformat(session["start"]).astimezone(
         ZoneInfo(made["athlete"]["timezone"])

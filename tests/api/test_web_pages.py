@@ -3,6 +3,7 @@ read and write what (cookie, CSRF, tenancy, signed links), and that the JSON API
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -333,6 +334,49 @@ async def test_invalid_form_values_are_the_apis_422_shown_in_place(client, coach
         f"{page}/clearance", data={"region": "knee", "note": "ok", "_csrf_token": token}
     )
     assert no_flag.status_code == 409 and "no red flag" in no_flag.text
+
+
+async def test_the_pain_chart_draws_soreness_apart_from_pain(client, coach_key):
+    """Soreness was drawn as pain: a 5/10 morning ache sat in the amber band like amber pain,
+    though it moves no level (domain.md, Revision 2). It is now hollow and dashed, named in
+    its point's title and in the caption."""
+    made = await planned(client, coach_key)
+    for body in (
+        {"region": "hamstring", "score": 5, "timing": "next_morning", "kind": "soreness"},
+        {"region": "knee", "score": 4, "timing": "next_morning"},
+    ):
+        sent = await client.post(f"{made['base']}/pain", json=body, headers=auth(coach_key))
+        assert sent.status_code == 201, sent.text
+    await sign_in(client, coach_key)
+    page = (await client.get(f"/app/athletes/{made['athlete']['id']}")).text
+    sore = re.search(r'<circle [^>]*fill="#fff"[^>]*class="soreness"><title>([^<]+)<', page)
+    pain = re.search(r'<circle [^>]*fill="#[0-9a-f]{6}" class="pain"><title>([^<]+)<', page)
+    assert sore and sore.group(1).startswith("Hamstring soreness 5/10"), page
+    assert pain and pain.group(1).startswith("Knee pain 4/10"), page
+    assert page.count('stroke-dasharray="5 4"') == 1
+    assert "Soreness (hollow points, dashed)" in page
+
+
+async def test_a_refused_form_value_is_told_in_plain_words_with_what_was_typed(client, coach_key):
+    """The re-plan form refused 'twelve' weeks with pydantic's 'Input should be a valid
+    integer, unable to parse string as an integer' (a new user's trial)."""
+    made = await planned(client, coach_key)
+    await sign_in(client, coach_key)
+    page = f"/app/athletes/{made['athlete']['id']}"
+    token = await csrf_of(client, page)
+    said = {}
+    for weeks in ("twelve", "99"):
+        answer = await client.post(f"{page}/plan", data={"weeks": weeks, "_csrf_token": token})
+        assert answer.status_code == 422, answer.text
+        assert "Input should" not in answer.text, answer.text
+        said[weeks] = html.unescape(answer.text)
+    assert "weeks: a whole number, please (not “twelve”)" in said["twelve"]
+    assert "weeks: at most 52 (not “99”)" in said["99"]
+    bad_date = await client.post(
+        f"{page}/plan", data={"start": "next week", "weeks": "4", "_csrf_token": token}
+    )
+    assert bad_date.status_code == 422
+    assert "start: a date, please (YYYY-MM-DD) (not “next week”)" in html.unescape(bad_date.text)
 
 
 async def test_the_coach_signs_off_the_first_barbell_rdl_from_the_athlete_page(
