@@ -280,6 +280,7 @@ async def replan(
         db.add(plan_row)
     else:
         report["warnings"] += _span_changes(plan_row, start, weeks, future_published, zone)
+        report["warnings"] += _deloads_moved(plan_row, start, weeks, report, today)
         plan_row.start, plan_row.weeks, plan_row.report = start, weeks, report
         plan_row.version += 1
     await db.flush()
@@ -362,6 +363,36 @@ def _span_changes(
     return found
 
 
+def _deloads_moved(
+    old: PlanRow, start: date, weeks: int, report: dict[str, Any], today: date
+) -> list[str]:
+    """T3's deload weeks count from the plan's start: a re-plan from another start (`{}` plans
+    from today) moves them, and a deload week under way could turn full volume (a new user's
+    trial saw it happen without a word). Compared over the weeks both plans hold that are not
+    over yet."""
+    if start == old.start or not old.report:
+        return []
+    until = min(start + timedelta(weeks=weeks), old.start + timedelta(weeks=old.weeks))
+
+    def deloads(reports: list[dict[str, Any]]) -> list[str]:
+        return [
+            w["start"]
+            for w in reports
+            if w.get("deload")
+            and date.fromisoformat(w["end"]) >= today
+            and date.fromisoformat(w["start"]) < until
+        ]
+
+    was, now = deloads(old.report.get("week_reports", [])), deloads(report["week_reports"])
+    if was == now:
+        return []
+    return [
+        "the deload weeks moved with the new start: the plan it replaces had them from "
+        f"{', '.join(was) or 'none'}, this one from {', '.join(now) or 'none'} (weeks count "
+        f"from the start); re-plan from {old.start.isoformat()} to keep them"
+    ]
+
+
 def _name_stored_sessions(
     report: dict[str, Any], fresh: list[Session], stored: list[Session]
 ) -> None:
@@ -409,12 +440,16 @@ async def drop_for_missed_training(data_scope: CoachData, athlete: AthleteRow) -
     _, last = await data_scope.strength_logged(athlete)
     if last is None:
         return []
+    now = clock.now()
+    backfill = await data_scope.unlogged_backfill(athlete, now)
+    if backfill is not None:
+        last = max(last, backfill)
     zone = ZoneInfo(athlete.timezone)
     person = athlete_from_row(athlete)
     state, missed = apply_missed_training(
         progression_of(athlete, person),
         last.astimezone(zone).date(),
-        clock.now().astimezone(zone).date(),
+        now.astimezone(zone).date(),
         athlete=person,  # a step down keeps a load: 10 % under the last one
     )
     if missed:
@@ -547,7 +582,8 @@ async def make_plan(
             message = (
                 f"a plan of {body.weeks} week(s) from {body.start.isoformat()} ends on "
                 f"{(ends - timedelta(days=1)).isoformat()}, before today ({today.isoformat()}) "
-                "in the athlete's time zone: start later or plan more weeks"
+                "in the athlete's time zone: "
+                + ("start later" if body.weeks >= MAX_WEEKS else "start later or plan more weeks")
             )
             raise invalid(
                 f"invalid input: start: {message}", [{"key": "start", "message": message}]

@@ -142,6 +142,26 @@ class CoachData:
         ).one()
         return first, last
 
+    async def unlogged_backfill(self, athlete: AthleteRow, before: datetime) -> datetime | None:
+        """The start of the latest strength session before `before` that was planned after it
+        began (a plan for a block already under way: changed_at, the service's clock when the
+        row was written, lies after its start) and has no report yet. Missed training counts
+        from it as from a logged one: the coach said the block was under way and has not yet
+        logged it all (a coach who logged its first week, then re-planned, saw every level
+        drop for 'no strength logged')."""
+        logged = select(FeedbackRow.session_uid).where(
+            FeedbackRow.athlete_id == athlete.id, FeedbackRow.session_uid.is_not(None)
+        )
+        return await self.db.scalar(
+            select(func.max(SessionRow.start)).where(
+                SessionRow.athlete_id == athlete.id,
+                SessionRow.kind == "strength",
+                SessionRow.start < before,
+                SessionRow.changed_at > SessionRow.start,
+                SessionRow.uid.not_in(logged),
+            )
+        )
+
     async def plan(self, athlete: AthleteRow) -> PlanRow | None:
         return await plan_of(self.db, athlete)
 

@@ -830,7 +830,17 @@ def late_reason(problem: Problem, monday: date, kind: SessionKind) -> str:
             f"reported not done ({times})"
         )
     made = local(now, problem.zone)
-    if problem.local_day(now) >= end:
+    over = problem.local_day(now) >= end
+    if skipped:
+        # the skips are the reason; the plan's timing only says why none was made up (a
+        # trial read 'the week was over when the plan was made' as the plan causing the miss)
+        them = "them" if len(skipped) > 1 else "it"
+        parts.append(
+            f"the week was over by the re-plan of {made}: too late to make {them} up"
+            if over
+            else f"the re-plan of {made} left too little of the week to make {them} up"
+        )
+    elif over:
         parts.append(f"the week was over when the plan was made ({made})")
     else:
         parts.append(f"the plan was made on {made}: too little of the week was left for it")

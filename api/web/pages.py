@@ -57,6 +57,8 @@ from planner.library import load_library
 
 # the lifts a coach signs off before their first session (domain.md Revision 2)
 SIGN_OFF = ("romanian_deadlift", "deadlift")
+# the sessions to log listed on the athlete page, newest first; the count of the rest follows
+TO_LOG_LISTED = 40
 
 
 def page(name: str, status: int = 200, **context: Any) -> Template:
@@ -97,10 +99,14 @@ async def athlete_page(
     progression = await progression_report(athlete_id, web)
     pains = await feedback_since(web, [athlete.id], now - timedelta(weeks=8))
     sessions = await web.sessions(athlete)
+    # the last two weeks' sessions without a report, and those of a block already under way
+    # (planned after they began) however old: the plan's warning sends the coach here for them
     recent = [
         (str(r.id), when(r.start, zone), summary(session_from_row(r, zone)))
         for r in sessions
-        if r.start <= now and r.start >= now - timedelta(days=UNLOGGED_DAYS) and r.uid not in logged
+        if r.start <= now
+        and r.uid not in logged
+        and (r.start >= now - timedelta(days=UNLOGGED_DAYS) or r.changed_at > r.start)
     ]
     flagged = sorted(progression.regions.items())
     races = await races_by_week(web, athlete, reports, zone)
@@ -135,7 +141,8 @@ async def athlete_page(
         region_status=flagged,
         chart=pain_chart(pains, zone, today),
         legend=chart_legend(pains),
-        to_log=list(reversed(recent)),
+        to_log=list(reversed(recent))[:TO_LOG_LISTED],
+        to_log_more=max(0, len(recent) - TO_LOG_LISTED),
         notice=notice,
         problems=problems or {},
         words=words,

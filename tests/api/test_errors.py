@@ -488,7 +488,9 @@ async def test_a_plan_start_at_the_edge_of_the_calendar_gets_422_not_500(
     assert await snapshot(client, coach_key, athlete["id"]) == before
 
 
-@pytest.mark.parametrize("start, weeks", [("1900-01-01", 1), (-14, 1), (-21, 2)])
+@pytest.mark.parametrize(
+    "start, weeks", [("1900-01-01", 1), (-14, 1), (-21, 2), ("2020-01-06", 52)]
+)
 async def test_a_plan_wholly_before_today_gets_422_naming_start_and_keeps_the_calendar(
     client, coach_key, athlete, start, weeks
 ):
@@ -503,6 +505,8 @@ async def test_a_plan_wholly_before_today_gets_422_naming_start_and_keeps_the_ca
     body = assert_error(answer, 422, "start")
     assert_names_field(body, "start")
     assert "before today" in body["detail"], body
+    # 52 weeks is the most a plan takes: "plan more weeks" would send the coach nowhere
+    assert ("plan more weeks" in body["detail"]) == (weeks < 52), body["detail"]
     assert await snapshot(client, coach_key, athlete["id"]) == before
 
 

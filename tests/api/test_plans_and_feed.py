@@ -630,9 +630,9 @@ async def test_a_plan_after_an_old_one_ended_says_nothing_of_its_weeks(client, c
     assert not any("weeks run" in w for w in answer.json()["warnings"]), answer.json()["warnings"]
 
 
-async def _block_under_way(client, coach_key) -> dict[str, Any]:
+async def _block_under_way(client, coach_key, **overrides: Any) -> dict[str, Any]:
     """A new athlete whose block began three weeks ago: rides from then, a plan from then."""
-    athlete = await create_athlete(client, coach_key, name="Mid Block")
+    athlete = await create_athlete(client, coach_key, name="Mid Block", **overrides)
     base = f"/api/v1/athletes/{athlete['id']}"
     began = next_monday() - timedelta(weeks=3)
     rides = await client.put(f"{base}/rides", json=weekly_rides(began, 8), headers=auth(coach_key))
@@ -749,3 +749,76 @@ async def test_moving_a_plan_that_began_today_back_plans_no_past_days(client, co
     assert moved.status_code == 201, moved.text
     assert _past(moved.json(), datetime.now(UTC)) == []
     assert not [w for w in moved.json()["warnings"] if "lie in the past" in w]
+
+
+async def test_a_block_under_way_logged_in_part_drops_no_level_for_missed_training(
+    client, coach_key
+):
+    """A coach logged the block's first session, then re-planned: every level dropped for 'no
+    strength logged since' that day (a new user's trial), though the sessions after it were
+    only waiting to be logged. Sessions planned after they began count as training until the
+    coach logs them, at a re-plan and at a later report alike."""
+    block = await _block_under_way(client, coach_key, starting_levels={"hinge": 5, "squat": 3})
+    now = datetime.now(UTC)
+    strength = [s for s in _past(block["plan"], now) if s["kind"] == "strength"]
+    assert len(strength) >= 4, strength
+    first = await client.post(
+        f"{block['base']}/sessions/{strength[0]['id']}/feedback",
+        json={"completed": True, "rpe": 6},
+        headers=auth(coach_key),
+    )
+    assert first.status_code == 201, first.text
+    again = await client.post(
+        f"{block['base']}/plan",
+        json={"start": block["began"].isoformat(), "weeks": 8},
+        headers=auth(coach_key),
+    )
+    assert again.status_code == 201, again.text
+    assert not [w for w in again.json()["warnings"] if "stepped down" in w], again.json()
+    # the last past session logged next, three weeks after the first: no drop either
+    last = await client.post(
+        f"{block['base']}/sessions/{strength[-1]['id']}/feedback",
+        json={"completed": True, "rpe": 6},
+        headers=auth(coach_key),
+    )
+    assert last.status_code == 201, last.text
+    changes = last.json()["progression_changes"]
+    assert not [c for c in changes if "no strength logged" in c["reason"]], changes
+    progression = await client.get(f"{block['base']}/progression", headers=auth(coach_key))
+    levels = {p["pattern"]: p["level"] for p in progression.json()["patterns"]}
+    assert levels["hinge"] >= 5 and levels["squat"] >= 3, levels
+
+
+async def test_a_replan_from_another_start_says_the_deload_weeks_moved(client, coach_key, planned):
+    """Deload weeks count from the plan's start (T3): a re-plan from a week later moved them
+    without a word, a deload week turning full volume (a new user's trial, `{}` mid-deload)."""
+    first = planned["created"].json()
+    was = [w["start"] for w in first["weeks_report"] if w["deload"]]
+    assert was, "the plan holds a deload week"
+    later = planned["monday"] + timedelta(weeks=1)
+    answer = await client.post(
+        f"{planned['base']}/plan",
+        json={"start": later.isoformat(), "weeks": WEEKS},
+        headers=auth(coach_key),
+    )
+    assert answer.status_code == 201, answer.text
+    now = [w["start"] for w in answer.json()["weeks_report"] if w["deload"]]
+    assert now != was
+    until = (planned["monday"] + timedelta(weeks=WEEKS)).isoformat()
+    moved = [w for w in answer.json()["warnings"] if w.startswith("the deload weeks moved")]
+    assert moved == [
+        "the deload weeks moved with the new start: the plan it replaces had them from "
+        f"{', '.join(was)}, this one from {', '.join(d for d in now if d < until)} (weeks count "
+        f"from the start); re-plan from {planned['monday'].isoformat()} to keep them"
+    ], answer.json()["warnings"]
+    # back to the first start: the deloads are where they were; a re-plan keeping that start
+    # moves none and says nothing
+    for _ in range(2):
+        back = await client.post(
+            f"{planned['base']}/plan",
+            json={"start": planned["monday"].isoformat(), "weeks": WEEKS},
+            headers=auth(coach_key),
+        )
+        assert back.status_code == 201, back.text
+        assert [w["start"] for w in back.json()["weeks_report"] if w["deload"]] == was
+    assert not [w for w in back.json()["warnings"] if w.startswith("the deload weeks moved")]

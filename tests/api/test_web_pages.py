@@ -292,6 +292,23 @@ async def test_the_session_page_shows_what_was_logged(client, coach_key, after):
     ]
 
 
+async def test_the_coachs_session_page_speaks_to_the_coach_when_nothing_changed(
+    client, coach_key, after
+):
+    """The coach's own page answered 'Your coming sessions stay as they were', the athlete's
+    words (a new user's trial); the check-in page keeps them."""
+    made = await planned(client, coach_key)
+    session = first_strength(made["plan"])
+    await sign_in(client, coach_key)
+    page = f"/app/athletes/{made['athlete']['id']}/sessions/{session['id']}"
+    after(session)
+    token = await csrf_of(client, page)
+    saved = await client.post(page, data={"completed": "yes", "rpe": "6", "_csrf_token": token})
+    assert saved.status_code == 200, saved.text
+    assert "No coming session changed." in saved.text, saved.text
+    assert "Your coming sessions" not in saved.text
+
+
 async def test_the_session_form_lists_what_it_did_not_count(client, coach_key, after):
     """A form whose RPE is out of range (a hand-made post: the page offers 1-10) or whose load is
     no number is saved with its pain, and the page lists what was left out and why."""
@@ -334,6 +351,34 @@ async def test_invalid_form_values_are_the_apis_422_shown_in_place(client, coach
         f"{page}/clearance", data={"region": "knee", "note": "ok", "_csrf_token": token}
     )
     assert no_flag.status_code == 409 and "no red flag" in no_flag.text
+
+
+async def test_a_block_under_way_lists_all_its_past_sessions_to_log(client, coach_key):
+    """The plan's warning sends the coach to the dashboard to log a block already under way,
+    but 'Sessions to log' showed only the last 14 days (a new user's trial): a block begun
+    six weeks ago lists its oldest sessions too (40 at most, the rest counted)."""
+    athlete = await support.create_athlete(client, coach_key, name="Six Weeks In")
+    base = f"/api/v1/athletes/{athlete['id']}"
+    began = next_monday() - timedelta(weeks=6)
+    rides = await client.put(
+        f"{base}/rides", json=support.weekly_rides(began, 10), headers=auth(coach_key)
+    )
+    assert rides.status_code == 200, rides.text
+    made = await client.post(
+        f"{base}/plan", json={"start": began.isoformat(), "weeks": 10}, headers=auth(coach_key)
+    )
+    assert made.status_code == 201, made.text
+    now = datetime.now(UTC)
+    past = [s for s in made.json()["sessions"] if datetime.fromisoformat(s["start"]) < now]
+    oldest = datetime.fromisoformat(past[0]["start"])
+    assert now - oldest > timedelta(days=14)
+    await sign_in(client, coach_key)
+    page = (await client.get(f"/app/athletes/{athlete['id']}")).text
+    listed = re.findall(rf'href="/app/athletes/{athlete["id"]}/sessions/([^"]+)"', page)
+    shown = min(len(past), 40)
+    assert [s["id"] for s in reversed(past)][:shown] == listed[:shown], (len(past), len(listed))
+    if len(past) > 40:
+        assert f"and {len(past) - 40} older" in page
 
 
 async def test_the_pain_chart_draws_soreness_apart_from_pain(client, coach_key):
