@@ -26,6 +26,11 @@ class Coach(UUIDAuditBase):
 
     name: Mapped[str] = mapped_column(String(200))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    # the dashboard's sign-out: a session cookie issued before it no longer signs in (a copy of
+    # the cookie kept working for its 14 days)
+    signed_out_at: Mapped[datetime | None] = mapped_column(
+        DateTimeUTC(timezone=True), nullable=True
+    )
 
 
 class AthleteRow(UUIDAuditBase):
@@ -118,6 +123,20 @@ class FeedbackRow(UUIDAuditBase):
     kind: Mapped[str] = mapped_column(String(20))
     at: Mapped[datetime] = mapped_column(DateTimeUTC(timezone=True), index=True)
     body: Mapped[dict[str, Any]] = mapped_column(JsonB)
+
+
+class FormSentRow(UUIDAuditBase):
+    """A page's feedback form, by the one-time id it was drawn with: sent again (a reload of
+    its answer, a second tap, the phone reopening the tab), it is recognised and not counted
+    twice (a morning check-in reloaded was stored twice, its pain counted twice)."""
+
+    __tablename__ = "form_sent"
+    __table_args__ = (UniqueConstraint("athlete_id", "form_id", name="uq_form_sent_form_id"),)
+
+    athlete_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("athlete.id", ondelete="CASCADE"), index=True
+    )
+    form_id: Mapped[str] = mapped_column(String(64))
 
 
 class CalendarSourceRow(UUIDAuditBase):

@@ -278,11 +278,25 @@ class CheckinIn(PainIn):
     at: AwareDatetime | None = None
 
 
+def _said(note: str, what: str) -> str:
+    """A sign-off's note with its blanks cut: blank, it records nobody's word (a new user's
+    trial cleared a red flag with three spaces)."""
+    note = note.strip()
+    if not note:
+        raise ValueError(f"a note is needed: {what}")
+    return note
+
+
 class ApprovalIn(StrictBody):
     exercise_id: Literal["romanian_deadlift", "deadlift"] = Field(
         description="The first barbell hinge the coach signs off"
     )
     note: Text = Field(min_length=1, max_length=2000)
+
+    @field_validator("note")
+    @classmethod
+    def _note_said(cls, note: str) -> str:
+        return _said(note, "what the coach saw (the technique, the lift at what load)")
 
 
 class ApprovalOut(BaseModel):
@@ -294,6 +308,11 @@ class ApprovalOut(BaseModel):
 class ClearanceIn(StrictBody):
     region: Region
     note: Text = Field(min_length=1, max_length=2000)
+
+    @field_validator("note")
+    @classmethod
+    def _note_said(cls, note: str) -> str:
+        return _said(note, "who saw the athlete, and what they said")
 
 
 class ChangeOut(BaseModel):

@@ -42,7 +42,13 @@ HEAVY_PER_WEEK = 2
 
 def heavy_wanted(problem: Problem, week: Week, content: ContentBuilder) -> int:
     """Heavy sessions the week wants: 0 unless it allows heavy work and a ladder is on a heavy
-    rung, else the phase's minimum of sessions (at least one), at most HEAVY_PER_WEEK."""
+    rung, else the phase's minimum of sessions (at least one), at most HEAVY_PER_WEEK.
+
+    A week over when the plan is (re)made wants none: the ladder it would be judged by is
+    today's, not the one its sessions were planned on (a coach's sign-off of the Romanian
+    deadlift gave weeks already gone 'heavy 0, 2 wanted' misses)."""
+    if problem.now is not None and week.end <= problem.local_day(problem.now):
+        return 0
     if not heavy_allowed(problem, week) or not heavy_on_offer(problem, week, content):
         return 0
     low, _ = week.strength_range

@@ -644,10 +644,10 @@ def _recurrence_id(component: icalendar.cal.Component) -> str | None:
 
 # an all-day event is not a ride; a day away or off belongs in the athlete's availability
 ALL_DAY = (
-    "all-day event: no time of day (a day off or away goes in the athlete's availability "
-    "exceptions: PATCH availability.exceptions with the whole list, the new day added, as "
-    'a list replaces the list: {"date": ..., "windows": []}; or Days off on the athlete\'s '
-    "dashboard page)"
+    "all-day event: no time of day, so no ride. A day off or away goes in the athlete's "
+    "availability exceptions: add it under Days off on the athlete's dashboard page (or in "
+    "the API, PATCH availability.exceptions with the whole list and the day added: "
+    '{"date": ..., "windows": []})'
 )
 
 

@@ -689,6 +689,9 @@ class PatternState(Model):
     awaiting_approval: str | None = None
     # red on the easiest rung (nothing to step down to): half the sets before this day
     reduced_until: date | None = None
+    # when `load_kg` was last set (a log, a step): a report of an older session, logged late,
+    # does not set it back (a trial's late log took 18 kg back to 17.5 kg)
+    load_at: AwareDatetime | None = None
 
 
 class Approval(Model):
@@ -715,6 +718,8 @@ class ProgressionState(Model):
     history: list[LevelChange] = Field(default_factory=list)
     # the last load logged (or set by a step) per exercise id: a step down lands on it
     loads: dict[str, float] = Field(default_factory=dict)
+    # when each of `loads` was logged: an older session's report, logged late, leaves it
+    loads_at: dict[str, AwareDatetime] = Field(default_factory=dict)
     approvals: dict[str, Approval] = Field(default_factory=dict)
     # numbering of the ladders' levels: 2 since the hinge technique rungs (levels 6-7) came in;
     # a stored state without it is on the old numbering (api.convert moves it up)

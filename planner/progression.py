@@ -316,6 +316,7 @@ def _change(
         pattern_state.green_streak = 0
         pattern_state.awaiting_approval = None
     pattern_state.load_kg = to_load
+    pattern_state.load_at = at
     pattern_state.green_at_top = 0
     state.history.append(change)
     return change
@@ -710,16 +711,20 @@ def _step_up(
     first_logged: date | None,
     library: Library,
     athlete: Athlete,
+    *,
+    stale: bool = False,
 ) -> LevelChange | None:
     """The 2-for-2 step: the next rung, or a plate-sized load step on a lift that has no
-    (other) rung above it for this athlete or is a max-strength lift short of its gate."""
+    (other) rung above it for this athlete or is a max-strength lift short of its gate.
+    `stale`: the log is older than the pattern's load (logged late): the step starts from the
+    pattern's load, not the log's."""
     log, exercise, (sets, top) = logged[0]
     evidence = (
         f"{exercise.name} at the top of its range ({sets} x {top}) on every set, green"
         f"{', RPE 8 or less' if _effort(log, None) is not None else ''}, "
         f"in {pattern_state.green_at_top} sessions running (latest {day})"
     )
-    load = log.load_kg if log.load_kg is not None else pattern_state.load_kg
+    load = log.load_kg if log.load_kg is not None and not stale else pattern_state.load_kg
     if load is None:
         load = _known_load(state, exercise, athlete)
     level = pattern_state.level
@@ -931,7 +936,9 @@ def _progress(
             entries = [entry for entry in entries if entry[1].level >= rung.level]
             for log, exercise, _ in entries:
                 if exercise.id == rung.id and log.load_kg is not None and log.sets > 0:
-                    pattern_state.load_kg = log.load_kg  # the next session starts from it
+                    if not _stale(pattern_state, feedback.at):
+                        # the next session starts from it
+                        pattern_state.load_kg, pattern_state.load_at = log.load_kg, feedback.at
         pattern_state.green_streak = pattern_state.green_streak + 1 if green else 0
         at_top = bool(entries) and all(
             log.sets >= sets and log.reps is not None and log.reps >= top
@@ -966,7 +973,16 @@ def _progress(
             )
             continue
         change = _step_up(
-            state, pattern, pattern_state, entries, feedback.at, day, first_logged, library, athlete
+            state,
+            pattern,
+            pattern_state,
+            entries,
+            feedback.at,
+            day,
+            first_logged,
+            library,
+            athlete,
+            stale=_stale(pattern_state, feedback.at),
         )
         if change is not None:
             pattern_state.last_step_up = day
@@ -1032,11 +1048,23 @@ def apply_feedback(
         library=library,
     )
     for log in feedback.exercises:
-        if log.load_kg is not None and log.sets > 0:
+        logged_at = new.loads_at.get(log.exercise_id)
+        if (
+            log.load_kg is not None
+            and log.sets > 0
+            and (logged_at is None or feedback.at >= logged_at)
+        ):
             new.loads[log.exercise_id] = log.load_kg
+            new.loads_at[log.exercise_id] = feedback.at
     changes += _progress(new, feedback, zones, regressed, day, first_logged, library, athlete, held)
     _remember_loads(new, athlete, library)
     return new, changes
+
+
+def _stale(pattern_state: PatternState, at: datetime) -> bool:
+    """Whether a report dated `at` is older than the pattern's load: logged late, after a later
+    session's report (or a step) set the load, it leaves the load as it is."""
+    return pattern_state.load_at is not None and at < pattern_state.load_at
 
 
 def _remember_loads(state: ProgressionState, athlete: Athlete, library: Library) -> None:

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, MediaType, Request, get, post
+from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.response import Template
@@ -27,7 +29,15 @@ from api.convert import session_from_row
 from api.db import AthleteRow, Coach, SessionRow
 from api.repository import CoachData
 from api.settings import Settings
-from api.web.forms import Outcome, Problem, problem_of, submit_feedback, submit_morning
+from api.web.forms import (
+    Outcome,
+    Problem,
+    SentAlready,
+    new_form_id,
+    problem_of,
+    submit_feedback,
+    submit_morning,
+)
 from api.web.signing import checkin_uid, checkin_valid
 from api.web.views import (
     PAIN_FIELDS,
@@ -80,6 +90,7 @@ async def session_page(
     form: Any = None,
     problem: Problem | None = None,
     outcome: Outcome | None = None,
+    already: datetime | None = None,
     status: int = 200,
 ) -> Template:
     zone = ZoneInfo(found.athlete.timezone)
@@ -99,8 +110,10 @@ async def session_page(
         action=f"/checkin/{found.token}",
         morning=f"/checkin/{found.token}/morning",
         form=form,
+        form_id=new_form_id(),
         problem=problem,
         outcome=outcome,
+        already=when(already, zone) if already else None,
         **PAIN_FIELDS,
         timings=SESSION_TIMINGS,
         words=words,
@@ -113,6 +126,7 @@ def morning_page(
     form: Any = None,
     problem: Problem | None = None,
     outcome: Outcome | None = None,
+    already: datetime | None = None,
     status: int = 200,
 ) -> Template:
     zone = ZoneInfo(found.athlete.timezone)
@@ -125,8 +139,10 @@ def morning_page(
         action=f"/checkin/{found.token}/morning",
         back=f"/checkin/{found.token}",
         form=form,
+        form_id=new_form_id(),
         problem=problem,
         outcome=outcome,
+        already=when(already, zone) if already else None,
         **PAIN_FIELDS,
     )
 
@@ -144,6 +160,9 @@ async def refused(
 class CheckinPages(Controller):
     path = "/checkin"
     include_in_schema = False
+    # pages of one person's data: no copy kept by the browser or anything between (Back after
+    # signing out showed the roster again)
+    cache_control = CacheControlHeader(no_store=True)
 
     @get("/{token:str}", media_type=MediaType.HTML)
     async def session(
@@ -165,6 +184,8 @@ class CheckinPages(Controller):
             outcome = await submit_feedback(
                 found.data, settings, found.athlete, found.session.uid, form
             )
+        except SentAlready as sent:
+            return await session_page(found, already=sent.at)
         except (HTTPException, ValidationError) as exc:
             found, problem = await refused(db_session, settings, token, exc)
             return await session_page(found, form=form, problem=problem, status=problem.status)
@@ -188,6 +209,8 @@ class CheckinPages(Controller):
         form = await request.form()
         try:
             outcome = await submit_morning(found.data, settings, found.athlete, form)
+        except SentAlready as sent:
+            return morning_page(found, already=sent.at)
         except (HTTPException, ValidationError) as exc:
             found, problem = await refused(db_session, settings, token, exc)
             return morning_page(found, form=form, problem=problem, status=problem.status)

@@ -7,19 +7,22 @@ written that the API would refuse, and a refusal shows next to the form with the
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar.datastructures import FormMultiDict
 from litestar.exceptions import HTTPException
 from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from api import clock
 from api.convert import athlete_from_row, progression_of, session_from_row
-from api.db import AthleteRow
+from api.db import AthleteRow, FormSentRow
 from api.feedback import (
     AdaptOut,
     CheckinIn,
@@ -312,6 +315,43 @@ def _outcome(
     )
 
 
+# the hidden field a feedback form is drawn with: its one-time id (FormSentRow)
+FORM_ID = "form_id"
+
+
+def new_form_id() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class SentAlready(Exception):
+    """The form was sent before (a reload of its answer, a second tap): `at` is when."""
+
+    def __init__(self, at: datetime) -> None:
+        super().__init__(f"sent already at {at.isoformat()}")
+        self.at = at
+
+
+async def take_form_id(data: CoachData, athlete: AthleteRow, form: FormMultiDict) -> None:
+    """Record the form's one-time id before its report is taken, in the same transaction (a
+    refusal rolls it back, so the corrected form goes through). Raises SentAlready when it was
+    taken before, by an earlier sending or one racing this one. A form without an id (a
+    hand-made post) is taken as sent."""
+    form_id = str(form.get(FORM_ID) or "").strip()[:64]
+    if not form_id:
+        return
+    query = select(FormSentRow.created_at).where(
+        FormSentRow.athlete_id == athlete.id, FormSentRow.form_id == form_id
+    )
+    taken = await data.db.scalar(query)
+    if taken is not None:
+        raise SentAlready(taken)
+    try:
+        async with data.db.begin_nested():
+            data.db.add(FormSentRow(athlete_id=athlete.id, form_id=form_id))
+    except IntegrityError:
+        raise SentAlready(clock.now()) from None
+
+
 async def submit_feedback(
     data: CoachData,
     settings: Settings,
@@ -319,8 +359,10 @@ async def submit_feedback(
     session_id: str,
     form: FormMultiDict,
 ) -> Outcome:
-    """POST .../sessions/{id}/feedback from a form. Raises HTTPException or ValidationError."""
+    """POST .../sessions/{id}/feedback from a form. Raises HTTPException, ValidationError or
+    SentAlready."""
     body = feedback_body(form)
+    await take_form_id(data, athlete, form)
     before = await upcoming(data, athlete)
     answer = await record_feedback(
         athlete_id=athlete.id, session_id=session_id, data=body, data_scope=data, settings=settings
@@ -344,6 +386,7 @@ async def submit_morning(
         raise by_region(exc, entries, at=()) from None
     if not bodies:
         return None
+    await take_form_id(data, athlete, form)
     before = await upcoming(data, athlete)
     answer: AdaptOut | None = None
     for body in bodies:

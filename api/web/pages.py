@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, MediaType, Request, Response, get, post
+from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api import clock
 from api.athletes import new_feed_token, patch_athlete
 from api.convert import athlete_from_row, session_from_row
+from api.db import Coach
 from api.feedback import (
     ApprovalIn,
     ClearanceIn,
@@ -32,9 +34,17 @@ from api.security import digest
 from api.settings import Settings
 from api.sources import sources_of
 from api.staleness import STALE
-from api.web.forms import Problem, problem_of, submit_feedback, texts, upcoming
+from api.web.forms import (
+    Problem,
+    SentAlready,
+    new_form_id,
+    problem_of,
+    submit_feedback,
+    texts,
+    upcoming,
+)
 from api.web.routes import secure
-from api.web.signing import SESSION_COOKIE, SESSION_MAX_AGE_S, sign_session
+from api.web.signing import SESSION_COOKIE, SESSION_MAX_AGE_S, read_session, sign_session
 from api.web.views import (
     PAIN_FIELDS,
     REGION_WORDS,
@@ -57,7 +67,8 @@ from planner.library import load_library
 
 # the lifts a coach signs off before their first session (domain.md Revision 2)
 SIGN_OFF = ("romanian_deadlift", "deadlift")
-# the sessions to log listed on the athlete page, newest first; the count of the rest follows
+# the sessions to log listed on the athlete page, oldest first (progression reads reports in
+# the order the sessions happened); the count of the rest follows
 TO_LOG_LISTED = 40
 
 
@@ -141,7 +152,7 @@ async def athlete_page(
         region_status=flagged,
         chart=pain_chart(pains, zone, today),
         legend=chart_legend(pains),
-        to_log=list(reversed(recent))[:TO_LOG_LISTED],
+        to_log=recent[:TO_LOG_LISTED],
         to_log_more=max(0, len(recent) - TO_LOG_LISTED),
         notice=notice,
         problems=problems or {},
@@ -208,6 +219,9 @@ async def rolled_back(web: CoachData) -> None:
 class CoachPages(Controller):
     path = "/app"
     include_in_schema = False
+    # pages of one person's data: no copy kept by the browser or anything between (Back after
+    # signing out showed the roster again)
+    cache_control = CacheControlHeader(no_store=True)
 
     @get("/", media_type=MediaType.HTML)
     async def home(self, web: NamedDependency[CoachData]) -> Template:
@@ -246,7 +260,19 @@ class CoachPages(Controller):
         return response
 
     @post("/sign-out", media_type=MediaType.HTML)
-    async def sign_out(self) -> Redirect:
+    async def sign_out(
+        self, request: Request, db_session: NamedDependency[AsyncSession], settings: Settings
+    ) -> Redirect:
+        """The browser's cookie goes, and every session of the coach issued before now is
+        refused (a copy of the cookie signed in for the rest of its 14 days): signing out signs
+        the coach out of every browser."""
+        session = read_session(settings.secret_key, request.cookies.get(SESSION_COOKIE))
+        if session is not None:
+            coach = await db_session.get(Coach, session.coach_id)
+            if coach is not None:
+                # the clock sessions are issued by (sign_session), not the service's
+                coach.signed_out_at = datetime.now(UTC)
+                await db_session.commit()  # a redirect: the autocommit handler would not
         response = Redirect("/app/sign-in", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/app")
         return response
@@ -264,6 +290,7 @@ class CoachPages(Controller):
         form: Any = None,
         problem: Problem | None = None,
         outcome: Any = None,
+        already: datetime | None = None,
         status: int = 200,
     ) -> Template:
         athlete = await web.athlete(athlete_id)
@@ -285,8 +312,10 @@ class CoachPages(Controller):
             exercises=exercise_fields(session),
             action=f"/app/athletes/{athlete.id}/sessions/{row.id}",
             form=form,
+            form_id=new_form_id(),
             problem=problem,
             outcome=outcome,
+            already=when(already, zone) if already else None,
             **PAIN_FIELDS,
             timings=SESSION_TIMINGS,
             words=words,
@@ -311,6 +340,8 @@ class CoachPages(Controller):
         athlete = await web.athlete(athlete_id)
         try:
             outcome = await submit_feedback(web, settings, athlete, session_id, form)
+        except SentAlready as sent:
+            return await self._session_page(web, athlete_id, session_id, already=sent.at)
         except (HTTPException, ValidationError) as exc:
             problem = problem_of(exc)
             if problem.status == 404:
@@ -477,16 +508,30 @@ class CoachPages(Controller):
             exceptions = [e.model_dump(mode="json") for e in sorted(kept, key=lambda e: e.date)]
             row = await patch_athlete(web, row, {"availability": {"exceptions": exceptions}})
             said = f"{day.date:%A} {day.date.day} {day.date:%B}"
-            lines = [
-                f"{said} is a day off: no session goes there."
-                if day.action == "add"
-                else f"{said} follows the weekly windows again."
+            if day.date.year != today.year:
+                said += f" {day.date.year}"
+            zone = ZoneInfo(row.timezone)
+            there = [
+                r
+                for r in await web.sessions(row)
+                if r.start.astimezone(zone).date() == day.date and r.start >= clock.now()
             ]
+            # the published sessions stay until a re-plan: "no session goes there" read false
+            # beside the session still on that day (a new user's trial)
+            if day.action == "add" and there:
+                times = ", ".join(f"{r.kind} at {r.start.astimezone(zone):%H:%M}" for r in there)
+                lines = [
+                    f"{said} is a day off. Its {times} stays in the calendar until you re-plan, "
+                    "which moves it to another day."
+                ]
+            elif day.action == "add":
+                lines = [f"{said} is a day off: no session will be planned there."]
+            else:
+                lines = [f"{said} follows the weekly windows again; a re-plan may use it."]
             plan_row = await web.plan(row)
             if plan_row is not None:
                 warnings = (plan_row.report or {}).get("warnings", [])
                 lines += [w for w in warnings if w.startswith(STALE)]
-                lines.append("Re-plan to move the sessions to fit it.")
             return {"title": "Days off changed", "lines": lines}
 
         return await self._act(web, athlete_id, "days_off", change)

@@ -63,7 +63,15 @@ async def provide_web_coach(
     # a coach whose key was replaced (or who was removed) is signed out everywhere
     if coach is None or key_tag(settings.secret_key, coach.key_hash) != session.key_tag:
         raise SignInRequired("sign in again")
+    if signed_out(coach, session.issued):
+        raise SignInRequired("signed out")
     return CoachData(db_session, coach)
+
+
+def signed_out(coach: Coach, issued: int) -> bool:
+    """Whether the coach signed out after this session was issued (whole seconds: a sign-in
+    in the second of the sign-out stands)."""
+    return coach.signed_out_at is not None and issued < int(coach.signed_out_at.timestamp())
 
 
 def to_sign_in(request: Request[Any, Any, Any], exc: SignInRequired) -> Response[Any]:

@@ -306,11 +306,15 @@ def week_of(reports: list[dict[str, Any]], day: date) -> dict[str, Any] | None:
 async def fortnight(
     data: CoachData, athlete: AthleteRow, reports: list[dict[str, Any]], logged: set[str]
 ) -> list[Day]:
-    """This week and the next, Monday to Sunday in the athlete's zone: rides and sessions."""
+    """This week and the next in the athlete's zone, as the plan's weeks run (from its start's
+    weekday; Monday without a plan): rides and sessions. Monday-to-Sunday weeks beside a
+    plan's Tuesday-to-Monday ones put a week's phase on the wrong days (a new user's trial
+    read 'Next week: base deload' over the days of a base week)."""
     zone = ZoneInfo(athlete.timezone)
     now = clock.now()
     today = now.astimezone(zone).date()
-    monday = today - timedelta(days=today.weekday())
+    opens = date.fromisoformat(reports[0]["start"]).weekday() if reports else 0
+    monday = today - timedelta(days=(today.weekday() - opens) % 7)  # the week's first day
     start = datetime.combine(monday, time.min, zone)
     end = start + timedelta(days=14)
     rides = await data.rides(athlete, start, end)
@@ -397,17 +401,26 @@ def pain_chart(
     # pain and soreness apart: soreness (muscle ache easing when warm) moves no level below 6
     # two mornings running, so it is drawn hollow and dashed, not as pain in the bands
     daily: dict[tuple[Region, bool], dict[date, int]] = {}
+    # warning signs by region and day: a flag sent without a score read as 0/10, the line
+    # dropping as if the region had recovered (a new user's trial); drawn as a marker instead
+    flagged: dict[tuple[Region, date], set[str]] = {}
     for row in rows:
         for point in pain_points(row):
             day = point.at.astimezone(zone).date()
-            if first <= day <= today:
-                scores = daily.setdefault((point.region, point.kind == "soreness"), {})
-                scores[day] = max(scores.get(day, 0), point.score)
+            if not first <= day <= today:
+                continue
+            if point.flags:
+                flagged.setdefault((point.region, day), set()).update(point.flags)
+                if not point.score:
+                    continue
+            scores = daily.setdefault((point.region, point.kind == "soreness"), {})
+            scores[day] = max(scores.get(day, 0), point.score)
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
         f'aria-labelledby="pain-chart-title" xmlns="http://www.w3.org/2000/svg">',
         f'<title id="pain-chart-title">Pain per region, highest score per day, '
-        f"{first.isoformat()} to {today.isoformat()}; soreness hollow and dashed</title>",
+        f"{first.isoformat()} to {today.isoformat()}; soreness hollow and dashed, warning signs "
+        "as red triangles at the top</title>",
         # bands: green 0-3, amber 4-5, red 6-10
         f'<rect x="{left}" y="{y(10):.1f}" width="{plot_w}" height="{y(5.5) - y(10):.1f}" fill="#fee2e2"/>',
         f'<rect x="{left}" y="{y(5.5):.1f}" width="{plot_w}" height="{y(3.5) - y(5.5):.1f}" fill="#fef3c7"/>',
@@ -444,7 +457,15 @@ def pain_chart(
                 f"<title>{escape(REGION_WORDS[region])} {what} {score}/10 on {day.isoformat()}"
                 "</title></circle>"
             )
-    if not daily:
+    for (region, day), flags in sorted(flagged.items()):
+        cx, cy = x(day), y(10)
+        signs = ", ".join(sorted(f.replace("_", " ") for f in flags))
+        parts.append(
+            f'<path d="M{cx:.1f},{cy - 1:.1f} l6,11 h-12 z" fill="#b91c1c" class="flag">'
+            f"<title>{escape(REGION_WORDS[region])}: warning sign ({escape(signs)}) on "
+            f"{day.isoformat()}</title></path>"
+        )
+    if not daily and not flagged:
         parts.append(
             f'<text x="{left + plot_w / 2}" y="{top + plot_h / 2}" text-anchor="middle" '
             f'class="axis">no pain reported in the last {weeks} weeks</text>'

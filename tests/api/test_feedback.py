@@ -105,10 +105,22 @@ async def test_red_flag_removes_loading_of_the_region_from_plan_and_feed_until_c
     athlete = (await client.get(base, headers=headers)).json()
     assert athlete["needs_clearance"] is True
 
+    # a blank note records nobody's word: refused, naming the note, the flag still waiting
+    blank = await client.post(
+        f"{base}/clearance", json={"region": "low_back", "note": "   "}, headers=headers
+    )
+    assert blank.status_code == 422, blank.text
+    assert "a note is needed" in blank.text and "note" in str(blank.json()["extra"]), blank.text
+    assert (await client.get(base, headers=headers)).json()["needs_clearance"] is True
+
     cleared = await client.post(
-        f"{base}/clearance", json={"region": "low_back", "note": "seen by physio"}, headers=headers
+        f"{base}/clearance",
+        json={"region": "low_back", "note": "  seen by physio "},
+        headers=headers,
     )
     assert cleared.status_code == 201, cleared.text
+    progression = (await client.get(f"{base}/progression", headers=headers)).json()
+    assert "seen by physio" in str(progression) and "  seen by physio " not in str(progression)
     plan = (await client.get(f"{base}/plan", headers=headers)).json()
     assert loads(plan, "low_back")
     feed = (await client.get(feed_path(ctx["athlete"]["feed_url"]))).text

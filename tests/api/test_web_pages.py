@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import html
 import re
+import time
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
@@ -19,7 +22,8 @@ from support import feed_path, first_strength, next_monday
 
 from api import clock
 from api.app import create_app
-from api.web.signing import SESSION_COOKIE, checkin_token
+from api.security import digest
+from api.web.signing import SESSION_COOKIE, checkin_token, read_session, sign_session
 from planner.library import load_library
 
 CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
@@ -147,6 +151,40 @@ async def test_sign_in_sets_a_signed_httponly_lax_cookie_and_a_wrong_key_is_refu
     out = await client.post("/app/sign-out", data={"_csrf_token": token})
     assert out.status_code == 303
     assert (await client.get("/app/")).status_code == 303
+
+
+async def test_signing_out_ends_every_copy_of_the_session_and_pages_are_not_stored(
+    client, coach_key, settings
+):
+    """Signing out deleted the browser's cookie only: a copy of it kept signing in for its 14
+    days, and Back showed the roster from the browser's cache (a new user's trial)."""
+    await sign_in(client, coach_key)
+    session = read_session(settings.secret_key, client.cookies.get(SESSION_COOKIE))
+    assert session is not None
+    roster = await client.get("/app/")
+    assert roster.status_code == 200
+    assert roster.headers["cache-control"] == "no-store"
+    # a copy of the cookie, made a minute before the sign-out
+    copy = sign_session(
+        settings.secret_key, session.coach_id, digest(coach_key), now=time.time() - 60
+    )
+    signed_in = client.cookies.get(SESSION_COOKIE)
+    client.cookies.clear()
+    client.cookies.set(SESSION_COOKIE, copy)
+    assert (await client.get("/app/")).status_code == 200, "good until the sign-out"
+    client.cookies.clear()
+    client.cookies.set(SESSION_COOKIE, signed_in)
+    token = await csrf_of(client, "/app/")
+    out = await client.post("/app/sign-out", data={"_csrf_token": token})
+    assert out.status_code == 303
+    client.cookies.clear()
+    client.cookies.set(SESSION_COOKIE, copy)
+    refused = await client.get("/app/")
+    assert refused.status_code == 303 and refused.headers["location"].startswith("/app/sign-in")
+    # signing in again (in the same second, too) works
+    client.cookies.clear()
+    await sign_in(client, coach_key)
+    assert (await client.get("/app/")).status_code == 200
 
 
 async def test_the_cookie_is_secure_over_https(settings, coach_key):
@@ -302,6 +340,8 @@ async def test_the_coachs_session_page_speaks_to_the_coach_when_nothing_changed(
     await sign_in(client, coach_key)
     page = f"/app/athletes/{made['athlete']['id']}/sessions/{session['id']}"
     after(session)
+    form = (await client.get(page)).text
+    assert "Was it done?" in form and "Did you do it?" not in form
     token = await csrf_of(client, page)
     saved = await client.post(page, data={"completed": "yes", "rpe": "6", "_csrf_token": token})
     assert saved.status_code == 200, saved.text
@@ -356,7 +396,7 @@ async def test_invalid_form_values_are_the_apis_422_shown_in_place(client, coach
 async def test_a_block_under_way_lists_all_its_past_sessions_to_log(client, coach_key):
     """The plan's warning sends the coach to the dashboard to log a block already under way,
     but 'Sessions to log' showed only the last 14 days (a new user's trial): a block begun
-    six weeks ago lists its oldest sessions too (40 at most, the rest counted)."""
+    six weeks ago lists its oldest sessions too, oldest first (40 at most, the rest counted)."""
     athlete = await support.create_athlete(client, coach_key, name="Six Weeks In")
     base = f"/api/v1/athletes/{athlete['id']}"
     began = next_monday() - timedelta(weeks=6)
@@ -376,9 +416,114 @@ async def test_a_block_under_way_lists_all_its_past_sessions_to_log(client, coac
     page = (await client.get(f"/app/athletes/{athlete['id']}")).text
     listed = re.findall(rf'href="/app/athletes/{athlete["id"]}/sessions/([^"]+)"', page)
     shown = min(len(past), 40)
-    assert [s["id"] for s in reversed(past)][:shown] == listed[:shown], (len(past), len(listed))
+    # oldest first: the engine reads reports in the order the sessions happened
+    assert [s["id"] for s in past][:shown] == listed[:shown], (len(past), len(listed))
     if len(past) > 40:
-        assert f"and {len(past) - 40} older" in page
+        assert f"and {len(past) - 40} more after these" in page
+
+
+async def test_this_week_and_next_run_as_the_plans_weeks_do(client, coach_key):
+    """A plan from a Tuesday has Tuesday-to-Monday weeks: the page's two weeks were Monday to
+    Sunday, so a week's phase and deload badge sat over the next week's days (a new user's
+    trial read 'Next week: base deload'). They now open on the plan's weekday."""
+    athlete = await support.create_athlete(client, coach_key, name="Tuesday Weeks")
+    base = f"/api/v1/athletes/{athlete['id']}"
+    tuesday = next_monday() + timedelta(days=1)
+    rides = await client.put(
+        f"{base}/rides", json=support.weekly_rides(next_monday(), 6), headers=auth(coach_key)
+    )
+    assert rides.status_code == 200, rides.text
+    made = await client.post(
+        f"{base}/plan", json={"start": tuesday.isoformat(), "weeks": 5}, headers=auth(coach_key)
+    )
+    assert made.status_code == 201, made.text
+    await sign_in(client, coach_key)
+    page = (await client.get(f"/app/athletes/{athlete['id']}")).text
+    days = re.findall(r'<li class="day[^"]*"[^>]*>\s*<h4>(\w{3}) (\d+) (\w{3})</h4>', page)
+    assert len(days) == 14 and days[0][0] == "Tue" and days[7][0] == "Tue", days
+    heads = re.findall(r'<h3 class="weekhead">([^<]*)', page)
+    first = made.json()["weeks_report"][0]
+    today = datetime.now(ZoneInfo(support.BERLIN)).date()
+    opening = today + timedelta(days=(1 - today.weekday()) % 7)  # the next Tuesday, or today
+    if opening == tuesday:  # the plan's first week is next week on the page
+        assert heads[1].strip() == f"Next week: {first['phase']}", heads
+    else:  # today is the plan start's Tuesday: it is this week
+        assert heads[0].strip() == f"This week: {first['phase']}", heads
+
+
+FORM_ID = re.compile(r'name="form_id" value="([^"]+)"')
+
+
+async def feedback_rows(settings: Any, athlete_id: str) -> list[tuple[str, str | None]]:
+    """The athlete's stored reports: (kind, session UID), oldest first."""
+    from sqlalchemy import select
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from api.db import FeedbackRow
+
+    engine = create_async_engine(settings.database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                select(FeedbackRow.kind, FeedbackRow.session_uid)
+                .where(FeedbackRow.athlete_id == uuid.UUID(athlete_id))
+                .order_by(FeedbackRow.at)
+            )
+            return [tuple(r) for r in rows.all()]
+    finally:
+        await engine.dispose()
+
+
+async def test_a_morning_check_in_sent_twice_is_kept_once(client, coach_key, settings):
+    """Reloading the check-in's answer page sent the form again: two check-ins, its pain
+    counted twice (a new user's trial). The form's one-time id is recognised."""
+    made = await planned(client, coach_key)
+    link = path_of(next(iter((await feed_links(client, made["athlete"]["feed_url"])).values())))
+    page = (await client.get(f"{link}/morning")).text
+    data = {
+        "pain_knee": "4",
+        "_csrf_token": CSRF.search(page).group(1),  # type: ignore[union-attr]
+        "form_id": FORM_ID.search(page).group(1),  # type: ignore[union-attr]
+    }
+    first = await client.post(f"{link}/morning", data=data)
+    assert first.status_code == 200 and "What changed" in first.text, first.text
+    again = await client.post(f"{link}/morning", data=data)
+    assert again.status_code == 200, again.text
+    assert "Saved already" in again.text and "nothing was counted twice" in again.text
+    assert [kind for kind, _ in await feedback_rows(settings, made["athlete"]["id"])] == ["checkin"]
+    # a new form (the page drawn again) is a new check-in
+    fresh = FORM_ID.search(again.text).group(1)  # type: ignore[union-attr]
+    assert fresh != data["form_id"]
+    other = await client.post(f"{link}/morning", data={**data, "form_id": fresh})
+    assert "What changed" in other.text
+    assert len(await feedback_rows(settings, made["athlete"]["id"])) == 2
+
+
+async def test_a_session_form_refused_then_corrected_goes_through_and_a_resend_is_told(
+    client, coach_key, settings, after
+):
+    """A refused form takes nothing (its id included), so the corrected one is saved; sent
+    again, the coach's page says it was saved already instead of the API's 409 wording."""
+    made = await planned(client, coach_key)
+    session = first_strength(made["plan"])
+    await sign_in(client, coach_key)
+    page_path = f"/app/athletes/{made['athlete']['id']}/sessions/{session['id']}"
+    after(session)
+    page = (await client.get(page_path)).text
+    data = {
+        "completed": "yes",
+        "_csrf_token": CSRF.search(page).group(1),  # type: ignore[union-attr]
+        "form_id": FORM_ID.search(page).group(1),  # type: ignore[union-attr]
+    }
+    refused = await client.post(page_path, data={**data, "pain_knee": "lots"})
+    assert refused.status_code == 422, refused.text
+    saved = await client.post(page_path, data={**data, "rpe": "6"})
+    assert saved.status_code == 200 and "What changed" in saved.text, saved.text
+    again = await client.post(page_path, data={**data, "rpe": "6"})
+    assert again.status_code == 200 and "Saved already" in again.text, again.text
+    assert "POST /api" not in again.text and "already has feedback" not in again.text
+    kinds = [kind for kind, _ in await feedback_rows(settings, made["athlete"]["id"])]
+    assert kinds == ["session"], kinds
 
 
 async def test_the_pain_chart_draws_soreness_apart_from_pain(client, coach_key):
@@ -400,6 +545,42 @@ async def test_the_pain_chart_draws_soreness_apart_from_pain(client, coach_key):
     assert pain and pain.group(1).startswith("Knee pain 4/10"), page
     assert page.count('stroke-dasharray="5 4"') == 1
     assert "Soreness (hollow points, dashed)" in page
+
+
+async def test_the_pain_chart_marks_a_warning_sign_instead_of_a_zero(client, coach_key):
+    """A morning check-in with swelling ticked and no score was drawn as 'Knee pain 0/10': the
+    line fell from 7 to 0 as if the knee had recovered (a new user's trial)."""
+    made = await planned(client, coach_key)
+    for body in (
+        {"region": "knee", "score": 7, "timing": "after"},
+        {"region": "knee", "score": 0, "timing": "next_morning", "flags": ["swelling"]},
+    ):
+        sent = await client.post(f"{made['base']}/pain", json=body, headers=auth(coach_key))
+        assert sent.status_code == 201, sent.text
+    await sign_in(client, coach_key)
+    page = (await client.get(f"/app/athletes/{made['athlete']['id']}")).text
+    assert "Knee pain 0/10" not in page
+    assert re.search(r"Knee pain 7/10 on ", page), page
+    flag = re.search(r'<path [^>]*class="flag"><title>([^<]+)<', page)
+    assert flag and flag.group(1).startswith("Knee: warning sign (swelling) on "), page
+
+
+async def test_a_refused_form_is_told_at_the_top_of_the_page_with_a_link_to_it(client, coach_key):
+    """A refused re-plan's words sat next to its form, about 2,000 px below where the answer
+    opens (a new user's trial read a reload that did nothing): the top says it too."""
+    made = await planned(client, coach_key)
+    await sign_in(client, coach_key)
+    page = f"/app/athletes/{made['athlete']['id']}"
+    token = await csrf_of(client, page)
+    answer = await client.post(
+        f"{page}/plan", data={"start": "2025-01-06", "weeks": "4", "_csrf_token": token}
+    )
+    assert answer.status_code == 422
+    text = answer.text
+    top = text.index("Not saved (Re-plan).")
+    assert top < text.index('id="cal-h"'), "above the calendar, before anything else"
+    assert "before today" in text[top : top + 400]
+    assert 'href="#form-plan"' in text and 'id="form-plan"' in text
 
 
 async def test_a_refused_form_value_is_told_in_plain_words_with_what_was_typed(client, coach_key):
@@ -581,6 +762,13 @@ async def test_a_day_off_from_the_athlete_page_empties_that_day_and_warns_the_pl
     )
     assert added.status_code == 200, added.text
     assert "is a day off" in added.text and "Re-plan" in added.text
+    # its session stays until the re-plan, and the page says so ("no session goes there" read
+    # false beside the session still on that day)
+    clock_time = datetime.fromisoformat(session["start"]).astimezone(ZoneInfo(support.BERLIN))
+    assert f"Its strength at {clock_time:%H:%M} stays in the calendar until you re-plan" in (
+        added.text
+    ), added.text
+    assert "no session goes there" not in added.text
     assert "break the hard rules" in added.text, "its session there breaks H1 now"
     athlete = (await client.get(made["base"], headers=auth(coach_key))).json()
     assert {"date": day.isoformat(), "windows": []} in athlete["availability"]["exceptions"]

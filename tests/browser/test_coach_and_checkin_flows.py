@@ -194,6 +194,11 @@ def test_a_rotated_feed_token_makes_the_old_checkin_link_404(
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     sign_in(page, server["url"], coach_key)
     page.goto(f"{server['url']}/app/athletes/{made['athlete']['id']}")
+    # one click broke the athlete's subscription (a new user's trial): the box comes first
+    page.get_by_role("button", name="New calendar link").click()
+    expect(page.get_by_role("heading", name="New calendar link")).not_to_be_visible()
+    assert api.get("/feeds/" + made["athlete"]["feed_url"].rsplit("/feeds/", 1)[1]).is_success
+    page.get_by_label("I will send the athlete the new link").check()
     page.get_by_role("button", name="New calendar link").click()
     expect(page.get_by_role("heading", name="New calendar link")).to_be_visible()
     new_feed = page.get_by_role("textbox", name="Calendar link").input_value()
@@ -258,3 +263,35 @@ def test_a_load_typed_with_a_decimal_comma_is_kept_as_kilograms(
     (report,) = read["feedback"]
     loads = [e.get("load_kg") for e in report["report"]["exercises"]]
     assert loads[0] == 12.5, loads
+
+
+def test_on_a_phone_a_reloaded_check_in_is_kept_once_and_the_coach_can_read_the_reports(
+    browser, server, api, coach_key, after, shot
+):
+    """Three things a trial on a phone met: reloading the morning check-in's answer sent it
+    again (stored twice); the weekly report's reasons were squeezed to a word a line; the pain
+    chart's labels were about 5 px tall."""
+    made = planned(api, coach_key, "Pia Phone")
+    session = first_strength(made["plan"])
+    link = checkin_links(api, made["athlete"]["feed_url"])[session["uid"]]
+    after(session)
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    athlete = phone.new_page()
+    athlete.goto(link + "/morning")
+    athlete.get_by_label("Knee score this morning").select_option("3")
+    athlete.get_by_role("button", name="Send").click()
+    expect(athlete.get_by_role("heading", name="Saved. What changed")).to_be_visible()
+    athlete.reload()  # the browser sends the form again
+    expect(athlete.get_by_role("heading", name="Saved already")).to_be_visible()
+    shot(athlete, "7-morning-reloaded")
+    phone.close()
+    coach = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = coach.new_page()
+    sign_in(page, server["url"], coach_key)
+    page.get_by_role("link", name="Pia Phone").click()
+    reasons = page.locator("table.weeks thead th").last.bounding_box()
+    assert reasons is not None and reasons["width"] >= 200, reasons
+    label = page.locator("svg.chart text.axis").first.bounding_box()
+    assert label is not None and label["height"] >= 9, label
+    shot(page, "7-athlete-on-a-phone")
+    coach.close()

@@ -204,6 +204,31 @@ def test_a_logged_load_becomes_the_load_of_the_next_session():
     assert state.loads["romanian_deadlift"] == 65.0
 
 
+def test_an_older_sessions_report_logged_late_leaves_the_load_a_later_one_set():
+    """Logged after a later session's report had set 65 kg, a report of an older session at
+    62.5 kg took the load back to 62.5 (a new user's trial: 18 kg back to 17.5 kg, told as the
+    effect of its soreness). The older report still counts; its load is history."""
+    later = session(DAY + timedelta(days=3), logs=[ExerciseLog("romanian_deadlift", 3, 5, 65.0)])
+    older = session(DAY, logs=[ExerciseLog("romanian_deadlift", 3, 5, 62.5)])
+    state, changes = feed(rdl_state(), later, older)
+    assert changes == []
+    assert state.patterns[Pattern.hinge].load_kg == 65.0
+    assert state.loads["romanian_deadlift"] == 65.0
+    # in the order they happened, the later load stands all the same
+    in_order, _ = feed(rdl_state(), older, later)
+    assert in_order.patterns[Pattern.hinge].load_kg == 65.0
+
+
+def test_a_step_earned_by_a_late_report_starts_from_the_current_load():
+    """A 2-for-2 step completed by an older session's report rises from the load the pattern
+    holds now, not from the older, lighter load that report logged."""
+    later = session(DAY + timedelta(days=3), logs=[top("romanian_deadlift", 65.0)], rpe=8)
+    older = session(DAY, logs=[top("romanian_deadlift", 60.0)], rpe=8)
+    state, changes = feed(rdl_state(), later, older)
+    assert [(c.from_load_kg, c.to_load_kg) for c in changes] == [(65.0, 67.5)]
+    assert state.patterns[Pattern.hinge].load_kg == 67.5
+
+
 def test_a_dumbbell_lift_steps_by_the_next_dumbbell():
     who = athlete(starting_levels={"squat": 4}, equipment=["dumbbell", "bench"])  # no barbell
     state = state_of(who, squat={"level": 4, "green_at_top": 1, "load_kg": 10.0})

@@ -370,3 +370,17 @@ def test_a_past_weeks_miss_names_the_sessions_reported_not_done():
     assert t2.reason.endswith("too late to make them up"), t2.reason
     assert "when the plan was made" not in t2.reason
     assert "too little of the week was left" not in t2.reason
+
+
+def test_a_week_over_when_the_plan_is_made_wants_no_heavy_work_of_todays_ladder():
+    """A re-plan judged weeks already gone by today's ladder: after a coach's sign-off of the
+    Romanian deadlift they read 'heavy 0, 2 wanted, though the ladder is at Romanian deadlift'
+    (a new user's trial). A week gone by is judged on what it held; the weeks ahead still want
+    their heavy work."""
+    who, weeks = heavy_lifter(), 3
+    rides = hard_tue_thu_sat(weeks)
+    again = plan(who, rides, MONDAY, weeks, now=at(MONDAY + timedelta(days=8), 12))
+    first, second = again.week_reports[0], again.week_reports[1]
+    assert not [b for b in first.broken if "heavy_sessions" in b.term], first.broken
+    assert [b for b in first.broken if "strength_sessions" in b.term], "its miss is still told"
+    assert second.heavy_planned >= 1, "the week under way still gets its heavy work"
