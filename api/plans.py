@@ -18,7 +18,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED
 from pydantic import Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from api import clock
@@ -200,7 +200,7 @@ async def replan(
     """Solve, then write the new sessions over the published ones keeping UIDs and SEQUENCE.
 
     Sessions before `now` (the service's clock unless given) are history: kept as published.
-    `backfill`: a start in the past that no plan covered yet (see `_backfills`) has its days
+    `backfill`: a start in the past that no plan covered yet (see `backfills`) has its days
     up to now planned as they would have been on the start day, for the coach to log a block
     already under way (api.md).
     """
@@ -217,7 +217,7 @@ async def replan(
     history = [s for s in published if s.start < max(now, plan_from)]
     skipped = await sessions_not_done(db, athlete, [s.uid for s in history])
     plan_row = await plan_of(db, athlete)
-    back = backfill and _backfills(plan_row, start, today, history, plan_from)
+    back = backfill and await backfills(db, athlete, plan_row, start, now)
     # planned as of the start, the past days get their sessions; the rest is as of now
     planned_at = plan_from if back else now
     result: Plan = await sync_to_thread(
@@ -289,24 +289,41 @@ async def replan(
     return plan_row, sorted(rows, key=lambda r: r.start)
 
 
-def _backfills(
-    current: PlanRow | None,
-    start: date,
-    today: date,
-    history: list[Session],
-    plan_from: datetime,
+async def backfills(
+    db: AsyncSession, athlete: AthleteRow, current: PlanRow | None, start: date, now: datetime
 ) -> bool:
     """Whether a plan from `start` plans its past days: the start lies before today and
-    nothing covers those days yet, neither a plan (the current one ran before or starts
-    after them) nor a published session. A re-plan keeping a plan's start, or one that moves
-    the start back over days some plan already held, plans nothing in the past: a day whose
-    sessions were never published did not have them."""
-    if start >= today or any(s.start >= plan_from for s in history):
+    nothing covers those days yet: no plan (the current one ran before them or starts after
+    today), no published session and no report. A re-plan keeping a plan's start, or one that
+    moves the start back over days some plan already held, plans nothing in the past: a day
+    whose sessions were never published did not have them. (A report there means some plan
+    held the day, though its sessions may be gone: a re-plan far ahead drops history older
+    than 30 days before its start.)"""
+    zone = ZoneInfo(athlete.timezone)
+    if start >= now.astimezone(zone).date():
         return False
-    if current is None:
-        return True
-    current_end = current.start + timedelta(weeks=current.weeks)
-    return current_end <= start or current.start > today
+    if current is not None:
+        current_end = current.start + timedelta(weeks=current.weeks)
+        if current_end > start and current.start <= now.astimezone(zone).date():
+            return False
+    plan_from = datetime.combine(start, datetime.min.time(), zone)
+    held = await db.scalar(
+        select(func.count())
+        .select_from(SessionRow)
+        .where(
+            SessionRow.athlete_id == athlete.id,
+            SessionRow.start >= plan_from,
+            SessionRow.start < now,
+        )
+    )
+    if held:
+        return False
+    told = await db.scalar(
+        select(func.count())
+        .select_from(FeedbackRow)
+        .where(FeedbackRow.athlete_id == athlete.id, FeedbackRow.at >= plan_from)
+    )
+    return not told
 
 
 def _backfill_warnings(
@@ -433,10 +450,13 @@ def feed_bytes(
     )
 
 
-async def drop_for_missed_training(data_scope: CoachData, athlete: AthleteRow) -> list[str]:
+async def drop_for_missed_training(
+    data_scope: CoachData, athlete: AthleteRow, *, on: date | None = None
+) -> list[str]:
     """Missed training is judged whenever a plan is made, not only at the next feedback: after
     2 weeks with no strength logged the new plan starts each pattern one level lower. Returns
-    the changes in words, for the plan's warnings."""
+    the changes in words, for the plan's warnings. `on`: the day to judge it on (today unless
+    given: a block already under way is judged on its first day)."""
     _, last = await data_scope.strength_logged(athlete)
     if last is None:
         return []
@@ -449,7 +469,7 @@ async def drop_for_missed_training(data_scope: CoachData, athlete: AthleteRow) -
     state, missed = apply_missed_training(
         progression_of(athlete, person),
         last.astimezone(zone).date(),
-        now.astimezone(zone).date(),
+        on or now.astimezone(zone).date(),
         athlete=person,  # a step down keeps a load: 10 % under the last one
     )
     if missed:
@@ -591,7 +611,13 @@ async def make_plan(
     current = await data_scope.plan(athlete)
     if current is not None and precondition is not None:
         precondition(plan_etag(current, ZoneInfo(athlete.timezone)))
-    missed = await drop_for_missed_training(data_scope, athlete)
+    # a block already under way: its days gone by are planned, and count as training until
+    # logged, so missed training is judged on its first day (a returning athlete whose last
+    # log came three days before it lost a level on every ladder, its past planned lower)
+    back = body.start is not None and await backfills(
+        data_scope.db, athlete, current, body.start, clock.now()
+    )
+    missed = await drop_for_missed_training(data_scope, athlete, on=body.start if back else None)
     rides = await data_scope.rides(athlete)
     try:
         row, sessions = await replan(
@@ -601,7 +627,7 @@ async def make_plan(
             settings,
             body.start,
             body.weeks,
-            backfill=body.start is not None,
+            backfill=back,
         )
     except PlannerInputError as exc:
         raise HTTPException(

@@ -1128,7 +1128,10 @@ def apply_missed_training(
         return new, []
     if any(c.rule == RULE_MISSED_TRAINING and c.at.date() > last_strength for c in new.history):
         return new, []
-    at = datetime.combine(today, time.min, tzinfo=UTC)
+    # the day's start where the athlete lives: at UTC midnight, a change in a zone ahead of
+    # UTC came after that morning's session, and the session's logged load read as older
+    # than it (a review: a Sydney log of 50 kg was left for the step-down's 52.5 kg)
+    at = datetime.combine(today, time.min, tzinfo=athlete.zone if athlete else UTC)
     weeks = (today - last_strength).days // 7
     changes: list[LevelChange] = []
     for pattern in STRENGTH_PATTERNS:

@@ -185,7 +185,8 @@ class CheckinPages(Controller):
                 found.data, settings, found.athlete, found.session.uid, form
             )
         except SentAlready as sent:
-            return await session_page(found, already=sent.at)
+            # read afresh: a sending that raced this one rolled the transaction back
+            return await session_page(await visit(db_session, settings, token), already=sent.at)
         except (HTTPException, ValidationError) as exc:
             found, problem = await refused(db_session, settings, token, exc)
             return await session_page(found, form=form, problem=problem, status=problem.status)
@@ -210,7 +211,7 @@ class CheckinPages(Controller):
         try:
             outcome = await submit_morning(found.data, settings, found.athlete, form)
         except SentAlready as sent:
-            return morning_page(found, already=sent.at)
+            return morning_page(await visit(db_session, settings, token), already=sent.at)
         except (HTTPException, ValidationError) as exc:
             found, problem = await refused(db_session, settings, token, exc)
             return morning_page(found, form=form, problem=problem, status=problem.status)

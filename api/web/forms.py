@@ -331,12 +331,13 @@ class SentAlready(Exception):
         self.at = at
 
 
-async def take_form_id(data: CoachData, athlete: AthleteRow, form: FormMultiDict) -> None:
-    """Record the form's one-time id before its report is taken, in the same transaction (a
-    refusal rolls it back, so the corrected form goes through). Raises SentAlready when it was
-    taken before, by an earlier sending or one racing this one. A form without an id (a
-    hand-made post) is taken as sent."""
-    form_id = str(form.get(FORM_ID) or "").strip()[:64]
+def unsent_form_id(form: FormMultiDict) -> str:
+    """The form's one-time id ('' for a hand-made post without one)."""
+    return str(form.get(FORM_ID) or "").strip()[:64]
+
+
+async def check_form_id(data: CoachData, athlete: AthleteRow, form_id: str) -> None:
+    """Raises SentAlready when the form was taken before (its id is in form_sent)."""
     if not form_id:
         return
     query = select(FormSentRow.created_at).where(
@@ -345,10 +346,24 @@ async def take_form_id(data: CoachData, athlete: AthleteRow, form: FormMultiDict
     taken = await data.db.scalar(query)
     if taken is not None:
         raise SentAlready(taken)
+
+
+async def take_form_id(data: CoachData, athlete: AthleteRow, form_id: str) -> None:
+    """Record the form's one-time id once its report is taken, in the request's transaction: a
+    refusal (raised before this) rolls everything back, the id included, so the corrected form
+    goes through. A sending racing this one with the same id fails here on the unique key:
+    its report is rolled back whole and it answers SentAlready. (No SAVEPOINT: on SQLite one
+    opened as the request's first write committed at once, leaving the id of a refused form.)"""
+    if not form_id:
+        return
+    data.db.add(FormSentRow(athlete_id=athlete.id, form_id=form_id))
     try:
-        async with data.db.begin_nested():
-            data.db.add(FormSentRow(athlete_id=athlete.id, form_id=form_id))
+        await data.db.flush()
     except IntegrityError:
+        await data.db.rollback()
+        # the page drawn next reads the coach (and the athlete) again: after the rollback
+        # their attributes are expired, and an async session cannot load them lazily
+        await data.db.refresh(data.coach)
         raise SentAlready(clock.now()) from None
 
 
@@ -362,11 +377,13 @@ async def submit_feedback(
     """POST .../sessions/{id}/feedback from a form. Raises HTTPException, ValidationError or
     SentAlready."""
     body = feedback_body(form)
-    await take_form_id(data, athlete, form)
+    form_id = unsent_form_id(form)
+    await check_form_id(data, athlete, form_id)
     before = await upcoming(data, athlete)
     answer = await record_feedback(
         athlete_id=athlete.id, session_id=session_id, data=body, data_scope=data, settings=settings
     )
+    await take_form_id(data, athlete, form_id)
     after = await upcoming(data, athlete)
     return _outcome(
         answer, before, after, athlete, reported(body.pain, body.flags), body.pain, body.rpe
@@ -386,13 +403,15 @@ async def submit_morning(
         raise by_region(exc, entries, at=()) from None
     if not bodies:
         return None
-    await take_form_id(data, athlete, form)
+    form_id = unsent_form_id(form)
+    await check_form_id(data, athlete, form_id)
     before = await upcoming(data, athlete)
     answer: AdaptOut | None = None
     for body in bodies:
         answer = await record_checkin(
             athlete_id=athlete.id, data=body, data_scope=data, settings=settings
         )
+    await take_form_id(data, athlete, form_id)
     after = await upcoming(data, athlete)
     assert answer is not None
     return _outcome(answer, before, after, athlete, reported(bodies, []), bodies)

@@ -822,3 +822,93 @@ async def test_a_replan_from_another_start_says_the_deload_weeks_moved(client, c
         assert back.status_code == 201, back.text
         assert [w["start"] for w in back.json()["weeks_report"] if w["deload"]] == was
     assert not [w for w in back.json()["warnings"] if w.startswith("the deload weeks moved")]
+
+
+async def test_a_block_under_way_after_a_short_break_drops_no_level(client, coach_key, monkeypatch):
+    """A returning athlete: the last strength logged three days before the new block began, three
+    weeks ago. Missed training was judged on today, before the block's past sessions existed:
+    every level dropped, and the block was planned a rung lower (a review). A block already
+    under way is judged on its first day."""
+    from api import clock
+
+    athlete = await create_athlete(
+        client, coach_key, name="Back Again", starting_levels={"hinge": 5, "squat": 3}
+    )
+    base = f"/api/v1/athletes/{athlete['id']}"
+    today = datetime.now(ZoneInfo(BERLIN)).date()
+    block = today - timedelta(days=21)
+    earlier = block - timedelta(days=14)
+    rides = await client.put(
+        f"{base}/rides",
+        json=weekly_rides(earlier - timedelta(days=earlier.weekday()), 10),
+        headers=auth(coach_key),
+    )
+    assert rides.status_code == 200, rides.text
+
+    def move(moment: datetime) -> None:
+        monkeypatch.setattr(clock, "now", lambda: moment.astimezone(UTC))
+
+    # an earlier two-week plan, made while it ran, its last strength session logged
+    move(datetime.combine(block - timedelta(days=2), datetime.min.time(), ZoneInfo(BERLIN)))
+    first = await client.post(
+        f"{base}/plan", json={"start": earlier.isoformat(), "weeks": 2}, headers=auth(coach_key)
+    )
+    assert first.status_code == 201, first.text
+    done = [
+        s
+        for s in first.json()["sessions"]
+        if s["kind"] == "strength"
+        and datetime.fromisoformat(s["end"]).astimezone(ZoneInfo(BERLIN)).date()
+        < block - timedelta(days=2)
+    ][-1]
+    move(datetime.fromisoformat(done["end"]) + timedelta(minutes=5))
+    logged = await client.post(
+        f"{base}/sessions/{done['id']}/feedback",
+        json={"completed": True, "rpe": 6},
+        headers=auth(coach_key),
+    )
+    assert logged.status_code == 201, logged.text
+    monkeypatch.undo()
+    made = await client.post(
+        f"{base}/plan", json={"start": block.isoformat(), "weeks": 6}, headers=auth(coach_key)
+    )
+    assert made.status_code == 201, made.text
+    assert not [w for w in made.json()["warnings"] if "stepped down" in w], made.json()
+    assert [w for w in made.json()["warnings"] if "lie in the past" in w], "it is a backfill"
+    progression = await client.get(f"{base}/progression", headers=auth(coach_key))
+    levels = {p["pattern"]: p["level"] for p in progression.json()["patterns"]}
+    assert (levels["hinge"], levels["squat"]) == (5, 3), levels
+
+
+async def test_days_with_a_report_are_never_planned_again_though_their_sessions_are_gone(
+    client, coach_key
+):
+    """A re-plan far ahead drops published history older than 30 days before its start; a
+    re-plan back from the block's start then found no session there and planned the days
+    again, a report already logged on them (a review). A report on or after the start means a
+    plan held those days: nothing is added to the past."""
+    block = await _block_under_way(client, coach_key)
+    now = datetime.now(UTC)
+    strength = next(s for s in _past(block["plan"], now) if s["kind"] == "strength")
+    logged = await client.post(
+        f"{block['base']}/sessions/{strength['id']}/feedback",
+        json={"completed": True, "rpe": 6},
+        headers=auth(coach_key),
+    )
+    assert logged.status_code == 201, logged.text
+    far = datetime.now(ZoneInfo(BERLIN)).date() + timedelta(days=35)
+    ahead = await client.post(
+        f"{block['base']}/plan",
+        json={"start": far.isoformat(), "weeks": 4},
+        headers=auth(coach_key),
+    )
+    assert ahead.status_code == 201, ahead.text
+    assert _past(ahead.json(), now) == [], "the far re-plan dropped the block's past"
+    back = await client.post(
+        f"{block['base']}/plan",
+        json={"start": block["began"].isoformat(), "weeks": 8},
+        headers=auth(coach_key),
+    )
+    assert back.status_code == 201, back.text
+    assert _past(back.json(), datetime.now(UTC)) == []
+    assert not [w for w in back.json()["warnings"] if "lie in the past" in w]

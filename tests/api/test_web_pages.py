@@ -428,9 +428,14 @@ async def test_this_week_and_next_run_as_the_plans_weeks_do(client, coach_key):
     trial read 'Next week: base deload'). They now open on the plan's weekday."""
     athlete = await support.create_athlete(client, coach_key, name="Tuesday Weeks")
     base = f"/api/v1/athletes/{athlete['id']}"
-    tuesday = next_monday() + timedelta(days=1)
+    today = datetime.now(ZoneInfo(support.BERLIN)).date()
+    # the page opens on the last Tuesday up to today; the plan starts on the Tuesday after it
+    # (a review: from next_monday(), on a Tuesday or a Monday it missed this page's weeks)
+    tuesday = today - timedelta(days=(today.weekday() - 1) % 7) + timedelta(days=7)
     rides = await client.put(
-        f"{base}/rides", json=support.weekly_rides(next_monday(), 6), headers=auth(coach_key)
+        f"{base}/rides",
+        json=support.weekly_rides(tuesday - timedelta(days=1), 6),
+        headers=auth(coach_key),
     )
     assert rides.status_code == 200, rides.text
     made = await client.post(
@@ -443,12 +448,8 @@ async def test_this_week_and_next_run_as_the_plans_weeks_do(client, coach_key):
     assert len(days) == 14 and days[0][0] == "Tue" and days[7][0] == "Tue", days
     heads = re.findall(r'<h3 class="weekhead">([^<]*)', page)
     first = made.json()["weeks_report"][0]
-    today = datetime.now(ZoneInfo(support.BERLIN)).date()
-    opening = today + timedelta(days=(1 - today.weekday()) % 7)  # the next Tuesday, or today
-    if opening == tuesday:  # the plan's first week is next week on the page
-        assert heads[1].strip() == f"Next week: {first['phase']}", heads
-    else:  # today is the plan start's Tuesday: it is this week
-        assert heads[0].strip() == f"This week: {first['phase']}", heads
+    assert heads[1].strip() == f"Next week: {first['phase']}", heads
+    assert days[7] == ("Tue", str(tuesday.day), f"{tuesday:%b}"), days
 
 
 FORM_ID = re.compile(r'name="form_id" value="([^"]+)"')
@@ -524,6 +525,95 @@ async def test_a_session_form_refused_then_corrected_goes_through_and_a_resend_i
     assert "POST /api" not in again.text and "already has feedback" not in again.text
     kinds = [kind for kind, _ in await feedback_rows(settings, made["athlete"]["id"])]
     assert kinds == ["session"], kinds
+
+
+async def test_a_form_refused_by_the_service_keeps_no_id_and_is_taken_when_sent_again(
+    client, coach_key, settings, after, monkeypatch
+):
+    """Refused by the service (a 409: the session had not started yet), the form kept its id
+    on SQLite (a SAVEPOINT opened as the first write committed at once), so the same form sent
+    once the session had started answered "Saved already" and stored nothing (a review)."""
+    made = await planned(client, coach_key)
+    session = first_strength(made["plan"])
+    await sign_in(client, coach_key)
+    page_path = f"/app/athletes/{made['athlete']['id']}/sessions/{session['id']}"
+    after(session)
+    page = (await client.get(page_path)).text
+    data = {
+        "completed": "yes",
+        "rpe": "6",
+        "_csrf_token": CSRF.search(page).group(1),  # type: ignore[union-attr]
+        "form_id": FORM_ID.search(page).group(1),  # type: ignore[union-attr]
+    }
+    before = datetime.fromisoformat(session["start"]) - timedelta(hours=1)
+    monkeypatch.setattr(clock, "now", lambda: before.astimezone(UTC))
+    early = await client.post(page_path, data=data)
+    assert early.status_code == 409, early.text
+    after(session)
+    sent = await client.post(page_path, data=data)
+    assert sent.status_code == 200 and "What changed" in sent.text, sent.text
+    kinds = [kind for kind, _ in await feedback_rows(settings, made["athlete"]["id"])]
+    assert kinds == ["session"], kinds
+
+
+async def test_two_sendings_racing_with_one_id_keep_one_report(
+    client, coach_key, settings, after, monkeypatch
+):
+    """Two sendings of one form that both pass the id check (a double tap on two connections):
+    the second fails on the id's unique key, its report is rolled back whole, and its page says
+    "Saved already" (drawn from a fresh read after the rollback)."""
+    from api.web import forms
+
+    made = await planned(client, coach_key)
+    link = path_of(next(iter((await feed_links(client, made["athlete"]["feed_url"])).values())))
+    page = (await client.get(f"{link}/morning")).text
+    data = {
+        "pain_knee": "4",
+        "_csrf_token": CSRF.search(page).group(1),  # type: ignore[union-attr]
+        "form_id": FORM_ID.search(page).group(1),  # type: ignore[union-attr]
+    }
+    first = await client.post(f"{link}/morning", data=data)
+    assert "What changed" in first.text
+
+    async def passes(*_: Any) -> None:
+        return None  # as if the first sending had not committed yet when this one checked
+
+    monkeypatch.setattr(forms, "check_form_id", passes)
+    second = await client.post(f"{link}/morning", data=data)
+    assert second.status_code == 200 and "Saved already" in second.text, second.text
+    assert len(await feedback_rows(settings, made["athlete"]["id"])) == 1
+    # the coach's page takes the same path: the racing sending's id is in (committed first),
+    # this one's report is rolled back whole
+    session = first_strength(made["plan"])
+    await sign_in(client, coach_key)
+    page_path = f"/app/athletes/{made['athlete']['id']}/sessions/{session['id']}"
+    after(session)
+    form = (await client.get(page_path)).text
+    form_id = FORM_ID.search(form).group(1)  # type: ignore[union-attr]
+    await add_form_sent(settings, made["athlete"]["id"], form_id)
+    raced = await client.post(
+        page_path,
+        data={
+            "completed": "yes",
+            "_csrf_token": CSRF.search(form).group(1),  # type: ignore[union-attr]
+            "form_id": form_id,
+        },
+    )
+    assert raced.status_code == 200 and "Saved already" in raced.text, raced.text
+    assert "session" not in [k for k, _ in await feedback_rows(settings, made["athlete"]["id"])]
+
+
+async def add_form_sent(settings: Any, athlete_id: str, form_id: str) -> None:
+    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+    from api.db import FormSentRow
+
+    engine = create_async_engine(settings.database_url)
+    try:
+        async with async_sessionmaker(engine)() as db, db.begin():
+            db.add(FormSentRow(athlete_id=uuid.UUID(athlete_id), form_id=form_id))
+    finally:
+        await engine.dispose()
 
 
 async def test_the_pain_chart_draws_soreness_apart_from_pain(client, coach_key):

@@ -329,6 +329,27 @@ def test_a_later_step_up_lands_on_the_load_last_used_on_that_rung():
     assert [(c.to_level, c.to_load_kg) for c in changes] == [(9, 57.5)]
 
 
+def test_a_morning_log_on_a_layoffs_day_sets_the_load_in_a_zone_ahead_of_utc():
+    """The layoff's step-down was dated at UTC midnight: in Sydney that is 11:00, after an 08:00
+    session, so the session's 50 kg read as older than the step's 52.5 kg and was left (a
+    review). The step is dated at the athlete's own midnight."""
+    sydney = lifter(timezone="Australia/Sydney")
+    state = state_of(sydney, hinge={"level": 9, "load_kg": 60.0})
+    state, _ = apply_missed_training(state, DAY - timedelta(days=15), DAY, athlete=sydney)
+    morning = SessionFeedback(
+        session_uid="s-sydney",
+        at=at(DAY, 8, zone="Australia/Sydney"),
+        completed=True,
+        exercises=[ExerciseLog("romanian_deadlift", 3, 5, 50.0)],
+        patterns=[Pattern.hinge],
+        prescribed={"romanian_deadlift": DOSE["romanian_deadlift"]},
+    )
+    assert state.patterns[Pattern.hinge].load_kg == 52.5, "the layoff's step: 10 % less"
+    state, _ = feed(state, morning, who=sydney)
+    hinge = state.patterns[Pattern.hinge]
+    assert (hinge.level, hinge.load_kg) == (9, 50.0), hinge
+
+
 def test_a_loaded_rung_takes_its_load_steps_before_the_next_rung():
     """domain.md: the next rung on bodyweight ladders, +5-10 % load on loaded rungs. The goblet
     squat at 12 kg, 2-for-2 at RPE 6-7, jumped to the split squat with no kilograms (a coach
