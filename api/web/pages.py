@@ -456,6 +456,14 @@ class CoachPages(Controller):
 
         async def rotate() -> dict[str, Any]:
             row = await web.athlete(athlete_id, lock=True)
+            if form.get("confirm") != "yes":
+                # the page's box, checked here too: one stray click ended the athlete's
+                # subscription and every check-in link (a new user's trial)
+                raise HTTPException(
+                    status_code=422,
+                    detail="tick 'I will send the athlete the new link' first: the old "
+                    "calendar link and its check-in links stop working",
+                )
             if str(form.get("link_of") or "") != link_of(row):
                 # the form sent again (a reload of its answer, a second tab): renewing twice
                 # would end the link just handed out

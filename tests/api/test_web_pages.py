@@ -927,6 +927,11 @@ async def test_ride_import_and_rotation_from_the_athlete_page(client, coach_key)
     link_of = re.search(r'name="link_of" value="([^"]+)"', shown)
     assert link_of, "the renewal form names the link it renews"
     form = {"_csrf_token": token, "link_of": link_of.group(1)}
+    # without the box ticked nothing is renewed (the page's box is checked on the server too)
+    unticked = await client.post(f"{page}/feed-token", data=form)
+    assert unticked.status_code == 422 and "tick" in unticked.text, unticked.text
+    assert (await client.get(feed_path(made["athlete"]["feed_url"]))).status_code == 200
+    form["confirm"] = "yes"
     rotated = await client.post(f"{page}/feed-token", data=form)
     assert rotated.status_code == 200
     link = re.search(r'value="(http[^"]+/feeds/[^"]+\.ics)"', rotated.text)
