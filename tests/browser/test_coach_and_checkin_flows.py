@@ -229,9 +229,11 @@ def test_coach_signs_off_the_deadlift_ahead_of_its_gate_from_the_athlete_page(
     expect(page.get_by_role("heading", name="Deadlift signed off")).to_be_visible()
     expect(page.locator("p.signed")).to_contain_text("Deadlift signed off on")
     expect(page.locator("p.signed")).to_contain_text("ready when the gate opens")
-    # only the Romanian deadlift is left to sign off
+    # only the Romanian deadlift is left to sign off, and it is not chosen for the coach: the
+    # form sent again would sign off the next lift (a new user's trial)
     options = page.locator("#approve-exercise option").all_text_contents()
-    assert options == ["Romanian deadlift"], options
+    assert options == ["Choose the lift", "Romanian deadlift"], options
+    assert page.locator("#approve-exercise").input_value() == ""
     shot(page, "5-signed-off")
     progression = api.get(f"{made['base']}/progression", headers=made["headers"]).json()
     assert [a["exercise_id"] for a in progression["approvals"]] == ["deadlift"]
