@@ -282,7 +282,8 @@ def _said(note: str, what: str) -> str:
     """A sign-off's note with its blanks cut: blank, it records nobody's word (a new user's
     trial cleared a red flag with three spaces)."""
     note = note.strip()
-    if not note:
+    # a letter or a digit: zero-width spaces, a full stop or a bell are not a word either
+    if not any(character.isalnum() for character in note):
         raise ValueError(f"a note is needed: {what}")
     return note
 

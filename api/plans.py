@@ -168,6 +168,17 @@ def not_done(report: dict[str, Any]) -> bool:
     )
 
 
+async def sessions_reported(db: AsyncSession, athlete: AthleteRow) -> set[str]:
+    """The UIDs of the athlete's sessions that have a report (done, not done, or pain sent with
+    them): history a re-plan keeps however old."""
+    rows = await db.scalars(
+        select(FeedbackRow.session_uid)
+        .where(FeedbackRow.athlete_id == athlete.id, FeedbackRow.session_uid.is_not(None))
+        .distinct()
+    )
+    return {uid for uid in rows.all() if uid}
+
+
 async def sessions_not_done(
     db: AsyncSession, athlete: AthleteRow, uids: list[str]
 ) -> frozenset[str]:
@@ -235,7 +246,10 @@ async def replan(
         ),
     )
     fresh = [s for s in result.sessions if s.start >= max(planned_at, plan_from)]
-    kept_history = [s for s in history if s.start >= plan_from - FEED_BACK]
+    # history within 30 days of the start stays, and any session with a report however old (a
+    # re-plan far ahead deleted logged sessions: their reports no longer reachable by session)
+    reported = await sessions_reported(db, athlete)
+    kept_history = [s for s in history if s.start >= plan_from - FEED_BACK or s.uid in reported]
     future_published = [s for s in published if s.start >= max(now, plan_from)]
     merged = carry_over(future_published, fresh, owner=str(athlete.id), now=now)
     by_uid = {r.uid: r for r in existing}

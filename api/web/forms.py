@@ -7,6 +7,7 @@ written that the API would refuse, and a refusal shows next to the form with the
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -319,6 +320,9 @@ def _outcome(
 FORM_ID = "form_id"
 
 
+FORM_ID_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
 def new_form_id() -> str:
     return secrets.token_urlsafe(16)
 
@@ -332,8 +336,10 @@ class SentAlready(Exception):
 
 
 def unsent_form_id(form: FormMultiDict) -> str:
-    """The form's one-time id ('' for a hand-made post without one)."""
-    return str(form.get(FORM_ID) or "").strip()[:64]
+    """The form's one-time id, as new_form_id draws it ('' for a hand-made post without one,
+    or with anything else there: a NUL byte in it was a 500 on PostgreSQL)."""
+    form_id = str(form.get(FORM_ID) or "")
+    return form_id if FORM_ID_SHAPE.fullmatch(form_id) else ""
 
 
 async def check_form_id(data: CoachData, athlete: AthleteRow, form_id: str) -> None:
@@ -380,9 +386,24 @@ async def submit_feedback(
     form_id = unsent_form_id(form)
     await check_form_id(data, athlete, form_id)
     before = await upcoming(data, athlete)
-    answer = await record_feedback(
-        athlete_id=athlete.id, session_id=session_id, data=body, data_scope=data, settings=settings
-    )
+    try:
+        answer = await record_feedback(
+            athlete_id=athlete.id,
+            session_id=session_id,
+            data=body,
+            data_scope=data,
+            settings=settings,
+        )
+    except HTTPException as exc:
+        if exc.status_code == 409 and "already has feedback" in str(exc.detail):
+            # a double tap: the other sending took the report while this one waited for it
+            await check_form_id(data, athlete, form_id)
+            raise HTTPException(
+                status_code=409,
+                detail="this session's report is in already: nothing was counted twice. Pain "
+                "that came later goes in the morning check-in",
+            ) from None
+        raise
     await take_form_id(data, athlete, form_id)
     after = await upcoming(data, athlete)
     return _outcome(

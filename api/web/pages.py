@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
@@ -12,7 +13,7 @@ from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ValidationError, field_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import clock
@@ -65,6 +66,7 @@ from planner.calendar_out import summary
 from planner.domain import AvailabilityException
 from planner.library import load_library
 
+DATE_TYPED = re.compile(r"\d{4}-\d{2}-\d{2}")
 # the lifts a coach signs off before their first session (domain.md Revision 2)
 SIGN_OFF = ("romanian_deadlift", "deadlift")
 # the sessions to log listed on the athlete page, oldest first (progression reads reports in
@@ -81,6 +83,15 @@ class DayOffIn(BaseModel):
 
     date: date
     action: Literal["add", "remove"]
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _written_as_a_date(cls, value: object) -> object:
+        # what the page's date field sends: a number read as a Unix time, or a time of day
+        # cut off, made a day the coach never typed (a hostile-input trial)
+        if not isinstance(value, str) or not DATE_TYPED.fullmatch(value):
+            raise ValueError("a date, please (YYYY-MM-DD)")
+        return value
 
 
 def safe_next(target: str | None) -> str:
@@ -506,9 +517,17 @@ class CoachPages(Controller):
                 )
             # taking a day back removes only a day off (a date with windows of its own, set
             # through the API, is not listed here and stays); adding one replaces the date's
+            exceptions_now = athlete_from_row(row).availability.exceptions
+            if day.action == "remove" and not any(
+                e.date == day.date and not e.windows for e in exceptions_now
+            ):
+                raise HTTPException(
+                    status_code=422,
+                    detail=f"date: {day.date.isoformat()} is not a day off: nothing to take back",
+                )
             kept = [
                 e
-                for e in athlete_from_row(row).availability.exceptions
+                for e in exceptions_now
                 if e.date != day.date or (day.action == "remove" and e.windows)
             ]
             if day.action == "add":

@@ -68,10 +68,11 @@ async def provide_web_coach(
     return CoachData(db_session, coach)
 
 
-def signed_out(coach: Coach, issued: int) -> bool:
-    """Whether the coach signed out after this session was issued (whole seconds: a sign-in
-    in the second of the sign-out stands)."""
-    return coach.signed_out_at is not None and issued < int(coach.signed_out_at.timestamp())
+def signed_out(coach: Coach, issued: float) -> bool:
+    """Whether the coach signed out after this session was issued (to the millisecond: a
+    session signed in the same second before the sign-out ended too, one signed after it
+    stands)."""
+    return coach.signed_out_at is not None and issued <= coach.signed_out_at.timestamp()
 
 
 def to_sign_in(request: Request[Any, Any, Any], exc: SignInRequired) -> Response[Any]:

@@ -15,6 +15,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -48,7 +49,9 @@ class CoachSession:
     # a digest of the coach's key hash when signing in: a new key (planner demo mints one on
     # each run) ends every session signed with the old one
     key_tag: str
-    issued: int
+    # when it was signed, in seconds (to the millisecond: a sign-out in the same second as a
+    # sign-in elsewhere must still end that session; cookies of whole seconds still read)
+    issued: float
 
 
 def key_tag(secret_key: str, key_hash: str) -> str:
@@ -62,7 +65,12 @@ def sign_session(
 ) -> str:
     payload = _b64(
         json.dumps(
-            {"c": str(coach_id), "k": key_tag(secret_key, key_hash), "t": int(now or time.time())},
+            {
+                "c": str(coach_id),
+                "k": key_tag(secret_key, key_hash),
+                # to the millisecond, rounded up: a sign-in just after a sign-out stands
+                "t": math.ceil((now or time.time()) * 1000) / 1000,
+            },
             separators=(",", ":"),
         ).encode()
     )
@@ -82,7 +90,10 @@ def read_session(
         if not hmac.compare_digest(_unb64(mac), wanted):
             return None
         data = json.loads(_unb64(payload))
-        session = CoachSession(uuid.UUID(data["c"]), str(data["k"]), int(data["t"]))
+        issued = data["t"]
+        if isinstance(issued, bool) or not isinstance(issued, int | float):
+            return None
+        session = CoachSession(uuid.UUID(data["c"]), str(data["k"]), float(issued))
     except (ValueError, KeyError, TypeError):
         return None
     if (now or time.time()) - session.issued > SESSION_MAX_AGE_S:

@@ -227,6 +227,8 @@ async def test_a_second_sign_off_of_the_same_lift_is_a_conflict(client, coach_ke
         {"exercise_id": "nordic_curl", "note": "x"},
         {"exercise_id": "deadlift", "note": ""},
         {"exercise_id": "deadlift", "note": " \t "},
+        {"exercise_id": "deadlift", "note": "\u200b\u200c"},
+        {"exercise_id": "deadlift", "note": "."},
         {"exercise_id": "deadlift"},
     ],
 )

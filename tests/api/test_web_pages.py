@@ -164,10 +164,12 @@ async def test_signing_out_ends_every_copy_of_the_session_and_pages_are_not_stor
     roster = await client.get("/app/")
     assert roster.status_code == 200
     assert roster.headers["cache-control"] == "no-store"
-    # a copy of the cookie, made a minute before the sign-out
+    # a copy of the cookie, made a minute before the sign-out, and one made just before it,
+    # in its very second (whole seconds let that one through: a hostile-input trial)
     copy = sign_session(
         settings.secret_key, session.coach_id, digest(coach_key), now=time.time() - 60
     )
+    just_before = sign_session(settings.secret_key, session.coach_id, digest(coach_key))
     signed_in = client.cookies.get(SESSION_COOKIE)
     client.cookies.clear()
     client.cookies.set(SESSION_COOKIE, copy)
@@ -177,10 +179,12 @@ async def test_signing_out_ends_every_copy_of_the_session_and_pages_are_not_stor
     token = await csrf_of(client, "/app/")
     out = await client.post("/app/sign-out", data={"_csrf_token": token})
     assert out.status_code == 303
-    client.cookies.clear()
-    client.cookies.set(SESSION_COOKIE, copy)
-    refused = await client.get("/app/")
-    assert refused.status_code == 303 and refused.headers["location"].startswith("/app/sign-in")
+    for kept in (copy, just_before):
+        client.cookies.clear()
+        client.cookies.set(SESSION_COOKIE, kept)
+        refused = await client.get("/app/")
+        assert refused.status_code == 303, "signed out"
+        assert refused.headers["location"].startswith("/app/sign-in")
     # signing in again (in the same second, too) works
     client.cookies.clear()
     await sign_in(client, coach_key)
@@ -614,6 +618,88 @@ async def add_form_sent(settings: Any, athlete_id: str, form_id: str) -> None:
             db.add(FormSentRow(athlete_id=uuid.UUID(athlete_id), form_id=form_id))
     finally:
         await engine.dispose()
+
+
+async def test_a_form_id_not_drawn_by_the_page_is_no_id_and_never_a_500(
+    client, coach_key, settings, after
+):
+    """A NUL byte in form_id was a 500 on PostgreSQL (a hostile-input trial): an id not of the
+    page's own shape is read as none, and the report is taken as a hand-made post's."""
+    made = await planned(client, coach_key)
+    session = first_strength(made["plan"])
+    await sign_in(client, coach_key)
+    page_path = f"/app/athletes/{made['athlete']['id']}/sessions/{session['id']}"
+    after(session)
+    token = await csrf_of(client, page_path)
+    sent = await client.post(
+        page_path, data={"completed": "yes", "form_id": "abc\x00def", "_csrf_token": token}
+    )
+    assert sent.status_code == 200 and "What changed" in sent.text, sent.text
+    again = await client.post(
+        page_path, data={"completed": "yes", "form_id": "x" * 10_000, "_csrf_token": token}
+    )
+    # a second report of the session, without a usable id: refused in the page's words
+    assert again.status_code == 409, again.text
+    assert "report is in already" in again.text and "POST /api" not in again.text
+
+
+async def test_a_double_tap_that_waited_for_the_first_answers_saved_already(
+    client, coach_key, settings, after, monkeypatch
+):
+    """Ten sendings of one session form at once: one was saved, the nine that waited for it
+    answered "Not saved ... already has feedback ... POST /api/..." (a hostile-input trial). A
+    sending that finds the report in after passing the id check looks again: saved already."""
+    from api.web import forms
+
+    made = await planned(client, coach_key)
+    session = first_strength(made["plan"])
+    await sign_in(client, coach_key)
+    page_path = f"/app/athletes/{made['athlete']['id']}/sessions/{session['id']}"
+    after(session)
+    page = (await client.get(page_path)).text
+    data = {
+        "completed": "yes",
+        "_csrf_token": CSRF.search(page).group(1),  # type: ignore[union-attr]
+        "form_id": FORM_ID.search(page).group(1),  # type: ignore[union-attr]
+    }
+    assert "What changed" in (await client.post(page_path, data=data)).text
+    real = forms.check_form_id
+    calls = []
+
+    async def first_passes(*args: Any) -> None:
+        calls.append(args)
+        if len(calls) > 1:  # the look after the 409: the other sending's id is in
+            await real(*args)
+
+    monkeypatch.setattr(forms, "check_form_id", first_passes)
+    waited = await client.post(page_path, data=data)
+    assert waited.status_code == 200 and "Saved already" in waited.text, waited.text
+    assert len(calls) == 2
+    kinds = [k for k, _ in await feedback_rows(settings, made["athlete"]["id"])]
+    assert kinds == ["session"], kinds
+
+
+async def test_a_day_off_is_a_date_as_typed_and_only_a_day_off_is_taken_back(client, coach_key):
+    """'1798761600' was read as a Unix time (1 January 2027) and '2027-01-01T00:00' had its time
+    cut off; taking back a day that was no day off said it 'follows the weekly windows again'
+    (a hostile-input trial)."""
+    made = await planned(client, coach_key)
+    await sign_in(client, coach_key)
+    page = f"/app/athletes/{made['athlete']['id']}"
+    token = await csrf_of(client, page)
+    for typed in ("1798761600", "2027-01-01T00:00", "20270101"):
+        answer = await client.post(
+            f"{page}/days-off", data={"date": typed, "action": "add", "_csrf_token": token}
+        )
+        assert answer.status_code == 422, (typed, answer.status_code)
+        assert "a date, please (YYYY-MM-DD)" in html.unescape(answer.text)
+    later = (datetime.now(UTC).date() + timedelta(days=40)).isoformat()
+    back = await client.post(
+        f"{page}/days-off", data={"date": later, "action": "remove", "_csrf_token": token}
+    )
+    assert back.status_code == 422 and "is not a day off" in back.text
+    athlete = (await client.get(made["base"], headers=auth(coach_key))).json()
+    assert athlete["availability"].get("exceptions", []) == []
 
 
 async def test_the_pain_chart_draws_soreness_apart_from_pain(client, coach_key):
