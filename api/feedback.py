@@ -278,6 +278,10 @@ class CheckinIn(PainIn):
     at: AwareDatetime | None = None
 
 
+class AlreadyLogged(HTTPException):
+    """The session has its report already (a 409): the pages answer it in their own words."""
+
+
 def _said(note: str, what: str) -> str:
     """A sign-off's note with its blanks cut: blank, it records nobody's word (a new user's
     trial cleared a red flag with three spaces)."""
@@ -716,7 +720,7 @@ async def record_feedback(
             )
     if logged is not None:
         # counted twice, one session would count double toward 2-for-2 and the deadlift gate
-        raise HTTPException(
+        raise AlreadyLogged(
             status_code=409,
             detail=(
                 f"session {session_id} already has feedback (logged for "

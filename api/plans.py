@@ -211,9 +211,9 @@ async def replan(
     """Solve, then write the new sessions over the published ones keeping UIDs and SEQUENCE.
 
     Sessions before `now` (the service's clock unless given) are history: kept as published.
-    `backfill`: a start in the past that no plan covered yet (see `backfills`) has its days
-    up to now planned as they would have been on the start day, for the coach to log a block
-    already under way (api.md).
+    `backfill`: the caller found (`backfills`) that the start lies in the past and no plan
+    covered those days: they are planned as they would have been on the start day, for the
+    coach to log a block already under way (api.md).
     """
     person = athlete_from_row(athlete)
     zone = ZoneInfo(person.timezone)
@@ -228,7 +228,7 @@ async def replan(
     history = [s for s in published if s.start < max(now, plan_from)]
     skipped = await sessions_not_done(db, athlete, [s.uid for s in history])
     plan_row = await plan_of(db, athlete)
-    back = backfill and await backfills(db, athlete, plan_row, start, now)
+    back = backfill  # decided by the caller (make_plan), before missed training
     # planned as of the start, the past days get their sessions; the rest is as of now
     planned_at = plan_from if back else now
     result: Plan = await sync_to_thread(

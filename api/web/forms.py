@@ -26,6 +26,7 @@ from api.convert import athlete_from_row, progression_of, session_from_row
 from api.db import AthleteRow, FormSentRow
 from api.feedback import (
     AdaptOut,
+    AlreadyLogged,
     CheckinIn,
     FeedbackIn,
     record_checkin,
@@ -394,16 +395,14 @@ async def submit_feedback(
             data_scope=data,
             settings=settings,
         )
-    except HTTPException as exc:
-        if exc.status_code == 409 and "already has feedback" in str(exc.detail):
-            # a double tap: the other sending took the report while this one waited for it
-            await check_form_id(data, athlete, form_id)
-            raise HTTPException(
-                status_code=409,
-                detail="this session's report is in already: nothing was counted twice. Pain "
-                "that came later goes in the morning check-in",
-            ) from None
-        raise
+    except AlreadyLogged:
+        # a double tap: the other sending took the report while this one waited for it
+        await check_form_id(data, athlete, form_id)
+        raise HTTPException(
+            status_code=409,
+            detail="this session's report is in already: nothing was counted twice. Pain "
+            "that came later goes in the morning check-in",
+        ) from None
     await take_form_id(data, athlete, form_id)
     after = await upcoming(data, athlete)
     return _outcome(

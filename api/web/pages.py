@@ -59,6 +59,7 @@ from api.web.views import (
     logged_uids,
     pain_chart,
     roster,
+    sessions_between,
     when,
     words,
 )
@@ -538,11 +539,10 @@ class CoachPages(Controller):
             if day.date.year != today.year:
                 said += f" {day.date.year}"
             zone = ZoneInfo(row.timezone)
-            there = [
-                r
-                for r in await web.sessions(row)
-                if r.start.astimezone(zone).date() == day.date and r.start >= clock.now()
-            ]
+            midnight = datetime.combine(day.date, datetime.min.time(), zone)
+            there = await sessions_between(
+                web, [row.id], max(midnight, clock.now()), midnight + timedelta(days=1)
+            )
             # the published sessions stay until a re-plan: "no session goes there" read false
             # beside the session still on that day (a new user's trial)
             if day.action == "add" and there:

@@ -630,13 +630,22 @@ async def test_a_plan_after_an_old_one_ended_says_nothing_of_its_weeks(client, c
     assert not any("weeks run" in w for w in answer.json()["warnings"]), answer.json()["warnings"]
 
 
+async def _rider_from(client, coach_key, name: str, day: date, weeks: int, **overrides: Any) -> str:
+    """A new athlete with the amateur's weekly rides from the Monday of `day`: their API base."""
+    athlete = await create_athlete(client, coach_key, name=name, **overrides)
+    base = f"/api/v1/athletes/{athlete['id']}"
+    monday = day - timedelta(days=day.weekday())
+    rides = await client.put(
+        f"{base}/rides", json=weekly_rides(monday, weeks), headers=auth(coach_key)
+    )
+    assert rides.status_code == 200, rides.text
+    return base
+
+
 async def _block_under_way(client, coach_key, **overrides: Any) -> dict[str, Any]:
     """A new athlete whose block began three weeks ago: rides from then, a plan from then."""
-    athlete = await create_athlete(client, coach_key, name="Mid Block", **overrides)
-    base = f"/api/v1/athletes/{athlete['id']}"
     began = next_monday() - timedelta(weeks=3)
-    rides = await client.put(f"{base}/rides", json=weekly_rides(began, 8), headers=auth(coach_key))
-    assert rides.status_code == 200, rides.text
+    base = await _rider_from(client, coach_key, "Mid Block", began, 8, **overrides)
     answer = await client.post(
         f"{base}/plan",
         json={"start": began.isoformat(), "weeks": 8},
@@ -731,16 +740,9 @@ async def test_moving_a_future_plans_start_back_plans_the_days_gone_by(client, c
 async def test_moving_a_plan_that_began_today_back_plans_no_past_days(client, coach_key):
     """A plan made from today held today's hours before it was made: moved back, the past
     stays empty (what the solver would put there now was never in the athlete's calendar)."""
-    athlete = await create_athlete(client, coach_key, name="Late Starter")
-    base = f"/api/v1/athletes/{athlete['id']}"
     today = datetime.now(ZoneInfo(BERLIN)).date()
     back = today - timedelta(weeks=2)
-    rides = await client.put(
-        f"{base}/rides",
-        json=weekly_rides(back - timedelta(days=back.weekday()), 6),
-        headers=auth(coach_key),
-    )
-    assert rides.status_code == 200, rides.text
+    base = await _rider_from(client, coach_key, "Late Starter", back, 6)
     first = await client.post(f"{base}/plan", json={"weeks": 4}, headers=auth(coach_key))
     assert first.status_code == 201, first.text
     moved = await client.post(
@@ -831,19 +833,12 @@ async def test_a_block_under_way_after_a_short_break_drops_no_level(client, coac
     under way is judged on its first day."""
     from api import clock
 
-    athlete = await create_athlete(
-        client, coach_key, name="Back Again", starting_levels={"hinge": 5, "squat": 3}
-    )
-    base = f"/api/v1/athletes/{athlete['id']}"
     today = datetime.now(ZoneInfo(BERLIN)).date()
     block = today - timedelta(days=21)
     earlier = block - timedelta(days=14)
-    rides = await client.put(
-        f"{base}/rides",
-        json=weekly_rides(earlier - timedelta(days=earlier.weekday()), 10),
-        headers=auth(coach_key),
+    base = await _rider_from(
+        client, coach_key, "Back Again", earlier, 10, starting_levels={"hinge": 5, "squat": 3}
     )
-    assert rides.status_code == 200, rides.text
 
     def move(moment: datetime) -> None:
         monkeypatch.setattr(clock, "now", lambda: moment.astimezone(UTC))

@@ -459,6 +459,25 @@ async def test_this_week_and_next_run_as_the_plans_weeks_do(client, coach_key):
 FORM_ID = re.compile(r'name="form_id" value="([^"]+)"')
 
 
+async def coach_session_page(
+    client: AsyncTestClient, key: str, after: Any
+) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """A planned athlete's first strength session, its coach page's path, the coach signed in
+    and the clock just after the session (it takes feedback)."""
+    made = await planned(client, key)
+    session = first_strength(made["plan"])
+    await sign_in(client, key)
+    after(session)
+    return made, session, f"/app/athletes/{made['athlete']['id']}/sessions/{session['id']}"
+
+
+def drawn_form(page: str, **fields: str) -> dict[str, str]:
+    """A feedback form as the page drew it: the fields given, its CSRF token and one-time id."""
+    csrf, form_id = CSRF.search(page), FORM_ID.search(page)
+    assert csrf and form_id, "the page draws the form"
+    return {**fields, "_csrf_token": csrf.group(1), "form_id": form_id.group(1)}
+
+
 async def feedback_rows(settings: Any, athlete_id: str) -> list[tuple[str, str | None]]:
     """The athlete's stored reports: (kind, session UID), oldest first."""
     from sqlalchemy import select
@@ -485,11 +504,7 @@ async def test_a_morning_check_in_sent_twice_is_kept_once(client, coach_key, set
     made = await planned(client, coach_key)
     link = path_of(next(iter((await feed_links(client, made["athlete"]["feed_url"])).values())))
     page = (await client.get(f"{link}/morning")).text
-    data = {
-        "pain_knee": "4",
-        "_csrf_token": CSRF.search(page).group(1),  # type: ignore[union-attr]
-        "form_id": FORM_ID.search(page).group(1),  # type: ignore[union-attr]
-    }
+    data = drawn_form(page, pain_knee="4")
     first = await client.post(f"{link}/morning", data=data)
     assert first.status_code == 200 and "What changed" in first.text, first.text
     again = await client.post(f"{link}/morning", data=data)
@@ -509,17 +524,9 @@ async def test_a_session_form_refused_then_corrected_goes_through_and_a_resend_i
 ):
     """A refused form takes nothing (its id included), so the corrected one is saved; sent
     again, the coach's page says it was saved already instead of the API's 409 wording."""
-    made = await planned(client, coach_key)
-    session = first_strength(made["plan"])
-    await sign_in(client, coach_key)
-    page_path = f"/app/athletes/{made['athlete']['id']}/sessions/{session['id']}"
-    after(session)
+    made, session, page_path = await coach_session_page(client, coach_key, after)
     page = (await client.get(page_path)).text
-    data = {
-        "completed": "yes",
-        "_csrf_token": CSRF.search(page).group(1),  # type: ignore[union-attr]
-        "form_id": FORM_ID.search(page).group(1),  # type: ignore[union-attr]
-    }
+    data = drawn_form(page, completed="yes")
     refused = await client.post(page_path, data={**data, "pain_knee": "lots"})
     assert refused.status_code == 422, refused.text
     saved = await client.post(page_path, data={**data, "rpe": "6"})
@@ -537,18 +544,9 @@ async def test_a_form_refused_by_the_service_keeps_no_id_and_is_taken_when_sent_
     """Refused by the service (a 409: the session had not started yet), the form kept its id
     on SQLite (a SAVEPOINT opened as the first write committed at once), so the same form sent
     once the session had started answered "Saved already" and stored nothing (a review)."""
-    made = await planned(client, coach_key)
-    session = first_strength(made["plan"])
-    await sign_in(client, coach_key)
-    page_path = f"/app/athletes/{made['athlete']['id']}/sessions/{session['id']}"
-    after(session)
+    made, session, page_path = await coach_session_page(client, coach_key, after)
     page = (await client.get(page_path)).text
-    data = {
-        "completed": "yes",
-        "rpe": "6",
-        "_csrf_token": CSRF.search(page).group(1),  # type: ignore[union-attr]
-        "form_id": FORM_ID.search(page).group(1),  # type: ignore[union-attr]
-    }
+    data = drawn_form(page, completed="yes", rpe="6")
     before = datetime.fromisoformat(session["start"]) - timedelta(hours=1)
     monkeypatch.setattr(clock, "now", lambda: before.astimezone(UTC))
     early = await client.post(page_path, data=data)
@@ -571,11 +569,7 @@ async def test_two_sendings_racing_with_one_id_keep_one_report(
     made = await planned(client, coach_key)
     link = path_of(next(iter((await feed_links(client, made["athlete"]["feed_url"])).values())))
     page = (await client.get(f"{link}/morning")).text
-    data = {
-        "pain_knee": "4",
-        "_csrf_token": CSRF.search(page).group(1),  # type: ignore[union-attr]
-        "form_id": FORM_ID.search(page).group(1),  # type: ignore[union-attr]
-    }
+    data = drawn_form(page, pain_knee="4")
     first = await client.post(f"{link}/morning", data=data)
     assert "What changed" in first.text
 
@@ -597,11 +591,7 @@ async def test_two_sendings_racing_with_one_id_keep_one_report(
     await add_form_sent(settings, made["athlete"]["id"], form_id)
     raced = await client.post(
         page_path,
-        data={
-            "completed": "yes",
-            "_csrf_token": CSRF.search(form).group(1),  # type: ignore[union-attr]
-            "form_id": form_id,
-        },
+        data=drawn_form(form, completed="yes"),
     )
     assert raced.status_code == 200 and "Saved already" in raced.text, raced.text
     assert "session" not in [k for k, _ in await feedback_rows(settings, made["athlete"]["id"])]
@@ -625,11 +615,7 @@ async def test_a_form_id_not_drawn_by_the_page_is_no_id_and_never_a_500(
 ):
     """A NUL byte in form_id was a 500 on PostgreSQL (a hostile-input trial): an id not of the
     page's own shape is read as none, and the report is taken as a hand-made post's."""
-    made = await planned(client, coach_key)
-    session = first_strength(made["plan"])
-    await sign_in(client, coach_key)
-    page_path = f"/app/athletes/{made['athlete']['id']}/sessions/{session['id']}"
-    after(session)
+    made, session, page_path = await coach_session_page(client, coach_key, after)
     token = await csrf_of(client, page_path)
     sent = await client.post(
         page_path, data={"completed": "yes", "form_id": "abc\x00def", "_csrf_token": token}
@@ -651,17 +637,9 @@ async def test_a_double_tap_that_waited_for_the_first_answers_saved_already(
     sending that finds the report in after passing the id check looks again: saved already."""
     from api.web import forms
 
-    made = await planned(client, coach_key)
-    session = first_strength(made["plan"])
-    await sign_in(client, coach_key)
-    page_path = f"/app/athletes/{made['athlete']['id']}/sessions/{session['id']}"
-    after(session)
+    made, session, page_path = await coach_session_page(client, coach_key, after)
     page = (await client.get(page_path)).text
-    data = {
-        "completed": "yes",
-        "_csrf_token": CSRF.search(page).group(1),  # type: ignore[union-attr]
-        "form_id": FORM_ID.search(page).group(1),  # type: ignore[union-attr]
-    }
+    data = drawn_form(page, completed="yes")
     assert "What changed" in (await client.post(page_path, data=data)).text
     real = forms.check_form_id
     calls = []
