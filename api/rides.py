@@ -46,7 +46,7 @@ from planner.calendar_in import (
     ImportResult,
     read_calendar_bounded,
 )
-from planner.domain import Athlete, Ride
+from planner.domain import Athlete, Priority, Ride, RideKind
 from planner.errors import PlannerInputError
 from planner.problem import check_rides_do_not_overlap, ride_conflicts, rides_overlap
 
@@ -265,9 +265,9 @@ class RideController(Controller):
     async def import_ics(
         self, athlete_id: uuid.UUID, request: Request, data_scope: NamedDependency[CoachData]
     ) -> ImportCounts:
-        counts = await import_calendar(data_scope, athlete_id, await request.body())
+        imported = await import_calendar(data_scope, athlete_id, await request.body())
         await flag_stale_plan(data_scope, await data_scope.athlete(athlete_id))
-        return counts
+        return imported.counts
 
 
 async def dismiss_event(db: AsyncSession, athlete: AthleteRow, external_id: str) -> None:
@@ -287,6 +287,62 @@ DISMISSED = (
 )
 
 
+class NoRidesRead(Exception):
+    """A followed calendar read no ride at all this time (empty, or only all-day events and
+    notes): nothing is removed, since a publisher's hiccup is likelier than a season given up."""
+
+
+@dataclass
+class Imported:
+    counts: ImportCounts
+    # the events left out because the coach deleted their rides, under their ids of this read
+    # (a series moved to another time gives its occurrences new ids: the dismissal follows)
+    dismissed: list[str]
+
+
+# what weighs more for the plan, of two events of one calendar at the same time
+_PRIORITY_WEIGHT = {Priority.A: 3, Priority.B: 2, Priority.C: 1}
+
+
+def _weight(ride: Ride) -> tuple[bool, int, bool, int]:
+    return (
+        ride.kind == RideKind.race,
+        _PRIORITY_WEIGHT.get(ride.priority, 0) if ride.priority else 0,
+        ride.kind == RideKind.long,
+        ride.duration_min,
+    )
+
+
+def _kept_over(kept: Ride, dropped: Ride, zone: ZoneInfo) -> str:
+    """Why `kept` stays where two events of the calendar overlap, in a coach's words."""
+    at = f"{kept.label()!r} at {kept.start.astimezone(zone).isoformat()}"
+    if _weight(kept) <= _weight(dropped):
+        return f"overlaps {at}, an earlier event of this calendar"
+    if kept.kind == RideKind.race and dropped.kind != RideKind.race:
+        why = "a race before a training ride"
+    elif kept.kind == RideKind.race:
+        why = "the race of higher priority"
+    elif kept.kind == RideKind.long and dropped.kind != RideKind.long:
+        why = "a long ride before a shorter session"
+    else:
+        why = "the longer ride"
+    return f"overlaps {at}, which is kept ({why})"
+
+
+def _dismissed_day(external_id: str, zone: ZoneInfo) -> tuple[str, date] | None:
+    """A series occurrence's (series UID, local date) from its id `UID#RECURRENCE-ID`."""
+    series, _, recurrence = external_id.rpartition("#")
+    if not series:
+        return None
+    try:
+        moment = datetime.fromisoformat(recurrence)
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(zone)
+    return series, moment.date()
+
+
 async def import_calendar(
     data_scope: CoachData,
     athlete_id: uuid.UUID,
@@ -295,14 +351,22 @@ async def import_calendar(
     adjust: Callable[[Ride], Ride] | None = None,
     release: bool = True,
     dismissed: frozenset[str] = frozenset(),
-) -> ImportCounts:
+    known: frozenset[str] | None = None,
+    clash: str = "refuse",
+) -> Imported:
     """Upsert the rides of an .ics export (POST .../rides/import, the dashboard's upload and a
     calendar source's refresh). `adjust` sees every ride read, before the import's checks (a
     source's kind mapping). Raises the API's errors: 400 not a calendar, 409 overlaps, 413/422
     over budget. `release`: end the request's read-only transaction before the file is read,
     so no pooled database connection waits with it (up to 20 s for a slot and the read); a
     caller holding locks or unwritten changes (a source's refresh) keeps it. `dismissed`: event
-    UIDs left out (a source's events whose rides the coach deleted)."""
+    UIDs left out (a source's events whose rides the coach deleted).
+
+    A followed calendar (a source) passes `known`, the events it brought before: their rides
+    from now on go when the calendar no longer holds them, and a read with no ride at all
+    raises NoRidesRead instead; and `clash="skip"`: an event overlapping a stored ride it does
+    not rewrite is left out, named in `skipped_events`, instead of refusing the whole calendar
+    (409) as an upload does: nobody reads a refresh's 409, and one clash kept an A race out."""
     # read without the athlete's lock: other writes for the athlete need not wait on it
     person = athlete_from_row(await data_scope.athlete(athlete_id))
     if release and not (data_scope.db.new or data_scope.db.dirty or data_scope.db.deleted):
@@ -317,48 +381,104 @@ async def import_calendar(
         raise over_budget(exc) from exc
     except CalendarError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from exc
+    if known and not result.rides:
+        raise NoRidesRead(
+            f"the calendar came back with no rides ({len(result.skipped)} event(s) read, none a "
+            f"ride); its {len(known)} known event(s) and their rides are kept. If it was emptied "
+            "on purpose, delete the rides (DELETE .../rides/{ride_id}) or this source"
+        )
     athlete = await data_scope.athlete(athlete_id, lock=True)
     zone = ZoneInfo(athlete.timezone)
     rows = await data_scope.rides(athlete)
     skipped = [SkippedOut(uid=s.uid, title=s.title, reason=s.reason) for s in result.skipped]
+    # a dismissal holds for its occurrence's day: a series moved to another time gives each
+    # occurrence a new id (its RECURRENCE-ID), and the deleted ride came back (a coach's trial)
+    dismissed_days = {day for e in dismissed if (day := _dismissed_day(e, zone)) is not None}
+    still_dismissed: list[str] = []
     accepted: list[ImportedRide] = []
+    left_out: set[str] = set()  # the calendar's own events left out for an overlap in it
     seen: set[str | None] = set()
     for item in result.rides:  # sorted by start
         if adjust is not None:
             item = replace(item, ride=adjust(item.ride))
-        if item.ride.external_id in dismissed:
+        external = item.ride.external_id
+        day = (item.uid, item.ride.start.astimezone(zone).date())
+        if external in dismissed or (item.recurrence_id is not None and day in dismissed_days):
             skipped.append(SkippedOut(uid=item.uid, title=item.ride.title or "", reason=DISMISSED))
+            still_dismissed.append(external or item.uid)
             continue
-        if item.ride.external_id in seen:  # one event twice: a second row could not be stored
+        if external in seen:  # one event twice: a second row could not be stored
             skipped.append(
                 SkippedOut(uid=item.uid, title=item.ride.title or "", reason="the same event twice")
             )
             continue
-        # the calendar's own events: one overlapping an earlier one is left out, as before
-        before = accepted[-1].ride if accepted else None
-        if before is not None and item.ride.start.timestamp() < before.end.timestamp():
+        seen.add(external)
+        # the calendar's own events overlapping: the one that weighs more for the plan stays
+        # (an A race put on the long ride's Sunday, the series' occurrence not deleted)
+        before = accepted[-1] if accepted else None
+        if before is not None and item.ride.start.timestamp() < before.ride.end.timestamp():
+            kept, dropped = (
+                (item, before) if _weight(item.ride) > _weight(before.ride) else (before, item)
+            )
+            if kept is item:
+                accepted[-1] = item
             skipped.append(
                 SkippedOut(
-                    uid=item.uid,
-                    title=item.ride.title or "",
-                    reason=f"overlaps {before.label()!r} at {before.start.isoformat()}",
+                    uid=dropped.uid,
+                    title=dropped.ride.title or "",
+                    reason=_kept_over(kept.ride, dropped.ride, zone),
                 )
             )
+            if dropped.ride.external_id:
+                left_out.add(dropped.ride.external_id)
             continue
         accepted.append(item)
-        seen.add(item.ride.external_id)
-    # a series' occurrences the calendar no longer holds (an EXDATE, a changed RRULE) go from
-    # now on: the series, read again, says what it holds (a race moved onto a date the long
-    # ride's series now leaves out was refused with a 409 against that ride)
+    # rides that go from now on (past rides are history): a series' occurrences the calendar
+    # no longer holds (an EXDATE, a changed RRULE: a race moved onto such a date was refused
+    # with a 409 against that ride), the calendar's events left out for an overlap in it, and
+    # a source's events gone from it; before the overlaps are judged, so none stands in the way
     stale = stale_occurrences(result, rows, now - IMPORT_BACK, now + IMPORT_AHEAD, now)
+    if known or left_out:
+        produced = {item.ride.external_id for item in result.rides}
+        stale += [
+            row
+            for row in rows
+            if row.external_id
+            and row.start >= now
+            and row not in stale
+            and (
+                row.external_id in left_out
+                or (
+                    known is not None
+                    and row.external_id in known
+                    and row.external_id not in produced
+                )
+            )
+        ]
     rows = [row for row in rows if row not in stale]
-    matches = match_stored(accepted, rows)
+    matches = match_stored(accepted, rows, zone)
     claimed = {row.id for row in matches.values()}
     unclaimed = [ride_from_row(row, zone) for row in rows if row.id not in claimed]
-    incoming = [item.ride for item in accepted]
-    conflicts = ride_conflicts(incoming, unclaimed)
-    if conflicts:
+    conflicts = ride_conflicts([item.ride for item in accepted], unclaimed)
+    if conflicts and clash != "skip":
         raise overlapping_import(conflicts, accepted, zone)
+    if conflicts:
+        blocked: dict[int, Ride] = {}
+        for ride, stored in conflicts:
+            blocked.setdefault(id(ride), stored)
+        for item in accepted:
+            stored = blocked.get(id(item.ride))
+            if stored is not None:
+                skipped.append(
+                    SkippedOut(
+                        uid=item.uid,
+                        title=item.ride.title or "",
+                        reason=f"overlaps the stored ride {stored.label()!r} at "
+                        f"{stored.start.astimezone(zone).isoformat()} (id {stored.id}), which "
+                        "stays: delete or move one of them to bring this event in",
+                    )
+                )
+        accepted = [item for item in accepted if id(item.ride) not in blocked]
     for row in stale:
         await data_scope.db.delete(row)
     counts = {"created": 0, "updated": 0, "unchanged": 0, "removed": len(stale)}
@@ -377,7 +497,10 @@ async def import_calendar(
             setattr(row, name, getattr(fresh, name))
         counts["updated"] += 1
     await data_scope.db.flush()
-    return ImportCounts(**counts, skipped=len(skipped), skipped_events=skipped)
+    return Imported(
+        ImportCounts(**counts, skipped=len(skipped), skipped_events=skipped),
+        sorted(set(still_dismissed)),
+    )
 
 
 def stale_occurrences(
@@ -400,31 +523,45 @@ def stale_occurrences(
     ]
 
 
-def match_stored(accepted: list[ImportedRide], rows: list[RideRow]) -> dict[int, RideRow]:
+def match_stored(
+    accepted: list[ImportedRide], rows: list[RideRow], zone: ZoneInfo
+) -> dict[int, RideRow]:
     """The stored row each incoming event rewrites, by id() of the ImportedRide.
 
     First by external_id (the event was imported before, maybe at another time), then by slot:
     a stored ride with the same start and duration is the same ride, entered by hand or
-    imported under another UID, so it takes the event's UID and title instead of a second row.
+    imported under another UID, so it takes the event's UID and title instead of a second row;
+    then a series' occurrence by its day: a series moved to another time ("all events" in
+    Google Calendar) gives each occurrence a new RECURRENCE-ID, and its past occurrences, kept
+    as history, were refused as overlapping their own old times (a coach's trial).
     """
     by_external = {row.external_id: row for row in rows if row.external_id}
     by_slot: dict[tuple[float, int], RideRow] = {}
+    by_day: dict[tuple[str, date], RideRow] = {}
     for row in rows:
         by_slot.setdefault((row.start.timestamp(), row.duration_min), row)
+        series, _, occurrence = (row.external_id or "").rpartition("#")
+        if series and occurrence:
+            by_day.setdefault((series, row.start.astimezone(zone).date()), row)
     matches: dict[int, RideRow] = {}
     claimed: set[uuid.UUID] = set()
-    for item in accepted:
-        row = by_external.get(item.ride.external_id)
-        if row is not None and row.id not in claimed:
-            matches[id(item)] = row
-            claimed.add(row.id)
-    for item in accepted:
-        if id(item) in matches:
-            continue
-        row = by_slot.get((item.ride.start.timestamp(), item.ride.duration_min))
-        if row is not None and row.id not in claimed:
-            matches[id(item)] = row
-            claimed.add(row.id)
+    passes = (
+        lambda item: by_external.get(item.ride.external_id),
+        lambda item: by_slot.get((item.ride.start.timestamp(), item.ride.duration_min)),
+        lambda item: (
+            by_day.get((item.uid, item.ride.start.astimezone(zone).date()))
+            if item.recurrence_id is not None
+            else None
+        ),
+    )
+    for stored in passes:
+        for item in accepted:
+            if id(item) in matches:
+                continue
+            row = stored(item)
+            if row is not None and row.id not in claimed:
+                matches[id(item)] = row
+                claimed.add(row.id)
     return matches
 
 

@@ -8,7 +8,6 @@ import asyncio
 import hashlib
 import ipaddress
 import logging
-import re
 import socket
 import uuid
 from collections.abc import Callable
@@ -24,7 +23,6 @@ from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from pydantic import BaseModel, Field, StringConstraints, field_validator
-from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -35,7 +33,7 @@ from api.errors import JSON_BODY, OWNED, Conflict, invalid
 from api.metrics import observe_solver
 from api.plans import replan
 from api.repository import CoachData, plan_of
-from api.rides import import_calendar
+from api.rides import NoRidesRead, import_calendar
 from api.runner import JobAccepted, Runner
 from api.settings import Settings
 from planner.domain import Ride, RideKind, Text
@@ -379,7 +377,6 @@ async def _replan_pending(
     return {"outcome": "ok", "replanned": replanned}
 
 
-_ANY_EVENT = re.compile(rb"(?i)BEGIN:VEVENT")  # searched in place: no copy of a 5 MB body
 SKIPPED_SHOWN = 20  # skipped events a source's last_result names (the count says them all)
 
 
@@ -401,41 +398,29 @@ async def _import(
         return mapped(ride)
 
     try:
-        counts = await import_calendar(
+        imported = await import_calendar(
             data,
             athlete.id,
             fetched.body,
             adjust=adjust,
             release=False,
             dismissed=frozenset(source.dismissed or ()),
+            known=frozenset(source.event_ids or ()),
+            clash="skip",
         )
-    except HTTPException as exc:  # the import's own answers: 400, 409, 413, 422
+    except NoRidesRead as exc:
+        # a calendar that comes back with no ride (empty, or only all-day events and notes)
+        # is far likelier a hiccup of the publisher, or the wrong calendar, than a season given
+        # up (a new user's trial saw an empty answer, then a lone all-day event, remove every
+        # ride, the A race with them): nothing is removed, and the coach is told
+        return {}, str(exc)
+    except HTTPException as exc:  # the import's own answers: 400, 413, 422
         return {}, f"the import was refused ({exc.status_code}): {exc.detail}"
-    if source.event_ids and not _ANY_EVENT.search(fetched.body):
-        # a calendar that comes back with no event at all is far likelier a hiccup of the
-        # publisher than a season given up (a new user's trial saw an empty answer remove
-        # every ride, the A race with them): nothing is removed, and the coach is told
-        return {}, (
-            f"the calendar came back with no events; its {len(source.event_ids)} known event(s) "
-            "and their rides are kept. If it was emptied on purpose, delete the rides "
-            "(DELETE .../rides/{ride_id}) or this source"
-        )
-    # events gone from the source: their rides from now on go too (past rides are history)
-    gone = sorted(set(source.event_ids or []) - set(seen))
-    removed = 0
-    if gone:
-        outcome = await db.execute(
-            sql_delete(RideRow).where(
-                RideRow.athlete_id == athlete.id,
-                RideRow.external_id.in_(gone),
-                RideRow.start >= clock.now(),
-            )
-        )
-        removed = outcome.rowcount or 0  # type: ignore[attr-defined]
-    changed = counts.created + counts.updated + counts.removed + removed
+    counts = imported.counts
+    changed = counts.created + counts.updated + counts.removed
     source.event_ids = sorted(set(seen))
-    if source.dismissed:  # an event gone from the source is no longer left out
-        source.dismissed = sorted(set(source.dismissed) & set(seen))
+    # an event gone from the source is no longer left out; one moved keeps its dismissal
+    source.dismissed = imported.dismissed
     source.etag, source.last_modified = fetched.etag, fetched.last_modified
     result: dict[str, Any] = {
         "created": counts.created,
@@ -444,7 +429,7 @@ async def _import(
         "skipped": counts.skipped,
         # what was skipped and why (an all-day event: where a day off belongs instead)
         "skipped_events": [e.model_dump() for e in counts.skipped_events[:SKIPPED_SHOWN]],
-        "removed": removed + counts.removed,
+        "removed": counts.removed,
         "replanned": False,
         "replan_pending": False,
     }

@@ -578,7 +578,7 @@ class CoachPages(Controller):
             if upload is None or isinstance(upload, str):
                 raise HTTPException(status_code=400, detail="choose an .ics file to import")
             body = await upload.read()
-            counts = await import_calendar(web, athlete_id, body)
+            counts = (await import_calendar(web, athlete_id, body)).counts
             removed = f", {counts.removed} removed" if counts.removed else ""
             lines = [
                 f"{counts.created} created, {counts.updated} updated{removed}, "

@@ -455,6 +455,36 @@ async def test_an_import_overlapping_a_stored_ride_gets_409_listing_it_and_store
     assert await list_rides(client, coach_key, athlete["id"]) == before
 
 
+async def test_of_two_events_of_one_calendar_at_one_time_the_race_is_kept(client, coach_key):
+    """Two events of one upload overlapping: the first by start (and UID) was kept, so a race
+    written over the day's long ride was the one left out. The event that weighs more for the
+    plan stays (a race before a training ride, then a long ride), and the skip says why."""
+    athlete = await create_athlete(client, coach_key)
+    sunday = next_monday() + timedelta(days=6)
+    answer = await import_ics(
+        client,
+        coach_key,
+        athlete["id"],
+        calendar_of(
+            ("a-long", at(sunday, 8), 240, "Long ride"),
+            ("b-race", at(sunday, 8), 300, "A race: Gran Fondo"),
+            ("c-spin", at(sunday, 12), 60, "Recovery spin"),  # inside the race: left out
+            ("d-club", at(sunday, 17), 60, "Club ride"),
+            ("e-club", at(sunday, 17, 30), 60, "Club ride"),  # the same weight, later: left out
+        ),
+    )
+    assert (answer["created"], answer["skipped"]) == (2, 3), answer
+    reasons = {e["uid"]: e["reason"] for e in answer["skipped_events"]}
+    assert "'A race: Gran Fondo'" in reasons["a-long"], reasons
+    assert "a race before a training ride" in reasons["a-long"], reasons
+    assert f"'A race: Gran Fondo' at {at(sunday, 8).isoformat()}" in reasons["c-spin"], reasons
+    # a ride that weighs no more than the one it meets is left out as before
+    assert "an earlier event of this calendar" in reasons["e-club"], reasons
+    kept, club = await list_rides(client, coach_key, athlete["id"])
+    assert (kept["external_id"], kept["kind"], kept["priority"]) == ("b-race", "race", "A")
+    assert club["external_id"] == "d-club"
+
+
 async def test_an_import_meeting_a_hand_entered_ride_adopts_the_same_slot_and_refuses_a_clash(
     client, coach_key
 ):

@@ -10,14 +10,14 @@ import dataclasses
 import socket
 import time
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from calendar_server import CalendarServer, amateur_weeks, ics
 from conftest import auth
 from litestar.testing import AsyncTestClient
-from support import create_athlete, next_monday
+from support import at, create_athlete, next_monday
 
 from api.app import create_app
 from api.settings import Settings
@@ -163,7 +163,15 @@ async def test_a_calendar_that_comes_back_empty_removes_no_ride_and_says_so(
     job = await refresh(client, key, athlete["id"], source["id"])
     assert job["state"] == "failed", job
     source = await source_of(client, key, athlete["id"])
-    assert source["status"] == "error" and "came back with no events" in source["reason"], source
+    assert source["status"] == "error" and "came back with no rides" in source["reason"], source
+    assert len((await client.get(f"{base}/rides", headers=auth(key))).json()) == count
+    # nor does a calendar whose only event is not a ride (the wrong calendar, a broken export
+    # holding only a holiday removed every future ride and answered ok: a coach's trial)
+    calendar.serve(ics([]).replace(b"END:VCALENDAR", all_day + b"END:VCALENDAR"))
+    job = await refresh(client, key, athlete["id"], source["id"])
+    assert job["state"] == "failed", job
+    source = await source_of(client, key, athlete["id"])
+    assert "came back with no rides (1 event(s) read, none a ride)" in source["reason"], source
     assert len((await client.get(f"{base}/rides", headers=auth(key))).json()) == count
 
 
@@ -223,6 +231,171 @@ async def test_a_ride_the_coach_deleted_stays_deleted_through_the_sources_change
     calendar.serve(ics([e for e in events if e[0] != "thu-0@test"]))
     await refresh(client, key, athlete["id"], source["id"])
     assert (await source_of(client, key, athlete["id"]))["dismissed"] == []
+
+
+def _series_ics(
+    first: datetime, minutes: int, title: str, weeks: int, *extra: str, uid: str = "series@test"
+) -> bytes:
+    """A weekly series (RRULE) as Google exports it, its times in the athlete's zone, and extra
+    VEVENT lines."""
+    end = first + timedelta(minutes=minutes)
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//test//series//EN",
+        "BEGIN:VEVENT",
+        f"UID:{uid}",
+        "DTSTAMP:20260101T000000Z",
+        f"DTSTART;TZID=Europe/Berlin:{first:%Y%m%dT%H%M%S}",
+        f"DTEND;TZID=Europe/Berlin:{end:%Y%m%dT%H%M%S}",
+        f"RRULE:FREQ=WEEKLY;COUNT={weeks}",
+        f"SUMMARY:{title}",
+        "END:VEVENT",
+        *extra,
+        "END:VCALENDAR",
+    ]
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def _event(uid: str, start: datetime, minutes: int, title: str) -> list[str]:
+    end = start + timedelta(minutes=minutes)
+    return [
+        "BEGIN:VEVENT",
+        f"UID:{uid}",
+        "DTSTAMP:20260101T000000Z",
+        f"DTSTART;TZID=Europe/Berlin:{start:%Y%m%dT%H%M%S}",
+        f"DTEND;TZID=Europe/Berlin:{end:%Y%m%dT%H%M%S}",
+        f"SUMMARY:{title}",
+        "END:VEVENT",
+    ]
+
+
+async def _follow(client, key: str, calendar, body: bytes) -> tuple[dict, str]:
+    calendar.serve(body)
+    athlete = await create_athlete(client, key)
+    base = f"/api/v1/athletes/{athlete['id']}"
+    added = await client.post(
+        f"{base}/calendar-sources", json={"url": calendar.url}, headers=auth(key)
+    )
+    assert (await job_done(client, key, added.json()["job_id"]))["state"] == "done"
+    return athlete, base
+
+
+async def test_an_a_race_put_on_a_series_ride_replaces_that_days_ride(
+    jobs_client, coach_key, calendar
+):
+    """An A race added on a Sunday of the long-ride series (its occurrence left in the
+    calendar) refused the whole refresh with a 409 against that Sunday's stored ride, and the
+    source paused: the race never reached the plan (a coach's trial). The race now stays, the
+    Sunday's long ride goes, and the skip says why."""
+    client, key = jobs_client, coach_key
+    sunday = next_monday() + timedelta(days=6)
+    first = datetime.combine(sunday, datetime.min.time()).replace(hour=8)
+    athlete, base = await _follow(client, key, calendar, _series_ics(first, 240, "Long ride", 4))
+    assert len((await client.get(f"{base}/rides", headers=auth(key))).json()) == 4
+    race_day = first + timedelta(weeks=2)
+    calendar.serve(
+        _series_ics(
+            first, 240, "Long ride", 4, *_event("fondo@test", race_day, 360, "A race: Gran Fondo")
+        )
+    )
+    source = await source_of(client, key, athlete["id"])
+    job = await refresh(client, key, athlete["id"], source["id"])
+    assert job["state"] == "done", job
+    source = await source_of(client, key, athlete["id"])
+    assert source["status"] == "ok", source
+    assert (source["last_result"]["created"], source["last_result"]["removed"]) == (1, 1), source
+    [why] = [e for e in source["last_result"]["skipped_events"] if e["uid"] == "series@test"]
+    assert (
+        "'A race: Gran Fondo'" in why["reason"] and "a race before a training ride" in why["reason"]
+    )
+    rides = (await client.get(f"{base}/rides", headers=auth(key))).json()
+    on_the_day = [r for r in rides if r["start"].startswith(race_day.date().isoformat())]
+    assert [(r["title"], r["kind"], r["priority"]) for r in on_the_day] == [
+        ("A race: Gran Fondo", "race", "A")
+    ]
+    assert len(rides) == 4
+
+
+async def test_a_series_moved_to_another_time_keeps_its_history_and_its_dismissals(
+    jobs_client, coach_key, calendar
+):
+    """A Tuesday series begun two weeks ago, moved from 18:00 to 18:30 ("all events"), gave
+    its past occurrences new ids: the refresh was refused as overlapping their stored selves
+    (409), and a ride the coach had deleted came back once the series moved (a coach's trial).
+    Past occurrences are now rewritten in place, and the deleted one stays deleted."""
+    client, key = jobs_client, coach_key
+    tuesday = next_monday() - timedelta(days=13)
+    first = datetime.combine(tuesday, datetime.min.time()).replace(hour=18)
+    athlete, base = await _follow(client, key, calendar, _series_ics(first, 90, "Turbo", 6))
+    rides = (await client.get(f"{base}/rides", headers=auth(key))).json()
+    assert len(rides) == 6
+    ahead = sorted(rides, key=lambda r: r["start"])[3]
+    gone = await client.delete(f"{base}/rides/{ahead['id']}", headers=auth(key))
+    assert gone.status_code == 204, gone.text
+    calendar.serve(_series_ics(first + timedelta(minutes=30), 90, "Turbo", 6))
+    source = await source_of(client, key, athlete["id"])
+    job = await refresh(client, key, athlete["id"], source["id"])
+    assert job["state"] == "done", job
+    source = await source_of(client, key, athlete["id"])
+    assert source["status"] == "ok", source
+    rides = (await client.get(f"{base}/rides", headers=auth(key))).json()
+    assert len(rides) == 5  # the deleted one is still out
+    assert {datetime.fromisoformat(r["start"]).strftime("%H:%M") for r in rides} == {"18:30"}
+    assert ahead["start"][:10] not in {r["start"][:10] for r in rides}
+    [left_out] = source["dismissed"]
+    assert left_out.startswith("series@test#") and left_out != ahead["external_id"], source
+
+
+async def test_an_event_overlapping_a_hand_entered_ride_is_skipped_and_the_rest_comes_in(
+    jobs_client, coach_key, calendar
+):
+    """A ride the coach entered by hand, then an event of the followed calendar at that time:
+    the whole refresh was refused (409), so a cancelled long ride stayed in the plan and a race
+    added the same day never came (a coach's trial). Only the clashing event is left out now,
+    named with the stored ride."""
+    client, key = jobs_client, coach_key
+    monday = next_monday()
+    saturday = datetime.combine(monday + timedelta(days=5), datetime.min.time()).replace(hour=8)
+    athlete, base = await _follow(client, key, calendar, _series_ics(saturday, 240, "Long ride", 3))
+    thursday = monday + timedelta(days=3)
+    entered = await client.post(
+        f"{base}/rides",
+        json={"start": at(thursday, 17).isoformat(), "duration_min": 60, "kind": "endurance"},
+        headers=auth(key),
+    )
+    assert entered.status_code == 201, entered.text
+    race = saturday + timedelta(days=15)  # the Sunday after the third Saturday
+    cancelled = saturday + timedelta(weeks=1)
+    calendar.serve(
+        _series_ics(
+            saturday,
+            240,
+            "Long ride",
+            3,
+            *_event(
+                "crit@test",
+                datetime.combine(thursday, datetime.min.time()).replace(hour=17, minute=30),
+                90,
+                "Crit practice",
+            ),
+            *_event("race@test", race, 180, "B race: Kermesse"),
+        ).replace(
+            b"RRULE:FREQ=WEEKLY;COUNT=3",
+            f"RRULE:FREQ=WEEKLY;COUNT=3\r\nEXDATE;TZID=Europe/Berlin:{cancelled:%Y%m%dT%H%M%S}".encode(),
+        )
+    )
+    source = await source_of(client, key, athlete["id"])
+    job = await refresh(client, key, athlete["id"], source["id"])
+    assert job["state"] == "done", job
+    source = await source_of(client, key, athlete["id"])
+    assert source["status"] == "ok", source
+    [clash] = [e for e in source["last_result"]["skipped_events"] if e["uid"] == "crit@test"]
+    assert f"(id {entered.json()['id']})" in clash["reason"] and "stays" in clash["reason"], clash
+    rides = (await client.get(f"{base}/rides", headers=auth(key))).json()
+    titles = sorted(r["title"] or r["kind"] for r in rides)
+    assert titles == ["B race: Kermesse", "Long ride", "Long ride", "endurance"], titles
+    assert cancelled.date().isoformat() not in {r["start"][:10] for r in rides}
 
 
 async def test_refreshing_one_source_leaves_the_athletes_others_alone(
