@@ -60,6 +60,8 @@ from api.web.views import (
     pain_chart,
     roster,
     sessions_between,
+    source_host,
+    source_lines,
     when,
     words,
 )
@@ -184,6 +186,8 @@ async def athlete_page(
         ),
         # followed calendars and their last refresh (issue 11, api.sources)
         sources=await sources_of(web.db, athlete),
+        source_host=source_host,
+        source_lines=source_lines,
     )
 
 

@@ -13,13 +13,14 @@ from datetime import date, datetime, time, timedelta
 from html import escape
 from itertools import groupby
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from api import clock
 from api.convert import athlete_from_row, progression_of, session_from_row
-from api.db import AthleteRow, FeedbackRow, SessionRow
+from api.db import AthleteRow, CalendarSourceRow, FeedbackRow, SessionRow
 from api.feedback import SESSION_KINDS, dose_words, slot_changes
 from api.repository import CoachData
 from planner.calendar_out import summary
@@ -227,6 +228,7 @@ async def roster(data: CoachData) -> list[RosterLine]:
         .where(AthleteRow.coach_id == data.coach.id, FeedbackRow.kind.in_(SESSION_KINDS))
     )
     logged = {(a, u) for a, u in (await data.db.execute(logged_query)).all()} if ids else set()
+    failing = await failing_sources(data, ids)
     lines = []
     for athlete in athletes:
         zone = ZoneInfo(athlete.timezone)
@@ -256,6 +258,12 @@ async def roster(data: CoachData) -> list[RosterLine]:
             line.flags.append(
                 f"{len(unlogged)} session{'s' if len(unlogged) > 1 else ''} missed or not logged"
             )
+        # a followed calendar that stopped updating: its rides (a race added, a ride moved)
+        # miss the plan until the coach looks (a coach's trial saw ten paused sources, and
+        # the roster said the athlete needed nothing)
+        for source in failing.get(athlete.id, []):
+            line.rank = min(line.rank, 2)
+            line.flags.append(f"followed calendar {source_host(source)} {source.status}")
         upcoming = next((s for s in mine if s.start >= now), None)
         if upcoming is not None:
             kind = "heavy strength" if upcoming.heavy else upcoming.kind
@@ -269,6 +277,50 @@ async def roster(data: CoachData) -> list[RosterLine]:
             )
         lines.append(line)
     lines.sort(key=lambda line: (line.rank, line.name.lower()))
+    return lines
+
+
+async def failing_sources(
+    data: CoachData, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[CalendarSourceRow]]:
+    """The athletes' followed calendars whose last refresh failed or that are paused."""
+    if not ids:
+        return {}
+    query = (
+        select(CalendarSourceRow)
+        .where(
+            CalendarSourceRow.athlete_id.in_(ids),
+            CalendarSourceRow.status.in_(("error", "paused")),
+        )
+        .order_by(CalendarSourceRow.created_at)
+    )
+    found: dict[uuid.UUID, list[CalendarSourceRow]] = {}
+    for row in await data.db.scalars(query):
+        found.setdefault(row.athlete_id, []).append(row)
+    return found
+
+
+def source_host(source: CalendarSourceRow) -> str:
+    """Where a followed calendar lives, as its host only: the rest of its address may hold a
+    secret (a private calendar's token), as the logs keep it."""
+    return urlsplit(source.url).hostname or "(no host)"
+
+
+def source_lines(source: CalendarSourceRow) -> list[str]:
+    """A followed calendar's last refresh in words: what it changed, and each event it left
+    out for a clash with a stored ride (the plan misses those rides until the coach acts)."""
+    result = source.last_result or {}
+    if not result or "created" not in result:
+        return []
+    counts = ", ".join(
+        f"{result.get(name, 0)} {name}" for name in ("created", "updated", "removed", "skipped")
+    )
+    lines = [f"Last change: {counts}."]
+    lines += [
+        f"Left out {event.get('title') or event.get('uid')}: {event.get('reason')}"
+        for event in result.get("skipped_events", [])
+        if "overlaps" in str(event.get("reason", ""))
+    ]
     return lines
 
 

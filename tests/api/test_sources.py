@@ -18,6 +18,7 @@ from calendar_server import CalendarServer, amateur_weeks, ics
 from conftest import auth
 from litestar.testing import AsyncTestClient
 from support import at, create_athlete, next_monday
+from test_web_pages import sign_in
 
 from api.app import create_app
 from api.settings import Settings
@@ -396,6 +397,52 @@ async def test_an_event_overlapping_a_hand_entered_ride_is_skipped_and_the_rest_
     titles = sorted(r["title"] or r["kind"] for r in rides)
     assert titles == ["B race: Kermesse", "Long ride", "Long ride", "endurance"], titles
     assert cancelled.date().isoformat() not in {r["start"][:10] for r in rides}
+    # the athlete page says what was left out and why, beside the source's last change
+    await signed_in(client, key)
+    page = (await client.get(f"/app/athletes/{athlete['id']}")).text
+    assert "Followed calendar at 127.0.0.1: ok" in page, page
+    assert "Left out Crit practice: overlaps the stored ride" in page, page
+
+
+async def signed_in(client, key: str) -> None:
+    """The dashboard's session cookie for `key` (the sign-in form, redirects not followed)."""
+    client.follow_redirects = False
+    try:
+        await sign_in(client, key)
+    finally:
+        client.follow_redirects = True
+
+
+async def test_a_failing_followed_calendar_is_flagged_on_the_roster_and_the_athlete_page(
+    jobs_client, coach_key, calendar
+):
+    """Ten paused sources, and the roster listed the athlete as needing nothing; the athlete
+    page gave each as one line without saying which calendar (a coach's trial). The roster now
+    flags the athlete, and the page names each calendar's host, never its secret path."""
+    client, key = jobs_client, coach_key
+    calendar.serve(ics(amateur_weeks(next_monday(), 1)))
+    calendar.status = 500
+    athlete = await create_athlete(client, key)
+    quiet = await create_athlete(client, key, name="Quiet Rider")
+    added = await client.post(
+        f"/api/v1/athletes/{athlete['id']}/calendar-sources",
+        json={"url": calendar.url + "?token=s3cret-path"},
+        headers=auth(key),
+    )
+    assert (await job_done(client, key, added.json()["job_id"]))["state"] == "failed"
+    await signed_in(client, key)
+    roster = (await client.get("/app/")).text
+    start = roster.index(athlete["id"])
+    line = roster[start : roster.find("</li>", start)]
+    assert (
+        "followed calendar 127.0.0.1 error" in line or "followed calendar 127.0.0.1 paused" in line
+    ), line
+    quiet_at = roster.index(quiet["id"])
+    assert "followed calendar" not in roster[quiet_at : roster.find("</li>", quiet_at)]
+    assert start < quiet_at  # flagged athletes come first
+    page = (await client.get(f"/app/athletes/{athlete['id']}")).text
+    assert "Followed calendar at 127.0.0.1: " in page and "HTTP 500" in page, page
+    assert "s3cret-path" not in page and "s3cret-path" not in roster
 
 
 async def test_refreshing_one_source_leaves_the_athletes_others_alone(
