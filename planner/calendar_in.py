@@ -126,6 +126,15 @@ _RACE = re.compile(
     r"sportive|hill[\s-]*climbs?)\b",
     re.IGNORECASE,
 )
+# training named after racing is not a race: "race prep", "race-pace intervals", "crit practice",
+# "pre-race openers" ("Zwift race prep - openers" made a C race of every Saturday: no strength
+# in the 24 h before each, and no word of it; a coach's trial)
+_RACE_TRAINING = re.compile(
+    r"\b(?:pre[\s-]*race|(?:races?|racing|crits?|criterium|time[\s-]*trial|i?tt)[\s-]*"
+    r"(?:prep|preparation|pace|paced|sim|simulation|specific|efforts?|practice|recon|rehearsal|"
+    r"openers?|starts?|skills?|drills?|intervals?))\b|\b(?:openers?|recon)\b",
+    re.IGNORECASE,
+)
 # The letter of "A race" must be upper case ("a race" is the English article); the bracketed,
 # hyphenated and "priority" forms are unambiguous and may be any case.
 _PRIORITY = (
@@ -136,7 +145,7 @@ _PRIORITY = (
 )
 _INTERVALS = re.compile(
     r"\b(?:intervals?|vo2\s*max|vo2|threshold|sweet\s*spot|tempo|over[\s/-]*unders?|"
-    r"sprints?|hill\s+repeats?|ftp\s+test)\b",
+    r"sprints?|hill\s+repeats?|ftp\s+test|openers?|race[\s-]*pace|race[\s-]*sim(?:ulation)?)\b",
     re.IGNORECASE,
 )
 _RECOVERY = re.compile(
@@ -148,6 +157,12 @@ _LONG = re.compile(r"\blong\b", re.IGNORECASE)
 _RIDE_WORDS = re.compile(
     r"\b(?:rides?|riding|bikes?|biking|cycling|cycle|zwift|spin|spinning|mtb|gravel|"
     r"velodrome|trainer|turbo|crits?|criterium|gran\s*fondo|fondo|sportive)\b",
+    re.IGNORECASE,
+)
+# a workout's title beyond the ride words: its kind, or a planned duration ("Bike: Z2 90'")
+_WORKOUT = re.compile(
+    r"\b(?:intervals?|vo2|threshold|sweet\s*spot|tempo|endurance|recovery|z[1-7]|"
+    r"workout)\b|\d+\s*(?:'|min\b|h\b)",
     re.IGNORECASE,
 )
 _NOT_RIDES = (
@@ -164,11 +179,12 @@ def guess_kind(
     """Guess a ride's kind (and a race's priority) from its title and length.
 
     Races come first (priority from "A race", "[A]", "(A)", "A-race", "priority A"; C when
-    none is given), then intervals, then recovery, then "long" in the title; anything else
+    none is given; not training named after racing: "race prep", "crit practice", "openers"),
+    then intervals, then recovery, then "long" in the title; anything else
     is long from ``settings.long_ride_min`` minutes on and endurance below.
     """
     title = title or ""
-    if _RACE.search(title):
+    if _RACE.search(title) and not _RACE_TRAINING.search(title):
         for pattern in _PRIORITY:
             match = pattern.search(title)
             if match:
@@ -642,6 +658,13 @@ def _recurrence_id(component: icalendar.cal.Component) -> str | None:
     return value.isoformat()
 
 
+# an all-day workout (TrainingPeaks and intervals.icu write a workout planned without a time
+# as an all-day event) has no time to plan around: told so, not sent to the days off
+ALL_DAY_WORKOUT = (
+    "all-day workout: it has no time of day, so the plan cannot keep strength clear of it. "
+    "Give it a start time in the calendar it comes from, or enter the ride with its time "
+    "(POST .../rides)"
+)
 # an all-day event is not a ride; a day away or off belongs in the athlete's availability
 ALL_DAY = (
     "all-day event: no time of day, so no ride. A day off or away goes in the athlete's "
@@ -663,7 +686,8 @@ def _occurrence(
         return Skipped(uid, title, "cancelled")
     start = component["DTSTART"].dt
     if not isinstance(start, datetime):
-        return Skipped(uid, title, ALL_DAY)
+        workout = _RIDE_WORDS.search(title) or _WORKOUT.search(title)
+        return Skipped(uid, title, ALL_DAY_WORKOUT if workout else ALL_DAY)
     looks_like = _not_a_ride(title)
     if looks_like:
         return Skipped(uid, title, f"not a ride: looks like {looks_like}")

@@ -7,6 +7,7 @@ import pytest
 from planner import calendar_in
 from planner.calendar_in import (
     ALL_DAY,
+    ALL_DAY_WORKOUT,
     CalendarError,
     CalendarTooLarge,
     CalendarTooSlow,
@@ -170,6 +171,24 @@ def test_all_day_event_is_skipped_with_a_reason():
     assert "availability exceptions" in ALL_DAY
 
 
+def test_an_all_day_workout_is_skipped_asking_for_its_time_not_a_day_off():
+    """TrainingPeaks writes a workout planned without a time as an all-day event: it was
+    skipped with advice to add a day off, which is wrong for a ride (a coach's trial)."""
+    text = calendar(
+        event("UID:tp-1", "DTSTART;VALUE=DATE:20260316", "SUMMARY:Bike: Recovery 45'"),
+        event("UID:tp-2", "DTSTART;VALUE=DATE:20260317", "SUMMARY:Threshold 3x10"),
+        event("UID:hol", "DTSTART;VALUE=DATE:20260318", "SUMMARY:Christmas"),
+    )
+    result = read_calendar(text, *WINDOW)
+    assert result.rides == []
+    assert [(s.uid, s.reason) for s in result.skipped] == [
+        ("tp-1", ALL_DAY_WORKOUT),
+        ("tp-2", ALL_DAY_WORKOUT),
+        ("hol", ALL_DAY),
+    ]
+    assert "start time" in ALL_DAY_WORKOUT and "day off" not in ALL_DAY_WORKOUT
+
+
 def test_morning_run_is_skipped_as_not_a_ride_but_a_bike_ride_is_kept():
     text = calendar(
         event(
@@ -200,6 +219,13 @@ def test_morning_run_is_skipped_as_not_a_ride_but_a_bike_ride_is_kept():
         ("[B] Gran Fondo Berlin", 300, RideKind.race, Priority.B),
         ("Hill climb", 45, RideKind.race, Priority.C),
         ("Going to a race with friends", 120, RideKind.race, Priority.C),
+        ("Zwift race", 60, RideKind.race, Priority.C),
+        # training named after racing is no race (a weekly 'race prep' made a C race a week)
+        ("Zwift race prep - openers", 60, RideKind.intervals, None),
+        ("Pre-race openers", 45, RideKind.intervals, None),
+        ("Race pace 3x10", 90, RideKind.intervals, None),
+        ("Crit practice", 90, RideKind.endurance, None),
+        ("Gran Fondo recon", 300, RideKind.long, None),
         ("VO2 intervals", 75, RideKind.intervals, None),
         ("Sweet spot 3x15", 90, RideKind.intervals, None),
         ("Saturday spin", 200, RideKind.long, None),
