@@ -282,7 +282,9 @@ async def dismiss_event(db: AsyncSession, athlete: AthleteRow, external_id: str)
 
 
 DISMISSED = (
-    "its ride was deleted by the coach; DELETE .../calendar-sources/{id}/dismissed brings the "
+    # a series' occurrences share their UID: the day tells them apart
+    "its ride on {day} was deleted by the coach; DELETE .../calendar-sources/{{id}}/dismissed "
+    "brings the "
     "deleted events back"
 )
 
@@ -404,7 +406,9 @@ async def import_calendar(
         external = item.ride.external_id
         day = (item.uid, item.ride.start.astimezone(zone).date())
         if external in dismissed or (item.recurrence_id is not None and day in dismissed_days):
-            skipped.append(SkippedOut(uid=item.uid, title=item.ride.title or "", reason=DISMISSED))
+            on = day[1]
+            reason = DISMISSED.format(day=f"{on:%a} {on.day} {on:%b} {on.year}")
+            skipped.append(SkippedOut(uid=item.uid, title=item.ride.title or "", reason=reason))
             still_dismissed.append(external or item.uid)
             continue
         if external in seen:  # one event twice: a second row could not be stored

@@ -43,7 +43,11 @@ from planner.problem import Problem
 DELOAD_NOTE = "Deload week: about half the usual volume, same technique focus."
 TAPER_NOTE = "Taper before your race: fewer sets, keep the load; you should finish fresh."
 RACE_NOTE = "Race week: light session only, nothing to failure."
-B_RACE_NOTE = "B race this week: about half the usual sets at the same loads."
+# named by its day: the 7 days before a B race straddle two plan weeks, and "this week" read
+# beside a week that listed no race (a coach's trial)
+B_RACE_NOTE = (
+    "B race on {race:%A} {race.day} {race:%B}: about half the usual sets at the same loads."
+)
 RED_MOBILITY_NOTE = (
     "Holds that stretch or press on your {regions} are left out through {last:%A} {last.day} "
     "{last:%B}, after pain there in the red zone."
@@ -230,9 +234,13 @@ def full_volume(prescription: Prescription, library: Library | None = None) -> i
     return exercise.sets * exercise.top_reps
 
 
-def b_race_week(problem: Problem, day: date) -> bool:
-    """A B race within the next 7 days (its own day included): about half the strength volume."""
-    return any(0 <= (race - day).days < B_RACE_WEEK_DAYS for race in problem.b_races)
+def b_race_week(problem: Problem, day: date) -> date | None:
+    """The day of a B race within the next 7 days (its own day included), the nearest: about
+    half the strength volume."""
+    return min(
+        (race for race in problem.b_races if 0 <= (race - day).days < B_RACE_WEEK_DAYS),
+        default=None,
+    )
 
 
 def prescribed_load(
@@ -340,7 +348,7 @@ class ContentBuilder:
         phase: Phase,
         deload: bool,
         taper: bool,
-        b_week: bool,
+        b_week: date | None,
         no_heavy: frozenset[Region],
         reduced: frozenset[Pattern],
         heavy: bool,
@@ -353,7 +361,7 @@ class ContentBuilder:
         flagged = self.problem.flagged_regions
         blocked_patterns = self.problem.blocked_patterns
         dosage = dosage_for(phase, taper=taper)
-        halve = deload or b_week
+        halve = deload or b_week is not None
         chosen: list[Exercise] = []
         trains: set[str] = set()
         for pattern in patterns:
@@ -390,8 +398,8 @@ class ContentBuilder:
             notes.append(TRANSITION_NOTE)
         elif taper:
             notes.append(TAPER_NOTE)
-        elif b_week:
-            notes.append(B_RACE_NOTE)
+        elif b_week is not None:
+            notes.append(B_RACE_NOTE.format(race=b_week))
         elif deload:
             notes.append(DELOAD_NOTE)
         if flagged:

@@ -207,7 +207,12 @@ async def test_a_ride_the_coach_deleted_stays_deleted_through_the_sources_change
     source = await source_of(client, key, athlete["id"])
     assert source["last_result"]["updated"] == 1 and source["last_result"]["created"] == 0
     [left_out] = [e for e in source["last_result"]["skipped_events"] if e["uid"] == "thu-0@test"]
-    assert "deleted by the coach" in left_out["reason"]
+    on = datetime.fromisoformat(commute["start"])
+    assert (
+        f"its ride on {on:%a} {on.day} {on:%b} {on.year} was deleted by the coach"
+        in left_out["reason"]
+    ), left_out
+    assert ".../calendar-sources/{id}/dismissed" in left_out["reason"]
     rides = (await client.get(f"{base}/rides", headers=auth(key))).json()
     assert "thu-0@test" not in {r["external_id"] for r in rides}
     assert len(rides) == len(events) - 1
