@@ -490,6 +490,32 @@ def job_out(rows: list[JobRunRow]) -> JobOut:
     )
 
 
+async def _waiting_replan(data_scope: CoachData, chosen: list[uuid.UUID]) -> uuid.UUID | None:
+    """A roster re-plan of the coach for exactly these athletes of which nothing has started."""
+    query = (
+        select(JobRunRow.job_id, JobRunRow.athlete_id, JobRunRow.state)
+        .where(JobRunRow.coach_id == data_scope.coach.id, JobRunRow.kind == "replan")
+        .where(
+            JobRunRow.job_id.in_(
+                select(JobRunRow.job_id).where(
+                    JobRunRow.coach_id == data_scope.coach.id,
+                    JobRunRow.kind == "replan",
+                    JobRunRow.state == "queued",
+                )
+            )
+        )
+    )
+    runs: dict[uuid.UUID, list[tuple[uuid.UUID, str]]] = {}
+    for job_id, athlete_id, state in await data_scope.db.execute(query):
+        runs.setdefault(job_id, []).append((athlete_id, state))
+    wanted = set(chosen)
+    for job_id, rows in runs.items():
+        if {a for a, _ in rows} == wanted and len(rows) == len(wanted):
+            if all(state == "queued" for _, state in rows):
+                return job_id
+    return None
+
+
 class JobController(Controller):
     path = "/api/v1"
     tags = ["jobs"]
@@ -521,6 +547,12 @@ class JobController(Controller):
             chosen = list(dict.fromkeys(wanted))
         if not chosen:
             raise HTTPException(status_code=422, detail="no athletes to re-plan")
+        waiting = await _waiting_replan(data_scope, chosen)
+        if waiting is not None:
+            # the same roster re-plan, not started yet: it will read everything as of its
+            # start, so a second would only do the work again (forty sent at once queued 320
+            # re-plans: a coach's trial)
+            return JobAccepted(job_id=waiting, state="queued")
         job_id = await jobs.record(data_scope.db, data_scope.coach, chosen, "replan")
         await data_scope.db.commit()
         await jobs.enqueue_replans(chosen, job_id)

@@ -317,9 +317,31 @@ async def test_health_and_a_waiting_job_say_when_no_worker_runs_the_queue(
     job_path = f"/api/v1/jobs/{accepted.json()['job_id']}"
     waiting = (await queue_client.get(job_path, headers=auth(coach_key))).json()
     assert waiting["state"] == "queued" and "no worker running" in waiting["waiting"], waiting
+    # the same re-plan sent again while nothing of it has started is that job (forty sent at
+    # once queued forty: a coach's trial); another set of athletes is a job of its own
+    for _ in range(3):
+        again = await queue_client.post(
+            "/api/v1/replan", json={"athlete_ids": [athlete["id"]]}, headers=auth(coach_key)
+        )
+        assert again.status_code == 202, again.text
+        assert again.json()["job_id"] == accepted.json()["job_id"]
+    other = await create_athlete(queue_client, coach_key)
+    wider = await queue_client.post("/api/v1/replan", json=None, headers=auth(coach_key))
+    assert wider.status_code == 202 and wider.json()["job_id"] != accepted.json()["job_id"]
+    assert (
+        len(
+            (
+                await queue_client.get(
+                    f"/api/v1/jobs/{wider.json()['job_id']}", headers=auth(coach_key)
+                )
+            ).json()["athletes"]
+        )
+        == 2
+    ), other
     workers.start()
     finished = await job_done(queue_client, coach_key, accepted.json()["job_id"])
     assert finished["waiting"] is None, finished
+    assert (await job_done(queue_client, coach_key, wider.json()["job_id"]))["state"] == "done"
 
     async def healthy() -> dict[str, Any] | None:
         body = (await queue_client.get("/health")).json()
