@@ -28,11 +28,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api import clock
 from api.bodies import StrictBody
+from api.convert import session_from_row
 from api.db import AthleteRow, CalendarSourceRow, Coach, RideRow
 from api.errors import JSON_BODY, OWNED, Conflict, invalid
+from api.feedback import describe_plan_changes
 from api.metrics import observe_solver
 from api.plans import replan
-from api.repository import CoachData, plan_of
+from api.repository import CoachData, plan_of, sessions_of
 from api.rides import NoRidesRead, import_calendar
 from api.runner import JobAccepted, Runner
 from api.settings import Settings
@@ -257,14 +259,22 @@ def relabel(kinds: dict[str, str]) -> Callable[[Ride], Ride]:
 
 
 async def replan_current(
-    db: AsyncSession, athlete: AthleteRow, settings: Settings, job: str
+    db: AsyncSession,
+    athlete: AthleteRow,
+    settings: Settings,
+    job: str,
+    changes: list[str] | None = None,
 ) -> bool:
     """Re-plan the athlete's current plan (its start and weeks) keeping what is published
-    (S4); False when there is no plan, or it has ended. Raises the planner's errors."""
+    (S4); False when there is no plan, or it has ended. Raises the planner's errors.
+    `changes` gets what the re-plan changed ahead, in the words the feedback answers use, and
+    the weeks whose phase moved (an A race added, moved or removed)."""
     plan_row = await plan_of(db, athlete)
     if plan_row is None:
         return False
-    today = clock.now().astimezone(ZoneInfo(athlete.timezone)).date()
+    zone = ZoneInfo(athlete.timezone)
+    now = clock.now()
+    today = now.astimezone(zone).date()
     if plan_row.start + timedelta(weeks=plan_row.weeks) <= today:
         return False
     rides = list(
@@ -274,9 +284,28 @@ async def replan_current(
             )
         ).all()
     )
-    row, _ = await replan(db, athlete, rides, settings, plan_row.start, plan_row.weeks)
+    before = [session_from_row(r, zone) for r in await sessions_of(db, athlete) if r.start >= now]
+    phases = [(w.get("start"), w.get("end"), w.get("phase")) for w in _weeks(plan_row.report)]
+    row, after = await replan(db, athlete, rides, settings, plan_row.start, plan_row.weeks)
     observe_solver(row.report, job)
+    if changes is not None:
+        ahead = [session_from_row(r, zone) for r in after if r.start >= now]
+        changes += [
+            f"week {index + 1} (from {start}): {was}, now {week.get('phase')}"
+            for index, ((start, end, was), week) in enumerate(
+                zip(phases, _weeks(row.report), strict=False)
+            )
+            if end is not None
+            and end >= today.isoformat()
+            and week.get("start") == start
+            and was != week.get("phase")
+        ]
+        changes += describe_plan_changes(before, ahead, "")
     return True
+
+
+def _weeks(report: dict[str, Any] | None) -> list[dict[str, Any]]:
+    return list((report or {}).get("week_reports", []))
 
 
 def _retry_in(settings: Settings, failures: int) -> float:
@@ -437,7 +466,10 @@ async def _import(
     if changed:
         await db.flush()
         try:
-            result["replanned"] = await replan_current(db, athlete, settings, "refresh")
+            changes: list[str] = []
+            result["replanned"] = await replan_current(db, athlete, settings, "refresh", changes)
+            # what the coach would otherwise hunt for in the weeks' reports (a coach's trial)
+            result["plan_changes"] = changes
         except (PlannerFailure, PlannerInputError) as exc:
             result["replan_pending"] = True
             failure = f"imported, but the re-plan failed: {exc}"

@@ -306,6 +306,9 @@ def source_host(source: CalendarSourceRow) -> str:
     return urlsplit(source.url).hostname or "(no host)"
 
 
+SOURCE_CHANGES_SHOWN = 5  # a refresh's re-plan lines on the athlete page (phases come first)
+
+
 def source_lines(source: CalendarSourceRow) -> list[str]:
     """A followed calendar's last refresh in words: what it changed, and each event it left
     out for a clash with a stored ride (the plan misses those rides until the coach acts)."""
@@ -316,6 +319,16 @@ def source_lines(source: CalendarSourceRow) -> list[str]:
         f"{result.get(name, 0)} {name}" for name in ("created", "updated", "removed", "skipped")
     )
     lines = [f"Last change: {counts}."]
+    changes = result.get("plan_changes") or []
+    if changes:
+        more = (
+            f" (and {len(changes) - SOURCE_CHANGES_SHOWN} more)"
+            if len(changes) > SOURCE_CHANGES_SHOWN
+            else ""
+        )
+        lines.append(
+            "The re-plan after it: " + "; ".join(changes[:SOURCE_CHANGES_SHOWN]) + more + "."
+        )
     lines += [
         f"Left out {event.get('title') or event.get('uid')}: {event.get('reason')}"
         for event in result.get("skipped_events", [])

@@ -299,6 +299,10 @@ async def test_an_a_race_put_on_a_series_ride_replaces_that_days_ride(
     first = datetime.combine(sunday, datetime.min.time()).replace(hour=8)
     athlete, base = await _follow(client, key, calendar, _series_ics(first, 240, "Long ride", 4))
     assert len((await client.get(f"{base}/rides", headers=auth(key))).json()) == 4
+    made = await client.post(
+        f"{base}/plan", json={"start": next_monday().isoformat(), "weeks": 4}, headers=auth(key)
+    )
+    assert made.status_code == 201, made.text
     race_day = first + timedelta(weeks=2)
     calendar.serve(
         _series_ics(
@@ -321,6 +325,17 @@ async def test_an_a_race_put_on_a_series_ride_replaces_that_days_ride(
         ("A race: Gran Fondo", "race", "A")
     ]
     assert len(rides) == 4
+    # the re-plan says what it changed: the phases around the new A race, in the coach's words
+    changes = source["last_result"]["plan_changes"]
+    assert any(line.startswith("week 3 (from ") and ": base, now " in line for line in changes), (
+        changes
+    )
+    plan = (await client.get(f"{base}/plan", headers=auth(key))).json()
+    assert plan["weeks_report"][2]["phase"] != "base", plan["weeks_report"][2]
+    assert changes[0].startswith("week "), changes  # the phases first
+    await signed_in(client, key)
+    page = (await client.get(f"/app/athletes/{athlete['id']}")).text
+    assert "The re-plan after it: week " in page, page
 
 
 async def test_a_series_moved_to_another_time_keeps_its_history_and_its_dismissals(
