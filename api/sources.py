@@ -21,8 +21,10 @@ import httpx
 from litestar import Controller, delete, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
+from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from pydantic import BaseModel, Field, StringConstraints, field_validator
+from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -30,7 +32,7 @@ from api import clock
 from api.bodies import StrictBody
 from api.convert import session_from_row
 from api.db import AthleteRow, CalendarSourceRow, Coach, RideRow
-from api.errors import JSON_BODY, OWNED, Conflict, invalid
+from api.errors import JSON_BODY, OWNED, Conflict, Unprocessable, invalid
 from api.feedback import describe_plan_changes
 from api.metrics import observe_solver
 from api.plans import replan
@@ -38,6 +40,7 @@ from api.repository import CoachData, plan_of, sessions_of
 from api.rides import NoRidesRead, import_calendar
 from api.runner import JobAccepted, Runner
 from api.settings import Settings
+from api.staleness import flag_stale_plan
 from planner.domain import Ride, RideKind, Text
 from planner.errors import PlannerFailure, PlannerInputError
 
@@ -649,13 +652,53 @@ class SourceController(Controller):
         athlete = await data_scope.athlete(athlete_id)
         return source_out(await _source(data_scope.db, athlete, source_id))
 
-    @delete("/{source_id:uuid}", status_code=HTTP_204_NO_CONTENT, raises=OWNED)
+    @delete("/{source_id:uuid}", status_code=HTTP_204_NO_CONTENT, raises=OWNED + [Unprocessable])
     async def remove(
-        self, athlete_id: uuid.UUID, source_id: uuid.UUID, data_scope: NamedDependency[CoachData]
+        self,
+        athlete_id: uuid.UUID,
+        source_id: uuid.UUID,
+        data_scope: NamedDependency[CoachData],
+        rides: Annotated[
+            str | None,
+            Parameter(
+                query="rides",
+                required=False,
+                description="keep (the default): the rides it brought stay, as history and "
+                "plan; remove: its rides from now on go too (past rides stay), except those "
+                "another of the athlete's calendars also brings",
+            ),
+        ] = None,
     ) -> None:
-        """Stop following the calendar. The rides it brought stay."""
+        """Stop following the calendar. The rides it brought stay, unless `?rides=remove`."""
+        if rides not in (None, "keep", "remove"):
+            message = f"{rides[:50]!r}: keep or remove"
+            raise invalid(
+                f"invalid input: rides: {message}", [{"key": "rides", "message": message}]
+            )
         athlete = await data_scope.athlete(athlete_id, lock=True)
-        await data_scope.db.delete(await _source(data_scope.db, athlete, source_id))
+        row = await _source(data_scope.db, athlete, source_id)
+        if rides == "remove" and row.event_ids:
+            # a coach who stops following a calendar had about fifty future rides a series
+            # left in the plan, removable one at a time (a coach's trial)
+            others = {
+                event
+                for other in await sources_of(data_scope.db, athlete)
+                if other.id != row.id
+                for event in other.event_ids or ()
+            }
+            gone = [event for event in row.event_ids if event not in others]
+            for start in range(0, len(gone), 500):  # bound each statement's parameters
+                await data_scope.db.execute(
+                    sql_delete(RideRow).where(
+                        RideRow.athlete_id == athlete.id,
+                        RideRow.external_id.in_(gone[start : start + 500]),
+                        RideRow.start >= clock.now(),
+                    )
+                )
+        await data_scope.db.delete(row)
+        await data_scope.db.flush()
+        if rides == "remove":
+            await flag_stale_plan(data_scope, athlete)
 
     @delete("/{source_id:uuid}/dismissed", status_code=HTTP_202_ACCEPTED, raises=OWNED)
     async def undismiss(

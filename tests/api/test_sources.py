@@ -10,7 +10,7 @@ import dataclasses
 import socket
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -422,6 +422,49 @@ async def test_an_event_overlapping_a_hand_entered_ride_is_skipped_and_the_rest_
     page = (await client.get(f"/app/athletes/{athlete['id']}")).text
     assert "Followed calendar at 127.0.0.1: ok" in page, page
     assert "Left out Crit practice: overlaps the stored ride" in page, page
+
+
+async def test_deleting_a_source_keeps_its_rides_unless_asked_to_remove_them(
+    jobs_client, coach_key, calendar
+):
+    """A coach who stopped following a calendar kept its fifty future rides a series in the
+    plan, removable one by one (a coach's trial). `?rides=remove` takes its rides from now on
+    with it (the past stays, and so does a ride another followed calendar also brings); the
+    default still keeps them; anything else is a 422 naming `rides`."""
+    client, key = jobs_client, coach_key
+    tuesday = next_monday() - timedelta(days=13)
+    first = datetime.combine(tuesday, datetime.min.time()).replace(hour=18)
+    athlete, base = await _follow(client, key, calendar, _series_ics(first, 90, "Turbo", 6))
+    source = await source_of(client, key, athlete["id"])
+    path = f"{base}/calendar-sources/{source['id']}"
+    wrong = await client.delete(f"{path}?rides=all", headers=auth(key))
+    assert wrong.status_code == 422 and wrong.json()["extra"][0]["key"] == "rides", wrong.text
+    assert len((await client.get(f"{base}/rides", headers=auth(key))).json()) == 6
+    gone = await client.delete(f"{path}?rides=remove", headers=auth(key))
+    assert gone.status_code == 204, gone.text
+    rides = (await client.get(f"{base}/rides", headers=auth(key))).json()
+    assert len(rides) == 2  # the two Tuesdays gone by stay
+    assert all(datetime.fromisoformat(r["start"]) < datetime.now(UTC) for r in rides), rides
+    listed = await client.get(f"{base}/calendar-sources", headers=auth(key))
+    assert listed.json() == []
+    # without the parameter the rides stay, as before
+    other, other_base = await _follow(client, key, calendar, _series_ics(first, 90, "Turbo", 6))
+    kept = await source_of(client, key, other["id"])
+    # the same calendar followed twice (another address): removing one leaves the rides the
+    # other still brings
+    twice = await client.post(
+        f"{other_base}/calendar-sources", json={"url": calendar.url + "?copy=1"}, headers=auth(key)
+    )
+    assert (await job_done(client, key, twice.json()["job_id"]))["state"] == "done"
+    copy = twice.json()["source"]["id"]
+    answer = await client.delete(
+        f"{other_base}/calendar-sources/{copy}?rides=remove", headers=auth(key)
+    )
+    assert answer.status_code == 204
+    assert len((await client.get(f"{other_base}/rides", headers=auth(key))).json()) == 6
+    answer = await client.delete(f"{other_base}/calendar-sources/{kept['id']}", headers=auth(key))
+    assert answer.status_code == 204
+    assert len((await client.get(f"{other_base}/rides", headers=auth(key))).json()) == 6
 
 
 async def signed_in(client, key: str) -> None:
