@@ -15,7 +15,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from litestar import Controller, get, post
@@ -490,8 +490,14 @@ def job_out(rows: list[JobRunRow]) -> JobOut:
     )
 
 
+# a waiting roster re-plan answers a repeat only this long: a job lost with its queue (the
+# in-process runner restarted, Redis emptied) must not answer every later re-plan
+REPLAN_REUSE = timedelta(minutes=10)
+
+
 async def _waiting_replan(data_scope: CoachData, chosen: list[uuid.UUID]) -> uuid.UUID | None:
-    """A roster re-plan of the coach for exactly these athletes of which nothing has started."""
+    """A roster re-plan of the coach for exactly these athletes, queued in the last
+    REPLAN_REUSE, of which nothing has started."""
     query = (
         select(JobRunRow.job_id, JobRunRow.athlete_id, JobRunRow.state)
         .where(JobRunRow.coach_id == data_scope.coach.id, JobRunRow.kind == "replan")
@@ -501,6 +507,7 @@ async def _waiting_replan(data_scope: CoachData, chosen: list[uuid.UUID]) -> uui
                     JobRunRow.coach_id == data_scope.coach.id,
                     JobRunRow.kind == "replan",
                     JobRunRow.state == "queued",
+                    JobRunRow.queued_at >= clock.now() - REPLAN_REUSE,
                 )
             )
         )
@@ -555,7 +562,30 @@ class JobController(Controller):
             return JobAccepted(job_id=waiting, state="queued")
         job_id = await jobs.record(data_scope.db, data_scope.coach, chosen, "replan")
         await data_scope.db.commit()
-        await jobs.enqueue_replans(chosen, job_id)
+        try:
+            await jobs.enqueue_replans(chosen, job_id)
+        except Exception as exc:
+            # the rows would wait as queued for good, and a later re-plan of the same athletes
+            # would answer this job instead of queuing one (a review's finding)
+            log_line(
+                jobs_log,
+                logging.WARNING,
+                event="job",
+                function="replan_athlete",
+                job_id=job_id,
+                outcome=f"not queued: {type(exc).__name__}",
+            )
+            await data_scope.db.execute(
+                update(JobRunRow)
+                .where(JobRunRow.job_id == job_id)
+                .values(state="failed", detail="could not be queued", finished_at=clock.now())
+            )
+            await data_scope.db.commit()
+            raise HTTPException(
+                status_code=503,
+                detail="the job queue could not take the re-plan; try again in a minute",
+                headers={"Retry-After": "60"},
+            ) from exc
         return JobAccepted(job_id=job_id, state="queued")
 
     @get("/jobs/{job_id:uuid}", raises=OWNED)

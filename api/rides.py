@@ -322,8 +322,10 @@ def _kept_over(kept: Ride, dropped: Ride, zone: ZoneInfo) -> str:
         return f"overlaps {at}, an earlier event of this calendar"
     if kept.kind == RideKind.race and dropped.kind != RideKind.race:
         why = "a race before a training ride"
-    elif kept.kind == RideKind.race:
+    elif kept.kind == RideKind.race and kept.priority != dropped.priority:
         why = "the race of higher priority"
+    elif kept.kind == RideKind.race:
+        why = "the longer race"
     elif kept.kind == RideKind.long and dropped.kind != RideKind.long:
         why = "a long ride before a shorter session"
     else:
@@ -331,9 +333,10 @@ def _kept_over(kept: Ride, dropped: Ride, zone: ZoneInfo) -> str:
     return f"overlaps {at}, which is kept ({why})"
 
 
-def _dismissed_day(external_id: str, zone: ZoneInfo) -> tuple[str, date] | None:
-    """A series occurrence's (series UID, local date) from its id `UID#RECURRENCE-ID`."""
-    series, _, recurrence = external_id.rpartition("#")
+def _occurrence_day(external_id: str | None, zone: ZoneInfo) -> tuple[str, date] | None:
+    """A series occurrence's (series UID, local day of its RECURRENCE-ID) from its id
+    `UID#RECURRENCE-ID`: the day it was first planned for, however it moved since."""
+    series, _, recurrence = (external_id or "").rpartition("#")
     if not series:
         return None
     try:
@@ -383,30 +386,46 @@ async def import_calendar(
         raise over_budget(exc) from exc
     except CalendarError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from exc
-    if known and not result.rides:
-        raise NoRidesRead(
-            f"the calendar came back with no rides ({len(result.skipped)} event(s) read, none a "
-            f"ride); its {len(known)} known event(s) and their rides are kept. If it was emptied "
-            "on purpose, delete the rides (DELETE .../rides/{ride_id}) or this source"
-        )
     athlete = await data_scope.athlete(athlete_id, lock=True)
     zone = ZoneInfo(athlete.timezone)
     rows = await data_scope.rides(athlete)
+    produced = {item.ride.external_id for item in result.rides}
+    if known and not result.rides:
+        # a followed calendar with no ride left in it would take every ride ahead it brought
+        # (an emptied export, the wrong calendar: a lone all-day event removed a season, a
+        # coach's trial); a season over, with none ahead, removes nothing and is no failure
+        ahead = [r for r in rows if r.external_id in known and r.start >= now]
+        if ahead:
+            raise NoRidesRead(
+                "the calendar came back with no ride to import (its events, if any, are all-day "
+                f"or not rides); the {len(ahead)} ride(s) ahead it brought are kept. If it was "
+                "emptied on purpose, delete the rides (DELETE .../rides/{ride_id}) or this "
+                "source (DELETE .../calendar-sources/{id}?rides=remove)"
+            )
     skipped = [SkippedOut(uid=s.uid, title=s.title, reason=s.reason) for s in result.skipped]
-    # a dismissal holds for its occurrence's day: a series moved to another time gives each
-    # occurrence a new id (its RECURRENCE-ID), and the deleted ride came back (a coach's trial)
-    dismissed_days = {day for e in dismissed if (day := _dismissed_day(e, zone)) is not None}
+    # a dismissal holds for its occurrence's day when its series moved to another time: each
+    # occurrence then has a new id (its RECURRENCE-ID), and the deleted ride came back (a
+    # coach's trial); a dismissed id still in the calendar keeps to itself
+    dismissed_days = {
+        day
+        for e in dismissed
+        if e not in produced and (day := _occurrence_day(e, zone)) is not None
+    }
     still_dismissed: list[str] = []
     accepted: list[ImportedRide] = []
-    left_out: set[str] = set()  # the calendar's own events left out for an overlap in it
+    # the calendar's own events left out for an overlap with one that weighs more: by the
+    # winner's id(), the losers (their stored rides go, or the winner takes one, if it is
+    # written; if it is not, they stay as they were)
+    displaced: dict[int, list[ImportedRide]] = {}
+    loser_skips: dict[int, SkippedOut] = {}
     seen: set[str | None] = set()
     for item in result.rides:  # sorted by start
         if adjust is not None:
             item = replace(item, ride=adjust(item.ride))
         external = item.ride.external_id
-        day = (item.uid, item.ride.start.astimezone(zone).date())
-        if external in dismissed or (item.recurrence_id is not None and day in dismissed_days):
-            on = day[1]
+        moved = _occurrence_day(external, zone) if external in produced else None
+        if external in dismissed or (moved is not None and moved in dismissed_days):
+            on = item.ride.start.astimezone(zone).date()
             reason = DISMISSED.format(day=f"{on:%a} {on.day} {on:%b} {on.year}")
             skipped.append(SkippedOut(uid=item.uid, title=item.ride.title or "", reason=reason))
             still_dismissed.append(external or item.uid)
@@ -426,63 +445,82 @@ async def import_calendar(
             )
             if kept is item:
                 accepted[-1] = item
-            skipped.append(
-                SkippedOut(
-                    uid=dropped.uid,
-                    title=dropped.ride.title or "",
-                    reason=_kept_over(kept.ride, dropped.ride, zone),
-                )
+            loser_skips[id(dropped)] = SkippedOut(
+                uid=dropped.uid,
+                title=dropped.ride.title or "",
+                reason=_kept_over(kept.ride, dropped.ride, zone),
             )
-            if dropped.ride.external_id:
-                left_out.add(dropped.ride.external_id)
+            skipped.append(loser_skips[id(dropped)])
+            displaced.setdefault(id(kept), []).extend([dropped, *displaced.pop(id(dropped), [])])
             continue
         accepted.append(item)
     # rides that go from now on (past rides are history): a series' occurrences the calendar
     # no longer holds (an EXDATE, a changed RRULE: a race moved onto such a date was refused
-    # with a 409 against that ride), the calendar's events left out for an overlap in it, and
-    # a source's events gone from it; before the overlaps are judged, so none stands in the way
+    # with a 409 against that ride), and a source's events gone from it; before the overlaps
+    # are judged, so none stands in the way
     stale = stale_occurrences(result, rows, now - IMPORT_BACK, now + IMPORT_AHEAD, now)
-    if known or left_out:
-        produced = {item.ride.external_id for item in result.rides}
+    if known:
         stale += [
             row
             for row in rows
-            if row.external_id
+            if row.external_id in known
+            and row.external_id not in produced
             and row.start >= now
             and row not in stale
-            and (
-                row.external_id in left_out
-                or (
-                    known is not None
-                    and row.external_id in known
-                    and row.external_id not in produced
-                )
-            )
         ]
     rows = [row for row in rows if row not in stale]
-    matches = match_stored(accepted, rows, zone)
-    claimed = {row.id for row in matches.values()}
-    unclaimed = [ride_from_row(row, zone) for row in rows if row.id not in claimed]
-    conflicts = ride_conflicts([item.ride for item in accepted], unclaimed)
-    if conflicts and clash != "skip":
-        raise overlapping_import(conflicts, accepted, zone)
-    if conflicts:
-        blocked: dict[int, Ride] = {}
+    by_external = {row.external_id: row for row in rows if row.external_id}
+    # the stored rides of the events a written winner displaced: taken over by the winner when
+    # it has none of its own (an A race takes the Sunday long ride's row), else removed
+    losers_of = {
+        key: [by_external[d.ride.external_id] for d in items if d.ride.external_id in by_external]
+        for key, items in displaced.items()
+    }
+    matches = match_stored(accepted, rows, zone, losers_of)
+    # each event that would overlap a ride that stays (entered by hand, from another calendar,
+    # or the stored ride of an event left out) is left out in turn, until none does: a
+    # followed calendar skips them, an upload is refused whole (409)
+    blocked: dict[int, Ride] = {}
+    while True:
+        live = [item for item in accepted if id(item) not in blocked]
+        written = {id(item) for item in live}
+        taken = {row.id for key, row in matches.items() if key in written}
+        going = {
+            row.id
+            for key, losers in losers_of.items()
+            if key in written
+            for row in losers
+            if row.id not in taken
+        }
+        staying = [ride_from_row(row, zone) for row in rows if row.id not in taken | going]
+        conflicts = ride_conflicts([item.ride for item in live], staying)
+        if not conflicts:
+            break
+        if clash != "skip":
+            raise overlapping_import(conflicts, accepted, zone)
+        by_ride = {id(item.ride): item for item in live}
         for ride, stored in conflicts:
-            blocked.setdefault(id(ride), stored)
-        for item in accepted:
-            stored = blocked.get(id(item.ride))
-            if stored is not None:
-                skipped.append(
-                    SkippedOut(
-                        uid=item.uid,
-                        title=item.ride.title or "",
-                        reason=f"overlaps the stored ride {stored.label()!r} at "
-                        f"{stored.start.astimezone(zone).isoformat()} (id {stored.id}), which "
-                        "stays: delete or move one of them to bring this event in",
-                    )
+            blocked.setdefault(id(by_ride[id(ride)]), stored)
+    for item in accepted:
+        stored = blocked.get(id(item))
+        if stored is not None:
+            skipped.append(
+                SkippedOut(
+                    uid=item.uid,
+                    title=item.ride.title or "",
+                    reason=f"overlaps the stored ride {stored.label()!r} at "
+                    f"{stored.start.astimezone(zone).isoformat()} (id {stored.id}), which "
+                    "stays: delete or move one of them to bring this event in",
                 )
-        accepted = [item for item in accepted if id(item.ride) not in blocked]
+            )
+        for loser in displaced.get(id(item), []) if stored is not None else []:
+            loser_skips[id(loser)].reason += (
+                "; that event is left out too (it overlaps a stored ride), so this one's "
+                "stored ride stays as it was"
+            )
+    accepted = live
+    matches = {key: row for key, row in matches.items() if key in written}
+    stale += [row for row in rows if row.id in going]
     for row in stale:
         await data_scope.db.delete(row)
     counts = {"created": 0, "updated": 0, "unchanged": 0, "removed": len(stale)}
@@ -528,44 +566,55 @@ def stale_occurrences(
 
 
 def match_stored(
-    accepted: list[ImportedRide], rows: list[RideRow], zone: ZoneInfo
+    accepted: list[ImportedRide],
+    rows: list[RideRow],
+    zone: ZoneInfo,
+    losers_of: dict[int, list[RideRow]] | None = None,
 ) -> dict[int, RideRow]:
     """The stored row each incoming event rewrites, by id() of the ImportedRide.
 
     First by external_id (the event was imported before, maybe at another time), then by slot:
     a stored ride with the same start and duration is the same ride, entered by hand or
     imported under another UID, so it takes the event's UID and title instead of a second row;
-    then a series' occurrence by its day: a series moved to another time ("all events" in
-    Google Calendar) gives each occurrence a new RECURRENCE-ID, and its past occurrences, kept
-    as history, were refused as overlapping their own old times (a coach's trial).
+    then a series' occurrence by the day of its RECURRENCE-ID, among the rows of ids the
+    calendar no longer holds: a series moved to another time ("all events" in Google Calendar)
+    gives each occurrence a new id, and its past occurrences, kept as history, were refused as
+    overlapping their own old times (a coach's trial); last, the row of an event of the
+    calendar it displaced (`losers_of`, by the event's id()): an A race over the Sunday long
+    ride takes that ride's row.
     """
     by_external = {row.external_id: row for row in rows if row.external_id}
     by_slot: dict[tuple[float, int], RideRow] = {}
     by_day: dict[tuple[str, date], RideRow] = {}
+    produced = {item.ride.external_id for item in accepted}
     for row in rows:
         by_slot.setdefault((row.start.timestamp(), row.duration_min), row)
-        series, _, occurrence = (row.external_id or "").rpartition("#")
-        if series and occurrence:
-            by_day.setdefault((series, row.start.astimezone(zone).date()), row)
+        if row.external_id not in produced:
+            day = _occurrence_day(row.external_id, zone)
+            if day is not None:
+                by_day.setdefault(day, row)
+    losers = losers_of or {}
     matches: dict[int, RideRow] = {}
     claimed: set[uuid.UUID] = set()
     passes = (
-        lambda item: by_external.get(item.ride.external_id),
-        lambda item: by_slot.get((item.ride.start.timestamp(), item.ride.duration_min)),
+        lambda item: [by_external.get(item.ride.external_id)],
+        lambda item: [by_slot.get((item.ride.start.timestamp(), item.ride.duration_min))],
         lambda item: (
-            by_day.get((item.uid, item.ride.start.astimezone(zone).date()))
-            if item.recurrence_id is not None
-            else None
+            [by_day.get(day)]
+            if (day := _occurrence_day(item.ride.external_id, zone)) is not None
+            else []
         ),
+        lambda item: losers.get(id(item), []),
     )
     for stored in passes:
         for item in accepted:
             if id(item) in matches:
                 continue
-            row = stored(item)
-            if row is not None and row.id not in claimed:
-                matches[id(item)] = row
-                claimed.add(row.id)
+            for row in stored(item):
+                if row is not None and row.id not in claimed:
+                    matches[id(item)] = row
+                    claimed.add(row.id)
+                    break
     return matches
 
 

@@ -412,6 +412,15 @@ async def _replan_pending(
 SKIPPED_SHOWN = 20  # skipped events a source's last_result names (the count says them all)
 
 
+async def _brought_by_others(db: AsyncSession, source: CalendarSourceRow) -> set[str]:
+    others = await db.scalars(
+        select(CalendarSourceRow).where(
+            CalendarSourceRow.athlete_id == source.athlete_id, CalendarSourceRow.id != source.id
+        )
+    )
+    return {event for other in others for event in other.event_ids or ()}
+
+
 async def _import(
     data: CoachData,
     db: AsyncSession,
@@ -437,7 +446,8 @@ async def _import(
             adjust=adjust,
             release=False,
             dismissed=frozenset(source.dismissed or ()),
-            known=frozenset(source.event_ids or ()),
+            # an event another followed calendar of the athlete still brings keeps its ride
+            known=frozenset(source.event_ids or ()) - await _brought_by_others(db, source),
             clash="skip",
         )
     except NoRidesRead as exc:

@@ -132,7 +132,7 @@ _RACE = re.compile(
 _RACE_TRAINING = re.compile(
     r"\b(?:pre[\s-]*race|(?:races?|racing|crits?|criterium|time[\s-]*trial|i?tt)[\s-]*"
     r"(?:prep|preparation|pace|paced|sim|simulation|specific|efforts?|practice|recon|rehearsal|"
-    r"openers?|starts?|skills?|drills?|intervals?))\b|\b(?:openers?|recon)\b",
+    r"openers?|skills?|drills?|intervals?))\b|\b(?:openers?|recon)\b",
     re.IGNORECASE,
 )
 # The letter of "A race" must be upper case ("a race" is the English article); the bracketed,
@@ -184,12 +184,15 @@ def guess_kind(
     is long from ``settings.long_ride_min`` minutes on and endurance below.
     """
     title = title or ""
-    if _RACE.search(title) and not _RACE_TRAINING.search(title):
+    if _RACE.search(title):
+        # a priority given says a race, whatever else the title holds ("B race: Kermesse +
+        # openers before"); without one, training named after racing is no race
         for pattern in _PRIORITY:
             match = pattern.search(title)
             if match:
                 return RideKind.race, Priority(match.group(1).upper())
-        return RideKind.race, Priority.C
+        if not _RACE_TRAINING.search(title):
+            return RideKind.race, Priority.C
     if _INTERVALS.search(title):
         return RideKind.intervals, None
     if _RECOVERY.search(title):

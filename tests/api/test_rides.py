@@ -480,9 +480,43 @@ async def test_of_two_events_of_one_calendar_at_one_time_the_race_is_kept(client
     assert f"'A race: Gran Fondo' at {at(sunday, 8).isoformat()}" in reasons["c-spin"], reasons
     # a ride that weighs no more than the one it meets is left out as before
     assert "an earlier event of this calendar" in reasons["e-club"], reasons
+    # two races of one priority: the longer stays, and says so (not "higher priority")
+    from api.rides import _kept_over
+    from planner.domain import Ride
+
+    zone = ZoneInfo("Europe/Berlin")
+    long_b = Ride(start=at(sunday, 8), duration_min=300, kind="race", priority="B")
+    short_b = Ride(start=at(sunday, 9), duration_min=120, kind="race", priority="B")
+    assert _kept_over(long_b, short_b, zone).endswith("(the longer race)")
     kept, club = await list_rides(client, coach_key, athlete["id"])
     assert (kept["external_id"], kept["kind"], kept["priority"]) == ("b-race", "race", "A")
     assert club["external_id"] == "d-club"
+
+
+async def test_a_race_over_a_past_long_ride_of_the_calendar_takes_its_stored_ride(
+    client, coach_key
+):
+    """A re-upload whose new A race lies over a long ride of 8 days ago: the race wins, but
+    the long ride's stored row, past and so kept, refused the upload with a 409 (a review's
+    finding). The race takes that row over."""
+    athlete = await create_athlete(client, coach_key)
+    sunday = next_monday() - timedelta(days=8)
+    await import_ics(
+        client, coach_key, athlete["id"], calendar_of(("a-long", at(sunday, 8), 240, "Long ride"))
+    )
+    [before] = await list_rides(client, coach_key, athlete["id"])
+    answer = await import_ics(
+        client,
+        coach_key,
+        athlete["id"],
+        calendar_of(
+            ("a-long", at(sunday, 8), 240, "Long ride"),
+            ("b-race", at(sunday, 9), 300, "A race: Gran Fondo"),
+        ),
+    )
+    assert (answer["created"], answer["updated"], answer["removed"]) == (0, 1, 0), answer
+    [after] = await list_rides(client, coach_key, athlete["id"])
+    assert (after["id"], after["external_id"], after["priority"]) == (before["id"], "b-race", "A")
 
 
 async def test_an_import_meeting_a_hand_entered_ride_adopts_the_same_slot_and_refuses_a_clash(

@@ -164,7 +164,9 @@ async def test_a_calendar_that_comes_back_empty_removes_no_ride_and_says_so(
     job = await refresh(client, key, athlete["id"], source["id"])
     assert job["state"] == "failed", job
     source = await source_of(client, key, athlete["id"])
-    assert source["status"] == "error" and "came back with no rides" in source["reason"], source
+    assert source["status"] == "error" and "came back with no ride to import" in source["reason"], (
+        source
+    )
     assert len((await client.get(f"{base}/rides", headers=auth(key))).json()) == count
     # nor does a calendar whose only event is not a ride (the wrong calendar, a broken export
     # holding only a holiday removed every future ride and answered ok: a coach's trial)
@@ -172,7 +174,7 @@ async def test_a_calendar_that_comes_back_empty_removes_no_ride_and_says_so(
     job = await refresh(client, key, athlete["id"], source["id"])
     assert job["state"] == "failed", job
     source = await source_of(client, key, athlete["id"])
-    assert "came back with no rides (1 event(s) read, none a ride)" in source["reason"], source
+    assert "no ride to import (its events, if any, are all-day" in source["reason"], source
     assert len((await client.get(f"{base}/rides", headers=auth(key))).json()) == count
 
 
@@ -314,7 +316,9 @@ async def test_an_a_race_put_on_a_series_ride_replaces_that_days_ride(
     assert job["state"] == "done", job
     source = await source_of(client, key, athlete["id"])
     assert source["status"] == "ok", source
-    assert (source["last_result"]["created"], source["last_result"]["removed"]) == (1, 1), source
+    # the race takes the Sunday long ride's stored row over: nothing removed, nothing added
+    counts = (source["last_result"][k] for k in ("created", "updated", "removed"))
+    assert tuple(counts) == (0, 1, 0), source
     [why] = [e for e in source["last_result"]["skipped_events"] if e["uid"] == "series@test"]
     assert (
         "'A race: Gran Fondo'" in why["reason"] and "a race before a training ride" in why["reason"]
@@ -465,6 +469,231 @@ async def test_deleting_a_source_keeps_its_rides_unless_asked_to_remove_them(
     answer = await client.delete(f"{other_base}/calendar-sources/{kept['id']}", headers=auth(key))
     assert answer.status_code == 204
     assert len((await client.get(f"{other_base}/rides", headers=auth(key))).json()) == 6
+
+
+def _cal(*events: list[str]) -> bytes:
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//test//review//EN"]
+    for event in events:
+        lines += event
+    return ("\r\n".join([*lines, "END:VCALENDAR"]) + "\r\n").encode()
+
+
+def _at(day, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, datetime.min.time()).replace(hour=hour, minute=minute)
+
+
+async def _rides(client, key: str, base: str) -> list[dict]:
+    return (await client.get(f"{base}/rides", headers=auth(key))).json()
+
+
+async def test_an_event_left_out_keeps_its_ride_and_no_other_event_is_written_over_it(
+    jobs_client, coach_key, calendar
+):
+    """A refresh left out an event that moved onto a hand-entered ride, so its stored ride
+    stayed; another event moved onto that ride's time was written all the same: two rides at
+    one time, and every plan after refused them (a review's finding). The second event is left
+    out too, and the plan can be made."""
+    client, key = jobs_client, coach_key
+    monday = next_monday()
+    saturday, sunday, next_mon = (monday + timedelta(days=d) for d in (5, 6, 7))
+    endurance = "Endurance ride"
+    athlete, base = await _follow(
+        client,
+        key,
+        calendar,
+        _cal(
+            _event("e1@t", _at(saturday, 8), 120, endurance),
+            _event("e2@t", _at(sunday, 8), 120, endurance),
+        ),
+    )
+    hand = await client.post(
+        f"{base}/rides",
+        json={"start": at(next_mon, 18).isoformat(), "duration_min": 60, "kind": "endurance"},
+        headers=auth(key),
+    )
+    assert hand.status_code == 201, hand.text
+    # e1 moves onto e2's Sunday, e2 onto the hand-entered Monday evening ride
+    calendar.serve(
+        _cal(
+            _event("e1@t", _at(sunday, 8), 120, endurance),
+            _event("e2@t", _at(next_mon, 18), 120, endurance),
+        )
+    )
+    source = await source_of(client, key, athlete["id"])
+    assert (await refresh(client, key, athlete["id"], source["id"]))["state"] == "done"
+    source = await source_of(client, key, athlete["id"])
+    left_out = {e["uid"]: e["reason"] for e in source["last_result"]["skipped_events"]}
+    assert set(left_out) == {"e1@t", "e2@t"}, left_out
+    rides = await _rides(client, key, base)
+    starts = sorted((r["start"][:16], r["external_id"]) for r in rides)
+    assert starts == sorted(
+        [
+            (_at(saturday, 8).isoformat()[:16], "e1@t"),
+            (_at(sunday, 8).isoformat()[:16], "e2@t"),
+            (_at(next_mon, 18).isoformat()[:16], None),
+        ]
+    ), starts
+    made = await client.post(
+        f"{base}/plan", json={"start": monday.isoformat(), "weeks": 2}, headers=auth(key)
+    )
+    assert made.status_code == 201, made.text
+
+
+async def test_a_race_left_out_for_a_clash_leaves_the_long_ride_it_displaced(
+    jobs_client, coach_key, calendar
+):
+    """An A race over the Sunday long ride removed the long ride's stored ride, then was left
+    out itself for a clash with a hand-entered ride: both gone (a review's finding). The long
+    ride now stays as it was, and its skip says why."""
+    client, key = jobs_client, coach_key
+    sunday = next_monday() + timedelta(days=6)
+    athlete, base = await _follow(
+        client, key, calendar, _cal(_event("long@t", _at(sunday, 8), 240, "Long ride"))
+    )
+    hand = await client.post(
+        f"{base}/rides",
+        json={"start": at(sunday, 13).isoformat(), "duration_min": 60, "kind": "endurance"},
+        headers=auth(key),
+    )
+    assert hand.status_code == 201, hand.text
+    calendar.serve(
+        _cal(
+            _event("long@t", _at(sunday, 8), 240, "Long ride"),
+            _event("race@t", _at(sunday, 11), 180, "A race: Fondo"),
+        )
+    )
+    source = await source_of(client, key, athlete["id"])
+    await refresh(client, key, athlete["id"], source["id"])
+    source = await source_of(client, key, athlete["id"])
+    assert source["last_result"]["removed"] == 0, source
+    reasons = {e["uid"]: e["reason"] for e in source["last_result"]["skipped_events"]}
+    assert "stored ride stays as it was" in reasons["long@t"], reasons
+    assert "overlaps the stored ride" in reasons["race@t"], reasons
+    assert {r["external_id"] for r in await _rides(client, key, base)} == {"long@t", None}
+
+
+def _override(uid: str, recurrence: datetime, start: datetime, minutes: int) -> list[str]:
+    end = start + timedelta(minutes=minutes)
+    return [
+        "BEGIN:VEVENT",
+        f"UID:{uid}",
+        "DTSTAMP:20260101T000000Z",
+        f"RECURRENCE-ID;TZID=Europe/Berlin:{recurrence:%Y%m%dT%H%M%S}",
+        f"DTSTART;TZID=Europe/Berlin:{start:%Y%m%dT%H%M%S}",
+        f"DTEND;TZID=Europe/Berlin:{end:%Y%m%dT%H%M%S}",
+        "SUMMARY:Turbo",
+        "END:VEVENT",
+    ]
+
+
+async def test_a_dismissal_does_not_hide_another_occurrence_moved_onto_its_day(
+    jobs_client, coach_key, calendar
+):
+    """The coach deleted a Tuesday occurrence; the athlete then moved that week's Monday
+    occurrence to Tuesday evening, and it was left out as 'deleted by the coach' (a review's
+    finding). A dismissal follows its own occurrence, not a day."""
+    client, key = jobs_client, coach_key
+    monday = next_monday() + timedelta(weeks=1)
+    tuesday = monday + timedelta(days=1)
+    rule = "RRULE:FREQ=WEEKLY;BYDAY=MO,TU;COUNT=6"
+    master = _series_ics(_at(next_monday(), 7), 60, "Turbo", 3, uid="s@t")
+    master = master.replace(b"RRULE:FREQ=WEEKLY;COUNT=3", rule.encode())
+    athlete, base = await _follow(client, key, calendar, master)
+    rides = await _rides(client, key, base)
+    [tue_ride] = [r for r in rides if r["start"].startswith(tuesday.isoformat())]
+    [mon_ride] = [r for r in rides if r["start"].startswith(monday.isoformat())]
+    gone = await client.delete(f"{base}/rides/{tue_ride['id']}", headers=auth(key))
+    assert gone.status_code == 204
+    moved = b"\r\n".join(
+        line.encode() for line in _override("s@t", _at(monday, 7), _at(tuesday, 18), 60)
+    )
+    calendar.serve(master.replace(b"END:VCALENDAR", moved + b"\r\nEND:VCALENDAR"))
+    source = await source_of(client, key, athlete["id"])
+    await refresh(client, key, athlete["id"], source["id"])
+    source = await source_of(client, key, athlete["id"])
+    assert source["dismissed"] == [tue_ride["external_id"]], source
+    [row] = [
+        r for r in await _rides(client, key, base) if r["external_id"] == mon_ride["external_id"]
+    ]
+    assert row["start"].startswith(f"{tuesday.isoformat()}T18:00"), row
+
+
+async def test_a_followed_calendar_with_only_past_rides_left_is_no_failure(
+    jobs_client, coach_key, calendar
+):
+    """A season over, the calendar holding only rides older than the import reads: each
+    refresh failed as 'no rides', and the source paused (a review's finding). With no ride
+    ahead to remove, nothing is at stake: the refresh is ok."""
+    client, key = jobs_client, coach_key
+    monday = next_monday()
+    athlete, base = await _follow(
+        client, key, calendar, _cal(_event("e1@t", _at(monday - timedelta(days=9), 8), 60, "Spin"))
+    )
+    calendar.serve(_cal(_event("e0@t", _at(monday - timedelta(days=60), 8), 120, "Spin")))
+    source = await source_of(client, key, athlete["id"])
+    job = await refresh(client, key, athlete["id"], source["id"])
+    assert job["state"] == "done", job
+    source = await source_of(client, key, athlete["id"])
+    assert source["status"] == "ok" and source["failures"] == 0, source
+
+
+async def test_a_roster_replan_that_could_not_be_queued_is_failed_not_answered_again(
+    jobs_client, coach_key, monkeypatch
+):
+    """The queue refused a roster re-plan: its rows stayed queued for good, and every later
+    re-plan of the same athletes answered that job, queuing nothing (a review's finding). It
+    is now a 503 to try again, its rows failed, and the next re-plan is a job of its own."""
+    from api import runner as runner_module
+
+    client, key = jobs_client, coach_key
+    athlete = await create_athlete(client, key)
+    real = runner_module.LocalRunner.enqueue_replans
+    calls = []
+
+    async def flaky(self, ids, job_id):
+        calls.append(job_id)
+        if len(calls) == 1:
+            raise ConnectionError("queue down")
+        return await real(self, ids, job_id)
+
+    monkeypatch.setattr(runner_module.LocalRunner, "enqueue_replans", flaky)
+    body = {"athlete_ids": [athlete["id"]]}
+    first = await client.post("/api/v1/replan", json=body, headers=auth(key))
+    assert first.status_code == 503 and first.headers["retry-after"] == "60", first.text
+    again = await client.post("/api/v1/replan", json=body, headers=auth(key))
+    assert again.status_code == 202, again.text
+    assert len(calls) == 2 and calls[0] != calls[1]
+    assert (await job_done(client, key, again.json()["job_id"]))["state"] == "done"
+    failed = await client.get(f"/api/v1/jobs/{calls[0]}", headers=auth(key))
+    assert failed.json()["state"] == "failed", failed.text
+
+
+async def test_an_event_gone_from_one_calendar_keeps_its_ride_while_another_brings_it(
+    jobs_client, coach_key, calendar
+):
+    """Two followed calendars holding the same event (a club calendar and the athlete's own):
+    the event gone from one took its ride away, though the other still brings it (a review's
+    finding). The ride stays while another source lists the event."""
+    client, key = jobs_client, coach_key
+    saturday = next_monday() + timedelta(days=5)
+    both = _cal(_event("club@t", _at(saturday, 8), 180, "Club ride"))
+    athlete, base = await _follow(client, key, calendar, both)
+    with CalendarServer() as other:
+        other.serve(both)
+        added = await client.post(
+            f"{base}/calendar-sources", json={"url": other.url}, headers=auth(key)
+        )
+        assert (await job_done(client, key, added.json()["job_id"]))["state"] == "done"
+        calendar.serve(_cal(_event("solo@t", _at(saturday + timedelta(days=1), 9), 60, "Spin")))
+        first = await source_of(client, key, athlete["id"])
+        assert (await refresh(client, key, athlete["id"], first["id"]))["state"] == "done"
+        kept = {r["external_id"] for r in await _rides(client, key, base)}
+        assert kept == {"club@t", "solo@t"}, kept
+        # gone from both: the ride goes
+        other.serve(_cal(_event("solo2@t", _at(saturday + timedelta(days=2), 9), 60, "Spin")))
+        second = added.json()["source"]["id"]
+        assert (await refresh(client, key, athlete["id"], second))["state"] == "done"
+        assert "club@t" not in {r["external_id"] for r in await _rides(client, key, base)}
 
 
 async def signed_in(client, key: str) -> None:

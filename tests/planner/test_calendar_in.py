@@ -226,6 +226,11 @@ def test_morning_run_is_skipped_as_not_a_ride_but_a_bike_ride_is_kept():
         ("Race pace 3x10", 90, RideKind.intervals, None),
         ("Crit practice", 90, RideKind.endurance, None),
         ("Gran Fondo recon", 300, RideKind.long, None),
+        # a priority given says a race, and a start time is no training (a review's finding)
+        ("A race: Nationals - race start 10:00", 120, RideKind.race, Priority.A),
+        ("[A] Gran Fondo Berlin (race start 7:30)", 300, RideKind.race, Priority.A),
+        ("B race: Kermesse + openers before", 120, RideKind.race, Priority.B),
+        ("Club 10 TT start 19:32", 30, RideKind.race, Priority.C),
         ("VO2 intervals", 75, RideKind.intervals, None),
         ("Sweet spot 3x15", 90, RideKind.intervals, None),
         ("Saturday spin", 200, RideKind.long, None),
