@@ -37,6 +37,7 @@ from planner.domain import (
     region_words,
 )
 from planner.library import Exercise, Library, load_library
+from planner.loads import BAR_KG
 from planner.phases import LIGHT_ONLY, Dosage, dosage_for
 from planner.problem import Problem
 
@@ -205,12 +206,19 @@ def load_hint(
     effort = dosage.heavy_hint if dosage and exercise.max_strength and dosage.heavy_hint else ""
     if load_kg is not None and exercise.implement is not None:
         working = f"{load_kg:g} kg" + (f" ({effort})" if effort else "")
+    elif exercise.implement == Equipment.barbell:
+        # a first barbell session, no load known: the empty bar first (a coach's review read
+        # a first Romanian deadlift at base volume with no kilograms at all)
+        working = (
+            f"start with the empty bar ({BAR_KG:g} kg) and add load only while the back stays "
+            f"flat, up to {effort or exercise.load_hint}"
+        )
     elif effort and dosage is not None and dosage.heavy_sets <= MAINTENANCE_SETS:
         working = f"{exercise.load_hint}; {effort}"
     else:
         working = exercise.load_hint
-    if not ramp_up:
-        return working
+    if not ramp_up or (load_kg is None and exercise.implement == Equipment.barbell):
+        return working  # from the empty bar up is its own ramp
     if load_kg is not None and exercise.implement is not None:
         return (
             f"{RAMP_UP_SETS} ramp-up sets first (about half, then three quarters of the working "
@@ -387,7 +395,9 @@ class ContentBuilder:
                 exercise,
                 halve or exercise.pattern in reduced,
                 dosage,
-                ramp_up=heavy and exercise.max_strength,
+                # lighter sets first where a load can be lighter: a bodyweight Nordic's
+                # "ramp-up" only added eccentric work to its 2 x 5 (a coach's review)
+                ramp_up=heavy and exercise.max_strength and exercise.implement is not None,
             )
             for exercise in chosen
         )

@@ -808,17 +808,24 @@ def _step_up(
 def _load_steps_at(state: ProgressionState, pattern: Pattern, level: int) -> int:
     """2-for-2 load steps the pattern has taken on this rung, over its whole history: a rung
     returned to after a step down has its earlier steps behind it (counted from the return, the
-    athlete would climb 2 steps past the load they had before the pain)."""
-    return sum(
-        1
-        for change in state.history
-        if change.pattern == pattern
-        and change.rule == RULE_TWO_FOR_TWO
-        and change.from_level == change.to_level == level
-        and change.from_load_kg is not None
-        and change.to_load_kg is not None
-        and change.to_load_kg > change.from_load_kg
-    )
+    athlete would climb 2 steps past the load they had before the pain). Only a step to a load
+    above every earlier one counts: an athlete who kept lifting 12 kg when 14 kg was
+    prescribed was stepped "12 -> 14 kg" twice, and climbed to the next rung without ever
+    lifting 14 kg (a coach's review)."""
+    steps, highest = 0, 0.0
+    for change in state.history:
+        if (
+            change.pattern == pattern
+            and change.rule == RULE_TWO_FOR_TWO
+            and change.from_level == change.to_level == level
+            and change.from_load_kg is not None
+            and change.to_load_kg is not None
+            and change.to_load_kg > change.from_load_kg
+            and change.to_load_kg > highest
+        ):
+            steps += 1
+            highest = change.to_load_kg
+    return steps
 
 
 def _effort(log: ExerciseLog, session_rpe: int | None) -> int | None:

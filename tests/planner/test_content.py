@@ -383,6 +383,21 @@ def test_a_heavy_session_starts_with_its_main_lift_and_2_ramp_up_sets():
     assert "then 80 kg" in main.load_hint
     light = strength(problem(lifter(), state=state), at(TUESDAY, 9))
     assert not any("ramp-up" in p.load_hint for p in light.prescriptions)
+    # a bodyweight lift has no lighter sets: its "ramp-up" only added eccentric work to the
+    # Nordic's 2 x 5 (a coach's review)
+    nordic = by_id(session, "nordic_curl")
+    assert "ramp-up" not in nordic.load_hint and (nordic.sets, nordic.reps) == (2, "5")
+
+
+def test_a_first_barbell_session_with_no_load_known_starts_from_the_empty_bar():
+    """The first barbell Romanian deadlift (no starting load, nothing logged) read 'a load that
+    leaves 2-3 reps in reserve' at base volume, with no kilograms at all (a coach's review)."""
+    session = heavy_on(problem(lifter()), TUESDAY)
+    rdl = by_id(session, "romanian_deadlift")
+    assert "start with the empty bar (20 kg)" in rdl.load_hint, rdl.load_hint
+    assert "add load only while the back stays flat" in rdl.load_hint
+    assert rdl.load_hint.endswith("up to 2-3 reps left in reserve"), rdl.load_hint
+    assert "ramp-up" not in rdl.load_hint  # from the empty bar up is its own ramp
 
 
 def test_loaded_rungs_prescribe_the_coach_starting_load_in_kilograms():

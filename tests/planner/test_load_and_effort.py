@@ -378,6 +378,25 @@ def test_a_loaded_rung_takes_its_load_steps_before_the_next_rung():
     assert LIBRARY.rung(Pattern.squat, 3, LIFTER).implement is not None
 
 
+def test_a_load_step_never_lifted_does_not_count_toward_the_next_rung():
+    """The goblet squat stepped 12 -> 14 kg, but the athlete kept logging 12 kg (one bell at
+    home): each 2-for-2 stepped '12 -> 14 kg' again, the two counted as the rung's two steps,
+    and the athlete climbed to the split squat never having lifted 14 kg (a coach's review).
+    A step counts once its load is above every earlier one: at 12 kg the athlete stays."""
+    state = state_of(squat={"level": 2, "load_kg": 12.0})
+    day = DAY
+    for _ in range(LOAD_STEPS_PER_RUNG + 2):
+        state, changes = feed(
+            state,
+            session(day, logs=[top("goblet_squat", 12.0)], rpe=7),
+            session(day + timedelta(days=3), logs=[top("goblet_squat", 12.0)], rpe=7),
+        )
+        assert [(c.to_level, c.to_load_kg) for c in changes] == [(2, 14.0)], changes
+        day += timedelta(days=7)
+    squat = state.patterns[Pattern.squat]
+    assert (squat.level, squat.load_kg) == (2, 14.0), squat
+
+
 def test_a_rung_returned_to_after_a_step_down_keeps_the_load_steps_it_took():
     """Goblet squat 12 -> 14 -> 16 kg, then the split squat, then a red knee back to the goblet
     squat at 16 kg: counted from the return, it went 16 -> 18 -> 20 kg before climbing again,
