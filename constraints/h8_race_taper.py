@@ -1,6 +1,7 @@
 """H8: no heavy session within `taper_days_A` before an A race (`taper_days_B` before a B race),
 and no strength session at all ending within `clear_before_B_h` (48 h) of a B race's start or
-`clear_before_C_h` (24 h) of a C race's (domain.md Revision 2, race weeks).
+`clear_before_C_h` (24 h) of a C race's, or of a race with no priority (domain.md Revision 2,
+race weeks).
 
 Mobility stays allowed before B and C races: a short stretch leaves nothing to recover from.
 """
@@ -29,13 +30,14 @@ class H8RaceTaper(SlotRule):
     title = "no heavy work in the days before A and B races, no strength just before B and C races"
 
     def _clear_h(self, ride: Ride) -> int:
-        if ride.kind != RideKind.race:
+        """Hours kept clear of strength before the race: a race with no priority as a C
+        race's (a coach's review saw loaded strength 23.8 h before one, closer than a C race
+        allows); an A race none (its race week holds at most one light session, T1)."""
+        if ride.kind != RideKind.race or ride.priority == Priority.A:
             return 0
         if ride.priority == Priority.B:
             return self.clear_before_B_h
-        if ride.priority == Priority.C:
-            return self.clear_before_C_h
-        return 0
+        return self.clear_before_C_h
 
     def _too_close_race(self, problem: Problem, slot: Slot) -> tuple[Ride, float, int] | None:
         """The B or C race that starts within its clear hours after this strength session ends."""

@@ -330,8 +330,9 @@ def _ride_warnings(problem: Problem) -> list[str]:
         if ride.kind == RideKind.race and ride.priority is None:
             found.append(
                 f"race {ride.label()!r} on {day.isoformat()} has no priority: it is kept clear "
-                "of heavy work as a long ride, but no taper or race-week rule plans for it; "
-                "give it priority A, B or C"
+                "of heavy work as a long ride and of strength in the "
+                f"{problem.settings.clear_before_C_h} h before it as a C race, but no taper or "
+                "race-week rule plans for it; give it priority A, B or C"
             )
         elif ride.kind != RideKind.race and ride.priority is not None:
             found.append(
@@ -368,8 +369,9 @@ def _race_lines(problem: Problem, monday: date, next_monday: date) -> list[str]:
             what = f"no strength in the {settings.clear_before_C_h} h before it (H8)"
         else:
             what = (
-                "no priority given: kept clear as a long ride is (H3-H5); give it A, B or C "
-                "for its race week"
+                "no priority given: kept clear as a long ride is (H3-H5), and no strength in "
+                f"the {settings.clear_before_C_h} h before it as before a C race (H8); give "
+                "it A, B or C for its race week"
             )
         lines.append(f"{named}: {what}")
     return lines

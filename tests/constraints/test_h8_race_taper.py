@@ -97,6 +97,13 @@ def test_mobility_the_evening_before_a_b_race_keeps_h8_in_both_faces():
     assert faces(race("B"), [session]) == ([], True)
 
 
+def test_a_race_with_no_priority_is_kept_clear_as_a_c_race_in_both_faces():
+    """A race without a priority had no clear hours at all: loaded strength 23.8 h before it,
+    closer than a C race allows (a coach's review)."""
+    assert faces(race(None), [light(1, hour=17)]) == (["H8"], False)
+    assert faces(race(None), [light(2, hour=7)]) == ([], True)
+
+
 def test_clear_hours_settings_move_the_boundary_in_both_faces():
     prob = race("C")
     rule = H8RaceTaper(taper_days_A=7, taper_days_B=3, clear_before_C_h=12)
