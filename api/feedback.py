@@ -589,9 +589,11 @@ async def adapt(
     new_state: ProgressionState,
     changes: list[Any],
     reported: str = "",
+    logged: dict[Pattern, str] | None = None,
 ) -> AdaptOut:
     """Store the new progression state, re-plan the future (S4 keeps what is published) and
-    say what changed and why."""
+    say what changed and why. `logged`: the patterns whose load this report's log set, in
+    words ("12 kg logged"), the reason of their dose lines where no step of theirs is."""
     zone = ZoneInfo(athlete.timezone)
     athlete.progression = new_state.model_dump(mode="json")
     flagged = sorted(r.value for r in new_state.flagged_regions())
@@ -636,6 +638,10 @@ async def adapt(
         why = reported or "; ".join(c.reason for c in changes)
         # each pattern's own change explains its swaps (the last, where a report made two)
         by_pattern = {c.pattern: c.reason for c in changes}
+        # a load taken from the log is its own reason: the lines read "at 12 kg instead of
+        # 14 kg: Bird dog at the top of its range", another pattern's step (a coach's review)
+        for pattern, words in (logged or {}).items():
+            by_pattern.setdefault(pattern, words)
         plan_changes = failed + describe_plan_changes(before, after, why, by_pattern)
         old = {s.uid: s.content_key() for s in before}
         changed = sum(1 for s in after if old.get(s.uid) != s.content_key()) + len(
@@ -802,6 +808,12 @@ async def record_feedback(
             body=report,
         )
     )
+    library = load_library()
+    loads = {
+        library.by_id[e.exercise_id].pattern: f"{e.load_kg:g} kg logged"
+        for e in counted
+        if e.load_kg is not None and e.exercise_id in library.by_id
+    }
     answer = await adapt(
         data_scope,
         settings,
@@ -809,6 +821,7 @@ async def record_feedback(
         new_state,
         missed + changes,
         reported(data.pain, data.flags),
+        loads,
     )
     answer.not_counted = data.unread + left_out + not_counted
     if hold is not None:  # the RPE no one could read holds the levels: say that, not "RPE 10"

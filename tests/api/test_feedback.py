@@ -1114,6 +1114,9 @@ async def test_a_new_load_in_the_coming_sessions_is_named_in_the_plan_changes(
     assert "no change to the planned sessions" not in body["plan_changes"], body
     named = [line for line in body["plan_changes"] if line.startswith("Goblet squat (dumbbell)")]
     assert named and "12 kg" in named[0], body["plan_changes"]
+    # the log is the reason, not another pattern's step or the report's words (a coach's
+    # review read "at 12 kg instead of 14 kg: Bird dog at the top of its range")
+    assert named[0].endswith(": 12 kg logged"), named
 
 
 def test_plan_changes_name_each_session_moved_removed_or_added_while_they_are_few():
