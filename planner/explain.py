@@ -48,6 +48,9 @@ from planner.variables import (
 
 # hours of the day tried besides the windows' edges and the rides' anchors
 PROBE_HOURS = range(6, 23, 2)
+# outside the athlete's windows, a time tried (and so a window suggested) starts and ends
+# within these local hours
+WAKING = (time(5, 0), time(23, 0))
 # a setting changed by more than this share reads as a rule given up, not a tweak
 MILD_CHANGE = 0.35
 # settings that are safety margins (domain.md's hard rules on recovery around long rides,
@@ -242,7 +245,24 @@ class Diagnosis:
                 _minute(utc(ride.start) - gap - length, up=False),
                 _minute(utc(ride.end) + buffer, up=True),
             ]
-        return sorted({m for m in moments if problem.local_day(m) == day}, key=lambda m: m)
+        windows = problem.spans(day)  # type: ignore[arg-type]
+
+        def plausible(moment: datetime) -> bool:
+            # outside the windows only waking hours: a ride's anchor before an early ride
+            # suggested "a window on Saturday from 01:15 to 02:00" (a coach's review)
+            if any(opens <= moment and moment + length <= closes for opens, closes in windows):
+                return True
+            begins = moment.astimezone(problem.zone)
+            ends = (moment + length).astimezone(problem.zone)
+            return (
+                WAKING[0] <= begins.time()
+                and ends.date() == begins.date()
+                and ends.time() <= WAKING[1]
+            )
+
+        return sorted(
+            {m for m in moments if problem.local_day(m) == day and plausible(m)}, key=lambda m: m
+        )
 
     def slot(
         self, kind: SessionKind, start: datetime, heavy: bool, content: tuple | None

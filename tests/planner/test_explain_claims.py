@@ -134,3 +134,33 @@ def test_a_session_moved_within_its_day_is_not_named_in_its_own_way():
     assert "Thu" in entry.detail and "06:15" in entry.detail, entry.detail
     assert "05:30" not in entry.detail, entry.detail
     assert entry.blocked_by == ["H7"], entry
+
+
+WINDOW = re.compile(r"a window on \w+ \d{2} \w{3} from (\d{2}):(\d{2}) to (\d{2}):(\d{2})")
+
+
+def test_a_window_suggested_lies_in_waking_hours():
+    """An early Saturday long ride's anchor (its start less the same-day gap and the session)
+    was tried, and the week's miss suggested 'a window on Saturday 10 Apr from 01:15 to 02:00'
+    (a coach's review): outside the athlete's windows only times from 05:00 to 23:00 are
+    tried, so the suggestion is another change (here, moving the long ride)."""
+    from pathlib import Path
+
+    from planner.inputs import load_athlete, load_calendar
+
+    examples = Path(__file__).resolve().parents[2] / "examples" / "b_and_c_races"
+    who = load_athlete(examples / "athlete.json").model_copy(
+        update={"starting_levels": {"hinge": 9, "knee_flexion": 4, "squat": 4}}
+    )
+    start = datetime(2027, 4, 5).date()
+    rides, _ = load_calendar(examples / "rides.json", who, start, 4)
+    prob = Problem(
+        athlete=who, rides=rides, start=start, weeks=4, state=ProgressionState.starting(who)
+    )
+    plan = solve_problem(prob, SolverSettings())
+    text = " ".join(report.model_dump_json() for report in plan.week_reports)
+    assert "to make room" in text or "suggest" in text, "no suggestion at all: nothing checked"
+    for match in WINDOW.finditer(text):
+        begins, ends = (int(match[1]), int(match[2])), (int(match[3]), int(match[4]))
+        assert (5, 0) <= begins and ends <= (23, 0) and begins < ends, match[0]
+    assert "move 'Saturday long ride' to another day" in text, text
