@@ -72,6 +72,21 @@ def heavy_on_offer(problem: Problem, week: Week, content: ContentBuilder) -> str
     return None
 
 
+def pain_in_the_way(problem: Problem, week: Week) -> str:
+    """The week's days pain keeps heavy work out of, in words ("; heavy work out through Tue
+    08 Dec: hamstring red"), or "": a miss explained by H7's gap alone hid the red hamstring
+    that took the first days of the week (a coach's review)."""
+    days = [week.start + timedelta(days=offset) for offset in range(7)]
+    blocked = [(day, problem.state.no_heavy_regions(day)) for day in days]
+    held = [(day, regions) for day, regions in blocked if regions]
+    if not held:
+        return ""
+    last = held[-1][0]
+    regions = sorted({r.value.replace("_", " ") for _, found in held for r in found})
+    span = "all week" if len(held) == 7 else f"through {last:%a %d %b}"
+    return f"; heavy work is out {span}: {' and '.join(regions)} in red or awaiting clearance"
+
+
 def stand_in_for(problem: Problem, slot: Slot, content: ContentBuilder) -> list[Prescription]:
     """The stand-in lifts (never done, or in their build-up) this heavy session leaves out for
     a lower rung."""
@@ -205,7 +220,7 @@ class T1StrengthPerWeek(Rule):
                             f"T1 heavy_sessions[week {week.index + 1}]",
                             f"week {week.index + 1} ({week.phase.value}): {done} heavy "
                             f"session(s), {wanted} wanted, "
-                            f"though the ladder is at {lift}",
+                            f"though the ladder is at {lift}{pain_in_the_way(problem, week)}",
                             penalty=self.missing_heavy_weight * (wanted - done),
                             when=week.start,
                         )
