@@ -183,7 +183,9 @@ def _describe(report: PainReport, source: _Source) -> str:
     where = source.when(report.timing)
     if report.score == 0 and flags:
         return f"{_region_name(report.region)} {flags} {where}"
-    text = f"{_region_name(report.region)} pain {report.score}/10 {where}"
+    # soreness is named as such: a red from soreness high two mornings running read as "pain"
+    # (a coach's review)
+    text = f"{_region_name(report.region)} {report.kind.value} {report.score}/10 {where}"
     return f"{text}, with {flags}" if flags else text
 
 

@@ -206,6 +206,20 @@ def test_soreness_never_moves_a_zone_below_6_two_mornings_running():
     }
 
 
+def test_a_red_from_soreness_is_named_soreness_not_pain():
+    """Soreness of 6 two mornings running turns red: its reason read 'hamstring pain 6/10 in
+    the morning' (a coach's review). It says soreness."""
+    sore = PainReport(
+        region=Region.hamstring, score=6, timing=PainTiming.next_morning, kind="soreness"
+    )
+    state, _ = apply_checkin(state_of(hinge={"level": 5}), sore, at(DAY, 7))
+    state, changes = apply_checkin(state, sore, at(DAY + timedelta(days=1), 7))
+    assert state.region(Region.hamstring).zone == Zone.red
+    reason = state.region(Region.hamstring).reason
+    assert reason.startswith("hamstring soreness 6/10 in the morning"), reason
+    assert all("pain" not in c.reason.split("(")[0] for c in changes), changes
+
+
 def test_amber_in_a_region_that_was_amber_last_session_is_red():
     assert classify([pain("knee", 4)], {}, {Region.knee}) == {Region.knee: Zone.red}
 
