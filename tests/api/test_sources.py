@@ -278,6 +278,17 @@ def _event(uid: str, start: datetime, minutes: int, title: str) -> list[str]:
     ]
 
 
+async def _by_hand(client, key: str, base: str, start: datetime) -> Any:
+    """An hour's endurance ride the coach enters by hand (no calendar brought it)."""
+    entered = await client.post(
+        f"{base}/rides",
+        json={"start": start.isoformat(), "duration_min": 60, "kind": "endurance"},
+        headers=auth(key),
+    )
+    assert entered.status_code == 201, entered.text
+    return entered
+
+
 async def _follow(client, key: str, calendar, body: bytes) -> tuple[dict, str]:
     calendar.serve(body)
     athlete = await create_athlete(client, key)
@@ -384,12 +395,7 @@ async def test_an_event_overlapping_a_hand_entered_ride_is_skipped_and_the_rest_
     saturday = datetime.combine(monday + timedelta(days=5), datetime.min.time()).replace(hour=8)
     athlete, base = await _follow(client, key, calendar, _series_ics(saturday, 240, "Long ride", 3))
     thursday = monday + timedelta(days=3)
-    entered = await client.post(
-        f"{base}/rides",
-        json={"start": at(thursday, 17).isoformat(), "duration_min": 60, "kind": "endurance"},
-        headers=auth(key),
-    )
-    assert entered.status_code == 201, entered.text
+    entered = await _by_hand(client, key, base, at(thursday, 17))
     race = saturday + timedelta(days=15)  # the Sunday after the third Saturday
     cancelled = saturday + timedelta(weeks=1)
     calendar.serve(
@@ -506,12 +512,7 @@ async def test_an_event_left_out_keeps_its_ride_and_no_other_event_is_written_ov
             _event("e2@t", _at(sunday, 8), 120, endurance),
         ),
     )
-    hand = await client.post(
-        f"{base}/rides",
-        json={"start": at(next_mon, 18).isoformat(), "duration_min": 60, "kind": "endurance"},
-        headers=auth(key),
-    )
-    assert hand.status_code == 201, hand.text
+    await _by_hand(client, key, base, at(next_mon, 18))
     # e1 moves onto e2's Sunday, e2 onto the hand-entered Monday evening ride
     calendar.serve(
         _cal(
@@ -550,12 +551,7 @@ async def test_a_race_left_out_for_a_clash_leaves_the_long_ride_it_displaced(
     athlete, base = await _follow(
         client, key, calendar, _cal(_event("long@t", _at(sunday, 8), 240, "Long ride"))
     )
-    hand = await client.post(
-        f"{base}/rides",
-        json={"start": at(sunday, 13).isoformat(), "duration_min": 60, "kind": "endurance"},
-        headers=auth(key),
-    )
-    assert hand.status_code == 201, hand.text
+    await _by_hand(client, key, base, at(sunday, 13))
     calendar.serve(
         _cal(
             _event("long@t", _at(sunday, 8), 240, "Long ride"),
