@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -48,7 +49,12 @@ from planner.calendar_in import (
 )
 from planner.domain import Athlete, Priority, Ride, RideKind
 from planner.errors import PlannerInputError
-from planner.problem import check_rides_do_not_overlap, ride_conflicts, rides_overlap
+from planner.problem import (
+    LONGEST_RIDE_S,
+    check_rides_do_not_overlap,
+    ride_conflicts,
+    rides_overlap,
+)
 
 # Calendar reads wait (for a slot, then for their child process) in threads of their own: in
 # the event loop's default pool (6 threads on 2 cores) six slow imports held every thread, and
@@ -479,28 +485,51 @@ async def import_calendar(
     matches = match_stored(accepted, rows, zone, losers_of)
     # each event that would overlap a ride that stays (entered by hand, from another calendar,
     # or the stored ride of an event left out) is left out in turn, until none does: a
-    # followed calendar skips them, an upload is refused whole (409)
+    # followed calendar skips them, an upload is refused whole (409). A row an event left out
+    # had taken over stays as it was, and is judged in its turn: each event and row once, so
+    # a chain of moved events costs no more than the calendar's size
+    taken_by = {row.id: key for key, row in matches.items()}
+    going = {row.id for losers in losers_of.values() for row in losers if row.id not in taken_by}
+    ride_of = {row.id: ride_from_row(row, zone) for row in rows}
+    staying = [ride_of[row.id] for row in rows if row.id not in taken_by and row.id not in going]
+    conflicts = ride_conflicts([item.ride for item in accepted], staying)
+    if conflicts and clash != "skip":
+        raise overlapping_import(conflicts, accepted, zone)
+    by_ride = {id(item.ride): item for item in accepted}
+    ordered = sorted(accepted, key=lambda item: item.ride.start.timestamp())
+    starts = [item.ride.start.timestamp() for item in ordered]
     blocked: dict[int, Ride] = {}
-    while True:
-        live = [item for item in accepted if id(item) not in blocked]
-        written = {id(item) for item in live}
-        taken = {row.id for key, row in matches.items() if key in written}
-        going = {
-            row.id
-            for key, losers in losers_of.items()
-            if key in written
-            for row in losers
-            if row.id not in taken
-        }
-        staying = [ride_from_row(row, zone) for row in rows if row.id not in taken | going]
-        conflicts = ride_conflicts([item.ride for item in live], staying)
-        if not conflicts:
-            break
-        if clash != "skip":
-            raise overlapping_import(conflicts, accepted, zone)
-        by_ride = {id(item.ride): item for item in live}
-        for ride, stored in conflicts:
-            blocked.setdefault(id(by_ride[id(ride)]), stored)
+    freed: list[RideRow] = []
+
+    def block(item: ImportedRide, stored: Ride) -> None:
+        if id(item) in blocked:
+            return
+        blocked[id(item)] = stored
+        own = matches.get(id(item))
+        freed.extend([own] if own is not None else [])
+        freed.extend(
+            r for r in losers_of.get(id(item), []) if taken_by.get(r.id, id(item)) == id(item)
+        )
+
+    for ride, stored in conflicts:
+        block(by_ride[id(ride)], stored)
+    while freed:
+        ride = ride_of[freed.pop().id]
+        begins, ends = ride.start.timestamp(), ride.end.timestamp()
+        lo = bisect.bisect_left(starts, begins - LONGEST_RIDE_S)
+        hi = bisect.bisect_left(starts, ends)
+        for item in ordered[lo:hi]:
+            if item.ride.end.timestamp() > begins:
+                block(item, ride)
+    live = [item for item in accepted if id(item) not in blocked]
+    written = {id(item) for item in live}
+    going = {
+        row.id
+        for key, losers in losers_of.items()
+        if key in written
+        for row in losers
+        if taken_by.get(row.id) not in written
+    }
     for item in accepted:
         stored = blocked.get(id(item))
         if stored is not None:

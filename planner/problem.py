@@ -325,7 +325,7 @@ def rides_overlap(ride: Ride, others: list[Ride]) -> Ride | None:
 
 
 # no ride lasts longer (Ride.duration_min): a ride starting earlier than this cannot reach one
-_LONGEST_RIDE_S = 24 * 3600
+LONGEST_RIDE_S = 24 * 3600
 
 
 def ride_conflicts(incoming: list[Ride], stored: list[Ride]) -> list[tuple[Ride, Ride]]:
@@ -339,7 +339,7 @@ def ride_conflicts(incoming: list[Ride], stored: list[Ride]) -> list[tuple[Ride,
     pairs: list[tuple[Ride, Ride]] = []
     for ride in sorted(incoming, key=lambda r: r.start.timestamp()):
         begins, ends = ride.start.timestamp(), ride.end.timestamp()
-        lo = bisect.bisect_left(starts, begins - _LONGEST_RIDE_S)
+        lo = bisect.bisect_left(starts, begins - LONGEST_RIDE_S)
         hi = bisect.bisect_left(starts, ends)
         pairs.extend((ride, other) for other in ordered[lo:hi] if other.end.timestamp() > begins)
     return pairs

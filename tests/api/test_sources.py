@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from calendar_server import CalendarServer, amateur_weeks, ics
@@ -477,6 +478,9 @@ async def test_deleting_a_source_keeps_its_rides_unless_asked_to_remove_them(
     assert len((await client.get(f"{other_base}/rides", headers=auth(key))).json()) == 6
 
 
+BERLIN_ZONE = ZoneInfo("Europe/Berlin")
+
+
 def _cal(*events: list[str]) -> bytes:
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//test//review//EN"]
     for event in events:
@@ -538,6 +542,39 @@ async def test_an_event_left_out_keeps_its_ride_and_no_other_event_is_written_ov
         f"{base}/plan", json={"start": monday.isoformat(), "weeks": 2}, headers=auth(key)
     )
     assert made.status_code == 201, made.text
+
+
+async def test_a_chain_of_moved_events_ending_on_a_hand_entered_ride_is_left_out_whole(
+    jobs_client, coach_key, calendar, monkeypatch
+):
+    """Each of forty events moved onto the next one's time, the last onto a hand-entered ride:
+    leaving out the last keeps its ride, which the one before now meets, and so on down the
+    chain; every event is left out and no stored ride moves. Each stored ride is read once
+    for it, not once per event left out (a chain as long as the calendar's 3,000 events would
+    have read them all 3,000 times, in the API's own process)."""
+    import api.rides as rides_module
+
+    read = []
+    real = rides_module.ride_from_row
+    monkeypatch.setattr(
+        rides_module, "ride_from_row", lambda row, zone: read.append(row.id) or real(row, zone)
+    )
+    client, key = jobs_client, coach_key
+    first = next_monday()
+    slots = [_at(first + timedelta(days=i // 2), 7 if i % 2 == 0 else 19) for i in range(41)]
+    events = [_event(f"c{i}@t", slots[i], 60, "Spin") for i in range(40)]
+    athlete, base = await _follow(client, key, calendar, _cal(*events))
+    await _by_hand(client, key, base, slots[40].replace(tzinfo=BERLIN_ZONE))
+    before = sorted((r["external_id"] or "", r["start"]) for r in await _rides(client, key, base))
+    calendar.serve(_cal(*[_event(f"c{i}@t", slots[i + 1], 60, "Spin") for i in range(40)]))
+    source = await source_of(client, key, athlete["id"])
+    read.clear()
+    assert (await refresh(client, key, athlete["id"], source["id"]))["state"] == "done"
+    source = await source_of(client, key, athlete["id"])
+    assert source["last_result"]["skipped"] == 40, source["last_result"]
+    after = sorted((r["external_id"] or "", r["start"]) for r in await _rides(client, key, base))
+    assert after == before
+    assert len(read) <= 2 * len(before), len(read)
 
 
 async def test_a_race_left_out_for_a_clash_leaves_the_long_ride_it_displaced(
