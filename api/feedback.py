@@ -436,6 +436,7 @@ def describe_plan_changes(
     after: list[Session],
     why: str,
     by_pattern: dict[Pattern, str] | None = None,
+    logged: dict[Pattern, str] | None = None,
 ) -> list[str]:
     """Sentences a coach can pass on: swaps counted over sessions, moves, drops and additions.
 
@@ -472,8 +473,12 @@ def describe_plan_changes(
         if was.notes != now.notes:
             notes_changed += 1
 
-    def because(pattern: Pattern) -> str:
-        reason = reasons.get(pattern, why)
+    def because(pattern: Pattern, dose: bool = False) -> str:
+        # a dose line of a pattern with no step of its own: the load its log set ("12 kg
+        # logged"), not another pattern's step (a coach's review read "at 12 kg instead of
+        # 14 kg: Bird dog at the top of its range")
+        own = (logged or {}).get(pattern) if dose else None
+        reason = reasons.get(pattern, own or why)
         return f": {reason}" if reason else ""
 
     def sessions(n: int) -> str:
@@ -492,7 +497,7 @@ def describe_plan_changes(
         for (name, pattern), n in sorted(returned.items())
     ]
     lines += [
-        f"{name} at {dose} instead of {was} in {sessions(n)}{because(pattern)}"
+        f"{name} at {dose} instead of {was} in {sessions(n)}{because(pattern, dose=True)}"
         for (name, was, dose, pattern), n in sorted(dosed.items())
     ]
     if notes_changed:
@@ -593,7 +598,8 @@ async def adapt(
 ) -> AdaptOut:
     """Store the new progression state, re-plan the future (S4 keeps what is published) and
     say what changed and why. `logged`: the patterns whose load this report's log set, in
-    words ("12 kg logged"), the reason of their dose lines where no step of theirs is."""
+    words ("12 kg logged"), the reason of their dose lines where no step of theirs is (not of
+    their swaps, removals or additions)."""
     zone = ZoneInfo(athlete.timezone)
     athlete.progression = new_state.model_dump(mode="json")
     flagged = sorted(r.value for r in new_state.flagged_regions())
@@ -638,11 +644,7 @@ async def adapt(
         why = reported or "; ".join(c.reason for c in changes)
         # each pattern's own change explains its swaps (the last, where a report made two)
         by_pattern = {c.pattern: c.reason for c in changes}
-        # a load taken from the log is its own reason: the lines read "at 12 kg instead of
-        # 14 kg: Bird dog at the top of its range", another pattern's step (a coach's review)
-        for pattern, words in (logged or {}).items():
-            by_pattern.setdefault(pattern, words)
-        plan_changes = failed + describe_plan_changes(before, after, why, by_pattern)
+        plan_changes = failed + describe_plan_changes(before, after, why, by_pattern, logged)
         old = {s.uid: s.content_key() for s in before}
         changed = sum(1 for s in after if old.get(s.uid) != s.content_key()) + len(
             set(old) - {s.uid for s in after}

@@ -27,7 +27,10 @@ class H8RaceTaper(SlotRule):
     cost_rank = 1
     reads_content = False
     strength_only = True
-    title = "no heavy work in the days before A and B races, no strength just before B and C races"
+    title = (
+        "no heavy work in the days before A and B races, no strength just before B and C races "
+        "(and races with no priority)"
+    )
 
     def _clear_h(self, ride: Ride) -> int:
         """Hours kept clear of strength before the race: a race with no priority as a C
@@ -95,8 +98,9 @@ class H8RaceTaper(SlotRule):
         close = self._too_close_race(problem, slot)
         if close is not None:
             ride, hours, needed = close
+            kind = f"{ride.priority} race" if ride.priority else "race with no priority (as a C)"
             return (
-                f"strength ends {hours:.0f} h before the {ride.priority} race {ride.label()!r} "
+                f"strength ends {hours:.0f} h before the {kind} {ride.label()!r} "
                 f"(nothing in the {needed} h before it)"
             )
         return None
@@ -116,7 +120,8 @@ class H8RaceTaper(SlotRule):
         if close is not None:
             ride, hours, _ = close
             if hours >= 0:
-                return f"clear_before_{ride.priority}_h {int(hours)}"
+                # a race with no priority is kept clear by the C race's setting
+                return f"clear_before_{ride.priority or 'C'}_h {int(hours)}"
         return None
 
 

@@ -72,19 +72,32 @@ def heavy_on_offer(problem: Problem, week: Week, content: ContentBuilder) -> str
     return None
 
 
-def pain_in_the_way(problem: Problem, week: Week) -> str:
-    """The week's days pain keeps heavy work out of, in words ("; heavy work out through Tue
-    08 Dec: hamstring red"), or "": a miss explained by H7's gap alone hid the red hamstring
-    that took the first days of the week (a coach's review)."""
+def pain_in_the_way(problem: Problem, week: Week, content: ContentBuilder) -> str:
+    """The week's days pain keeps its heavy lift out of, in words ("; heavy work loading the
+    hamstring is out through Wed 06 Jan: red or awaiting clearance"), or "": a miss explained
+    by H7's gap alone hid the red hamstring that took the first days of the week (a coach's
+    review). Only days with no heavy lift on offer count, and only regions the week's heavy
+    lifts load are named: a red knee keeps no Romanian deadlift out."""
     days = [week.start + timedelta(days=offset) for offset in range(7)]
-    blocked = [(day, problem.state.no_heavy_regions(day)) for day in days]
-    held = [(day, regions) for day, regions in blocked if regions]
+    heavy_on = {
+        day: [p for p in built[0] if p.heavy] if (built := content.strength(day, True)) else []
+        for day in days
+    }
+    # the regions the week's heavy lift loads where it is on offer; the days it is not, pain
+    # in one of those regions is why
+    loaded = {region for lifts in heavy_on.values() for p in lifts for region in p.regions}
+    held = [
+        (day, problem.state.no_heavy_regions(day) & loaded) for day in days if not heavy_on[day]
+    ]
+    held = [(day, regions) for day, regions in held if regions]
     if not held:
         return ""
     last = held[-1][0]
     regions = sorted({r.value.replace("_", " ") for _, found in held for r in found})
     span = "all week" if len(held) == 7 else f"through {last:%a %d %b}"
-    return f"; heavy work is out {span}: {' and '.join(regions)} in red or awaiting clearance"
+    return (
+        f"; heavy work loading the {' and '.join(regions)} is out {span}: red or awaiting clearance"
+    )
 
 
 def stand_in_for(problem: Problem, slot: Slot, content: ContentBuilder) -> list[Prescription]:
@@ -220,7 +233,7 @@ class T1StrengthPerWeek(Rule):
                             f"T1 heavy_sessions[week {week.index + 1}]",
                             f"week {week.index + 1} ({week.phase.value}): {done} heavy "
                             f"session(s), {wanted} wanted, "
-                            f"though the ladder is at {lift}{pain_in_the_way(problem, week)}",
+                            f"though the ladder is at {lift}{pain_in_the_way(problem, week, content)}",
                             penalty=self.missing_heavy_weight * (wanted - done),
                             when=week.start,
                         )

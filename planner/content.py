@@ -209,9 +209,10 @@ def load_hint(
     elif exercise.implement == Equipment.barbell:
         # a first barbell session, no load known: the empty bar first (a coach's review read
         # a first Romanian deadlift at base volume with no kilograms at all)
+        # whatever the phase says of "the same load as before": no load is known yet
         working = (
             f"start with the empty bar ({BAR_KG:g} kg) and add load only while the back stays "
-            f"flat, up to {effort or exercise.load_hint}"
+            "flat, stopping at a load that leaves 2-3 reps in reserve"
         )
     elif effort and dosage is not None and dosage.heavy_sets <= MAINTENANCE_SETS:
         working = f"{exercise.load_hint}; {effort}"

@@ -789,7 +789,11 @@ def _step_up(
     ):
         # a loaded rung grows by load first (domain.md: +5-10 % on loaded rungs), then climbs;
         # not the light technique rung before a lift that needs the coach's sign-off: it stays
-        # light, its step is the sign-off
+        # light, its step is the sign-off. A step to a load not above the rung's highest is the
+        # same step again (the athlete has not lifted it yet): not numbered as a new one
+        highest = _highest_step_at(state, pattern, level)
+        if exercise.implement is not None and next_load(load, exercise.implement) <= highest:
+            return raise_load(f" (again: {highest:g} kg is not logged yet at this rung)")
         return raise_load(
             f" (step {steps + 1} of {LOAD_STEPS_PER_RUNG} at this rung before {after.name})"
         )
@@ -814,6 +818,15 @@ def _load_steps_at(state: ProgressionState, pattern: Pattern, level: int) -> int
     above every earlier one counts: an athlete who kept lifting 12 kg when 14 kg was
     prescribed was stepped "12 -> 14 kg" twice, and climbed to the next rung without ever
     lifting 14 kg (a coach's review)."""
+    return _steps_and_highest(state, pattern, level)[0]
+
+
+def _highest_step_at(state: ProgressionState, pattern: Pattern, level: int) -> float:
+    """The highest load a 2-for-2 step has prescribed on this rung (0 when none)."""
+    return _steps_and_highest(state, pattern, level)[1]
+
+
+def _steps_and_highest(state: ProgressionState, pattern: Pattern, level: int) -> tuple[int, float]:
     steps, highest = 0, 0.0
     for change in state.history:
         if (
@@ -827,7 +840,7 @@ def _load_steps_at(state: ProgressionState, pattern: Pattern, level: int) -> int
         ):
             steps += 1
             highest = change.to_load_kg
-    return steps
+    return steps, highest
 
 
 def _effort(log: ExerciseLog, session_rpe: int | None) -> int | None:

@@ -1294,3 +1294,37 @@ def test_the_reports_words_name_each_flag_once_and_soreness_as_soreness():
     assert reported([knee, sore], [PainFlag.night_pain]) == (
         "knee pain 6/10 after; hamstring soreness 3/10 next morning; flags: night pain"
     )
+
+
+def test_a_logged_load_is_the_reason_of_its_dose_lines_only():
+    """'12 kg logged' explains the load's own lines; a swap of the same pattern keeps the
+    report's reason (a review: the load was fed to every kind of line)."""
+    from factories import MONDAY, at, problem, strength
+
+    from api.feedback import describe_plan_changes
+
+    prob = problem()
+    base = strength(prob, at(MONDAY, 18))
+    first = base.prescriptions[0]
+    pattern = first.pattern
+
+    def session(uid: str, day: int, prescription: Any) -> Any:
+        moment = at(MONDAY + timedelta(days=day), 18)
+        return base.model_copy(
+            update={
+                "uid": uid,
+                "start": moment,
+                "end": moment + timedelta(minutes=45),
+                "prescriptions": [prescription, *base.prescriptions[1:]],
+            }
+        )
+
+    loaded = first.model_copy(update={"load_hint": "12 kg"})
+    swapped = first.model_copy(update={"name": "Another lift", "exercise_id": "another"})
+    before = [session("a", 0, first), session("b", 2, first)]
+    after = [session("a", 0, loaded), session("b", 2, swapped)]
+    lines = describe_plan_changes(before, after, "knee pain 6/10", {}, {pattern: "12 kg logged"})
+    [dose] = [line for line in lines if " instead of " in line]
+    [swap] = [line for line in lines if " replaced by " in line]
+    assert dose.endswith(": 12 kg logged"), lines
+    assert swap.endswith(": knee pain 6/10"), lines

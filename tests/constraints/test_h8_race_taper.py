@@ -102,6 +102,14 @@ def test_a_race_with_no_priority_is_kept_clear_as_a_c_race_in_both_faces():
     closer than a C race allows (a coach's review)."""
     assert faces(race(None), [light(1, hour=17)]) == (["H8"], False)
     assert faces(race(None), [light(2, hour=7)]) == ([], True)
+    # its words name it as such, and the setting that holds it (a review read "the None race"
+    # and "clear_before_None_h")
+    prob, session = race(None), light(1, hour=17)
+    [breach] = H8RaceTaper(taper_days_A=7, taper_days_B=3).check(prob, [session])
+    assert "before the race with no priority (as a C) 'race'" in breach.message, breach.message
+    assert H8RaceTaper(taper_days_A=7, taper_days_B=3).suggest(prob, session) == (
+        "clear_before_C_h 15"
+    )
 
 
 def test_clear_hours_settings_move_the_boundary_in_both_faces():

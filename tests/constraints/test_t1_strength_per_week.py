@@ -231,10 +231,20 @@ def test_a_heavy_miss_names_the_days_pain_keeps_heavy_work_out():
     plan = [strength(prob, at(MONDAY, 9)), strength(prob, at(FRIDAY, 9), heavy=True)]
     [miss] = [v for v in RULE.check(prob, plan) if v.term.startswith("T1 heavy_sessions")]
     assert miss.message.endswith(
-        f"; heavy work is out through {WEDNESDAY:%a %d %b}: hamstring in red or awaiting clearance"
+        f"; heavy work loading the hamstring is out through {WEDNESDAY:%a %d %b}: red or "
+        "awaiting clearance"
     ), miss.message
+    # a red region the heavy lift does not load is not named (a review: a red knee, or pain
+    # "elsewhere", was blamed beside the Romanian deadlift)
+    for region in (Region.knee, Region.other):
+        other = ProgressionState.starting(lifter())
+        other.regions[region] = RegionStatus(zone=Zone.red, no_heavy_until=THURSDAY)
+        prob = problem(lifter(), weeks=1, state=other)
+        plan = [strength(prob, at(MONDAY, 9)), strength(prob, at(FRIDAY, 9), heavy=True)]
+        found = [v for v in RULE.check(prob, plan) if v.term.startswith("T1 heavy_sessions")]
+        assert all("heavy work loading" not in v.message for v in found), (region, found)
     # a week pain leaves alone says nothing of it
     calm = problem(lifter(), weeks=1)
     calm_plan = [strength(calm, at(MONDAY, 9)), strength(calm, at(FRIDAY, 9), heavy=True)]
     [plain] = [v for v in RULE.check(calm, calm_plan) if v.term.startswith("T1 heavy_sessions")]
-    assert "heavy work is out" not in plain.message
+    assert "heavy work loading" not in plain.message

@@ -396,7 +396,22 @@ def test_a_first_barbell_session_with_no_load_known_starts_from_the_empty_bar():
     rdl = by_id(session, "romanian_deadlift")
     assert "start with the empty bar (20 kg)" in rdl.load_hint, rdl.load_hint
     assert "add load only while the back stays flat" in rdl.load_hint
-    assert rdl.load_hint.endswith("up to 2-3 reps left in reserve"), rdl.load_hint
+    assert rdl.load_hint.endswith("stopping at a load that leaves 2-3 reps in reserve"), rdl
+    # in every phase, and for every barbell lift: a review read "up to the same load as
+    # before" where none was known, and "up to start well below your Romanian deadlift load"
+    from planner.content import load_hint
+    from planner.domain import Phase
+    from planner.phases import dosage_for
+
+    for phase in Phase:
+        for lift in ("romanian_deadlift", "deadlift", "back_squat"):
+            for taper in (False, True):
+                dosage = dosage_for(phase, taper=taper)
+                hint = load_hint(LIBRARY.by_id[lift], None, dosage, ramp_up=False)
+                assert hint == (
+                    "start with the empty bar (20 kg) and add load only while the back stays "
+                    "flat, stopping at a load that leaves 2-3 reps in reserve"
+                ), (phase, lift, hint)
     assert "ramp-up" not in rdl.load_hint  # from the empty bar up is its own ramp
 
 

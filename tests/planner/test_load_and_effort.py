@@ -385,6 +385,7 @@ def test_a_load_step_never_lifted_does_not_count_toward_the_next_rung():
     A step counts once its load is above every earlier one: at 12 kg the athlete stays."""
     state = state_of(squat={"level": 2, "load_kg": 12.0})
     day = DAY
+    reasons = []
     for _ in range(LOAD_STEPS_PER_RUNG + 2):
         state, changes = feed(
             state,
@@ -392,9 +393,13 @@ def test_a_load_step_never_lifted_does_not_count_toward_the_next_rung():
             session(day + timedelta(days=3), logs=[top("goblet_squat", 12.0)], rpe=7),
         )
         assert [(c.to_level, c.to_load_kg) for c in changes] == [(2, 14.0)], changes
+        reasons.append(changes[0].reason)
         day += timedelta(days=7)
     squat = state.patterns[Pattern.squat]
     assert (squat.level, squat.load_kg) == (2, 14.0), squat
+    # the first is step 1; the repeats say so, not "step 2 of 2" (a review)
+    assert "(step 1 of 2 at this rung" in reasons[0], reasons
+    assert all(r.endswith("(again: 14 kg is not logged yet at this rung)") for r in reasons[1:])
 
 
 def test_a_rung_returned_to_after_a_step_down_keeps_the_load_steps_it_took():
