@@ -266,12 +266,18 @@ def _series_ics(
     return ("\r\n".join(lines) + "\r\n").encode()
 
 
-def _event(uid: str, start: datetime, minutes: int, title: str) -> list[str]:
+def _event(
+    uid: str, start: datetime, minutes: int, title: str, recurrence: datetime | None = None
+) -> list[str]:
+    """One VEVENT, its times in the athlete's zone; `recurrence`: it is that occurrence of the
+    series `uid`, edited (RECURRENCE-ID)."""
     end = start + timedelta(minutes=minutes)
+    edited = [f"RECURRENCE-ID;TZID=Europe/Berlin:{recurrence:%Y%m%dT%H%M%S}"] if recurrence else []
     return [
         "BEGIN:VEVENT",
         f"UID:{uid}",
         "DTSTAMP:20260101T000000Z",
+        *edited,
         f"DTSTART;TZID=Europe/Berlin:{start:%Y%m%dT%H%M%S}",
         f"DTEND;TZID=Europe/Berlin:{end:%Y%m%dT%H%M%S}",
         f"SUMMARY:{title}",
@@ -605,20 +611,6 @@ async def test_a_race_left_out_for_a_clash_leaves_the_long_ride_it_displaced(
     assert {r["external_id"] for r in await _rides(client, key, base)} == {"long@t", None}
 
 
-def _override(uid: str, recurrence: datetime, start: datetime, minutes: int) -> list[str]:
-    end = start + timedelta(minutes=minutes)
-    return [
-        "BEGIN:VEVENT",
-        f"UID:{uid}",
-        "DTSTAMP:20260101T000000Z",
-        f"RECURRENCE-ID;TZID=Europe/Berlin:{recurrence:%Y%m%dT%H%M%S}",
-        f"DTSTART;TZID=Europe/Berlin:{start:%Y%m%dT%H%M%S}",
-        f"DTEND;TZID=Europe/Berlin:{end:%Y%m%dT%H%M%S}",
-        "SUMMARY:Turbo",
-        "END:VEVENT",
-    ]
-
-
 async def test_a_dismissal_does_not_hide_another_occurrence_moved_onto_its_day(
     jobs_client, coach_key, calendar
 ):
@@ -638,7 +630,8 @@ async def test_a_dismissal_does_not_hide_another_occurrence_moved_onto_its_day(
     gone = await client.delete(f"{base}/rides/{tue_ride['id']}", headers=auth(key))
     assert gone.status_code == 204
     moved = b"\r\n".join(
-        line.encode() for line in _override("s@t", _at(monday, 7), _at(tuesday, 18), 60)
+        line.encode()
+        for line in _event("s@t", _at(tuesday, 18), 60, "Turbo", recurrence=_at(monday, 7))
     )
     calendar.serve(master.replace(b"END:VCALENDAR", moved + b"\r\nEND:VCALENDAR"))
     source = await source_of(client, key, athlete["id"])
