@@ -810,7 +810,6 @@ async def record_feedback(
             body=report,
         )
     )
-    library = load_library()
     loads = {
         library.by_id[e.exercise_id].pattern: f"{e.load_kg:g} kg logged"
         for e in counted

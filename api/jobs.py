@@ -498,17 +498,14 @@ REPLAN_REUSE = timedelta(minutes=10)
 async def _waiting_replan(data_scope: CoachData, chosen: list[uuid.UUID]) -> uuid.UUID | None:
     """A roster re-plan of the coach for exactly these athletes, queued in the last
     REPLAN_REUSE, of which nothing has started."""
-    query = (
-        select(JobRunRow.job_id, JobRunRow.athlete_id, JobRunRow.state)
-        .where(JobRunRow.coach_id == data_scope.coach.id, JobRunRow.kind == "replan")
-        .where(
-            JobRunRow.job_id.in_(
-                select(JobRunRow.job_id).where(
-                    JobRunRow.coach_id == data_scope.coach.id,
-                    JobRunRow.kind == "replan",
-                    JobRunRow.state == "queued",
-                    JobRunRow.queued_at >= clock.now() - REPLAN_REUSE,
-                )
+    query = select(JobRunRow.job_id, JobRunRow.athlete_id, JobRunRow.state).where(
+        # every row of the coach's roster re-plans with a recent run still queued
+        JobRunRow.job_id.in_(
+            select(JobRunRow.job_id).where(
+                JobRunRow.coach_id == data_scope.coach.id,
+                JobRunRow.kind == "replan",
+                JobRunRow.state == "queued",
+                JobRunRow.queued_at >= clock.now() - REPLAN_REUSE,
             )
         )
     )

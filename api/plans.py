@@ -168,12 +168,14 @@ def not_done(report: dict[str, Any]) -> bool:
     )
 
 
-async def sessions_reported(db: AsyncSession, athlete: AthleteRow) -> set[str]:
-    """The UIDs of the athlete's sessions that have a report (done, not done, or pain sent with
-    them): history a re-plan keeps however old."""
+async def sessions_reported(db: AsyncSession, athlete: AthleteRow, uids: list[str]) -> set[str]:
+    """Which of these sessions have a report (done, not done, or pain sent with them): history
+    a re-plan keeps however old. No query when there are none to ask about (the usual case)."""
+    if not uids:
+        return set()
     rows = await db.scalars(
         select(FeedbackRow.session_uid)
-        .where(FeedbackRow.athlete_id == athlete.id, FeedbackRow.session_uid.is_not(None))
+        .where(FeedbackRow.athlete_id == athlete.id, FeedbackRow.session_uid.in_(uids))
         .distinct()
     )
     return {uid for uid in rows.all() if uid}
@@ -228,9 +230,9 @@ async def replan(
     history = [s for s in published if s.start < max(now, plan_from)]
     skipped = await sessions_not_done(db, athlete, [s.uid for s in history])
     plan_row = await plan_of(db, athlete)
-    back = backfill  # decided by the caller (make_plan), before missed training
-    # planned as of the start, the past days get their sessions; the rest is as of now
-    planned_at = plan_from if back else now
+    # decided by the caller (make_plan), before missed training: planned as of the start, the
+    # past days get their sessions; the rest is as of now
+    planned_at = plan_from if backfill else now
     result: Plan = await sync_to_thread(
         plan,
         person,
@@ -248,7 +250,8 @@ async def replan(
     fresh = [s for s in result.sessions if s.start >= max(planned_at, plan_from)]
     # history within 30 days of the start stays, and any session with a report however old (a
     # re-plan far ahead deleted logged sessions: their reports no longer reachable by session)
-    reported = await sessions_reported(db, athlete)
+    older = [s.uid for s in history if s.start < plan_from - FEED_BACK]
+    reported = await sessions_reported(db, athlete, older)
     kept_history = [s for s in history if s.start >= plan_from - FEED_BACK or s.uid in reported]
     future_published = [s for s in published if s.start >= max(now, plan_from)]
     merged = carry_over(future_published, fresh, owner=str(athlete.id), now=now)
@@ -268,7 +271,7 @@ async def replan(
     rows.extend(by_uid[s.uid] for s in kept_history if s.uid in by_uid)
     report = result.model_dump(mode="json", include={"week_reports", "solver", "warnings"})
     _name_stored_sessions(report, fresh, merged)
-    if back:
+    if backfill:
         report["warnings"] = _backfill_warnings(report["warnings"], state, fresh, now, start, zone)
     ahead = sorted(s.start.astimezone(zone).date() for s in kept_history if s.start >= now)
     gone = sorted(

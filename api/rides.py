@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import bisect
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -49,12 +48,7 @@ from planner.calendar_in import (
 )
 from planner.domain import Athlete, Priority, Ride, RideKind
 from planner.errors import PlannerInputError
-from planner.problem import (
-    LONGEST_RIDE_S,
-    check_rides_do_not_overlap,
-    ride_conflicts,
-    rides_overlap,
-)
+from planner.problem import ByStart, check_rides_do_not_overlap, ride_conflicts, rides_overlap
 
 # Calendar reads wait (for a slot, then for their child process) in threads of their own: in
 # the event loop's default pool (6 threads on 2 cores) six slow imports held every thread, and
@@ -315,7 +309,7 @@ _PRIORITY_WEIGHT = {Priority.A: 3, Priority.B: 2, Priority.C: 1}
 def _weight(ride: Ride) -> tuple[bool, int, bool, int]:
     return (
         ride.kind == RideKind.race,
-        _PRIORITY_WEIGHT.get(ride.priority, 0) if ride.priority else 0,
+        _PRIORITY_WEIGHT.get(ride.priority, 0),
         ride.kind == RideKind.long,
         ride.duration_min,
     )
@@ -465,6 +459,7 @@ async def import_calendar(
     # with a 409 against that ride), and a source's events gone from it; before the overlaps
     # are judged, so none stands in the way
     stale = stale_occurrences(result, rows, now - IMPORT_BACK, now + IMPORT_AHEAD, now)
+    stale_ids = {row.id for row in stale}
     if known:
         stale += [
             row
@@ -472,9 +467,10 @@ async def import_calendar(
             if row.external_id in known
             and row.external_id not in produced
             and row.start >= now
-            and row not in stale
+            and row.id not in stale_ids
         ]
-    rows = [row for row in rows if row not in stale]
+    stale_ids = {row.id for row in stale}
+    rows = [row for row in rows if row.id not in stale_ids]
     by_external = {row.external_id: row for row in rows if row.external_id}
     # the stored rides of the events a written winner displaced: taken over by the winner when
     # it has none of its own (an A race takes the Sunday long ride's row), else removed
@@ -496,8 +492,7 @@ async def import_calendar(
     if conflicts and clash != "skip":
         raise overlapping_import(conflicts, accepted, zone)
     by_ride = {id(item.ride): item for item in accepted}
-    ordered = sorted(accepted, key=lambda item: item.ride.start.timestamp())
-    starts = [item.ride.start.timestamp() for item in ordered]
+    by_start = ByStart(accepted, lambda item: item.ride)
     blocked: dict[int, Ride] = {}
     freed: list[RideRow] = []
 
@@ -515,12 +510,8 @@ async def import_calendar(
         block(by_ride[id(ride)], stored)
     while freed:
         ride = ride_of[freed.pop().id]
-        begins, ends = ride.start.timestamp(), ride.end.timestamp()
-        lo = bisect.bisect_left(starts, begins - LONGEST_RIDE_S)
-        hi = bisect.bisect_left(starts, ends)
-        for item in ordered[lo:hi]:
-            if item.ride.end.timestamp() > begins:
-                block(item, ride)
+        for item in by_start.overlapping(ride):
+            block(item, ride)
     live = [item for item in accepted if id(item) not in blocked]
     written = {id(item) for item in live}
     going = {

@@ -287,8 +287,10 @@ async def replan_current(
             )
         ).all()
     )
-    before = [session_from_row(r, zone) for r in await sessions_of(db, athlete) if r.start >= now]
-    phases = [(w.get("start"), w.get("end"), w.get("phase")) for w in _weeks(plan_row.report)]
+    if changes is not None:  # only a refresh asks: a roster job's re-plans read nothing more
+        ahead_before = await sessions_of(db, athlete)
+        before = [session_from_row(r, zone) for r in ahead_before if r.start >= now]
+        phases = [(w.get("start"), w.get("end"), w.get("phase")) for w in _weeks(plan_row.report)]
     row, after = await replan(db, athlete, rides, settings, plan_row.start, plan_row.weeks)
     observe_solver(row.report, job)
     if changes is not None:
@@ -413,6 +415,8 @@ SKIPPED_SHOWN = 20  # skipped events a source's last_result names (the count say
 
 
 async def _brought_by_others(db: AsyncSession, source: CalendarSourceRow) -> set[str]:
+    """The event ids the athlete's other followed calendars bring: their rides stay when this
+    calendar drops them (a refresh, or a DELETE with ?rides=remove)."""
     others = await db.scalars(
         select(CalendarSourceRow).where(
             CalendarSourceRow.athlete_id == source.athlete_id, CalendarSourceRow.id != source.id
@@ -690,12 +694,7 @@ class SourceController(Controller):
         if rides == "remove" and row.event_ids:
             # a coach who stops following a calendar had about fifty future rides a series
             # left in the plan, removable one at a time (a coach's trial)
-            others = {
-                event
-                for other in await sources_of(data_scope.db, athlete)
-                if other.id != row.id
-                for event in other.event_ids or ()
-            }
+            others = await _brought_by_others(data_scope.db, row)
             gone = [event for event in row.event_ids if event not in others]
             for start in range(0, len(gone), 500):  # bound each statement's parameters
                 await data_scope.db.execute(

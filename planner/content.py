@@ -202,25 +202,26 @@ def load_hint(
     exercise: Exercise, load_kg: float | None, dosage: Dosage | None, *, ramp_up: bool
 ) -> str:
     """The load in words: kilograms where known, the phase's effort on max-strength lifts, and
-    the ramp-up sets of a heavy session."""
+    the ramp-up sets of a heavy session (`ramp_up`) on a loaded lift: a bodyweight Nordic's
+    "ramp-up" only added eccentric work to its 2 x 5 (a coach's review)."""
     effort = dosage.heavy_hint if dosage and exercise.max_strength and dosage.heavy_hint else ""
-    if load_kg is not None and exercise.implement is not None:
-        working = f"{load_kg:g} kg" + (f" ({effort})" if effort else "")
-    elif exercise.implement == Equipment.barbell:
-        # a first barbell session, no load known: the empty bar first (a coach's review read
-        # a first Romanian deadlift at base volume with no kilograms at all)
+    if load_kg is None and exercise.implement == Equipment.barbell:
+        # a first barbell session, no load known: the empty bar first, its own ramp (a coach's
+        # review read a first Romanian deadlift at base volume with no kilograms at all), and
         # whatever the phase says of "the same load as before": no load is known yet
-        working = (
+        return (
             f"start with the empty bar ({BAR_KG:g} kg) and add load only while the back stays "
             "flat, stopping at a load that leaves 2-3 reps in reserve"
         )
+    if load_kg is not None and exercise.implement is not None:
+        working = f"{load_kg:g} kg" + (f" ({effort})" if effort else "")
     elif effort and dosage is not None and dosage.heavy_sets <= MAINTENANCE_SETS:
         working = f"{exercise.load_hint}; {effort}"
     else:
         working = exercise.load_hint
-    if not ramp_up or (load_kg is None and exercise.implement == Equipment.barbell):
-        return working  # from the empty bar up is its own ramp
-    if load_kg is not None and exercise.implement is not None:
+    if not ramp_up or exercise.implement is None:
+        return working
+    if load_kg is not None:
         return (
             f"{RAMP_UP_SETS} ramp-up sets first (about half, then three quarters of the working "
             f"load, 3-5 reps), then {working}"
@@ -396,9 +397,7 @@ class ContentBuilder:
                 exercise,
                 halve or exercise.pattern in reduced,
                 dosage,
-                # lighter sets first where a load can be lighter: a bodyweight Nordic's
-                # "ramp-up" only added eccentric work to its 2 x 5 (a coach's review)
-                ramp_up=heavy and exercise.max_strength and exercise.implement is not None,
+                ramp_up=heavy and exercise.max_strength,
             )
             for exercise in chosen
         )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from planner.domain import (
@@ -325,21 +326,33 @@ def rides_overlap(ride: Ride, others: list[Ride]) -> Ride | None:
 
 
 # no ride lasts longer (Ride.duration_min): a ride starting earlier than this cannot reach one
-LONGEST_RIDE_S = 24 * 3600
+_LONGEST_RIDE_S = 24 * 3600
+
+T = TypeVar("T")
+
+
+class ByStart(Generic[T]):
+    """Items with a ride, sorted by its start once, asked which overlap a ride: each question
+    looks only at those starting in the day before it up to its end (O(log n + found))."""
+
+    def __init__(self, items: list[T], ride_of: Callable[[T], Ride]) -> None:
+        self.ride_of = ride_of
+        self.items = sorted(items, key=lambda item: ride_of(item).start.timestamp())
+        self.starts = [ride_of(item).start.timestamp() for item in self.items]
+
+    def overlapping(self, ride: Ride) -> list[T]:
+        begins, ends = ride.start.timestamp(), ride.end.timestamp()
+        lo = bisect.bisect_left(self.starts, begins - _LONGEST_RIDE_S)
+        hi = bisect.bisect_left(self.starts, ends)
+        return [item for item in self.items[lo:hi] if self.ride_of(item).end.timestamp() > begins]
 
 
 def ride_conflicts(incoming: list[Ride], stored: list[Ride]) -> list[tuple[Ride, Ride]]:
-    """Each (incoming, stored) pair that overlaps in real time, in the order of incoming starts.
-
-    Stored starts are sorted once and each incoming ride looks only at those starting in the
-    day before it up to its end: O((n + m) log m + pairs), not n * m.
-    """
-    ordered = sorted(stored, key=lambda r: r.start.timestamp())
-    starts = [r.start.timestamp() for r in ordered]
-    pairs: list[tuple[Ride, Ride]] = []
-    for ride in sorted(incoming, key=lambda r: r.start.timestamp()):
-        begins, ends = ride.start.timestamp(), ride.end.timestamp()
-        lo = bisect.bisect_left(starts, begins - LONGEST_RIDE_S)
-        hi = bisect.bisect_left(starts, ends)
-        pairs.extend((ride, other) for other in ordered[lo:hi] if other.end.timestamp() > begins)
-    return pairs
+    """Each (incoming, stored) pair that overlaps in real time, in the order of incoming starts:
+    O((n + m) log m + pairs), not n * m."""
+    index = ByStart(stored, lambda ride: ride)
+    return [
+        (ride, other)
+        for ride in sorted(incoming, key=lambda r: r.start.timestamp())
+        for other in index.overlapping(ride)
+    ]

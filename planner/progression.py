@@ -785,13 +785,13 @@ def _step_up(
         exercise.implement is not None
         and load is not None
         and not after.needs_approval
-        and (steps := _load_steps_at(state, pattern, level)) < LOAD_STEPS_PER_RUNG
+        and (steps_highest := _steps_and_highest(state, pattern, level))[0] < LOAD_STEPS_PER_RUNG
     ):
         # a loaded rung grows by load first (domain.md: +5-10 % on loaded rungs), then climbs;
         # not the light technique rung before a lift that needs the coach's sign-off: it stays
         # light, its step is the sign-off. A step to a load not above the rung's highest is the
         # same step again (the athlete has not lifted it yet): not numbered as a new one
-        highest = _highest_step_at(state, pattern, level)
+        steps, highest = steps_highest
         if exercise.implement is not None and next_load(load, exercise.implement) <= highest:
             return raise_load(f" (again: {highest:g} kg is not logged yet at this rung)")
         return raise_load(
@@ -811,22 +811,13 @@ def _step_up(
     )
 
 
-def _load_steps_at(state: ProgressionState, pattern: Pattern, level: int) -> int:
-    """2-for-2 load steps the pattern has taken on this rung, over its whole history: a rung
-    returned to after a step down has its earlier steps behind it (counted from the return, the
-    athlete would climb 2 steps past the load they had before the pain). Only a step to a load
-    above every earlier one counts: an athlete who kept lifting 12 kg when 14 kg was
-    prescribed was stepped "12 -> 14 kg" twice, and climbed to the next rung without ever
-    lifting 14 kg (a coach's review)."""
-    return _steps_and_highest(state, pattern, level)[0]
-
-
-def _highest_step_at(state: ProgressionState, pattern: Pattern, level: int) -> float:
-    """The highest load a 2-for-2 step has prescribed on this rung (0 when none)."""
-    return _steps_and_highest(state, pattern, level)[1]
-
-
 def _steps_and_highest(state: ProgressionState, pattern: Pattern, level: int) -> tuple[int, float]:
+    """The 2-for-2 load steps the pattern has taken on this rung, over its whole history, and the
+    highest load one prescribed (0: none). A rung returned to after a step down has its earlier
+    steps behind it (counted from the return, the athlete would climb 2 steps past the load they
+    had before the pain). Only a step to a load above every earlier one counts: an athlete who
+    kept lifting 12 kg when 14 kg was prescribed was stepped "12 -> 14 kg" twice, and climbed
+    to the next rung without ever lifting 14 kg (a coach's review)."""
     steps, highest = 0, 0.0
     for change in state.history:
         if (
