@@ -100,6 +100,21 @@ def check_url(url: str) -> SplitResult:
     return parts
 
 
+def calendar_key(url: str) -> tuple[str, int, str]:
+    """What makes two source addresses one calendar: the host in any case, http or https, the
+    default port written or not, the path and query as given (a fragment never reaches the
+    server). A coach who pasted the same feed twice, once from a webcal:// link, had it
+    imported twice."""
+    parts = urlsplit(url)
+    port = parts.port or (80 if parts.scheme == "http" else 443)
+    if port in (80, 443):
+        port = 0  # either scheme's default: the same calendar
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    return (parts.hostname or "").rstrip("."), port, target
+
+
 def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
@@ -632,8 +647,12 @@ class SourceController(Controller):
         except FetchFailed:
             pass  # a name that does not resolve today may tomorrow: the refresh will say
         existing = await sources_of(data_scope.db, athlete)
-        if any(row.url == data.url for row in existing):
-            raise HTTPException(status_code=409, detail="this calendar is already a source")
+        same = next((r for r in existing if calendar_key(r.url) == calendar_key(data.url)), None)
+        if same is not None:
+            raise HTTPException(
+                status_code=409,
+                detail=f"this calendar is already a source: {same.id}",
+            )
         if len(existing) >= MAX_SOURCES:
             raise HTTPException(
                 status_code=409, detail=f"at most {MAX_SOURCES} calendar sources per athlete"

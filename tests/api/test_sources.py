@@ -964,6 +964,7 @@ async def test_sources_and_jobs_are_the_coachs_own(jobs_client, coach_key, other
     assert answer.status_code == 404
     dup = await client.post(path, json={"url": calendar.url}, headers=auth(coach_key))
     assert dup.status_code == 409
+    assert source_id in dup.json()["detail"]
     gone = await client.delete(f"{path}/{source_id}", headers=auth(coach_key))
     assert gone.status_code == 204
     assert (await client.get(path, headers=auth(coach_key))).json() == []
@@ -1010,3 +1011,43 @@ async def test_a_roster_replan_is_a_job_and_metrics_count_it(jobs_client, coach_
     assert 'planner_jobs_total{function="replan_athlete",outcome="ok"}' in text
     assert "planner_job_seconds_bucket" in text and "planner_solver_seconds_count" in text
     assert 'planner_queue_depth{state="queued"}' in text
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "{url}#week",  # a fragment never reaches the server
+        "HTTP://127.0.0.1:{port}/athlete.ics",
+        "http://127.0.0.1.:{port}/athlete.ics",  # the host's root dot
+    ],
+)
+async def test_one_calendar_under_another_spelling_is_refused(
+    jobs_client, coach_key, calendar, variant
+):
+    """The same feed pasted again (a coach's trial: once from the webcal:// link, once as
+    https, the scheme's case or a fragment aside) was imported twice, every ride doubled."""
+    client = jobs_client
+    calendar.serve(ics(amateur_weeks(next_monday(), 1)))
+    athlete = await create_athlete(client, coach_key)
+    path = f"/api/v1/athletes/{athlete['id']}/calendar-sources"
+    added = await client.post(path, json={"url": calendar.url}, headers=auth(coach_key))
+    assert added.status_code == 201, added.text
+    port = calendar.url.split(":")[2].split("/")[0]
+    again = variant.format(url=calendar.url, port=port)
+    assert again != calendar.url
+    dup = await client.post(path, json={"url": again}, headers=auth(coach_key))
+    assert dup.status_code == 409, dup.text
+    assert added.json()["source"]["id"] in dup.json()["detail"]
+    await job_done(client, coach_key, added.json()["job_id"])
+    assert len((await client.get(path, headers=auth(coach_key))).json()) == 1
+
+
+def test_calendar_key_tells_calendars_apart():
+    from api.sources import calendar_key
+
+    same = calendar_key("https://cal.example.org/a.ics")
+    assert calendar_key("http://CAL.example.org:443/a.ics") == same
+    assert calendar_key("https://cal.example.org:443/a.ics#x") == same
+    assert calendar_key("https://cal.example.org/b.ics") != same
+    assert calendar_key("https://cal.example.org/a.ics?u=2") != same
+    assert calendar_key("https://cal.example.org:8443/a.ics") != same
