@@ -116,6 +116,25 @@ class Library:
         self._rungs[key] = found
         return found
 
+    def next_rung(
+        self, pattern: Pattern, level: int, athlete: Athlete
+    ) -> tuple[Exercise | None, list[Exercise]]:
+        """Where a step up from `level` goes, and the rungs on the way the athlete has no kit for.
+
+        The next level with a rung the athlete can do, over levels they cannot (a bridge variant
+        on a box, a banded walk: the rung after it is the next variation of the same work). Never
+        onto a max-strength lift over a rung skipped (a Nordic curl straight after the standing
+        curl, with neither band nor ball for the curls between): None then, as at the top.
+        """
+        missing: list[Exercise] = []
+        for upper in range(level + 1, self.top_level(pattern) + 1):
+            here = [e for e in self.ladders[pattern] if e.level == upper]
+            doable = [e for e in here if athlete.has_equipment(e.equipment)]
+            if doable:
+                return (None if missing and doable[0].max_strength else doable[0]), missing
+            missing += here
+        return None, missing
+
     def mobility(self, athlete: Athlete) -> list[Exercise]:
         return [
             e for e in self.ladders.get(Pattern.mobility, []) if athlete.has_equipment(e.equipment)

@@ -715,11 +715,12 @@ def _step_up(
     athlete: Athlete,
     *,
     stale: bool = False,
+    held: list[str] | None = None,
 ) -> LevelChange | None:
     """The 2-for-2 step: the next rung, or a plate-sized load step on a lift that has no
     (other) rung above it for this athlete or is a max-strength lift short of its gate.
     `stale`: the log is older than the pattern's load (logged late): the step starts from the
-    pattern's load, not the log's."""
+    pattern's load, not the log's. `held` gets a line when missing kit stops the climb."""
     log, exercise, (sets, top) = logged[0]
     evidence = (
         f"{exercise.name} at the top of its range ({sets} x {top}) on every set, green"
@@ -730,11 +731,8 @@ def _step_up(
     if load is None:
         load = _known_load(state, exercise, athlete)
     level = pattern_state.level
-    after = (
-        library.rung(pattern, level + 1, athlete) if level < library.top_level(pattern) else None
-    )
-    if after is not None and after.id == exercise.id:
-        after = None  # no kit for anything higher: this lift is the athlete's top
+    after, no_kit = library.next_rung(pattern, level, athlete)
+    skipped = f" (over {', '.join(e.name for e in no_kit)}: no kit)" if after and no_kit else ""
 
     def raise_load(note: str = "") -> LevelChange | None:
         if load is None or exercise.implement is None:
@@ -780,7 +778,12 @@ def _step_up(
         )
     if after is None or (exercise.max_strength and load is not None):
         # a max-strength lift grows by load; so does a loaded top rung
-        return raise_load()
+        change = raise_load()
+        if change is None and no_kit and held is not None:
+            # the kit is what stops the climb: the coach hears it (a bodyweight-only athlete
+            # held every ladder at the top of its range for a season without a word)
+            held.append(_no_kit_line(exercise, no_kit, athlete))
+        return change
     if (
         exercise.implement is not None
         and load is not None
@@ -804,10 +807,21 @@ def _step_up(
         at,
         pattern,
         pattern_state,
-        to_level=level + 1,
+        to_level=after.level,
         to_load=_known_load(state, after, athlete),
         rule=RULE_TWO_FOR_TWO,
-        reason=f"{evidence}: level {level} -> {level + 1}",
+        reason=f"{evidence}: level {level} -> {after.level}{skipped}",
+    )
+
+
+def _no_kit_line(exercise: Exercise, no_kit: list[Exercise], athlete: Athlete) -> str:
+    wanted = "; ".join(
+        f"{e.name} needs {' and '.join(k.value for k in e.equipment if k not in athlete.equipment)}"
+        for e in no_kit
+    )
+    return (
+        f"{exercise.name}: the step is earned, but the next rung needs kit the athlete has not "
+        f"got ({wanted}): add it to the athlete's equipment to climb"
     )
 
 
@@ -996,6 +1010,7 @@ def _progress(
             library,
             athlete,
             stale=_stale(pattern_state, feedback.at),
+            held=held,
         )
         if change is not None:
             pattern_state.last_step_up = day

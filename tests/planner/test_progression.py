@@ -54,12 +54,16 @@ DOSE = {
     "nordic_curl": (3, 6),
     "deadlift": (3, 6),
     "suspension_bridge_hold": (3, 30),
+    "glute_bridge": (3, 15),
+    "hip_hinge_dowel": (3, 10),
 }
 PATTERN_OF = {
     "single_leg_bridge": Pattern.hinge,
     "romanian_deadlift": Pattern.hinge,
     "deadlift": Pattern.hinge,
     "suspension_bridge_hold": Pattern.hinge,
+    "glute_bridge": Pattern.hinge,
+    "hip_hinge_dowel": Pattern.hinge,
     "standing_hamstring_curl": Pattern.knee_flexion,
     "nordic_curl": Pattern.knee_flexion,
     "bodyweight_squat": Pattern.squat,
@@ -338,6 +342,59 @@ def test_a_step_held_by_amber_pain_or_a_hard_rpe_says_why():
         f"Single-leg bridge: the step is earned but waits until {DAY + timedelta(days=1)} (one "
         f"step a week; the last was on {DAY - timedelta(days=6)})"
     ]
+
+
+BODYWEIGHT_ONLY = athlete(equipment=["bodyweight"])
+
+
+def test_a_step_up_goes_over_a_rung_the_athlete_has_no_kit_for():
+    """A bodyweight-only junior logged the glute bridge at the top of its range for a season and
+    never moved (a coach's review): the next rung wanted a box. The step goes on to the next
+    rung they can do, and says which one it went over."""
+    state = state_of(BODYWEIGHT_ONLY, hinge={"level": 1, "green_at_top": 1})
+    state, changes = feed(state, session(logs=[top("glute_bridge")]), who=BODYWEIGHT_ONLY)
+    [change] = stepped(changes)
+    assert (change.from_level, change.to_level) == (1, 3)
+    assert state.patterns[Pattern.hinge].level == 3
+    assert "over Single-leg box bridge: no kit" in change.reason
+    # with the box, the ladder's own next rung
+    _, changes = feed(
+        state_of(hinge={"level": 1, "green_at_top": 1}), session(logs=[top("glute_bridge")])
+    )
+    assert [(c.from_level, c.to_level) for c in stepped(changes)] == [(1, 2)]
+
+
+def test_no_skip_onto_a_max_strength_lift_and_the_coach_hears_why():
+    """Neither band nor ball: the curls between the standing curl and the Nordic curl are out of
+    reach, and a Nordic straight after the standing curl is too big a jump. The level holds and
+    the answer names the kit that would let the athlete climb."""
+    held: list[str] = []
+    state = state_of(BODYWEIGHT_ONLY, knee_flexion={"level": 1, "green_at_top": 1})
+    new, changes = apply_feedback(
+        state, session(logs=[top("standing_hamstring_curl")]), BODYWEIGHT_ONLY, LONG_AGO, held=held
+    )
+    assert stepped(changes) == []
+    assert new.patterns[Pattern.knee_flexion].level == 1
+    assert held == [
+        "Standing single-leg hamstring curl: the step is earned, but the next rung needs kit the "
+        "athlete "
+        "has not got (Band hamstring curl needs band; Stability-ball hamstring curl needs ball): "
+        "add it to the athlete's equipment to climb"
+    ]
+
+
+def test_the_top_of_what_the_kit_allows_says_what_is_missing():
+    """The dowel hinge is as far as a bodyweight-only athlete goes: the light loaded hinges
+    above it need a kettlebell or dumbbells."""
+    held: list[str] = []
+    state = state_of(BODYWEIGHT_ONLY, hinge={"level": 6, "green_at_top": 1})
+    _, changes = apply_feedback(
+        state, session(logs=[top("hip_hinge_dowel")]), BODYWEIGHT_ONLY, LONG_AGO, held=held
+    )
+    assert stepped(changes) == []
+    [line] = held
+    assert line.startswith("Hip hinge with a dowel: the step is earned, but the next rung")
+    assert "needs kettlebell" in line and "needs dumbbell" in line
 
 
 def test_red_knee_regresses_knee_flexion_and_squat_one_level_and_blocks_heavy_for_7_days():
