@@ -738,13 +738,16 @@ async def record_feedback(
         )
     state = progression_of(athlete, person)
     first, last_strength = await data_scope.strength_logged(athlete)
-    backfill = await data_scope.unlogged_backfill(athlete, session.start) if last_strength else None
-    if backfill is not None and last_strength is not None:
-        last_strength = max(last_strength, backfill)
+    due = None
+    if last_strength is not None:
+        last_strength, due = await data_scope.missed_training_clock(
+            athlete, last_strength, session.start
+        )
     state, missed = apply_missed_training(
         state,
         last_strength.astimezone(zone).date() if last_strength else None,
         at.astimezone(zone).date(),
+        due=due.astimezone(zone).date() if due is not None else None,
         athlete=person,
     )
     strength = session.kind == SessionKind.strength

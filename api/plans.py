@@ -478,15 +478,14 @@ async def drop_for_missed_training(
     if last is None:
         return []
     now = clock.now()
-    backfill = await data_scope.unlogged_backfill(athlete, now)
-    if backfill is not None:
-        last = max(last, backfill)
+    last, due = await data_scope.missed_training_clock(athlete, last, now)
     zone = ZoneInfo(athlete.timezone)
     person = athlete_from_row(athlete)
     state, missed = apply_missed_training(
         progression_of(athlete, person),
         last.astimezone(zone).date(),
         on or now.astimezone(zone).date(),
+        due=due.astimezone(zone).date() if due is not None else None,
         athlete=person,  # a step down keeps a load: 10 % under the last one
     )
     if missed:

@@ -142,6 +142,31 @@ class CoachData:
         ).one()
         return first, last
 
+    async def missed_training_clock(
+        self, athlete: AthleteRow, last: datetime, before: datetime
+    ) -> tuple[datetime, datetime | None]:
+        """What missed training counts from: the last strength logged `last`, or a later session
+        before `before` planned after it began and not logged yet (unlogged_backfill); and the
+        first strength session planned after that (strength_due)."""
+        backfill = await self.unlogged_backfill(athlete, before)
+        if backfill is not None:
+            last = max(last, backfill)
+        return last, await self.strength_due(athlete, last)
+
+    async def strength_due(self, athlete: AthleteRow, after: datetime) -> datetime | None:
+        """The start of the first strength session planned after `after` (the last strength
+        logged), done or not, past or ahead: missed training counts from it, not from the log,
+        so the weeks a plan itself kept free of strength (taper, race weeks, the transition
+        after an A race) are not missed (a coach's review: an athlete who did every session
+        lost a level on every ladder after a stage race). None when no plan holds one."""
+        return await self.db.scalar(
+            select(func.min(SessionRow.start)).where(
+                SessionRow.athlete_id == athlete.id,
+                SessionRow.kind == "strength",
+                SessionRow.start > after,
+            )
+        )
+
     async def unlogged_backfill(self, athlete: AthleteRow, before: datetime) -> datetime | None:
         """The start of the latest strength session before `before` that was planned after it
         began (a plan for a block already under way: changed_at, the service's clock when the

@@ -1140,10 +1140,16 @@ def apply_missed_training(
     last_strength: date | None,
     today: date,
     *,
+    due: date | None = None,
     athlete: Athlete | None = None,
     library: Library | None = None,
 ) -> tuple[ProgressionState, list[LevelChange]]:
     """2 weeks or more with no strength logged: every pattern one step down (not below 1).
+
+    `due`: the day of the first strength session planned after `last_strength`; the weeks count
+    from it when it is later (days the plan held no strength are not missed training), and a
+    first session still ahead means nothing is missed yet. None (no plan holds one): from the
+    last log.
 
     A step down keeps a load (Revision 2): the rung below at 10 % under its last load, or the
     same lift at 10 % less when nobody has logged the rung below. Once per gap: a
@@ -1152,7 +1158,10 @@ def apply_missed_training(
     """
     library = library or load_library()
     new = state.model_copy(deep=True)
-    if last_strength is None or (today - last_strength).days < MISSED_TRAINING_DAYS:
+    if last_strength is None:
+        return new, []
+    since = max(last_strength, due) if due is not None else last_strength
+    if (today - since).days < MISSED_TRAINING_DAYS:
         return new, []
     if any(c.rule == RULE_MISSED_TRAINING and c.at.date() > last_strength for c in new.history):
         return new, []
@@ -1160,7 +1169,8 @@ def apply_missed_training(
     # UTC came after that morning's session, and the session's logged load read as older
     # than it (a review: a Sydney log of 50 kg was left for the step-down's 52.5 kg)
     at = datetime.combine(today, time.min, tzinfo=athlete.zone if athlete else UTC)
-    weeks = (today - last_strength).days // 7
+    weeks = (today - since).days // 7
+    missed = f"; the sessions planned from {since} were not logged" if since > last_strength else ""
     changes: list[LevelChange] = []
     for pattern in STRENGTH_PATTERNS:
         pattern_state = new.patterns.get(pattern)
@@ -1178,8 +1188,8 @@ def apply_missed_training(
                 to_level=level,
                 to_load=load,
                 rule=RULE_MISSED_TRAINING,
-                reason=f"no strength logged since {last_strength} ({weeks} weeks by {today}): "
-                f"{words}",
+                reason=f"no strength logged since {last_strength}{missed} ({weeks} weeks by "
+                f"{today}): {words}",
             )
         )
     return new, changes

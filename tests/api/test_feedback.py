@@ -15,13 +15,13 @@ import pytest
 import support
 from conftest import auth
 from live import serving
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from support import after_end, feed_path, feedback_after, first_strength
 
 from api import clock
 from api.app import create_app
-from api.db import AthleteRow, FeedbackRow, RideRow
+from api.db import AthleteRow, FeedbackRow, RideRow, SessionRow
 from planner.calendar_out import NOT_DONE_NOTE
 from planner.domain import REGION_PATTERNS, Region
 from planner.errors import PlannerFailure
@@ -617,6 +617,50 @@ async def test_skipped_sessions_do_not_count_as_strength_logged_for_missed_train
     }
     assert set(dropped) >= {"hinge", "squat"}, answer["progression_changes"]
     assert dropped["hinge"]["to_level"] == 4
+
+
+async def test_weeks_the_plan_kept_free_of_strength_are_not_missed_training(
+    client, coach_key, settings, move_clock
+):
+    """An athlete who did every session lost a level on every ladder at the first session after
+    a stage race (a coach's review): the plan itself held no strength for 19 days (taper, race
+    weeks), and missed training counted them. It counts from the first session planned after
+    the last log: here none was planned in between, so nothing drops. (The rows between are
+    taken out directly: the plan of a race block, without a race calendar to make it.)"""
+    ctx = await planned(client, coach_key, starting_levels={"hinge": 5, "squat": 3})
+    base, headers = ctx["base"], auth(coach_key)
+    first = first_strength(ctx["plan"])
+    done = await feedback_after(client, base, headers, first, {"completed": True}, move_clock)
+    assert done.status_code == 201, done.text
+    done_at = datetime.fromisoformat(first["end"])
+    # the plan as the feedback's re-plan left it
+    plan = (await client.get(f"{base}/plan", headers=headers)).json()
+    later = next(
+        s
+        for s in plan["sessions"]
+        if s["kind"] == "strength"
+        and datetime.fromisoformat(s["start"]) >= done_at + timedelta(days=15)
+    )
+    engine = create_async_engine(settings.database_url)
+    async with AsyncSession(engine) as db:
+        gone = await db.execute(
+            delete(SessionRow).where(
+                SessionRow.athlete_id == uuid.UUID(ctx["athlete"]["id"]),
+                SessionRow.kind == "strength",
+                SessionRow.start > done_at,
+                SessionRow.start < datetime.fromisoformat(later["start"]),
+            )
+        )
+        assert gone.rowcount >= 3
+        await db.commit()
+    await engine.dispose()
+    answer = await feedback_after(client, base, headers, later, {"completed": True}, move_clock)
+    assert answer.status_code == 201, answer.text
+    changes = answer.json()["progression_changes"]
+    assert not [c for c in changes if c["rule"] == "missed_training"], changes
+    progression = (await client.get(f"{base}/progression", headers=headers)).json()
+    levels = {p["pattern"]: p["level"] for p in progression["patterns"]}
+    assert (levels["hinge"], levels["squat"]) >= (5, 3)
 
 
 def _calendar(plan: dict[str, Any]) -> dict[str, tuple[Any, ...]]:

@@ -953,6 +953,27 @@ def test_missed_training_drops_once_per_gap_and_again_after_a_new_gap():
     ]
 
 
+def test_missed_training_counts_from_the_first_session_planned_after_the_last_log():
+    """Days the plan held no strength (a taper and a stage race: 19 days) are not missed: the
+    weeks count from the first strength session planned after the last log."""
+    last = DAY - timedelta(days=19)
+    # the first planned session is today's: nothing was missed
+    assert apply_missed_training(state_of(LIFTER), last, DAY, due=DAY)[1] == []
+    # ... or still ahead
+    ahead = DAY + timedelta(days=2)
+    assert apply_missed_training(state_of(LIFTER), last, DAY, due=ahead)[1] == []
+    # planned 14 days ago and never logged since: missed, and the reason says from when
+    due = DAY - timedelta(days=14)
+    _, changes = apply_missed_training(state_of(LIFTER), last, DAY, due=due)
+    assert [c.to_level for c in changes] == [8, 3]
+    assert changes[0].reason == (
+        "no strength logged since 2027-02-11; the sessions planned from 2027-02-16 were not "
+        "logged (2 weeks by 2027-03-02): level 9 -> 8"
+    )
+    # no plan holds a session after the log: from the log, as before
+    assert len(apply_missed_training(state_of(LIFTER), last, DAY, due=None)[1]) == 2
+
+
 def test_no_strength_ever_logged_drops_nothing():
     assert apply_missed_training(state_of(LIFTER), None, DAY)[1] == []
 
