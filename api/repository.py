@@ -155,10 +155,10 @@ class CoachData:
 
     async def strength_due(self, athlete: AthleteRow, after: datetime) -> datetime | None:
         """The start of the first strength session planned after `after` (the last strength
-        logged), done or not, past or ahead: missed training counts from it, not from the log,
-        so the weeks a plan itself kept free of strength (taper, race weeks, the transition
-        after an A race) are not missed (a coach's review: an athlete who did every session
-        lost a level on every ladder after a stage race). None when no plan holds one."""
+        logged), done or not, past or ahead: a gap the plan itself made beyond its usual week
+        (a taper and a stage race) is not missed training (a coach's review: an athlete who
+        did every session lost a level on every ladder after the race; see
+        planner.progression.apply_missed_training). None when no plan holds one."""
         return await self.db.scalar(
             select(func.min(SessionRow.start)).where(
                 SessionRow.athlete_id == athlete.id,

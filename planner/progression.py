@@ -84,6 +84,9 @@ GATE_REGIONS = (Region.low_back, Region.hamstring, Region.knee)
 RDL_ID = "romanian_deadlift"
 DEADLIFT_ID = "deadlift"
 MISSED_TRAINING_DAYS = 14
+# the usual longest spacing of a plan's strength sessions (T1 wants one a week outside race
+# weeks): a longer gap the plan made after the last log is not counted as missed training
+PLANNED_SPACING_DAYS = 7
 FIRST_EXPOSURE_EXERCISES = ("nordic_curl", "deadlift")  # H9
 
 PATTERN_REGIONS: dict[Pattern, tuple[Region, ...]] = {
@@ -1146,10 +1149,10 @@ def apply_missed_training(
 ) -> tuple[ProgressionState, list[LevelChange]]:
     """2 weeks or more with no strength logged: every pattern one step down (not below 1).
 
-    `due`: the day of the first strength session planned after `last_strength`; the weeks count
-    from it when it is later (days the plan held no strength are not missed training), and a
-    first session still ahead means nothing is missed yet. None (no plan holds one): from the
-    last log.
+    `due`: the day of the first strength session planned after `last_strength`. Where the plan
+    held none for more than a week after the log (a taper and a stage race), the weeks count
+    from a week before it: days the plan itself kept free of strength beyond its usual spacing
+    are not missed training. None (no plan holds one): from the last log.
 
     A step down keeps a load (Revision 2): the rung below at 10 % under its last load, or the
     same lift at 10 % less when nobody has logged the rung below. Once per gap: a
@@ -1160,7 +1163,9 @@ def apply_missed_training(
     new = state.model_copy(deep=True)
     if last_strength is None:
         return new, []
-    since = max(last_strength, due) if due is not None else last_strength
+    since = last_strength
+    if due is not None:
+        since = max(last_strength, due - timedelta(days=PLANNED_SPACING_DAYS))
     if (today - since).days < MISSED_TRAINING_DAYS:
         return new, []
     if any(c.rule == RULE_MISSED_TRAINING and c.at.date() > last_strength for c in new.history):
@@ -1170,7 +1175,7 @@ def apply_missed_training(
     # than it (a review: a Sydney log of 50 kg was left for the step-down's 52.5 kg)
     at = datetime.combine(today, time.min, tzinfo=athlete.zone if athlete else UTC)
     weeks = (today - since).days // 7
-    missed = f"; the sessions planned from {since} were not logged" if since > last_strength else ""
+    missed = f", none planned before {due}" if since > last_strength else ""
     changes: list[LevelChange] = []
     for pattern in STRENGTH_PATTERNS:
         pattern_state = new.patterns.get(pattern)
@@ -1188,8 +1193,8 @@ def apply_missed_training(
                 to_level=level,
                 to_load=load,
                 rule=RULE_MISSED_TRAINING,
-                reason=f"no strength logged since {last_strength}{missed} ({weeks} weeks by "
-                f"{today}): {words}",
+                reason=f"no strength logged since {last_strength}{missed} ({weeks} weeks "
+                f"{'missed ' if missed else ''}by {today}): {words}",
             )
         )
     return new, changes

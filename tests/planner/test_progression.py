@@ -953,24 +953,28 @@ def test_missed_training_drops_once_per_gap_and_again_after_a_new_gap():
     ]
 
 
-def test_missed_training_counts_from_the_first_session_planned_after_the_last_log():
-    """Days the plan held no strength (a taper and a stage race: 19 days) are not missed: the
-    weeks count from the first strength session planned after the last log."""
+def test_days_the_plan_kept_free_of_strength_beyond_a_week_are_not_missed_training():
+    """A taper and a stage race: the plan held no strength for 19 days after the last log, and
+    the athlete lost a level on every ladder at the first session after it (a coach's review).
+    The plan's gap beyond its usual week is not counted; its usual spacing is."""
     last = DAY - timedelta(days=19)
-    # the first planned session is today's: nothing was missed
+    # the first planned session is today's: one week counted, nothing missed
     assert apply_missed_training(state_of(LIFTER), last, DAY, due=DAY)[1] == []
     # ... or still ahead
     ahead = DAY + timedelta(days=2)
     assert apply_missed_training(state_of(LIFTER), last, DAY, due=ahead)[1] == []
-    # planned 14 days ago and never logged since: missed, and the reason says from when
-    due = DAY - timedelta(days=14)
+    # the first one after the gap was 7 days ago and nothing logged since: 2 weeks missed
+    due = DAY - timedelta(days=7)
     _, changes = apply_missed_training(state_of(LIFTER), last, DAY, due=due)
     assert [c.to_level for c in changes] == [8, 3]
     assert changes[0].reason == (
-        "no strength logged since 2027-02-11; the sessions planned from 2027-02-16 were not "
-        "logged (2 weeks by 2027-03-02): level 9 -> 8"
+        "no strength logged since 2027-02-11, none planned before 2027-02-23 (2 weeks missed "
+        "by 2027-03-02): level 9 -> 8"
     )
-    # no plan holds a session after the log: from the log, as before
+    # sessions planned 3 days after the log, never logged: counted from the log, as before
+    soon = last + timedelta(days=3)
+    assert len(apply_missed_training(state_of(LIFTER), last, DAY, due=soon)[1]) == 2
+    # no plan holds a session after the log: from the log
     assert len(apply_missed_training(state_of(LIFTER), last, DAY, due=None)[1]) == 2
 
 
