@@ -23,6 +23,7 @@ from pydantic import (
     BaseModel,
     Field,
     PrivateAttr,
+    TypeAdapter,
     ValidationError,
     ValidationInfo,
     ValidatorFunctionWrapHandler,
@@ -141,8 +142,12 @@ COMPLETED_UNREAD = (
     "done or missed until feedback with completed (true or false) is sent for it"
 )
 RPE_UNREAD = "an effort that cannot be read earns no step up: the levels hold"
+AT_UNREAD = "the report is dated by the session's end (or now, while it is under way)"
 # the effort an unreadable RPE counts as (planner.progression: 9-10 holds)
 RPE_HOLD = 10
+
+
+_MOMENT = TypeAdapter(AwareDatetime)
 
 
 @dataclass(frozen=True)
@@ -183,7 +188,7 @@ class FeedbackIn(BaseModel):
     @property
     def unread(self) -> list[str]:
         """What of the report was not read, and what the report counts for without it."""
-        then = {"completed": COMPLETED_UNREAD, "rpe": RPE_UNREAD}
+        then = {"completed": COMPLETED_UNREAD, "rpe": RPE_UNREAD, "at": AT_UNREAD}
         return [f"{key}: {why}; {then[key]}" for key, why in self._unread]
 
     @property
@@ -198,30 +203,46 @@ class FeedbackIn(BaseModel):
             detail = "; ".join(f"{key}: {why}" for key, why in self._unread)
             raise invalid(f"invalid input: {detail}", extra)
 
-    @field_validator("completed", "rpe", mode="wrap")
+    def leave_out(self, key: str, why: str) -> None:
+        """A field found unusable after validation (an `at` before the session): named in
+        not_counted like one that could not be read."""
+        self._unread.append((key, why))
+
+    @field_validator("completed", "rpe", "at", mode="wrap")
     @classmethod
     def _unreadable_left_out(
         cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
     ) -> Any:
-        """A `completed` or `rpe` that is missing or cannot be read (a string, an RPE of 11) is
-        left out, as a logged exercise is (validated in the body's own mode): a pain report is
-        never turned away for a reason unrelated to the pain. `_named` says what it counts for."""
+        """A `completed`, `rpe` or `at` that is missing or cannot be read (a string, an RPE of
+        11, a time without its offset) is left out, as a logged exercise is (validated in the
+        body's own mode): a pain report is never turned away for a reason unrelated to the
+        pain. `_named` says what it counts for."""
         if value is None:
             return _Unread("needed (true or false)") if info.field_name == "completed" else None
         try:
+            if info.field_name == "at" and isinstance(value, str) and info.mode == "json":
+                # the wrapped handler sees the decoded text in Python's strict mode, where
+                # text is no datetime: read it as the JSON string it was
+                return _MOMENT.validate_json(json.dumps(value), strict=True)
             return handler(value)
         except ValidationError as exc:
-            return _Unread("; ".join(e["msg"] for e in exc.errors()))
+            return _Unread("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors()))
+
+    @field_validator("pain", "flags", mode="before")
+    @classmethod
+    def _null_is_none(cls, value: Any) -> Any:
+        # null from a client with nothing to say means none (a hostile-input trial: a knee
+        # 8/10 was refused for `"flags": null`, and no red flag raised)
+        return [] if value is None else value
 
     @model_validator(mode="after")
     def _named(self) -> FeedbackIn:
         unread: list[tuple[str, str]] = []
-        if isinstance(self.completed, _Unread):
-            unread.append(("completed", self.completed.why))
-            self.completed = None
-        if isinstance(self.rpe, _Unread):
-            unread.append(("rpe", self.rpe.why))
-            self.rpe = None
+        for key in ("completed", "rpe", "at"):
+            value = getattr(self, key)
+            if isinstance(value, _Unread):
+                unread.append((key, value.why))
+                setattr(self, key, None)
         self._unread = unread
         return self
 
@@ -231,8 +252,11 @@ class FeedbackIn(BaseModel):
         """Each logged exercise validated on its own, as the body is (strict JSON from the API,
         a form's values from the pages): one that fails stands as a LeftOut with why, so a slip
         in a load or a count never costs the report its pain."""
+        if value is None:
+            return []  # nothing logged
         if not isinstance(value, list):
-            return value
+            # not a list of entries at all: nothing is counted, and the answer says why
+            return [_left_out(f"exercises: a list of logged exercises, not {_kind(value)}", None)]
         as_json = info.mode == "json"
         return [
             item if (why := _exercise_error(index, item, as_json)) is None else _left_out(why, item)
@@ -243,6 +267,10 @@ class FeedbackIn(BaseModel):
         """The exercise entries taken, and why each other one was left out."""
         taken = [e for e in self.exercises if isinstance(e, ExerciseIn)]
         return taken, [e.left_out for e in self.exercises if isinstance(e, LeftOut)]
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", str: "text", bool: "true or false"}.get(type(value), "a number")
 
 
 def _left_out(why: str, item: Any) -> dict[str, Any]:
@@ -697,12 +725,19 @@ async def record_feedback(
     # feedback is about the session: dated by its end (or now, while it is under way)
     # unless the athlete says otherwise
     at = data.at or min(session.end, now)
-    if at < session.start:
-        raise invalid(
-            f"at {at.isoformat()} is before the session starts ({session.start.isoformat()})",
-            [{"key": "at", "message": "feedback cannot come before its session starts"}],
-        )
-    check_not_ahead(at, now)
+    try:
+        if at < session.start:
+            raise invalid(
+                f"at {at.isoformat()} is before the session starts ({session.start.isoformat()})",
+                [{"key": "at", "message": "feedback cannot come before its session starts"}],
+            )
+        check_not_ahead(at, now)
+    except HTTPException as exc:
+        if not (data.pain or data.flags):
+            raise
+        # a slip in the date never costs the report its pain
+        data.leave_out("at", str(exc.detail).removeprefix("at "))
+        at = min(session.end, now)
     logged = await data_scope.db.scalar(
         select(FeedbackRow.at).where(
             FeedbackRow.athlete_id == athlete.id,

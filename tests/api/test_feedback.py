@@ -574,6 +574,54 @@ async def test_feedback_dated_before_its_session_starts_is_refused(client, coach
     assert again.status_code == 201, "the refused post stored nothing"
 
 
+@pytest.mark.parametrize(
+    ("slip", "named"),
+    [
+        ({"exercises": None}, None),
+        ({"flags": None}, None),
+        ({"exercises": {"romanian_deadlift": 3}}, "exercises: a list of logged exercises"),
+        ({"exercises": "lots"}, "exercises: a list of logged exercises, not text"),
+        ({"at": "yesterday"}, "at: "),
+        ({"at": 12345}, "at: "),
+        ({"at": "2026-01-01T10:00:00"}, "at: "),  # no offset
+        ({"at": "2000-01-01T10:00:00+00:00"}, "at: 2000-01-01T10:00:00+00:00 is before"),
+        ({"at": "2150-01-01T10:00:00+00:00"}, "at: 2150-01-01T10:00:00+00:00 is in the future"),
+        ({"at": "2999-01-01T10:00:00+00:00"}, "at: must lie between"),
+    ],
+)
+async def test_a_slip_beside_the_pain_never_costs_a_report_its_pain(
+    client, coach_key, move_clock, slip, named
+):
+    """A knee 8/10 was refused (422) for `"exercises": null`, an `at` without its offset and
+    the like (a hostile-input trial): the red flag was never raised. The pain is taken, the
+    slip named in not_counted, and the report dated by the session."""
+    ctx = await planned(client, coach_key)
+    base, headers = ctx["base"], auth(coach_key)
+    session = first_strength(ctx["plan"])
+    body = {
+        "completed": True,
+        "rpe": 6,
+        "pain": [{"region": "knee", "score": 8, "timing": "during"}],
+        **slip,
+    }
+    answer = await feedback_after(client, base, headers, session, body, move_clock)
+    assert answer.status_code == 201, answer.text
+    lines = answer.json()["not_counted"]
+    if named is None:
+        assert lines == []
+    else:
+        assert any(line.startswith(named) for line in lines), lines
+    assert answer.json()["needs_clearance"] == ["knee"]
+    assert (await client.get(base, headers=headers)).json()["needs_clearance"] is True
+    # without pain, the same slip in the date is still refused, naming it
+    if "at" in slip:
+        second = [s for s in ctx["plan"]["sessions"] if s["start"] > session["end"]][0]
+        plain = {"completed": True, **slip}
+        refused = await feedback_after(client, base, headers, second, plain, move_clock)
+        assert refused.status_code == 422, refused.text
+        assert "at" in refused.json()["detail"]
+
+
 async def test_skipped_sessions_do_not_count_as_strength_logged_for_missed_training(
     client, coach_key, move_clock
 ):
