@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -117,7 +118,9 @@ def to_ical(
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", f"{name}: strength and mobility")
+    # one line: a name stored before names were (a line break fails icalendar's writer)
+    one_line = "".join(" " if unicodedata.category(c) == "Cc" else c for c in name)
+    cal.add("x-wr-calname", f"{one_line}: strength and mobility")
     cal.add("x-wr-timezone", timezone)
     cal.add("refresh-interval", vDuration.from_ical("PT1H"), parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", "PT1H")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import cached_property, lru_cache
@@ -228,6 +229,22 @@ def _storable(value: str) -> str:
 Text = Annotated[str, AfterValidator(_storable)]
 
 
+def _one_line(value: str) -> str:
+    # a name heads the calendar feed (X-WR-CALNAME): a line break there broke the feed of an
+    # athlete renamed with a trailing newline pasted from a spreadsheet (a hostile-input trial)
+    for position, character in enumerate(value):
+        if unicodedata.category(character) == "Cc":
+            raise ValueError(
+                f"contains a line break or control character ({character!r}) at position "
+                f"{position}: a name is one line"
+            )
+    return value
+
+
+# a name: one line of text
+Line = Annotated[str, AfterValidator(_storable), AfterValidator(_one_line)]
+
+
 _CLOCK = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?")
 
 
@@ -362,7 +379,7 @@ class RuleSettings(Model):
 class Athlete(Model):
     """The body of POST /api/v1/athletes, and the CLI's athlete file."""
 
-    name: Text = Field(min_length=1, max_length=200)
+    name: Line = Field(min_length=1, max_length=200)
     timezone: TimeZoneName
     availability: Availability = Field(default_factory=Availability)
     equipment: list[Equipment] = Field(default_factory=lambda: [Equipment.bodyweight])

@@ -8,9 +8,22 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import icalendar
 import pytest
 from conftest import auth
-from support import at, athlete_body, create_athlete, next_monday, ride, snapshot, weekly_rides
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from support import (
+    at,
+    athlete_body,
+    create_athlete,
+    feed_path,
+    next_monday,
+    ride,
+    snapshot,
+    weekly_rides,
+)
+
+from api.db import AthleteRow
 
 MIB = 1024 * 1024
 
@@ -694,6 +707,47 @@ async def test_a_nul_in_any_text_gets_422_naming_the_field_and_stores_nothing(
     answer = await client.request(method.upper(), url, json=body, headers=auth(coach_key))
     assert_names_field(assert_error(answer, 422, key, "NUL"), key)
     assert await snapshot(client, coach_key, athlete["id"]) == before
+
+
+@pytest.mark.parametrize("breaker", ["\n", "\r", "\r\n", "\t", "\x0b"])
+@pytest.mark.parametrize("method", ["post", "patch"])
+async def test_a_line_break_in_an_athlete_name_gets_422_and_stores_nothing(
+    client, coach_key, athlete, method, breaker
+):
+    """A trailing newline pasted from a spreadsheet was taken (200), and from then on the
+    athlete's feed answered 500: the name heads the calendar (a hostile-input trial)."""
+    before = await snapshot(client, coach_key, athlete["id"])
+    name = f"Ana Lopez{breaker}"
+    if method == "post":
+        answer = await client.post(
+            "/api/v1/athletes", json=athlete_body(name=name), headers=auth(coach_key)
+        )
+    else:
+        answer = await client.patch(athlete["base"], json={"name": name}, headers=auth(coach_key))
+    assert_names_field(assert_error(answer, 422, "name", "line break"), "name")
+    assert await snapshot(client, coach_key, athlete["id"]) == before
+
+
+async def test_a_stored_name_with_a_line_break_still_gives_a_feed(client, coach_key, settings):
+    """A name stored before names were held to one line: the feed writes it on one line."""
+    monday = next_monday()
+    created = await client.post(
+        "/api/v1/athletes", json=athlete_body(name="Ana"), headers=auth(coach_key)
+    )
+    base = f"/api/v1/athletes/{created.json()['id']}"
+    await client.put(f"{base}/rides", json=[ride(at(monday, 18), 60)], headers=auth(coach_key))
+    made = await client.post(f"{base}/plan", json={"weeks": 2}, headers=auth(coach_key))
+    assert made.status_code == 201, made.text
+    engine = create_async_engine(settings.database_url)
+    async with AsyncSession(engine) as db:
+        row = await db.get(AthleteRow, uuid.UUID(created.json()["id"]))
+        row.name = "Ana\nLopez\r"
+        await db.commit()
+    await engine.dispose()
+    feed = await client.get(feed_path(created.json()["feed_url"]))
+    assert feed.status_code == 200, feed.text
+    calendar = icalendar.Calendar.from_ical(feed.content)
+    assert str(calendar["X-WR-CALNAME"]) == "Ana Lopez : strength and mobility"
 
 
 def calendar_of(*events: tuple[str, str, datetime]) -> bytes:
