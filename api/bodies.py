@@ -13,11 +13,12 @@ from typing import Any, TypeVar
 
 import msgspec
 from litestar import Request
-from litestar._signature.types import ExtendedMsgSpecValidationError
 from litestar.exceptions import SerializationException
 from litestar.plugins.pydantic import PydanticInitPlugin
 from litestar.plugins.pydantic.plugins.init import is_pydantic_v2_model_class
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from api.errors import invalid
 
 # The deepest body the API takes (an athlete's availability exception windows) nests 5 levels.
 MAX_DEPTH = 32
@@ -74,15 +75,11 @@ def validate_json(model: type[M], value: Any) -> M:
 def _decode_body(model: type[BaseModel], value: Any) -> BaseModel:
     try:
         return validate_json(model, value)
-    # pydantic's ValidationError, raised as Litestar's own pydantic decoder does so a 422 names
-    # the fields the usual way (a private module: litestar is pinned, a move fails at import)
-    except ValueError as exc:
-        errors = getattr(exc, "errors", None)
-        if errors is None:
-            raise
-        raise ExtendedMsgSpecValidationError(
-            errors=errors(include_input=False, include_url=False)
-        ) from exc
+    # pydantic's ValidationError, as the 422 the API gives for a body that breaks a rule, with
+    # each field named. Not handed to Litestar: it takes an error whose key is the name of a
+    # dependency for the server's own (an error on `settings` as a whole answered 500)
+    except ValidationError as exc:
+        raise invalid.from_validation(exc, source="body") from None
 
 
 class JsonBodies(PydanticInitPlugin):

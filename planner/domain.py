@@ -369,11 +369,14 @@ class RuleSettings(Model):
                 raise ValueError(f"{name!r} is not a weekday name (monday ... sunday)")
         return value
 
-    @model_validator(mode="after")
-    def _mobility_bounds(self) -> RuleSettings:
-        if self.mobility_days_max < self.mobility_days_min:
-            raise ValueError("mobility_days_max is below mobility_days_min")
-        return self
+    @field_validator("mobility_days_max")
+    @classmethod
+    def _mobility_bounds(cls, value: int, info: ValidationInfo) -> int:
+        # on the field, so that the error names it (the minimum is read first)
+        low = info.data.get("mobility_days_min")
+        if low is not None and value < low:
+            raise ValueError(f"{value} is below mobility_days_min ({low})")
+        return value
 
 
 class Athlete(Model):

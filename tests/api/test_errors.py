@@ -956,3 +956,27 @@ async def test_a_nul_or_an_over_long_session_id_in_the_path_is_a_404_not_a_500(
         )
         assert logged.status_code == 404, (session_id, logged.text)
     assert await snapshot(client, coach_key, athlete["id"]) == before
+
+
+@pytest.mark.parametrize(
+    ("given", "key"),
+    [
+        (5, "settings"),
+        ("strict", "settings"),
+        ([], "settings"),
+        ({"mobility_days_min": 4, "mobility_days_max": 3}, "settings.mobility_days_max"),
+    ],
+)
+async def test_settings_that_do_not_validate_get_422_naming_them(
+    client, coach_key, athlete, given, key
+):
+    """`settings` is also the name of the app's own dependency: an error on the object as a
+    whole was taken for the server's and answered 500 (a hostile-input trial)."""
+    before = await snapshot(client, coach_key, athlete["id"])
+    answer = await client.post(
+        "/api/v1/athletes", json=athlete_body(settings=given), headers=auth(coach_key)
+    )
+    assert_names_field(assert_error(answer, 422, key), key)
+    patched = await client.patch(athlete["base"], json={"settings": given}, headers=auth(coach_key))
+    assert_names_field(assert_error(patched, 422, key), key)
+    assert await snapshot(client, coach_key, athlete["id"]) == before
