@@ -74,14 +74,18 @@ def problem_of_plan(
 
 
 def ride_from_row(row: RideRow, zone: ZoneInfo) -> Ride:
-    return Ride(
-        id=str(row.id),
-        start=row.start.astimezone(zone),
-        duration_min=row.duration_min,
-        kind=row.kind,  # type: ignore[arg-type]
-        priority=row.priority,  # type: ignore[arg-type]
-        title=row.title,
-        external_id=row.external_id,
+    # stored: read as it is, whatever rule came later (a ride stored at a time now refused)
+    return Ride.model_validate(
+        {
+            "id": str(row.id),
+            "start": row.start.astimezone(zone),
+            "duration_min": row.duration_min,
+            "kind": row.kind,
+            "priority": row.priority,
+            "title": row.title,
+            "external_id": row.external_id,
+        },
+        context={"stored": True},
     )
 
 

@@ -190,27 +190,44 @@ EARLIEST = date(1900, 1, 1)
 LATEST = date(2199, 12, 31)
 
 
+# the instants whose wall-clock date lies within EARLIEST .. LATEST in every zone (UTC-12 to
+# UTC+14): an athlete's zone may show any of them
+FIRST_INSTANT = datetime.combine(EARLIEST, time(12), UTC)
+END_INSTANT = datetime.combine(LATEST, time(10), UTC)
+
+
 def outside_calendar(value: date | datetime) -> str | None:
     """Why a date or time lies outside EARLIEST .. LATEST, or None when it does not. A datetime
-    is judged by its own wall-clock date, before any conversion (0001-01-01T00:00+14:00 would
-    overflow on its way to UTC)."""
+    is judged by its own wall-clock date first, before any conversion (0001-01-01T00:00+14:00
+    would overflow on its way to UTC), then, with its offset, as an instant whose date stays in
+    range in every time zone (2199-12-31T23:00-05:00 is 2200 in the athlete's zone, and a ride
+    there answered 500 on its way out: a hostile-input trial)."""
     day = value.date() if isinstance(value, datetime) else value
-    if EARLIEST <= day <= LATEST:
-        return None
-    return f"must lie between {EARLIEST} and {LATEST} (got {value.isoformat()})"
+    if not EARLIEST <= day <= LATEST:
+        return f"must lie between {EARLIEST} and {LATEST} (got {value.isoformat()})"
+    if isinstance(value, datetime) and value.utcoffset() is not None:
+        if not FIRST_INSTANT <= value < END_INSTANT:
+            return (
+                f"must lie between {EARLIEST} and {LATEST} in every time zone, from "
+                f"{FIRST_INSTANT.isoformat()} to before {END_INSTANT.isoformat()} "
+                f"(got {value.isoformat()})"
+            )
+    return None
 
 
-def _within_calendar(value: DateOrTime) -> DateOrTime:
+def _within_calendar(value: DateOrTime, info: ValidationInfo | None = None) -> DateOrTime:
+    if _stored(info):
+        return value  # what was stored stays readable
     problem = outside_calendar(value)
     if problem:
         raise ValueError(problem)
     return value
 
 
-def _aware(value: datetime) -> datetime:
+def _aware(value: datetime, info: ValidationInfo) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("must carry a UTC offset or time zone, e.g. 2026-03-14T08:00:00+01:00")
-    return _within_calendar(value)
+    return _within_calendar(value, info)
 
 
 AwareDatetime = Annotated[datetime, AfterValidator(_aware)]

@@ -23,7 +23,7 @@ from support import (
     weekly_rides,
 )
 
-from api.db import AthleteRow
+from api.db import AthleteRow, RideRow
 
 MIB = 1024 * 1024
 
@@ -980,3 +980,53 @@ async def test_settings_that_do_not_validate_get_422_naming_them(
     patched = await client.patch(athlete["base"], json={"settings": given}, headers=auth(coach_key))
     assert_names_field(assert_error(patched, 422, key), key)
     assert await snapshot(client, coach_key, athlete["id"]) == before
+
+
+@pytest.mark.parametrize(
+    ("method", "start"),
+    [
+        ("post", "2199-12-31T23:00:00-05:00"),  # 2200 in UTC and in the athlete's zone
+        ("put", "1900-01-01T05:00:00+08:00"),  # 1899 in UTC
+        ("post", "2199-12-31T20:00:00+00:00"),  # 2200 in Pacific/Kiritimati (UTC+14)
+    ],
+)
+async def test_a_ride_at_the_calendar_edge_gets_422_naming_start(
+    client, coach_key, athlete, method, start
+):
+    """The date was checked as written, the answer built in the athlete's zone, where it lay
+    outside the calendar: 500 (a hostile-input trial). Now the instant must stay in range in
+    every zone, so a later change of zone cannot push a stored ride out of it."""
+    before = await snapshot(client, coach_key, athlete["id"])
+    body = {"start": start, "duration_min": 60, "kind": "endurance"}
+    url = athlete["base"] + "/rides"
+    answer = await (
+        client.post(url, json=body, headers=auth(coach_key))
+        if method == "post"
+        else client.put(url, json=[body], headers=auth(coach_key))
+    )
+    assert_names_field(assert_error(answer, 422, "start", "every time zone"), "start")
+    assert await snapshot(client, coach_key, athlete["id"]) == before
+
+
+async def test_a_ride_stored_at_the_calendar_edge_still_reads(client, coach_key, athlete, settings):
+    """A ride stored before the instant was checked stays readable in any zone."""
+    engine = create_async_engine(settings.database_url)
+    async with AsyncSession(engine) as db:
+        db.add(
+            RideRow(
+                athlete_id=uuid.UUID(athlete["id"]),
+                start=datetime(2199, 12, 31, 20, tzinfo=UTC),
+                duration_min=60,
+                kind="endurance",
+                title="far out",
+            )
+        )
+        await db.commit()
+    await engine.dispose()
+    zoned = await client.patch(
+        athlete["base"], json={"timezone": "Pacific/Kiritimati"}, headers=auth(coach_key)
+    )
+    assert zoned.status_code == 200, zoned.text
+    rides = await client.get(athlete["base"] + "/rides", headers=auth(coach_key))
+    assert rides.status_code == 200, rides.text
+    assert any(r["title"] == "far out" for r in rides.json())
