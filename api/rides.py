@@ -45,6 +45,7 @@ from planner.calendar_in import (
     ImportedRide,
     ImportResult,
     read_calendar_bounded,
+    says_not_a_ride,
 )
 from planner.domain import Athlete, Priority, Ride, RideKind
 from planner.errors import PlannerInputError
@@ -458,7 +459,20 @@ async def import_calendar(
     # no longer holds (an EXDATE, a changed RRULE: a race moved onto such a date was refused
     # with a 409 against that ride), and a source's events gone from it; before the overlaps
     # are judged, so none stands in the way
-    stale = stale_occurrences(result, rows, now - IMPORT_BACK, now + IMPORT_AHEAD, now)
+    # an event the calendar still holds but that could not be read at all (a series re-exported
+    # without its DTEND) says nothing of its rides: they stay (a hostile-input trial saw ten
+    # go), and its entry in skipped_events says so
+    unread = {s.uid for s in result.skipped if not says_not_a_ride(s.reason)} - {
+        item.uid for item in result.rides
+    }
+    kept_unread = {
+        row.id for row in rows if row.external_id and _event_uid(row.external_id) in unread
+    }
+    stale = [
+        row
+        for row in stale_occurrences(result, rows, now - IMPORT_BACK, now + IMPORT_AHEAD, now)
+        if row.id not in kept_unread
+    ]
     stale_ids = {row.id for row in stale}
     if known:
         stale += [
@@ -468,7 +482,12 @@ async def import_calendar(
             and row.external_id not in produced
             and row.start >= now
             and row.id not in stale_ids
+            and row.id not in kept_unread
         ]
+    if kept_unread:
+        for entry in skipped:
+            if entry.uid in unread:
+                entry.reason += "; the rides stored for it are kept"
     stale_ids = {row.id for row in stale}
     rows = [row for row in rows if row.id not in stale_ids]
     by_external = {row.external_id: row for row in rows if row.external_id}
@@ -563,6 +582,12 @@ async def import_calendar(
         ImportCounts(**counts, skipped=len(skipped), skipped_events=skipped),
         sorted(set(still_dismissed)),
     )
+
+
+def _event_uid(external_id: str) -> str:
+    """The UID of the event a stored ride came from (an occurrence's id is UID#RECURRENCE-ID)."""
+    uid, hash_sign, _ = external_id.rpartition("#")
+    return uid if hash_sign else external_id
 
 
 def stale_occurrences(

@@ -501,6 +501,9 @@ def _prepare(
     kept = []
     recurring: set[str] = set()
     inside: set[str] = set()  # UIDs: copies of one single event are one occurrence
+    # each event by its UID and RECURRENCE-ID: a second one that is no copy of the first is
+    # one event to every calendar reader, and only one of the two is read
+    by_id: dict[tuple[str, bytes], icalendar.Event] = {}
     for component in calendar.subcomponents:
         if component.name != "VEVENT":
             kept.append(component)
@@ -509,6 +512,9 @@ def _prepare(
             digest = hashlib.sha1(component.to_ical(), usedforsecurity=False).hexdigest()
             component["UID"] = f"no-uid-{digest[:16]}"
         uid = str(component["UID"])
+        twin = _twin(component, by_id)
+        if twin is not None:
+            skipped.append(Skipped(uid, _title(component), twin))
         try:
             problem = _problem(component)
         except Exception as exc:  # e.g. a property given twice; report it, read the rest
@@ -529,6 +535,43 @@ def _prepare(
         kept.append(component)
     calendar.subcomponents = kept
     return recurring
+
+
+# the skips that say what an event is now, not that it could not be read (says_not_a_ride)
+_NOT_A_RIDE = (
+    "cancelled",
+    "all-day",
+    "not a ride",
+    "longer than 24 hours: not a ride",
+    "another event has the same UID",
+)
+# what makes two events with one UID copies of each other
+_SAME_EVENT = ("DTSTART", "DTEND", "DURATION", "SUMMARY", "RRULE")
+
+
+def _twin(event: icalendar.Event, by_id: dict[tuple[str, bytes], icalendar.Event]) -> str | None:
+    """Why `event` is not read beside an earlier one with its UID (and RECURRENCE-ID) that is no
+    copy of it, or None (a hostile-input trial: an A race sharing a training ride's UID was
+    left out without a word)."""
+    recurrence = event.get("RECURRENCE-ID")
+    key = (str(event["UID"]), recurrence.to_ical() if recurrence is not None else b"")
+    first = by_id.setdefault(key, event)
+    if first is event:
+        return None
+    try:
+        if all(
+            (first.get(name).to_ical() if name in first else None)
+            == (event.get(name).to_ical() if name in event else None)
+            for name in _SAME_EVENT
+        ):
+            return None  # a copy: one event
+    except Exception:  # an odd value: the events are judged different
+        pass
+    edit = " and RECURRENCE-ID" if recurrence is not None else ""
+    return (
+        f"another event has the same UID{edit} ({_title(first) or 'untitled'}): a calendar reads "
+        "two such events as one, so only one of them is imported; give each event its own UID"
+    )
 
 
 Progress = Callable[[str], None]
@@ -675,6 +718,12 @@ ALL_DAY = (
     "the API, PATCH availability.exceptions with the whole list and the day added: "
     '{"date": ..., "windows": []})'
 )
+
+
+def says_not_a_ride(reason: str) -> bool:
+    """Whether a skip says what the event is (cancelled, all day, not a ride, another's twin)
+    rather than that it could not be read: a ride stored from an event now unreadable stays."""
+    return reason.startswith(_NOT_A_RIDE)
 
 
 def _occurrence(

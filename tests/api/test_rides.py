@@ -760,3 +760,71 @@ async def test_a_file_with_one_edited_occurrence_removes_none_of_the_series(clie
     stored = (await client.get(rides_url(athlete["id"]), headers=auth(coach_key))).json()
     assert len(stored) == 4
     assert sorted(datetime.fromisoformat(r["start"]).date() for r in stored) == saturdays
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        lambda text: text.replace("DTEND", "X-NO-DTEND"),  # no duration
+        lambda text: text.replace("DTEND:", "DURATION:PT0S\r\nX-OLD-DTEND:"),
+    ],
+)
+async def test_a_series_re_exported_unreadable_keeps_its_stored_rides(client, coach_key, broken):
+    """The same series re-exported without its DTEND (or with no duration) removed all its
+    stored rides (a hostile-input trial): an event the calendar still holds but that cannot be
+    read says nothing of its rides. They stay, and its skipped entry says so."""
+    athlete = await create_athlete(client, coach_key)
+    first = next_monday() + timedelta(days=5)
+    saturdays = [first + timedelta(weeks=i) for i in range(4)]
+    text = _season_ics(saturdays, None, None)
+    await import_ics(client, coach_key, athlete["id"], text)
+    answer = await import_ics(client, coach_key, athlete["id"], broken(text))
+    assert answer["removed"] == 0, answer
+    [entry] = answer["skipped_events"]
+    assert entry["uid"] == "long-series@coach"
+    assert entry["reason"].endswith("the rides stored for it are kept"), entry
+    stored = (await client.get(rides_url(athlete["id"]), headers=auth(coach_key))).json()
+    assert len(stored) == 4
+
+
+async def test_a_series_re_exported_as_cancelled_still_removes_its_rides(client, coach_key):
+    """What a skip says the event now is (cancelled) still takes its rides ahead away."""
+    athlete = await create_athlete(client, coach_key)
+    first = next_monday() + timedelta(days=5)
+    saturdays = [first + timedelta(weeks=i) for i in range(4)]
+    text = _season_ics(saturdays, None, None)
+    await import_ics(client, coach_key, athlete["id"], text)
+    cancelled = text.replace("SUMMARY:Long ride", "STATUS:CANCELLED\r\nSUMMARY:Long ride")
+    answer = await import_ics(client, coach_key, athlete["id"], cancelled)
+    assert answer["removed"] == 4, answer
+
+
+async def test_two_events_sharing_a_uid_name_the_one_left_out(client, coach_key):
+    """An A race whose UID repeated a training ride's was dropped without a word (a hostile-input
+    trial): calendars read two such events as one. The one not imported is named."""
+    athlete = await create_athlete(client, coach_key)
+    monday = next_monday()
+    stamp = "%Y%m%dT%H%M%SZ"
+
+    def event(day: date, hours: int, summary: str) -> list[str]:
+        begins = datetime.combine(day, datetime.min.time(), UTC).replace(hour=7)
+        return [
+            "BEGIN:VEVENT",
+            "UID:dup@coach",
+            "DTSTAMP:20261101T120000Z",
+            f"DTSTART:{begins.strftime(stamp)}",
+            f"DTEND:{(begins + timedelta(hours=hours)).strftime(stamp)}",
+            f"SUMMARY:{summary}",
+            "END:VEVENT",
+        ]
+
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//coach//x//EN"]
+    lines += event(monday + timedelta(days=1), 1, "Tuesday intervals")
+    lines += event(monday + timedelta(days=6), 4, "Gran fondo (A race)")
+    lines += event(monday + timedelta(days=1), 1, "Tuesday intervals")  # a copy: no word
+    text = "\r\n".join([*lines, "END:VCALENDAR"]) + "\r\n"
+    answer = await import_ics(client, coach_key, athlete["id"], text)
+    assert answer["created"] == 1, answer
+    [entry] = answer["skipped_events"]
+    assert entry["title"] == "Gran fondo (A race)"
+    assert "same UID (Tuesday intervals)" in entry["reason"]
