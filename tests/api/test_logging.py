@@ -22,7 +22,7 @@ from live import free_port
 from support import athlete_body, next_monday
 
 from api.app import create_app
-from api.logs import RedactSecrets, redact
+from api.logs import REDACTED, RedactSecrets, redact
 from api.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -181,6 +181,22 @@ async def test_planner_serve_logs_feed_and_checkin_paths_redacted_and_never_a_co
 )
 def test_redact_replaces_each_kind_of_secret_and_leaves_the_rest(line, kept):
     assert redact(line) == kept
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/CHECKIN/{token}", "/Checkin/{token}/morning", "/api/v1/{token}", "/sessions/{token}?x=1"],
+)
+def test_a_check_in_token_off_its_path_is_redacted(path):
+    """A check-in token under another spelling of its path, or none, was logged whole (a
+    hostile-input trial): its own shape is redacted wherever it stands as a path segment."""
+    from api.web.signing import checkin_token
+
+    token = checkin_token("secret", "feed-hash", "session-uid@planner")
+    line = f'"path":"{path.format(token=token)}","route":"unmatched"'
+    cleaned = redact(line)
+    assert token not in cleaned and token.split(".")[1] not in cleaned, cleaned
+    assert REDACTED in cleaned
 
 
 def test_uvicorns_access_record_keeps_its_shape_and_loses_the_token():
