@@ -414,6 +414,16 @@ def _problem(event: icalendar.cal.Component) -> str | None:
     if len(rules) > _MAX_RULES_PER_EVENT:
         return f"more than {_MAX_RULES_PER_EVENT} RRULEs ({len(rules)})"
     for rule in rules:
+        if isinstance(rule, icalendar.vBroken):
+            return f"unreadable RRULE: {str(rule)[:60]!r}"
+        if not rule.get("FREQ"):
+            return "RRULE without FREQ: how often it repeats is not said"
+        # RFC 5545: INTERVAL and COUNT are positive; an INTERVAL of 0 never moves, and its
+        # expansion ran until the import's 10 s budget was spent (a hostile-input trial)
+        for part in ("INTERVAL", "COUNT"):
+            for value in rule.get(part, None) or []:
+                if not isinstance(value, int) or value < 1:
+                    return f"RRULE {part}={value}: must be a whole number of 1 or more"
         frequent = set(rule.get("FREQ", [])) & _TOO_FREQUENT
         if frequent:
             return (

@@ -624,3 +624,27 @@ def test_years_of_history_are_dropped_before_parsing_and_do_not_count_toward_the
     result = read_calendar(text, *WINDOW)
     assert [r.uid for r in result.rides] == ["weekly", "now"]
     assert result.skipped == []
+
+
+@pytest.mark.parametrize(
+    ("rule", "reason"),
+    [
+        ("FREQ=DAILY;INTERVAL=0", "RRULE INTERVAL=0: must be a whole number of 1 or more"),
+        ("FREQ=WEEKLY;COUNT=0", "RRULE COUNT=0: must be a whole number of 1 or more"),
+        ("FREQ=WEEKLY;COUNT=-5", "RRULE COUNT=-5: must be a whole number of 1 or more"),
+        ("COUNT=5;BYDAY=MO", "RRULE without FREQ: how often it repeats is not said"),
+    ],
+)
+def test_a_series_rule_that_breaks_rfc_5545_is_skipped_at_once_naming_why(rule, reason):
+    """INTERVAL=0 never moves: its expansion spent the import's whole 10 s budget and was
+    refused for time; a rule without FREQ was skipped with a Python error's words (a
+    hostile-input trial)."""
+    text = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:s\r\n"
+        "DTSTAMP:20260301T000000Z\r\nDTSTART:20260310T070000Z\r\nDTEND:20260310T080000Z\r\n"
+        f"RRULE:{rule}\r\nSUMMARY:Spin\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    # the bounded reader, as the service reads: INTERVAL=0 unchecked runs out of its time
+    result = read_calendar_bounded(text, *WINDOW, time_limit_s=5)
+    assert result.rides == []
+    assert [(s.uid, s.reason) for s in result.skipped] == [("s", reason)]
