@@ -78,6 +78,8 @@ KNEE_DOMINANT = (Pattern.squat, Pattern.single_leg)
 CORE = (Pattern.core_anti_extension, Pattern.core_anti_rotation)
 ACCESSORY = (Pattern.calf, Pattern.hip_abduction, Pattern.upper_pull)
 MOBILITY_FAMILIES = ("hamstrings", "hip_flexors", "glutes", "calves", "thoracic_spine")
+# how many days each family keeps its hold (ContentBuilder._picks), in MOBILITY_FAMILIES' order
+MOBILITY_PERIODS = (2, 1, 3, 4, 5)
 # two-legged barbell and machine lifts take the higher set count of the phase
 BILATERAL_IMPLEMENTS = (Equipment.barbell, Equipment.machine)
 
@@ -485,10 +487,13 @@ class ContentBuilder:
         """The day's holds with those bearing on `excluded` regions left out."""
         families = self._families(excluded)
         # by date, each family on its own period (daily, every 2 days, every 3...): with two
-        # or three holds a family, one shared period gave two sessions that alternated
+        # or three holds a family, one shared period gave two sessions that alternated. The
+        # daily one is never the hamstrings, which a downward dog takes out: two days running
+        # were then the same session (a coach's review)
+        day_number = day.toordinal()
         choice = (excluded,) + tuple(
-            (day.toordinal() // (position + 1) + position) % len(choices) if choices else -1
-            for position, choices in enumerate(families)
+            (day_number // period + period) % len(choices) if choices else -1
+            for period, choices in zip(MOBILITY_PERIODS, families, strict=True)
         )
         found = self._mobility_by_choice.get(choice)
         if found is None:

@@ -473,6 +473,19 @@ def test_mobility_varies_from_day_to_day_and_is_stable_for_a_day():
     assert ContentBuilder(problem(weeks=3)).mobility(MONDAY)[0] == monday
 
 
+@pytest.mark.parametrize(
+    "kit", [["bodyweight"], ["bodyweight", "band", "ball", "box", "dumbbell", "barbell", "bench"]]
+)
+def test_mobility_is_never_the_same_two_days_running(kit):
+    """A downward dog takes the hamstring hold out, and the hamstrings were the family that
+    changed daily: two days running then held the same session (a coach's review)."""
+    builder = ContentBuilder(problem(athlete(equipment=kit), weeks=12))
+    days = [MONDAY + timedelta(days=d) for d in range(84)]
+    holds = [tuple(p.exercise_id for p in builder.mobility(day)[0]) for day in days]
+    repeats = [days[i] for i in range(1, len(days)) if holds[i] == holds[i - 1]]
+    assert repeats == []
+
+
 def test_mobility_rotates_each_family_on_its_own_period_across_weeks():
     """With two or three holds a family on one shared daily period, sessions alternated
     between two sets of holds (a coach's review); each family on its own period gives many."""
