@@ -9,21 +9,47 @@ built that day and H8 allows heavy work (not in the last days before the race).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from constraints._time import local
 from constraints.h8_race_taper import race_keeps_heavy_out
 from constraints.t1_strength_per_week import content_of
 from constraints.t3_deload import volume_ratio
-from planner.domain import SessionKind
+from planner.domain import Session, SessionKind
+from planner.phases import TAPER_DAYS
 from planner.problem import Problem, Slot
-from planner.variables import SlotPreference
+from planner.variables import ModelContext, SlotPreference, Violation
 
 TAPER_RATIO = (0.30, 0.70)
+
+
+def heavy_taper_days(problem: Problem, race: date) -> tuple[list[date], str | None]:
+    """The days of an A race's taper that can hold its heavy session (H8 allows heavy work, a
+    ladder is on a heavy rung, the day is ahead of `now`), and the heavy lift they hold.
+
+    Intensity kept (domain.md T4): the taper wants one heavy session at the taper dose before
+    H8's heavy-free days. A light session the day H8 closes them cost nothing, and the last
+    heavy work came 17 days before a stage race (a coach's review)."""
+    content = content_of(problem)
+    today = problem.local_day(problem.now) if problem.now is not None else None
+    days, lift = [], None
+    for offset in range(TAPER_DAYS, 0, -1):
+        day = race - timedelta(days=offset)
+        if not problem.start <= day < problem.end or (today is not None and day < today):
+            continue
+        if race_keeps_heavy_out(problem, day):
+            continue
+        built = content.strength(day, True)
+        if built is not None:
+            days.append(day)
+            lift = lift or next((p.name for p in built[0] if p.heavy), None)
+    return days, lift
 
 
 @dataclass(frozen=True)
 class T4Taper(SlotPreference):
     weight: int = 50
+    missing_heavy_weight: int = 40
     name = "T4"
     title = "pre-race taper"
     term = "taper_volume"
@@ -51,3 +77,46 @@ class T4Taper(SlotPreference):
                 f"volume (wanted {low:.0%}-{high:.0%})"
             )
         return None
+
+    def encode(self, ctx: ModelContext) -> None:
+        super().encode(ctx)
+        by_day = ctx.by_day(SessionKind.strength)
+        for race in ctx.problem.a_races:
+            days, _ = heavy_taper_days(ctx.problem, race)
+            if not days:
+                continue
+            heavy = [c for day in days for c in by_day.get(day, []) if c.heavy and not c.fixed]
+            short = ctx.model.new_bool_var(f"t4_heavy_{race.isoformat()}")
+            ctx.model.add(short >= 1 - ctx.total(heavy))
+            ctx.penalize(self._heavy_term(race), self.missing_heavy_weight, short)
+
+    @staticmethod
+    def _heavy_term(race: date) -> str:
+        return f"T4 taper_heavy[{race.isoformat()}]"
+
+    def check(self, problem: Problem, sessions: list[Session]) -> list[Violation]:
+        found = super().check(problem, sessions)
+        for race in problem.a_races:
+            days, lift = heavy_taper_days(problem, race)
+            if not days:
+                continue
+            held = {
+                problem.local_day(s.start)
+                for s in sessions
+                if s.kind == SessionKind.strength and s.heavy
+            }
+            if held & set(days):
+                continue
+            found.append(
+                Violation(
+                    self.name,
+                    self._heavy_term(race),
+                    f"taper before the A race on {race:%a %d %b}: no heavy session from "
+                    f"{days[0]:%a %d %b} to {days[-1]:%a %d %b}, though the ladder is at {lift} "
+                    "(the taper cuts volume and keeps intensity: one heavy session at the "
+                    "taper dose)",
+                    penalty=self.missing_heavy_weight,
+                    when=days[0],
+                )
+            )
+        return found

@@ -24,6 +24,7 @@ from constraints.h9_first_exposure import BUILD_UP_DAYS, H9FirstExposure
 from constraints.s3_spread import min_spacing_days
 from constraints.t1_strength_per_week import stand_in_for
 from constraints.t2_mobility_days import not_after_ride
+from constraints.t4_taper import heavy_taper_days
 from planner.candidates import CandidateFactory
 from planner.content import ContentBuilder
 from planner.domain import (
@@ -643,6 +644,14 @@ def _diagnose(
             )
         _explain_with(diagnosis, entry, tries, ok_text="a heavy slot with the lift was free")
         return
+    if term.startswith("T4 taper_heavy"):
+        # where the taper's heavy session could go this week, or what is in the way
+        days = set(heavy_taper_days(problem, _race_of(term))[0])
+        heavy = diagnosis.attempts(
+            index, SessionKind.strength, True, wanted=lambda c: c.day in days
+        )
+        _explain_with(diagnosis, entry, heavy, ok_text="a heavy session was free")
+        return
     if term.startswith("T4") and "is light" in violation.message and session is not None:
         # intensity: where a heavy session could go this week, or what is in the way
         heavy = diagnosis.attempts(index, SessionKind.strength, True, leave_out=session)
@@ -783,6 +792,11 @@ def _traded(diagnosis: Diagnosis, slot: Candidate, session: Session | None) -> s
     if not costs:
         return "traded it against its other targets and preferences"
     return f"kept it: there it would pay {', '.join(costs)}"
+
+
+def _race_of(term: str) -> date:
+    """The race day a per-race term names ("T4 taper_heavy[2027-05-28]")."""
+    return date.fromisoformat(term.split("[", 1)[1].rstrip("]"))
 
 
 def _explain_with(

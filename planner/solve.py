@@ -491,11 +491,10 @@ def week_reports(problem: Problem, sessions: list[Session], rules: list[Rule]) -
     for rule in rules:
         if rule.name in ("T3", "T4"):
             for v in rule.check(problem, sessions):
-                week = (
-                    problem.week_of(problem.local_day(v.when))
-                    if isinstance(v.when, datetime)
-                    else None
-                )
+                if isinstance(v.when, datetime):
+                    week = problem.week_of(problem.local_day(v.when))
+                else:  # a day (T4's heavy part: the first day that could hold it)
+                    week = problem.week_of(v.when) if v.when is not None else None
                 if week is None:
                     continue
                 for target in reports[week.index].targets:

@@ -106,11 +106,13 @@ def lifter_race():
 
 def test_a_light_taper_session_for_an_athlete_on_a_heavy_rung_costs_50_in_both_faces():
     """T4 keeps intensity: a light session swaps the Romanian deadlift for the light kickstand
-    RDL, where a heavy one at the taper dose (2 x 3 at the same load) keeps it."""
+    RDL, where a heavy one at the taper dose (2 x 3 at the same load) keeps it (and the taper
+    then holds no heavy session: 40 more)."""
     prob = lifter_race()
     light = strength(prob, at(before_race(10), 9))
     assert "romanian_deadlift" not in light.exercise_ids()
-    assert checked(prob, [light]) == encoded(prob, [light]) == {term(10): 50}
+    both = {term(10): 50, f"T4 taper_heavy[{RACE_DAY.isoformat()}]": 40}
+    assert checked(prob, [light]) == encoded(prob, [light]) == both
     message = RULE.check(prob, [light])[0].message
     assert "is light" in message and "intensity is not kept" in message
 
@@ -142,3 +144,46 @@ def test_a_light_session_in_h8s_heavy_free_days_before_the_race_costs_nothing_fo
     terms = checked(prob, [light])
     assert terms == encoded(prob, [light])
     assert all("is light" not in v.message for v in RULE.check(prob, [light])), terms
+
+
+# --- intensity kept: one heavy session in the taper, before H8's heavy-free days ---------------
+
+
+def heavy_term() -> str:
+    return f"T4 taper_heavy[{RACE_DAY.isoformat()}]"
+
+
+def test_a_taper_with_only_a_light_session_on_h8s_first_day_costs_40_in_both_faces():
+    """A stage racer's taper held one light session, on the day H8 closes heavy work (no
+    'is light' cost there), and the last heavy work came 17 days before the race; T4 read ok (a
+    coach's review). The taper wants one heavy session at the taper dose before those days."""
+    prob = lifter_race()
+    plan = [strength(prob, at(before_race(7), 9), heavy=False)]
+    assert checked(prob, plan) == encoded(prob, plan) == {heavy_term(): 40}
+    [violation] = [v for v in RULE.check(prob, plan) if v.term == heavy_term()]
+    assert "though the ladder is at Romanian deadlift" in violation.message
+
+
+def test_a_heavy_taper_session_before_h8s_days_pays_nothing():
+    prob = lifter_race()
+    plan = [strength(prob, at(before_race(10), 9), heavy=True)]
+    assert checked(prob, plan) == encoded(prob, plan) == {}
+
+
+def test_no_heavy_rung_no_heavy_taper_wanted():
+    prob = a_race()
+    plan = [strength(prob, at(before_race(7), 9), heavy=False)]
+    assert heavy_term() not in checked(prob, plan)
+
+
+def test_the_planner_keeps_a_heavy_session_in_the_taper():
+    from constraints.t4_taper import heavy_taper_days
+    from planner.solve import SolverSettings, solve_problem
+
+    prob = lifter_race()
+    result = solve_problem(prob, SolverSettings(), explain_misses=False)
+    days, _ = heavy_taper_days(prob, RACE_DAY)
+    heavy_days = {
+        prob.local_day(s.start) for s in result.sessions if s.kind == "strength" and s.heavy
+    }
+    assert heavy_days & set(days), (days, sorted(heavy_days))
