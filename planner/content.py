@@ -43,6 +43,12 @@ from planner.problem import Problem
 
 DELOAD_NOTE = "Deload week: about half the usual volume, same technique focus."
 TAPER_NOTE = "Taper before your race: fewer sets, keep the load; you should finish fresh."
+# a light session in the taper of an athlete whose heavy lift it leaves out (H8's last days, or
+# the solver's choice): "keep the load" read beside a light rung (a coach's review)
+TAPER_LIGHT_NOTE = (
+    "Taper before your race: a light session, fewer sets; the heavy lift is left out so you "
+    "finish fresh."
+)
 RACE_NOTE = "Race week: light session only, nothing to failure."
 # named by its day: the 7 days before a B race straddle two plan weeks, and "this week" read
 # beside a week that listed no race (a coach's trial)
@@ -314,9 +320,14 @@ class ContentBuilder:
         key = (setting, heavy)
         if key not in self._cache:
             phase, deload, taper, b_week, no_heavy, reduced, _ = setting
-            self._cache[key] = self._build_strength(
+            built = self._build_strength(
                 phase, deload, taper, b_week, no_heavy, reduced, heavy, session_patterns(day)
             )
+            if built is not None and not heavy and TAPER_NOTE in built[1]:
+                if self.strength(day, True) is not None:  # a heavy lift it leaves out
+                    notes = tuple(TAPER_LIGHT_NOTE if n == TAPER_NOTE else n for n in built[1])
+                    built = (built[0], notes)
+            self._cache[key] = built
         self._by_day[(day, heavy)] = self._cache[key]
         return self._cache[key]
 

@@ -13,6 +13,8 @@ from planner.content import (
     KNEE_DOMINANT,
     MOBILITY_FAMILIES,
     RACE_NOTE,
+    TAPER_LIGHT_NOTE,
+    TAPER_NOTE,
     TRANSITION_NOTE,
     ContentBuilder,
     held_seconds,
@@ -619,3 +621,16 @@ def test_a_red_region_leaves_out_its_holds_for_its_7_days_then_they_return():
     assert usual, "the free plan holds no hamstring stretch: the test shows nothing"
     assert not inside & hamstring
     assert after & hamstring
+
+
+def test_a_light_taper_session_that_leaves_the_heavy_lift_out_does_not_say_keep_the_load():
+    """'Keep the load' was written beside the light kickstand RDL that stood in for the
+    Romanian deadlift in the last days before a race (a coach's review)."""
+    race_day = MONDAY + timedelta(days=19)
+    rides = [ride(race_day, 9, 180, "race", "A")]
+    day = race_day - timedelta(days=9)
+    lifting = ContentBuilder(problem(lifter(), rides=rides, weeks=3))
+    assert lifting.strength(day, False)[1] == (TAPER_LIGHT_NOTE,)
+    assert lifting.strength(day, True)[1] == (TAPER_NOTE,)
+    novice = ContentBuilder(problem(rides=rides, weeks=3))  # no heavy lift to leave out
+    assert novice.strength(day, False)[1] == (TAPER_NOTE,)
