@@ -549,6 +549,7 @@ class Diagnosis:
             others = ", ".join(sorted({b.rule for b in attempt.breaches[1:]} - {rule}))
             if others:
                 text += f"; also {others}"
+                suggestion = _together(attempt, rule, suggestion)
         return text, suggestion or "", ride
 
 
@@ -792,6 +793,28 @@ def _traded(diagnosis: Diagnosis, slot: Candidate, session: Session | None) -> s
     if not costs:
         return "traded it against its other targets and preferences"
     return f"kept it: there it would pay {', '.join(costs)}"
+
+
+def _together(attempt: Attempt, rule: str, suggestion: str | None) -> str | None:
+    """The change that makes room at a time more than one rule blocks: each rule's own, all
+    of them (a window on Sunday evening was suggested where H7 and H9 blocked the time as
+    well: the coach would add it and nothing would change; a coach's review)."""
+    changes = [suggestion] if suggestion else []
+    unsaid = []
+    for other in sorted({b.rule for b in attempt.breaches} - {rule}, key=_rule_order):
+        said = next(
+            (b.suggestion for b in attempt.breaches if b.rule == other and b.suggestion), None
+        )
+        if said and said.partition(" ")[0] in SAFETY_SETTINGS:
+            said += SAFETY_NOTE
+        if said:
+            changes.append(said)
+        else:
+            unsaid.append(other)
+    if not changes:
+        return None
+    tail = f", and {', '.join(unsaid)} out of the way" if unsaid else ""
+    return f"all of: {'; '.join(changes)}{tail} (one alone makes no room at this time)"
 
 
 def _race_of(term: str) -> date:

@@ -164,3 +164,26 @@ def test_a_window_suggested_lies_in_waking_hours():
         begins, ends = (int(match[1]), int(match[2])), (int(match[3]), int(match[4]))
         assert (5, 0) <= begins and ends <= (23, 0) and begins < ends, match[0]
     assert "move 'Saturday long ride' to another day" in text, text
+
+
+def test_a_time_more_than_one_rule_blocks_gets_every_change_it_needs():
+    """'A window on Sunday from 18:00' was the one suggestion for a time H7 and H9 blocked as
+    well: added, it changed nothing (a coach's review). The suggestion names each rule's change,
+    and says one alone makes no room."""
+    from constraints._time import utc
+
+    morning = [{"start": "06:00", "end": "09:00"}]
+    days = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    prob = problem(lifter(availability={day: morning for day in days}), weeks=1)
+    monday = strength(prob, at(MONDAY, 7), heavy=True)
+    content = ContentBuilder(prob)
+    diagnosis = Diagnosis(prob, [monday], all_rules(prob.settings), content)
+    tuesday = MONDAY + timedelta(days=1)
+    slot = diagnosis.slot(
+        SessionKind.strength, utc(at(tuesday, 18)), True, content.strength(tuesday, True)
+    )
+    tried = diagnosis.attempt(slot)
+    assert {"H1", "H7"} <= set(tried.rules)
+    _, suggestion, _ = diagnosis.describe(tried)
+    assert suggestion.startswith("all of: a window on Tuesday 05 Jan from 18:00"), suggestion
+    assert "strength_gap_h" in suggestion and "one alone makes no room" in suggestion
