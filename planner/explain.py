@@ -853,6 +853,13 @@ def _none_tried(problem: Problem, session: Session | None) -> str:
     past is no place to make room in)."""
     now = problem.now
     week = problem.week_of(problem.local_day(session.start)) if session is not None else None
+    if now is not None and week is not None and problem.local_day(now) >= week.end:
+        # a week long gone: "it came late in the week" read of a week a month before the
+        # re-plan (a coach's review)
+        return (
+            f"; the week was over when the plan was re-made ({local(now, problem.zone)}): "
+            "what it held stands"
+        )
     if now is not None and week is not None and problem.local_day(now) > week.start:
         return (
             f"; no time left in the week after the plan was made ({local(now, problem.zone)}) "

@@ -187,3 +187,19 @@ def test_a_time_more_than_one_rule_blocks_gets_every_change_it_needs():
     _, suggestion, _ = diagnosis.describe(tried)
     assert suggestion.startswith("all of: a window on Tuesday 05 Jan from 18:00"), suggestion
     assert "strength_gap_h" in suggestion and "one alone makes no room" in suggestion
+
+
+def test_a_week_long_over_at_the_re_plan_is_not_said_to_have_come_late():
+    """A re-plan a month on said of a past week's S5 entry 'no time left in the week after the
+    plan was made (Sun 11 Apr) avoids this: it came late in the week' (a coach's review)."""
+    from planner.explain import _none_tried
+
+    prob = problem(lifter(), weeks=3)
+    session = strength(prob, at(MONDAY, 7))
+    later = copy.copy(prob)
+    later.now = at(MONDAY + timedelta(days=16), 17)  # week 3
+    said = _none_tried(later, session)
+    assert "the week was over when the plan was re-made" in said and "late" not in said
+    during = copy.copy(prob)
+    during.now = at(MONDAY + timedelta(days=4), 17)  # the same week, Friday
+    assert "it came late in the week" in _none_tried(during, session)
