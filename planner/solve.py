@@ -346,12 +346,28 @@ def _race_lines(problem: Problem, monday: date, next_monday: date) -> list[str]:
     """The week's races, each with what it does to the strength work before it."""
     settings = problem.settings
     lines = []
+    # a stage race: one line for its days running with one priority and title, not one a stage
+    # repeating the same rules (a coach's review)
+    stages: list[list[Ride]] = []
     for ride in sorted(problem.race_rides, key=lambda r: r.start):
+        before = stages[-1][-1] if stages else None
+        if (
+            before is not None
+            and (before.priority, before.title) == (ride.priority, ride.title)
+            and (problem.local_day(ride.start) - problem.local_day(before.start)).days == 1
+        ):
+            stages[-1].append(ride)
+        else:
+            stages.append([ride])
+    for stage in stages:
+        ride = stage[0]
         day = problem.local_day(ride.start)
-        if not monday <= day < next_monday:
+        if not any(monday <= problem.local_day(r.start) < next_monday for r in stage):
             continue
         kind = f"{ride.priority} race" if ride.priority else "race"
         named = f"{kind} {day:%a %d %b} {ride.start.astimezone(problem.zone):%H:%M}"
+        if len(stage) > 1:
+            named += f" to {problem.local_day(stage[-1].start):%a %d %b} ({len(stage)} days)"
         if ride.title:
             named += f" ({ride.title})"
         if ride.priority == Priority.A:

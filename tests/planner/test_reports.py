@@ -384,3 +384,22 @@ def test_a_week_over_when_the_plan_is_made_wants_no_heavy_work_of_todays_ladder(
     assert not [b for b in first.broken if "heavy_sessions" in b.term], first.broken
     assert [b for b in first.broken if "strength_sessions" in b.term], "its miss is still told"
     assert second.heavy_planned >= 1, "the week under way still gets its heavy work"
+
+
+def test_a_stage_race_is_one_line_in_each_week_it_falls_in():
+    """A four-day stage race (Fri to Mon) listed each stage with the same rules, 'A race, A race,
+    A race' (a coach's review): its days running under one title are one line, in both weeks."""
+    who = athlete()
+    friday = MONDAY + timedelta(weeks=2, days=4)
+    stages = [
+        ride(friday + timedelta(days=d), 9, 240, "race", "A", title="Tour stage race")
+        for d in range(4)
+    ]
+    result = plan(who, stages, MONDAY, 4)
+    week3, week4 = result.week_reports[2], result.week_reports[3]
+    assert len(week3.races) == len(week4.races) == 1, (week3.races, week4.races)
+    assert week3.races[0].startswith(
+        f"A race {friday:%a %d %b} 09:00 to {friday + timedelta(days=3):%a %d %b} (4 days) "
+        "(Tour stage race)"
+    )
+    assert week4.races == week3.races
