@@ -934,6 +934,10 @@ def explain_target(
         if any(not t.breaches for t in tries):
             entry.detail += "; free times remained: it was traded against other weeks"
         return
+    if core and any(b.rule in core for b in best.breaches):
+        # only the core's rules: one it leaves out is movable, and naming it ("also H7" beside
+        # "in the way: H6, H9", a coach's review) or its change would make no room
+        best = Attempt(best.slot, [b for b in best.breaches if b.rule in core])
     _tell(diagnosis, entry, best)
     if core:
         entry.blocked_by = list(core)
