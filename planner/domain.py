@@ -191,28 +191,31 @@ LATEST = date(2199, 12, 31)
 
 
 # the instants whose wall-clock date lies within EARLIEST .. LATEST in every zone (UTC-12 to
-# UTC+14): an athlete's zone may show any of them
+# UTC+14): a ride's start is read in the athlete's zone, whichever it is now or later
 FIRST_INSTANT = datetime.combine(EARLIEST, time(12), UTC)
 END_INSTANT = datetime.combine(LATEST, time(10), UTC)
 
 
 def outside_calendar(value: date | datetime) -> str | None:
     """Why a date or time lies outside EARLIEST .. LATEST, or None when it does not. A datetime
-    is judged by its own wall-clock date first, before any conversion (0001-01-01T00:00+14:00
-    would overflow on its way to UTC), then, with its offset, as an instant whose date stays in
-    range in every time zone (2199-12-31T23:00-05:00 is 2200 in the athlete's zone, and a ride
-    there answered 500 on its way out: a hostile-input trial)."""
+    is judged by its own wall-clock date, before any conversion (0001-01-01T00:00+14:00 would
+    overflow on its way to UTC)."""
     day = value.date() if isinstance(value, datetime) else value
-    if not EARLIEST <= day <= LATEST:
-        return f"must lie between {EARLIEST} and {LATEST} (got {value.isoformat()})"
-    if isinstance(value, datetime) and value.utcoffset() is not None:
-        if not FIRST_INSTANT <= value < END_INSTANT:
-            return (
-                f"must lie between {EARLIEST} and {LATEST} in every time zone, from "
-                f"{FIRST_INSTANT.isoformat()} to before {END_INSTANT.isoformat()} "
-                f"(got {value.isoformat()})"
-            )
-    return None
+    if EARLIEST <= day <= LATEST:
+        return None
+    return f"must lie between {EARLIEST} and {LATEST} (got {value.isoformat()})"
+
+
+def outside_every_zone(value: datetime) -> str | None:
+    """Why an instant (already within the calendar as written) would lie outside it in some
+    zone: 2199-12-31T23:00-05:00 is 2200 in the athlete's zone, and a ride there answered 500
+    on its way out (a hostile-input trial); a later change of zone could do the same."""
+    if FIRST_INSTANT <= value < END_INSTANT:
+        return None
+    return (
+        f"must lie between {EARLIEST} and {LATEST} in every time zone, from "
+        f"{FIRST_INSTANT.isoformat()} to before {END_INSTANT.isoformat()} (got {value.isoformat()})"
+    )
 
 
 def _within_calendar(value: DateOrTime, info: ValidationInfo | None = None) -> DateOrTime:
@@ -465,6 +468,14 @@ class Ride(Model):
     title: Text | None = Field(None, max_length=500)
     external_id: Text | None = Field(None, max_length=500)
     id: Text | None = None
+
+    @field_validator("start")
+    @classmethod
+    def _in_every_zone(cls, value: datetime, info: ValidationInfo) -> datetime:
+        problem = None if _stored(info) else outside_every_zone(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @field_validator("duration_min")
     @classmethod

@@ -210,3 +210,18 @@ def test_a_session_reported_as_not_done_frees_its_week_for_a_re_planned_one():
     t1 = next(t for t in skipped.week_reports[0].targets if t.rule == "T1")
     assert t1.planned == len(_strength_starts(skipped)) == 1
     assert not hard_violations(problem(who, weeks=1), skipped.sessions)
+
+
+def test_a_plan_at_the_calendars_late_edge_west_of_utc_still_plans():
+    """The ride's every-zone check must not reach the planner's own sessions: a week from
+    2199-12-24 in UTC-12 has sessions after 2199-12-31T10:00Z (a review found the plan failed)."""
+    from datetime import date
+
+    from factories import athlete
+
+    from planner.solve import plan
+
+    late = [{"start": "21:00", "end": "23:59"}]
+    who = athlete(timezone="Etc/GMT+12", availability={"monday": late, "thursday": late})
+    result = plan(who, [], date(2199, 12, 24), 1)
+    assert result.sessions
