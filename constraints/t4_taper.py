@@ -23,26 +23,37 @@ from planner.variables import ModelContext, SlotPreference, Violation
 TAPER_RATIO = (0.30, 0.70)
 
 
+def first_race_days(problem: Problem) -> list[date]:
+    """The first day of each A race: a stage race's days running are one race, with one taper
+    before its first stage (a term per stage day paid the same miss three times)."""
+    firsts: list[date] = []
+    for day in sorted(problem.a_races):
+        if not firsts or (day - timedelta(days=1)) not in problem.a_races:
+            firsts.append(day)
+    return firsts
+
+
 def heavy_taper_days(problem: Problem, race: date) -> tuple[list[date], str | None]:
     """The days of an A race's taper that can hold its heavy session (H8 allows heavy work, a
-    ladder is on a heavy rung, the day is ahead of `now`), and the heavy lift they hold.
+    ladder is on a heavy rung), and the heavy lift they hold; none when every such day was over
+    when the plan was made (as T1's heavy part: the ladder then was not today's).
 
     Intensity kept (domain.md T4): the taper wants one heavy session at the taper dose before
     H8's heavy-free days. A light session the day H8 closes them cost nothing, and the last
     heavy work came 17 days before a stage race (a coach's review)."""
     content = content_of(problem)
-    today = problem.local_day(problem.now) if problem.now is not None else None
     days, lift = [], None
     for offset in range(TAPER_DAYS, 0, -1):
         day = race - timedelta(days=offset)
-        if not problem.start <= day < problem.end or (today is not None and day < today):
-            continue
-        if race_keeps_heavy_out(problem, day):
+        if not problem.start <= day < problem.end or race_keeps_heavy_out(problem, day):
             continue
         built = content.strength(day, True)
         if built is not None:
             days.append(day)
             lift = lift or next((p.name for p in built[0] if p.heavy), None)
+    today = problem.local_day(problem.now) if problem.now is not None else None
+    if today is not None and days and days[-1] < today:
+        return [], None
     return days, lift
 
 
@@ -81,11 +92,12 @@ class T4Taper(SlotPreference):
     def encode(self, ctx: ModelContext) -> None:
         super().encode(ctx)
         by_day = ctx.by_day(SessionKind.strength)
-        for race in ctx.problem.a_races:
+        for race in first_race_days(ctx.problem):
             days, _ = heavy_taper_days(ctx.problem, race)
             if not days:
                 continue
-            heavy = [c for day in days for c in by_day.get(day, []) if c.heavy and not c.fixed]
+            # sessions done count too: a heavy taper session logged is the taper's heavy one
+            heavy = [c for day in days for c in by_day.get(day, []) if c.heavy]
             short = ctx.model.new_bool_var(f"t4_heavy_{race.isoformat()}")
             ctx.model.add(short >= 1 - ctx.total(heavy))
             ctx.penalize(self._heavy_term(race), self.missing_heavy_weight, short)
@@ -96,7 +108,7 @@ class T4Taper(SlotPreference):
 
     def check(self, problem: Problem, sessions: list[Session]) -> list[Violation]:
         found = super().check(problem, sessions)
-        for race in problem.a_races:
+        for race in first_race_days(problem):
             days, lift = heavy_taper_days(problem, race)
             if not days:
                 continue

@@ -7,6 +7,7 @@ from factories import MONDAY, at, lifter, problem, ride, strength
 from harness import checked_terms, encoded_terms
 
 from constraints import T4Taper
+from constraints.t4_taper import heavy_taper_days
 from planner.content import ContentBuilder
 from planner.domain import Phase, Session
 
@@ -187,3 +188,35 @@ def test_the_planner_keeps_a_heavy_session_in_the_taper():
         prob.local_day(s.start) for s in result.sessions if s.kind == "strength" and s.heavy
     }
     assert heavy_days & set(days), (days, sorted(heavy_days))
+
+
+def test_a_heavy_taper_session_done_before_a_re_plan_still_counts_in_both_faces():
+    """Once the taper's heavy session was done, every re-plan (each feedback makes one) paid
+    the term or reported a miss: the days before `now` and the pinned session were left out
+    (a review)."""
+    import copy
+
+    from planner.solve import SolverSettings, solve_problem
+
+    prob = lifter_race()
+    first = solve_problem(prob, SolverSettings(), explain_misses=False)
+    days, _ = heavy_taper_days(prob, RACE_DAY)
+    [done] = [s for s in first.sessions if s.heavy and prob.local_day(s.start) in days][:1]
+    for hours in (1, 20):  # just after it, and the next day
+        later = copy.copy(prob)
+        later.previous = first.sessions
+        later.now = done.end + timedelta(hours=hours)
+        again = solve_problem(later, SolverSettings(), explain_misses=False)
+        assert heavy_term() not in again.solver.penalties, again.solver.penalties
+        t4 = [t for r in again.week_reports for t in r.targets if t.rule == "T4"]
+        assert all(t.met for t in t4), [t.reason for t in t4 if not t.met]
+
+
+def test_a_stage_race_has_one_taper_heavy_term():
+    """One term per stage day paid the same miss three times (a review)."""
+    stages = [ride(RACE_DAY + timedelta(days=d), 9, 180, "race", "A") for d in range(3)]
+    prob = problem(lifter(), rides=stages, weeks=4)
+    plan = [strength(prob, at(before_race(7), 9), heavy=False)]
+    terms = checked(prob, plan)
+    assert terms == encoded(prob, plan)
+    assert [t for t in terms if t.startswith("T4 taper_heavy")] == [heavy_term()]
