@@ -151,7 +151,25 @@ class CoachData:
         backfill = await self.unlogged_backfill(athlete, before)
         if backfill is not None:
             last = max(last, backfill)
-        return last, await self.strength_due(athlete, last)
+        due = await self.strength_due(athlete, last)
+        if due is not None and not await self._races_between(athlete, last, due):
+            # only a gap a race explains is the plan's own (its taper, race week, transition):
+            # strength taken out for pain, a holiday or a re-plan is missed training
+            due = None
+        return last, due
+
+    async def _races_between(self, athlete: AthleteRow, after: datetime, before: datetime) -> bool:
+        found = await self.db.scalar(
+            select(RideRow.id)
+            .where(
+                RideRow.athlete_id == athlete.id,
+                RideRow.kind == "race",
+                RideRow.start > after,
+                RideRow.start < before,
+            )
+            .limit(1)
+        )
+        return found is not None
 
     async def strength_due(self, athlete: AthleteRow, after: datetime) -> datetime | None:
         """The start of the first strength session planned after `after` (the last strength

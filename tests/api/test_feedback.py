@@ -667,14 +667,15 @@ async def test_skipped_sessions_do_not_count_as_strength_logged_for_missed_train
     assert dropped["hinge"]["to_level"] == 4
 
 
-async def test_weeks_the_plan_kept_free_of_strength_are_not_missed_training(
-    client, coach_key, settings, move_clock
+@pytest.mark.parametrize("race", [True, False])
+async def test_weeks_the_plan_kept_free_of_strength_for_a_race_are_not_missed_training(
+    client, coach_key, settings, move_clock, race
 ):
     """An athlete who did every session lost a level on every ladder at the first session after
     a stage race (a coach's review): the plan itself held no strength for 19 days (taper, race
-    weeks), and missed training counted them. It counts from the first session planned after
-    the last log: here none was planned in between, so nothing drops. (The rows between are
-    taken out directly: the plan of a race block, without a race calendar to make it.)"""
+    weeks), and missed training counted them. A gap a race explains is the plan's own; one
+    without (strength taken out for pain, a holiday) is still missed training. (The rows
+    between are taken out directly: a race block's plan, without a season to make it.)"""
     ctx = await planned(client, coach_key, starting_levels={"hinge": 5, "squat": 3})
     base, headers = ctx["base"], auth(coach_key)
     first = first_strength(ctx["plan"])
@@ -689,6 +690,20 @@ async def test_weeks_the_plan_kept_free_of_strength_are_not_missed_training(
         if s["kind"] == "strength"
         and datetime.fromisoformat(s["start"]) >= done_at + timedelta(days=15)
     )
+    if race:
+        race_day = done_at + timedelta(days=8)
+        added = await client.post(
+            f"{base}/rides",
+            json={
+                "start": race_day.replace(hour=3, minute=0).isoformat(),
+                "duration_min": 60,
+                "kind": "race",
+                "priority": "C",
+                "title": "Club race",
+            },
+            headers=headers,
+        )
+        assert added.status_code == 201, added.text
     engine = create_async_engine(settings.database_url)
     async with AsyncSession(engine) as db:
         gone = await db.execute(
@@ -705,10 +720,14 @@ async def test_weeks_the_plan_kept_free_of_strength_are_not_missed_training(
     answer = await feedback_after(client, base, headers, later, {"completed": True}, move_clock)
     assert answer.status_code == 201, answer.text
     changes = answer.json()["progression_changes"]
-    assert not [c for c in changes if c["rule"] == "missed_training"], changes
+    missed = [c for c in changes if c["rule"] == "missed_training"]
     progression = (await client.get(f"{base}/progression", headers=headers)).json()
     levels = {p["pattern"]: p["level"] for p in progression["patterns"]}
-    assert (levels["hinge"], levels["squat"]) >= (5, 3)
+    if race:
+        assert missed == [], changes
+        assert levels["hinge"] >= 5 and levels["squat"] >= 3, levels
+    else:
+        assert {c["pattern"] for c in missed} >= {"hinge", "squat"}, changes
 
 
 def _calendar(plan: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
