@@ -79,7 +79,7 @@ def _decode_body(model: type[BaseModel], value: Any) -> BaseModel:
     # each field named. Not handed to Litestar: it takes an error whose key is the name of a
     # dependency for the server's own (an error on `settings` as a whole answered 500)
     except ValidationError as exc:
-        raise invalid.from_validation(exc, source="body") from None
+        raise invalid.from_validation(exc) from None
 
 
 class JsonBodies(PydanticInitPlugin):

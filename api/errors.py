@@ -20,16 +20,12 @@ class Invalid:
     def __call__(self, detail: str, extra: list[dict[str, Any]] | None = None) -> HTTPException:
         return HTTPException(status_code=422, detail=detail, extra=extra or [])
 
-    def from_validation(
-        self, error: ValidationError, prefix: str = "", source: str | None = None
-    ) -> HTTPException:
+    def from_validation(self, error: ValidationError, prefix: str = "") -> HTTPException:
         extra: list[dict[str, Any]] = []
         for item in error.errors():
             key = ".".join(str(p) for p in item["loc"]) or "body"
             message = item["msg"].removeprefix("Value error, ")
-            extra.append({"key": f"{prefix}{key}", "message": message})
-            if source:
-                extra[-1]["source"] = source
+            extra.append({"message": message, "key": f"{prefix}{key}"})
         detail = "; ".join(f"{e['key']}: {e['message']}" for e in extra[:5])
         return HTTPException(status_code=422, detail=f"invalid input: {detail}", extra=extra)
 

@@ -205,8 +205,9 @@ class FeedbackIn(BaseModel):
 
     def leave_out(self, key: str, why: str) -> None:
         """A field found unusable after validation (an `at` before the session): named in
-        not_counted like one that could not be read."""
+        not_counted like one that could not be read; the stored report holds none of it."""
         self._unread.append((key, why))
+        setattr(self, key, None)
 
     @field_validator("completed", "rpe", "at", mode="wrap")
     @classmethod

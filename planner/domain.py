@@ -377,7 +377,8 @@ class RuleSettings(Model):
     strength_session_min: int = Field(45, ge=20, le=120)
     mobility_session_min: int = Field(15, ge=10, le=20)
     mobility_days_min: int = Field(3, ge=0, le=7)
-    mobility_days_max: int = Field(5, ge=0, le=7)
+    # validate_default: the check against the minimum runs when only the minimum is given
+    mobility_days_max: int = Field(5, ge=0, le=7, validate_default=True)
     preferred_weekdays: list[str] = Field(default_factory=list)
     preferred_time: TimeOfDay | None = None
 

@@ -800,7 +800,7 @@ def _together(attempt: Attempt, rule: str, suggestion: str | None) -> str | None
     of them (a window on Sunday evening was suggested where H7 and H9 blocked the time as
     well: the coach would add it and nothing would change; a coach's review)."""
     changes = [suggestion] if suggestion else []
-    unsaid = []
+    unsaid = [] if suggestion else [rule]
     for other in sorted({b.rule for b in attempt.breaches} - {rule}, key=_rule_order):
         said = next(
             (b.suggestion for b in attempt.breaches if b.rule == other and b.suggestion), None

@@ -965,6 +965,7 @@ async def test_a_nul_or_an_over_long_session_id_in_the_path_is_a_404_not_a_500(
         ("strict", "settings"),
         ([], "settings"),
         ({"mobility_days_min": 4, "mobility_days_max": 3}, "settings.mobility_days_max"),
+        ({"mobility_days_min": 6}, "settings.mobility_days_max"),  # above the default 5
     ],
 )
 async def test_settings_that_do_not_validate_get_422_naming_them(
@@ -1030,3 +1031,15 @@ async def test_a_ride_stored_at_the_calendar_edge_still_reads(client, coach_key,
     rides = await client.get(athlete["base"] + "/rides", headers=auth(coach_key))
     assert rides.status_code == 200, rides.text
     assert any(r["title"] == "far out" for r in rides.json())
+
+
+async def test_a_body_field_error_keeps_the_apis_shape(client, coach_key):
+    """The 422 for a body field: status, 'invalid input: ...' naming it, and each field as
+    {message, key} (api.md's Errors), as Litestar's own answer had it."""
+    answer = await client.post(
+        "/api/v1/athletes", json=athlete_body(name=5), headers=auth(coach_key)
+    )
+    body = answer.json()
+    assert answer.status_code == 422 and body["status_code"] == 422
+    assert body["detail"] == "invalid input: name: Input should be a valid string"
+    assert body["extra"] == [{"message": "Input should be a valid string", "key": "name"}]

@@ -613,6 +613,10 @@ async def test_a_slip_beside_the_pain_never_costs_a_report_its_pain(
         assert any(line.startswith(named) for line in lines), lines
     assert answer.json()["needs_clearance"] == ["knee"]
     assert (await client.get(base, headers=headers)).json()["needs_clearance"] is True
+    if "at" in slip:  # the report as stored holds no date it was not dated by
+        read = await client.get(f"{base}/sessions/{session['id']}", headers=headers)
+        stored = [entry["report"] for entry in read.json()["feedback"]]
+        assert [report.get("at") for report in stored] == [None], stored
     # without pain, the same slip in the date is still refused, naming it
     if "at" in slip:
         second = [s for s in ctx["plan"]["sessions"] if s["start"] > session["end"]][0]

@@ -203,3 +203,16 @@ def test_a_week_long_over_at_the_re_plan_is_not_said_to_have_come_late():
     during = copy.copy(prob)
     during.now = at(MONDAY + timedelta(days=4), 17)  # the same week, Friday
     assert "it came late in the week" in _none_tried(during, session)
+
+
+def test_every_rule_in_the_way_is_in_the_change_list_even_the_first_without_one():
+    """With a red knee first (no change of its own to offer) and H7 second, the list read 'all
+    of: strength_gap_h 34 (one alone makes no room)', leaving the knee out (a review)."""
+    from planner.explain import Attempt, Breach, _together
+
+    breaches = [
+        Breach("H10", "red knee", lambda: None, lambda: None),
+        Breach("H7", "34 h after a session", lambda: None, lambda: "strength_gap_h 34"),
+    ]
+    said = _together(Attempt(None, breaches), "H10", None)
+    assert said is not None and "strength_gap_h 34" in said and "H10" in said, said
