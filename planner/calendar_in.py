@@ -522,9 +522,6 @@ def _prepare(
             digest = hashlib.sha1(component.to_ical(), usedforsecurity=False).hexdigest()
             component["UID"] = f"no-uid-{digest[:16]}"
         uid = str(component["UID"])
-        twin = _twin(component, by_id)
-        if twin is not None:
-            skipped.append(Skipped(uid, _title(component), twin))
         try:
             problem = _problem(component)
         except Exception as exc:  # e.g. a property given twice; report it, read the rest
@@ -536,6 +533,10 @@ def _prepare(
             continue
         if outside:
             continue
+        # only events read count: a broken first one does not make the second its twin
+        twin = _twin(component, by_id)
+        if twin is not None:
+            skipped.append(Skipped(uid, _title(component), twin))
         if _surely_inside(component, start, end):
             inside.add(uid)
             if len(inside) > MAX_OCCURRENCES_PER_IMPORT:

@@ -648,3 +648,20 @@ def test_a_series_rule_that_breaks_rfc_5545_is_skipped_at_once_naming_why(rule, 
     result = read_calendar_bounded(text, *WINDOW, time_limit_s=5)
     assert result.rides == []
     assert [(s.uid, s.reason) for s in result.skipped] == [("s", reason)]
+
+
+def test_a_broken_event_does_not_make_the_next_with_its_uid_a_twin():
+    """A broken first event (DTEND before DTSTART) and a good second one with its UID: the
+    second, imported, was also listed as left out for its twin (a review)."""
+    text = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n"
+        "BEGIN:VEVENT\r\nUID:same\r\nDTSTAMP:20260301T000000Z\r\nDTSTART:20260310T090000Z\r\n"
+        "DTEND:20260310T080000Z\r\nSUMMARY:Broken ride\r\nEND:VEVENT\r\n"
+        "BEGIN:VEVENT\r\nUID:same\r\nDTSTAMP:20260301T000000Z\r\nDTSTART:20260314T090000Z\r\n"
+        "DTEND:20260314T130000Z\r\nSUMMARY:Gran fondo A race\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    result = read_calendar(text, *WINDOW)
+    assert [r.ride.title for r in result.rides] == ["Gran fondo A race"]
+    assert [(s.title, s.reason) for s in result.skipped] == [
+        ("Broken ride", "ends before it starts")
+    ]
