@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import partial
 from typing import Annotated, Any
@@ -301,6 +301,9 @@ class Imported:
     # the events left out because the coach deleted their rides, under their ids of this read
     # (a series moved to another time gives its occurrences new ids: the dismissal follows)
     dismissed: list[str]
+    # stored rides' ids kept because their event could not be read this time: still the
+    # calendar's (a source keeps them among its events, to remove once the event is gone)
+    kept: list[str] = field(default_factory=list)
 
 
 # what weighs more for the plan, of two events of one calendar at the same time
@@ -465,9 +468,12 @@ async def import_calendar(
     unread = {s.uid for s in result.skipped if not says_not_a_ride(s.reason)} - {
         item.uid for item in result.rides
     }
-    kept_unread = {
-        row.id for row in rows if row.external_id and _event_uid(row.external_id) in unread
-    }
+    kept_rows = [
+        row
+        for row in rows
+        if row.external_id and (row.external_id in unread or _event_uid(row.external_id) in unread)
+    ]
+    kept_unread = {row.id for row in kept_rows}
     stale = [
         row
         for row in stale_occurrences(result, rows, now - IMPORT_BACK, now + IMPORT_AHEAD, now)
@@ -581,6 +587,7 @@ async def import_calendar(
     return Imported(
         ImportCounts(**counts, skipped=len(skipped), skipped_events=skipped),
         sorted(set(still_dismissed)),
+        sorted({row.external_id for row in kept_rows if row.external_id}),
     )
 
 

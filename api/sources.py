@@ -479,7 +479,7 @@ async def _import(
         return {}, f"the import was refused ({exc.status_code}): {exc.detail}"
     counts = imported.counts
     changed = counts.created + counts.updated + counts.removed
-    source.event_ids = sorted(set(seen))
+    source.event_ids = sorted(set(seen) | set(imported.kept))
     # an event gone from the source is no longer left out; one moved keeps its dismissal
     source.dismissed = imported.dismissed
     source.etag, source.last_modified = fetched.etag, fetched.last_modified

@@ -1051,3 +1051,25 @@ def test_calendar_key_tells_calendars_apart():
     assert calendar_key("https://cal.example.org/b.ics") != same
     assert calendar_key("https://cal.example.org/a.ics?u=2") != same
     assert calendar_key("https://cal.example.org:8443/a.ics") != same
+
+
+async def test_a_followed_event_read_broken_keeps_its_ride_until_it_is_gone(
+    jobs_client, coach_key, calendar
+):
+    """An event re-published without its end keeps its ride, and stays among the source's
+    events: once it is gone from the calendar, its ride goes (a review: it was dropped from the
+    source's events, and nothing removed its ride any more)."""
+    client, key = jobs_client, coach_key
+    monday = next_monday()
+    saturday, sunday = monday + timedelta(days=5), monday + timedelta(days=6)
+    long_ride = _event("long@t", _at(saturday, 8), 240, "Long ride")
+    sunday_ride = _event("sun@t", _at(sunday, 9), 90, "Endurance ride")
+    athlete, base = await _follow(client, key, calendar, _cal(long_ride, sunday_ride))
+    source = await source_of(client, key, athlete["id"])
+    broken = [line for line in long_ride if not line.startswith("DTEND")]
+    calendar.serve(_cal(broken, sunday_ride))
+    assert (await refresh(client, key, athlete["id"], source["id"]))["state"] == "done"
+    assert {r["external_id"] for r in await _rides(client, key, base)} == {"long@t", "sun@t"}
+    calendar.serve(_cal(sunday_ride))  # the long ride deleted from the calendar
+    assert (await refresh(client, key, athlete["id"], source["id"]))["state"] == "done"
+    assert {r["external_id"] for r in await _rides(client, key, base)} == {"sun@t"}
