@@ -774,10 +774,10 @@ def _step_up(
             at,
             pattern,
             pattern_state,
-            to_level=level + 1,
+            to_level=after.level,
             to_load=_known_load(state, after, athlete),
             rule=RULE_DEADLIFT_GATE,
-            reason=f"{evidence}; {opened}; signed off by the coach: level {level} -> {level + 1}",
+            reason=f"{evidence}; {opened}; signed off by the coach: level {level} -> {after.level}",
         )
     if after is None or (exercise.max_strength and load is not None):
         # a max-strength lift grows by load; so does a loaded top rung
