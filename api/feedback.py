@@ -233,8 +233,10 @@ class FeedbackIn(BaseModel):
     @classmethod
     def _null_is_none(cls, value: Any) -> Any:
         # null from a client with nothing to say means none (a hostile-input trial: a knee
-        # 8/10 was refused for `"flags": null`, and no red flag raised)
-        return [] if value is None else value
+        # 8/10 was refused for `"flags": null`, and no red flag raised), also as an entry
+        if value is None:
+            return []
+        return [item for item in value if item is not None] if isinstance(value, list) else value
 
     @model_validator(mode="after")
     def _named(self) -> FeedbackIn:

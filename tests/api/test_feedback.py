@@ -579,6 +579,8 @@ async def test_feedback_dated_before_its_session_starts_is_refused(client, coach
     [
         ({"exercises": None}, None),
         ({"flags": None}, None),
+        ({"flags": [None]}, None),
+        ({"pain": [{"region": "knee", "score": 8, "timing": "during"}, None]}, None),
         ({"exercises": {"romanian_deadlift": 3}}, "exercises: a list of logged exercises"),
         ({"exercises": "lots"}, "exercises: a list of logged exercises, not text"),
         ({"at": "yesterday"}, "at: "),
