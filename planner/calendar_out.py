@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vDuration
 
-from planner.domain import Prescription, Session, SessionKind
+from planner.domain import Prescription, Session, SessionKind, is_control
 from planner.library import load_library
 
 PRODID = "-//Periodization Planner//Strength around rides//EN"
@@ -119,7 +118,7 @@ def to_ical(
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
     # one line: a name stored before names were (a line break fails icalendar's writer)
-    one_line = "".join(" " if unicodedata.category(c) == "Cc" else c for c in name)
+    one_line = "".join(" " if is_control(c) else c for c in name)
     cal.add("x-wr-calname", f"{one_line}: strength and mobility")
     cal.add("x-wr-timezone", timezone)
     cal.add("refresh-interval", vDuration.from_ical("PT1H"), parameters={"VALUE": "DURATION"})

@@ -249,11 +249,16 @@ def _storable(value: str) -> str:
 Text = Annotated[str, AfterValidator(_storable)]
 
 
+def is_control(character: str) -> bool:
+    """A line break, tab or other control character: none belongs in a name."""
+    return unicodedata.category(character) == "Cc"
+
+
 def _one_line(value: str) -> str:
     # a name heads the calendar feed (X-WR-CALNAME): a line break there broke the feed of an
     # athlete renamed with a trailing newline pasted from a spreadsheet (a hostile-input trial)
     for position, character in enumerate(value):
-        if unicodedata.category(character) == "Cc":
+        if is_control(character):
             raise ValueError(
                 f"contains a line break or control character ({character!r}) at position "
                 f"{position}: a name is one line"
