@@ -957,6 +957,7 @@ def _progress(
         # the rung: green, it neither counts toward the step (nor the deadlift gate's sessions
         # "at the Romanian deadlift") nor breaks the count; its load is not the rung's load.
         rung = library.rung(pattern, pattern_state.level, athlete)
+        back_from_layoff = False
         if rung is not None:
             done = [exercise.level for _, exercise, _ in entries] or prescribed_levels[pattern]
             if done and max(done) < rung.level:
@@ -966,10 +967,29 @@ def _progress(
             entries = [entry for entry in entries if entry[1].level >= rung.level]
             for log, exercise, _ in entries:
                 if exercise.id == rung.id and log.load_kg is not None and log.sets > 0:
-                    if not _stale(pattern_state, feedback.at):
-                        # the next session starts from it
-                        pattern_state.load_kg, pattern_state.load_at = log.load_kg, feedback.at
+                    if _stale(pattern_state, feedback.at):
+                        continue
+                    dropped = pattern_state.load_kg
+                    if (
+                        dropped is not None
+                        and log.load_kg > dropped
+                        and _layoff_drop_on(state, pattern, day, athlete)
+                    ):
+                        # the first session back, done at the old load before any re-plan
+                        # dropped it: the layoff's load stands for the sessions after (a
+                        # coach's review: the log set it back, and the next 2-for-2 went above)
+                        held.append(
+                            f"{exercise.name}: {log.load_kg:g} kg logged on the first session "
+                            f"after the layoff; the next sessions start from the layoff's "
+                            f"{dropped:g} kg, and this one does not count toward a step"
+                        )
+                        back_from_layoff = True
+                        continue
+                    # the next session starts from it
+                    pattern_state.load_kg, pattern_state.load_at = log.load_kg, feedback.at
         pattern_state.green_streak = pattern_state.green_streak + 1 if green else 0
+        if back_from_layoff:
+            continue  # done above the load the plan now holds: the step counts from the next
         at_top = bool(entries) and all(
             log.sets >= sets and log.reps is not None and log.reps >= top
             for log, _, (sets, top) in entries
@@ -1090,6 +1110,17 @@ def apply_feedback(
     changes += _progress(new, feedback, zones, regressed, day, first_logged, library, athlete, held)
     _remember_loads(new, athlete, library)
     return new, changes
+
+
+def _layoff_drop_on(state: ProgressionState, pattern: Pattern, day: date, athlete: Athlete) -> bool:
+    """Whether the pattern's last change is a missed-training drop made on the local `day`
+    (apply_missed_training dates it at the day's start: the session's own feedback judged it)."""
+    last = next((c for c in reversed(state.history) if c.pattern == pattern), None)
+    return (
+        last is not None
+        and last.rule == RULE_MISSED_TRAINING
+        and last.at.astimezone(athlete.zone).date() == day
+    )
 
 
 def _stale(pattern_state: PatternState, at: datetime) -> bool:

@@ -350,6 +350,29 @@ def test_a_morning_log_on_a_layoffs_day_sets_the_load_in_a_zone_ahead_of_utc():
     assert (hinge.level, hinge.load_kg) == (9, 50.0), hinge
 
 
+def test_a_session_logged_at_the_old_load_on_a_layoffs_day_keeps_the_layoffs_load():
+    """A coach's review: three weeks off, the first session back done at the old 62.5 kg (no
+    re-plan had dropped it); the answer said "62.5 -> 55 kg", yet the log set 62.5 kg back and
+    the next 2-for-2 took it to 65 kg. The drop stands for the sessions after, that session
+    does not count toward a step, and the answer says why the log did not set the load."""
+    state = state_of(hinge={"level": 9, "load_kg": 62.5})
+    state, _ = apply_missed_training(state, DAY - timedelta(days=21), DAY, athlete=LIFTER)
+    assert state.patterns[Pattern.hinge].load_kg == 55.0
+    held = []
+    state, changes = apply_feedback(
+        state, session(logs=[top("romanian_deadlift", 62.5)], rpe=7), LIFTER, LONG_AGO, held=held
+    )
+    assert changes == []
+    assert state.patterns[Pattern.hinge].load_kg == 55.0
+    assert any("62.5 kg logged" in line and "55 kg" in line for line in held), held
+    # the next session, days later, sets the load from its log as usual, and is the first of
+    # the two the step needs (the one at the old load did not count)
+    state, changes = feed(
+        state, session(DAY + timedelta(days=3), logs=[top("romanian_deadlift", 57.5)])
+    )
+    assert (changes, state.patterns[Pattern.hinge].load_kg) == ([], 57.5)
+
+
 def test_a_loaded_rung_takes_its_load_steps_before_the_next_rung():
     """domain.md: the next rung on bodyweight ladders, +5-10 % load on loaded rungs. The goblet
     squat at 12 kg, 2-for-2 at RPE 6-7, jumped to the split squat with no kilograms (a coach
