@@ -55,11 +55,17 @@ def heavy_wanted(problem: Problem, week: Week, content: ContentBuilder) -> int:
     return max(1, min(low, HEAVY_PER_WEEK))
 
 
+# a week is a taper week when this many of its days lie in a taper (T4 then wants its heavy
+# session): one taper day at the end of a peak week took its heavy target away (a coach's review)
+TAPER_WEEK_DAYS = 4
+
+
 def heavy_allowed(problem: Problem, week: Week) -> bool:
     """Not a deload, taper, race or transition week."""
     if week.phase in LIGHT_ONLY or week.deload:
         return False
-    return not any(problem.in_taper(week.start + timedelta(days=i)) for i in range(7))
+    taper = sum(problem.in_taper(week.start + timedelta(days=i)) for i in range(7))
+    return taper < TAPER_WEEK_DAYS
 
 
 def heavy_on_offer(problem: Problem, week: Week, content: ContentBuilder) -> str | None:

@@ -417,3 +417,26 @@ def test_a_missed_heavy_target_names_in_its_text_only_rules_its_list_names():
     for entry in entries:
         named = set(re.findall(r"\b(H\d+)\b", entry.detail.split("; tried", 1)[-1]))
         assert named <= set(entry.blocked_by), (named, entry.blocked_by, entry.detail)
+
+
+def test_a_peak_week_with_only_its_last_days_in_the_taper_still_wants_heavy_work():
+    """A coach's review: the A race on a Sunday, its 14-day taper began on the Sunday of a peak
+    week, and that one day took the week's heavy target away: its heavy session was swapped for
+    a light one and the week read ok. A week is a taper week when most of its days are."""
+    who, weeks = heavy_lifter(), 8
+    race_day = MONDAY + timedelta(days=7 * 6 + 6)  # the Sunday of week 7
+    rides = [r for r in hard_tue_thu_sat(weeks) if r.start.date() < race_day - timedelta(days=1)]
+    rides.append(ride(race_day, 9, 300, "race", priority="A", title="Spring classic"))
+    prob = problem_of(who, rides, weeks)
+    week = prob.week_of(race_day - timedelta(days=14))
+    taper = [d for i in range(7) if prob.in_taper(d := week.start + timedelta(days=i))]
+    assert len(taper) == 1 and not week.deload, (taper, week)
+    assert heavy_allowed(prob, week)
+    # the week after, all of it in the taper, stays the taper's (T4 wants its heavy session)
+    assert not heavy_allowed(prob, prob.week_list[week.index + 1])
+    result = plan(who, rides, MONDAY, weeks)
+    report = result.week_reports[week.index]
+    heavy = [
+        s for s in result.sessions if s.heavy and prob.week_of(prob.local_day(s.start)) == week
+    ]
+    assert heavy or any(b.term.startswith("T1 heavy") for b in report.broken), report
