@@ -946,7 +946,17 @@ def _progress(
         if pattern not in feedback.patterns or pattern in skip:
             continue
         pattern_state = state.patterns[pattern]
-        regions = PATTERN_REGIONS[pattern]
+        # the pattern's regions and those its lifts load themselves (a step-up loads the
+        # hamstring, a ball curl held in a bridge the low back): a coach's review saw the
+        # report that raised a hamstring red flag step the step-up up
+        lifts = [e.id for _, e, _ in logged.get(pattern, [])] or [
+            i for i in feedback.prescribed if (e := library.by_id.get(i)) and e.pattern == pattern
+        ]
+        regions = tuple(
+            dict.fromkeys(
+                [*PATTERN_REGIONS[pattern], *(r for i in lifts for r in library.by_id[i].regions)]
+            )
+        )
         green = all(
             zones.get(region, Zone.green) == Zone.green and not state.region(region).needs_clearance
             for region in regions

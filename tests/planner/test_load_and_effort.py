@@ -567,3 +567,33 @@ def test_amber_or_red_voids_a_step_waiting_for_the_coach():
     assert state.patterns[Pattern.hinge].awaiting_approval is None
     state, moved = approve(state, "romanian_deadlift", "ok", at(DAY, 20), LIFTER)
     assert moved == [] and state.level(Pattern.hinge) == 8
+
+
+def test_a_lift_does_not_step_up_while_a_region_it_loads_is_not_green_whatever_its_pattern():
+    """A coach's review: the report that raised a hamstring red flag (sudden pain) also stepped
+    the step-up up to the loaded step-up. The step-up loads the hamstring, though its pattern
+    (single leg) is mapped to the knee and hip only: the regions of the lift itself count."""
+    assert "hamstring" in LIBRARY.by_id["step_up"].regions
+    step_up = ExerciseLog("step_up", 3, 12)
+
+    def on(day, **extra):
+        return SessionFeedback(
+            session_uid=f"s-{day}",
+            at=at(day, 18),
+            completed=True,
+            rpe=6,
+            exercises=[step_up],
+            patterns=[Pattern.single_leg],
+            prescribed={"step_up": (3, 12)},
+            **extra,
+        )
+
+    flagged = PainReport(
+        region=Region.hamstring, score=5, timing=PainTiming.during, flags=["sudden"]
+    )
+    state, changes = feed(state_of(), on(DAY), on(DAY + timedelta(days=3), pain=[flagged]))
+    assert not [c for c in changes if c.pattern == Pattern.single_leg], changes
+    assert state.level(Pattern.single_leg) == 1
+    # the same two sessions without the flag do step it up
+    _, changes = feed(state_of(), on(DAY), on(DAY + timedelta(days=3)))
+    assert [c.pattern for c in changes] == [Pattern.single_leg]
