@@ -222,7 +222,8 @@ def load_hint(
             "flat, stopping at a load that leaves 2-3 reps in reserve"
         )
     if load_kg is not None and exercise.implement is not None:
-        working = f"{load_kg:g} kg" + (f" ({effort})" if effort else "")
+        per = f" {exercise.load_per}" if exercise.load_per else ""
+        working = f"{load_kg:g} kg{per}" + (f" ({effort})" if effort else "")
     elif effort and dosage is not None and dosage.heavy_sets <= MAINTENANCE_SETS:
         working = f"{exercise.load_hint}; {effort}"
     else:

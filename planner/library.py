@@ -32,6 +32,8 @@ class Exercise(Model):
     max_strength: bool = False
     # exercises with the same tag train the same thing: never two in one session
     trains: str = ""
+    # what the kilograms are of where the name leaves it open ("in each hand": two dumbbells)
+    load_per: str = ""
     # the first step onto this rung waits for a coach's sign-off (POST .../approvals)
     needs_approval: bool = False
     # mobility: the tissue a hold targets (one hold per family a session)

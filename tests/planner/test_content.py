@@ -18,6 +18,7 @@ from planner.content import (
     TRANSITION_NOTE,
     ContentBuilder,
     held_seconds,
+    load_hint,
     rotation,
     session_patterns,
 )
@@ -674,3 +675,22 @@ def test_a_session_with_the_ball_bridge_curl_holds_no_other_hamstring_curl():
             together += 1
             assert not held & curls, (offset, held)
     assert together, "the hinge slot holds the ball bridge curl on some days"
+
+
+@pytest.mark.parametrize(
+    ("exercise_id", "per_hand"),
+    [
+        ("rear_foot_elevated_split_squat", True),
+        ("loaded_step_up", True),
+        ("dumbbell_rdl_light", True),
+        ("goblet_squat", False),
+        ("single_leg_calf_raise", False),
+        ("one_arm_dumbbell_row", False),
+    ],
+)
+def test_kilograms_of_a_lift_with_a_dumbbell_in_each_hand_say_each_hand(exercise_id, per_hand):
+    """A coach's review: "12 kg" on the split squat (two dumbbells) and "8 kg" on the goblet
+    squat (one) in the same session; an athlete could be off by a factor of two."""
+    text = load_hint(LIBRARY.by_id[exercise_id], 12.0, None, ramp_up=False)
+    assert text.startswith("12 kg")
+    assert ("12 kg in each hand" in text) is per_hand, text
