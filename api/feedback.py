@@ -715,6 +715,22 @@ async def record_feedback(
     if not said:  # only the pain counts (FeedbackIn._unreadable_left_out)
         counted = []
     now = clock.now()
+    if session.start > now and (data.pain or data.flags):
+        # a pain report is never refused for a reason unrelated to the pain: sent before the
+        # session (a wrong link, a pain that came first), its pain goes in as check-ins now
+        starts = session.start.astimezone(zone)
+        return await _pain_as_checkins(
+            data_scope,
+            settings,
+            athlete,
+            person,
+            data,
+            now,
+            None,
+            f"session {session_id} has not started (it starts {starts:%a %d %b %H:%M}): this "
+            "report's pain is kept as a check-in dated now; whether it was done, its RPE and "
+            "its exercises are not counted",
+        )
     if session.start > now:
         # logged ahead, it would move the ladder for work not done, and the re-plan could
         # move or drop the very session it is about
@@ -761,8 +777,18 @@ async def record_feedback(
             }
         )
         if fresh.pain or fresh.flags:
-            return await _pain_of_repeat(
-                data_scope, settings, athlete, person, fresh, at, logged, session.uid
+            first = logged.astimezone(zone)
+            return await _pain_as_checkins(
+                data_scope,
+                settings,
+                athlete,
+                person,
+                fresh,
+                at,
+                session.uid,
+                f"this session already has its feedback (logged for {first:%a %d %b %H:%M}): "
+                "this report's pain is kept as a check-in; whether it was done, its RPE and "
+                "its exercises are not counted twice",
             )
     if logged is not None:
         # counted twice, one session would count double toward 2-for-2 and the deadlift gate
@@ -924,19 +950,20 @@ async def _pain_told(data_scope: CoachData, athlete: AthleteRow, uid: str) -> se
     return told
 
 
-async def _pain_of_repeat(
+async def _pain_as_checkins(
     data_scope: CoachData,
     settings: Settings,
     athlete: AthleteRow,
     person: Athlete,
     data: FeedbackIn,
     at: datetime,
-    logged: datetime,
-    uid: str,
+    uid: str | None,
+    why: str,
 ) -> AdaptOut:
-    """A session's second report with pain: each pain entry (the report's own flags on every
-    region it names, or on `other`) goes in as a check-in at `at`, stored as one; done, RPE
-    and exercises are not counted twice (2-for-2, the deadlift gate)."""
+    """A session report whose pain alone counts (a second report, or one sent before the
+    session starts): each pain entry (the report's own flags on every region it names, or on
+    `other`) goes in as a check-in at `at`, stored under the session `uid` when given; done,
+    RPE and exercises are not counted, and `not_counted` leads with `why`."""
     entries = [p.model_copy(update={"flags": [*p.flags, *data.flags]}) for p in data.pain]
     if not entries:  # flags alone: a warning sign with no region named
         entries = [PainIn(region=Region.other, score=0, timing=PainTiming.after, flags=data.flags)]
@@ -951,13 +978,7 @@ async def _pain_of_repeat(
     answer = await adapt(
         data_scope, settings, athlete, state, changes, reported(entries, data.flags)
     )
-    first = logged.astimezone(ZoneInfo(athlete.timezone))
-    answer.not_counted = [
-        f"this session already has its feedback (logged for {first:%a %d %b %H:%M}): this "
-        "report's pain is kept as a check-in; whether it was done, its RPE and its exercises "
-        "are not counted twice",
-        *data.unread,
-    ]
+    answer.not_counted = [why, *data.unread]
     return answer
 
 

@@ -829,6 +829,43 @@ async def test_feedback_before_its_session_starts_is_refused_and_stores_nothing(
     assert plan["version"] == ctx["plan"]["version"]
 
 
+async def test_pain_sent_with_feedback_before_its_session_starts_is_kept_as_a_check_in(
+    client, coach_key, move_clock
+):
+    """A hostile trial: a knee 8/10 with swelling, sent from the link of tomorrow's session,
+    was refused whole (409 "feedback once it has started") and no clearance was asked for. A
+    pain report is never refused for a reason unrelated to the pain: it goes in as a check-in
+    now, and the rest of the report is named as not counted."""
+    ctx = await planned(client, coach_key)  # the plan starts next Monday: nothing started yet
+    base, headers = ctx["base"], auth(coach_key)
+    session = first_strength(ctx["plan"])
+    answer = await client.post(
+        f"{base}/sessions/{session['id']}/feedback",
+        json={
+            "completed": True,
+            "rpe": 6,
+            "pain": [{"region": "knee", "score": 8, "timing": "during"}],
+            "flags": ["swelling"],
+        },
+        headers=headers,
+    )
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    assert "knee" in body["needs_clearance"]
+    assert any("has not started" in line for line in body["not_counted"]), body
+    progression = (await client.get(f"{base}/progression", headers=headers)).json()
+    assert progression["regions"]["knee"]["needs_clearance"] is True
+    assert all(
+        p["history"] == [] or p["history"][-1]["rule"] != "2-for-2" for p in progression["patterns"]
+    )
+    # the session itself has no feedback yet: its report can still come once it is done
+    move_clock(datetime.fromisoformat(session["end"]) + timedelta(hours=1))
+    done = await client.post(
+        f"{base}/sessions/{session['id']}/feedback", json={"completed": False}, headers=headers
+    )
+    assert done.status_code == 201, done.text
+
+
 async def test_reports_dated_ahead_of_now_are_refused(client, coach_key, move_clock):
     ctx = await planned(client, coach_key)
     base, headers = ctx["base"], auth(coach_key)
