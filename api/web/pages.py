@@ -445,7 +445,10 @@ class CoachPages(Controller):
             body = PlanRequest.model_validate(
                 {
                     "start": start,
-                    "weeks": int(weeks) if weeks.isascii() and weeks.isdigit() else weeks,
+                    # a few digits at most: int() refuses over 4300 of them (a 500, a trial)
+                    "weeks": int(weeks)
+                    if weeks.isascii() and weeks.isdigit() and len(weeks) <= 6
+                    else weeks,
                 }
             )
             athlete = await web.athlete(athlete_id)

@@ -385,7 +385,7 @@ async def test_invalid_form_values_are_the_apis_422_shown_in_place(client, coach
     page = f"/app/athletes/{made['athlete']['id']}"
     token = await csrf_of(client, page)
     # "²" passes str.isdigit() but is no number int() reads: it was a 500 (hostile-input trial)
-    for weeks in ("99", "²", "١٢"):
+    for weeks in ("99", "²", "١٢", "9" * 5000):  # 5000 digits: int() itself refuses
         answer = await client.post(f"{page}/plan", data={"weeks": weeks, "_csrf_token": token})
         assert answer.status_code == 422, (weeks, answer.status_code)
         assert "Not saved" in answer.text and "weeks" in answer.text
