@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -144,11 +145,17 @@ def ride_out(row: RideRow, zone: ZoneInfo) -> RideOut:
     )
 
 
+YMD = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def query_date(key: str, value: str | None) -> date | None:
     """A `from` / `to` filter: a YYYY-MM-DD date in the athlete's zone, or 422 naming it."""
     if value is None:
         return None
     try:
+        # only the contract's form: date.fromisoformat also reads "2027-W10" and "20270310"
+        if not YMD.fullmatch(value):
+            raise ValueError(value)
         day = date.fromisoformat(value)
     except ValueError:
         message = f"not a date (YYYY-MM-DD): {value[:40]!r}"

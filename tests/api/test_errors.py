@@ -449,8 +449,19 @@ async def test_a_ride_start_without_an_offset_gets_422_naming_start(client, coac
         ({"to": "9999-12-31"}, "to"),
         ({"from": "0001-01-01"}, "from"),
         ({"from": "2027-03-10", "to": "2027-03-01"}, "to"),
+        # ISO forms Python reads but the contract's YYYY-MM-DD is not (a hostile trial)
+        ({"from": "2027-W10"}, "from"),
+        ({"to": "20270310"}, "to"),
     ],
-    ids=["from not a date", "to not a date", "to year 9999", "from year 1", "to before from"],
+    ids=[
+        "from not a date",
+        "to not a date",
+        "to year 9999",
+        "from year 1",
+        "to before from",
+        "from as an ISO week",
+        "to without dashes",
+    ],
 )
 @pytest.mark.parametrize("resource", ["rides", "plan"])
 async def test_ride_and_plan_filters_that_are_not_usable_dates_get_422_naming_the_parameter(
