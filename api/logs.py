@@ -27,8 +27,8 @@ _FEED_PATH = re.compile(r"/feeds/[^/\s?#\"'<>]+")
 _CHECKIN_PATH = re.compile(r"(?i)/checkin/[^\s?#\"'<>]+")
 # a check-in token's own shape (api.web.signing: the UID, a dot, a 16-byte signature), as a
 # path segment anywhere: /CHECKIN/<token> or /api/v1/<token> logged it whole (a hostile-input
-# trial)
-_CHECKIN_TOKEN = re.compile(r"(?<=/)[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]{22}(?=[/?#\s\"'<>]|$)")
+# trial), or as a query's value (?k=<token>)
+_CHECKIN_TOKEN = re.compile(r"(?<=[/=])[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]{22}(?=[/?#&\s\"'<>]|$)")
 # the shapes api.security mints (feed_..., coach_...), wherever they turn up, and bearer keys
 _SECRET = re.compile(r"\b(feed|coach)_[A-Za-z0-9_\-]{20,}")
 _BEARER = re.compile(r"(?i)\b(bearer)\s+[^\s<]+")
@@ -66,6 +66,7 @@ def redact(text: str) -> str:
         text = _FEED_PATH.sub(_feed_path, text)
     if "/" in text:
         text = _CHECKIN_PATH.sub(f"/checkin/{REDACTED}", text)
+    if "/" in text or "=" in text:
         text = _CHECKIN_TOKEN.sub(REDACTED, text)
     text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     if "_" in text:

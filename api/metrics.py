@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import unquote_plus
 
 from litestar import Response, get
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -119,7 +120,9 @@ def observe_requests(app: ASGIApp) -> ASGIApp:
             REQUEST_SECONDS.labels(method, route).observe(elapsed)
             if route != "/metrics":
                 # the request's one line (planner serve turns uvicorn's access line off)
-                query = scope.get("query_string", b"").decode("latin-1")
+                # decoded before the redaction: "Bearer%20coach_..." or "%2Ffeeds%2F..." hid
+                # their secrets from it (a hostile trial)
+                query = unquote_plus(scope.get("query_string", b"").decode("latin-1"))
                 client = scope.get("client")
                 log_line(
                     requests_log,

@@ -274,6 +274,35 @@ async def test_a_path_no_route_matches_is_counted_and_logged_once_without_its_to
     assert SIGNED not in lines[0] and "<redacted>" in logged["path"]
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "token=Bearer%20{key}",
+        "k=x%3A{key}",
+        "u=%2Ffeeds%2F{feed}.ics",
+        "next=%2Fcheckin%2F{signed}",
+        "k={signed}",
+        "k=Bearer+{key}",
+    ],
+)
+async def test_secrets_in_a_percent_encoded_query_never_reach_the_request_log(
+    client, coach_key, caplog, query
+):
+    """A hostile trial: the request line logged the query as sent, still percent-encoded, and
+    the redaction missed a key after %20 or %3A, a feed path written %2Ffeeds%2F, and a bare
+    check-in token as a query value."""
+    # a check-in token's own shape: the session UID, a dot, a 16-byte signature (22 chars)
+    token = "24e53f0d-148c-411d-b1d2-df2a9ee365e1.c2lnbmF0dXJlX3NpZ25hdH"
+    sent = query.format(key=coach_key, feed=FEED_TOKEN, signed=token)
+    with caplog.at_level(logging.INFO, logger="planner.requests"):
+        await client.get(f"/health?{sent}")
+    lines = [r.getMessage() for r in caplog.records if r.name == "planner.requests"]
+    assert lines
+    for secret in (coach_key, FEED_TOKEN, token):
+        assert all(secret not in line for line in lines), lines
+    assert any(REDACTED in line for line in lines), lines
+
+
 async def test_a_500_logs_its_traceback_redacted_and_a_client_error_logs_none(
     client, coach_key, caplog, monkeypatch
 ):
