@@ -70,6 +70,27 @@ class Fetched:
     etag: str | None = None
     last_modified: str | None = None
 
+    def __post_init__(self) -> None:
+        # a validator longer than its column is not kept (the next fetch is a whole one): it
+        # failed every refresh on PostgreSQL, and cut short it would be a wrong one
+        for name in ("etag", "last_modified"):
+            value = getattr(self, name)
+            if value is not None and len(value) > _COLUMN_LENGTHS[name]:
+                object.__setattr__(self, name, None)
+
+
+def _length(column: str) -> int:
+    return CalendarSourceRow.__table__.c[column].type.length  # type: ignore[no-any-return]
+
+
+_COLUMN_LENGTHS = {name: _length(name) for name in ("etag", "last_modified", "reason")}
+
+
+def fits_reason(text: str) -> str:
+    """A failure reason cut to its column (an import refusal can quote a long UID)."""
+    limit = _COLUMN_LENGTHS["reason"]
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
 
 def check_url(url: str) -> SplitResult:
     """http(s) with a host, or SourceRefused naming what is wrong."""
@@ -398,11 +419,11 @@ async def refresh_source(
                     source.content_hash = digest
         if failure is not None:
             source.failures += 1
-            source.status, source.reason = "error", failure
+            source.status, source.reason = "error", fits_reason(failure)
             result = {"outcome": "error", "reason": failure}
             if source.failures >= PAUSE_AFTER_FAILURES:
                 source.status = "paused"
-                source.reason = (
+                source.reason = fits_reason(
                     f"paused after {source.failures} failures in a row; the last: {failure}"
                 )
                 result["outcome"] = "paused"

@@ -71,6 +71,8 @@ class CalendarServer:
         self.body = b""
         self.status: int | None = None
         self.delay_s = 0.0
+        # headers sent instead of the usual ones on a 200 (an odd ETag, say)
+        self.headers: dict[str, str] = {}
         self.requests: list[dict[str, str]] = []
         self.modified = datetime.now(UTC).replace(microsecond=0)
         server = self
@@ -95,9 +97,14 @@ class CalendarServer:
                     self.end_headers()
                     return
                 self.send_response(200)
-                self.send_header("Content-Type", "text/calendar; charset=utf-8")
-                self.send_header("ETag", etag)
-                self.send_header("Last-Modified", format_datetime(server.modified, usegmt=True))
+                headers = {
+                    "Content-Type": "text/calendar; charset=utf-8",
+                    "ETag": etag,
+                    "Last-Modified": format_datetime(server.modified, usegmt=True),
+                    **server.headers,
+                }
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(server.body)))
                 self.end_headers()
                 self.wfile.write(server.body)

@@ -828,6 +828,44 @@ async def test_a_failing_source_is_recorded_retried_and_paused_after_five(
     assert source["status"] == "ok" and source["failures"] == 0, source
 
 
+async def test_validators_too_long_to_store_are_dropped_not_a_stuck_refresh(
+    jobs_client, coach_key, calendar
+):
+    """A hostile trial on PostgreSQL: a 3000-character ETag and a 500-character Last-Modified
+    did not fit their columns; the refresh failed three times with tracebacks, its job stayed
+    running and the source pending for good. Such validators are not kept (the next fetch is
+    a whole one), and the calendar comes in."""
+    client, key = jobs_client, coach_key
+    calendar.serve(ics(amateur_weeks(next_monday(), 2)))
+    calendar.headers = {"ETag": '"' + "e" * 3000 + '"', "Last-Modified": "m" * 500}
+    athlete = await create_athlete(client, key)
+    added = await client.post(
+        f"/api/v1/athletes/{athlete['id']}/calendar-sources",
+        json={"url": calendar.url},
+        headers=auth(key),
+    )
+    assert added.status_code == 201, added.text
+    job = await job_done(client, key, added.json()["job_id"])
+    assert job["state"] == "done", job
+    source = await source_of(client, key, athlete["id"])
+    assert source["status"] == "ok", source
+    # refreshed again, it asks without the validators it could not keep
+    await refresh(client, key, athlete["id"], source["id"])
+    assert "if-none-match" not in calendar.requests[-1], calendar.requests[-1]
+
+
+def test_a_failure_reason_is_cut_to_fit_its_column():
+    """The reason column holds 1000 characters: a longer one (an import refusal quoting a long
+    UID) failed the refresh on PostgreSQL and left its job running."""
+    from api.db import CalendarSourceRow
+    from api.sources import fits_reason
+
+    limit = CalendarSourceRow.__table__.c.reason.type.length
+    cut = fits_reason("the import was refused (413): " + "\u200b" * 5000)
+    assert len(cut) <= limit and cut.startswith("the import was refused (413)")
+    assert fits_reason("short") == "short"
+
+
 async def test_private_and_loopback_addresses_are_refused_without_the_flag(
     settings, coach_key, calendar
 ):
