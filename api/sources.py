@@ -136,9 +136,23 @@ def calendar_key(url: str) -> tuple[str, int, str]:
     return (parts.hostname or "").rstrip("."), port, target
 
 
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: local use, never public
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
 def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        # IPv6 forms that carry an IPv4 address are judged by it: Python calls NAT64, 6to4 and
+        # IPv4-compatible addresses global, and through NAT64 [64:ff9b::a9fe:a9fe] is the
+        # cloud's metadata service (a hostile trial)
+        if ip in NAT64_LOCAL:
+            return False
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is None and (ip in NAT64 or ip in IPV4_COMPATIBLE):
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None:
+            ip = embedded
     # is_global is false for private, loopback, link-local, shared (CGNAT), reserved and
     # unspecified ranges; multicast is no web server either
     return ip.is_global and not ip.is_multicast

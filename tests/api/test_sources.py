@@ -866,6 +866,33 @@ def test_a_failure_reason_is_cut_to_fit_its_column():
     assert fits_reason("short") == "short"
 
 
+@pytest.mark.parametrize(
+    "host",
+    [
+        "[64:ff9b::7f00:1]",  # NAT64 of 127.0.0.1
+        "[64:ff9b::a9fe:a9fe]",  # NAT64 of 169.254.169.254 (cloud metadata)
+        "[64:ff9b:1::a00:5]",  # local-use NAT64 of 10.0.0.5
+        "[2002:7f00:1::1]",  # 6to4 of 127.0.0.1
+        "[::127.0.0.1]",  # IPv4-compatible
+        "[::ffff:10.0.0.1]",  # IPv4-mapped (refused before too)
+    ],
+)
+async def test_ipv6_forms_that_carry_a_private_ipv4_address_are_refused(
+    settings, coach_key, host
+):
+    """A hostile trial: NAT64, 6to4 and IPv4-compatible addresses passed the address check
+    (Python calls them global); on a host with NAT64 they reach loopback or metadata."""
+    async with AsyncTestClient(create_app(settings)) as client:  # ALLOW_PRIVATE_SOURCES unset
+        athlete = await create_athlete(client, coach_key)
+        answer = await client.post(
+            f"/api/v1/athletes/{athlete['id']}/calendar-sources",
+            json={"url": f"http://{host}/x.ics"},
+            headers=auth(coach_key),
+        )
+        assert answer.status_code == 422, answer.text
+        assert "private, loopback or link-local" in answer.json()["detail"]
+
+
 async def test_private_and_loopback_addresses_are_refused_without_the_flag(
     settings, coach_key, calendar
 ):
