@@ -33,7 +33,7 @@ from api.errors import JSON_BODY, OWNED
 from api.metrics import JOB_FAILURES, JOB_SECONDS, JOBS, jobs_log, log_line, observe_solver
 from api.plans import drop_for_missed_training, replan
 from api.repository import CoachData
-from api.runner import ATTEMPTS, JobAccepted, Runner, prune
+from api.runner import ATTEMPTS, JobAccepted, Runner, prune, queued_or_503
 from api.settings import Settings
 from api.sources import refresh_source, replan_current
 from planner.errors import PlannerFailure, PlannerInputError
@@ -559,30 +559,15 @@ class JobController(Controller):
             return JobAccepted(job_id=waiting, state="queued")
         job_id = await jobs.record(data_scope.db, data_scope.coach, chosen, "replan")
         await data_scope.db.commit()
-        try:
-            await jobs.enqueue_replans(chosen, job_id)
-        except Exception as exc:
-            # the rows would wait as queued for good, and a later re-plan of the same athletes
-            # would answer this job instead of queuing one (a review's finding)
-            log_line(
-                jobs_log,
-                logging.WARNING,
-                event="job",
-                function="replan_athlete",
-                job_id=job_id,
-                outcome=f"not queued: {type(exc).__name__}",
-            )
-            await data_scope.db.execute(
-                update(JobRunRow)
-                .where(JobRunRow.job_id == job_id)
-                .values(state="failed", detail="could not be queued", finished_at=clock.now())
-            )
-            await data_scope.db.commit()
-            raise HTTPException(
-                status_code=503,
-                detail="the job queue could not take the re-plan; try again in a minute",
-                headers={"Retry-After": "60"},
-            ) from exc
+        # the rows would wait as queued for good, and a later re-plan of the same athletes
+        # would answer this job instead of queuing one (a review's finding)
+        await queued_or_503(
+            data_scope.db,
+            job_id,
+            "replan_athlete",
+            jobs.enqueue_replans(chosen, job_id),
+            "the job queue could not take the re-plan; try again in a minute",
+        )
         return JobAccepted(job_id=job_id, state="queued")
 
     @get("/jobs/{job_id:uuid}", raises=OWNED)

@@ -16,12 +16,14 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from litestar.exceptions import HTTPException
 from pydantic import BaseModel, Field
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from api import clock
 from api.db import Coach, JobRunRow
+from api.metrics import jobs_log, log_line
 from api.settings import Settings
 
 log = logging.getLogger("planner.jobs")
@@ -347,3 +349,29 @@ async def prune(make_session: Callable[[], AsyncSession], keep_days: int = 14) -
             )
         )
         return int(outcome.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def queued_or_503(
+    db: AsyncSession, job_id: uuid.UUID, function: str, queue: Awaitable[object], refused: str
+) -> None:
+    """Await `queue` (the enqueueing of a job whose rows are committed). When the queue cannot
+    take it, the rows are failed ("could not be queued": queued for good, a later request
+    would answer this job) and the client gets 503 with Retry-After, saying `refused`."""
+    try:
+        await queue
+    except Exception as exc:
+        log_line(
+            jobs_log,
+            logging.WARNING,
+            event="job",
+            function=function,
+            job_id=job_id,
+            outcome=f"not queued: {type(exc).__name__}",
+        )
+        await db.execute(
+            update(JobRunRow)
+            .where(JobRunRow.job_id == job_id)
+            .values(state="failed", detail="could not be queued", finished_at=clock.now())
+        )
+        await db.commit()
+        raise HTTPException(status_code=503, detail=refused, headers={"Retry-After": "60"}) from exc

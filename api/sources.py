@@ -38,7 +38,7 @@ from api.metrics import observe_solver
 from api.plans import replan
 from api.repository import CoachData, plan_of, sessions_of
 from api.rides import NoRidesRead, import_calendar
-from api.runner import JobAccepted, Runner
+from api.runner import JobAccepted, Runner, queued_or_503
 from api.settings import Settings
 from api.staleness import flag_stale_plan
 from planner.domain import Ride, RideKind, Text
@@ -648,7 +648,14 @@ async def enqueue_refresh(
     out = source_out(source)  # before the commit, which expires the row
     job_id = await runner.record(db, coach, [athlete.id], "refresh")
     await db.commit()
-    await runner.enqueue_refresh(athlete.id, job_id=job_id, force=True, source_id=source.id)
+    await queued_or_503(
+        db,
+        job_id,
+        "refresh_athlete",
+        runner.enqueue_refresh(athlete.id, job_id=job_id, force=True, source_id=source.id),
+        "the change is saved, but the job queue could not take the refresh: the source is "
+        "fetched at the next scheduled refresh, or refresh it in a minute",
+    )
     return RefreshAccepted(job_id=job_id, state="queued", source=out)
 
 

@@ -694,6 +694,44 @@ async def test_a_roster_replan_that_could_not_be_queued_is_failed_not_answered_a
     assert failed.json()["state"] == "failed", failed.text
 
 
+async def test_a_source_refresh_the_queue_cannot_take_is_a_503_with_its_job_failed(
+    jobs_client, coach_key, calendar, monkeypatch
+):
+    """A hostile trial with Redis out of reach: adding a source, refreshing it and clearing its
+    dismissed list answered 500 after their change was saved, the job left queued for good.
+    They answer 503 with Retry-After, saying the change is saved; the job reads failed; and
+    once the queue is back the refresh works."""
+    from api import runner as runner_module
+
+    client, key = jobs_client, coach_key
+    calendar.serve(ics(amateur_weeks(next_monday(), 2)))
+    athlete = await create_athlete(client, key)
+    real = runner_module.LocalRunner.enqueue_refresh
+    down = True
+
+    async def flaky(self, *args, **kwargs):
+        if down:
+            raise ConnectionError("queue down")
+        return await real(self, *args, **kwargs)
+
+    monkeypatch.setattr(runner_module.LocalRunner, "enqueue_refresh", flaky)
+    path = f"/api/v1/athletes/{athlete['id']}/calendar-sources"
+    added = await client.post(path, json={"url": calendar.url}, headers=auth(key))
+    assert added.status_code == 503 and added.headers["retry-after"] == "60", added.text
+    assert "saved" in added.json()["detail"]
+    source = await source_of(client, key, athlete["id"])
+    for action in ("post refresh", "delete dismissed"):
+        method, tail = action.split()
+        answer = await client.request(
+            method.upper(), f"{path}/{source['id']}/{tail}", headers=auth(key)
+        )
+        assert answer.status_code == 503, (action, answer.text)
+    down = False
+    done = await refresh(client, key, athlete["id"], source["id"])
+    assert done["state"] == "done", done
+    assert (await source_of(client, key, athlete["id"]))["status"] == "ok"
+
+
 async def test_an_event_gone_from_one_calendar_keeps_its_ride_while_another_brings_it(
     jobs_client, coach_key, calendar
 ):
