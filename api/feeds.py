@@ -47,7 +47,7 @@ class FeedController(Controller):
         athlete, plan_row = found
         # every strength and mobility event links to its check-in page (api.web.checkin)
         links = CheckinLinks(
-            settings.base_url(str(request.base_url)), settings.secret_key, token_hash
+            settings.base_url(str(request.base_url)), settings.secret_key, token_hash, athlete.id
         )
         return await feed_response(
             request, athlete, plan_row, lambda: sessions_fast(db_engine, athlete.id), links

@@ -742,7 +742,10 @@ class PlanController(Controller):
     ) -> Response[bytes]:
         athlete = await data_scope.athlete(athlete_id)
         links = CheckinLinks(
-            settings.base_url(str(request.base_url)), settings.secret_key, athlete.feed_token_hash
+            settings.base_url(str(request.base_url)),
+            settings.secret_key,
+            athlete.feed_token_hash,
+            athlete.id,
         )
         return await feed_response(
             request,

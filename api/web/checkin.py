@@ -38,7 +38,7 @@ from api.web.forms import (
     submit_feedback,
     submit_morning,
 )
-from api.web.signing import checkin_uid, checkin_valid
+from api.web.signing import checkin_target, checkin_valid
 from api.web.views import (
     PAIN_FIELDS,
     SESSION_TIMINGS,
@@ -53,25 +53,39 @@ from planner.domain import SessionKind
 STALE = "no such check-in link (it may be old: the calendar link was renewed)"
 
 
+# a link whose session a re-plan removed: the morning check-in still works through it
+GONE = (
+    "This session is no longer in your plan: the plan changed after your calendar last "
+    "updated. You can still tell how you feel here."
+)
+
+
 @dataclass
 class Visit:
-    """A verified link: the session, its athlete, and the athlete's coach's scope."""
+    """A verified link: the session (None: a re-plan removed it), its athlete, and the
+    athlete's coach's scope."""
 
     token: str
-    session: SessionRow
+    session: SessionRow | None
     athlete: AthleteRow
     data: CoachData
 
 
 async def visit(db: AsyncSession, settings: Settings, token: str) -> Visit:
-    """The link's session and athlete, or 404 for a link that is wrong, stale or rotated."""
-    uid = checkin_uid(token)
-    if uid is None:
+    """The link's session and athlete, or 404 for a link that is wrong, stale or rotated. A
+    link that names its athlete still verifies once its session is gone (session None)."""
+    target = checkin_target(token)
+    if target is None:
         raise NotFoundException(STALE)
-    session = await db.scalar(select(SessionRow).where(SessionRow.uid == uid))
-    if session is None:
+    session = await db.scalar(select(SessionRow).where(SessionRow.uid == target.uid))
+    athlete_id = target.athlete_id
+    if session is not None and athlete_id is not None and session.athlete_id != athlete_id:
         raise NotFoundException(STALE)
-    athlete = await db.scalar(select(AthleteRow).where(AthleteRow.id == session.athlete_id))
+    if athlete_id is None:
+        if session is None:
+            raise NotFoundException(STALE)
+        athlete_id = session.athlete_id
+    athlete = await db.scalar(select(AthleteRow).where(AthleteRow.id == athlete_id))
     if athlete is None or not checkin_valid(settings.secret_key, athlete.feed_token_hash, token):
         raise NotFoundException(STALE)
     coach = await db.scalar(select(Coach).where(Coach.id == athlete.coach_id))
@@ -93,6 +107,8 @@ async def session_page(
     already: datetime | None = None,
     status: int = 200,
 ) -> Template:
+    if found.session is None:
+        return morning_page(found, form=form, problem=problem, outcome=outcome, status=status)
     zone = ZoneInfo(found.athlete.timezone)
     session = session_from_row(found.session, zone)
     logged = found.session.uid in await logged_uids(found.data, found.athlete)
@@ -137,7 +153,8 @@ def morning_page(
         athlete_name=found.athlete.name,
         day=f"{today:%A} {today.day} {today:%B}",
         action=f"/checkin/{found.token}/morning",
-        back=f"/checkin/{found.token}",
+        back=f"/checkin/{found.token}" if found.session is not None else None,
+        notice=GONE if found.session is None else None,
         form=form,
         form_id=new_form_id(),
         problem=problem,
@@ -180,6 +197,10 @@ class CheckinPages(Controller):
     ) -> Template:
         found = await visit(db_session, settings, token)
         form = await request.form()
+        if found.session is None:
+            # the session's form, sent after a re-plan removed the session: its pain still
+            # counts (as check-ins with the timings given), the rest has nothing to attach to
+            return await self._pain_of_gone_session(db_session, settings, found, form)
         try:
             outcome = await submit_feedback(
                 found.data, settings, found.athlete, found.session.uid, form
@@ -191,6 +212,25 @@ class CheckinPages(Controller):
             found, problem = await refused(db_session, settings, token, exc)
             return await session_page(found, form=form, problem=problem, status=problem.status)
         return await session_page(found, outcome=outcome)
+
+    @staticmethod
+    async def _pain_of_gone_session(
+        db_session: AsyncSession, settings: Settings, found: Visit, form: Any
+    ) -> Template:
+        try:
+            outcome = await submit_morning(found.data, settings, found.athlete, form, timing=None)
+        except SentAlready as sent:
+            return morning_page(await visit(db_session, settings, found.token), already=sent.at)
+        except (HTTPException, ValidationError) as exc:
+            found, problem = await refused(db_session, settings, found.token, exc)
+            return morning_page(found, form=form, problem=problem, status=problem.status)
+        if outcome is None:
+            return morning_page(
+                found,
+                problem=Problem(404, "This session is no longer in your plan: nothing was saved."),
+                status=404,
+            )
+        return morning_page(found, outcome=outcome)
 
     @get("/{token:str}/morning", media_type=MediaType.HTML)
     async def morning(
@@ -265,4 +305,6 @@ async def demo_checkin_url(settings: Settings, athlete_id: str, base_url: str) -
     chosen = todays_session(list(rows), ZoneInfo(athlete.timezone))  # type: ignore[arg-type]
     if chosen is None:
         return None
-    return checkin_url(base_url, settings.secret_key, athlete.feed_token_hash, chosen.uid)
+    return checkin_url(
+        base_url, settings.secret_key, athlete.feed_token_hash, chosen.uid, uuid.UUID(athlete_id)
+    )

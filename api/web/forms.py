@@ -411,14 +411,20 @@ async def submit_feedback(
 
 
 async def submit_morning(
-    data: CoachData, settings: Settings, athlete: AthleteRow, form: FormMultiDict
+    data: CoachData,
+    settings: Settings,
+    athlete: AthleteRow,
+    form: FormMultiDict,
+    *,
+    timing: PainTiming | None = PainTiming.next_morning,
 ) -> Outcome | None:
-    """POST .../pain once per region scored on the morning form; None when nothing was scored."""
-    entries = pain_entries(form, PainTiming.next_morning)
+    """POST .../pain once per region scored on the morning form; None when nothing was scored.
+    `timing` None: each region's own timing (a session's form whose session is gone)."""
+    entries = pain_entries(form, timing or PainTiming.after)
+    if timing is not None:
+        entries = [{**e, "timing": timing.value} for e in entries]
     try:  # every region's row at once, each error under its region's name
-        bodies = TypeAdapter(list[CheckinIn]).validate_python(
-            [{**e, "timing": "next_morning"} for e in entries]
-        )
+        bodies = TypeAdapter(list[CheckinIn]).validate_python(entries)
     except ValidationError as exc:
         raise by_region(exc, entries, at=()) from None
     if not bodies:

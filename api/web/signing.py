@@ -3,10 +3,11 @@
 Both are HMAC-SHA256 under keys derived from Settings.secret_key, one key per purpose, so a
 value signed for one use never verifies for another. Nothing here is stored server-side.
 
-A check-in link names a session by its calendar UID and carries an HMAC over that UID keyed
-with the athlete's current feed token hash (and the service's secret): rotating the feed
-token changes the key, so every earlier link stops verifying, and a link signed for one
-athlete's session cannot be bent to another's.
+A check-in link names a session by its calendar UID, and its athlete, and carries an HMAC over
+both keyed with the athlete's current feed token hash (and the service's secret): rotating the
+feed token changes the key, so every earlier link stops verifying, and a link signed for one
+athlete's session cannot be bent to another's. The athlete in the link keeps the morning
+check-in working after a re-plan removed the session.
 """
 
 from __future__ import annotations
@@ -104,40 +105,73 @@ def read_session(
 # --- check-in links ----------------------------------------------------------------------------
 
 
-def _checkin_mac(secret_key: str, feed_token_hash: str, uid: str) -> bytes:
+def _checkin_mac(secret_key: str, feed_token_hash: str, payload: str) -> bytes:
     key = hmac.new(purpose_key(secret_key, "checkin"), feed_token_hash.encode(), "sha256").digest()
-    return hmac.new(key, uid.encode("utf-8"), "sha256").digest()[:CHECKIN_SIG_BYTES]
+    return hmac.new(key, payload.encode("utf-8"), "sha256").digest()[:CHECKIN_SIG_BYTES]
 
 
-def checkin_token(secret_key: str, feed_token_hash: str, uid: str) -> str:
-    """The path segment of a session's check-in link: the UID and its signature."""
-    return f"{_b64(uid.encode('utf-8'))}.{_b64(_checkin_mac(secret_key, feed_token_hash, uid))}"
+@dataclass(frozen=True)
+class CheckinTarget:
+    """What a check-in token names (not yet verified): the session's UID, and the athlete
+    where the link carries them (links made before they did name only the session)."""
+
+    uid: str
+    athlete_id: uuid.UUID | None
 
 
-def checkin_uid(token: str) -> str | None:
-    """The session UID a token names (not yet verified), or None for a token of the wrong shape."""
+def _payload(uid: str, athlete_id: uuid.UUID | None) -> str:
+    # the athlete rides along: a link whose session a re-plan removed still leads to the
+    # athlete's morning check-in (a hostile trial: pain through such a link was refused)
+    return uid if athlete_id is None else f"{uid} {athlete_id}"
+
+
+def checkin_token(
+    secret_key: str, feed_token_hash: str, uid: str, athlete_id: uuid.UUID | None = None
+) -> str:
+    """The path segment of a session's check-in link: the UID (and athlete) and a signature."""
+    payload = _payload(uid, athlete_id)
+    return f"{_b64(payload.encode('utf-8'))}.{_b64(_checkin_mac(secret_key, feed_token_hash, payload))}"
+
+
+def checkin_target(token: str) -> CheckinTarget | None:
+    """What a token names (not yet verified), or None for a token of the wrong shape."""
     if token.count(".") != 1 or len(token) > 400:
         return None
     encoded, _ = token.split(".")
     try:
-        return _unb64(encoded).decode("utf-8")
+        payload = _unb64(encoded).decode("utf-8")
     except (ValueError, UnicodeDecodeError):
+        return None
+    if " " not in payload:
+        return CheckinTarget(payload, None)
+    uid, _, athlete = payload.rpartition(" ")
+    try:
+        return CheckinTarget(uid, uuid.UUID(athlete))
+    except ValueError:
         return None
 
 
 def checkin_valid(secret_key: str, feed_token_hash: str, token: str) -> bool:
-    uid = checkin_uid(token)
-    if uid is None:
+    target = checkin_target(token)
+    if target is None:
         return False
     try:
         sig = _unb64(token.split(".")[1])
     except ValueError:
         return False
-    return hmac.compare_digest(sig, _checkin_mac(secret_key, feed_token_hash, uid))
+    payload = _payload(target.uid, target.athlete_id)
+    return hmac.compare_digest(sig, _checkin_mac(secret_key, feed_token_hash, payload))
 
 
-def checkin_url(base_url: str, secret_key: str, feed_token_hash: str, uid: str) -> str:
-    return f"{base_url.rstrip('/')}/checkin/{checkin_token(secret_key, feed_token_hash, uid)}"
+def checkin_url(
+    base_url: str,
+    secret_key: str,
+    feed_token_hash: str,
+    uid: str,
+    athlete_id: uuid.UUID | None = None,
+) -> str:
+    token = checkin_token(secret_key, feed_token_hash, uid, athlete_id)
+    return f"{base_url.rstrip('/')}/checkin/{token}"
 
 
 @dataclass(frozen=True)
@@ -147,11 +181,15 @@ class CheckinLinks:
     base_url: str
     secret_key: str = field(repr=False)
     feed_token_hash: str = field(repr=False)
+    athlete_id: uuid.UUID | None = None
 
     def __call__(self, uid: str) -> str:
-        return checkin_url(self.base_url, self.secret_key, self.feed_token_hash, uid)
+        return checkin_url(
+            self.base_url, self.secret_key, self.feed_token_hash, uid, self.athlete_id
+        )
 
     @property
     def cache_key(self) -> str:
         """What the links depend on, for a cache of rendered feeds (no secret in it)."""
-        return f"{self.base_url}|{key_tag(self.secret_key, self.feed_token_hash)}"
+        tag = key_tag(self.secret_key, self.feed_token_hash)
+        return f"{self.base_url}|{tag}|{self.athlete_id}"

@@ -915,9 +915,7 @@ def test_a_failure_reason_is_cut_to_fit_its_column():
         "[::ffff:10.0.0.1]",  # IPv4-mapped (refused before too)
     ],
 )
-async def test_ipv6_forms_that_carry_a_private_ipv4_address_are_refused(
-    settings, coach_key, host
-):
+async def test_ipv6_forms_that_carry_a_private_ipv4_address_are_refused(settings, coach_key, host):
     """A hostile trial: NAT64, 6to4 and IPv4-compatible addresses passed the address check
     (Python calls them global); on a host with NAT64 they reach loopback or metadata."""
     async with AsyncTestClient(create_app(settings)) as client:  # ALLOW_PRIVATE_SOURCES unset

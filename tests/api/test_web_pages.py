@@ -266,14 +266,15 @@ async def test_coach_feedback_with_red_knee_pain_steps_the_ladder_down(client, c
     session = first_strength(made["plan"])
     await sign_in(client, coach_key)
     page = f"/app/athletes/{made['athlete']['id']}/sessions/{session['id']}"
-    # before the session starts the page says so and the API's 409 shows in place
+    # before the session starts the page says so and the API's 409 shows in place; pain sent
+    # then is never refused: it is kept as a check-in, and the rest named as not counted
     early = await client.get(page)
     assert "once the session has started" in early.text
     token = await csrf_of(client, page)
-    refused = await client.post(
-        page, data={"completed": "yes", "pain_knee": "6", "_csrf_token": token}
-    )
+    refused = await client.post(page, data={"completed": "yes", "_csrf_token": token})
     assert refused.status_code == 409 and "Not saved" in refused.text
+    kept = await client.post(page, data={"completed": "yes", "pain_hip": "3", "_csrf_token": token})
+    assert kept.status_code == 200 and "has not started" in kept.text, kept.text
     after(session)
     form = await client.get(page)
     assert 'name="pain_knee"' in form.text
@@ -1303,6 +1304,53 @@ async def test_morning_checkin_records_a_pain_score_for_the_day(client, coach_ke
     assert "What changed" in sent.text
     progression = await client.get(f"{made['base']}/progression", headers=auth(coach_key))
     assert "low_back" in progression.json()["regions"]
+
+
+async def test_a_link_whose_session_a_re_plan_removed_still_takes_pain(client, coach_key):
+    """A hostile trial: availability changed, a re-plan removed sessions, and their links (in
+    calendars that had not refreshed) answered 404 on the session and the morning check-in:
+    a knee 8/10 with swelling was refused. The link names its athlete: the morning form
+    works, with a word on why the session is not there, and the session's form keeps its pain."""
+    made = await planned(client, coach_key)
+    links = await feed_links(client, made["athlete"]["feed_url"])
+    base, headers = made["base"], auth(coach_key)
+    weekdays = ("tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    patched = await client.patch(
+        base, json={"availability": {day: None for day in weekdays}}, headers=headers
+    )
+    assert patched.status_code == 200, patched.text
+    replanned = await client.post(f"{base}/plan", json={}, headers=headers)
+    assert replanned.status_code == 201, replanned.text
+    kept = {s["uid"] for s in replanned.json()["sessions"]}
+    gone = [path_of(link) for uid, link in links.items() if uid not in kept]
+    assert gone, "the re-plan removed sessions"
+    page = await client.get(gone[0])
+    assert page.status_code == 200, page.text
+    assert "no longer in your plan" in page.text
+    token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
+    sent = await client.post(
+        f"{gone[0]}/morning",
+        data={"pain_knee": "8", "flags_knee": "swelling", "_csrf_token": token},
+    )
+    assert sent.status_code == 200, sent.text
+    progression = (await client.get(f"{base}/progression", headers=headers)).json()
+    assert progression["regions"]["knee"]["needs_clearance"] is True
+    # the session's own form, sent from a page loaded before the re-plan
+    token = CSRF.search((await client.get(gone[-1])).text).group(1)  # type: ignore[union-attr]
+    sent = await client.post(
+        gone[-1],
+        data={
+            "completed": "yes",
+            "pain_low_back": "4",
+            "timing_low_back": "after",
+            "_csrf_token": token,
+        },
+    )
+    assert sent.status_code == 200, sent.text
+    progression = (await client.get(f"{base}/progression", headers=headers)).json()
+    assert "low_back" in progression["regions"]
+    nothing = await client.post(gone[-1], data={"completed": "yes", "_csrf_token": token})
+    assert nothing.status_code == 404 and "nothing was saved" in nothing.text
 
 
 async def test_feed_links_follow_public_url(settings, coach_key):
