@@ -41,7 +41,7 @@ from api.runner import LocalRunner, Runner, SaqRunner, saq_config
 from api.settings import Settings
 from api.sources import SourceController
 from api.system import ExerciseController, SystemController
-from api.web.routes import csrf_config, template_config, web_router
+from api.web.routes import csrf_config, limit_forms, template_config, web_router
 from planner.errors import PlannerInputError
 
 BEARER = "CoachKey"
@@ -159,5 +159,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     # /metrics' request figures and one log line per request, outside the router, so that a
     # path no route matches (a scan for /wp-login.php, a mistyped check-in link) counts too
-    app.asgi_handler = observe_requests(app.asgi_handler)
+    app.asgi_handler = observe_requests(limit_forms(app.asgi_handler))
     return app

@@ -14,6 +14,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +25,11 @@ from api.web.signing import SESSION_COOKIE, key_tag, purpose_key, read_session
 
 HERE = Path(__file__).parent
 SIGN_IN = "/app/sign-in"
+# the pages' url-encoded forms hold a few dozen fields: a bound well above them. Parsing runs on
+# the event loop, and the CSRF check parses the form before any sign-in is asked: 5 MB of
+# "a=1&" from anyone held every other request for seconds (a hostile trial)
+FORM_BODY_LIMIT = 64 * 1024
+URLENCODED = b"application/x-www-form-urlencoded"
 
 
 class SignInRequired(NotAuthorizedException):
@@ -139,3 +145,64 @@ def web_router(settings: Settings) -> Router:
         before_request=forms_welcome,
         include_in_schema=False,
     )
+
+
+def limit_forms(app: ASGIApp) -> ASGIApp:
+    """Refuse a url-encoded body over FORM_BODY_LIMIT with 413 before anything parses it: by
+    its Content-Length, or by reading it (chunked) into a buffer handed on when it fits."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _urlencoded(scope):
+            await app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > FORM_BODY_LIMIT:
+            await _too_large(send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break  # a disconnect: handed on as it came
+            size += len(message.get("body", b""))
+            if size > FORM_BODY_LIMIT:
+                await _too_large(send)
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        replay: list[Message] = [
+            {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        ]
+
+        async def buffered() -> Message:
+            return replay.pop() if replay else await receive()
+
+        await app(scope, buffered, send)
+
+    return middleware
+
+
+def _urlencoded(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return value.split(b";")[0].strip().lower() == URLENCODED
+    return False
+
+
+async def _too_large(send: Send) -> None:
+    detail = f"a form is at most {FORM_BODY_LIMIT // 1024} KiB"
+    body = b'{"status_code":413,"detail":"' + detail.encode() + b'","extra":[]}'
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
