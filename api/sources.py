@@ -25,13 +25,13 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api import clock
 from api.bodies import StrictBody
 from api.convert import session_from_row
-from api.db import AthleteRow, CalendarSourceRow, Coach, RideRow
+from api.db import AthleteRow, CalendarSourceRow, Coach, JobRunRow, RideRow
 from api.errors import JSON_BODY, OWNED, Conflict, Unprocessable, invalid
 from api.feedback import describe_plan_changes
 from api.metrics import observe_solver
@@ -636,17 +636,50 @@ async def _source(db: AsyncSession, athlete: AthleteRow, source_id: uuid.UUID) -
     return row
 
 
+# coach refreshes waiting or running at once, counted over the last REFRESH_WINDOW (a row
+# left running by a crash stops counting then)
+COACH_REFRESHES = 5
+REFRESH_WINDOW = timedelta(minutes=10)
+
+
 async def enqueue_refresh(
     runner: Runner,
     db: AsyncSession,
     coach: Coach,
     athlete: AthleteRow,
     source: CalendarSourceRow,
+    *,
+    bounded: bool = True,
 ) -> RefreshAccepted:
     """Commit what the request wrote (the worker reads it), then queue a refresh of this one
-    source, paused or not (a success resumes it). The answer shows the source as committed."""
+    source, paused or not (a success resumes it). The answer shows the source as committed.
+
+    A refresh of the same source still waiting is answered instead of queuing another (it
+    reads the source when it starts); `bounded`: a coach with COACH_REFRESHES refreshes
+    waiting or running gets 429 (a hostile trial: six refreshes of a source that hung held
+    another coach's re-plan for a minute)."""
     out = source_out(source)  # before the commit, which expires the row
+    tag = f"refresh of source {source.id}"
+    recent = select(JobRunRow).where(
+        JobRunRow.coach_id == coach.id,
+        JobRunRow.kind == "refresh",
+        JobRunRow.state.in_(("queued", "running")),
+        JobRunRow.queued_at >= clock.now() - REFRESH_WINDOW,
+    )
+    waiting = (await db.scalars(recent)).all()
+    same = next((r for r in waiting if r.state == "queued" and r.detail == tag), None)
+    if same is not None:
+        await db.commit()  # what the request wrote: the waiting refresh reads it
+        return RefreshAccepted(job_id=same.job_id, state="queued", source=out)
+    if bounded and len(waiting) >= COACH_REFRESHES:
+        raise HTTPException(
+            status_code=429,
+            detail=f"{len(waiting)} calendar refreshes of yours are waiting or running: try "
+            "again once they are done",
+            headers={"Retry-After": "30"},
+        )
     job_id = await runner.record(db, coach, [athlete.id], "refresh")
+    await db.execute(update(JobRunRow).where(JobRunRow.job_id == job_id).values(detail=tag))
     await db.commit()
     await queued_or_503(
         db,
@@ -710,7 +743,10 @@ class SourceController(Controller):
         )
         data_scope.db.add(row)
         await data_scope.db.flush()
-        return await enqueue_refresh(jobs, data_scope.db, data_scope.coach, athlete, row)
+        # a new source's first read is never refused: the source would stay pending
+        return await enqueue_refresh(
+            jobs, data_scope.db, data_scope.coach, athlete, row, bounded=False
+        )
 
     @get("/", raises=OWNED)
     async def list_sources(

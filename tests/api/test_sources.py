@@ -732,6 +732,57 @@ async def test_a_source_refresh_the_queue_cannot_take_is_a_503_with_its_job_fail
     assert (await source_of(client, key, athlete["id"]))["status"] == "ok"
 
 
+async def test_refreshes_are_merged_per_source_and_bounded_per_coach(
+    jobs_client, coach_key, other_key, calendar
+):
+    """A hostile trial: six refreshes of a source that hung, each a job of its own, held another
+    coach's one-athlete re-plan for a minute. A refresh of a source whose refresh still waits
+    answers that job; a coach with COACH_REFRESHES waiting or running gets 429; other coaches
+    are not held to it."""
+    from api.sources import COACH_REFRESHES
+
+    client, key = jobs_client, coach_key
+    calendar.serve(ics(amateur_weeks(next_monday(), 2)))
+    calendar.delay_s = 0.3  # each fetch takes a while: the jobs queue up behind each other
+    added = []
+    for _ in range(COACH_REFRESHES + 1):
+        athlete = await create_athlete(client, key)
+        answer = await client.post(
+            f"/api/v1/athletes/{athlete['id']}/calendar-sources",
+            json={"url": calendar.url},
+            headers=auth(key),
+        )
+        assert answer.status_code == 201, answer.text  # a new source's first read: never 429
+        added.append((athlete["id"], answer.json()["source"]["id"], answer.json()["job_id"]))
+    athlete_id, source_id, job_id = added[-1]  # its first read still waits behind the others
+    again = await client.post(
+        f"/api/v1/athletes/{athlete_id}/calendar-sources/{source_id}/refresh", headers=auth(key)
+    )
+    assert again.status_code == 202 and again.json()["job_id"] == job_id, again.text
+    first_athlete, first_source, _ = added[0]
+    refused = await client.post(
+        f"/api/v1/athletes/{first_athlete}/calendar-sources/{first_source}/refresh",
+        headers=auth(key),
+    )
+    assert refused.status_code == 429 and "retry-after" in refused.headers, refused.text
+    # another coach's refresh is not held to this coach's count
+    theirs = await create_athlete(client, other_key)
+    answer = await client.post(
+        f"/api/v1/athletes/{theirs['id']}/calendar-sources",
+        json={"url": calendar.url},
+        headers=auth(other_key),
+    )
+    source = answer.json()["source"]["id"]
+    own = await client.post(
+        f"/api/v1/athletes/{theirs['id']}/calendar-sources/{source}/refresh",
+        headers=auth(other_key),
+    )
+    assert own.status_code == 202, own.text
+    for _, _, job in added:
+        assert (await job_done(client, key, job))["state"] == "done"
+    calendar.delay_s = 0.0
+
+
 async def test_an_event_gone_from_one_calendar_keeps_its_ride_while_another_brings_it(
     jobs_client, coach_key, calendar
 ):
