@@ -6,6 +6,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 DEFAULT_SQLITE = Path("var") / "planner.db"
 # kept across restarts when SECRET_KEY is unset, so `make serve` restarts keep coach sessions
@@ -50,6 +51,12 @@ def normalize_database_url(url: str) -> str:
         url = "postgresql+asyncpg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite://") and not url.startswith("sqlite+aiosqlite://"):
         url = "sqlite+aiosqlite://" + url.removeprefix("sqlite://")
+    if url.startswith("postgresql+asyncpg://") and "sslmode=" in url:
+        # libpq's spelling, as managed PostgreSQL providers hand it out; asyncpg takes the same
+        # modes as `ssl` (sslmode made connect() fail with a TypeError: an operator's trial)
+        parts = urlsplit(url)
+        query = [("ssl" if k == "sslmode" else k, v) for k, v in parse_qsl(parts.query)]
+        url = urlunsplit(parts._replace(query=urlencode(query)))
     return url
 
 

@@ -61,3 +61,22 @@ async def test_seeding_the_demo_again_keeps_the_key_and_the_coachs_own_athletes(
     assert fresh != key and key_file.read_text().strip() == fresh
     refused = await client.get("/api/v1/athletes", headers=auth(key))
     assert refused.status_code == 401
+
+
+async def test_a_postgresql_url_with_libpqs_sslmode_connects():
+    """An operator's trial: `?sslmode=require`, as managed PostgreSQL providers hand the URL
+    out, failed connect() with a TypeError; asyncpg takes the same modes as `ssl`."""
+    from conftest import POSTGRES_ADMIN
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from api.settings import normalize_database_url
+
+    url = normalize_database_url(POSTGRES_ADMIN + "?sslmode=disable")
+    assert url.startswith("postgresql+asyncpg://") and url.endswith("?ssl=disable")
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT 1"))).scalar() == 1
+    finally:
+        await engine.dispose()
