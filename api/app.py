@@ -25,9 +25,11 @@ from api.bodies import JsonBodies, JsonRequest
 from api.db import metadata
 from api.deps import provide_coach, provide_data
 from api.errors import (
+    DATABASE_DOWN,
     http_error_handler,
     planner_input_handler,
     require_content_type,
+    unavailable_handler,
     validation_handler,
 )
 from api.feedback import AdaptController
@@ -72,7 +74,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         engine_config=(
             EngineConfig(poolclass=NullPool)
             if settings.null_pool
-            else EngineConfig(pool_pre_ping=not settings.is_sqlite)
+            else EngineConfig(
+                pool_pre_ping=not settings.is_sqlite, connect_args=settings.connect_args
+            )
         ),
     )
     api = Router(
@@ -122,6 +126,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             HTTPException: http_error_handler,
             ValidationException: validation_handler,
             PlannerInputError: planner_input_handler,
+            **dict.fromkeys(DATABASE_DOWN, unavailable_handler),
         },
         request_max_body_size=settings.json_body_limit,
         template_config=template_config(),

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from api.db import AthleteRow, Coach, RideRow
-from api.migrate import upgrade
+from api.errors import DATABASE_DOWN
+from api.migrate import current, downgrade, head, upgrade
 from api.security import digest, new_secret
 from api.settings import Settings, read_secret, write_secret
 from planner.cli import add_plan_command, run
@@ -37,7 +38,7 @@ DEMO_WEEK = (
 def _session_maker(
     settings: Settings,
 ) -> tuple[object, async_sessionmaker[AsyncSession]]:
-    engine = create_async_engine(settings.database_url)
+    engine = create_async_engine(settings.database_url, connect_args=settings.connect_args)
     return engine, async_sessionmaker(engine, expire_on_commit=False)
 
 
@@ -149,6 +150,31 @@ async def seed_demo(settings: Settings, key_file: Path = DEMO_KEY_FILE) -> tuple
     return key, athlete_id, token
 
 
+def database_command(args: argparse.Namespace, settings: Settings) -> int:
+    """`planner db ...`; a database out of reach is one line, not a traceback."""
+    where = settings.database_url.split("@")[-1]  # no password
+    try:
+        if args.db_command == "upgrade":
+            upgrade(settings)
+            print(f"database at head: {where}")
+        elif args.db_command == "downgrade":
+            downgrade(settings, args.revision)
+            print(f"database at {current(settings) or 'base'}: {where}")
+        else:
+            print(
+                f"database at {current(settings) or 'nothing (never migrated)'}; this code "
+                f"needs {head()}: {where}"
+            )
+    except DATABASE_DOWN as exc:
+        print(
+            f"planner: error: cannot reach the database at {where}: "
+            f"{type(exc).__name__}: {exc}".rstrip(": "),
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     top = argparse.ArgumentParser(prog="planner", description="Strength and mobility around rides.")
     commands = top.add_subparsers(dest="command", required=True)
@@ -156,6 +182,13 @@ def main(argv: list[str] | None = None) -> int:
     db_cmd = commands.add_parser("db", help="database commands")
     db_sub = db_cmd.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations up to the newest (reads DATABASE_URL)")
+    db_sub.add_parser("current", help="the migration the database is at, and this code's")
+    down = db_sub.add_parser(
+        "downgrade",
+        help="migrate down to REVISION (an id from `db current`, or base): what later "
+        "migrations added is dropped with its data; back up first",
+    )
+    down.add_argument("revision")
     coach = commands.add_parser("coach", help="coach keys")
     coach_sub = coach.add_subparsers(dest="coach_command", required=True)
     create = coach_sub.add_parser("create", help="mint a coach key; it is printed once")
@@ -180,9 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "plan":
         return run(args)
     if args.command == "db":
-        upgrade(settings)
-        print(f"database at head: {settings.database_url.split('@')[-1]}")
-        return 0
+        return database_command(args, settings)
     if args.command == "coach":
         name = args.name.strip()
         if not name:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 from typing import Any
 
@@ -9,6 +10,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from pydantic import ValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from planner.domain import outside_calendar
 from planner.errors import PlannerInputError
@@ -150,6 +152,30 @@ def planner_input_handler(
 ) -> Response[dict[str, Any]]:
     extra = [{"key": exc.field, "message": exc.message}] if exc.field else []
     return Response({"status_code": 422, "detail": exc.message, "extra": extra}, status_code=422)
+
+
+# the database out of reach (refused, or no answer within DB_CONNECT_TIMEOUT_S), or the
+# connection lost: a 503 to try again, not a 500 (a bug) - an operator's trial saw 500s
+DATABASE_DOWN = (ConnectionError, TimeoutError, OperationalError, InterfaceError)
+RETRY_AFTER_S = 30
+errors_log = logging.getLogger("planner.errors")
+
+
+def unavailable_handler(
+    request: Request[Any, Any, Any], exc: Exception
+) -> Response[dict[str, Any]]:
+    errors_log.warning("database unavailable: %s", type(exc).__name__)
+    body = {
+        "status_code": 503,
+        "detail": "the database cannot be reached just now: try again in a moment",
+        "extra": [],
+    }
+    return Response(
+        body,
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+        media_type=MediaType.JSON,
+    )
 
 
 JSON_TYPES = ("application/json",)

@@ -356,7 +356,9 @@ async def worker_startup(ctx: Context) -> None:
     from api.runner import SaqRunner
 
     settings = Settings.from_env()
-    engine = create_async_engine(settings.database_url, pool_pre_ping=True)
+    engine = create_async_engine(
+        settings.database_url, pool_pre_ping=True, connect_args=settings.connect_args
+    )
     ctx["engine"] = engine  # type: ignore[literal-required]
     ctx["settings"] = settings  # type: ignore[literal-required]
     ctx["sessions"] = async_sessionmaker(engine, expire_on_commit=False)  # type: ignore[literal-required]

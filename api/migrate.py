@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Column
+from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.types import TypeEngine
 
 from api.settings import Settings
@@ -58,3 +61,30 @@ def compare_type(
 def upgrade(settings: Settings, revision: str = "head") -> None:
     prepare_sqlite_dir(settings.database_url)
     command.upgrade(alembic_config(settings.database_url), revision)
+
+
+def downgrade(settings: Settings, revision: str) -> None:
+    """Migrate down to `revision` (a revision id, or base): what later migrations added is
+    dropped with its data (0004's calendar sources and job rows, say)."""
+    command.downgrade(alembic_config(settings.database_url), revision)
+
+
+def current(settings: Settings) -> str | None:
+    """The revision the database is at (None: never migrated)."""
+
+    async def read() -> str | None:
+        engine = create_async_engine(settings.database_url, connect_args=settings.connect_args)
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(
+                    lambda c: MigrationContext.configure(c).get_current_revision()
+                )
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
+
+
+def head() -> str:
+    """The revision this code's models are at."""
+    return str(ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head())

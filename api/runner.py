@@ -212,7 +212,9 @@ class LocalRunner(Runner):
         self.engine: Any = None
 
     async def start(self) -> None:
-        self.engine = create_async_engine(self.settings.database_url)
+        self.engine = create_async_engine(
+            self.settings.database_url, connect_args=self.settings.connect_args
+        )
         self.context = {
             "settings": self.settings,
             "sessions": async_sessionmaker(self.engine, expire_on_commit=False),

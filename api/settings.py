@@ -6,9 +6,11 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 DEFAULT_SQLITE = Path("var") / "planner.db"
+DB_CONNECT_TIMEOUT_S = 5.0
 # kept across restarts when SECRET_KEY is unset, so `make serve` restarts keep coach sessions
 # and check-in links
 SECRET_KEY_FILE = Path("var") / "secret_key"
@@ -117,3 +119,9 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def connect_args(self) -> dict[str, Any]:
+        """PostgreSQL: connecting gives up after DB_CONNECT_TIMEOUT_S (a server that takes the
+        connection and never answers held every request for 60 s: an operator's trial)."""
+        return {} if self.is_sqlite else {"timeout": DB_CONNECT_TIMEOUT_S}

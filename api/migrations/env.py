@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from api.db import metadata
 from api.migrate import compare_type
+from api.settings import DB_CONNECT_TIMEOUT_S
 
 config = context.config
 
@@ -26,7 +27,10 @@ def run(connection: Connection) -> None:
 
 
 async def main() -> None:
-    engine = create_async_engine(config.get_main_option("sqlalchemy.url") or "")
+    url = config.get_main_option("sqlalchemy.url") or ""
+    # connecting gives up after a few seconds (api.settings.DB_CONNECT_TIMEOUT_S)
+    connect_args = {"timeout": DB_CONNECT_TIMEOUT_S} if url.startswith("postgresql") else {}
+    engine = create_async_engine(url, connect_args=connect_args)
     async with engine.connect() as connection:
         await connection.run_sync(run)
         await connection.commit()

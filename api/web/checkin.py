@@ -283,7 +283,7 @@ async def demo_checkin_url(settings: Settings, athlete_id: str, base_url: str) -
 
     from api.web.signing import checkin_url
 
-    engine = create_async_engine(settings.database_url)
+    engine = create_async_engine(settings.database_url, connect_args=settings.connect_args)
     try:
         async with engine.connect() as conn:
             athlete = (

@@ -193,3 +193,34 @@ async def test_0003_sorts_earlier_session_feedback_into_strength_mobility_and_sk
         "session gone": "session",
         "check-in": "checkin",
     }
+
+
+def test_planner_db_current_downgrade_and_upgrade_from_the_command_line(
+    tmp_path, monkeypatch, capsys
+):
+    """An operator's trial: the CLI had only `db upgrade`, so a rollback meant writing Python
+    against alembic. `db current` says where the database is and where the code needs it."""
+    from api.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    assert main(["db", "current"]) == 0
+    assert "never migrated" in capsys.readouterr().out
+    assert main(["db", "upgrade"]) == 0
+    previous = ScriptDirectory.from_config(alembic_config("sqlite://")).get_revision(head())
+    assert main(["db", "downgrade", previous.down_revision]) == 0
+    capsys.readouterr()
+    assert main(["db", "current"]) == 0
+    said = capsys.readouterr().out
+    assert f"database at {previous.down_revision}; this code needs {head()}" in said
+    assert main(["db", "upgrade"]) == 0
+
+
+def test_planner_db_with_the_database_out_of_reach_is_one_line_and_exit_1(monkeypatch, capsys):
+    from live import free_port
+
+    from api.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://postgres@127.0.0.1:{free_port()}/x")
+    assert main(["db", "upgrade"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("planner: error: cannot reach the database") and err.count("\n") == 1

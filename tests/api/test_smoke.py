@@ -1,5 +1,6 @@
 """The service answers: health, and an athlete round trip, on both databases."""
 
+import pytest
 from conftest import auth
 
 from api.cli import seed_demo
@@ -80,3 +81,59 @@ async def test_a_postgresql_url_with_libpqs_sslmode_connects():
             assert (await conn.execute(text("SELECT 1"))).scalar() == 1
     finally:
         await engine.dispose()
+
+
+async def test_health_is_503_on_a_database_never_migrated_and_calls_are_503_not_500(tmp_path):
+    """An operator's trial: on an empty database /health said ok while every call was a 500,
+    so a deploy whose migration failed looked healthy."""
+    from litestar.testing import AsyncTestClient
+
+    from api.app import create_app
+    from api.settings import Settings
+
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
+    async with AsyncTestClient(create_app(settings)) as client:
+        health = await client.get("/health")
+        assert health.status_code == 503, health.text
+        assert "planner db upgrade" in health.json()["database"]
+        answer = await client.get("/api/v1/athletes", headers=auth("coach_" + "x" * 40))
+        assert answer.status_code == 503 and answer.headers["retry-after"], answer.text
+
+
+class _Silent:
+    """A TCP server that takes connections and never answers (a hung PostgreSQL)."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.setblocking(False)
+        self.port = self.sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("kind", ["refused", "silent"])
+async def test_a_database_out_of_reach_is_a_503_to_retry_and_health_says_unreachable(kind):
+    """An operator's trial: with PostgreSQL refusing connections every call was a 500; with
+    one that takes the connection and never answers, every request waited 60 s for a 500.
+    Connecting gives up after a few seconds, and the answer is a 503 with Retry-After."""
+    from litestar.testing import AsyncTestClient
+    from live import free_port
+
+    from api.app import create_app
+    from api.settings import Settings
+
+    silent = _Silent() if kind == "silent" else None
+    port = silent.port if silent else free_port()
+    settings = Settings(database_url=f"postgresql+asyncpg://postgres@127.0.0.1:{port}/x")
+    try:
+        async with AsyncTestClient(create_app(settings)) as client:
+            answer = await client.get("/api/v1/athletes", headers=auth("coach_" + "x" * 40))
+            assert answer.status_code == 503 and answer.headers["retry-after"], answer.text
+            assert "database" in answer.json()["detail"]
+            health = await client.get("/health")
+            assert (health.status_code, health.json()["database"]) == (503, "unreachable")
+    finally:
+        if silent:
+            silent.sock.close()
