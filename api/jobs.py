@@ -33,7 +33,7 @@ from api.errors import JSON_BODY, OWNED
 from api.metrics import JOB_FAILURES, JOB_SECONDS, JOBS, jobs_log, log_line, observe_solver
 from api.plans import drop_for_missed_training, replan
 from api.repository import CoachData
-from api.runner import ATTEMPTS, JobAccepted, Runner, prune, queued_or_503
+from api.runner import ATTEMPTS, JobAccepted, Runner, fail_lost, prune, queued_or_503
 from api.settings import Settings
 from api.sources import refresh_source, replan_current
 from planner.errors import PlannerFailure, PlannerInputError
@@ -233,7 +233,8 @@ async def refresh_athlete(
 
 @job
 async def refresh_all(ctx: Context) -> dict[str, Any]:
-    """Cron: queue a refresh of every athlete with a source that is not paused."""
+    """Cron: queue a refresh of every athlete with a source that is not paused, and fail the
+    job rows the queue lost (fail_lost)."""
     runner: Runner = ctx["runner"]
     async with _sessions(ctx)() as db:
         athletes = list(
@@ -247,7 +248,8 @@ async def refresh_all(ctx: Context) -> dict[str, Any]:
         )
     for athlete_id in athletes:
         await runner.enqueue_refresh(athlete_id)
-    return {"outcome": "ok", "athletes": len(athletes)}
+    lost = await fail_lost(_sessions(ctx))  # on the same schedule: jobs forgotten end too
+    return {"outcome": "ok", "athletes": len(athletes), "lost": lost}
 
 
 @job

@@ -33,6 +33,10 @@ log = logging.getLogger("planner.jobs")
 ATTEMPTS = 3
 JOB_TIMEOUT_S = 600  # one athlete's refresh or re-plan; a roster is one job per athlete
 JOB_TTL_S = 24 * 3600  # how long Redis keeps a finished job
+RETRY_DELAY_S = 5.0  # the first retry's pause; doubled for each after
+# a row queued or running this long is lost (the queue or its worker restarted and forgot it,
+# or its last attempt died with the database away): it is failed, so the job ends
+STALE_JOB_AFTER = timedelta(seconds=JOB_TIMEOUT_S * ATTEMPTS) + timedelta(minutes=30)
 NIGHTLY_CRON = "0 3 * * *"  # the missed-training check, UTC
 HEALTH_WAIT_S = 2.0  # /health waits this long for Redis before calling the queue unreachable
 
@@ -153,6 +157,10 @@ class SaqRunner(Runner):
             timeout=JOB_TIMEOUT_S,
             heartbeat=self.settings.job_heartbeat_s,
             retries=ATTEMPTS,
+            # a failure outside the job's own handling (the database away for a moment) is
+            # tried again after a pause, not three times within a quarter second
+            retry_delay=RETRY_DELAY_S,
+            retry_backoff=True,
             ttl=JOB_TTL_S,
             scheduled=int(time.time() + delay_s) if delay_s > 0 else 0,
             **kwargs,
@@ -348,6 +356,27 @@ async def prune(make_session: Callable[[], AsyncSession], keep_days: int = 14) -
             delete(JobRunRow).where(
                 JobRunRow.queued_at < clock.now() - timedelta(days=keep_days),
                 JobRunRow.state.in_(("done", "failed", "skipped")),
+            )
+        )
+        return int(outcome.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def fail_lost(make_session: Callable[[], AsyncSession]) -> int:
+    """Fail the rows left queued or running past STALE_JOB_AFTER: a job the queue forgot (its
+    Redis restarted empty, its in-process runner stopped) or whose last attempt died before it
+    could say so would read queued or running for good (an operator's trial)."""
+    async with make_session() as db, db.begin():
+        outcome = await db.execute(
+            update(JobRunRow)
+            .where(
+                JobRunRow.state.in_(("queued", "running")),
+                JobRunRow.queued_at < clock.now() - STALE_JOB_AFTER,
+            )
+            .values(
+                state="failed",
+                detail="lost: the job queue no longer holds it (it or its worker restarted); "
+                "send the request again",
+                finished_at=clock.now(),
             )
         )
         return int(outcome.rowcount or 0)  # type: ignore[attr-defined]

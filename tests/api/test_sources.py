@@ -1225,3 +1225,61 @@ async def test_a_followed_event_read_broken_keeps_its_ride_until_it_is_gone(
     calendar.serve(_cal(sunday_ride))  # the long ride deleted from the calendar
     assert (await refresh(client, key, athlete["id"], source["id"]))["state"] == "done"
     assert {r["external_id"] for r in await _rides(client, key, base)} == {"sun@t"}
+
+
+async def test_job_rows_the_queue_lost_are_failed_by_the_schedule_and_the_rest_left_alone(
+    jobs_client, coach_key, settings, monkeypatch
+):
+    """An operator's trial: with Redis restarted empty (or a worker killed on a job's last
+    attempt) job rows stayed queued or running for good, and GET /jobs/{id} never ended.
+    The scheduled refresh fails rows older than STALE_JOB_AFTER, naming why."""
+    from sqlalchemy import select, update
+    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+    from api import clock
+    from api.db import JobRunRow
+    from api.jobs import FUNCTIONS
+    from api.runner import STALE_JOB_AFTER
+
+    client, key = jobs_client, coach_key
+    athlete = await create_athlete(client, key)
+    body = {"athlete_ids": [athlete["id"]]}
+    lost = (await client.post("/api/v1/replan", json=body, headers=auth(key))).json()["job_id"]
+    assert (await job_done(client, key, lost))["state"] == "done"
+    fresh = (await client.post("/api/v1/replan", json=body, headers=auth(key))).json()["job_id"]
+    assert (await job_done(client, key, fresh))["state"] == "done"
+    engine = create_async_engine(settings.database_url)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    try:
+        async with sessions() as db, db.begin():  # as the queue had forgotten them
+            old = clock.now() - STALE_JOB_AFTER - timedelta(minutes=1)
+            for job_id, queued_at, state in (
+                (lost, old, "running"),
+                (fresh, clock.now(), "queued"),
+            ):
+                await db.execute(
+                    update(JobRunRow)
+                    .where(JobRunRow.job_id == uuid_of(job_id))
+                    .values(state=state, queued_at=queued_at, finished_at=None)
+                )
+        result = await FUNCTIONS["refresh_all"]({"sessions": sessions, "runner": _NoQueue()})
+        assert result["lost"] == 1
+        async with sessions() as db:
+            rows = {str(r.job_id): r for r in (await db.scalars(select(JobRunRow))).all()}
+    finally:
+        await engine.dispose()
+    assert rows[lost].state == "failed" and "send the request again" in rows[lost].detail
+    assert rows[fresh].state == "queued"
+    read = (await client.get(f"/api/v1/jobs/{lost}", headers=auth(key))).json()
+    assert read["state"] == "failed", read
+
+
+def uuid_of(text: str):
+    import uuid
+
+    return uuid.UUID(text)
+
+
+class _NoQueue:
+    async def enqueue_refresh(self, athlete_id):  # no source here: never called
+        raise AssertionError("no refresh expected")
