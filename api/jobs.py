@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -408,16 +409,51 @@ def run_worker(settings: Settings, metrics_port: int | None = None) -> int:
         start_http_server(metrics_port, registry=REGISTRY)
     plugin = SAQPlugin(config=saq_config(settings, worker=True))
     worker = plugin.get_workers()[settings.queue_name]
+    pause_when_the_queue_fails(worker.queue)
 
-    async def main() -> None:
+    async def main() -> int:
         await worker.queue.connect()
+        try:
+            # Redis out of reach at start: one line and exit 1 (it spun a core, logging a
+            # traceback a second, and never exited: an operator's trial)
+            await asyncio.wait_for(worker.queue.redis.ping(), QUEUE_PING_S)
+        except Exception as exc:  # noqa: BLE001 - whatever keeps Redis from answering
+            where = settings.redis_url.rsplit("@", 1)[-1]  # no password
+            print(
+                f"planner worker: error: the queue at {where} does not answer: "
+                f"{type(exc).__name__}",
+                file=sys.stderr,
+            )
+            return 1
         try:
             await worker.start()
         finally:
             await worker.queue.disconnect()
+        return 0
 
-    asyncio.run(main())
-    return 0
+    return asyncio.run(main())
+
+
+QUEUE_PING_S = 5.0
+QUEUE_PAUSE_S = 2.0
+
+
+def pause_when_the_queue_fails(queue: Any) -> None:
+    """After a failed dequeue, wait QUEUE_PAUSE_S before the next: SAQ's worker starts the next
+    dequeue the moment one fails, so with Redis gone it spun a whole core (an operator's
+    trial). The queue's own method is wrapped: SAQ has no hook between two dequeues."""
+    dequeue = queue.dequeue
+
+    async def paused(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await dequeue(*args, **kwargs)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            await asyncio.sleep(QUEUE_PAUSE_S)
+            raise
+
+    queue.dequeue = paused
 
 
 # --- the API ------------------------------------------------------------------------------

@@ -33,7 +33,9 @@ log = logging.getLogger("planner.jobs")
 ATTEMPTS = 3
 JOB_TIMEOUT_S = 600  # one athlete's refresh or re-plan; a roster is one job per athlete
 JOB_TTL_S = 24 * 3600  # how long Redis keeps a finished job
-RETRY_DELAY_S = 5.0  # the first retry's pause; doubled for each after
+RETRY_DELAY_S = 5.0
+QUEUE_CONNECT_TIMEOUT_S = 3.0
+QUEUE_CALL_TIMEOUT_S = 5.0  # the first retry's pause; doubled for each after
 # a row queued or running this long is lost (the queue or its worker restarted and forgot it,
 # or its last attempt died with the database away): it is failed, so the job ends
 STALE_JOB_AFTER = timedelta(seconds=JOB_TIMEOUT_S * ATTEMPTS) + timedelta(minutes=30)
@@ -331,10 +333,17 @@ def saq_config(settings: Settings, *, worker: bool = False) -> Any:
         startup = [jobs.worker_startup]
         shutdown = [jobs.worker_shutdown]
     sweep = max(1, min(60, settings.job_heartbeat_s))
+    # connecting gives up after a few seconds; the API's short calls (enqueue, the queue's
+    # depth for /metrics) too: against a Redis that took the connection and never answered
+    # they hung for minutes (an operator's trial). A worker's dequeue blocks: no read timeout
+    redis_options: dict[str, Any] = {"socket_connect_timeout": QUEUE_CONNECT_TIMEOUT_S}
+    if not worker:
+        redis_options["socket_timeout"] = QUEUE_CALL_TIMEOUT_S
     return SAQConfig(
         queue_configs=[
             QueueConfig(
                 dsn=settings.redis_url,
+                broker_instance_options=redis_options,
                 name=settings.queue_name,
                 tasks=tasks,
                 scheduled_tasks=cron,

@@ -363,3 +363,44 @@ async def test_health_says_when_the_queue_is_unreachable(queue_settings):
         "jobs": "queue unreachable",
         "runs_in": "workers",
     }
+
+
+def test_a_worker_whose_queue_does_not_answer_exits_with_one_line(tmp_path):
+    """An operator's trial: with Redis out of reach at start, `planner worker` never exited and
+    spun a core, logging a traceback a second. It says so in one line and exits 1."""
+    from live import free_port
+
+    env = {
+        **os.environ,
+        "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}",
+    }
+    done = subprocess.run(
+        [PLANNER, "worker"], env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert done.returncode == 1, done
+    assert "planner worker: error: the queue at" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+async def test_a_failed_dequeue_waits_before_the_next():
+    """SAQ starts the next dequeue the moment one fails: with Redis gone it spun a core. The
+    worker's queue waits QUEUE_PAUSE_S after a failure."""
+    import time
+
+    from api.jobs import QUEUE_PAUSE_S, pause_when_the_queue_fails
+
+    class Gone:
+        calls = 0
+
+        async def dequeue(self, **_: Any) -> None:
+            self.calls += 1
+            raise ConnectionError("Redis is gone")
+
+    queue = Gone()
+    pause_when_the_queue_fails(queue)
+    began = time.monotonic()
+    with pytest.raises(ConnectionError):
+        await queue.dequeue(timeout=0)
+    assert time.monotonic() - began >= QUEUE_PAUSE_S * 0.9
+    assert queue.calls == 1
