@@ -380,29 +380,29 @@ def run_worker(settings: Settings, metrics_port: int | None = None) -> int:
 
     from litestar_saq import SAQPlugin
 
-    from api.logs import FILTER
+    from api.logs import FILTER, bare_json_loggers
     from api.metrics import REGISTRY
     from api.runner import saq_config
 
     if not settings.redis_url:
         print("planner worker: REDIS_URL is not set (without it the API runs jobs itself)")
         return 2
-    logging.config.dictConfig(
-        {
-            "version": 1,
-            "disable_existing_loggers": False,
-            "filters": FILTER,
-            "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-            "handlers": {
-                "err": {
-                    "class": "logging.StreamHandler",
-                    "formatter": "line",
-                    "filters": ["redact"],
-                }
-            },
-            "root": {"handlers": ["err"], "level": "INFO"},
-        }
-    )
+    config: dict[str, Any] = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": FILTER,
+        "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+        "handlers": {
+            "err": {
+                "class": "logging.StreamHandler",
+                "formatter": "line",
+                "filters": ["redact"],
+            }
+        },
+        "root": {"handlers": ["err"], "level": "INFO"},
+    }
+    bare_json_loggers(config, "ext://sys.stderr")  # job lines: JSON as they are
+    logging.config.dictConfig(config)
     if metrics_port:
         from prometheus_client import start_http_server
 

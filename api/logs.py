@@ -103,6 +103,29 @@ class RedactSecrets(logging.Filter):
 FILTER = {"redact": {"()": f"{__name__}.RedactSecrets"}}
 
 
+# the loggers whose messages are whole JSON lines (api.metrics.log_line): printed bare
+JSON_LOGGERS = ("planner.requests", "planner.jobs")
+
+
+def bare_json_loggers(config: dict[str, Any], stream: str) -> None:
+    """Print JSON_LOGGERS' lines as they are, on `stream`, behind RedactSecrets: a prefix
+    ("INFO:     ", a time) made them lines no log shipper reads as JSON (an operator's trial)."""
+    config.setdefault("formatters", {})["bare"] = {"format": "%(message)s"}
+    config.setdefault("handlers", {})["json"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "bare",
+        "filters": ["redact"],
+        "stream": stream,
+    }
+    for name in JSON_LOGGERS:
+        config.setdefault("loggers", {})[name] = {
+            "handlers": ["json"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["redact"],
+        }
+
+
 def server_log_config() -> dict[str, Any]:
     """uvicorn's logging, with every handler and named logger behind RedactSecrets. Litestar's
     own logger (uncaught exceptions name the path) and the root logger print through the same
@@ -117,6 +140,7 @@ def server_log_config() -> dict[str, Any]:
     for logger in config["loggers"].values():
         logger["filters"] = ["redact"]
     config["root"] = {"handlers": ["default"], "level": "INFO"}
+    bare_json_loggers(config, "ext://sys.stderr")  # uvicorn's own lines go to stderr too
     return config
 
 

@@ -11,6 +11,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -81,8 +82,12 @@ jobs_log = logging.getLogger("planner.jobs")
 
 
 def log_line(logger: logging.Logger, level: int, **fields: Any) -> None:
-    """One JSON object per line; the handlers' RedactSecrets runs over it too."""
-    logger.log(level, "%s", json.dumps(fields, default=str, separators=(",", ":")))
+    """One JSON object per line, led by its time (UTC, ms) and level; the handlers'
+    RedactSecrets runs over it too. planner serve and planner worker print these lines bare
+    (JSON_LOGGERS), so a log shipper reads each as JSON."""
+    stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    line = {"ts": stamp, "level": logging.getLevelName(level).lower(), **fields}
+    logger.log(level, "%s", json.dumps(line, default=str, separators=(",", ":")))
 
 
 def observe_solver(report: dict[str, Any] | None, job: str) -> None:

@@ -122,11 +122,14 @@ async def test_planner_serve_logs_feed_and_checkin_paths_redacted_and_never_a_co
                 server.wait()
     output = log_path.read_text(errors="replace")
 
+    # bare JSON lines, each with its time (an operator's trial: "INFO:     {...}" with no
+    # time was no line a log shipper reads as JSON)
     requests = [
-        json.loads(line[line.index("{") :])
+        json.loads(line)
         for line in output.splitlines()
         if '"event":"request"' in line and '"route":"/health"' not in line
     ]
+    assert all(r["ts"].endswith("Z") and r["level"] == "info" for r in requests), output
     seen = {(r["method"], r["path"], r["status"]) for r in requests}
     assert ("GET", "/feeds/<redacted>.ics", 200) in seen, output
     assert ("GET", "/feeds/<redacted>.ics?x=1", 200) in seen, output

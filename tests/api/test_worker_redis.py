@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import os
 import signal
 import subprocess
@@ -222,6 +223,8 @@ async def test_the_worker_imports_a_source_and_replans_when_it_changes(
     assert 'planner_queue_depth{state="queued"}' in metrics
     lines = [line for line in workers.output().splitlines() if '"event":"job"' in line]
     assert any(athlete["id"] in line and '"job_id"' in line for line in lines), lines[-5:]
+    # bare JSON, each with its time (a log shipper reads them as they are)
+    assert all(json.loads(line)["ts"] for line in lines), lines[-5:]
 
 
 async def test_a_private_address_is_refused_without_the_flag(queue_settings, coach_key, calendar):
