@@ -42,7 +42,8 @@ HEAVY_PER_WEEK = 2
 
 def heavy_wanted(problem: Problem, week: Week, content: ContentBuilder) -> int:
     """Heavy sessions the week wants: 0 unless it allows heavy work and a ladder is on a heavy
-    rung, else the phase's minimum of sessions (at least one), at most HEAVY_PER_WEEK.
+    rung, else the phase's minimum of sessions (at least one), at most HEAVY_PER_WEEK; one in
+    a week with a B race.
 
     A week over when the plan is (re)made wants none: the ladder it would be judged by is
     today's, not the one its sessions were planned on (a coach's sign-off of the Romanian
@@ -51,6 +52,8 @@ def heavy_wanted(problem: Problem, week: Week, content: ContentBuilder) -> int:
         return 0
     if not heavy_allowed(problem, week) or not heavy_on_offer(problem, week, content):
         return 0
+    if any(week.start <= race < week.end for race in problem.b_races):
+        return 1  # a B-race week's volume is about half (domain.md Revision 2): one heavy
     low, _ = week.strength_range
     return max(1, min(low, HEAVY_PER_WEEK))
 

@@ -846,6 +846,22 @@ def _explain_with(
         return
     _tell(diagnosis, entry, best)
     entry.blocked_by = in_the_way(tries)  # the few rules that block every try, not one try's
+    loosened = _safety_settings_in(entry.suggestion)
+    if entry.rule.startswith("S") and loosened:
+        # a preference (the spread of the week, a time of day) is no reason to give up a
+        # margin kept for the knees and back: heavy work 25 h before a long ride was offered
+        # to spread the week better (a coach's review)
+        entry.detail += (
+            f"; only loosening a safety margin ({', '.join(loosened)}) would avoid it, which a "
+            "preference does not warrant: the plan takes this cost"
+        )
+        entry.suggestion = ""
+
+
+def _safety_settings_in(suggestion: str) -> list[str]:
+    """The safety settings (SAFETY_SETTINGS) a suggestion changes ("all of: ..." included)."""
+    said = suggestion.removeprefix("all of: ")
+    return sorted({part.strip().partition(" ")[0] for part in said.split(";")} & SAFETY_SETTINGS)
 
 
 def _none_tried(problem: Problem, session: Session | None) -> str:

@@ -74,7 +74,10 @@ def table(plan: Plan, rides: list[Ride], skipped: Sequence[NotUsed] = ()) -> str
             if not target.met and target.reason:
                 line += f" -- {target.reason}"
             out.append(line)
+        told = [t.reason for t in week.targets if not t.met and t.reason]
         for entry in week.broken:
+            if any(entry.detail.split("; ")[0] in reason for reason in told):
+                continue  # the MISSED line above gives its whole account (a coach's review)
             blocked = f" [in the way: {', '.join(entry.blocked_by)}]" if entry.blocked_by else ""
             out.append(f"  PAID   {entry.rule} {entry.detail}{blocked}")
             if entry.suggestion:

@@ -440,3 +440,22 @@ def test_a_peak_week_with_only_its_last_days_in_the_taper_still_wants_heavy_work
         s for s in result.sessions if s.heavy and prob.week_of(prob.local_day(s.start)) == week
     ]
     assert heavy or any(b.term.startswith("T1 heavy") for b in report.broken), report
+
+
+def test_a_b_race_week_wants_one_heavy_session_not_the_phases_two():
+    """A coach's review: a B-race week said "1 heavy session(s), 2 wanted" and suggested two
+    heavy sessions 26 h apart to get there. Revision 2 halves a B-race week's volume: one heavy
+    session is its heavy part; the weeks around it keep the phase's two."""
+    from constraints.t1_strength_per_week import content_of, heavy_wanted
+
+    who, weeks = heavy_lifter(), 6
+    race_day = MONDAY + timedelta(days=7 * 2 + 6)  # the Sunday of week 3
+    rides = [r for r in hard_tue_thu_sat(weeks) if r.start.date() != race_day - timedelta(days=1)]
+    rides.append(ride(race_day, 9, 240, "race", priority="B", title="Regional race"))
+    prob = problem_of(who, rides, weeks)
+    content = content_of(prob)
+    race_week = prob.week_of(race_day)
+    assert race_week.strength_range[0] >= 2  # base: 2-3 sessions a week
+    assert heavy_wanted(prob, race_week, content) == 1
+    before = prob.week_list[race_week.index - 1]
+    assert not before.deload and heavy_wanted(prob, before, content) == 2
