@@ -899,7 +899,12 @@ class ProgressionState(Model):
         """The patterns a red left on their easiest rung, halved for now (plan warnings and
         the feedback's advice)."""
         by_day: dict[date, list[str]] = {}
+        # a pattern a red flag stops holds no sets at all: "half the sets" beside "stopped"
+        # contradicted itself (a coach's review)
+        stopped = self.blocked_patterns()
         for pattern, status in self.patterns.items():
+            if pattern in stopped:
+                continue
             if status.reduced_until is not None and status.reduced_until > today:
                 by_day.setdefault(status.reduced_until, []).append(pattern_words(pattern))
         return [

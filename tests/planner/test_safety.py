@@ -173,3 +173,19 @@ def test_a_red_on_the_easiest_rung_halves_the_kept_sessions_sets_with_its_note()
                 max(1, round(was[p.exercise_id] / 2)) if halved else was[p.exercise_id]
             )
         assert any("half the usual sets" in n for n in kept[uid].notes) == halved
+
+
+def test_a_pattern_a_red_flag_stops_is_not_also_said_to_be_at_half_its_sets():
+    """A coach's review: a knee 8/10 (a red flag) answered both "strength loading there is
+    stopped" and "single leg: red on the easiest rung, so half the sets through ...". A
+    pattern the red flag stops holds no sets at all until the coach clears it."""
+    state = ProgressionState.starting(athlete())
+    until = MONDAY + timedelta(days=7)
+    for pattern in (Pattern.single_leg, Pattern.core_anti_rotation):
+        state.patterns[pattern] = state.patterns[pattern].model_copy(
+            update={"reduced_until": until}
+        )
+    state.regions[Region.knee] = RegionStatus(zone=Zone.red_flag, needs_clearance=True)
+    said = " ".join(state.reduced_warnings(MONDAY) + state.red_warnings(MONDAY))
+    assert "single leg" not in said, said
+    assert "anti-rotation" in said or "anti rotation" in said, said  # not the knee's: stays
