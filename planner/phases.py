@@ -84,17 +84,25 @@ def phase_for(week_start: date, a_races: list[date], override: Phase | None) -> 
 def season_weeks(
     start: date, weeks: int, race_days: list[date], override: Phase | None
 ) -> list[Week]:
-    """Weeks from the plan start; every 4th week of an unbroken base/build run is a deload (T3)."""
+    """Weeks from the plan start; every 4th week of an unbroken base/build run is a deload (T3),
+    and so is the first week back from a transition: weeks of bodyweight work, then the heavy
+    lifts' full sets and loads at once (a coach's review) - half the sets first. The count to
+    the next deload starts from that week."""
     result: list[Week] = []
     run = 0
+    previous: Phase | None = None
     for index in range(weeks):
         week_start = start + timedelta(days=7 * index)
         phase = phase_for(week_start, race_days, override)
-        if phase in (Phase.base, Phase.build):
+        back = phase in (Phase.base, Phase.build) and previous == Phase.transition
+        if back:
+            run = 0  # the week back is the run's deload: the next is 4 weeks on
+        elif phase in (Phase.base, Phase.build):
             run += 1
         else:
             run = 0
-        result.append(Week(index, week_start, phase, deload=run > 0 and run % 4 == 0))
+        result.append(Week(index, week_start, phase, deload=back or (run > 0 and run % 4 == 0)))
+        previous = phase
     return result
 
 

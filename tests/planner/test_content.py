@@ -694,3 +694,28 @@ def test_kilograms_of_a_lift_with_a_dumbbell_in_each_hand_say_each_hand(exercise
     text = load_hint(LIBRARY.by_id[exercise_id], 12.0, None, ramp_up=False)
     assert text.startswith("12 kg")
     assert ("12 kg in each hand" in text) is per_hand, text
+
+
+def test_the_first_week_back_from_a_transition_holds_half_the_sets():
+    """A coach's review: two transition weeks of bodyweight work after the A race, then the
+    base week's Romanian deadlift at 4 x 4-6 and full load, beside a first Nordic curl. The
+    week back is a deload: half the sets at the same loads (T3's own week), the count to
+    the next deload starting from it."""
+    from planner.phases import Phase, season_weeks
+
+    start = MONDAY
+    race = start + timedelta(days=6)  # the first week is the race week
+    weeks = season_weeks(start, 8, [race], None)
+    phases = [w.phase for w in weeks]
+    assert phases[:4] == [Phase.race, Phase.transition, Phase.transition, Phase.base], phases
+    back = weeks[3]
+    assert back.deload
+    assert [w.index for w in weeks if w.deload] == [3, 7]
+    who = lifter()
+    prob = problem(who, [ride(race, 9, 300, "race", priority="A")], weeks=8)
+    builder = ContentBuilder(prob)
+    first_day = back.start + timedelta(days=1)
+    later = weeks[4].start + timedelta(days=1)
+    back_sets = sum(p.sets for p in builder.strength(first_day, True)[0])
+    full_sets = sum(p.sets for p in builder.strength(later, True)[0])
+    assert back_sets < full_sets, (back_sets, full_sets)
