@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import uuid
 
 from advanced_alchemy.extensions.litestar import (
     AsyncSessionConfig,
@@ -65,7 +66,14 @@ def tune_gc() -> None:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
+    # keys of this app's own: advanced-alchemy keeps every config's keys in class-wide sets
+    # and finds a free one by recursion, one level per app made before in the process (the
+    # test suite makes about a thousand apps and hit the recursion limit)
+    own = uuid.uuid4().hex[:12]
     db = SQLAlchemyAsyncConfig(
+        session_scope_key=f"_sqlalchemy_db_session_{own}",
+        engine_app_state_key=f"db_engine_{own}",
+        session_maker_app_state_key=f"session_maker_class_{own}",
         connection_string=settings.database_url,
         metadata=metadata,
         create_all=False,  # Alembic owns the schema

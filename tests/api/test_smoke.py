@@ -137,3 +137,23 @@ async def test_a_database_out_of_reach_is_a_503_to_retry_and_health_says_unreach
     finally:
         if silent:
             silent.sock.close()
+
+
+def test_apps_made_one_after_another_in_a_process_do_not_run_out_of_recursion(tmp_path):
+    """advanced-alchemy finds a free key for each config by recursing once per config made
+    before it in the process: the suite's thousand apps hit Python's recursion limit (19
+    errors in one run). Each app names keys of its own."""
+    import inspect
+    import sys
+
+    from api.app import create_app
+    from api.settings import Settings
+
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack()) + 80)  # headroom for one app, not for 120
+    try:
+        for _ in range(120):
+            create_app(settings)
+    finally:
+        sys.setrecursionlimit(limit)
