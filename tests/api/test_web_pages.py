@@ -272,6 +272,32 @@ async def test_a_chunked_url_encoded_body_is_cut_off_once_it_runs_over_the_form_
     assert within[0]["status"] == 200 and len(seen[0]) == FORM_BODY_LIMIT // 2
 
 
+async def test_a_form_cut_off_by_a_disconnect_reaches_the_app_as_the_disconnect():
+    """A review: the client went away after "pain_knee=1" of "pain_knee=10"; the buffered part
+    was handed on as the whole form and stored as a green 1/10. The app gets the disconnect."""
+    from api.web.routes import limit_forms
+
+    got: list[dict] = []
+
+    async def app(scope, receive, send):
+        got.append(await receive())
+
+    messages = [
+        {"type": "http.request", "body": b"_csrf_token=x&pain_knee=1", "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+
+    async def receive():
+        return messages.pop(0)
+
+    async def send(message):
+        raise AssertionError("nothing is answered to a client that left")
+
+    scope = {"type": "http", "headers": [(b"content-type", b"application/x-www-form-urlencoded")]}
+    await limit_forms(app)(scope, receive, send)
+    assert got == [{"type": "http.disconnect"}]
+
+
 async def test_the_json_api_and_feeds_take_no_csrf_and_set_no_cookie(client, coach_key):
     made = await planned(client, coach_key)
     rotated = await client.post(f"{made['base']}/feed-token", headers=auth(coach_key))
