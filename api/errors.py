@@ -10,7 +10,6 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from pydantic import ValidationError
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from planner.domain import outside_calendar
 from planner.errors import PlannerInputError
@@ -154,9 +153,10 @@ def planner_input_handler(
     return Response({"status_code": 422, "detail": exc.message, "extra": extra}, status_code=422)
 
 
-# the database out of reach (refused, or no answer within DB_CONNECT_TIMEOUT_S), or the
-# connection lost: a 503 to try again, not a 500 (a bug) - an operator's trial saw 500s
-DATABASE_DOWN = (ConnectionError, TimeoutError, OperationalError, InterfaceError)
+# the database out of reach (refused, or no answer within DB_CONNECT_TIMEOUT_S): a 503 to
+# try again, not a 500 (an operator's trial saw 500s). Only these connection-level errors:
+# SQLAlchemy's OperationalError also carries bugs (no such column), which stay 500s (a review)
+DATABASE_DOWN = (ConnectionError, TimeoutError)
 RETRY_AFTER_S = 30
 errors_log = logging.getLogger("planner.errors")
 

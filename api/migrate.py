@@ -88,3 +88,14 @@ def current(settings: Settings) -> str | None:
 def head() -> str:
     """The revision this code's models are at."""
     return str(ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head())
+
+
+def is_known(revision: str) -> bool:
+    """Whether this code's migrations hold `revision` (a newer release's is unknown here)."""
+    try:
+        return (
+            ScriptDirectory.from_config(alembic_config("sqlite://")).get_revision(revision)
+            is not None
+        )
+    except Exception:  # noqa: BLE001 - alembic raises its own errors for an unknown id
+        return False
