@@ -249,7 +249,7 @@ async def refresh_all(ctx: Context) -> dict[str, Any]:
         )
     for athlete_id in athletes:
         await runner.enqueue_refresh(athlete_id)
-    lost = await fail_lost(_sessions(ctx))  # on the same schedule: jobs forgotten end too
+    lost = await fail_lost(_sessions(ctx), runner)  # on the same schedule: forgotten jobs end
     return {"outcome": "ok", "athletes": len(athletes), "lost": lost}
 
 

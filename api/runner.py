@@ -18,7 +18,7 @@ from typing import Any
 
 from litestar.exceptions import HTTPException
 from pydantic import BaseModel, Field
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from api import clock
@@ -132,6 +132,10 @@ class Runner:
     async def depth(self) -> dict[str, int]:
         return {}
 
+    async def holds(self, keys: list[str]) -> list[bool]:
+        """Whether the queue still holds a job under each key (waiting or running)."""
+        return [True] * len(keys)
+
     async def health(self) -> dict[str, Any]:
         """What /health says of background work: `jobs` is "ok" when something runs them."""
         return {"jobs": "ok", "runs_in": "this process"}
@@ -168,6 +172,14 @@ class SaqRunner(Runner):
             **kwargs,
         )
         return job is not None
+
+    async def holds(self, keys: list[str]) -> list[bool]:
+        from saq.job import Status
+
+        if not keys:
+            return []
+        live = (Status.NEW, Status.QUEUED, Status.ACTIVE)
+        return [job is not None and job.status in live for job in await self.queue.jobs(keys)]
 
     async def depth(self) -> dict[str, int]:
         return {
@@ -282,6 +294,9 @@ class LocalRunner(Runner):
     async def depth(self) -> dict[str, int]:
         return {"queued": self.waiting, "active": self.running}
 
+    async def holds(self, keys: list[str]) -> list[bool]:
+        return [key in self.keys for key in keys]
+
     async def _cron(self) -> None:
         """SOURCE_REFRESH_MIN's refresh and the nightly check, as the SAQ worker's cron runs
         them (the first refresh one interval after start)."""
@@ -370,25 +385,38 @@ async def prune(make_session: Callable[[], AsyncSession], keep_days: int = 14) -
         return int(outcome.rowcount or 0)  # type: ignore[attr-defined]
 
 
-async def fail_lost(make_session: Callable[[], AsyncSession]) -> int:
-    """Fail the rows left queued or running past STALE_JOB_AFTER: a job the queue forgot (its
-    Redis restarted empty, its in-process runner stopped) or whose last attempt died before it
-    could say so would read queued or running for good (an operator's trial)."""
+def queue_key(kind: str, athlete_id: uuid.UUID, job_id: uuid.UUID) -> str:
+    """The queue key a coach's job row was enqueued under (Runner.enqueue_refresh and
+    enqueue_replans)."""
+    return f"{'replan' if kind == 'replan' else 'refresh'}:{athlete_id}:{job_id}"
+
+
+async def fail_lost(make_session: Callable[[], AsyncSession], runner: Runner) -> int:
+    """Fail the rows left queued or running past STALE_JOB_AFTER that the queue no longer
+    holds: a job the queue forgot (its Redis restarted empty, its in-process runner stopped)
+    or whose last attempt died before it could say so would read queued or running for good
+    (an operator's trial). A job merely late (workers down for a while, the backlog kept) is
+    left to run (a review)."""
     async with make_session() as db, db.begin():
-        outcome = await db.execute(
-            update(JobRunRow)
-            .where(
-                JobRunRow.state.in_(("queued", "running")),
-                JobRunRow.queued_at < clock.now() - STALE_JOB_AFTER,
+        stale = (
+            await db.scalars(
+                select(JobRunRow).where(
+                    JobRunRow.state.in_(("queued", "running")),
+                    JobRunRow.queued_at < clock.now() - STALE_JOB_AFTER,
+                )
             )
-            .values(
-                state="failed",
-                detail="lost: the job queue no longer holds it (it or its worker restarted); "
-                "send the request again",
-                finished_at=clock.now(),
+        ).all()
+        if not stale:
+            return 0
+        held = await runner.holds([queue_key(r.kind, r.athlete_id, r.job_id) for r in stale])
+        lost = [row for row, kept in zip(stale, held, strict=True) if not kept]
+        for row in lost:
+            row.state, row.finished_at = "failed", clock.now()
+            row.detail = (
+                "lost: the job queue no longer holds it (it or its worker restarted); send the "
+                "request again"
             )
-        )
-        return int(outcome.rowcount or 0)  # type: ignore[attr-defined]
+        return len(lost)
 
 
 async def queued_or_503(

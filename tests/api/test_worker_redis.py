@@ -407,3 +407,18 @@ async def test_a_failed_dequeue_waits_before_the_next():
         await queue.dequeue(timeout=0)
     assert time.monotonic() - began >= QUEUE_PAUSE_S * 0.9
     assert queue.calls == 1
+
+
+async def test_the_queue_says_which_jobs_it_still_holds(queue_settings):
+    """fail_lost asks before failing a late row: a job Redis still holds is left to run."""
+    from api.runner import SaqRunner, saq_config
+
+    queue = saq_config(queue_settings).get_queues().get(queue_settings.queue_name)
+    await queue.connect()
+    try:
+        runner = SaqRunner(queue_settings, queue)
+        key = f"replan:{uuid.uuid4()}:{uuid.uuid4()}"
+        assert await runner.enqueue("replan_athlete", key=key, athlete_id="a", job_id="j")
+        assert await runner.holds([key, f"replan:{uuid.uuid4()}:{uuid.uuid4()}"]) == [True, False]
+    finally:
+        await queue.disconnect()
