@@ -139,6 +139,7 @@ def calendar_key(url: str) -> tuple[str, int, str]:
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
 NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: local use, never public
 IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # RFC 2765 (a review)
 
 
 def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -149,7 +150,7 @@ def _public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
         if ip in NAT64_LOCAL:
             return False
         embedded = ip.ipv4_mapped or ip.sixtofour
-        if embedded is None and (ip in NAT64 or ip in IPV4_COMPATIBLE):
+        if embedded is None and any(ip in net for net in (NAT64, IPV4_COMPATIBLE, IPV4_TRANSLATED)):
             embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
         if embedded is not None:
             ip = embedded

@@ -964,6 +964,8 @@ def test_a_failure_reason_is_cut_to_fit_its_column():
         "[2002:7f00:1::1]",  # 6to4 of 127.0.0.1
         "[::127.0.0.1]",  # IPv4-compatible
         "[::ffff:10.0.0.1]",  # IPv4-mapped (refused before too)
+        "[::ffff:0:7f00:1]",  # IPv4-translated 127.0.0.1
+        "[::ffff:0:a9fe:a9fe]",  # IPv4-translated 169.254.169.254
     ],
 )
 async def test_ipv6_forms_that_carry_a_private_ipv4_address_are_refused(settings, coach_key, host):
