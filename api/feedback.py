@@ -726,10 +726,11 @@ async def record_feedback(
             person,
             data,
             now,
-            None,
+            session.uid,
             f"session {session_id} has not started (it starts {starts:%a %d %b %H:%M}): this "
             "report's pain is kept as a check-in dated now; whether it was done, its RPE and "
             "its exercises are not counted",
+            once=True,
         )
     if session.start > now:
         # logged ahead, it would move the ladder for work not done, and the re-plan could
@@ -959,6 +960,8 @@ async def _pain_as_checkins(
     at: datetime,
     uid: str | None,
     why: str,
+    *,
+    once: bool = False,
 ) -> AdaptOut:
     """A session report whose pain alone counts (a second report, or one sent before the
     session starts): each pain entry (the report's own flags on every region it names, or on
@@ -967,6 +970,16 @@ async def _pain_as_checkins(
     entries = [p.model_copy(update={"flags": [*p.flags, *data.flags]}) for p in data.pain]
     if not entries:  # flags alone: a warning sign with no region named
         entries = [PainIn(region=Region.other, score=0, timing=PainTiming.after, flags=data.flags)]
+    if once and uid is not None:
+        # the same report sent again (a retry) adds nothing: its check-ins are stored under
+        # the session (a review: a retry stored the pain twice)
+        told = await _pain_told(data_scope, athlete, uid)
+        entries = [e for e in entries if _pain_key(e) not in told]
+        if not entries:
+            raise HTTPException(
+                status_code=409,
+                detail="this pain is in already (kept as a check-in): nothing was counted twice",
+            )
     state = progression_of(athlete, person)
     changes: list[Any] = []
     for entry in entries:

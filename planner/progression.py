@@ -991,7 +991,7 @@ def _progress(
                         held.append(
                             f"{exercise.name}: {log.load_kg:g} kg logged on the first session "
                             f"after the layoff; the next sessions start from the layoff's "
-                            f"{dropped:g} kg, and this one does not count toward a step"
+                            f"{dropped:g} kg, and this one does not count toward the 2-for-2 step"
                         )
                         back_from_layoff = True
                         continue

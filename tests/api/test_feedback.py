@@ -858,6 +858,13 @@ async def test_pain_sent_with_feedback_before_its_session_starts_is_kept_as_a_ch
     assert all(
         p["history"] == [] or p["history"][-1]["rule"] != "2-for-2" for p in progression["patterns"]
     )
+    # sent again (a retry), it adds nothing (a review: it was stored twice)
+    again = await client.post(
+        f"{base}/sessions/{session['id']}/feedback",
+        json={"pain": [{"region": "knee", "score": 8, "timing": "during"}], "flags": ["swelling"]},
+        headers=headers,
+    )
+    assert again.status_code == 409 and "in already" in again.json()["detail"], again.text
     # the session itself has no feedback yet: its report can still come once it is done
     move_clock(datetime.fromisoformat(session["end"]) + timedelta(hours=1))
     done = await client.post(
