@@ -1358,6 +1358,44 @@ async def test_a_checkin_link_cannot_be_bent_to_another_athletes_session(
     assert all(not p["history"] for p in progression.json()["patterns"])
 
 
+async def test_links_made_before_they_named_the_athlete_still_work_and_a_named_athlete_must_own_the_session(
+    client, settings, coach_key, other_key
+):
+    """Check-in links now carry their athlete (a link whose session a re-plan removed still
+    leads to the morning check-in). Links already in calendars name only the session: they
+    keep working. A link signed for me that names another athlete's session is a 404, and so
+    is one naming the other athlete under my signature."""
+    from sqlalchemy import select
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from api.db import AthleteRow
+
+    mine = await planned(client, coach_key)
+    theirs = await planned(client, other_key)
+    engine = create_async_engine(settings.database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(select(AthleteRow.id, AthleteRow.feed_token_hash))).all()
+    finally:
+        await engine.dispose()
+    hashes = {str(row.id): row.feed_token_hash for row in rows}
+    me, them = mine["athlete"]["id"], theirs["athlete"]["id"]
+    my_uid = first_strength(mine["plan"])["uid"]
+    their_uid = first_strength(theirs["plan"])["uid"]
+    old_style = checkin_token(settings.secret_key, hashes[me], my_uid)
+    page = await client.get(f"/checkin/{old_style}")
+    assert page.status_code == 200 and "does not work" not in page.text
+    assert (await client.get(f"/checkin/{old_style}/morning")).status_code == 200
+    for token in (
+        checkin_token(settings.secret_key, hashes[me], their_uid, uuid.UUID(me)),
+        checkin_token(settings.secret_key, hashes[me], their_uid, uuid.UUID(them)),
+        checkin_token(settings.secret_key, hashes[me], my_uid, uuid.UUID(them)),
+    ):
+        for path in (f"/checkin/{token}", f"/checkin/{token}/morning"):
+            answer = await client.get(path)
+            assert answer.status_code == 404 and "does not work" in answer.text, path
+
+
 async def test_rotating_the_feed_token_turns_every_earlier_checkin_link_into_a_404(
     client, coach_key
 ):
