@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import traceback
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -216,7 +217,12 @@ class SaqRunner(Runner):
             await self.queue.disconnect()
         except Exception as exc:  # noqa: BLE001 - Redis gone at shutdown: nothing left to close
             # the class only: a connection error may carry the URL, and with it a password
-            log.warning("queue disconnect failed at shutdown: %s", type(exc).__name__)
+            log_line(
+                log,
+                logging.WARNING,
+                event="queue",
+                outcome=f"disconnect failed at shutdown: {type(exc).__name__}",
+            )
 
 
 class LocalRunner(Runner):
@@ -283,9 +289,19 @@ class LocalRunner(Runner):
                         try:
                             await FUNCTIONS[function](context, **kwargs)
                             break
-                        except Exception:
+                        except Exception as exc:
                             if attempt == ATTEMPTS:
-                                log.exception("job %s failed %d times", key, attempt)
+                                # one JSON line, its traceback a field of it (the logger's
+                                # lines are read as JSON: api.logs.JSON_LOGGERS)
+                                log_line(
+                                    log,
+                                    logging.ERROR,
+                                    event="job",
+                                    function=function,
+                                    queue_key=key,
+                                    outcome=f"failed {attempt} times: {type(exc).__name__}",
+                                    traceback=traceback.format_exc(),
+                                )
                 finally:
                     self.running -= 1
         finally:

@@ -341,3 +341,34 @@ async def test_a_planner_input_error_is_a_422_and_not_logged_as_a_server_error(
         answer = await client.get("/api/v1/exercises", headers=auth(coach_key))
     assert answer.status_code == 422, answer.text
     assert not [r for r in caplog.records if "Uncaught exception" in r.getMessage()]
+
+
+async def test_a_job_that_fails_every_attempt_logs_one_json_line_with_its_traceback(
+    settings, caplog, monkeypatch
+):
+    """A review: the in-process runner logged a job's last failure as plain text and a bare
+    traceback on a logger whose lines are read as JSON."""
+    import asyncio
+
+    from api.jobs import FUNCTIONS
+    from api.runner import LocalRunner
+
+    async def broken(ctx, **kwargs):
+        raise ValueError("no luck")
+
+    monkeypatch.setitem(FUNCTIONS, "broken_for_test", broken)
+    runner = LocalRunner(settings)
+    await runner.start()
+    try:
+        with caplog.at_level(logging.INFO, logger="planner.jobs"):
+            await runner.enqueue("broken_for_test", key="broken:1")
+            for _ in range(100):
+                if not runner.keys:
+                    break
+                await asyncio.sleep(0.05)
+    finally:
+        await runner.stop()
+    lines = [r.getMessage() for r in caplog.records if r.name == "planner.jobs"]
+    failed = [json.loads(line) for line in lines if "failed 3 times" in line]
+    assert len(failed) == 1, lines
+    assert "ValueError: no luck" in failed[0]["traceback"] and failed[0]["level"] == "error"
