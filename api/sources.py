@@ -643,6 +643,28 @@ COACH_REFRESHES = 5
 REFRESH_WINDOW = timedelta(minutes=10)
 
 
+async def refreshes_waiting(db: AsyncSession, coach: Coach) -> list[JobRunRow]:
+    """The coach's refresh rows waiting or running (queued in the last REFRESH_WINDOW)."""
+    recent = select(JobRunRow).where(
+        JobRunRow.coach_id == coach.id,
+        JobRunRow.kind == "refresh",
+        JobRunRow.state.in_(("queued", "running")),
+        JobRunRow.queued_at >= clock.now() - REFRESH_WINDOW,
+    )
+    return list((await db.scalars(recent)).all())
+
+
+def check_refresh_room(waiting: list[JobRunRow]) -> None:
+    """429 when COACH_REFRESHES of the coach's refreshes are waiting or running."""
+    if len(waiting) >= COACH_REFRESHES:
+        raise HTTPException(
+            status_code=429,
+            detail=f"{len(waiting)} calendar refreshes of yours are waiting or running: try "
+            "again once they are done",
+            headers={"Retry-After": "30"},
+        )
+
+
 async def enqueue_refresh(
     runner: Runner,
     db: AsyncSession,
@@ -651,6 +673,7 @@ async def enqueue_refresh(
     source: CalendarSourceRow,
     *,
     bounded: bool = True,
+    merge: bool = True,
 ) -> RefreshAccepted:
     """Commit what the request wrote (the worker reads it), then queue a refresh of this one
     source, paused or not (a success resumes it). The answer shows the source as committed.
@@ -661,24 +684,13 @@ async def enqueue_refresh(
     another coach's re-plan for a minute)."""
     out = source_out(source)  # before the commit, which expires the row
     tag = f"refresh of source {source.id}"
-    recent = select(JobRunRow).where(
-        JobRunRow.coach_id == coach.id,
-        JobRunRow.kind == "refresh",
-        JobRunRow.state.in_(("queued", "running")),
-        JobRunRow.queued_at >= clock.now() - REFRESH_WINDOW,
-    )
-    waiting = (await db.scalars(recent)).all()
+    waiting = await refreshes_waiting(db, coach)
     same = next((r for r in waiting if r.state == "queued" and r.detail == tag), None)
-    if same is not None:
+    if same is not None and merge:
         await db.commit()  # what the request wrote: the waiting refresh reads it
         return RefreshAccepted(job_id=same.job_id, state="queued", source=out)
-    if bounded and len(waiting) >= COACH_REFRESHES:
-        raise HTTPException(
-            status_code=429,
-            detail=f"{len(waiting)} calendar refreshes of yours are waiting or running: try "
-            "again once they are done",
-            headers={"Retry-After": "30"},
-        )
+    if bounded:
+        check_refresh_room(waiting)
     job_id = await runner.record(db, coach, [athlete.id], "refresh")
     await db.execute(update(JobRunRow).where(JobRunRow.job_id == job_id).values(detail=tag))
     await db.commit()
@@ -733,6 +745,9 @@ class SourceController(Controller):
             raise HTTPException(
                 status_code=409, detail=f"at most {MAX_SOURCES} calendar sources per athlete"
             )
+        # a new source's first read is a refresh too: with the coach's refreshes at their
+        # bound, the source is not added (a review: adds went round the bound)
+        check_refresh_room(await refreshes_waiting(data_scope.db, data_scope.coach))
         row = CalendarSourceRow(
             athlete_id=athlete.id,
             url=data.url,
@@ -823,7 +838,10 @@ class SourceController(Controller):
         # the calendar itself may not have changed: the next fetch must not answer "as before"
         row.content_hash = row.etag = row.last_modified = None
         await data_scope.db.flush()
-        return await enqueue_refresh(jobs, data_scope.db, data_scope.coach, athlete, row)
+        # a refresh of its own: one already waiting may have read the list before it changed
+        return await enqueue_refresh(
+            jobs, data_scope.db, data_scope.coach, athlete, row, merge=False
+        )
 
     @post("/{source_id:uuid}/refresh", status_code=HTTP_202_ACCEPTED, raises=OWNED)
     async def refresh(
