@@ -65,6 +65,13 @@ async def source_of(client: AsyncTestClient, key: str, athlete_id: str) -> dict[
     return answer.json()[0]
 
 
+async def add_source(client: AsyncTestClient, key: str, athlete_id: str, url: str) -> Any:
+    """POST a calendar source for the athlete; the answer as it came."""
+    return await client.post(
+        f"/api/v1/athletes/{athlete_id}/calendar-sources", json={"url": url}, headers=auth(key)
+    )
+
+
 async def refresh(client: AsyncTestClient, key: str, athlete_id: str, source_id: str) -> dict:
     answer = await client.post(
         f"/api/v1/athletes/{athlete_id}/calendar-sources/{source_id}/refresh", headers=auth(key)
@@ -747,11 +754,7 @@ async def test_refreshes_are_merged_per_source_and_bounded_per_coach(
     added = []
     for _ in range(COACH_REFRESHES):
         athlete = await create_athlete(client, key)
-        answer = await client.post(
-            f"/api/v1/athletes/{athlete['id']}/calendar-sources",
-            json={"url": calendar.url},
-            headers=auth(key),
-        )
+        answer = await add_source(client, key, athlete["id"], calendar.url)
         assert answer.status_code == 201, answer.text
         added.append((athlete["id"], answer.json()["source"]["id"], answer.json()["job_id"]))
     # a new source's first read is a refresh too: at the bound the source is not added (a
@@ -774,11 +777,7 @@ async def test_refreshes_are_merged_per_source_and_bounded_per_coach(
     assert refused.status_code == 429 and "retry-after" in refused.headers, refused.text
     # another coach's refresh is not held to this coach's count
     theirs = await create_athlete(client, other_key)
-    answer = await client.post(
-        f"/api/v1/athletes/{theirs['id']}/calendar-sources",
-        json={"url": calendar.url},
-        headers=auth(other_key),
-    )
+    answer = await add_source(client, other_key, theirs["id"], calendar.url)
     source = answer.json()["source"]["id"]
     own = await client.post(
         f"/api/v1/athletes/{theirs['id']}/calendar-sources/{source}/refresh",
@@ -897,11 +896,7 @@ async def test_a_failing_source_is_recorded_retried_and_paused_after_five(
     calendar.serve(ics(amateur_weeks(next_monday(), 2)))
     calendar.status = 500
     athlete = await create_athlete(client, key)
-    added = await client.post(
-        f"/api/v1/athletes/{athlete['id']}/calendar-sources",
-        json={"url": calendar.url},
-        headers=auth(key),
-    )
+    added = await add_source(client, key, athlete["id"], calendar.url)
     job = await job_done(client, key, added.json()["job_id"])
     assert job["state"] == "failed" and "HTTP 500" in job["athletes"][0]["detail"], job
     source = await source_of(client, key, athlete["id"])
@@ -935,11 +930,7 @@ async def test_validators_too_long_to_store_are_dropped_not_a_stuck_refresh(
     calendar.serve(ics(amateur_weeks(next_monday(), 2)))
     calendar.headers = {"ETag": '"' + "e" * 3000 + '"', "Last-Modified": "m" * 500}
     athlete = await create_athlete(client, key)
-    added = await client.post(
-        f"/api/v1/athletes/{athlete['id']}/calendar-sources",
-        json={"url": calendar.url},
-        headers=auth(key),
-    )
+    added = await add_source(client, key, athlete["id"], calendar.url)
     assert added.status_code == 201, added.text
     job = await job_done(client, key, added.json()["job_id"])
     assert job["state"] == "done", job
