@@ -716,7 +716,7 @@ class RegionStatus(Model):
     morning_amber_on: date | None = None
     # the last morning with soreness of 6 or more (two running is red)
     sore_morning_on: date | None = None
-    # days with pain of 1-3 (7 in a row ask the coach to review)
+    # days with pain of 1-5 (7 in a row ask the coach to review)
     low_grade_days: list[date] = Field(default_factory=list)
     needs_review: bool = False
     review_reason: str = ""

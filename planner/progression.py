@@ -22,7 +22,7 @@ already at the empty bar) is held at half its sets for the 7 days instead (`redu
 recorded in the history with the same level): a red that changed nothing would leave the same
 work in the plan. A red flag does the same and marks the region `needs_clearance` until
 a coach calls `clear`. Amber holds. Green counts toward the 2-for-2 step up, which also needs
-RPE 8 or less when an RPE is given. Pain of 1-3 on 7 days running marks the region for the
+RPE 8 or less when an RPE is given. Pain of 1-5 on 7 days running marks the region for the
 coach's review without moving a level. The first barbell Romanian deadlift and the deadlift
 wait for a coach's sign-off (`approve`).
 """
@@ -71,7 +71,10 @@ AMBER_MAX = 5  # 4-5 is amber, 6 or more is red
 RED_FLAG_MIN = 8
 MORNING_GREEN_MAX = 2  # next morning: green while at most 2 (or no higher than the baseline)
 BASELINE_DAYS = 7  # the baseline is the lowest morning of the last 7 days
-LOW_GRADE = (1, 3)  # pain of 1-3 ...
+# pain of 1-3 (domain.md Revision 2) and of 4-5 too: a next-morning 4/10 no higher than the
+# 7-day baseline reads green, so 4/10 every morning went on for good with nothing said to the
+# coach (a coach's review) ...
+LOW_GRADE = (1, 5)
 LOW_GRADE_DAYS = 7  # ... on 7 days running asks the coach to review
 NO_HEAVY_DAYS = 7
 STEP_UP_DAYS = 7  # at most one step up per pattern per week

@@ -549,7 +549,21 @@ def test_low_grade_pain_on_7_days_running_asks_for_a_review_without_moving_a_lev
         assert state.region(Region.knee).needs_review == (day == 6)
     assert changes == [] and state.level(Pattern.squat) == 2
     [warning] = state.review_warnings()
-    assert warning.startswith("knee: pain of 1-3/10 reported on 7 days running (2027-03-02 to")
+    assert warning.startswith("knee: pain of 1-5/10 reported on 7 days running (2027-03-02 to")
+
+
+def test_the_same_4_of_10_every_morning_for_a_week_asks_for_a_review():
+    """A coach's review: low-back pain of 4/10 each morning stayed amber on day 1 and green
+    after (no higher than the 7-day baseline), and the Romanian deadlift kept climbing with
+    nothing said. A week of it asks the coach to review, as low-grade pain does."""
+    state = state_of()
+    for day in range(7):
+        state, _ = apply_checkin(
+            state, report("low_back", 4, "next_morning"), at(DAY + timedelta(days=day), 8)
+        )
+    assert state.region(Region.low_back).needs_review
+    [warning] = state.review_warnings()
+    assert warning.startswith("low back: pain of 1-5/10 reported on 7 days running")
 
 
 def test_a_day_without_low_grade_pain_breaks_the_run():
