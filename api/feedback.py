@@ -468,6 +468,7 @@ def describe_plan_changes(
     why: str,
     by_pattern: dict[Pattern, str] | None = None,
     logged: dict[Pattern, str] | None = None,
+    stepped_up: set[Pattern] | None = None,
 ) -> list[str]:
     """Sentences a coach can pass on: swaps counted over sessions, moves, drops and additions.
 
@@ -477,7 +478,8 @@ def describe_plan_changes(
     old = {s.uid: s for s in before}
     new = {s.uid: s for s in after}
     reasons = by_pattern or {}
-    swaps: Counter[tuple[str, str, Pattern]] = Counter()
+    # (was, now, pattern, down): `down` when the new exercise is a lower rung
+    swaps: Counter[tuple[str, str, Pattern, bool]] = Counter()
     dropped: Counter[tuple[str, Pattern]] = Counter()
     returned: Counter[tuple[str, Pattern]] = Counter()
     # the same exercise at another dose (a red on the easiest rung halves its sets)
@@ -496,7 +498,7 @@ def describe_plan_changes(
             elif kept is None:
                 dropped[(gone.name, gone.pattern)] += 1
             elif kept.name != gone.name:
-                swaps[(gone.name, kept.name, gone.pattern)] += 1
+                swaps[(gone.name, kept.name, gone.pattern, kept.level < gone.level)] += 1
             else:
                 dosed[
                     (kept.name, dose_words(gone, kept), dose_words(kept, gone), kept.pattern)
@@ -515,9 +517,17 @@ def describe_plan_changes(
     def sessions(n: int) -> str:
         return f"{n} session{'s' if n > 1 else ''}"
 
+    def swapped(pattern: Pattern, down: bool) -> str:
+        # a lower rung is never the doing of the pattern's step up: "replaced by the kickstand
+        # RDL: Romanian deadlift at the top of its range" read as a progression taking load
+        # away (a coach's review); the re-plan made those sessions lighter for its own reasons
+        if down and pattern in (stepped_up or set()):
+            return ": the re-plan made these sessions lighter (the week's report says why)"
+        return because(pattern)
+
     lines = [
-        f"{a} replaced by {b} in {sessions(n)}{because(pattern)}"
-        for (a, b, pattern), n in sorted(swaps.items())
+        f"{a} replaced by {b} in {sessions(n)}{swapped(pattern, down)}"
+        for (a, b, pattern, down), n in sorted(swaps.items())
     ]
     lines += [
         f"{name} removed from {sessions(n)}{because(pattern)}"
@@ -675,7 +685,10 @@ async def adapt(
         why = reported or "; ".join(c.reason for c in changes)
         # each pattern's own change explains its swaps (the last, where a report made two)
         by_pattern = {c.pattern: c.reason for c in changes}
-        plan_changes = failed + describe_plan_changes(before, after, why, by_pattern, logged)
+        up = {c.pattern for c in changes if c.to_level > c.from_level}
+        plan_changes = failed + describe_plan_changes(
+            before, after, why, by_pattern, logged, stepped_up=up
+        )
         old = {s.uid: s.content_key() for s in before}
         changed = sum(1 for s in after if old.get(s.uid) != s.content_key()) + len(
             set(old) - {s.uid for s in after}

@@ -1187,6 +1187,40 @@ def test_each_plan_change_line_gives_its_own_patterns_reason():
     assert f"{core} removed from 1 session: knee pain 6/10 after" in lines
 
 
+def test_a_swap_to_a_lower_rung_is_not_put_down_to_the_patterns_step_up():
+    """A coach's review: "Romanian deadlift replaced by Kickstand Romanian deadlift (light,
+    dumbbell) in 1 session: Romanian deadlift at the top of its range ... 60 -> 62.5 kg" gave
+    a progression as the reason for a lighter session (the re-plan's H9 stand-in was)."""
+    from factories import MONDAY, at, lifter, problem, strength
+
+    from api.feedback import describe_plan_changes
+    from planner.domain import Pattern
+
+    prob = problem(lifter())
+    session = strength(prob, at(MONDAY, 9), heavy=True)
+    library = load_library()
+    hinge = next(p for p in session.prescriptions if p.pattern == Pattern.hinge)
+    lower = library.below(library.by_id[hinge.exercise_id], prob.athlete)
+    after = session.model_copy(
+        update={
+            "prescriptions": [
+                p.model_copy(
+                    update={"exercise_id": lower.id, "name": lower.name, "level": lower.level}
+                )
+                if p is hinge
+                else p
+                for p in session.prescriptions
+            ]
+        }
+    )
+    step = f"{hinge.name} at the top of its range: load 60 -> 62.5 kg"
+    lines = describe_plan_changes(
+        [session], [after], "", {Pattern.hinge: step}, stepped_up={Pattern.hinge}
+    )
+    line = next(line for line in lines if line.startswith(f"{hinge.name} replaced"))
+    assert step not in line and "the re-plan made these sessions lighter" in line, line
+
+
 def test_a_mobility_hold_left_out_is_named_in_the_plan_changes():
     """A mobility session holds several holds of one pattern: they were told apart by pattern
     only, so a hold left out for a red region read as 'advice in 3 sessions updated'."""
