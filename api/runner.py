@@ -34,9 +34,9 @@ log = logging.getLogger("planner.jobs")
 ATTEMPTS = 3
 JOB_TIMEOUT_S = 600  # one athlete's refresh or re-plan; a roster is one job per athlete
 JOB_TTL_S = 24 * 3600  # how long Redis keeps a finished job
-RETRY_DELAY_S = 5.0
-QUEUE_CONNECT_TIMEOUT_S = 3.0
-QUEUE_CALL_TIMEOUT_S = 5.0  # the first retry's pause; doubled for each after
+RETRY_DELAY_S = 5.0  # the first retry's pause; doubled for each after
+QUEUE_CONNECT_TIMEOUT_S = 3.0  # connecting to Redis gives up after this
+QUEUE_CALL_TIMEOUT_S = 5.0  # an API's call to Redis (enqueue, depth) gives up after this
 # a row queued or running this long is lost (the queue or its worker restarted and forgot it,
 # or its last attempt died with the database away): it is failed, so the job ends
 STALE_JOB_AFTER = timedelta(seconds=JOB_TIMEOUT_S * ATTEMPTS) + timedelta(minutes=30)
