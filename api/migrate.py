@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -85,17 +86,20 @@ def current(settings: Settings) -> str | None:
     return asyncio.run(read())
 
 
+@lru_cache(maxsize=1)
+def _scripts() -> ScriptDirectory:
+    """This code's migrations, read once (/health asks on every call)."""
+    return ScriptDirectory.from_config(alembic_config("sqlite://"))
+
+
 def head() -> str:
     """The revision this code's models are at."""
-    return str(ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head())
+    return str(_scripts().get_current_head())
 
 
 def is_known(revision: str) -> bool:
     """Whether this code's migrations hold `revision` (a newer release's is unknown here)."""
     try:
-        return (
-            ScriptDirectory.from_config(alembic_config("sqlite://")).get_revision(revision)
-            is not None
-        )
+        return _scripts().get_revision(revision) is not None
     except Exception:  # noqa: BLE001 - alembic raises its own errors for an unknown id
         return False

@@ -65,9 +65,15 @@ class Runner:
     settings: Settings
 
     async def record(
-        self, db: AsyncSession, coach: Coach, athlete_ids: Iterable[uuid.UUID], kind: str
+        self,
+        db: AsyncSession,
+        coach: Coach,
+        athlete_ids: Iterable[uuid.UUID],
+        kind: str,
+        detail: str | None = None,
     ) -> uuid.UUID:
-        """A new job's rows, one per athlete (queued); the caller commits before enqueueing."""
+        """A new job's rows, one per athlete (queued, with `detail` while they wait); the
+        caller commits before enqueueing."""
         job_id = uuid.uuid4()
         now = clock.now()
         db.add_all(
@@ -77,6 +83,7 @@ class Runner:
                 athlete_id=athlete_id,
                 kind=kind,
                 state="queued",
+                detail=detail,
                 attempts=0,
                 queued_at=now,
             )
@@ -110,7 +117,7 @@ class Runner:
         # the athlete's lock keeps their imports apart
         await self.enqueue(
             "refresh_athlete",
-            key=f"refresh:{athlete_id}:{job_id}",
+            key=queue_key("refresh", athlete_id, job_id),
             athlete_id=str(athlete_id),
             job_id=str(job_id),
             force=force,
@@ -122,7 +129,7 @@ class Runner:
             *(
                 self.enqueue(
                     "replan_athlete",
-                    key=f"replan:{athlete_id}:{job_id}",
+                    key=queue_key("replan", athlete_id, job_id),
                     athlete_id=str(athlete_id),
                     job_id=str(job_id),
                 )

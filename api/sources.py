@@ -25,7 +25,7 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api import clock
@@ -691,8 +691,7 @@ async def enqueue_refresh(
         return RefreshAccepted(job_id=same.job_id, state="queued", source=out)
     if bounded:
         check_refresh_room(waiting)
-    job_id = await runner.record(db, coach, [athlete.id], "refresh")
-    await db.execute(update(JobRunRow).where(JobRunRow.job_id == job_id).values(detail=tag))
+    job_id = await runner.record(db, coach, [athlete.id], "refresh", detail=tag)
     await db.commit()
     await queued_or_503(
         db,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from functools import lru_cache
 from typing import Any
 
 from litestar import Controller, Response, get
@@ -14,7 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.db import Coach
-from api.migrate import head, is_known
+from api.migrate import head as migration_head
+from api.migrate import is_known
 from api.runner import Runner
 from planner.library import load_library
 
@@ -36,12 +36,6 @@ class HealthOut(BaseModel):
 HEALTH_DB_TIMEOUT_S = 3.0
 
 
-@lru_cache(maxsize=1)
-def schema_head() -> str:
-    """The migration this code expects the database at."""
-    return head()
-
-
 async def _database_state(db_session: AsyncSession) -> str:
     """ok; unreachable (no answer within HEALTH_DB_TIMEOUT_S); or not migrated to this code's
     schema (an operator's trial: a database never migrated answered ok, and every call 500)."""
@@ -56,7 +50,7 @@ async def _database_state(db_session: AsyncSession) -> str:
         )
     except Exception:  # noqa: BLE001 - no alembic_version table: never migrated
         version = None
-    head = schema_head()
+    head = migration_head()
     if version == head:
         return "ok"
     if version is not None and not is_known(str(version)):

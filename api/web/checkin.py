@@ -48,7 +48,7 @@ from api.web.views import (
     words,
 )
 from planner.calendar_out import summary
-from planner.domain import SessionKind
+from planner.domain import PainTiming, SessionKind
 
 STALE = "no such check-in link (it may be old: the calendar link was renewed)"
 
@@ -200,7 +200,15 @@ class CheckinPages(Controller):
         if found.session is None:
             # the session's form, sent after a re-plan removed the session: its pain still
             # counts (as check-ins with the timings given), the rest has nothing to attach to
-            return await self._pain_of_gone_session(db_session, settings, found, form)
+            return await pain_page(
+                db_session,
+                settings,
+                found,
+                form,
+                timing=None,
+                nothing=Problem(404, "This session is no longer in your plan: nothing was saved."),
+                refill=False,
+            )
         try:
             outcome = await submit_feedback(
                 found.data, settings, found.athlete, found.session.uid, form
@@ -212,25 +220,6 @@ class CheckinPages(Controller):
             found, problem = await refused(db_session, settings, token, exc)
             return await session_page(found, form=form, problem=problem, status=problem.status)
         return await session_page(found, outcome=outcome)
-
-    @staticmethod
-    async def _pain_of_gone_session(
-        db_session: AsyncSession, settings: Settings, found: Visit, form: Any
-    ) -> Template:
-        try:
-            outcome = await submit_morning(found.data, settings, found.athlete, form, timing=None)
-        except SentAlready as sent:
-            return morning_page(await visit(db_session, settings, found.token), already=sent.at)
-        except (HTTPException, ValidationError) as exc:
-            found, problem = await refused(db_session, settings, found.token, exc)
-            return morning_page(found, form=form, problem=problem, status=problem.status)
-        if outcome is None:
-            return morning_page(
-                found,
-                problem=Problem(404, "This session is no longer in your plan: nothing was saved."),
-                status=404,
-            )
-        return morning_page(found, outcome=outcome)
 
     @get("/{token:str}/morning", media_type=MediaType.HTML)
     async def morning(
@@ -248,21 +237,42 @@ class CheckinPages(Controller):
     ) -> Template:
         found = await visit(db_session, settings, token)
         form = await request.form()
-        try:
-            outcome = await submit_morning(found.data, settings, found.athlete, form)
-        except SentAlready as sent:
-            return morning_page(await visit(db_session, settings, token), already=sent.at)
-        except (HTTPException, ValidationError) as exc:
-            found, problem = await refused(db_session, settings, token, exc)
-            return morning_page(found, form=form, problem=problem, status=problem.status)
-        if outcome is None:
-            return morning_page(
-                found,
-                form=form,
-                problem=Problem(422, "Give a score (0 to 10) for at least one place."),
-                status=422,
-            )
-        return morning_page(found, outcome=outcome)
+        return await pain_page(
+            db_session,
+            settings,
+            found,
+            form,
+            timing=PainTiming.next_morning,
+            nothing=Problem(422, "Give a score (0 to 10) for at least one place."),
+            refill=True,
+        )
+
+
+async def pain_page(
+    db_session: AsyncSession,
+    settings: Settings,
+    found: Visit,
+    form: Any,
+    *,
+    timing: PainTiming | None,
+    nothing: Problem,
+    refill: bool,
+) -> Template:
+    """The morning page after a form's pain went in as check-ins (submit_morning, at `timing`;
+    None: each region's own): its outcome, or the problem, or `nothing` when no place was
+    scored (with the form as sent when `refill`)."""
+    try:
+        outcome = await submit_morning(found.data, settings, found.athlete, form, timing=timing)
+    except SentAlready as sent:
+        return morning_page(await visit(db_session, settings, found.token), already=sent.at)
+    except (HTTPException, ValidationError) as exc:
+        found, problem = await refused(db_session, settings, found.token, exc)
+        return morning_page(found, form=form, problem=problem, status=problem.status)
+    if outcome is None:
+        return morning_page(
+            found, form=form if refill else None, problem=nothing, status=nothing.status
+        )
+    return morning_page(found, outcome=outcome)
 
 
 def todays_session(sessions: list[SessionRow], zone: ZoneInfo) -> SessionRow | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -195,7 +196,7 @@ def _urlencoded(scope: Scope) -> bool:
 
 async def _too_large(send: Send) -> None:
     detail = f"a form is at most {FORM_BODY_LIMIT // 1024} KiB"
-    body = b'{"status_code":413,"detail":"' + detail.encode() + b'","extra":[]}'
+    body = json.dumps({"status_code": 413, "detail": detail, "extra": []}).encode()
     await send(
         {
             "type": "http.response.start",

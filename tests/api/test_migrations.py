@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from api.db import metadata
-from api.migrate import alembic_config, compare_type, upgrade
+from api.migrate import alembic_config, compare_type, head, upgrade
 from api.settings import Settings
 
 
@@ -71,10 +71,6 @@ async def current_revision(url: str) -> str | None:
 
 async def table_names(url: str) -> set[str]:
     return set(await on_connection(url, lambda c: inspect(c).get_table_names()))
-
-
-def head() -> str | None:
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
 async def test_upgrade_to_head_leaves_no_difference_between_models_and_schema(fresh_url):

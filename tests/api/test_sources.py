@@ -9,6 +9,7 @@ import asyncio
 import dataclasses
 import socket
 import time
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -1259,13 +1260,13 @@ async def test_job_rows_the_queue_lost_are_failed_by_the_schedule_and_the_rest_l
             ):
                 await db.execute(
                     update(JobRunRow)
-                    .where(JobRunRow.job_id == uuid_of(job_id))
+                    .where(JobRunRow.job_id == uuid.UUID(job_id))
                     .values(state=state, queued_at=queued_at, finished_at=None)
                 )
         # late, not lost: a job the queue still holds is left to run (a review)
         from api.runner import queue_key
 
-        late = queue_key("replan", uuid_of(athlete["id"]), uuid_of(lost))
+        late = queue_key("replan", uuid.UUID(athlete["id"]), uuid.UUID(lost))
         kept = await FUNCTIONS["refresh_all"]({"sessions": sessions, "runner": _NoQueue([late])})
         assert kept["lost"] == 0
         result = await FUNCTIONS["refresh_all"]({"sessions": sessions, "runner": _NoQueue()})
@@ -1278,12 +1279,6 @@ async def test_job_rows_the_queue_lost_are_failed_by_the_schedule_and_the_rest_l
     assert rows[fresh].state == "queued"
     read = (await client.get(f"/api/v1/jobs/{lost}", headers=auth(key))).json()
     assert read["state"] == "failed", read
-
-
-def uuid_of(text: str):
-    import uuid
-
-    return uuid.UUID(text)
 
 
 class _NoQueue:
