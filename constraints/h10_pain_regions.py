@@ -14,7 +14,7 @@ from datetime import date
 
 from planner.domain import Prescription, Region, SessionKind, last_day
 from planner.problem import Problem, Slot
-from planner.variables import EVERY_START, SlotRule, Span, Variant
+from planner.variables import EVERY_START, SlotRule, Span, Suggestion, Variant
 
 
 @dataclass(frozen=True)
@@ -49,12 +49,12 @@ class H10PainRegions(SlotRule):
                 return why
         return None
 
-    def suggest(self, problem: Problem, slot: Slot) -> str | None:
+    def suggest(self, problem: Problem, slot: Slot) -> Suggestion | None:
         if problem.flagged_regions:
             names = ", ".join(sorted(r.value for r in problem.flagged_regions))
-            return f"the coach clears {names} once a clinician has seen it"
+            return Suggestion(f"the coach clears {names} once a clinician has seen it")
         days = [s.no_heavy_until for s in problem.state.regions.values() if s.no_heavy_until]
-        return f"light sessions through {last_day(max(days))}" if days else None
+        return Suggestion(f"light sessions through {last_day(max(days))}") if days else None
 
     @staticmethod
     def forbids(problem: Problem, item: Prescription, no_heavy: set[Region]) -> str | None:

@@ -14,7 +14,7 @@ from math import inf
 from constraints._time import exists, utc
 from planner.domain import WEEKDAYS, Ride, SessionKind
 from planner.problem import Problem, Slot
-from planner.variables import EVERY_START, SlotRule, Span, Variant
+from planner.variables import EVERY_START, SlotRule, Span, Suggestion, Variant
 
 COOL_DOWN = timedelta(minutes=30)
 
@@ -75,10 +75,10 @@ class H1Availability(SlotRule):
         blocked.append((edge, inf, False, False))
         return blocked
 
-    def suggest(self, problem: Problem, slot: Slot) -> str | None:
+    def suggest(self, problem: Problem, slot: Slot) -> Suggestion | None:
         start = slot.start.astimezone(problem.zone)
         end = slot.end.astimezone(problem.zone)
-        return (
+        return Suggestion(
             f"a window on {WEEKDAYS[start.weekday()].capitalize()} {start:%d %b} "
             f"from {start:%H:%M} to {end:%H:%M}"
         )

@@ -8,7 +8,7 @@ from datetime import timedelta
 from constraints._time import utc
 from planner.domain import Ride
 from planner.problem import Problem, Slot
-from planner.variables import SlotRule, Span, Variant
+from planner.variables import SlotRule, Span, Suggestion, Variant
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class H2RideBuffer(SlotRule):
             for ride in problem.rides_around(day)
         ]
 
-    def suggest(self, problem: Problem, slot: Slot) -> str | None:
+    def suggest(self, problem: Problem, slot: Slot) -> Suggestion | None:
         ride = self.concerns(problem, slot)
         if ride is None:
             return None
@@ -57,4 +57,4 @@ class H2RideBuffer(SlotRule):
             minutes = (utc(slot.start) - utc(ride.end)).total_seconds() // 60
         else:
             return None  # the session sits on the ride itself: no buffer makes room
-        return f"ride_buffer_min {int(minutes)}"
+        return Suggestion.change("ride_buffer_min", int(minutes))

@@ -8,7 +8,7 @@ from datetime import timedelta
 from constraints._time import real_hours, utc
 from planner.domain import Ride
 from planner.problem import Problem, Slot
-from planner.variables import SlotRule, Span, Variant, around
+from planner.variables import SlotRule, Span, Suggestion, Variant, around
 
 
 @dataclass(frozen=True)
@@ -50,11 +50,11 @@ class H3HeavyBeforeLong(SlotRule):
             f"{ride.label()!r} (needs {self.heavy_before_long_h} h)"
         )
 
-    def suggest(self, problem: Problem, slot: Slot) -> str | None:
+    def suggest(self, problem: Problem, slot: Slot) -> Suggestion | None:
         ride = self.concerns(problem, slot)
         if ride is None:
             return None
         hours = int(real_hours(slot.end, ride.start))
         if hours >= 24:  # the setting's lower bound
-            return f"heavy_before_long_h {hours}"
-        return f"move {ride.label()!r} a day later"
+            return Suggestion.change("heavy_before_long_h", hours)
+        return Suggestion(f"move {ride.label()!r} a day later")

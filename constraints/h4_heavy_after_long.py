@@ -8,7 +8,7 @@ from datetime import timedelta
 from constraints._time import real_hours, utc
 from planner.domain import Ride
 from planner.problem import Problem, Slot
-from planner.variables import SlotRule, Span, Variant, around
+from planner.variables import SlotRule, Span, Suggestion, Variant, around
 
 
 @dataclass(frozen=True)
@@ -57,11 +57,11 @@ class H4HeavyAfterLong(SlotRule):
             f"{ride.label()!r} ends (needs {self.heavy_after_long_h} h)"
         )
 
-    def suggest(self, problem: Problem, slot: Slot) -> str | None:
+    def suggest(self, problem: Problem, slot: Slot) -> Suggestion | None:
         ride = self.concerns(problem, slot)
         if ride is None:
             return None
         hours = int(real_hours(ride.end, slot.start))
         if hours >= 12:  # the setting's lower bound
-            return f"heavy_after_long_h {hours}"
-        return f"move {ride.label()!r} a day earlier"
+            return Suggestion.change("heavy_after_long_h", hours)
+        return Suggestion(f"move {ride.label()!r} a day earlier")

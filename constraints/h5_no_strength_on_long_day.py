@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from planner.domain import Ride, RideKind, SessionKind
 from planner.problem import Problem, Slot
-from planner.variables import EVERY_START, SlotRule, Span, Variant
+from planner.variables import EVERY_START, SlotRule, Span, Suggestion, Variant
 
 
 @dataclass(frozen=True)
@@ -35,10 +35,11 @@ class H5NoStrengthOnLongDay(SlotRule):
             return None
         return f"{problem.day_of(slot):%a %Y-%m-%d} holds {ride.label()!r}, a long ride or race"
 
-    def suggest(self, problem: Problem, slot: Slot) -> str | None:
+    def suggest(self, problem: Problem, slot: Slot) -> Suggestion | None:
         ride = self.concerns(problem, slot)
         if ride is None:
             return None
         if ride.kind not in (RideKind.long, RideKind.race) and ride.duration_min < 600:
-            return f"long_ride_min {ride.duration_min + 1}"  # long only by its length
-        return f"move {ride.label()!r} to another day"
+            # long only by its length
+            return Suggestion.change("long_ride_min", ride.duration_min + 1)
+        return Suggestion(f"move {ride.label()!r} to another day")

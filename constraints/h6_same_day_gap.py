@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from constraints._time import real_hours, utc
 from planner.domain import Ride, SessionKind
 from planner.problem import Problem, Slot
-from planner.variables import SlotRule, Span, Variant
+from planner.variables import SlotRule, Span, Suggestion, Variant
 
 
 @dataclass(frozen=True)
@@ -59,11 +59,11 @@ class H6SameDayGap(SlotRule):
             f"(needs {self.same_day_gap_h} h)"
         )
 
-    def suggest(self, problem: Problem, slot: Slot) -> str | None:
+    def suggest(self, problem: Problem, slot: Slot) -> Suggestion | None:
         found = self._closest(problem, slot)
         if found is None:
             return None
         ride, gap = found
         if int(gap) >= 3:  # the setting's lower bound
-            return f"same_day_gap_h {int(gap)}"
-        return f"move {ride.label()!r} to another day"
+            return Suggestion.change("same_day_gap_h", int(gap))
+        return Suggestion(f"move {ride.label()!r} to another day")

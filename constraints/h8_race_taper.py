@@ -14,7 +14,7 @@ from datetime import date
 from constraints._time import real_hours, utc
 from planner.domain import Priority, Ride, RideKind, SessionKind
 from planner.problem import Problem, Slot
-from planner.variables import EVERY_START, SlotRule, Span, Variant
+from planner.variables import EVERY_START, SlotRule, Span, Suggestion, Variant
 
 
 @dataclass(frozen=True)
@@ -109,19 +109,19 @@ class H8RaceTaper(SlotRule):
         close = self._too_close_race(problem, slot)
         return close[0] if close else None
 
-    def suggest(self, problem: Problem, slot: Slot) -> str | None:
+    def suggest(self, problem: Problem, slot: Slot) -> Suggestion | None:
         taper = self._taper(problem, slot)
         if taper is not None:
             label, before, _, _ = taper
             if before >= 1 and (label == "B" or before >= 3):
-                return f"taper_days_{label} {before - 1}"
-            return "a light session instead of a heavy one"
+                return Suggestion.change(f"taper_days_{label}", before - 1)
+            return Suggestion("a light session instead of a heavy one")
         close = self._too_close_race(problem, slot)
         if close is not None:
             ride, hours, _ = close
             if hours >= 0:
                 # a race with no priority is kept clear by the C race's setting
-                return f"clear_before_{ride.priority or 'C'}_h {int(hours)}"
+                return Suggestion.change(f"clear_before_{ride.priority or 'C'}_h", int(hours))
         return None
 
 

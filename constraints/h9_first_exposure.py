@@ -23,7 +23,7 @@ from planner.content import B_RACE_WEEK_DAYS
 from planner.domain import Ride, Session, SessionKind
 from planner.phases import TAPER_DAYS
 from planner.problem import FIRST_EXPOSURE_EXERCISES, Problem, Slot
-from planner.variables import Candidate, ModelContext, Rule, Violation
+from planner.variables import Candidate, ModelContext, Rule, Suggestion, Violation
 
 BUILD_UP_DAYS = 7  # once a week: days between two sessions holding a lift in its build-up
 
@@ -71,14 +71,14 @@ class H9FirstExposure(Rule):
                 return f"first exposure in the week of the B race on {race.isoformat()}"
         return None
 
-    def suggest(self, problem: Problem, slot: Slot) -> str | None:
+    def suggest(self, problem: Problem, slot: Slot) -> Suggestion | None:
         ride = self.concerns(problem, slot)
         if ride is None:
             return None
         hours = int(real_hours(slot.end, ride.start))
         if hours >= 48:  # the setting's lower bound
-            return f"first_exposure_gap_h {hours}"
-        return f"an easy ride instead of {ride.label()!r} in one week"
+            return Suggestion.change("first_exposure_gap_h", hours)
+        return Suggestion(f"an easy ride instead of {ride.label()!r} in one week")
 
     def new_exercises(self, problem: Problem) -> list[str]:
         return list(problem.new_exposures)

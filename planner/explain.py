@@ -42,6 +42,7 @@ from planner.variables import (
     SlotPreference,
     SlotRule,
     Span,
+    Suggestion,
     Variant,
     Violation,
     blocks,
@@ -80,7 +81,7 @@ class Breach:
         rule: str,
         why: str,
         ride: Callable[[], Ride | None],
-        suggest: Callable[[], str | None],
+        suggest: Callable[[], Suggestion | None],
     ) -> None:
         self.rule, self.why = rule, why
         self._ride, self._suggest = ride, suggest
@@ -90,7 +91,7 @@ class Breach:
         return self._ride()
 
     @cached_property
-    def suggestion(self) -> str | None:
+    def suggestion(self) -> Suggestion | None:
         return self._suggest()
 
 
@@ -116,10 +117,10 @@ class GapBreach(Breach):
         return None
 
     @cached_property
-    def suggestion(self) -> str | None:
+    def suggestion(self) -> Suggestion | None:
         if not self._same_day and int(self._gap) >= 24:  # the setting's lower bound
-            return f"strength_gap_h {int(self._gap)}"
-        return f"move the strength session of {local(self._other.start, self._zone)}"
+            return Suggestion.change("strength_gap_h", int(self._gap))
+        return Suggestion(f"move the strength session of {local(self._other.start, self._zone)}")
 
 
 class SlotBreach(Breach):
@@ -139,7 +140,7 @@ class SlotBreach(Breach):
         return self._of.concerns(self._problem, self._slot)
 
     @cached_property
-    def suggestion(self) -> str | None:
+    def suggestion(self) -> Suggestion | None:
         return self._of.suggest(self._problem, self._slot)
 
 
@@ -509,17 +510,17 @@ class Diagnosis:
 
     def _mildness(self, attempt: Attempt) -> tuple[int, int, float]:
         """Sort key: fewest rules in the way, then a mild setting change, then a window."""
-        settings = self.problem.settings
-        suggestion = attempt.breaches[0].suggestion or ""
-        name, _, value = suggestion.partition(" ")
-        current = getattr(settings, name, None)
-        if isinstance(current, int) and value.isdigit() and current:
-            change = abs(current - int(value)) / current
-            rank = 0 if change <= MILD_CHANGE and name not in SAFETY_SETTINGS else 2
-            return (len(attempt.breaches), rank, change)
+        suggestion = attempt.breaches[0].suggestion
+        if suggestion is not None and len(suggestion.changes) == 1:
+            name, value = suggestion.changes[0]
+            current = getattr(self.problem.settings, name, None)
+            if isinstance(current, int) and current:
+                change = abs(current - value) / current
+                rank = 0 if change <= MILD_CHANGE and name not in SAFETY_SETTINGS else 2
+                return (len(attempt.breaches), rank, change)
         if attempt.rules == ["H1"]:
             return (len(attempt.breaches), 1, 0.0)
-        return (len(attempt.breaches), 3 if not suggestion else 2, 1.0)
+        return (len(attempt.breaches), 3 if suggestion is None else 2, 1.0)
 
     def closest(
         self, attempts: Iterable[Attempt], within: set[str] | None = None
@@ -537,20 +538,18 @@ class Diagnosis:
         blocked = [a for a in blocked if len(a.breaches) == fewest]
         return min(blocked, key=lambda a: (*self._mildness(a), a.slot.start.timestamp()))
 
-    def describe(self, attempt: Attempt) -> tuple[str, str, Ride | None]:
+    def describe(self, attempt: Attempt) -> tuple[str, Suggestion | None, Ride | None]:
         """'tried Wed 13 Jan 19:00: <why>' and the one change that would make room."""
         problem = self.problem
         first = attempt.breaches[0]
         rule, why, ride, suggestion = first.rule, first.why, first.ride, first.suggestion
         text = f"tried {local(attempt.slot.start, problem.zone)}: {why} ({rule})"
-        if suggestion and suggestion.partition(" ")[0] in SAFETY_SETTINGS:
-            suggestion += SAFETY_NOTE
         if len(attempt.breaches) > 1:
             others = ", ".join(sorted({b.rule for b in attempt.breaches[1:]} - {rule}))
             if others:
                 text += f"; also {others}"
-                suggestion = _together(attempt, rule, suggestion)
-        return text, suggestion or "", ride
+                return text, _together(attempt, rule, suggestion), ride
+        return text, _with_safety_note(suggestion), ride
 
 
 def _minute(moment: datetime, *, up: bool) -> datetime:
@@ -704,15 +703,16 @@ def _explain_flip(diagnosis: Diagnosis, entry: Broken, session: Session) -> None
     _tell(diagnosis, entry, tried)
 
 
-def _tell(diagnosis: Diagnosis, entry: Broken, tried: Attempt, lead: str = "") -> None:
-    """The try's rules in the way, its account ("tried ...", or after `lead`) and suggestion,
-    and the ride behind it where the entry names none."""
+def _tell(diagnosis: Diagnosis, entry: Broken, tried: Attempt, lead: str = "") -> Suggestion | None:
+    """The try's rules in the way, its account ("tried ...", or after `lead`) and suggestion
+    (returned too: the settings it moves), and the ride behind it where the entry names none."""
     entry.blocked_by = sorted(set(tried.rules), key=_rule_order)
     text, suggestion, ride = diagnosis.describe(tried)
     entry.detail += f"; {lead}{text.removeprefix('tried ') if lead else text}"
-    entry.suggestion = suggestion
+    entry.suggestion = suggestion.text if suggestion is not None else ""
     if entry.ride is None and ride is not None:
         entry.ride = ride_of(ride, diagnosis.problem)
+    return suggestion
 
 
 def _explain_moved(diagnosis: Diagnosis, entry: Broken, session: Session) -> None:
@@ -795,26 +795,35 @@ def _traded(diagnosis: Diagnosis, slot: Candidate, session: Session | None) -> s
     return f"kept it: there it would pay {', '.join(costs)}"
 
 
-def _together(attempt: Attempt, rule: str, suggestion: str | None) -> str | None:
+def _with_safety_note(suggestion: Suggestion | None) -> Suggestion | None:
+    """The suggestion, saying so where it loosens a safety margin (SAFETY_SETTINGS)."""
+    if suggestion is None or not _safety_settings_in(suggestion):
+        return suggestion
+    return Suggestion(suggestion.text + SAFETY_NOTE, suggestion.changes)
+
+
+def _together(attempt: Attempt, rule: str, suggestion: Suggestion | None) -> Suggestion | None:
     """The change that makes room at a time more than one rule blocks: each rule's own, all
     of them (a window on Sunday evening was suggested where H7 and H9 blocked the time as
     well: the coach would add it and nothing would change; a coach's review)."""
-    changes = [suggestion] if suggestion else []
+    parts = [suggestion] if suggestion else []
     unsaid = [] if suggestion else [rule]
     for other in sorted({b.rule for b in attempt.breaches} - {rule}, key=_rule_order):
         said = next(
             (b.suggestion for b in attempt.breaches if b.rule == other and b.suggestion), None
         )
-        if said and said.partition(" ")[0] in SAFETY_SETTINGS:
-            said += SAFETY_NOTE
         if said:
-            changes.append(said)
+            parts.append(said)
         else:
             unsaid.append(other)
-    if not changes:
+    if not parts:
         return None
+    said = "; ".join(_with_safety_note(part).text for part in parts)  # type: ignore[union-attr]
     tail = f", and {', '.join(unsaid)} out of the way" if unsaid else ""
-    return f"all of: {'; '.join(changes)}{tail} (one alone makes no room at this time)"
+    return Suggestion(
+        f"all of: {said}{tail} (one alone makes no room at this time)",
+        tuple(change for part in parts for change in part.changes),
+    )
 
 
 def _race_of(term: str) -> date:
@@ -844,9 +853,9 @@ def _explain_with(
     if best is None:
         entry.detail += _none_tried(diagnosis.problem, session)
         return
-    _tell(diagnosis, entry, best)
+    suggestion = _tell(diagnosis, entry, best)
     entry.blocked_by = in_the_way(tries)  # the few rules that block every try, not one try's
-    loosened = _safety_settings_in(entry.suggestion)
+    loosened = _safety_settings_in(suggestion) if suggestion is not None else []
     if entry.rule.startswith("S") and loosened:
         # a preference (the spread of the week, a time of day) is no reason to give up a
         # margin kept for the knees and back: heavy work 25 h before a long ride was offered
@@ -858,10 +867,9 @@ def _explain_with(
         entry.suggestion = ""
 
 
-def _safety_settings_in(suggestion: str) -> list[str]:
+def _safety_settings_in(suggestion: Suggestion) -> list[str]:
     """The safety settings (SAFETY_SETTINGS) a suggestion changes ("all of: ..." included)."""
-    said = suggestion.removeprefix("all of: ")
-    return sorted({part.strip().partition(" ")[0] for part in said.split(";")} & SAFETY_SETTINGS)
+    return sorted({name for name, _ in suggestion.changes} & SAFETY_SETTINGS)
 
 
 def _none_tried(problem: Problem, session: Session | None) -> str:

@@ -353,6 +353,21 @@ class Rule:
         raise NotImplementedError
 
 
+@dataclass(frozen=True)
+class Suggestion:
+    """What would let a session through the hard rules, in a coach's words (`text`), with the
+    settings it moves and to what (`changes`: the explanations weigh how far a setting moves,
+    and whether it loosens a safety margin); none for words alone (move a ride, add a window)."""
+
+    text: str
+    changes: tuple[tuple[str, int], ...] = ()
+
+    @classmethod
+    def change(cls, setting: str, value: int) -> Suggestion:
+        """The setting `setting` at `value`, said as the settings API spells it."""
+        return cls(f"{setting} {value}", ((setting, value),))
+
+
 class SlotRule(Rule):
     """A hard rule that judges each session on its own (given the rides and the athlete)."""
 
@@ -366,7 +381,7 @@ class SlotRule(Rule):
         """The ride behind a breach, when one is (for reports and explanations)."""
         return None
 
-    def suggest(self, problem: Problem, slot: Slot) -> str | None:
+    def suggest(self, problem: Problem, slot: Slot) -> Suggestion | None:
         """One change that would let this session through the rule, in a coach's words."""
         return None
 

@@ -20,6 +20,7 @@ from harness import encode_plan
 
 from constraints import H1Availability
 from planner.domain import Session
+from planner.variables import Suggestion
 
 RULE = H1Availability()
 WEDNESDAY = MONDAY + timedelta(days=2)
@@ -250,6 +251,6 @@ def test_the_planner_offers_cool_down_mobility_outside_the_windows():
 
 def test_h1_suggests_a_window_at_the_time_tried():
     prob = problem(evening_only())
-    assert RULE.suggest(prob, strength(prob, at(WEDNESDAY, 13))) == (
+    assert RULE.suggest(prob, strength(prob, at(WEDNESDAY, 13))) == Suggestion(
         "a window on Wednesday 06 Jan from 13:00 to 13:45"
     )

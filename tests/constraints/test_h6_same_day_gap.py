@@ -8,6 +8,7 @@ from harness import encode_plan
 
 from constraints import H6SameDayGap
 from planner.domain import Ride
+from planner.variables import Suggestion
 
 RULE = H6SameDayGap(same_day_gap_h=6)
 WEDNESDAY = MONDAY + timedelta(days=2)
@@ -72,11 +73,13 @@ def test_strength_6_real_hours_before_a_ride_across_the_spring_clock_change_keep
 def test_h6_suggests_the_gap_that_would_make_room_and_names_the_ride():
     prob = problem(rides=[ride(WEDNESDAY, 9, 90, title="Tempo")])  # ends 10:30
     slot = strength(prob, at(WEDNESDAY, 15))  # 4.5 h after
-    assert RULE.suggest(prob, slot) == "same_day_gap_h 4"
+    assert RULE.suggest(prob, slot) == Suggestion.change("same_day_gap_h", 4)
     assert RULE.concerns(prob, slot).title == "Tempo"
     assert [v.ride.title for v in RULE.check(prob, [slot])] == ["Tempo"]
 
 
 def test_h6_suggests_moving_the_ride_when_no_allowed_gap_would_do():
     prob = problem(rides=[ride(WEDNESDAY, 9, 90, title="Tempo")])
-    assert RULE.suggest(prob, strength(prob, at(WEDNESDAY, 12))) == "move 'Tempo' to another day"
+    assert RULE.suggest(prob, strength(prob, at(WEDNESDAY, 12))) == Suggestion(
+        "move 'Tempo' to another day"
+    )

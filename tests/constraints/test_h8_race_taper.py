@@ -8,6 +8,7 @@ from factories import MONDAY, at, lifter, mobility, problem, ride, strength
 from harness import encode_plan
 
 from constraints import H8RaceTaper
+from planner.variables import Suggestion
 
 RULE = H8RaceTaper(taper_days_A=7, taper_days_B=3)
 RACE_DAY = MONDAY + timedelta(days=12)  # Saturday of week 2
@@ -107,8 +108,8 @@ def test_a_race_with_no_priority_is_kept_clear_as_a_c_race_in_both_faces():
     prob, session = race(None), light(1, hour=17)
     [breach] = H8RaceTaper(taper_days_A=7, taper_days_B=3).check(prob, [session])
     assert "before the race with no priority (as a C) 'race'" in breach.message, breach.message
-    assert H8RaceTaper(taper_days_A=7, taper_days_B=3).suggest(prob, session) == (
-        "clear_before_C_h 15"
+    assert H8RaceTaper(taper_days_A=7, taper_days_B=3).suggest(prob, session) == Suggestion.change(
+        "clear_before_C_h", 15
     )
 
 
@@ -123,7 +124,7 @@ def test_clear_hours_settings_move_the_boundary_in_both_faces():
 def test_suggestion_names_the_clear_hours_that_would_make_room():
     prob = race("B")
     slot = light(2, hour=9)
-    assert RULE.suggest(prob, slot) == "clear_before_B_h 47"
+    assert RULE.suggest(prob, slot) == Suggestion.change("clear_before_B_h", 47)
     assert RULE.concerns(prob, slot).priority == "B"
 
 

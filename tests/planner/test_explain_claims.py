@@ -185,8 +185,11 @@ def test_a_time_more_than_one_rule_blocks_gets_every_change_it_needs():
     tried = diagnosis.attempt(slot)
     assert {"H1", "H7"} <= set(tried.rules)
     _, suggestion, _ = diagnosis.describe(tried)
-    assert suggestion.startswith("all of: a window on Tuesday 05 Jan from 18:00"), suggestion
-    assert "strength_gap_h" in suggestion and "one alone makes no room" in suggestion
+    text = suggestion.text
+    assert text.startswith("all of: a window on Tuesday 05 Jan from 18:00"), text
+    assert "strength_gap_h" in text and "one alone makes no room" in text
+    # the settings it moves travel as data beside the words (the window is words alone)
+    assert [name for name, _ in suggestion.changes] == ["strength_gap_h"], suggestion
 
 
 def test_a_week_long_over_at_the_re_plan_is_not_said_to_have_come_late():
@@ -209,10 +212,13 @@ def test_every_rule_in_the_way_is_in_the_change_list_even_the_first_without_one(
     """With a red knee first (no change of its own to offer) and H7 second, the list read 'all
     of: strength_gap_h 34 (one alone makes no room)', leaving the knee out (a review)."""
     from planner.explain import Attempt, Breach, _together
+    from planner.variables import Suggestion
 
+    gap = Suggestion.change("strength_gap_h", 34)
     breaches = [
         Breach("H10", "red knee", lambda: None, lambda: None),
-        Breach("H7", "34 h after a session", lambda: None, lambda: "strength_gap_h 34"),
+        Breach("H7", "34 h after a session", lambda: None, lambda: gap),
     ]
     said = _together(Attempt(None, breaches), "H10", None)
-    assert said is not None and "strength_gap_h 34" in said and "H10" in said, said
+    assert said is not None and "strength_gap_h 34" in said.text and "H10" in said.text, said
+    assert said.changes == (("strength_gap_h", 34),)
