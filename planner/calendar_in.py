@@ -139,6 +139,7 @@ _RACE_TRAINING = re.compile(
 # hyphenated and "priority" forms are unambiguous and may be any case.
 _PRIORITY = (
     re.compile(r"\b([ABC])\s+(?i:race)\b"),
+    re.compile(r"\b(?i:race)\s*[:-]?\s*([ABC])\b"),  # "RACE A: Flanders", "Race A - Worlds"
     re.compile(r"\b([ABC])-race\b", re.IGNORECASE),
     re.compile(r"[\[(]\s*([ABC])\s*[\])]", re.IGNORECASE),
     re.compile(r"\bprio(?:rity)?\s*[:=]?\s*([ABC])\b", re.IGNORECASE),
@@ -178,12 +179,13 @@ def guess_kind(
 ) -> tuple[RideKind, Priority | None]:
     """Guess a ride's kind (and a race's priority) from its title and length.
 
-    Races come first (priority from "A race", "[A]", "(A)", "A-race", "priority A"; C when
+    Races come first (priority from "A race", "RACE A:", "[A]", "(A)", "A-race", "priority A"; C when
     none is given; not training named after racing: "race prep", "crit practice", "openers"),
     then intervals, then recovery, then "long" in the title; anything else
     is long from ``settings.long_ride_min`` minutes on and endurance below.
     """
-    title = title or ""
+    # a word joined by underscores is words ("RACE_A Unbound", "Z2_endurance")
+    title = (title or "").replace("_", " ")
     if _RACE.search(title):
         # a priority given says a race, whatever else the title holds ("B race: Kermesse +
         # openers before"); without one, training named after racing is no race
@@ -316,10 +318,21 @@ def _single_event(lines: list[str], first: int, last: int, start: datetime, end:
     """ "outside" (far outside), "unsure", or the event's UID when it surely starts inside."""
     moment = None
     uid = None
+    alarm = False
     for at in range(first + 1, last):
         line = lines[at]
-        if _SERIES_LINE.match(line) or line.upper().startswith("BEGIN:"):
-            return "unsure"  # a series, an edit of one, or an alarm: the parser reads it
+        upper = line[:12].upper()
+        if alarm:  # a reminder's lines (Google writes one into many events) say nothing here
+            if upper.startswith("END:VALARM"):
+                alarm = False
+            elif upper.startswith("BEGIN:"):
+                return "unsure"
+            continue
+        if upper.startswith("BEGIN:VALARM"):
+            alarm = True
+            continue
+        if _SERIES_LINE.match(line) or upper.startswith("BEGIN:"):
+            return "unsure"  # a series, an edit of one, or another component: the parser reads it
         if line[:7].upper() == "DTSTART":
             if moment is not None:
                 return "unsure"
@@ -328,7 +341,7 @@ def _single_event(lines: list[str], first: int, last: int, start: datetime, end:
                 return "unsure"
         elif line[:4].upper() in ("UID:", "UID;"):
             uid = line.split(":", 1)[1].strip()
-    if moment is None:
+    if moment is None or alarm:
         return "unsure"
     if moment < start - _SLACK or moment > end + _SLACK:
         return "outside"

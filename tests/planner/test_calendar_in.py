@@ -230,6 +230,13 @@ def test_morning_run_is_skipped_as_not_a_ride_but_a_bike_ride_is_kept():
         ("A race: Nationals - race start 10:00", 120, RideKind.race, Priority.A),
         ("[A] Gran Fondo Berlin (race start 7:30)", 300, RideKind.race, Priority.A),
         ("B race: Kermesse + openers before", 120, RideKind.race, Priority.B),
+        # intervals.icu and others write the letter after the word (a trial's export gave C)
+        ("RACE A: Flanders Sportive", 300, RideKind.race, Priority.A),
+        ("RACE B: Kermesse", 120, RideKind.race, Priority.B),
+        ("Race A Worlds", 240, RideKind.race, Priority.A),
+        ("RACE A - Worlds", 240, RideKind.race, Priority.A),
+        ("RACE_A Unbound", 600, RideKind.race, Priority.A),
+        ("Race a crit with friends", 60, RideKind.race, Priority.C),  # "a": the article
         ("Club 10 TT start 19:32", 30, RideKind.race, Priority.C),
         ("VO2 intervals", 75, RideKind.intervals, None),
         ("Sweet spot 3x15", 90, RideKind.intervals, None),
@@ -533,6 +540,34 @@ def test_more_events_in_the_window_than_the_import_cap_raise_naming_the_event(
     assert "more than 20 events in the import window" in str(caught.value)
     assert caught.value.uid == ("s2" if recurring else "s20")
     assert f"'{caught.value.title}'" in str(caught.value)
+
+
+ALARM = ("BEGIN:VALARM", "ACTION:DISPLAY", "TRIGGER:-PT30M", "DESCRIPTION:Reminder", "END:VALARM")
+
+
+def test_the_first_pass_reads_single_events_with_google_reminders():
+    """Google writes a VALARM into each event with a reminder: the first pass left every such
+    event to the parser, and a real export of years of history (4.9 MB) ran out of the import's
+    time (a trial). Events with an alarm are dropped or counted like any other."""
+    far = series("far", "DTSTART:20200302T170000Z", "DURATION:PT1H", *ALARM)
+    near = series("near", "DTSTART:20260302T170000Z", *ALARM, "DURATION:PT1H")
+    screened = calendar_in._screen(calendar(far, near), *WINDOW)
+    assert "UID:far" not in screened and "UID:near" in screened
+    assert [r.uid for r in read_calendar(calendar(far, near), *WINDOW).rides] == ["near"]
+    # another component inside an event is still the parser's to judge
+    odd = series("odd", "DTSTART:20200302T170000Z", "DURATION:PT1H", "BEGIN:X-THING", "END:X-THING")
+    assert "UID:odd" in calendar_in._screen(calendar(odd), *WINDOW)
+
+
+def test_the_first_pass_counts_events_with_alarms_toward_the_cap(monkeypatch):
+    monkeypatch.setattr(calendar_in, "MAX_OCCURRENCES_PER_IMPORT", 20)
+    events = [
+        series(f"s{i}", f"DTSTART:202603{i + 2:02d}T170000Z", "DURATION:PT1H", *ALARM)
+        for i in range(21)
+    ]
+    with pytest.raises(CalendarTooLarge) as caught:
+        calendar_in._screen(calendar(*events), *WINDOW)
+    assert caught.value.uid == "s20"
 
 
 def test_overlap_checks_are_n_log_n_and_name_what_overlaps():
