@@ -19,7 +19,7 @@ from litestar.exceptions import HTTPException
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -121,6 +121,12 @@ class SkippedOut(BaseModel):
     reason: str
 
 
+class ImportNote(BaseModel):
+    uid: str
+    title: str
+    note: str = Field(description="How the event was read where it did not say (an all-day race)")
+
+
 class ImportCounts(BaseModel):
     created: int
     updated: int
@@ -129,6 +135,11 @@ class ImportCounts(BaseModel):
     removed: int = 0
     skipped: int
     skipped_events: list[SkippedOut]
+    notes: list[ImportNote] = Field(
+        default_factory=list,
+        description="Events read with an assumption, one entry per event: a race given as a "
+        "whole day is kept clear from 07:00 to 19:00",
+    )
 
 
 def ride_out(row: RideRow, zone: ZoneInfo) -> RideOut:
@@ -591,8 +602,15 @@ async def import_calendar(
             setattr(row, name, getattr(fresh, name))
         counts["updated"] += 1
     await data_scope.db.flush()
+    notes = {
+        item.uid: ImportNote(uid=item.uid, title=item.ride.title or "", note=item.note)
+        for item in accepted
+        if item.note
+    }
     return Imported(
-        ImportCounts(**counts, skipped=len(skipped), skipped_events=skipped),
+        ImportCounts(
+            **counts, skipped=len(skipped), skipped_events=skipped, notes=list(notes.values())
+        ),
         sorted(set(still_dismissed)),
         sorted({row.external_id for row in kept_rows if row.external_id}),
     )

@@ -526,6 +526,7 @@ async def _import(
         "skipped": counts.skipped,
         # what was skipped and why (an all-day event: where a day off belongs instead)
         "skipped_events": [e.model_dump() for e in counts.skipped_events[:SKIPPED_SHOWN]],
+        "notes": [n.model_dump() for n in counts.notes[:SKIPPED_SHOWN]],
         "removed": counts.removed,
         "replanned": False,
         "replan_pending": False,

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import time as daytime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -100,6 +101,8 @@ class ImportedRide:
     uid: str
     recurrence_id: str | None
     ride: Ride
+    # how the ride was read where the event did not say it (an all-day race's hours)
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -735,6 +738,21 @@ ALL_DAY_WORKOUT = (
     "Give it a start time in the calendar it comes from, or enter the ride with its time "
     "(POST .../rides)"
 )
+# A race given as a day, not a time (intervals.icu and TrainingPeaks write races planned
+# without a start as all-day events; a stage race spans days): each of its days is read as a
+# race from 07:00 to 19:00 local, which keeps the margins before and after it whatever the
+# real start. Left out, an A race set no taper and no phases (a trial of those exports).
+RACE_DAY_FROM = daytime(7, 0)
+RACE_DAY_UNTIL = daytime(19, 0)
+RACE_DAY_NOTE = (
+    "a race given {given}: read as a race on {days} from 07:00 to 19:00, so strength keeps "
+    "clear of the whole day; give it its start time in the calendar it comes from for a "
+    "closer plan"
+)
+# at most this many days of one race event (a stage race; longer is a training camp or a
+# mistake, and each day is a ride)
+RACE_MAX_DAYS = 21
+
 # an all-day event is not a ride; a day away or off belongs in the athlete's availability
 ALL_DAY = (
     "all-day event: no time of day, so no ride. A day off or away goes in the athlete's "
@@ -761,6 +779,10 @@ def _occurrence(
     if str(component.get("STATUS", "")).upper() == "CANCELLED":
         return Skipped(uid, title, "cancelled")
     start = component["DTSTART"].dt
+    if not isinstance(start, datetime) or _over_a_day(component, start, zone):
+        race = _race_days(component, start, zone, recurring, settings, uid, title)
+        if race is not None:
+            return race
     if not isinstance(start, datetime):
         workout = _RIDE_WORDS.search(title) or _WORKOUT.search(title)
         return Skipped(uid, title, ALL_DAY_WORKOUT if workout else ALL_DAY)
@@ -799,6 +821,95 @@ def _occurrence(
         reasons = "; ".join(error["msg"] for error in exc.errors())
         return Skipped(uid, title, f"not a valid ride: {reasons}")
     return ImportedRide(uid=uid, recurrence_id=recurrence_id, ride=ride)
+
+
+def _end_of(component: icalendar.cal.Component, start: date | datetime) -> date | datetime:
+    """The event's DTEND, or its start plus its DURATION, or (neither) its start."""
+    end_prop = component.get("DTEND")
+    if end_prop is not None:
+        return end_prop.dt
+    duration = component.get("DURATION")
+    if duration is not None and isinstance(duration.dt, timedelta):
+        return start + duration.dt
+    return start
+
+
+def _over_a_day(component: icalendar.cal.Component, start: datetime, zone: tzinfo) -> bool:
+    end = _end_of(component, start)
+    if not isinstance(end, datetime):
+        return False
+    start = start if start.tzinfo is not None else start.replace(tzinfo=zone)
+    end = end if end.tzinfo is not None else end.replace(tzinfo=zone)
+    return end.astimezone(UTC) - start.astimezone(UTC) > timedelta(hours=24)
+
+
+def _race_days(
+    component: icalendar.cal.Component,
+    start: date | datetime,
+    zone: tzinfo,
+    recurring: set[str],
+    settings: RuleSettings,
+    uid: str,
+    title: str,
+) -> list[ImportedRide] | Skipped | None:
+    """A race given as whole days (an all-day event) or spanning days (a stage race): a race
+    from 07:00 to 19:00 local on each of its days (RACE_DAY_NOTE). None: not a race."""
+    kind, priority = guess_kind(title, 12 * 60, settings)
+    if kind != RideKind.race:
+        return None
+    end = _end_of(component, start)
+    if isinstance(start, datetime):  # timed, over a day: the local days it touches
+        local_zone = start.tzinfo or zone
+        first = start.astimezone(local_zone).date()
+        end_at = end if isinstance(end, datetime) else datetime.combine(end, daytime(), local_zone)
+        end_at = end_at if end_at.tzinfo is not None else end_at.replace(tzinfo=local_zone)
+        last_moment = end_at.astimezone(local_zone)
+        last = last_moment.date()
+        if last_moment.time() == daytime() and last > first:
+            last -= timedelta(days=1)  # ends at midnight: the day before is its last
+        given = "over several days"
+    else:  # all-day: DTEND is the day after the last (none: one day)
+        first = start
+        last = end if isinstance(end, date) and not isinstance(end, datetime) else start
+        last = max(first, last - timedelta(days=1)) if last > first else first
+        given = "as a whole day" if last == first else "as whole days"
+        local_zone = zone
+    days = (last - first).days + 1
+    if days > RACE_MAX_DAYS:
+        return Skipped(
+            uid,
+            title,
+            f"a race over {days} days: longer than {RACE_MAX_DAYS} days, not read as a race",
+        )
+    if uid in recurring and days > 1:
+        return Skipped(
+            uid, title, "a race over several days in a repeating series: enter its days as rides"
+        )
+    named = f"{first:%a} {first.day} {first:%b}" + (
+        f" to {last:%a} {last.day} {last:%b}" if last != first else ""
+    )
+    note = RACE_DAY_NOTE.format(given=given, days=named)
+    rides: list[ImportedRide] = []
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        begins = datetime.combine(day, RACE_DAY_FROM, local_zone)
+        ends = datetime.combine(day, RACE_DAY_UNTIL, local_zone)
+        minutes = round((ends.astimezone(UTC) - begins.astimezone(UTC)).total_seconds() / 60)
+        if days > 1:  # each day its own ride, told apart by its day (as a series' occurrences)
+            recurrence_id = begins.astimezone(UTC).isoformat()
+        else:
+            recurrence_id = _recurrence_id(component) if uid in recurring else None
+        external_id = uid if recurrence_id is None else f"{uid}#{recurrence_id}"
+        ride = Ride(
+            start=begins,
+            duration_min=minutes,
+            kind=kind,
+            priority=priority,
+            title=title[:500] or None,
+            external_id=external_id,
+        )
+        rides.append(ImportedRide(uid=uid, recurrence_id=recurrence_id, ride=ride, note=note))
+    return rides
 
 
 def _aware_utc(value: datetime | date, zone: tzinfo, name: str) -> datetime:
@@ -881,6 +992,10 @@ def read_calendar(
                 outcome = Skipped(uid, title, f"unreadable event: {exc}")
             if isinstance(outcome, Skipped):
                 skipped.append(outcome)
+            elif isinstance(outcome, list):  # a race over days: the file holds all of them
+                rides.extend(outcome)
+                if len(outcome) > 1:
+                    series.add(outcome[0].uid)
             else:
                 rides.append(outcome)
     rides.sort(key=lambda r: (r.ride.start, r.ride.external_id or ""))
@@ -958,7 +1073,8 @@ def _child_main() -> None:
         outcome: dict[str, Any] = {
             "ok": {
                 "rides": [
-                    [r.uid, r.recurrence_id, r.ride.model_dump(mode="json")] for r in result.rides
+                    [r.uid, r.recurrence_id, r.ride.model_dump(mode="json"), r.note]
+                    for r in result.rides
                 ],
                 "skipped": [[s.uid, s.title, s.reason] for s in result.skipped],
                 "series": sorted(result.series),
@@ -1064,8 +1180,8 @@ def _result(outcome: dict[str, Any], reading: str, memory_limit_bytes: int) -> I
         done = outcome["ok"]
         return ImportResult(
             rides=[
-                ImportedRide(uid, recurrence_id, Ride.model_validate(ride))
-                for uid, recurrence_id, ride in done["rides"]
+                ImportedRide(uid, recurrence_id, Ride.model_validate(ride), note)
+                for uid, recurrence_id, ride, note in done["rides"]
             ],
             skipped=[Skipped(*item) for item in done["skipped"]],
             series=set(done["series"]),

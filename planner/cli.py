@@ -38,13 +38,13 @@ def run_plan(args: argparse.Namespace) -> int:
         raise PlannerInputError(f"--weeks must be between 1 and {MAX_WEEKS} (got {args.weeks})")
     athlete = load_athlete(args.athlete)
     start = args.start or datetime.now(ZoneInfo(athlete.timezone)).date()
-    rides, skipped = load_calendar(args.rides, athlete, start, args.weeks)
+    rides, skipped, read_as = load_calendar(args.rides, athlete, start, args.weeks)
     try:
         solver = SolverSettings(time_limit_s=args.time_limit)
     except ValidationError as exc:
         raise PlannerInputError(describe_validation(exc, "--time-limit")) from exc
     result = plan(athlete, rides, start, args.weeks, settings=solver)
-    print(table(result, rides, skipped))
+    print(table(result, rides, skipped, read_as))
     if args.out:
         calendar = to_ical(result.sessions, name=athlete.name, timezone=athlete.timezone)
         try:

@@ -50,8 +50,9 @@ def load_rides(path: Path, athlete: Athlete, start: date, weeks: int) -> list[Ri
 
 def load_calendar(
     path: Path, athlete: Athlete, start: date, weeks: int
-) -> tuple[list[Ride], list[Skipped]]:
-    """The rides of a JSON list or an .ics calendar, and the .ics entries not used, with why."""
+) -> tuple[list[Ride], list[Skipped], list[Skipped]]:
+    """The rides of a JSON list or an .ics calendar, the .ics entries not used, with why, and
+    those read with an assumption, with it (an all-day race), one per event."""
     if path.suffix.lower() in (".ics", ".ical", ".ifb", ".icalendar"):
         try:
             data = path.read_bytes()
@@ -68,8 +69,13 @@ def load_calendar(
             )
         except CalendarError as exc:
             raise PlannerInputError(f"{path}: {exc}") from exc
-        return [item.ride for item in result.rides], list(result.skipped)
+        notes = {
+            item.uid: Skipped(item.uid, item.ride.title or "", item.note)
+            for item in result.rides
+            if item.note
+        }
+        return [item.ride for item in result.rides], list(result.skipped), list(notes.values())
     try:
-        return RIDES.validate_python(_read_json(path)), []
+        return RIDES.validate_python(_read_json(path)), [], []
     except ValidationError as exc:
         raise PlannerInputError(describe_validation(exc, str(path))) from exc

@@ -17,7 +17,13 @@ class NotUsed(Protocol):
     reason: str
 
 
-def table(plan: Plan, rides: list[Ride], skipped: Sequence[NotUsed] = ()) -> str:
+def table(
+    plan: Plan,
+    rides: list[Ride],
+    skipped: Sequence[NotUsed] = (),
+    read_as: Sequence[NotUsed] = (),
+) -> str:
+    """`read_as`: calendar entries read with an assumption (an all-day race), with it."""
     from zoneinfo import ZoneInfo
 
     zone = ZoneInfo(plan.timezone)
@@ -86,6 +92,10 @@ def table(plan: Plan, rides: list[Ride], skipped: Sequence[NotUsed] = ()) -> str
     if skipped:
         out.append(f"Calendar entries not used ({len(skipped)}):")
         out.extend(f"  {item.title or item.uid!r}: {item.reason}" for item in skipped)
+        out.append("")
+    if read_as:
+        out.append(f"Calendar entries read with an assumption ({len(read_as)}):")
+        out.extend(f"  {item.title or item.uid!r}: {item.reason}" for item in read_as)
         out.append("")
     if plan.warnings:
         out.extend(f"Note: {w}" for w in plan.warnings)

@@ -591,6 +591,7 @@ class CoachPages(Controller):
                 f"{counts.created} created, {counts.updated} updated{removed}, "
                 f"{counts.unchanged} unchanged, {counts.skipped} skipped"
             ] + [f"skipped {s.title or s.uid}: {s.reason}" for s in counts.skipped_events[:20]]
+            lines += [f"{n.title or n.uid}: {n.note}" for n in counts.notes[:20]]
             if counts.created or counts.updated or counts.removed:
                 lines.append("Re-plan to fit the sessions around the changed rides.")
             else:

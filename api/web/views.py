@@ -334,6 +334,10 @@ def source_lines(source: CalendarSourceRow) -> list[str]:
         for event in result.get("skipped_events", [])
         if "overlaps" in str(event.get("reason", ""))
     ]
+    lines += [
+        f"Read {note.get('title') or note.get('uid')} as follows: {note.get('note')}"
+        for note in result.get("notes", [])
+    ]
     return lines
 
 

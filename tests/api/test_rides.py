@@ -828,3 +828,45 @@ async def test_two_events_sharing_a_uid_name_the_one_left_out(client, coach_key)
     [entry] = answer["skipped_events"]
     assert entry["title"] == "Gran fondo (A race)"
     assert "same UID (Tuesday intervals)" in entry["reason"]
+
+
+async def test_an_all_day_stage_race_comes_in_day_by_day_and_a_shorter_re_export_drops_a_day(
+    client, coach_key
+):
+    """A race given as whole days was skipped as a day off (a trial of intervals.icu and
+    TrainingPeaks exports): its days come in as races kept clear 07:00-19:00, the answer says
+    so, the same file again changes nothing, and a day the race no longer holds goes."""
+    athlete = await create_athlete(client, coach_key)
+    first = next_monday() + timedelta(days=7)
+
+    def stage_race(days: int) -> str:
+        lines = [
+            "BEGIN:VCALENDAR",
+            "VERSION:2.0",
+            "PRODID:-//intervals.icu//x//EN",
+            "BEGIN:VEVENT",
+            "UID:stage@intervals.icu",
+            f"DTSTART;VALUE=DATE:{first:%Y%m%d}",
+            f"DTEND;VALUE=DATE:{first + timedelta(days=days):%Y%m%d}",
+            "SUMMARY:RACE A: Tour of the Hills",
+            "END:VEVENT",
+        ]
+        return "\r\n".join([*lines, "END:VCALENDAR"]) + "\r\n"
+
+    answer = await import_ics(client, coach_key, athlete["id"], stage_race(3))
+    assert (answer["created"], answer["skipped"]) == (3, 0), answer
+    [note] = answer["notes"]
+    assert note["uid"] == "stage@intervals.icu" and "from 07:00 to 19:00" in note["note"], note
+    stored = (await client.get(rides_url(athlete["id"]), headers=auth(coach_key))).json()
+    zone = ZoneInfo(athlete["timezone"])
+    assert [
+        (datetime.fromisoformat(r["start"]).astimezone(zone).replace(tzinfo=None), r["priority"])
+        for r in stored
+    ] == [
+        (datetime.combine(first + timedelta(days=i), datetime.min.time()).replace(hour=7), "A")
+        for i in range(3)
+    ]
+    again = await import_ics(client, coach_key, athlete["id"], stage_race(3))
+    assert (again["created"], again["unchanged"], again["removed"]) == (0, 3, 0), again
+    shorter = await import_ics(client, coach_key, athlete["id"], stage_race(2))
+    assert (shorter["unchanged"], shorter["removed"]) == (2, 1), shorter

@@ -189,6 +189,102 @@ def test_an_all_day_workout_is_skipped_asking_for_its_time_not_a_day_off():
     assert "start time" in ALL_DAY_WORKOUT and "day off" not in ALL_DAY_WORKOUT
 
 
+def test_an_all_day_race_is_a_race_kept_clear_from_seven_to_seven_and_says_so():
+    """intervals.icu and TrainingPeaks write a race planned without a start as an all-day
+    event: it was skipped as a day off, so an A race set no taper and no phases (a trial)."""
+    text = calendar(
+        event("UID:nat", "DTSTART;VALUE=DATE:20260321", "SUMMARY:RACE A: Nationals RR"),
+        event(
+            "UID:fondo",
+            "DTSTART;VALUE=DATE:20260404",
+            "DTEND;VALUE=DATE:20260405",
+            "SUMMARY:Gran Fondo (B)",
+        ),
+    )
+    result = read_calendar(text, *WINDOW, default_tz="Europe/Berlin")
+    assert result.skipped == []
+    assert [
+        (r.uid, r.ride.start, r.ride.end, r.ride.kind, r.ride.priority, r.ride.external_id)
+        for r in result.rides
+    ] == [
+        (
+            "nat",
+            datetime(2026, 3, 21, 7, tzinfo=BERLIN),
+            datetime(2026, 3, 21, 19, tzinfo=BERLIN),
+            RideKind.race,
+            Priority.A,
+            "nat",
+        ),
+        (
+            "fondo",
+            datetime(2026, 4, 4, 7, tzinfo=BERLIN),
+            datetime(2026, 4, 4, 19, tzinfo=BERLIN),
+            RideKind.race,
+            Priority.B,
+            "fondo",
+        ),
+    ]
+    note = result.rides[0].note
+    assert note is not None and "as a whole day" in note and "Sat 21 Mar from 07:00" in note
+    # not a race: still no ride, as before
+    assert read_calendar(
+        calendar(event("UID:c", "DTSTART;VALUE=DATE:20260321", "SUMMARY:Club social")), *WINDOW
+    ).skipped == [Skipped("c", "Club social", ALL_DAY)]
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [
+        ("DTSTART;VALUE=DATE:20260410", "DTEND;VALUE=DATE:20260413"),
+        ("DTSTART;TZID=Europe/Berlin:20260410T100000", "DTEND;TZID=Europe/Berlin:20260412T170000"),
+        ("DTSTART;VALUE=DATE:20260410", "DURATION:P3D"),
+    ],
+    ids=["all-day", "timed", "duration"],
+)
+def test_a_stage_race_is_a_race_on_each_of_its_days(dates):
+    """A race over days was skipped as 'longer than 24 hours: not a ride' (a trial)."""
+    text = calendar(event("UID:stage", *dates, "SUMMARY:Tour of the Hills (A race)"))
+    result = read_calendar(text, *WINDOW, default_tz="Europe/Berlin")
+    assert [(r.ride.start, r.ride.priority) for r in result.rides] == [
+        (datetime(2026, 4, day, 7, tzinfo=BERLIN), Priority.A) for day in (10, 11, 12)
+    ]
+    ids = [r.ride.external_id for r in result.rides]
+    assert len(set(ids)) == 3 and all(i.startswith("stage#") for i in ids)
+    # the file holds every day of it: a day it no longer holds is gone (as a series')
+    assert result.series == {"stage"}
+    assert "Fri 10 Apr to Sun 12 Apr" in (result.rides[0].note or "")
+
+
+def test_an_event_over_a_day_that_is_no_race_is_still_left_out():
+    text = calendar(
+        event(
+            "UID:camp",
+            "DTSTART;TZID=Europe/Berlin:20260410T100000",
+            "DTEND;TZID=Europe/Berlin:20260413T170000",
+            "SUMMARY:Training camp",
+        ),
+        event(
+            "UID:long-stage",
+            "DTSTART;VALUE=DATE:20260301",
+            "DTEND;VALUE=DATE:20260401",
+            "SUMMARY:Race series (A)",
+        ),
+    )
+    result = read_calendar(text, *WINDOW, default_tz="Europe/Berlin")
+    assert result.rides == []
+    assert sorted((s.uid, s.reason.split(":")[0]) for s in result.skipped) == [
+        ("camp", "longer than 24 hours"),
+        ("long-stage", "a race over 31 days"),
+    ]
+
+
+def test_the_bounded_reader_carries_how_an_all_day_race_was_read():
+    text = calendar(event("UID:nat", "DTSTART;VALUE=DATE:20260321", "SUMMARY:RACE A: Nationals"))
+    direct = read_calendar(text, *WINDOW)
+    bounded = read_calendar_bounded(text.encode(), *WINDOW)
+    assert [r.note for r in bounded.rides] == [r.note for r in direct.rides] != [None]
+
+
 def test_morning_run_is_skipped_as_not_a_ride_but_a_bike_ride_is_kept():
     text = calendar(
         event(

@@ -133,6 +133,25 @@ def test_the_tight_example_table_names_h1_for_each_missed_week(tmp_path, capsys)
     assert all("H1" in line for line in misses)
 
 
+def test_the_table_says_how_an_all_day_race_was_read(tmp_path, capsys):
+    """An all-day A race is planned around as a race from 07:00 to 19:00: the table says so
+    under its own heading (not among the entries not used)."""
+    rides = tmp_path / "rides.ics"
+    rides.write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\n"
+        "UID:nat\r\nDTSTART;VALUE=DATE:20270327\r\nSUMMARY:RACE A: Nationals\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    athlete = str(EXAMPLES / "base_amateur" / "athlete.json")
+    args = ["plan", "--athlete", athlete, "--rides", str(rides), "--start", "2027-03-01"]
+    assert main([*args, "--weeks", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "Calendar entries read with an assumption (1):" in out, out
+    assert "'RACE A: Nationals': a race given as a whole day: read as a race on Sat 27 Mar" in out
+    assert "Calendar entries not used" not in out
+    assert "taper" in out  # the A race set the phases
+
+
 def test_the_console_script_plans_an_example(tmp_path):
     out = tmp_path / "plan.ics"
     done = subprocess.run(

@@ -153,7 +153,7 @@ def test_a_window_suggested_lies_in_waking_hours():
         update={"starting_levels": {"hinge": 9, "knee_flexion": 4, "squat": 4}}
     )
     start = datetime(2027, 4, 5).date()
-    rides, _ = load_calendar(examples / "rides.json", who, start, 4)
+    rides, _, _ = load_calendar(examples / "rides.json", who, start, 4)
     prob = Problem(
         athlete=who, rides=rides, start=start, weeks=4, state=ProgressionState.starting(who)
     )

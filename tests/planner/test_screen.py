@@ -98,7 +98,7 @@ def _in_pain(athlete: Athlete, day: date) -> ProgressionState:
 
 def _example(folder: str, rides_file: str, start: date, weeks: int) -> Problem:
     who = load_athlete(EXAMPLES / folder / "athlete.json")
-    rides, _ = load_calendar(EXAMPLES / folder / rides_file, who, start, weeks)
+    rides, _, _ = load_calendar(EXAMPLES / folder / rides_file, who, start, weeks)
     return Problem(
         athlete=who, rides=rides, start=start, weeks=weeks, state=ProgressionState.starting(who)
     )
