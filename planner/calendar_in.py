@@ -564,13 +564,15 @@ def _prepare(
     return recurring
 
 
+# the skip of an event left out beside an earlier one with its UID (_twin)
+SAME_UID = "another event has the same UID"
 # the skips that say what an event is now, not that it could not be read (says_not_a_ride)
 _NOT_A_RIDE = (
     "cancelled",
     "all-day",
     "not a ride",
     "longer than 24 hours: not a ride",
-    "another event has the same UID",
+    SAME_UID,
 )
 # what makes two events with one UID copies of each other
 _SAME_EVENT = ("DTSTART", "DTEND", "DURATION", "SUMMARY", "RRULE")
@@ -596,7 +598,7 @@ def _twin(event: icalendar.Event, by_id: dict[tuple[str, bytes], icalendar.Event
         pass
     edit = " and RECURRENCE-ID" if recurrence is not None else ""
     return (
-        f"another event has the same UID{edit} ({_title(first) or 'untitled'}): a calendar reads "
+        f"{SAME_UID}{edit} ({_title(first) or 'untitled'}): a calendar reads "
         "two such events as one, so only one of them is imported; give each event its own UID"
     )
 

@@ -870,3 +870,42 @@ async def test_an_all_day_stage_race_comes_in_day_by_day_and_a_shorter_re_export
     assert (again["created"], again["unchanged"], again["removed"]) == (0, 3, 0), again
     shorter = await import_ics(client, coach_key, athlete["id"], stage_race(2))
     assert (shorter["unchanged"], shorter["removed"]) == (2, 1), shorter
+
+
+async def test_a_single_event_re_exported_as_cancelled_or_no_ride_removes_its_ride_ahead(
+    client, coach_key
+):
+    """A race cancelled in the calendar (same UID, STATUS:CANCELLED) kept its stored ride, and
+    the plan went on tapering for it (a trial): a single event the file now says is no ride
+    takes its ride ahead away, as a series' occurrence does; an event sharing another's UID
+    does not take that one's ride."""
+    athlete = await create_athlete(client, coach_key)
+    day = next_monday() + timedelta(days=12)
+
+    def one(summary: str, *extra: str) -> str:
+        lines = [
+            "BEGIN:VCALENDAR",
+            "VERSION:2.0",
+            "PRODID:-//coach//x//EN",
+            "BEGIN:VEVENT",
+            "UID:race@coach",
+            f"DTSTART:{day:%Y%m%d}T080000Z",
+            f"DTEND:{day:%Y%m%d}T120000Z",
+            *extra,
+            f"SUMMARY:{summary}",
+            "END:VEVENT",
+        ]
+        return "\r\n".join([*lines, "END:VCALENDAR"]) + "\r\n"
+
+    await import_ics(client, coach_key, athlete["id"], one("A race: Paris-Roubaix Challenge"))
+    answer = await import_ics(
+        client,
+        coach_key,
+        athlete["id"],
+        one("A race: Paris-Roubaix Challenge", "STATUS:CANCELLED", "SEQUENCE:1"),
+    )
+    assert answer["removed"] == 1, answer
+    assert (await client.get(rides_url(athlete["id"]), headers=auth(coach_key))).json() == []
+    await import_ics(client, coach_key, athlete["id"], one("Long ride"))
+    answer = await import_ics(client, coach_key, athlete["id"], one("Long run"))
+    assert answer["removed"] == 1, answer
