@@ -48,6 +48,12 @@ def http_error_handler(
     """Every error body is JSON, also on the endpoints whose success is text/calendar (Litestar
     would otherwise label the JSON error with the handler's media type), and a body that is not
     JSON says so (Litestar passes on the decoder's bare message)."""
+    if request.url.path.startswith(("/app/", "/checkin/")) or request.url.path == "/app":
+        # the pages' own paths answer a person: a page, as their handlers' errors do (a path
+        # no handler matches, /app/athletes/not-a-uuid, came here and showed JSON: a trial)
+        from api.web.routes import html_error
+
+        return html_error(request, exc)  # type: ignore[return-value]
     detail = exc.detail
     if isinstance(exc.__cause__, SerializationException):
         detail = f"malformed JSON body: {detail}"

@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
+from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from pydantic import BaseModel, ValidationError, field_validator
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -244,8 +245,17 @@ class CoachPages(Controller):
         return page("roster.html", coach=web.coach, lines=await roster(web))
 
     @get("/sign-in", media_type=MediaType.HTML)
-    async def sign_in_form(self, next_: str | None = None) -> Template:
-        return page("sign_in.html", next=safe_next(next_))
+    async def sign_in_form(
+        self,
+        next_: Annotated[str | None, Parameter(query="next")] = None,
+        lost: str | None = None,
+    ) -> Template:
+        problem = (
+            "You were signed out, so what you sent was not saved: sign in, then send it again."
+            if lost
+            else None
+        )
+        return page("sign_in.html", next=safe_next(next_), notice=problem)
 
     @post("/sign-in", media_type=MediaType.HTML)
     async def sign_in(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -82,11 +83,21 @@ def signed_out(coach: Coach, issued: float) -> bool:
     return coach.signed_out_at is not None and issued <= coach.signed_out_at.timestamp()
 
 
+# a form's path under an athlete's page, and the page it was sent from
+_FORM_PAGE = re.compile(r"(/app/athletes/[^/]+)(/sessions/[^/]+)?(?:/[^/]*)?")
+
+
 def to_sign_in(request: Request[Any, Any, Any], exc: SignInRequired) -> Response[Any]:
+    """To the sign-in form, and back to the page after. A form sent signed out is not saved:
+    the form says so, and leads back to the page it came from (a re-plan sent after signing
+    out in another tab landed on the roster with no word: a trial)."""
     target = request.url.path
+    lost = ""
     if request.method != "GET":
-        target = "/app/"
-    response = Redirect(f"{SIGN_IN}?next={quote(target)}", status_code=303)
+        page = _FORM_PAGE.fullmatch(target)
+        target = (page.group(1) + (page.group(2) or "")) if page else "/app/"
+        lost = "&lost=1"
+    response = Redirect(f"{SIGN_IN}?next={quote(target)}{lost}", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/app")
     return response
 

@@ -130,6 +130,48 @@ async def test_every_coach_page_without_a_cookie_redirects_to_sign_in(client, co
     assert listed.json()["version"] == made["athlete"]["version"]
 
 
+async def test_signing_in_from_a_deep_link_lands_on_that_page(client, coach_key):
+    """The sign-in form's `next` was always /app/ (the handler read a query parameter named
+    `next_`): a coach opening an athlete's link landed on the roster (a trial)."""
+    made = await planned(client, coach_key)
+    page = f"/app/athletes/{made['athlete']['id']}"
+    redirected = await client.get(page)
+    form = await client.get(redirected.headers["location"])
+    assert f'name="next" value="{page}"' in form.text, form.text
+    token = CSRF.search(form.text).group(1)  # type: ignore[union-attr]
+    answer = await client.post(
+        "/app/sign-in", data={"key": coach_key, "next": page, "_csrf_token": token}
+    )
+    assert (answer.status_code, answer.headers["location"]) == (303, page)
+
+
+async def test_a_form_sent_after_signing_out_says_it_was_not_saved_and_returns_to_its_page(
+    client, coach_key
+):
+    """A re-plan sent after signing out in another tab landed on the sign-in form with no word
+    that nothing was saved, and then on the roster (a trial)."""
+    made = await planned(client, coach_key)
+    athlete = f"/app/athletes/{made['athlete']['id']}"
+    token = await csrf_of(client, "/app/sign-in")
+    answer = await client.post(f"{athlete}/plan", data={"_csrf_token": token, "weeks": "2"})
+    assert answer.status_code == 303
+    form = await client.get(answer.headers["location"])
+    assert f'name="next" value="{athlete}"' in form.text, form.text
+    assert "was not saved" in form.text, form.text
+
+
+@pytest.mark.parametrize(
+    "path", ["/app/nope", "/app/athletes/not-a-uuid", "/checkin/", "/app/static/nope.css"]
+)
+async def test_a_page_that_is_not_there_is_a_page_not_json(client, path):
+    """/app/athletes/not-a-uuid and the like showed the API's JSON error (a trial)."""
+    answer = await client.get(path)
+    assert answer.status_code == 404
+    assert answer.headers["content-type"].startswith("text/html"), answer.text
+    # a check-in path says what a link that does not work means
+    assert ("does not work" if path.startswith("/checkin/") else "Not found") in answer.text
+
+
 async def test_sign_in_sets_a_signed_httponly_lax_cookie_and_a_wrong_key_is_refused(
     client, coach_key
 ):
