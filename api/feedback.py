@@ -894,7 +894,7 @@ async def record_feedback(
     loads = {
         library.by_id[e.exercise_id].pattern: f"{e.load_kg:g} kg logged"
         for e in counted
-        if e.load_kg is not None and e.exercise_id in library.by_id
+        if e.load_kg is not None and e.load_kg > 0 and e.exercise_id in library.by_id
     }
     answer = await adapt(
         data_scope,

@@ -30,7 +30,7 @@ wait for a coach's sign-off (`approve`).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from planner.domain import (
@@ -1096,6 +1096,7 @@ def apply_feedback(
         )
         return new, changes
 
+    feedback = _without_zero_loads(feedback, state, athlete, library, held)
     # first: a red after the first Nordic or deadlift steps down from that lift (_step_down)
     done = [log.exercise_id for log in feedback.exercises if log.sets > 0]
     if not feedback.exercises and not feedback.log_sent:
@@ -1123,6 +1124,39 @@ def apply_feedback(
     changes += _progress(new, feedback, zones, regressed, day, first_logged, library, athlete, held)
     _remember_loads(new, athlete, library)
     return new, changes
+
+
+def _without_zero_loads(
+    feedback: SessionFeedback,
+    state: ProgressionState,
+    athlete: Athlete,
+    library: Library,
+    held: list[str],
+) -> SessionFeedback:
+    """A load of 0 kg (or less) is no load: logged for a loaded lift, the next sessions were
+    prescribed "at 0 kg" (a trial). It is read as no load given; `held` says so for a lift
+    that takes a load, with the load that stands."""
+    zero = [log for log in feedback.exercises if log.load_kg is not None and log.load_kg <= 0]
+    if not zero:
+        return feedback
+    for log in zero:
+        exercise = library.by_id.get(log.exercise_id)
+        if exercise is None or exercise.implement is None:
+            continue
+        pattern_state = state.patterns.get(exercise.pattern)
+        kept = state.loads.get(exercise.id)
+        if kept is None and pattern_state is not None:
+            rung = library.rung(exercise.pattern, pattern_state.level, athlete)
+            kept = pattern_state.load_kg if rung is not None and rung.id == exercise.id else None
+        stands = f"its load stays at {kept:g} kg" if kept is not None else "no load is set"
+        held.append(f"{exercise.name}: {log.load_kg:g} kg is no load, so {stands}")
+    return replace(
+        feedback,
+        exercises=[
+            replace(log, load_kg=None) if log.load_kg is not None and log.load_kg <= 0 else log
+            for log in feedback.exercises
+        ],
+    )
 
 
 def _layoff_drop_on(state: ProgressionState, pattern: Pattern, day: date, athlete: Athlete) -> bool:

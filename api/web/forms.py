@@ -47,6 +47,7 @@ from planner.domain import (
     last_day,
     region_words,
 )
+from planner.library import load_library
 
 
 @dataclass
@@ -295,6 +296,7 @@ def _outcome(
     reported: str,
     pain: list[Any] | None = None,
     rpe: int | None = None,
+    exercises: list[Any] | None = None,
 ) -> Outcome:
     zone = ZoneInfo(athlete.timezone)
     # each exercise's change says its own pattern's reason (the level change behind it, its
@@ -305,12 +307,20 @@ def _outcome(
         c.pattern: c.reason.split(": level")[0].split(": already on the easiest rung")[0]
         for c in answer.progression_changes
     }
+    # a load the report logged is why its lift's next load changed (not the report's pain: "at
+    # 12.5 kg in each hand, because you reported knee pain 4/10", a trial)
+    library = load_library()
+    logged = {
+        library.by_id[e.exercise_id].pattern.value: f"you logged {e.load_kg:g} kg"
+        for e in exercises or []
+        if getattr(e, "load_kg", None) and e.load_kg > 0 and e.exercise_id in library.by_id
+    }
     today = clock.now().astimezone(zone).date()
     # the pain state after the report, read once for both kinds of line
     state = progression_of(athlete, athlete_from_row(athlete))
     return Outcome(
         answer,
-        swaps(before, after, zone, why, by_pattern),
+        swaps(before, after, zone, why, by_pattern, logged=logged),
         bool(answer.needs_clearance),
         athlete_advice(state, today)
         + noted_for_athlete(state, pain or [], rpe, answer.held, today),
@@ -406,7 +416,14 @@ async def submit_feedback(
     await take_form_id(data, athlete, form_id)
     after = await upcoming(data, athlete)
     return _outcome(
-        answer, before, after, athlete, reported(body.pain, body.flags), body.pain, body.rpe
+        answer,
+        before,
+        after,
+        athlete,
+        reported(body.pain, body.flags),
+        body.pain,
+        body.rpe,
+        body.exercises,
     )
 
 

@@ -599,6 +599,7 @@ def swaps(
     why: str,
     by_pattern: dict[str, str] | None = None,
     shown: int = 3,
+    logged: dict[str, str] | None = None,
 ) -> list[str]:
     """ "Tue 14 May, strength: split squat instead of goblet squat, because ..." for the next
     few sessions whose content changed (a mobility session's holds one by one, as
@@ -607,7 +608,8 @@ def swaps(
 
     Each exercise's change gives its own pattern's reason (`by_pattern`: the level change
     behind it) where it has one, else `why` (the report): a step-up of the step-up is no reason
-    for a mobility hold left out for a sore back."""
+    for a mobility hold left out for a sore back. A change of load alone on a pattern with no
+    step gives the load the report logged (`logged`: "you logged 12.5 kg"), not its pain."""
     reasons = by_pattern or {}
     old = {s.uid: s for s in before}
     new = {s.uid for s in after}
@@ -627,6 +629,8 @@ def swaps(
             elif previous.name != item.name:
                 changes.append((f"{item.name} instead of {previous.name}", reason))
             else:
+                if pattern not in reasons and item.dose() == previous.dose():
+                    reason = (logged or {}).get(pattern) or reason  # the load alone changed
                 changes.append(
                     (
                         f"{item.name} at {dose_words(item, previous)} "

@@ -1264,6 +1264,46 @@ async def test_a_checkin_takes_a_decimal_comma_and_a_bad_load_never_costs_the_pa
     assert progression["loads"].get(first_id) == 20.5, progression["loads"]
 
 
+@pytest.mark.parametrize("load", ["12,5", "0"])
+async def test_a_logged_load_is_the_reason_its_lift_changes_and_zero_is_no_load(
+    client, coach_key, after, load
+):
+    """A lift logged at 12.5 kg beside knee pain 4/10: the athlete read "at 12.5 kg ...,
+    because you reported knee pain 4/10 during"; and a load of 0 became the next sessions'
+    "at 0 kg" (a trial). The load's line gives the load logged; 0 kg changes no load."""
+    made, link, page, token = await checkin_page(
+        client, coach_key, after, starting_levels={"squat": 3}
+    )
+    ids = re.findall(r'name="ex_(\d+)_id" value="([a-z_]+)"', page.text)
+    library = load_library()
+    loaded = [(i, e) for i, e in ids if library.by_id[e].implement is not None]
+    assert loaded, ids
+    index, exercise_id = loaded[0]
+    data = {"completed": "yes", "pain_knee": "4", "timing_knee": "during", "_csrf_token": token}
+    data |= {f"ex_{i}_id": e for i, e in ids}
+    data |= {f"ex_{index}_sets": "3", f"ex_{index}_reps": "8", f"ex_{index}_load": load}
+    sent = await client.post(link, data=data)
+    assert sent.status_code == 200, sent.text
+    name = library.by_id[exercise_id].name
+    changed = re.findall(r'<ul class="changes">(.*?)</ul>', sent.text, re.S)
+    lines = [
+        line
+        for line in re.findall(r"<li>(.*?)</li>", changed[0] if changed else "", re.S)
+        if name in line and " kg" in line
+    ]
+    plan = (await client.get(f"{made['base']}/plan", headers=auth(coach_key))).json()
+    if load == "0":
+        assert not any(
+            "0 kg" in p["load_hint"].split(",")[0] and p["exercise_id"] == exercise_id
+            for s in plan["sessions"]
+            for p in s["prescriptions"]
+        ), plan
+        return
+    assert lines, sent.text
+    assert all("because you logged 12.5 kg" in line for line in lines), lines
+    assert not any("because you reported knee" in line for line in lines), lines
+
+
 async def test_the_checkin_page_tells_the_athlete_in_their_own_words(client, coach_key, after):
     """A red-flagged hamstring and a red knee: the athlete reads the clinician block, the
     knee's lighter days with their end, and why the sessions changed, never the coach's

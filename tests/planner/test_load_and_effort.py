@@ -204,6 +204,23 @@ def test_a_logged_load_becomes_the_load_of_the_next_session():
     assert state.loads["romanian_deadlift"] == 65.0
 
 
+def test_a_logged_load_of_zero_is_no_load_and_the_load_stays():
+    """An athlete typed 0 kg for a loaded lift, and the next sessions prescribed it "at 0 kg"
+    (a trial). Zero is no load: the lift keeps its load, and the coach's lines say why."""
+    held: list[str] = []
+    state, changes = apply_feedback(
+        rdl_state(),
+        session(logs=[ExerciseLog("romanian_deadlift", 3, 5, 0.0)]),
+        LIFTER,
+        LONG_AGO,
+        held=held,
+    )
+    assert changes == []
+    assert state.patterns[Pattern.hinge].load_kg == 60.0
+    assert "romanian_deadlift" not in state.loads or state.loads["romanian_deadlift"] != 0
+    assert any("0 kg" in line and "60 kg" in line for line in held), held
+
+
 def test_an_older_sessions_report_logged_late_leaves_the_load_a_later_one_set():
     """Logged after a later session's report had set 65 kg, a report of an older session at
     62.5 kg took the load back to 62.5 (a new user's trial: 18 kg back to 17.5 kg, told as the
