@@ -130,10 +130,13 @@ MAX_LOGGED = 30  # exercises one report counts (a session holds 5-7)
 
 class LeftOut(BaseModel):
     """A logged exercise entry that did not validate, kept as why it was left out, and the sets
-    it gave where they read as a count (work done needs its rest: api.plans.not_done)."""
+    it gave where they read as a count (work done needs its rest: api.plans.not_done); the
+    exercise and the fields that failed, for the athlete's page to word (never stored)."""
 
     left_out: str
     sets: int | None = None
+    exercise_id: str | None = Field(None, exclude=True)
+    fields: list[str] = Field(default_factory=list, exclude=True)
 
 
 # what a report without a readable `completed` or `rpe` still does, in the answer's not_counted
@@ -259,10 +262,13 @@ class FeedbackIn(BaseModel):
             return []  # nothing logged
         if not isinstance(value, list):
             # not a list of entries at all: nothing is counted, and the answer says why
-            return [_left_out(f"exercises: a list of logged exercises, not {_kind(value)}", None)]
+            why = f"exercises: a list of logged exercises, not {_kind(value)}"
+            return [_left_out(why, [], None)]
         as_json = info.mode == "json"
         return [
-            item if (why := _exercise_error(index, item, as_json)) is None else _left_out(why, item)
+            item
+            if (found := _exercise_error(index, item, as_json)) is None
+            else _left_out(*found, item)
             for index, item in enumerate(value)
         ]
 
@@ -276,20 +282,27 @@ def _kind(value: Any) -> str:
     return {dict: "an object", str: "text", bool: "true or false"}.get(type(value), "a number")
 
 
-def _left_out(why: str, item: Any) -> dict[str, Any]:
+def _left_out(why: str, fields: list[str], item: Any) -> dict[str, Any]:
     sets = item.get("sets") if isinstance(item, dict) else None
     readable = isinstance(sets, int) and not isinstance(sets, bool) and 0 <= sets <= MAX_SETS
-    return {"left_out": why, "sets": sets if readable else None}
+    name = item.get("exercise_id") if isinstance(item, dict) else None
+    return {
+        "left_out": why,
+        "sets": sets if readable else None,
+        "exercise_id": name if isinstance(name, str) else None,
+        "fields": fields,
+    }
 
 
-def _exercise_error(index: int, item: Any, as_json: bool = True) -> str | None:
-    """Why a logged exercise entry is left out, or None when it validates."""
+def _exercise_error(index: int, item: Any, as_json: bool = True) -> tuple[str, list[str]] | None:
+    """Why a logged exercise entry is left out, and the fields that failed; None when it
+    validates."""
     name = item.get("exercise_id") if isinstance(item, dict) else None
     # the id as sent, printable only (a NUL would not store)
     shown = "".join(c for c in name[:100] if c.isprintable()) if isinstance(name, str) else ""
     label = f"{shown} (exercises.{index})" if shown else f"exercises.{index}"
     if index >= MAX_LOGGED:
-        return f"{label}: more than {MAX_LOGGED} exercises logged; not counted"
+        return f"{label}: more than {MAX_LOGGED} exercises logged; not counted", []
     try:
         if as_json:
             ExerciseIn.model_validate_json(json.dumps(item), strict=True)
@@ -299,9 +312,10 @@ def _exercise_error(index: int, item: Any, as_json: bool = True) -> str | None:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'entry'}: {e['msg']}" for e in exc.errors()
         )
-        return f"{label}: {problems}; not counted"
+        fields = [str(e["loc"][0]) for e in exc.errors() if e["loc"]]
+        return f"{label}: {problems}; not counted", fields
     except (TypeError, ValueError):  # not JSON-encodable as sent (a 5,000-digit number)
-        return f"{label}: not a readable entry; not counted"
+        return f"{label}: not a readable entry; not counted", []
     return None
 
 
@@ -580,7 +594,11 @@ def _at(moment: datetime) -> str:
 def reported(pain: list[PainIn], flags: list[PainFlag]) -> str:
     """The athlete's words back: "knee pain 6/10 after; flags: numbness"."""
     parts = [
-        f"{p.region.value.replace('_', ' ')} {p.kind.value} {p.score}/10 "
+        # a warning sign ticked with no score is no "pain 0/10" (a trial)
+        f"a warning sign at the {p.region.value.replace('_', ' ')} "
+        f"{p.timing.value.replace('_', ' ')}"
+        if p.score == 0 and (p.flags or flags)
+        else f"{p.region.value.replace('_', ' ')} {p.kind.value} {p.score}/10 "
         f"{p.timing.value.replace('_', ' ')}"
         for p in pain
     ]

@@ -25,10 +25,12 @@ from api import clock
 from api.convert import athlete_from_row, progression_of, session_from_row
 from api.db import AthleteRow, FormSentRow
 from api.feedback import (
+    MAX_SETS,
     AdaptOut,
     AlreadyLogged,
     CheckinIn,
     FeedbackIn,
+    LeftOut,
     record_checkin,
     record_feedback,
     reported,
@@ -219,9 +221,51 @@ class Outcome:
 
     answer: AdaptOut
     changed: list[str]
-    red_flag: bool
+    # the regions this report raised a red flag on (one raised before and still waiting for
+    # the coach's clearance is said in a line of its own, not as a new warning sign)
+    raised: list[str] = field(default_factory=list)
     # what the pain state now asks, in the athlete's words (the API's advice is the coach's)
     for_athlete: list[str] = field(default_factory=list)
+    # logged exercises left out, in the athlete's words (the API's lines name fields)
+    not_counted: list[str] = field(default_factory=list)
+
+    @property
+    def red_flag(self) -> bool:
+        return bool(self.raised)
+
+
+def awaiting_clearance(athlete: AthleteRow) -> set[str]:
+    """The regions whose red flag waits for the coach's clearance, before a report."""
+    state = progression_of(athlete, athlete_from_row(athlete))
+    return {region.value for region in state.flagged_regions()}
+
+
+# what a logged exercise's field is, and what it takes, in the athlete's words
+FIELD_WORDS = {
+    "load_kg": ("load", "a number of kg up to 500"),
+    "sets": ("sets", f"a whole number up to {MAX_SETS}"),
+    "reps": ("reps", "a whole number up to 300"),
+    "rpe": ("effort", "1 to 10"),
+}
+
+
+def left_out_for_athlete(entries: list[Any]) -> list[str]:
+    """A logged exercise the report could not take, said without the API's field names: "Input
+    should be less than or equal to 500" reached the athlete (a trial)."""
+    library = load_library()
+    lines = []
+    for entry in entries:
+        if not isinstance(entry, LeftOut):
+            continue
+        exercise = library.by_id.get(entry.exercise_id or "")
+        name = exercise.name if exercise else "An exercise"
+        fields = [FIELD_WORDS[f] for f in entry.fields if f in FIELD_WORDS]
+        said = "; ".join(f"the {what} should be {takes}" for what, takes in fields)
+        lines.append(
+            f"{name}: {said or 'what you entered could not be read'}, so it was not counted. "
+            "The rest of your report is saved."
+        )
+    return lines
 
 
 def athlete_advice(state: ProgressionState, today: date) -> list[str]:
@@ -297,7 +341,9 @@ def _outcome(
     pain: list[Any] | None = None,
     rpe: int | None = None,
     exercises: list[Any] | None = None,
+    waiting: set[str] | None = None,
 ) -> Outcome:
+    """`waiting`: the regions awaiting clearance before the report (awaiting_clearance)."""
     zone = ZoneInfo(athlete.timezone)
     # each exercise's change says its own pattern's reason (the level change behind it, its
     # "level 4 -> 3" left to the coach); any other change, the report itself (the API's
@@ -318,12 +364,23 @@ def _outcome(
     today = clock.now().astimezone(zone).date()
     # the pain state after the report, read once for both kinds of line
     state = progression_of(athlete, athlete_from_row(athlete))
+    worded = {e.left_out for e in exercises or [] if isinstance(e, LeftOut)}
+    before_flags = waiting or set()
+    still = [
+        f"Your {region_words(Region(region))} still waits for your coach's clearance: its "
+        "strength work stays paused."
+        for region in sorted(set(answer.needs_clearance) & before_flags)
+    ]
     return Outcome(
         answer,
         swaps(before, after, zone, why, by_pattern, logged=logged),
-        bool(answer.needs_clearance),
-        athlete_advice(state, today)
+        raised=sorted(set(answer.needs_clearance) - before_flags),
+        for_athlete=athlete_advice(state, today)
+        + still
         + noted_for_athlete(state, pain or [], rpe, answer.held, today),
+        # the exercises left out in the athlete's words, and what else the answer did not count
+        not_counted=left_out_for_athlete(exercises or [])
+        + [line for line in answer.not_counted if line not in worded],
     )
 
 
@@ -397,6 +454,7 @@ async def submit_feedback(
     form_id = unsent_form_id(form)
     await check_form_id(data, athlete, form_id)
     before = await upcoming(data, athlete)
+    waiting = awaiting_clearance(athlete)
     try:
         answer = await record_feedback(
             athlete_id=athlete.id,
@@ -424,6 +482,7 @@ async def submit_feedback(
         body.pain,
         body.rpe,
         body.exercises,
+        waiting,
     )
 
 
@@ -449,6 +508,7 @@ async def submit_morning(
     form_id = unsent_form_id(form)
     await check_form_id(data, athlete, form_id)
     before = await upcoming(data, athlete)
+    waiting = awaiting_clearance(athlete)
     answer: AdaptOut | None = None
     for body in bodies:
         answer = await record_checkin(
@@ -457,7 +517,7 @@ async def submit_morning(
     await take_form_id(data, athlete, form_id)
     after = await upcoming(data, athlete)
     assert answer is not None
-    return _outcome(answer, before, after, athlete, reported(bodies, []), bodies)
+    return _outcome(answer, before, after, athlete, reported(bodies, []), bodies, waiting=waiting)
 
 
 def flags_of(values: list[str]) -> list[PainFlag]:

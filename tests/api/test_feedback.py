@@ -1523,3 +1523,14 @@ def test_a_logged_load_is_the_reason_of_its_dose_lines_only():
     [swap] = [line for line in lines if " replaced by " in line]
     assert dose.endswith(": 12 kg logged"), lines
     assert swap.endswith(": knee pain 6/10"), lines
+
+
+def test_a_warning_sign_without_a_score_is_not_told_as_pain_0():
+    """Ticking swelling with no score was said back as "knee pain 0/10" (a trial)."""
+    from api.feedback import PainIn, reported
+    from planner.domain import PainFlag
+
+    knee = PainIn(region="knee", score=0, timing="during", flags=[PainFlag.swelling])
+    assert reported([knee], []) == "a warning sign at the knee during; flags: swelling"
+    scored = PainIn(region="knee", score=6, timing="after")
+    assert reported([scored], []) == "knee pain 6/10 after"

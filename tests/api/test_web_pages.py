@@ -1304,6 +1304,51 @@ async def test_a_logged_load_is_the_reason_its_lift_changes_and_zero_is_no_load(
     assert not any("because you reported knee" in line for line in lines), lines
 
 
+async def test_an_exercise_left_out_is_told_to_the_athlete_without_validator_words(
+    client, coach_key, after
+):
+    """A load of 999 showed the athlete "load_kg: Input should be less than or equal to 500"
+    (a trial): the page names the exercise and what the box takes; the pain counts."""
+    made, link, page, token = await checkin_page(client, coach_key, after)
+    ids = re.findall(r'name="ex_(\d+)_id" value="([a-z_]+)"', page.text)
+    index, exercise_id = ids[0]
+    data = {"completed": "yes", "pain_knee": "6", "timing_knee": "after", "_csrf_token": token}
+    data |= {f"ex_{i}_id": e for i, e in ids}
+    data |= {f"ex_{index}_sets": "3", f"ex_{index}_reps": "8", f"ex_{index}_load": "999"}
+    sent = await client.post(link, data=data)
+    assert sent.status_code == 200, sent.text
+    name = load_library().by_id[exercise_id].name
+    assert "Input should be" not in sent.text and "load_kg" not in sent.text, sent.text
+    assert f"{name}: the load should be a number of kg up to 500, so it was not counted" in (
+        html.unescape(sent.text)
+    ), sent.text
+    progression = (await client.get(f"{made['base']}/progression", headers=auth(coach_key))).json()
+    assert progression["regions"]["knee"]["zone"] == "red"
+
+
+async def test_a_red_flag_waiting_is_not_told_as_a_new_warning_sign_on_later_check_ins(
+    client, coach_key
+):
+    """While a knee's red flag waited for clearance, every later check-in (hamstring soreness
+    alone) showed "Please see a clinician: you reported a warning sign (knee)" (a trial)."""
+    made = await planned(client, coach_key)
+    link = path_of(next(iter((await feed_links(client, made["athlete"]["feed_url"])).values())))
+    page = (await client.get(f"{link}/morning")).text
+    flagged = await client.post(
+        f"{link}/morning", data=drawn_form(page, pain_knee="3", flags_knee="swelling")
+    )
+    assert "Please see a clinician" in flagged.text, flagged.text
+    assert "warning sign (knee)" in flagged.text
+    page = (await client.get(f"{link}/morning")).text
+    later = await client.post(
+        f"{link}/morning", data=drawn_form(page, pain_hamstring="2", kind_hamstring="soreness")
+    )
+    assert later.status_code == 200, later.text
+    text = html.unescape(later.text)
+    assert "Please see a clinician" not in text and "You reported a warning sign" not in text
+    assert "Your knee still waits for your coach's clearance" in text, text
+
+
 async def test_the_checkin_page_tells_the_athlete_in_their_own_words(client, coach_key, after):
     """A red-flagged hamstring and a red knee: the athlete reads the clinician block, the
     knee's lighter days with their end, and why the sessions changed, never the coach's
