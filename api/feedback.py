@@ -804,7 +804,7 @@ async def record_feedback(
         told = await _pain_told(data_scope, athlete, session.uid)
         fresh = data.model_copy(
             update={
-                "pain": [p for p in data.pain if _pain_key(p) not in told],
+                "pain": [p for p in data.pain if pain_key(p) not in told],
                 "flags": [f for f in data.flags if ("flag", f.value) not in told],
             }
         )
@@ -960,7 +960,7 @@ def counted_exercises(
     return counted, not_counted
 
 
-def _pain_key(entry: PainIn) -> tuple[object, ...]:
+def pain_key(entry: PainIn) -> tuple[object, ...]:
     flags = tuple(sorted(f.value for f in entry.flags))
     return (entry.region.value, entry.score, entry.timing.value, entry.kind.value, flags)
 
@@ -974,7 +974,7 @@ async def _pain_told(data_scope: CoachData, athlete: AthleteRow, uid: str) -> se
         entries = [body] if row.kind == "checkin" else body.get("pain") or []
         for entry in entries:
             try:
-                told.add(_pain_key(PainIn.model_validate(entry)))
+                told.add(pain_key(PainIn.model_validate(entry)))
             except ValidationError:
                 continue
         if row.kind != "checkin":
@@ -1005,7 +1005,7 @@ async def _pain_as_checkins(
         # the same report sent again (a retry) adds nothing: its check-ins are stored under
         # the session (a review: a retry stored the pain twice)
         told = await _pain_told(data_scope, athlete, uid)
-        entries = [e for e in entries if _pain_key(e) not in told]
+        entries = [e for e in entries if pain_key(e) not in told]
         if not entries:
             raise HTTPException(
                 status_code=409,

@@ -11,7 +11,7 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from api import clock
 from api.convert import athlete_from_row, progression_of, session_from_row
-from api.db import AthleteRow, FormSentRow
+from api.db import AthleteRow, FeedbackRow, FormSentRow
 from api.feedback import (
     MAX_SETS,
     AdaptOut,
@@ -31,6 +31,7 @@ from api.feedback import (
     CheckinIn,
     FeedbackIn,
     LeftOut,
+    pain_key,
     record_checkin,
     record_feedback,
     reported,
@@ -395,6 +396,36 @@ def new_form_id() -> str:
     return secrets.token_urlsafe(16)
 
 
+# a morning check-in the same as one stored this long ago is that one sent again
+RESENT_WITHIN = timedelta(minutes=30)
+
+
+async def _not_sent_just_now(
+    data: CoachData, athlete: AthleteRow, bodies: list[CheckinIn]
+) -> list[CheckinIn]:
+    """The check-ins not stored already in the last RESENT_WITHIN, the same in every word;
+    SentAlready when none is left. Back to the form, the browser draws it again with a new
+    one-time id and the answers refilled: a second send stored the same pain twice (a trial)."""
+    since = clock.now() - RESENT_WITHIN
+    rows = await data.db.execute(
+        select(FeedbackRow.body, FeedbackRow.created_at).where(
+            FeedbackRow.athlete_id == athlete.id,
+            FeedbackRow.kind == "checkin",
+            FeedbackRow.created_at >= since,
+        )
+    )
+    stored: dict[object, datetime] = {}
+    for body, created in rows.all():
+        try:
+            stored[pain_key(CheckinIn.model_validate(body))] = created
+        except ValidationError:
+            continue
+    fresh = [b for b in bodies if pain_key(b) not in stored]
+    if not fresh:
+        raise SentAlready(max(stored[pain_key(b)] for b in bodies))
+    return fresh
+
+
 class SentAlready(Exception):
     """The form was sent before (a reload of its answer, a second tap): `at` is when."""
 
@@ -507,6 +538,7 @@ async def submit_morning(
         return None
     form_id = unsent_form_id(form)
     await check_form_id(data, athlete, form_id)
+    bodies = await _not_sent_just_now(data, athlete, bodies)
     before = await upcoming(data, athlete)
     waiting = awaiting_clearance(athlete)
     answer: AdaptOut | None = None

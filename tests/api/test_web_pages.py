@@ -638,12 +638,22 @@ async def test_a_morning_check_in_sent_twice_is_kept_once(client, coach_key, set
     assert again.status_code == 200, again.text
     assert "Saved already" in again.text and "nothing was counted twice" in again.text
     assert [kind for kind, _ in await feedback_rows(settings, made["athlete"]["id"])] == ["checkin"]
-    # a new form (the page drawn again) is a new check-in
+    # the page drawn again (Back: the browser refills the answers) sends the same pain with a
+    # new one-time id: the same report, kept once (a trial stored it twice)
     fresh = FORM_ID.search(again.text).group(1)  # type: ignore[union-attr]
     assert fresh != data["form_id"]
-    other = await client.post(f"{link}/morning", data={**data, "form_id": fresh})
+    resent = await client.post(f"{link}/morning", data={**data, "form_id": fresh})
+    assert "Saved already" in resent.text, resent.text
+    assert len(await feedback_rows(settings, made["athlete"]["id"])) == 1
+    # another answer on a new form is a new check-in, and of a report with one new region and
+    # one sent already, only the new one is stored
+    page = (await client.get(f"{link}/morning")).text
+    other = await client.post(f"{link}/morning", data=drawn_form(page, pain_knee="5"))
     assert "What changed" in other.text
-    assert len(await feedback_rows(settings, made["athlete"]["id"])) == 2
+    page = (await client.get(f"{link}/morning")).text
+    both = await client.post(f"{link}/morning", data=drawn_form(page, pain_knee="5", pain_hip="2"))
+    assert "What changed" in both.text
+    assert len(await feedback_rows(settings, made["athlete"]["id"])) == 3
 
 
 async def test_a_session_form_refused_then_corrected_goes_through_and_a_resend_is_told(
