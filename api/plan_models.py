@@ -77,8 +77,9 @@ class LoggedOut(Out):
 
     at: datetime = Field(description="When it was reported")
     outcome: str = Field(
-        description="'done', 'skipped', or 'unsaid' (pain sent without saying whether the "
-        "session was done)"
+        description="'done', 'skipped', 'unsaid' (pain sent without saying whether the "
+        "session was done), or 'checkin' (pain sent for the session after its report, or "
+        "before it started: kept as a check-in, the report is the pain entry)"
     )
     report: dict[str, Any] = Field(
         description="The report as sent (completed, rpe, pain, flags, exercises)"

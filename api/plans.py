@@ -727,7 +727,7 @@ class PlanController(Controller):
                 **session_json(row, ZoneInfo(athlete.timezone)),
                 "feedback": [
                     LoggedOut(at=f.at, outcome=logged_outcome(f.kind), report=f.body)
-                    for f in await data_scope.session_feedback(athlete, row.uid)
+                    for f in await data_scope.session_feedback(athlete, row.uid, checkins=True)
                 ],
             }
         )

@@ -324,7 +324,10 @@ class CoachPages(Controller):
         row = await web.session(athlete, session_id)
         session = session_from_row(row, zone)
         logged = row.uid in await logged_uids(web, athlete)
-        reports = [logged_lines(f, zone) for f in await web.session_feedback(athlete, row.uid)]
+        reports = [
+            logged_lines(f, zone)
+            for f in await web.session_feedback(athlete, row.uid, checkins=True)
+        ]
         return page(
             "session.html",
             status,

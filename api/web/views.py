@@ -174,6 +174,8 @@ def logged_lines(row: FeedbackRow, zone: ZoneInfo) -> list[str]:
     body = row.body or {}
     library = load_library()
     outcome = {True: "done", False: "skipped"}.get(body.get("completed"), "not said if done")
+    if row.kind == "checkin":  # pain sent for the session apart from its report
+        outcome = "pain sent apart from the report"
     head = f"{when(row.at, zone)}: {outcome}"
     if body.get("rpe") is not None:
         head += f", RPE {body['rpe']}"
@@ -183,7 +185,7 @@ def logged_lines(row: FeedbackRow, zone: ZoneInfo) -> list[str]:
         flags = f" ({', '.join(f.replace('_', ' ') for f in point.flags)})" if point.flags else ""
         timing = point.timing.replace("_", " ")
         lines.append(f"{REGION_WORDS[point.region]} {what} {point.score}/10 {timing}{flags}")
-    if body.get("flags"):
+    if body.get("flags") and row.kind != "checkin":  # a check-in's are its region's, said
         lines.append("flags: " + ", ".join(str(f).replace("_", " ") for f in body["flags"]))
     for entry in body.get("exercises") or []:
         if not isinstance(entry, dict):

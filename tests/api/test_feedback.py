@@ -1459,8 +1459,12 @@ async def test_a_second_report_for_a_session_keeps_its_pain_as_a_check_in(
     # the session's own counts did not move: the same patterns' green counts as before
     for was, now in zip(before["patterns"], after["patterns"], strict=True):
         assert now["level"] <= was["level"]
+    # the session's page lists the check-in beside its report (the coach's page showed only
+    # "done", and the red flag's pain nowhere: a trial)
     read = (await client.get(f"{base}/sessions/{session['id']}", headers=headers)).json()
-    assert len(read["feedback"]) == 1, "one report for the session; the pain is a check-in"
+    assert [f["outcome"] for f in read["feedback"]] == ["done", "checkin"], read["feedback"]
+    assert read["feedback"][1]["report"]["region"] == "knee"
+    assert read["feedback"][1]["report"]["score"] == 6
     # no pain: still the 409, nothing to keep
     plain = await client.post(url, json={"completed": True, "rpe": 5}, headers=headers)
     assert plain.status_code == 409

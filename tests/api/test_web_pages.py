@@ -656,6 +656,27 @@ async def test_a_morning_check_in_sent_twice_is_kept_once(client, coach_key, set
     assert len(await feedback_rows(settings, made["athlete"]["id"])) == 3
 
 
+async def test_the_coach_session_page_shows_pain_a_second_report_kept_as_a_check_in(
+    client, coach_key, after
+):
+    """Sent "done" from one tab and knee 5 with swelling from another, the pain and its red flag
+    were kept, but the coach's session page showed only "done" (a trial)."""
+    made, session, page_path = await coach_session_page(client, coach_key, after)
+    tab_a, tab_b = (await client.get(page_path)).text, (await client.get(page_path)).text
+    done = await client.post(page_path, data=drawn_form(tab_a, completed="yes"))
+    assert done.status_code == 200, done.text
+    second = await client.post(
+        page_path,
+        data=drawn_form(
+            tab_b, completed="yes", pain_knee="5", timing_knee="during", flags_knee="swelling"
+        ),
+    )
+    assert second.status_code == 200, second.text
+    shown = html.unescape((await client.get(page_path)).text)
+    assert "pain sent apart from the report</li><li>Knee pain 5/10 during (swelling)" in shown
+    assert "flags: swelling" not in shown, "said once, on its region"
+
+
 async def test_a_session_form_refused_then_corrected_goes_through_and_a_resend_is_told(
     client, coach_key, settings, after
 ):
