@@ -774,8 +774,16 @@ def _avoids(
 
 
 def _traded(diagnosis: Diagnosis, slot: Candidate, session: Session | None) -> str:
-    """What the free time would have cost instead, as far as the per-session terms tell: the
-    preferences that price it, and S4 where the session is published where it is."""
+    """What the free time would have cost instead, as far as the per-session terms tell."""
+    costs = _costs(diagnosis, slot, session)
+    if not costs:
+        return "traded it against its other targets and preferences"
+    return f"kept it: there it would pay {', '.join(costs)}"
+
+
+def _costs(diagnosis: Diagnosis, slot: Candidate, session: Session | None) -> list[str]:
+    """The per-session terms a time would pay: the preferences that price it, and S4 where the
+    session is published where it is."""
     problem = diagnosis.problem
     costs = [
         f"{name} ({rule.title})"
@@ -790,9 +798,7 @@ def _traded(diagnosis: Diagnosis, slot: Candidate, session: Session | None) -> s
         and (session.kind, utc(session.start), session.heavy) in problem.published
     ):
         costs.append("S4 (it is published at its time)")
-    if not costs:
-        return "traded it against its other targets and preferences"
-    return f"kept it: there it would pay {', '.join(costs)}"
+    return costs
 
 
 def _with_safety_note(suggestion: Suggestion | None) -> Suggestion | None:
@@ -840,14 +846,16 @@ def _explain_with(
 ) -> None:
     free = [t for t in tries if not t.breaches]
     if free:
-        first = min(free, key=lambda t: t.slot.start.timestamp())
-        entry.detail += (
-            f"; {ok_text} ({local(first.slot.start, diagnosis.problem.zone)}) but the plan "
-            f"{_traded(diagnosis, first.slot, session)}"
-        )
-        entry.suggestion = (
-            entry.suggestion or f"move it to {local(first.slot.start, diagnosis.problem.zone)}"
-        )
+        # a free time that pays nothing of its own first: "would pay S5 there" beside "move it
+        # there" read as a contradiction (a trial)
+        costs = {id(t): _costs(diagnosis, t.slot, session) for t in free}
+        first = min(free, key=lambda t: (bool(costs[id(t)]), t.slot.start.timestamp()))
+        paid = costs[id(first)]
+        at = local(first.slot.start, diagnosis.problem.zone)
+        entry.detail += f"; {ok_text} ({at}) but the plan {_traded(diagnosis, first.slot, session)}"
+        # said as the trade it is where that time pays a term of its own
+        instead = f", paying {', '.join(c.split(' (')[0] for c in paid)} there instead"
+        entry.suggestion = entry.suggestion or f"move it to {at}{instead if paid else ''}"
         return
     best = diagnosis.closest(tries)
     if best is None:

@@ -33,7 +33,7 @@ def solved(folder: str) -> tuple[Problem, Plan]:
     """An example's problem and plan, solved once for the module's tests."""
     _, rides_file, start, weeks = next(c for c in CASES if c[0] == folder)
     who = load_athlete(EXAMPLES / folder / "athlete.json")
-    rides, _ = load_calendar(EXAMPLES / folder / rides_file, who, start, weeks)
+    rides, _, _ = load_calendar(EXAMPLES / folder / rides_file, who, start, weeks)
     result = plan(who, rides, start, weeks)
     problem = Problem(
         athlete=who, rides=rides, start=start, weeks=weeks, state=ProgressionState.starting(who)
@@ -68,6 +68,29 @@ def test_no_suggestion_moves_a_session_to_where_it_already_is(example):
             if moved and entry.session_id in by_uid:
                 here = local(by_uid[entry.session_id].start, problem.zone)
                 assert moved.group(1) != here, (week.index, entry.term, entry.suggestion)
+
+
+def test_a_move_to_a_time_that_pays_a_term_of_its_own_says_the_trade(example):
+    """'there it would pay S5' beside 'Try: move it to <that time>' read as a contradiction (a
+    trial): a move to a time that pays a term says which, as the trade it is."""
+    _, result = example
+    for week in result.week_reports:
+        for entry in week.broken:
+            paid = re.search(r"there it would pay (.+)$", entry.detail)
+            if not (paid and (entry.suggestion or "").startswith("move it to ")):
+                continue
+            terms = re.findall(r"\b([HSTR]\d+) \(", paid.group(1))
+            assert entry.suggestion.endswith(f"paying {', '.join(terms)} there instead"), entry
+
+
+def test_some_example_shows_such_a_trade():
+    said = [
+        b.suggestion
+        for folder, *_ in CASES
+        for week in solved(folder)[1].week_reports
+        for b in week.broken
+    ]
+    assert any("there instead" in (s or "") for s in said), said
 
 
 def test_the_b_and_c_race_example_pays_and_says_something():
