@@ -126,7 +126,7 @@ class ImportResult:
 
 _RACE = re.compile(
     r"\b(?:races?|racing|crits?|criterium|gran\s*fondo|fondo|time[\s-]*trial|i?tt|"
-    r"sportive|hill[\s-]*climbs?)\b",
+    r"sportive|hill[\s-]*climbs?|kermesse|rennen|wedstrijd|carrera|gara)\b",
     re.IGNORECASE,
 )
 # training named after racing is not a race: "race prep", "race-pace intervals", "crit practice",
@@ -148,7 +148,7 @@ _PRIORITY = (
     re.compile(r"\bprio(?:rity)?\s*[:=]?\s*([ABC])\b", re.IGNORECASE),
 )
 _INTERVALS = re.compile(
-    r"\b(?:intervals?|vo2\s*max|vo2|threshold|sweet\s*spot|tempo|over[\s/-]*unders?|"
+    r"\b(?:intervals?|intervalle|sst|vo2\s*max|vo2|threshold|sweet\s*spot|tempo|over[\s/-]*unders?|"
     r"sprints?|hill\s+repeats?|ftp\s+test|openers?|race[\s-]*pace|race[\s-]*sim(?:ulation)?)\b",
     re.IGNORECASE,
 )
@@ -160,7 +160,10 @@ _LONG = re.compile(r"\blong\b", re.IGNORECASE)
 
 _RIDE_WORDS = re.compile(
     r"\b(?:rides?|riding|bikes?|biking|cycling|cycle|zwift|spin|spinning|mtb|gravel|"
-    r"velodrome|trainer|turbo|crits?|criterium|gran\s*fondo|fondo|sportive)\b",
+    r"velodrome|trainer|turbo|crits?|criterium|gran\s*fondo|fondo|sportive|"
+    # German, French, Dutch, Spanish and Italian
+    r"rad|radfahren|fahrrad|rennrad|radtour|v[ée]lo|fiets(?:en|tocht)?|wielrennen|bici|"
+    r"ciclismo)\b",
     re.IGNORECASE,
 )
 # a workout's title beyond the ride words: its kind, or a planned duration ("Bike: Z2 90'")
@@ -169,11 +172,51 @@ _WORKOUT = re.compile(
     r"workout)\b|\d+\s*(?:'|min\b|h\b)",
     re.IGNORECASE,
 )
+# what a title says an event is when it says it is no ride (ride words always win): a followed
+# calendar that is the athlete's own holds work, travel and appointments, each read as a ride
+# ("Work" 8 h a long ride, "Dentist" an endurance ride: a trial), in several languages
 _NOT_RIDES = (
-    (re.compile(r"\b(?:run|runs|running|jog|jogging)\b", re.IGNORECASE), "a run"),
-    (re.compile(r"\b(?:swim|swims|swimming)\b", re.IGNORECASE), "a swim"),
-    (re.compile(r"\b(?:gym|strength|weights|lifting)\b", re.IGNORECASE), "gym work"),
-    (re.compile(r"\b(?:yoga|pilates|mobility|stretching)\b", re.IGNORECASE), "yoga or mobility"),
+    (
+        re.compile(
+            r"\b(?:run|runs|running|jog|jogging|laufen|lauf|dauerlauf|hardlopen|correr)\b",
+            re.IGNORECASE,
+        ),
+        "a run",
+    ),
+    (
+        re.compile(r"\b(?:swim|swims|swimming|schwimmen|natation|zwemmen|nadar|nuoto)\b", re.I),
+        "a swim",
+    ),
+    (
+        re.compile(
+            r"\b(?:gym|strength|weights|lifting|krafttraining|kraft|fitnessstudio|musculation|"
+            r"krachttraining|gimnasio|palestra)\b",
+            re.IGNORECASE,
+        ),
+        "gym work",
+    ),
+    (re.compile(r"\b(?:yoga|pilates|mobility|stretching|dehnen)\b", re.I), "yoga or mobility"),
+    (
+        re.compile(
+            r"\b(?:work|working|office|meeting|meetings|call|standup|stand-up|conference|shift|"
+            r"arbeit|b[üu]ro|besprechung|travail|r[ée]union|werk|vergadering|trabajo|lavoro)\b",
+            re.IGNORECASE,
+        ),
+        "work",
+    ),
+    (
+        re.compile(r"\b(?:flight|flights|airport|flug|vol|vlucht|vuelo|volo)\b", re.I),
+        "travel",
+    ),
+    (
+        re.compile(
+            r"\b(?:doctor|dentist|physio|physiotherapy|physiotherapist|massage|appointment|"
+            r"clinic|hospital|therapy|arzt|[äa]rztin|zahnarzt|physiotherapie|termin|m[ée]decin|"
+            r"dentiste|kin[ée]|huisarts|tandarts|fysio|m[ée]dico|dentista|fisio)\b",
+            re.IGNORECASE,
+        ),
+        "an appointment",
+    ),
 )
 
 
@@ -209,12 +252,18 @@ def guess_kind(
     return RideKind.endurance, None
 
 
+# of _NOT_RIDES, what a workout's words overrule ("Work capacity intervals", "Tempo before
+# the office"); a run, a swim or gym work stays one whatever its kind ("Run: Z2 45'")
+_YIELD_TO_WORKOUTS = frozenset({"work", "travel", "an appointment"})
+
+
 def _not_a_ride(title: str) -> str | None:
     """What the title looks like if it clearly is not a ride; ride words always win."""
     if not title or _RIDE_WORDS.search(title):
         return None
+    workout = _WORKOUT.search(title) or _INTERVALS.search(title)
     for pattern, label in _NOT_RIDES:
-        if pattern.search(title):
+        if pattern.search(title) and not (workout and label in _YIELD_TO_WORKOUTS):
             return label
     return None
 

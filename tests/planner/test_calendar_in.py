@@ -285,6 +285,54 @@ def test_the_bounded_reader_carries_how_an_all_day_race_was_read():
     assert [r.note for r in bounded.rides] == [r.note for r in direct.rides] != [None]
 
 
+@pytest.mark.parametrize(
+    ("title", "looks_like"),
+    [
+        ("Work", "work"),
+        ("Team meeting", "work"),
+        ("Flight BRU-PMI", "travel"),
+        ("Physio", "an appointment"),
+        ("Dentist", "an appointment"),
+        ("Massage", "an appointment"),
+        ("Krafttraining", "gym work"),
+        ("Laufen 10 km", "a run"),
+        ("Schwimmen", "a swim"),
+        ("Zahnarzt", "an appointment"),
+        # ride words win, and a workout's words win over work, travel and appointments
+        ("Ride to work", None),
+        ("Rennrad Runde", None),
+        ("Work capacity intervals", None),
+        ("Tempo 2x20 before the office", None),
+        ("Run: Z2 45'", "a run"),
+    ],
+)
+def test_a_followed_calendars_work_travel_and_appointments_are_no_rides(title, looks_like):
+    """A subscribed main calendar filled the days with rides: "Work" 8 h a long ride, "Dentist"
+    an endurance ride, German "Krafttraining" and "Laufen" rides (a trial)."""
+    text = calendar(
+        event("UID:e", "DTSTART:20260316T080000Z", "DTEND:20260316T160000Z", f"SUMMARY:{title}")
+    )
+    result = read_calendar(text, *WINDOW)
+    if looks_like is None:
+        assert [r.uid for r in result.rides] == ["e"], result.skipped
+    else:
+        assert result.rides == []
+        assert [s.reason for s in result.skipped] == [f"not a ride: looks like {looks_like}"]
+
+
+@pytest.mark.parametrize(
+    ("title", "kind"),
+    [
+        ("Intervalle 4x8", RideKind.intervals),
+        ("SST 2x20", RideKind.intervals),
+        ("Kermesse Zottegem", RideKind.race),
+        ("Rennen: Rund um Köln", RideKind.race),
+    ],
+)
+def test_titles_in_other_languages_give_their_kind(title, kind):
+    assert guess_kind(title, 90, RuleSettings())[0] == kind
+
+
 def test_morning_run_is_skipped_as_not_a_ride_but_a_bike_ride_is_kept():
     text = calendar(
         event(
