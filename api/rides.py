@@ -80,6 +80,30 @@ async def _read(body: bytes, start: datetime, end: datetime, person: Athlete) ->
         _reading -= 1
 
 
+_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.IGNORECASE)
+
+
+def as_utf8(body: bytes, content_type: str) -> bytes:
+    """The body in UTF-8, from the charset its content type names (text/calendar;
+    charset=iso-8859-1: a Latin-1 export was refused as "not UTF-8", a trial); 400 naming a
+    charset Python does not know or the body does not fit."""
+    found = _CHARSET.search(content_type)
+    charset = found.group(1).lower() if found else ""
+    if charset in ("", "utf-8", "utf8", "us-ascii", "ascii"):
+        return body
+    try:
+        return body.decode(charset).encode("utf-8")
+    except LookupError:
+        raise HTTPException(
+            status_code=400, detail=f"unknown charset {charset!r} in the content type"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise HTTPException(
+            status_code=400,
+            detail=f"the body is not {charset} text ({exc.reason} at byte {exc.start})",
+        ) from None
+
+
 IMPORT_BACK = timedelta(days=30)
 IMPORT_AHEAD = timedelta(weeks=53)
 DATE_FILTER: dict[str, Any] = {
@@ -285,7 +309,8 @@ class RideController(Controller):
     async def import_ics(
         self, athlete_id: uuid.UUID, request: Request, data_scope: NamedDependency[CoachData]
     ) -> ImportCounts:
-        imported = await import_calendar(data_scope, athlete_id, await request.body())
+        body = as_utf8(await request.body(), request.headers.get("content-type", ""))
+        imported = await import_calendar(data_scope, athlete_id, body)
         await flag_stale_plan(data_scope, await data_scope.athlete(athlete_id))
         return imported.counts
 

@@ -293,15 +293,26 @@ class _FloatingToZone(x_wr_timezone.CalendarWalker):
         return dt
 
 
+_FOLD = re.compile(rb"\r?\n[ \t]")
+
+
 def _decode(data: bytes | str) -> str:
     if isinstance(data, bytes | bytearray | memoryview):
+        raw = bytes(data)
         try:
-            text = bytes(data).decode("utf-8-sig")
+            text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise CalendarError(
-                f"not an iCalendar file: the bytes are not UTF-8 text ({exc.reason} at "
-                f"byte {exc.start})"
-            ) from None
+            try:
+                # a line folded inside a character ("caf\xc3\r\n \xa9": RFC 5545 folds by
+                # octets): the lines unfolded first read whole, as the parser would unfold them
+                text = _FOLD.sub(b"", raw).decode("utf-8-sig")
+            except UnicodeDecodeError:
+                utf16 = raw[:2] in (b"\xff\xfe", b"\xfe\xff")
+                raise CalendarError(
+                    f"not an iCalendar file: the bytes are not UTF-8 text ({exc.reason} at "
+                    f"byte {exc.start})"
+                    + ("; it looks like UTF-16: save it as UTF-8" if utf16 else "")
+                ) from None
     elif isinstance(data, str):
         text = data.removeprefix("\ufeff")
     else:

@@ -909,3 +909,40 @@ async def test_a_single_event_re_exported_as_cancelled_or_no_ride_removes_its_ri
     await import_ics(client, coach_key, athlete["id"], one("Long ride"))
     answer = await import_ics(client, coach_key, athlete["id"], one("Long run"))
     assert answer["removed"] == 1, answer
+
+
+async def test_an_upload_in_the_charset_its_content_type_names_is_read(client, coach_key):
+    """A Latin-1 export sent as text/calendar; charset=iso-8859-1 was refused as not UTF-8 (a
+    trial); a charset nobody knows is a 400 naming it."""
+    athlete = await create_athlete(client, coach_key)
+    day = next_monday() + timedelta(days=2)
+    text = "\r\n".join(
+        [
+            "BEGIN:VCALENDAR",
+            "VERSION:2.0",
+            "PRODID:-//coach//x//EN",
+            "BEGIN:VEVENT",
+            "UID:koeln@coach",
+            f"DTSTART:{day:%Y%m%d}T160000Z",
+            f"DTEND:{day:%Y%m%d}T173000Z",
+            "SUMMARY:Köln loop ride",
+            "END:VEVENT",
+            "END:VCALENDAR",
+            "",
+        ]
+    )
+    url = f"{rides_url(athlete['id'])}/import"
+    answer = await client.post(
+        url,
+        content=text.encode("latin-1"),
+        headers={**auth(coach_key), "Content-Type": "text/calendar; charset=ISO-8859-1"},
+    )
+    assert answer.status_code == 200, answer.text
+    stored = (await client.get(rides_url(athlete["id"]), headers=auth(coach_key))).json()
+    assert [r["title"] for r in stored] == ["Köln loop ride"]
+    unknown = await client.post(
+        url,
+        content=text.encode("latin-1"),
+        headers={**auth(coach_key), "Content-Type": "text/calendar; charset=klingon"},
+    )
+    assert unknown.status_code == 400 and "unknown charset 'klingon'" in unknown.json()["detail"]

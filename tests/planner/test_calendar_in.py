@@ -333,6 +333,19 @@ def test_titles_in_other_languages_give_their_kind(title, kind):
     assert guess_kind(title, 90, RuleSettings())[0] == kind
 
 
+def test_a_line_folded_inside_a_character_reads_and_utf16_is_named():
+    """RFC 5545 folds by octets: 'Caf\xc3' + fold + '\xa9 ride' refused the whole file as not
+    UTF-8 (a trial); and UTF-16 got no word of what it was."""
+    text = calendar(
+        event("UID:f", "DTSTART:20260316T080000Z", "DTEND:20260316T090000Z", "SUMMARY:Café ride")
+    ).encode()
+    folded = text.replace("Café".encode(), b"Caf\xc3\r\n \xa9")
+    assert b"\xc3\r\n \xa9" in folded
+    assert [r.ride.title for r in read_calendar(folded, *WINDOW).rides] == ["Café ride"]
+    with pytest.raises(CalendarError, match="looks like UTF-16"):
+        read_calendar(text.decode().encode("utf-16"), *WINDOW)
+
+
 def test_morning_run_is_skipped_as_not_a_ride_but_a_bike_ride_is_kept():
     text = calendar(
         event(
