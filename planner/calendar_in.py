@@ -787,6 +787,18 @@ def _recurrence_id(component: icalendar.cal.Component) -> str | None:
     if prop is None:
         return None
     value = prop.dt
+    start = component["DTSTART"].dt
+    if (
+        str(prop.params.get("RANGE", "")).upper() == "THISANDFUTURE"
+        and isinstance(value, datetime)
+        and isinstance(start, datetime)
+    ):
+        # "this and following": every later occurrence comes with the edit's RECURRENCE-ID,
+        # and all but the first were left out as the same event twice (a trial). Each is
+        # told by its own original time: the edit's, as many days on as it is
+        zone = value.tzinfo or start.tzinfo
+        days = (start.astimezone(zone).date() - value.astimezone(zone).date()).days
+        value = value + timedelta(days=days)
     if isinstance(value, datetime) and value.tzinfo is not None:
         # UTC, so the id does not depend on the zone an exporter wrote it in.
         value = value.astimezone(UTC)

@@ -346,6 +346,39 @@ def test_a_line_folded_inside_a_character_reads_and_utf16_is_named():
         read_calendar(text.decode().encode("utf-16"), *WINDOW)
 
 
+def test_this_and_following_gives_each_later_occurrence_its_own_id():
+    """RECURRENCE-ID;RANGE=THISANDFUTURE gave every later occurrence the edit's id, and all but
+    the first were skipped as "the same event twice" (a trial)."""
+    text = calendar(
+        series(
+            "s",
+            "DTSTART;TZID=Europe/Berlin:20260307T090000",
+            "DTEND;TZID=Europe/Berlin:20260307T130000",
+            "RRULE:FREQ=WEEKLY;COUNT=5",
+            summary="Long ride",
+        ),
+        series(
+            "s",
+            "RECURRENCE-ID;RANGE=THISANDFUTURE;TZID=Europe/Berlin:20260321T090000",
+            "DTSTART;TZID=Europe/Berlin:20260321T080000",
+            "DTEND;TZID=Europe/Berlin:20260321T140000",
+            summary="Long ride (new time)",
+        ),
+    )
+    rides = read_calendar(text, *WINDOW, default_tz="Europe/Berlin").rides
+    assert [r.ride.start.astimezone(BERLIN).strftime("%d %H") for r in rides] == [
+        "07 09",
+        "14 09",
+        "21 08",
+        "28 08",
+        "04 08",
+    ]
+    ids = [r.ride.external_id for r in rides]
+    assert len(set(ids)) == 5, ids
+    # each later one is told by its own original time (09:00 Berlin, a week on each)
+    assert ids[3] == "s#2026-03-28T08:00:00+00:00" and ids[4] == "s#2026-04-04T07:00:00+00:00"
+
+
 def test_morning_run_is_skipped_as_not_a_ride_but_a_bike_ride_is_kept():
     text = calendar(
         event(
