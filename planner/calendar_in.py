@@ -296,6 +296,43 @@ class _FloatingToZone(x_wr_timezone.CalendarWalker):
 _FOLD = re.compile(rb"\r?\n[ \t]")
 
 
+def _exact_times(calendar: icalendar.Calendar) -> list[dict[str, Any]]:
+    """Each event's DTSTART and DTEND given in UTC, where it does not repeat (in order).
+
+    x_wr_timezone turns UTC times into the calendar's wall clock, so that a series repeats at
+    its local time across a change of the clocks; it drops the fold doing so, and an event in
+    the hour the clocks go back (01:00Z on the last Sunday of October, Berlin) came out an
+    hour early, or with no duration (a trial). One that does not repeat keeps its instant."""
+    found: list[dict[str, Any]] = []
+    for event in calendar.walk("VEVENT"):
+        kept: dict[str, Any] = {}
+        if "RRULE" not in event and "RDATE" not in event:
+            for name in ("DTSTART", "DTEND"):
+                prop = event.get(name)
+                value = getattr(prop, "dt", None)
+                if isinstance(value, datetime) and value.utcoffset() == timedelta(0):
+                    kept[name] = value
+        found.append(kept)
+    return found
+
+
+def _restore_exact_times(
+    calendar: icalendar.Calendar, exact: list[dict[str, Any]], zone: tzinfo
+) -> None:
+    """The instants _exact_times kept that fall in the hour the clocks go back in `zone`, in
+    UTC (a wall clock there needs its fold, which the expansion drops); the others stay on the
+    calendar's wall clock."""
+    events = calendar.walk("VEVENT")
+    if len(events) != len(exact):  # not the same events in the same order: leave them
+        return
+    for event, kept in zip(events, exact, strict=True):
+        for name, value in kept.items():
+            local = value.astimezone(zone)
+            if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
+                event.pop(name, None)
+                event.add(name, value)
+
+
 def _decode(data: bytes | str) -> str:
     if isinstance(data, bytes | bytearray | memoryview):
         raw = bytes(data)
@@ -1054,7 +1091,11 @@ def read_calendar(
         progress("the time zones")
         try:
             if x_wr_zone is not None:
+                exact = _exact_times(calendar)
                 calendar = x_wr_timezone.to_standard(calendar, timezone=x_wr_zone)
+                _restore_exact_times(calendar, exact, x_wr_zone)
+                # converted once: recurring_ical_events.of converts again by the property
+                calendar.pop(x_wr_timezone.X_WR_TIMEZONE, None)
             calendar = _FloatingToZone(zone).walk(calendar)
         except Exception as exc:
             raise CalendarError(f"could not read the times of this iCalendar file: {exc}") from exc

@@ -379,6 +379,24 @@ def test_this_and_following_gives_each_later_occurrence_its_own_id():
     assert ids[3] == "s#2026-03-28T08:00:00+00:00" and ids[4] == "s#2026-04-04T07:00:00+00:00"
 
 
+def test_a_google_event_in_the_hour_the_clocks_go_back_keeps_its_instant():
+    """Google writes UTC times beside X-WR-TIMEZONE: 01:00Z on the night Berlin's clocks go back
+    (02:00 CET, the second time) came out at 02:00 CEST, an hour early, and 00:00Z-01:00Z as no
+    duration at all (a trial). Each keeps its instant."""
+    window = (datetime(2027, 10, 1, tzinfo=UTC), datetime(2027, 11, 30, tzinfo=UTC))
+    text = calendar(
+        event("UID:a", "DTSTART:20271031T000000Z", "DTEND:20271031T010000Z", "SUMMARY:Zwift"),
+        event("UID:b", "DTSTART:20271031T010000Z", "DTEND:20271031T014500Z", "SUMMARY:Spin"),
+        header=("X-WR-TIMEZONE:Europe/Berlin",),
+    )
+    result = read_calendar(text, *window)
+    assert result.skipped == []
+    assert [(r.uid, r.ride.start.astimezone(UTC), r.ride.duration_min) for r in result.rides] == [
+        ("a", datetime(2027, 10, 31, 0, tzinfo=UTC), 60),
+        ("b", datetime(2027, 10, 31, 1, tzinfo=UTC), 45),
+    ]
+
+
 def test_morning_run_is_skipped_as_not_a_ride_but_a_bike_ride_is_kept():
     text = calendar(
         event(
