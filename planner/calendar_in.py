@@ -896,7 +896,11 @@ def _occurrence(
             return race
     if not isinstance(start, datetime):
         workout = _RIDE_WORDS.search(title) or _WORKOUT.search(title)
-        return Skipped(uid, title, ALL_DAY_WORKOUT if workout else ALL_DAY)
+        if workout or uid in recurring:  # a series is told once, whatever its days
+            return Skipped(uid, title, ALL_DAY_WORKOUT if workout else ALL_DAY)
+        # its day, for the coach to add under Days off (a trial: "add it", but which day?)
+        day = f"{start:%a} {start.day} {start:%b} {start.year}"
+        return Skipped(uid, title, ALL_DAY.replace("all-day event:", f"all-day event on {day}:", 1))
     looks_like = _not_a_ride(title)
     if looks_like:
         return Skipped(uid, title, f"not a ride: looks like {looks_like}")

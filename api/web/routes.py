@@ -39,7 +39,14 @@ class SignInRequired(NotAuthorizedException):
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
-    return TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine)
+    from api.web.views import without_api_calls
+
+    def filters(engine: JinjaTemplateEngine) -> None:
+        engine.engine.filters["plain"] = without_api_calls
+
+    return TemplateConfig(
+        directory=HERE / "templates", engine=JinjaTemplateEngine, engine_callback=filters
+    )
 
 
 def csrf_config(settings: Settings) -> CSRFConfig:

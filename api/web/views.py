@@ -204,6 +204,28 @@ def logged_lines(row: FeedbackRow, zone: ZoneInfo) -> list[str]:
     return lines
 
 
+# --- API words on the pages ---------------------------------------------------------------------
+
+# The service's messages serve the API and the pages alike, and name the API's calls beside the
+# dashboard's ("the dashboard's Re-plan, or POST .../plan"): on a page those asides are noise to
+# a coach (a trial read "PATCH availability.exceptions ... {"date": ...}" after an import)
+_API_ASIDES = (
+    (re.compile(r" \(or in the API, [^)]*\)"), ""),
+    (re.compile(r",? or (?:(?:POST|PATCH|PUT|DELETE|GET) \.\.\.[^\s),;]*\s*)+\)"), ")"),
+    (re.compile(r" \((?:(?:POST|PATCH|PUT|DELETE|GET) \.\.\.[^)]*)\)"), ""),
+    (re.compile(r"re-plan with POST \.\.\./plan"), "re-plan (the Re-plan form)"),
+    (re.compile(r"\bPOST \.\.\./plan to re-plan"), "re-plan with the Re-plan form"),
+)
+
+
+def without_api_calls(text: object) -> str:
+    """A message as a page shows it: the API's calls named beside the dashboard's left out."""
+    said = str(text)
+    for pattern, instead in _API_ASIDES:
+        said = pattern.sub(instead, said)
+    return said
+
+
 # --- the roster ---------------------------------------------------------------------------------
 
 

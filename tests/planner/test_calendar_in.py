@@ -167,8 +167,15 @@ def test_all_day_event_is_skipped_with_a_reason():
     )
     result = read_calendar(text, *WINDOW)
     assert result.rides == []
-    assert result.skipped == [Skipped("rest-1", "Rest day", ALL_DAY)]
+    # its day is named, for Days off (a trial: "add it", but which day?)
+    day = ALL_DAY.replace("all-day event:", "all-day event on Mon 16 Mar 2026:")
+    assert result.skipped == [Skipped("rest-1", "Rest day", day)]
     assert "availability exceptions" in ALL_DAY
+    # a weekly one is told once, without a day
+    weekly = calendar(
+        event("UID:w", "DTSTART;VALUE=DATE:20260316", "RRULE:FREQ=WEEKLY;COUNT=4", "SUMMARY:Off")
+    )
+    assert read_calendar(weekly, *WINDOW).skipped == [Skipped("w", "Off", ALL_DAY)]
 
 
 def test_an_all_day_workout_is_skipped_asking_for_its_time_not_a_day_off():
@@ -184,7 +191,7 @@ def test_an_all_day_workout_is_skipped_asking_for_its_time_not_a_day_off():
     assert [(s.uid, s.reason) for s in result.skipped] == [
         ("tp-1", ALL_DAY_WORKOUT),
         ("tp-2", ALL_DAY_WORKOUT),
-        ("hol", ALL_DAY),
+        ("hol", ALL_DAY.replace("all-day event:", "all-day event on Wed 18 Mar 2026:")),
     ]
     assert "start time" in ALL_DAY_WORKOUT and "day off" not in ALL_DAY_WORKOUT
 
@@ -229,7 +236,9 @@ def test_an_all_day_race_is_a_race_kept_clear_from_seven_to_seven_and_says_so():
     # not a race: still no ride, as before
     assert read_calendar(
         calendar(event("UID:c", "DTSTART;VALUE=DATE:20260321", "SUMMARY:Club social")), *WINDOW
-    ).skipped == [Skipped("c", "Club social", ALL_DAY)]
+    ).skipped == [
+        Skipped("c", "Club social", ALL_DAY.replace("event:", "event on Sat 21 Mar 2026:"))
+    ]
 
 
 @pytest.mark.parametrize(
