@@ -1121,6 +1121,31 @@ async def test_a_day_off_from_the_athlete_page_empties_that_day_and_warns_the_pl
     assert athlete["availability"]["exceptions"] == []
 
 
+async def test_an_import_on_the_page_names_the_day_off_and_no_api_call(client, coach_key):
+    """The import's answer on the dashboard said "(or in the API, PATCH availability.exceptions
+    ... {"date": ..., "windows": []})" and never the day (a trial)."""
+    made = await planned(client, coach_key)
+    await sign_in(client, coach_key)
+    page = f"/app/athletes/{made['athlete']['id']}"
+    token = await csrf_of(client, page)
+    day = next_monday() + timedelta(days=9)
+    ics = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\n"
+        f"UID:off-1\r\nDTSTART;VALUE=DATE:{day:%Y%m%d}\r\nSUMMARY:Rest day\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    imported = await client.post(
+        f"{page}/rides",
+        data={"_csrf_token": token},
+        files={"calendar": ("rides.ics", ics.encode(), "text/calendar")},
+    )
+    assert imported.status_code == 200, imported.text
+    text = html.unescape(imported.text)
+    assert f"all-day event on {day:%a} {day.day} {day:%b} {day.year}" in text, text
+    assert "Days off" in text
+    assert "PATCH" not in text and "or in the API" not in text, text
+
+
 async def test_ride_import_and_rotation_from_the_athlete_page(client, coach_key):
     made = await planned(client, coach_key)
     await sign_in(client, coach_key)
