@@ -22,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -333,6 +334,18 @@ def _restore_exact_times(
                 event.add(name, value)
 
 
+def _uid_of_unnamed(component: icalendar.cal.Component) -> str:
+    """An id for an event without a UID: its title and the day it starts on. Hashed from the
+    whole event, it changed with each export's DTSTAMP, and the event moved an hour on its day
+    was refused as overlapping its own ride (a trial). Moved to another day, it is another
+    event; a second one of the same day and title is numbered (_prepare)."""
+    start = component.get("DTSTART")
+    day = start.to_ical()[:8] if start is not None and hasattr(start, "to_ical") else b""
+    title = str(component.get("SUMMARY", "")).encode()
+    digest = hashlib.sha1(day + b"\0" + title, usedforsecurity=False).hexdigest()
+    return f"no-uid-{digest[:16]}"
+
+
 def _decode(data: bytes | str) -> str:
     if isinstance(data, bytes | bytearray | memoryview):
         raw = bytes(data)
@@ -356,6 +369,8 @@ def _decode(data: bytes | str) -> str:
         raise CalendarError(
             f"not an iCalendar file: expected bytes or str, got {type(data).__name__}"
         )
+    if "\r" in text and "\n" not in text:  # lines ended by CR alone (old Mac exports)
+        text = text.replace("\r", "\r\n")
     return text
 
 
@@ -627,13 +642,15 @@ def _prepare(
     # each event by its UID and RECURRENCE-ID: a second one that is no copy of the first is
     # one event to every calendar reader, and only one of the two is read
     by_id: dict[tuple[str, bytes], icalendar.Event] = {}
+    unnamed: Counter[str] = Counter()
     for component in calendar.subcomponents:
         if component.name != "VEVENT":
             kept.append(component)
             continue
         if not str(component.get("UID", "")).strip():
-            digest = hashlib.sha1(component.to_ical(), usedforsecurity=False).hexdigest()
-            component["UID"] = f"no-uid-{digest[:16]}"
+            uid = _uid_of_unnamed(component)
+            unnamed[uid] += 1  # the second such event of a day and title: its own id
+            component["UID"] = uid if unnamed[uid] == 1 else f"{uid}-{unnamed[uid]}"
         uid = str(component["UID"])
         try:
             problem = _problem(component)

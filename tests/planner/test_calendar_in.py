@@ -406,6 +406,40 @@ def test_a_google_event_in_the_hour_the_clocks_go_back_keeps_its_instant():
     ]
 
 
+def test_an_event_without_a_uid_keeps_its_id_across_exports_and_a_move_on_its_day():
+    """Its id was hashed from the whole event: a new DTSTAMP each export made it a new event,
+    and moved an hour it was refused as overlapping its own ride (a trial)."""
+
+    def one(stamp: str, hour: int, *more: str) -> str:
+        return calendar(
+            event(
+                f"DTSTAMP:{stamp}",
+                f"DTSTART:20260316T{hour:02d}0000Z",
+                f"DTEND:20260316T{hour + 2:02d}0000Z",
+                "SUMMARY:Endurance ride",
+            ),
+            *more,
+        )
+
+    ids = [
+        [r.ride.external_id for r in read_calendar(text, *WINDOW).rides]
+        for text in (one("20260301T100000Z", 17), one("20260302T100000Z", 16))
+    ]
+    assert ids[0] == ids[1] and len(ids[0]) == 1, ids
+    # a second one of that day and title is another event
+    evening = event("DTSTART:20260316T200000Z", "DTEND:20260316T210000Z", "SUMMARY:Endurance ride")
+    both = read_calendar(one("20260301T100000Z", 6, evening), *WINDOW)
+    assert len({r.ride.external_id for r in both.rides}) == 2, both
+
+
+def test_lines_ended_by_cr_alone_read():
+    """A file with CR-only line endings was refused as not starting with BEGIN:VCALENDAR."""
+    text = calendar(
+        event("UID:cr", "DTSTART:20260316T170000Z", "DTEND:20260316T180000Z", "SUMMARY:Spin")
+    ).replace("\r\n", "\r")
+    assert [r.uid for r in read_calendar(text.encode(), *WINDOW).rides] == ["cr"]
+
+
 def test_morning_run_is_skipped_as_not_a_ride_but_a_bike_ride_is_kept():
     text = calendar(
         event(
