@@ -291,8 +291,13 @@ def test_on_a_phone_a_reloaded_check_in_is_kept_once_and_the_coach_can_read_the_
     page = coach.new_page()
     sign_in(page, server["url"], coach_key)
     page.get_by_role("link", name="Pia Phone").click()
-    reasons = page.locator("table.weeks thead th").last.bounding_box()
+    # a week's reasons on the screen at the phone's width, wide enough to read (they sat
+    # off-screen behind a sideways scroll: a trial), each figure with its label
+    reasons = page.locator("table.weeks tbody tr").first.locator("td").last.bounding_box()
     assert reasons is not None and reasons["width"] >= 200, reasons
+    assert reasons["x"] >= 0 and reasons["x"] + reasons["width"] <= 390, reasons
+    phase = page.locator("table.weeks tbody tr").first.locator("td").first
+    assert phase.evaluate("e => getComputedStyle(e, '::before').content") == '"Phase: "'
     label = page.locator("svg.chart text.axis").first.bounding_box()
     assert label is not None and label["height"] >= 9, label
     shot(page, "7-athlete-on-a-phone")
