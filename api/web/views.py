@@ -282,6 +282,17 @@ async def roster(data: CoachData) -> list[RosterLine]:
             line.flags.append(
                 f"{len(unlogged)} session{'s' if len(unlogged) > 1 else ''} missed or not logged"
             )
+        # a lift earned and waiting for the coach's sign-off (the first barbell hinge): the
+        # athlete holds the rung below until then (a trial saw it on the athlete's page only)
+        library = load_library()
+        waiting = sorted(
+            library.by_id[p.awaiting_approval].name
+            for p in state.patterns.values()
+            if p.awaiting_approval and p.awaiting_approval in library.by_id
+        )
+        if waiting:
+            line.rank = min(line.rank, 2)
+            line.flags.append("sign-off waiting: " + ", ".join(waiting))
         # a followed calendar that stopped updating: its rides (a race added, a ride moved)
         # miss the plan until the coach looks (a coach's trial saw ten paused sources, and
         # the roster said the athlete needed nothing)

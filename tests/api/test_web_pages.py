@@ -947,6 +947,8 @@ async def test_the_coach_signs_off_the_first_barbell_rdl_from_the_athlete_page(
     before = await client.get(page)
     assert "Earned and waiting for your sign-off: Romanian deadlift" in before.text
     assert '<option value="romanian_deadlift" selected>' in before.text
+    # the roster says so too (a trial saw it on the athlete's page only)
+    assert "sign-off waiting: Romanian deadlift" in (await client.get("/app/")).text
     token = await csrf_of(client, page)
     # no note: the API's 422, shown next to the form, and nothing signed off
     refused = await client.post(
@@ -971,6 +973,7 @@ async def test_the_coach_signs_off_the_first_barbell_rdl_from_the_athlete_page(
     assert "hinge: level 8 to 9" in signed.text
     assert "Romanian deadlift signed off on" in signed.text  # listed under the ladders
     assert '<option value="romanian_deadlift"' not in signed.text  # signed once only
+    assert "sign-off waiting" not in (await client.get("/app/")).text
     progression = (await client.get(f"{made['base']}/progression", headers=headers)).json()
     assert [a["exercise_id"] for a in progression["approvals"]] == ["romanian_deadlift"]
     assert progression["approvals"][0]["note"] == "hinge checked on video"
