@@ -39,10 +39,13 @@ from api.staleness import STALE
 from api.web.forms import (
     Problem,
     SentAlready,
+    check_form_id,
     new_form_id,
     problem_of,
     submit_feedback,
+    take_form_id,
     texts,
+    unsent_form_id,
     upcoming,
 )
 from api.web.routes import secure
@@ -189,6 +192,9 @@ async def athlete_page(
         sources=await sources_of(web.db, athlete),
         source_host=source_host,
         source_lines=source_lines,
+        # the page's forms' one-time id: sent again (a reload of the answer), a form is told so
+        # instead of done twice ("knee has no red flag waiting", a trial)
+        form_id=new_form_id(),
     )
 
 
@@ -381,10 +387,30 @@ class CoachPages(Controller):
             )
         return await self._session_page(web, athlete_id, session_id, outcome=outcome)
 
-    async def _act(self, web: CoachData, athlete_id: uuid.UUID, name: str, action: Any) -> Template:
-        """Run a form's service call; on a refusal roll back and show it next to that form."""
+    async def _act(
+        self, web: CoachData, athlete_id: uuid.UUID, name: str, action: Any, form: Any = None
+    ) -> Template:
+        """Run a form's service call; on a refusal roll back and show it next to that form. A
+        form sent before (its one-time id taken: a reload of its answer) is not run again."""
+        athlete = await web.athlete(athlete_id)
+        form_id = unsent_form_id(form) if form is not None else ""
         try:
+            await check_form_id(web, athlete, form_id)
             notice = await action()
+            await take_form_id(web, athlete, form_id)
+        except SentAlready as sent:
+            zone = ZoneInfo(athlete.timezone)
+            return await athlete_page(
+                web,
+                athlete_id,
+                notice={
+                    "title": "Saved already",
+                    "lines": [
+                        f"This form was sent before ({when(sent.at, zone)}), by a reload or a "
+                        "second tap: nothing was done twice."
+                    ],
+                },
+            )
         except (HTTPException, ValidationError) as exc:
             problem = problem_of(exc)
             if problem.status == 404:
@@ -413,7 +439,7 @@ class CoachPages(Controller):
                 "lines": answer.plan_changes + answer.advice,
             }
 
-        return await self._act(web, athlete_id, "clearance", clear)
+        return await self._act(web, athlete_id, "clearance", clear, form)
 
     @post("/athletes/{athlete_id:uuid}/approvals", media_type=MediaType.HTML)
     async def approval(
@@ -440,7 +466,7 @@ class CoachPages(Controller):
                 + ([] if steps else [f"It enters the plan once the athlete earns the {name}."]),
             }
 
-        return await self._act(web, athlete_id, "approvals", approve)
+        return await self._act(web, athlete_id, "approvals", approve, form)
 
     @post("/athletes/{athlete_id:uuid}/plan", media_type=MediaType.HTML)
     async def replan(
@@ -474,7 +500,7 @@ class CoachPages(Controller):
                 "lines": [f"{len(sessions)} sessions", *moved] + row.report.get("warnings", []),
             }
 
-        return await self._act(web, athlete_id, "plan", plan)
+        return await self._act(web, athlete_id, "plan", plan, form)
 
     @post("/athletes/{athlete_id:uuid}/feed-token", media_type=MediaType.HTML)
     async def rotate(
@@ -516,7 +542,7 @@ class CoachPages(Controller):
                 "link": f"{base}/feeds/{token}.ics",
             }
 
-        return await self._act(web, athlete_id, "feed", rotate)
+        return await self._act(web, athlete_id, "feed", rotate, form)
 
     @post("/athletes/{athlete_id:uuid}/days-off", media_type=MediaType.HTML)
     async def days_off(
@@ -581,7 +607,7 @@ class CoachPages(Controller):
                 lines += [w for w in warnings if w.startswith(STALE)]
             return {"title": "Days off changed", "lines": lines}
 
-        return await self._act(web, athlete_id, "days_off", change)
+        return await self._act(web, athlete_id, "days_off", change, form)
 
     @post(
         "/athletes/{athlete_id:uuid}/rides",
@@ -611,4 +637,4 @@ class CoachPages(Controller):
                 lines.append("No ride changed: the plan stands as it is.")
             return {"title": "Rides imported", "lines": lines}
 
-        return await self._act(web, athlete_id, "rides", load)
+        return await self._act(web, athlete_id, "rides", load, form)
