@@ -938,21 +938,34 @@ def _occurrence(
     if duration_min > 24 * 60:
         return Skipped(uid, title, "longer than 24 hours: not a ride")
     recurrence_id = _recurrence_id(component) if uid in recurring else None
-    external_id = uid if recurrence_id is None else f"{uid}#{recurrence_id}"
     kind, priority = guess_kind(title, duration_min, settings)
     try:
-        ride = Ride(
-            start=start,
-            duration_min=duration_min,
-            kind=kind,
-            priority=priority,
-            title=title[:500] or None,
-            external_id=external_id,
-        )
+        return _imported(uid, recurrence_id, title, start, duration_min, kind, priority)
     except ValidationError as exc:
         reasons = "; ".join(error["msg"] for error in exc.errors())
         return Skipped(uid, title, f"not a valid ride: {reasons}")
-    return ImportedRide(uid=uid, recurrence_id=recurrence_id, ride=ride)
+
+
+def _imported(
+    uid: str,
+    recurrence_id: str | None,
+    title: str,
+    start: datetime,
+    minutes: int,
+    kind: RideKind,
+    priority: Priority | None,
+    note: str | None = None,
+) -> ImportedRide:
+    """An event's ride, its id the UID and (an occurrence's) RECURRENCE-ID."""
+    ride = Ride(
+        start=start,
+        duration_min=minutes,
+        kind=kind,
+        priority=priority,
+        title=title[:500] or None,
+        external_id=uid if recurrence_id is None else f"{uid}#{recurrence_id}",
+    )
+    return ImportedRide(uid=uid, recurrence_id=recurrence_id, ride=ride, note=note)
 
 
 def _end_of(component: icalendar.cal.Component, start: date | datetime) -> date | datetime:
@@ -1031,16 +1044,7 @@ def _race_days(
             recurrence_id = begins.astimezone(UTC).isoformat()
         else:
             recurrence_id = _recurrence_id(component) if uid in recurring else None
-        external_id = uid if recurrence_id is None else f"{uid}#{recurrence_id}"
-        ride = Ride(
-            start=begins,
-            duration_min=minutes,
-            kind=kind,
-            priority=priority,
-            title=title[:500] or None,
-            external_id=external_id,
-        )
-        rides.append(ImportedRide(uid=uid, recurrence_id=recurrence_id, ride=ride, note=note))
+        rides.append(_imported(uid, recurrence_id, title, begins, minutes, kind, priority, note))
     return rides
 
 
