@@ -40,7 +40,6 @@ from api.repository import CoachData
 from api.staleness import flag_stale_plan
 from planner.calendar_in import (
     MAX_CONCURRENT_IMPORTS,
-    SAME_UID,
     CalendarError,
     CalendarOverBudget,
     CalendarTooSlow,
@@ -534,21 +533,19 @@ async def import_calendar(
             and row.id not in stale_ids
             and row.id not in kept_unread
         ]
-    # a single event the calendar now says is no ride (cancelled, made all-day, retitled a
-    # run) takes its ride ahead away, as a series' occurrence does (a cancelled A race kept its
-    # ride, and the plan tapered for it: a trial); one left out for sharing another's UID says
-    # nothing of that one's ride
-    no_ride_now = {
-        s.uid
-        for s in result.skipped
-        if says_not_a_ride(s.reason) and not s.reason.startswith(SAME_UID)
-    } - {item.uid for item in result.rides}
+    # an event the calendar now says is no ride (cancelled, made all-day, retitled a run)
+    # takes its rides ahead away, a race's days too, as a series' occurrences go (a cancelled A
+    # race kept its ride, and the plan tapered for it: a trial)
+    no_ride_now = {s.uid for s in result.skipped if says_not_a_ride(s.reason)} - {
+        item.uid for item in result.rides
+    }
     if no_ride_now:
         stale_ids = {row.id for row in stale}
         stale += [
             row
             for row in rows
-            if row.external_id in no_ride_now
+            if row.external_id
+            and _event_uid(row.external_id) in no_ride_now
             and row.start >= now
             and row.id not in stale_ids
             and row.id not in kept_unread

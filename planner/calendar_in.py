@@ -168,11 +168,13 @@ _RIDE_WORDS = re.compile(
     re.IGNORECASE,
 )
 # a workout's title beyond the ride words: its kind, or a planned duration ("Bike: Z2 90'")
-_WORKOUT = re.compile(
-    r"\b(?:intervals?|vo2|threshold|sweet\s*spot|tempo|endurance|recovery|z[1-7]|"
-    r"workout)\b|\d+\s*(?:'|min\b|h\b)",
-    re.IGNORECASE,
+_WORKOUT_KIND = (
+    r"\b(?:intervals?|vo2|threshold|sweet\s*spot|tempo|endurance|recovery|z[1-7]|workout)\b"
 )
+_WORKOUT = re.compile(_WORKOUT_KIND + r"|\d+\s*(?:'|min\b|h\b)", re.IGNORECASE)
+# a workout by its kind alone: a duration is no workout beside "Flight" or "Physio" ("Physio
+# 45min" came in as a ride: a review)
+_WORKOUT_BY_KIND = re.compile(_WORKOUT_KIND, re.IGNORECASE)
 # what a title says an event is when it says it is no ride (ride words always win): a followed
 # calendar that is the athlete's own holds work, travel and appointments, each read as a ride
 # ("Work" 8 h a long ride, "Dentist" an endurance ride: a trial), in several languages
@@ -253,6 +255,8 @@ def guess_kind(
     return RideKind.endurance, None
 
 
+_TRAVEL = re.compile(r"\b(?:travel|travelling|traveling|flight|drive|journey|trip to)\b", re.I)
+_REST = re.compile(r"\b(?:rest|off|recovery day|registration|deadline|watch|tv)\b", re.I)
 # of _NOT_RIDES, what a workout's words overrule ("Work capacity intervals", "Tempo before
 # the office"); a run, a swim or gym work stays one whatever its kind ("Run: Z2 45'")
 _YIELD_TO_WORKOUTS = frozenset({"work", "travel", "an appointment"})
@@ -262,7 +266,13 @@ def _not_a_ride(title: str) -> str | None:
     """What the title looks like if it clearly is not a ride; ride words always win."""
     if not title or _RIDE_WORDS.search(title):
         return None
-    workout = _WORKOUT.search(title) or _INTERVALS.search(title)
+    # a workout's kind or a race overrules work, travel and appointments ("Airport Road Race
+    # (A)" was left out as travel: a review)
+    workout = (
+        _WORKOUT_BY_KIND.search(title)
+        or _INTERVALS.search(title)
+        or guess_kind(title, 60, RuleSettings())[0] == RideKind.race
+    )
     for pattern, label in _NOT_RIDES:
         if pattern.search(title) and not (workout and label in _YIELD_TO_WORKOUTS):
             return label
@@ -968,6 +978,12 @@ def _imported(
     return ImportedRide(uid=uid, recurrence_id=recurrence_id, ride=ride, note=note)
 
 
+def _not_a_ride_beside_a_race(title: str) -> bool:
+    """A day's title with a priority that still says it is no race day: travel to it, a rest
+    before it ("Travel to race (A)", "Rest day before the A race")."""
+    return bool(_TRAVEL.search(title) or _REST.search(title))
+
+
 def _end_of(component: icalendar.cal.Component, start: date | datetime) -> date | datetime:
     """The event's DTEND, or its start plus its DURATION, or (neither) its start."""
     end_prop = component.get("DTEND")
@@ -997,10 +1013,14 @@ def _race_days(
     uid: str,
     title: str,
 ) -> list[ImportedRide] | Skipped | None:
-    """A race given as whole days (an all-day event) or spanning days (a stage race): a race
-    from 07:00 to 19:00 local on each of its days (RACE_DAY_NOTE). None: not a race."""
+    """A race given as whole days (an all-day event) or spanning days (a stage race), with its
+    priority: a race from 07:00 to 19:00 local on each of its days (RACE_DAY_NOTE). None: not
+    a race. Without a priority an all-day title that names a race is too weak a sign ("Travel
+    to race", "Race week", "Watch the race": a review saw each become a C race day)."""
     kind, priority = guess_kind(title, 12 * 60, settings)
-    if kind != RideKind.race:
+    if kind != RideKind.race or not any(p.search(title.replace("_", " ")) for p in _PRIORITY):
+        return None
+    if _not_a_ride_beside_a_race(title):
         return None
     end = _end_of(component, start)
     if isinstance(start, datetime):  # timed, over a day: the local days it touches
@@ -1132,10 +1152,12 @@ def read_calendar(
                 outcome = Skipped(uid, title, f"unreadable event: {exc}")
             if isinstance(outcome, Skipped):
                 skipped.append(outcome)
-            elif isinstance(outcome, list):  # a race over days: the file holds all of them
+            elif isinstance(outcome, list):  # a race's days: the file holds all of them
                 rides.extend(outcome)
-                if len(outcome) > 1:
+                if outcome:  # a day it no longer holds (made shorter) goes, as a series' would
                     series.add(outcome[0].uid)
+                if len(rides) > MAX_OCCURRENCES_PER_IMPORT:  # 21 days an event: still counted
+                    raise _too_many(outcome[0].uid, outcome[0].ride.title or "")
             else:
                 rides.append(outcome)
     rides.sort(key=lambda r: (r.ride.start, r.ride.external_id or ""))

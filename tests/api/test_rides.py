@@ -839,7 +839,7 @@ async def test_an_all_day_stage_race_comes_in_day_by_day_and_a_shorter_re_export
     athlete = await create_athlete(client, coach_key)
     first = next_monday() + timedelta(days=7)
 
-    def stage_race(days: int) -> str:
+    def stage_race(days: int, *more: str) -> str:
         lines = [
             "BEGIN:VCALENDAR",
             "VERSION:2.0",
@@ -848,6 +848,7 @@ async def test_an_all_day_stage_race_comes_in_day_by_day_and_a_shorter_re_export
             "UID:stage@intervals.icu",
             f"DTSTART;VALUE=DATE:{first:%Y%m%d}",
             f"DTEND;VALUE=DATE:{first + timedelta(days=days):%Y%m%d}",
+            *more,
             "SUMMARY:RACE A: Tour of the Hills",
             "END:VEVENT",
         ]
@@ -870,6 +871,15 @@ async def test_an_all_day_stage_race_comes_in_day_by_day_and_a_shorter_re_export
     assert (again["created"], again["unchanged"], again["removed"]) == (0, 3, 0), again
     shorter = await import_ics(client, coach_key, athlete["id"], stage_race(2))
     assert (shorter["unchanged"], shorter["removed"]) == (2, 1), shorter
+    # made a one-day race, and then cancelled: its other day goes, then the race (a review saw
+    # both keep the stored race days)
+    one = await import_ics(client, coach_key, athlete["id"], stage_race(1))
+    assert one["removed"] == 2 and one["created"] == 1, one
+    cancelled = await import_ics(
+        client, coach_key, athlete["id"], stage_race(1, "STATUS:CANCELLED")
+    )
+    assert cancelled["removed"] == 1, cancelled
+    assert (await client.get(rides_url(athlete["id"]), headers=auth(coach_key))).json() == []
 
 
 async def test_a_single_event_re_exported_as_cancelled_or_no_ride_removes_its_ride_ahead(
@@ -877,8 +887,7 @@ async def test_a_single_event_re_exported_as_cancelled_or_no_ride_removes_its_ri
 ):
     """A race cancelled in the calendar (same UID, STATUS:CANCELLED) kept its stored ride, and
     the plan went on tapering for it (a trial): a single event the file now says is no ride
-    takes its ride ahead away, as a series' occurrence does; an event sharing another's UID
-    does not take that one's ride."""
+    takes its ride ahead away, as a series' occurrence does."""
     athlete = await create_athlete(client, coach_key)
     day = next_monday() + timedelta(days=12)
 

@@ -242,6 +242,49 @@ def test_an_all_day_race_is_a_race_kept_clear_from_seven_to_seven_and_says_so():
 
 
 @pytest.mark.parametrize(
+    "title",
+    [
+        "Travel to race",
+        "Rest day - race tomorrow",
+        "Race registration deadline",
+        "Watch the race on TV",
+        "Race week",
+        "Travel to race (A)",
+        "Rest day before the A race",
+    ],
+)
+def test_an_all_day_title_that_only_mentions_a_race_is_no_race_day(title):
+    """Each of these became a 07:00-19:00 C race (a week of them for "Race week": a review):
+    an all-day race needs its priority, and travel or rest beside it is no race day."""
+    text = calendar(
+        event(
+            "UID:d", "DTSTART;VALUE=DATE:20260321", "DTEND;VALUE=DATE:20260322", f"SUMMARY:{title}"
+        )
+    )
+    result = read_calendar(text, *WINDOW)
+    assert result.rides == [] and [s.uid for s in result.skipped] == ["d"], result
+
+
+@pytest.mark.parametrize(
+    ("title", "ride"),
+    [
+        ("Airport Road Race (A)", True),
+        ("Club TT after work", True),
+        ("Flight 2h", False),
+        ("Meeting 30 min", False),
+        ("Physio 45min", False),
+    ],
+)
+def test_a_race_beats_work_and_travel_words_and_a_duration_does_not(title, ride):
+    """ "Airport Road Race (A)" was left out as travel, and "Physio 45min" came in as a ride (a
+    review): a race's words win over work, travel and appointments; a duration does not."""
+    text = calendar(
+        event("UID:e", "DTSTART:20260316T080000Z", "DTEND:20260316T100000Z", f"SUMMARY:{title}")
+    )
+    assert bool(read_calendar(text, *WINDOW).rides) is ride
+
+
+@pytest.mark.parametrize(
     "dates",
     [
         ("DTSTART;VALUE=DATE:20260410", "DTEND;VALUE=DATE:20260413"),
