@@ -91,15 +91,19 @@ def as_utf8(body: bytes, content_type: str) -> bytes:
     if charset in ("", "utf-8", "utf8", "us-ascii", "ascii"):
         return body
     try:
+        body.decode("utf-8")
+        return body  # UTF-8 whatever the label says (ISO-8859-1, an old default of HTTP's)
+    except UnicodeDecodeError:
+        pass
+    try:
         return body.decode(charset).encode("utf-8")
     except LookupError:
         raise HTTPException(
             status_code=400, detail=f"unknown charset {charset!r} in the content type"
         ) from None
-    except UnicodeDecodeError as exc:
+    except UnicodeError as exc:  # a codec that decodes nothing ("undefined") raises its base
         raise HTTPException(
-            status_code=400,
-            detail=f"the body is not {charset} text ({exc.reason} at byte {exc.start})",
+            status_code=400, detail=f"the body is not {charset} text ({exc})"
         ) from None
 
 

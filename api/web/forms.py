@@ -51,6 +51,7 @@ from planner.domain import (
     region_words,
 )
 from planner.library import load_library
+from planner.progression import RED_FLAG_MIN
 
 
 @dataclass
@@ -343,8 +344,10 @@ def _outcome(
     rpe: int | None = None,
     exercises: list[Any] | None = None,
     waiting: set[str] | None = None,
+    flags: list[Any] | None = None,
 ) -> Outcome:
-    """`waiting`: the regions awaiting clearance before the report (awaiting_clearance)."""
+    """`waiting`: the regions awaiting clearance before the report (awaiting_clearance);
+    `flags`: the report's own warning signs, on every region it names."""
     zone = ZoneInfo(athlete.timezone)
     # each exercise's change says its own pattern's reason (the level change behind it, its
     # "level 4 -> 3" left to the coach); any other change, the report itself (the API's
@@ -367,15 +370,25 @@ def _outcome(
     state = progression_of(athlete, athlete_from_row(athlete))
     worded = {e.left_out for e in exercises or [] if isinstance(e, LeftOut)}
     before_flags = waiting or set()
+    # a warning sign in this report raises its region's flag again, waiting or not (a review:
+    # knee 8/10 with numbness on a knee waiting for clearance got no "see a clinician")
+    told = {
+        e.region.value
+        for e in pain or []
+        if e.flags or (e.kind == PainKind.pain and e.score >= RED_FLAG_MIN)
+    }
+    if flags:
+        told |= {e.region.value for e in pain or []} or {Region.other.value}
+    raised = [r for r in sorted(answer.needs_clearance) if r not in before_flags or r in told]
     still = [
         f"Your {region_words(Region(region))} still waits for your coach's clearance: its "
         "strength work stays paused."
-        for region in sorted(set(answer.needs_clearance) & before_flags)
+        for region in sorted(set(answer.needs_clearance) - set(raised))
     ]
     return Outcome(
         answer,
         swaps(before, after, zone, why, by_pattern, logged=logged),
-        raised=sorted(set(answer.needs_clearance) - before_flags),
+        raised=raised,
         for_athlete=athlete_advice(state, today)
         + still
         + noted_for_athlete(state, pain or [], rpe, answer.held, today),
@@ -408,10 +421,10 @@ async def _not_sent_just_now(
     one-time id and the answers refilled: a second send stored the same pain twice (a trial)."""
     since = clock.now() - RESENT_WITHIN
     rows = await data.db.execute(
-        select(FeedbackRow.body, FeedbackRow.created_at).where(
+        select(FeedbackRow.body, FeedbackRow.at).where(
             FeedbackRow.athlete_id == athlete.id,
             FeedbackRow.kind == "checkin",
-            FeedbackRow.created_at >= since,
+            FeedbackRow.at >= since,  # the service's clock (created_at is the database's)
         )
     )
     stored: dict[object, datetime] = {}
@@ -514,6 +527,7 @@ async def submit_feedback(
         body.rpe,
         body.exercises,
         waiting,
+        body.flags,
     )
 
 

@@ -955,3 +955,20 @@ async def test_an_upload_in_the_charset_its_content_type_names_is_read(client, c
         headers={**auth(coach_key), "Content-Type": "text/calendar; charset=klingon"},
     )
     assert unknown.status_code == 400 and "unknown charset 'klingon'" in unknown.json()["detail"]
+    # a codec that decodes nothing is a 400, not a 500; UTF-8 labelled Latin-1 stays UTF-8 (a
+    # review saw "KÃ¶ln")
+    undefined = await client.post(
+        url,
+        content=text.encode("latin-1"),
+        headers={**auth(coach_key), "Content-Type": "text/calendar; charset=undefined"},
+    )
+    assert undefined.status_code == 400, undefined.text
+    relabelled = text.replace("Köln loop ride", "Köln evening ride").encode("utf-8")
+    answer = await client.post(
+        url,
+        content=relabelled,
+        headers={**auth(coach_key), "Content-Type": "text/calendar; charset=ISO-8859-1"},
+    )
+    assert answer.status_code == 200, answer.text
+    stored = (await client.get(rides_url(athlete["id"]), headers=auth(coach_key))).json()
+    assert [r["title"] for r in stored] == ["Köln evening ride"]

@@ -1433,6 +1433,13 @@ async def test_a_red_flag_waiting_is_not_told_as_a_new_warning_sign_on_later_che
     text = html.unescape(later.text)
     assert "Please see a clinician" not in text and "You reported a warning sign" not in text
     assert "Your knee still waits for your coach's clearance" in text, text
+    # a new warning sign on the waiting knee is told as one (a review: knee 8/10 with numbness
+    # got only the "still waits" line)
+    page = (await client.get(f"{link}/morning")).text
+    worse = await client.post(
+        f"{link}/morning", data=drawn_form(page, pain_knee="8", flags_knee="numbness")
+    )
+    assert "Please see a clinician" in worse.text and "warning sign (knee)" in worse.text
 
 
 async def test_the_checkin_page_tells_the_athlete_in_their_own_words(client, coach_key, after):
