@@ -909,11 +909,7 @@ async def record_feedback(
             body=report,
         )
     )
-    loads = {
-        library.by_id[e.exercise_id].pattern: f"{e.load_kg:g} kg logged"
-        for e in counted
-        if e.load_kg is not None and e.load_kg > 0 and e.exercise_id in library.by_id
-    }
+    loads = {pattern: f"{kg:g} kg logged" for pattern, kg in logged_loads(counted, library).items()}
     answer = await adapt(
         data_scope,
         settings,
@@ -958,6 +954,19 @@ def counted_exercises(
         else:
             counted.append(entry)
     return counted, not_counted
+
+
+def logged_loads(entries: list[Any], library: Library) -> dict[Pattern, float]:
+    """The load each pattern's logged exercise gave (a load of 0 is none), by pattern: the
+    reason its lift's next load changed."""
+    return {
+        library.by_id[e.exercise_id].pattern: e.load_kg
+        for e in entries
+        if isinstance(e, ExerciseIn)
+        and e.load_kg is not None
+        and e.load_kg > 0
+        and e.exercise_id in library.by_id
+    }
 
 
 def pain_key(entry: PainIn) -> tuple[object, ...]:

@@ -22,7 +22,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -652,15 +651,21 @@ def _prepare(
     # each event by its UID and RECURRENCE-ID: a second one that is no copy of the first is
     # one event to every calendar reader, and only one of the two is read
     by_id: dict[tuple[str, bytes], icalendar.Event] = {}
-    unnamed: Counter[str] = Counter()
+    unnamed: dict[str, dict[bytes, str]] = {}
     for component in calendar.subcomponents:
         if component.name != "VEVENT":
             kept.append(component)
             continue
         if not str(component.get("UID", "")).strip():
-            uid = _uid_of_unnamed(component)
-            unnamed[uid] += 1  # the second such event of a day and title: its own id
-            component["UID"] = uid if unnamed[uid] == 1 else f"{uid}-{unnamed[uid]}"
+            # a second event of the day and title has its own id, a copy of one the same
+            ids = unnamed.setdefault(_uid_of_unnamed(component), {})
+            copy_of = b"\0".join(
+                component[name].to_ical() for name in _SAME_EVENT if name in component
+            )
+            if copy_of not in ids:
+                base = _uid_of_unnamed(component)
+                ids[copy_of] = base if not ids else f"{base}-{len(ids) + 1}"
+            component["UID"] = ids[copy_of]
         uid = str(component["UID"])
         try:
             problem = _problem(component)
@@ -846,27 +851,58 @@ def _expand(
                 break
 
 
-def _recurrence_id(component: icalendar.cal.Component) -> str | None:
+def _this_and_future_shifts(calendar: icalendar.Calendar) -> dict[tuple[str, str], timedelta]:
+    """For each "this and following" edit (RECURRENCE-ID;RANGE=THISANDFUTURE), by its UID and
+    RECURRENCE-ID: how far it moved its occurrences on the wall clock (its DTSTART less its
+    RECURRENCE-ID), to tell each later occurrence by its original time."""
+    shifts: dict[tuple[str, str], timedelta] = {}
+    for event in calendar.walk("VEVENT"):
+        prop = event.get("RECURRENCE-ID")
+        start = getattr(event.get("DTSTART"), "dt", None)
+        if (
+            prop is None
+            or str(prop.params.get("RANGE", "")).upper() != "THISANDFUTURE"
+            or not isinstance(prop.dt, datetime)
+            or not isinstance(start, datetime)
+        ):
+            continue
+        zone = prop.dt.tzinfo or start.tzinfo
+        moved = start.astimezone(zone).replace(tzinfo=None) - prop.dt.astimezone(zone).replace(
+            tzinfo=None
+        )
+        shifts[(str(event.get("UID")), _id_time(prop.dt))] = moved
+    return shifts
+
+
+def _id_time(value: date | datetime) -> str:
+    """A RECURRENCE-ID's time as the ride's id says it."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        value = value.astimezone(UTC)  # UTC: the id does not depend on the exporter's zone
+    return value.isoformat()
+
+
+def _recurrence_id(
+    component: icalendar.cal.Component, shifts: dict[tuple[str, str], timedelta] | None = None
+) -> str | None:
     prop = component.get("RECURRENCE-ID")
     if prop is None:
         return None
     value = prop.dt
     start = component["DTSTART"].dt
+    shift = (shifts or {}).get((str(component.get("UID")), _id_time(value)))
     if (
-        str(prop.params.get("RANGE", "")).upper() == "THISANDFUTURE"
+        shift is not None
+        and str(prop.params.get("RANGE", "")).upper() == "THISANDFUTURE"
         and isinstance(value, datetime)
         and isinstance(start, datetime)
     ):
         # "this and following": every later occurrence comes with the edit's RECURRENCE-ID,
         # and all but the first were left out as the same event twice (a trial). Each is
-        # told by its own original time: the edit's, as many days on as it is
+        # told by its own original time: its start less the edit's move, on the wall clock
         zone = value.tzinfo or start.tzinfo
-        days = (start.astimezone(zone).date() - value.astimezone(zone).date()).days
-        value = value + timedelta(days=days)
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        # UTC, so the id does not depend on the zone an exporter wrote it in.
-        value = value.astimezone(UTC)
-    return value.isoformat()
+        wall = start.astimezone(zone).replace(tzinfo=None) - shift
+        value = wall.replace(tzinfo=zone)
+    return _id_time(value)
 
 
 # an all-day workout (TrainingPeaks and intervals.icu write a workout planned without a time
@@ -911,14 +947,15 @@ def _occurrence(
     recurring: set[str],
     zone: tzinfo,
     settings: RuleSettings,
-) -> ImportedRide | Skipped:
+    shifts: dict[tuple[str, str], timedelta] | None = None,
+) -> ImportedRide | list[ImportedRide] | Skipped:
     uid = str(component["UID"])
     title = _title(component)
     if str(component.get("STATUS", "")).upper() == "CANCELLED":
         return Skipped(uid, title, "cancelled")
     start = component["DTSTART"].dt
     if not isinstance(start, datetime) or _over_a_day(component, start, zone):
-        race = _race_days(component, start, zone, recurring, settings, uid, title)
+        race = _race_days(component, start, zone, recurring, settings, uid, title, shifts)
         if race is not None:
             return race
     if not isinstance(start, datetime):
@@ -947,7 +984,7 @@ def _occurrence(
         return Skipped(uid, title, "no duration")
     if duration_min > 24 * 60:
         return Skipped(uid, title, "longer than 24 hours: not a ride")
-    recurrence_id = _recurrence_id(component) if uid in recurring else None
+    recurrence_id = _recurrence_id(component, shifts) if uid in recurring else None
     kind, priority = guess_kind(title, duration_min, settings)
     try:
         return _imported(uid, recurrence_id, title, start, duration_min, kind, priority)
@@ -1012,6 +1049,7 @@ def _race_days(
     settings: RuleSettings,
     uid: str,
     title: str,
+    shifts: dict[tuple[str, str], timedelta] | None = None,
 ) -> list[ImportedRide] | Skipped | None:
     """A race given as whole days (an all-day event) or spanning days (a stage race), with its
     priority: a race from 07:00 to 19:00 local on each of its days (RACE_DAY_NOTE). None: not
@@ -1063,7 +1101,7 @@ def _race_days(
         if days > 1:  # each day its own ride, told apart by its day (as a series' occurrences)
             recurrence_id = begins.astimezone(UTC).isoformat()
         else:
-            recurrence_id = _recurrence_id(component) if uid in recurring else None
+            recurrence_id = _recurrence_id(component, shifts) if uid in recurring else None
         rides.append(_imported(uid, recurrence_id, title, begins, minutes, kind, priority, note))
     return rides
 
@@ -1142,11 +1180,12 @@ def read_calendar(
                 # converted once: recurring_ical_events.of converts again by the property
                 calendar.pop(x_wr_timezone.X_WR_TIMEZONE, None)
             calendar = _FloatingToZone(zone).walk(calendar)
+            shifts = _this_and_future_shifts(calendar)
         except Exception as exc:
             raise CalendarError(f"could not read the times of this iCalendar file: {exc}") from exc
         for component in _expand(calendar, start, end, skipped, counted, progress):
             try:
-                outcome = _occurrence(component, recurring, zone, settings)
+                outcome = _occurrence(component, recurring, zone, settings, shifts)
             except Exception as exc:  # never let one odd event sink the whole import
                 uid, title = str(component.get("UID", "")), _title(component)
                 outcome = Skipped(uid, title, f"unreadable event: {exc}")

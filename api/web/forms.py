@@ -25,12 +25,13 @@ from api import clock
 from api.convert import athlete_from_row, progression_of, session_from_row
 from api.db import AthleteRow, FeedbackRow, FormSentRow
 from api.feedback import (
-    MAX_SETS,
     AdaptOut,
     AlreadyLogged,
     CheckinIn,
+    ExerciseIn,
     FeedbackIn,
     LeftOut,
+    logged_loads,
     pain_key,
     record_checkin,
     record_feedback,
@@ -242,12 +243,17 @@ def awaiting_clearance(athlete: AthleteRow) -> set[str]:
     return {region.value for region in state.flagged_regions()}
 
 
+def _most(field: str) -> object:
+    """A logged exercise's largest value for `field`, as ExerciseIn takes it."""
+    return next(m.le for m in ExerciseIn.model_fields[field].metadata if hasattr(m, "le"))
+
+
 # what a logged exercise's field is, and what it takes, in the athlete's words
 FIELD_WORDS = {
-    "load_kg": ("load", "a number of kg up to 500"),
-    "sets": ("sets", f"a whole number up to {MAX_SETS}"),
-    "reps": ("reps", "a whole number up to 300"),
-    "rpe": ("effort", "1 to 10"),
+    "load_kg": ("load", f"a number of kg up to {_most('load_kg')}"),
+    "sets": ("sets", f"a whole number up to {_most('sets')}"),
+    "reps": ("reps", f"a whole number up to {_most('reps')}"),
+    "rpe": ("effort", f"1 to {_most('rpe')}"),
 }
 
 
@@ -359,11 +365,9 @@ def _outcome(
     }
     # a load the report logged is why its lift's next load changed (not the report's pain: "at
     # 12.5 kg in each hand, because you reported knee pain 4/10", a trial)
-    library = load_library()
     logged = {
-        library.by_id[e.exercise_id].pattern.value: f"you logged {e.load_kg:g} kg"
-        for e in exercises or []
-        if getattr(e, "load_kg", None) and e.load_kg > 0 and e.exercise_id in library.by_id
+        pattern.value: f"you logged {kg:g} kg"
+        for pattern, kg in logged_loads(exercises or [], load_library()).items()
     }
     today = clock.now().astimezone(zone).date()
     # the pain state after the report, read once for both kinds of line

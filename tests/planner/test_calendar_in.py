@@ -429,6 +429,27 @@ def test_this_and_following_gives_each_later_occurrence_its_own_id():
     assert len(set(ids)) == 5, ids
     # each later one is told by its own original time (09:00 Berlin, a week on each)
     assert ids[3] == "s#2026-03-28T08:00:00+00:00" and ids[4] == "s#2026-04-04T07:00:00+00:00"
+    # moved to another day, still by its original day (a review: the new day gave the id)
+    tuesdays = calendar(
+        series(
+            "t",
+            "DTSTART;TZID=Europe/Berlin:20260303T180000",
+            "DTEND;TZID=Europe/Berlin:20260303T193000",
+            "RRULE:FREQ=WEEKLY;COUNT=4",
+        ),
+        series(
+            "t",
+            "RECURRENCE-ID;RANGE=THISANDFUTURE;TZID=Europe/Berlin:20260317T180000",
+            "DTSTART;TZID=Europe/Berlin:20260318T180000",
+            "DTEND;TZID=Europe/Berlin:20260318T193000",
+        ),
+    )
+    moved = read_calendar(tuesdays, *WINDOW, default_tz="Europe/Berlin").rides
+    assert [r.ride.start.astimezone(BERLIN).day for r in moved] == [3, 10, 18, 25]
+    assert [r.ride.external_id for r in moved][2:] == [
+        "t#2026-03-17T17:00:00+00:00",
+        "t#2026-03-24T17:00:00+00:00",
+    ]
 
 
 def test_a_google_event_in_the_hour_the_clocks_go_back_keeps_its_instant():
@@ -473,6 +494,15 @@ def test_an_event_without_a_uid_keeps_its_id_across_exports_and_a_move_on_its_da
     evening = event("DTSTART:20260316T200000Z", "DTEND:20260316T210000Z", "SUMMARY:Endurance ride")
     both = read_calendar(one("20260301T100000Z", 6, evening), *WINDOW)
     assert len({r.ride.external_id for r in both.rides}) == 2, both
+    # and the same event twice in a file is one (a review saw it read twice, then clash)
+    twice = event(
+        "DTSTAMP:20260301T100000Z",
+        "DTSTART:20260316T060000Z",
+        "DTEND:20260316T080000Z",
+        "SUMMARY:Endurance ride",
+    )
+    copies = read_calendar(one("20260301T100000Z", 6, twice), *WINDOW)
+    assert len(copies.rides) == 1 and copies.skipped == [], copies
 
 
 def test_lines_ended_by_cr_alone_read():
