@@ -848,9 +848,12 @@ def _explain_with(
     if free:
         # a free time that pays nothing of its own first: "would pay S5 there" beside "move it
         # there" read as a contradiction (a trial)
-        costs = {id(t): _costs(diagnosis, t.slot, session) for t in free}
-        first = min(free, key=lambda t: (bool(costs[id(t)]), t.slot.start.timestamp()))
-        paid = costs[id(first)]
+        ordered = sorted(free, key=lambda t: t.slot.start.timestamp())
+        first, paid = ordered[0], _costs(diagnosis, ordered[0].slot, session)
+        for other in ordered[1:] if paid else ():  # the earliest that pays nothing, if any
+            if not _costs(diagnosis, other.slot, session):
+                first, paid = other, []
+                break
         at = local(first.slot.start, diagnosis.problem.zone)
         entry.detail += f"; {ok_text} ({at}) but the plan {_traded(diagnosis, first.slot, session)}"
         # said as the trade it is where that time pays a term of its own
