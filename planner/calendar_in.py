@@ -222,6 +222,20 @@ _NOT_RIDES = (
 )
 
 
+def race_in(title: str) -> tuple[bool, Priority | None]:
+    """Whether a title names a race, and the priority it gives (None: none given). A priority
+    given says a race, whatever else the title holds ("B race: Kermesse + openers before");
+    without one, training named after racing is no race ("race prep", "crit practice")."""
+    title = title.replace("_", " ")
+    if not _RACE.search(title):
+        return False, None
+    for pattern in _PRIORITY:
+        match = pattern.search(title)
+        if match:
+            return True, Priority(match.group(1).upper())
+    return not _RACE_TRAINING.search(title), None
+
+
 def guess_kind(
     title: str, duration_min: int, settings: RuleSettings
 ) -> tuple[RideKind, Priority | None]:
@@ -234,15 +248,9 @@ def guess_kind(
     """
     # a word joined by underscores is words ("RACE_A Unbound", "Z2_endurance")
     title = (title or "").replace("_", " ")
-    if _RACE.search(title):
-        # a priority given says a race, whatever else the title holds ("B race: Kermesse +
-        # openers before"); without one, training named after racing is no race
-        for pattern in _PRIORITY:
-            match = pattern.search(title)
-            if match:
-                return RideKind.race, Priority(match.group(1).upper())
-        if not _RACE_TRAINING.search(title):
-            return RideKind.race, Priority.C
+    race, given = race_in(title)
+    if race:
+        return RideKind.race, given or Priority.C
     if _INTERVALS.search(title):
         return RideKind.intervals, None
     if _RECOVERY.search(title):
@@ -267,11 +275,7 @@ def _not_a_ride(title: str) -> str | None:
         return None
     # a workout's kind or a race overrules work, travel and appointments ("Airport Road Race
     # (A)" was left out as travel: a review)
-    workout = (
-        _WORKOUT_BY_KIND.search(title)
-        or _INTERVALS.search(title)
-        or guess_kind(title, 60, RuleSettings())[0] == RideKind.race
-    )
+    workout = _WORKOUT_BY_KIND.search(title) or _INTERVALS.search(title) or race_in(title)[0]
     for pattern, label in _NOT_RIDES:
         if pattern.search(title) and not (workout and label in _YIELD_TO_WORKOUTS):
             return label
@@ -658,12 +662,12 @@ def _prepare(
             continue
         if not str(component.get("UID", "")).strip():
             # a second event of the day and title has its own id, a copy of one the same
-            ids = unnamed.setdefault(_uid_of_unnamed(component), {})
+            base = _uid_of_unnamed(component)
+            ids = unnamed.setdefault(base, {})
             copy_of = b"\0".join(
                 component[name].to_ical() for name in _SAME_EVENT if name in component
             )
             if copy_of not in ids:
-                base = _uid_of_unnamed(component)
                 ids[copy_of] = base if not ids else f"{base}-{len(ids) + 1}"
             component["UID"] = ids[copy_of]
         uid = str(component["UID"])
@@ -955,7 +959,7 @@ def _occurrence(
         return Skipped(uid, title, "cancelled")
     start = component["DTSTART"].dt
     if not isinstance(start, datetime) or _over_a_day(component, start, zone):
-        race = _race_days(component, start, zone, recurring, settings, uid, title, shifts)
+        race = _race_days(component, start, zone, recurring, uid, title, shifts)
         if race is not None:
             return race
     if not isinstance(start, datetime):
@@ -1046,7 +1050,6 @@ def _race_days(
     start: date | datetime,
     zone: tzinfo,
     recurring: set[str],
-    settings: RuleSettings,
     uid: str,
     title: str,
     shifts: dict[tuple[str, str], timedelta] | None = None,
@@ -1055,8 +1058,8 @@ def _race_days(
     priority: a race from 07:00 to 19:00 local on each of its days (RACE_DAY_NOTE). None: not
     a race. Without a priority an all-day title that names a race is too weak a sign ("Travel
     to race", "Race week", "Watch the race": a review saw each become a C race day)."""
-    kind, priority = guess_kind(title, 12 * 60, settings)
-    if kind != RideKind.race or not any(p.search(title.replace("_", " ")) for p in _PRIORITY):
+    race, priority = race_in(title)
+    if not race or priority is None:
         return None
     if _not_a_ride_beside_a_race(title):
         return None
@@ -1102,7 +1105,9 @@ def _race_days(
             recurrence_id = begins.astimezone(UTC).isoformat()
         else:
             recurrence_id = _recurrence_id(component, shifts) if uid in recurring else None
-        rides.append(_imported(uid, recurrence_id, title, begins, minutes, kind, priority, note))
+        rides.append(
+            _imported(uid, recurrence_id, title, begins, minutes, RideKind.race, priority, note)
+        )
     return rides
 
 

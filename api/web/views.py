@@ -253,6 +253,7 @@ async def roster(data: CoachData) -> list[RosterLine]:
     )
     logged = {(a, u) for a, u in (await data.db.execute(logged_query)).all()} if ids else set()
     failing = await failing_sources(data, ids)
+    library = load_library()
     lines = []
     for athlete in athletes:
         zone = ZoneInfo(athlete.timezone)
@@ -284,7 +285,6 @@ async def roster(data: CoachData) -> list[RosterLine]:
             )
         # a lift earned and waiting for the coach's sign-off (the first barbell hinge): the
         # athlete holds the rung below until then (a trial saw it on the athlete's page only)
-        library = load_library()
         waiting = sorted(
             library.by_id[p.awaiting_approval].name
             for p in state.patterns.values()
